@@ -1,0 +1,144 @@
+/**
+ * Structured events emitted by every server, identd and echo service (JSON lines on a file or
+ * stream; in-process, an EventEmitter). The lab stitches per-request traces from these by
+ * matching one hop's `outbound.local` to the next hop's `request.client`.
+ *
+ * Addresses are always in the emitting process's own terms: on the local runtime that is the
+ * topology's addresses (the Net port translates), so traces read the same on every runtime.
+ */
+
+export interface Endpoint {
+  readonly address: string;
+  readonly port: number;
+}
+
+export interface RuleCite {
+  readonly file: string;
+  readonly line: number;
+}
+
+export type ServiceKind = 'rsockd' | 'sockd' | 'identd' | 'echo' | 'probe';
+
+interface EventBase {
+  /** ms since epoch */
+  readonly t: number;
+  /** Topology host name when known (the lab sets it); otherwise the listen address. */
+  readonly host?: string;
+  readonly service: ServiceKind;
+  readonly pid?: number;
+  /** Per-connection id, unique within the emitting server. */
+  readonly session?: string;
+}
+
+export type LabEvent =
+  | (EventBase & {
+      readonly type: 'request';
+      readonly client: Endpoint;
+      readonly local: Endpoint;
+      readonly version: 4 | 5;
+      readonly command: 'connect' | 'bind' | 'udp';
+      /** Destination as requested: dotted IPv4/IPv6 or the 4A/SOCKS5 name. */
+      readonly dst: { readonly host: string; readonly port: number; readonly name?: string };
+      /** USERID (SOCKS4) or RFC 1929 username; '' when none. */
+      readonly user: string;
+    })
+  | (EventBase & {
+      readonly type: 'identd';
+      /** Where the query went (client address, identd port). */
+      readonly queried: Endpoint;
+      /** Raw answer line, or null when none came. */
+      readonly answer: string | null;
+      readonly verdict: 'confirmed' | 'mismatch' | 'unavailable';
+      /** The user-id identd reported, when it reported one. */
+      readonly user?: string;
+      readonly reason?: string;
+    })
+  | (EventBase & {
+      readonly type: 'decision';
+      readonly action: 'permit' | 'deny';
+      readonly rule: RuleCite | null;
+      readonly reason:
+        | 'rule'
+        | 'no-match'
+        | 'identd-unavailable'
+        | 'identd-mismatch'
+        | 'config-unusable'
+        | 'auth-failed';
+      /** The user the deciding rule saw (claimed) and the user identd attributed ('unknown' if none). */
+      readonly user: string;
+      readonly realUser: string;
+    })
+  | (EventBase & {
+      readonly type: 'command';
+      readonly origin: 'rule' | 'NO_IDENTD' | 'BAD_ID' | 'route';
+      readonly rule: RuleCite | null;
+      readonly command: string;
+      readonly status: 'ran' | 'too-long' | 'no-alnum' | 'spawn-failed' | 'timeout';
+      readonly exitCode?: number | null;
+    })
+  | (EventBase & {
+      readonly type: 'route';
+      readonly action: 'deny' | 'direct' | 'sockd';
+      readonly rule: RuleCite | null;
+      /** Ordered server list after default substitution (sockd only). */
+      readonly servers: readonly string[];
+      readonly shortcut?: 'loopback' | 'no-file';
+    })
+  | (EventBase & {
+      readonly type: 'upstream-attempt';
+      readonly server: string;
+      readonly address: string | null;
+      readonly port: number;
+      readonly ok: boolean;
+      readonly error?: string;
+    })
+  | (EventBase & {
+      readonly type: 'outbound';
+      readonly local: Endpoint;
+      readonly remote: Endpoint;
+      readonly via: 'direct' | 'upstream' | 'bind';
+    })
+  | (EventBase & {
+      readonly type: 'reply';
+      readonly version: 4 | 5;
+      readonly code: number;
+      /** 'first' / 'second' for BIND; 'only' otherwise. */
+      readonly phase: 'only' | 'first' | 'second';
+      readonly bound?: Endpoint;
+    })
+  | (EventBase & {
+      readonly type: 'close';
+      readonly bytesFromClient: number;
+      readonly bytesFromRemote: number;
+      readonly durationMs: number;
+      readonly reason: string;
+    })
+  | (EventBase & {
+      readonly type: 'log';
+      readonly level: 'notice' | 'err' | 'warning' | 'info';
+      /** The classic message text of spec h.6, byte for byte. */
+      readonly message: string;
+    })
+  | (EventBase & {
+      readonly type: 'identd-served';
+      readonly peer: Endpoint;
+      readonly query: string;
+      readonly answer: string | null;
+      readonly behaviour: string;
+    })
+  | (EventBase & {
+      readonly type: 'echo';
+      readonly peer: Endpoint;
+      readonly local: Endpoint;
+      readonly kind: string;
+      readonly bytes: number;
+    });
+
+export type LabEventType = LabEvent['type'];
+
+/** Anything that accepts events: an EventEmitter wrapper, a JSON-lines writer, a collector. */
+export interface EventSink {
+  emit(event: LabEvent): void;
+}
+
+export const nullSink: EventSink = { emit() {} };

@@ -1,0 +1,88 @@
+import type { Endpoint, EventSink, LabEvent } from '../common/events.ts';
+import type { HostModel, IdentdBehaviour, ResolvedTopology } from '../topology/model.ts';
+
+/**
+ * One Runtime interface, three drivers (local, netns, docker). Everything above the runtime
+ * (scenario runner, probe CLI, analysis, reports) talks only to this.
+ */
+export type RuntimeName = 'local' | 'netns' | 'docker';
+
+export type ProbeResult = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+
+export interface UpOptions {
+  /** Receives every event of every host, already tagged with `host`. */
+  readonly events?: EventSink;
+  readonly runId?: string;
+}
+
+export interface Runtime {
+  readonly name: RuntimeName;
+  probe(): Promise<ProbeResult>;
+  up(topology: ResolvedTopology, options?: UpOptions): Promise<Lab>;
+}
+
+export type ProbeProtocol = 'socks4' | 'socks4a' | 'socks5';
+
+/** One client request issued from inside a host, as a user (what `sockslab probe` does). */
+export interface ProbeRequest {
+  readonly from: string;
+  readonly user: string;
+  /** Explicit first hop (`host` or `host:port`, topology terms); absent = the origin's socks.conf. */
+  readonly via?: string;
+  readonly useSocksConf?: boolean;
+  readonly protocol: ProbeProtocol;
+  /** SOCKS5 username/password; `user` is the USERID for SOCKS4. */
+  readonly credentials?: { readonly username: string; readonly password: string };
+  readonly command: 'connect' | 'bind';
+  /** Destination: host name of the topology, address, or DNS-style name; and port. */
+  readonly target: { readonly host: string; readonly port: number };
+  readonly send?: string;
+  /** For bind: which host connects back to the bound address (and from which of its users). */
+  readonly bindPeer?: { readonly from: string; readonly user?: string };
+  readonly timeoutMs?: number;
+}
+
+export interface ProbeOutcome {
+  /** Reply code of the first hop (SOCKS4 CD or SOCKS5 REP), null if none came. */
+  readonly reply: number | null;
+  readonly secondReply?: number | null;
+  readonly protocol: ProbeProtocol;
+  /** Route the probe's own socks.conf chose, when used. */
+  readonly clientRoute?: { readonly action: 'deny' | 'direct' | 'sockd'; readonly line: number | null };
+  readonly local?: Endpoint;
+  readonly bound?: Endpoint;
+  readonly received: string;
+  readonly error?: string;
+  readonly durationMs: number;
+}
+
+export interface LabHost {
+  readonly model: HostModel;
+  /** The host's address on a network (topology terms). */
+  address(network?: string): string;
+  /** Where a person outside the lab reaches this host's port (real address:port). */
+  reach(port: number, network?: string): Endpoint;
+}
+
+export interface Lab extends AsyncDisposable {
+  readonly runtime: RuntimeName;
+  readonly runId: string;
+  readonly topology: ResolvedTopology;
+  host(name: string): LabHost;
+  /** Every event seen so far (the lab keeps them for trace stitching). */
+  events(): readonly LabEvent[];
+  probe(request: ProbeRequest): Promise<ProbeOutcome>;
+  /** Fault steps for scenarios. */
+  stopHost(name: string): Promise<void>;
+  startHost(name: string): Promise<void>;
+  setIdentd(host: string, behaviour: IdentdBehaviour): Promise<void>;
+  /** Replace a config file's text on a host and reload (SIGHUP semantics: bad text keeps the old). */
+  replaceConfig(
+    host: string,
+    file: 'sockd.conf' | 'socks.conf' | 'sockd.route',
+    text: string,
+  ): Promise<{ readonly reloaded: boolean; readonly error?: string }>;
+  cutNetwork(network: string): Promise<void>;
+  restoreNetwork(network: string): Promise<void>;
+  down(): Promise<void>;
+}
