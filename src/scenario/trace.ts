@@ -1,0 +1,54 @@
+import type { Endpoint } from '../common/events.ts';
+
+/**
+ * One request's path through the lab, stitched from the events of every hop. Reports,
+ * expectations and diagrams read traces, never raw events.
+ * (Owned by the scenario module; extend freely, rename only with every user.)
+ */
+export interface TraceHop {
+  readonly host: string;
+  readonly service: 'rsockd' | 'sockd';
+  readonly session: string;
+  readonly client: Endpoint;
+  /** Host name of the client side of this hop (the origin host, or the previous hop). */
+  readonly from: string;
+  /** The user the request claimed at this hop (USERID / RFC 1929 name). */
+  readonly user: string;
+  readonly decision: {
+    readonly action: 'permit' | 'deny';
+    readonly file: string | null;
+    readonly line: number | null;
+    readonly reason: string;
+  };
+  readonly identd?: {
+    /** Host whose identd was asked. */
+    readonly queried: string;
+    readonly answer: string | null;
+    readonly user: string | null;
+    readonly verdict: 'confirmed' | 'mismatch' | 'unavailable';
+  };
+  readonly route?: {
+    readonly action: 'deny' | 'direct' | 'sockd';
+    readonly file: string | null;
+    readonly line: number | null;
+    readonly servers: readonly string[];
+    readonly attempts: readonly { readonly server: string; readonly ok: boolean; readonly error?: string }[];
+  };
+  readonly outbound?: { readonly local: Endpoint; readonly remote: Endpoint; readonly to: string };
+  readonly reply: number | null;
+  readonly commands: readonly string[];
+  readonly logs: readonly string[];
+}
+
+export interface Trace {
+  readonly origin: { readonly host: string; readonly user: string };
+  readonly target: { readonly host: string; readonly port: number };
+  readonly protocol: string;
+  readonly command: 'connect' | 'bind';
+  readonly hops: readonly TraceHop[];
+  /** Host names in order: origin, each hop, and the destination when reached. */
+  readonly path: readonly string[];
+  readonly destination?: { readonly host: string; readonly reached: boolean; readonly peer?: Endpoint };
+  /** Reply the origin got from its first hop. */
+  readonly reply: number | null;
+}

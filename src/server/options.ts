@@ -1,0 +1,90 @@
+import type { Clock } from '../common/clock.ts';
+import type { EventSink } from '../common/events.ts';
+import type { ClientConfig, IdentdMode, RouteConfig, ServerConfig } from '../config/ast.ts';
+import type { Net } from '../net/net.ts';
+import type { Resolver, UserFileReader } from '../policy/resolver.ts';
+
+/**
+ * How the engine is configured programmatically. The CLI (`rsockd`, `sockd`) builds this from
+ * argv and files; the local runtime builds it from the topology. (Owned by the server module;
+ * extend freely, rename only with every user.)
+ */
+
+/** A config that could not be used: every request reaching it is refused with 91 and these are logged. */
+export interface UnusableConfig {
+  readonly unusable: readonly string[];
+}
+
+export interface ServerRules {
+  /** sockd.conf (or its frozen form). Unusable → refuse everything (c.1, c.12). */
+  readonly server: ServerConfig | UnusableConfig;
+  /** rsockd only. null = no file → everything direct (d.1). */
+  readonly client?: ClientConfig | UnusableConfig | null;
+  /** null = no route file. */
+  readonly route?: RouteConfig | UnusableConfig | null;
+}
+
+/** b.7 timers, all in milliseconds. */
+export interface Timers {
+  readonly requestRead: number; // 120 s
+  readonly dnsLookup: number; // 10 s
+  readonly identd: number; // 15 s
+  readonly establish: number; // 120 s
+  readonly upstreamConnect: number; // 30 s
+  readonly relayIdle: number; // 7200 s
+  readonly shellCommand: number; // 60 s
+}
+
+export const defaultTimers: Timers = {
+  requestRead: 120_000,
+  dnsLookup: 10_000,
+  identd: 15_000,
+  establish: 120_000,
+  upstreamConnect: 30_000,
+  relayIdle: 7_200_000,
+  shellCommand: 60_000,
+};
+
+/** The classic syslog-style log (h.4, h.6): exact message texts. */
+export interface ClassicLog {
+  write(level: 'notice' | 'err' | 'warning' | 'info', message: string): void;
+}
+
+/** Runs an expanded shell command (c.10). The lab substitutes a recorder. */
+export interface CommandRunner {
+  run(
+    command: string,
+    options: { readonly timeoutMs: number },
+  ): Promise<{ readonly status: 'ran' | 'timeout' | 'spawn-failed'; readonly exitCode?: number | null }>;
+}
+
+export interface ServerOptions {
+  readonly mode: 'rsockd' | 'sockd';
+  readonly net: Net;
+  readonly listen: { readonly host: string; readonly port: number };
+  readonly rules: ServerRules;
+  readonly identdDefault: IdentdMode;
+  /** Port of the clients' identd (113; tests use a high port). */
+  readonly identdPort: number;
+  readonly socks5: boolean;
+  readonly socks5Auth?: 'optional' | 'required';
+  /** RFC 1929 credentials file text (name:{plain}x / name:{sha256}hex). */
+  readonly passwd?: { readonly file: string; readonly text: string } | null;
+  readonly resolver: Resolver;
+  readonly userFiles: UserFileReader;
+  readonly events?: EventSink;
+  readonly log?: ClassicLog;
+  readonly timers?: Partial<Timers>;
+  readonly clock?: Clock;
+  /** Port used for every upstream server (d.5); default 1080. */
+  readonly upstreamPort?: number;
+  /** d.6 default server (SOCKS_SERVER / --default-server). */
+  readonly defaultServer?: string;
+  /** Forced multi-homed mode; default: on when a route config is present (a.3). */
+  readonly multihomed?: boolean;
+  readonly commands?: CommandRunner;
+  /** `%p` and log pid; default process.pid. */
+  readonly pid?: number;
+  /** Tag for events (`host` field). */
+  readonly hostLabel?: string;
+}
