@@ -1,0 +1,168 @@
+import path from 'node:path';
+import test from 'ava';
+import { Node, Project, SyntaxKind } from 'ts-morph';
+
+/**
+ * The dependency rules of design.md, checked on the real import graph of src/. Each violation
+ * names the file and line, so a failing run says exactly what to move.
+ */
+
+const root = path.resolve(import.meta.dirname, '../../..');
+const project = new Project({
+  tsConfigFilePath: path.join(root, 'tsconfig.json'),
+  skipAddingFilesFromTsConfig: true,
+});
+project.addSourceFilesAtPaths(path.join(root, 'src/**/*.ts'));
+const files = project.getSourceFiles();
+const current = () => project.getSourceFiles();
+
+/** The module of a src file: its first folder, and for runtime/ the driver folder. */
+function moduleOf(file: string): string {
+  const rel = path.relative(path.join(root, 'src'), file).split(path.sep);
+  if (rel[0] === 'runtime' && rel.length > 2) return `runtime/${rel[1]}`;
+  return rel[0] ?? '';
+}
+
+/** What each module may import of src/ (besides itself). */
+const allowed: Record<string, readonly string[]> = {
+  common: [],
+  protocol: ['common'],
+  config: ['common'],
+  policy: ['common', 'config'],
+  net: ['common'],
+  identd: ['common', 'net', 'protocol', 'topology'],
+  server: ['common', 'config', 'policy', 'protocol', 'net', 'identd'],
+  client: ['common', 'config', 'policy', 'protocol', 'net'],
+  topology: ['common', 'config', 'policy'],
+  runtime: ['common', 'topology', 'net'],
+  'runtime/local': [
+    'common',
+    'config',
+    'policy',
+    'protocol',
+    'net',
+    'identd',
+    'server',
+    'client',
+    'topology',
+    'runtime',
+  ],
+  'runtime/netns': ['common', 'config', 'topology', 'runtime', 'net', 'identd', 'client'],
+  'runtime/docker': ['common', 'config', 'topology', 'runtime', 'net', 'identd', 'client'],
+  scenario: ['common', 'config', 'policy', 'topology', 'runtime', 'analysis'],
+  analysis: ['common', 'config', 'policy', 'topology', 'scenario'],
+  report: ['common', 'scenario', 'topology', 'analysis'],
+  diagram: ['common', 'config', 'topology', 'scenario'],
+  cli: ['*'],
+};
+
+interface Violation {
+  where: string;
+  what: string;
+}
+
+function where(node: Node): string {
+  return `${path.relative(root, node.getSourceFile().getFilePath())}:${node.getStartLineNumber()}`;
+}
+
+function importViolations(): Violation[] {
+  const out: Violation[] = [];
+  for (const sf of current()) {
+    const from = moduleOf(sf.getFilePath());
+    const may = allowed[from];
+    const decls = [...sf.getImportDeclarations(), ...sf.getExportDeclarations()];
+    for (const decl of decls) {
+      const spec = decl.getModuleSpecifierValue();
+      if (!spec) continue;
+      if (spec === 'testcontainers' && from !== 'runtime/docker') {
+        out.push({
+          where: where(decl),
+          what: `only runtime/docker may import testcontainers (found in ${from})`,
+        });
+      }
+      if (!spec.startsWith('.')) continue;
+      const target = path.resolve(path.dirname(sf.getFilePath()), spec);
+      if (!target.startsWith(path.join(root, 'src'))) continue;
+      const to = moduleOf(target);
+      if (to === from || (to === 'runtime' && from.startsWith('runtime/'))) continue;
+      if (!may) {
+        out.push({ where: where(decl), what: `module ${from} has no dependency rule` });
+      } else if (!may.includes('*') && !may.includes(to)) {
+        out.push({ where: where(decl), what: `${from} may not import ${to} (${spec})` });
+      }
+    }
+  }
+  return out;
+}
+
+function processViolations(): Violation[] {
+  const out: Violation[] = [];
+  for (const sf of files) {
+    if (moduleOf(sf.getFilePath()) === 'cli') continue;
+    for (const access of sf.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression)) {
+      const text = access.getText();
+      if (/^process\.(argv|env|exit)\b/.test(text) && !text.startsWith('process.exitCode')) {
+        out.push({
+          where: where(access),
+          what: `only cli/ may use ${text.split('.').slice(0, 2).join('.')}`,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+function ipCommandViolations(): Violation[] {
+  const out: Violation[] = [];
+  for (const sf of files) {
+    if (moduleOf(sf.getFilePath()) === 'runtime/netns') continue;
+    for (const call of sf.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+      const first = call.getArguments()[0];
+      if (first && Node.isStringLiteral(first) && first.getLiteralValue() === 'ip') {
+        out.push({ where: where(call), what: 'only runtime/netns may run `ip`' });
+      }
+    }
+  }
+  return out;
+}
+
+function format(violations: Violation[]): string {
+  return violations.map((v) => `${v.where}: ${v.what}`).join('\n');
+}
+
+test('every src file belongs to a module with a dependency rule', (t) => {
+  const unknown = files.map((f) => moduleOf(f.getFilePath())).filter((m) => !(m in allowed));
+  t.deepEqual([...new Set(unknown)], []);
+});
+
+test('imports follow the dependency direction of design.md', (t) => {
+  const violations = importViolations();
+  t.is(violations.length, 0, format(violations));
+});
+
+test('only cli/ reads process.argv or process.env or calls process.exit', (t) => {
+  const violations = processViolations();
+  t.is(violations.length, 0, format(violations));
+});
+
+test('only runtime/netns runs the ip command', (t) => {
+  const violations = ipCommandViolations();
+  t.is(violations.length, 0, format(violations));
+});
+
+test('the checker itself catches a forbidden import', (t) => {
+  const probe = project.createSourceFile(
+    path.join(root, 'src/protocol/__layering_probe.ts'),
+    "import '../server/options.ts';\n",
+    {
+      overwrite: true,
+    },
+  );
+  try {
+    const violations = importViolations().filter((v) => v.where.includes('__layering_probe'));
+    t.is(violations.length, 1);
+    t.regex(violations[0]?.what ?? '', /protocol may not import server/);
+  } finally {
+    project.removeSourceFile(probe);
+  }
+});
