@@ -1,0 +1,102 @@
+/**
+ * Address text <-> wire bytes for the codecs. Pure; no name resolution. The text forms are the
+ * canonical ones (dotted decimal; RFC 5952 for IPv6) so equal addresses compare equal as strings.
+ */
+
+/** Strict dotted decimal `a.b.c.d`, each 0..255, no leading zeros beyond a single `0`. */
+export function parseIPv4(text: string): Uint8Array | null {
+  const parts = text.split('.');
+  if (parts.length !== 4) return null;
+  const out = new Uint8Array(4);
+  for (let i = 0; i < 4; i++) {
+    const p = parts[i] ?? '';
+    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return null;
+    const n = Number(p);
+    if (n > 255) return null;
+    out[i] = n;
+  }
+  return out;
+}
+
+export function formatIPv4(bytes: Uint8Array, offset = 0): string {
+  return `${bytes[offset]}.${bytes[offset + 1]}.${bytes[offset + 2]}.${bytes[offset + 3]}`;
+}
+
+/** IPv6 text (with `::` and an optional trailing dotted quad) → 16 bytes, or null. No zone ids. */
+export function parseIPv6(text: string): Uint8Array | null {
+  if (text.length === 0 || text.length > 45) return null;
+  let head = text;
+  let tailV4: Uint8Array | null = null;
+  const lastColon = text.lastIndexOf(':');
+  if (lastColon >= 0 && text.indexOf('.', lastColon) > lastColon) {
+    tailV4 = parseIPv4(text.slice(lastColon + 1));
+    if (!tailV4) return null;
+    // Keep the colon(s) before the quad: `::ffff:1.2.3.4` → head `::ffff:` + placeholder.
+    head = `${text.slice(0, lastColon + 1)}0:0`;
+  }
+  const doubleAt = head.indexOf('::');
+  if (doubleAt !== head.lastIndexOf('::')) return null;
+  const groups: number[] = [];
+  const parseGroups = (s: string): number[] | null => {
+    if (s === '') return [];
+    const out: number[] = [];
+    for (const g of s.split(':')) {
+      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return null;
+      out.push(Number.parseInt(g, 16));
+    }
+    return out;
+  };
+  if (doubleAt >= 0) {
+    const left = parseGroups(head.slice(0, doubleAt));
+    const right = parseGroups(head.slice(doubleAt + 2));
+    if (!left || !right || left.length + right.length > 7) return null;
+    groups.push(...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right);
+  } else {
+    const all = parseGroups(head) ?? [];
+    if (all.length !== 8) return null;
+    groups.push(...all);
+  }
+  const out = new Uint8Array(16);
+  groups.forEach((g, i) => {
+    out[i * 2] = g >> 8;
+    out[i * 2 + 1] = g & 0xff;
+  });
+  if (tailV4) out.set(tailV4, 12);
+  return out;
+}
+
+/** 16 bytes → RFC 5952 text: lower case, longest run (≥ 2) of zero groups as `::`, mapped IPv4 dotted. */
+export function formatIPv6(bytes: Uint8Array, offset = 0): string {
+  const g: number[] = [];
+  for (let i = 0; i < 8; i++) g.push(((bytes[offset + i * 2] ?? 0) << 8) | (bytes[offset + i * 2 + 1] ?? 0));
+  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
+    return `::ffff:${formatIPv4(bytes, offset + 12)}`;
+  }
+  let bestAt = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestAt = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (xs: number[]) => xs.map((x) => x.toString(16)).join(':');
+  if (bestAt < 0) return hex(g);
+  return `${hex(g.slice(0, bestAt))}::${hex(g.slice(bestAt + bestLen))}`;
+}
+
+export type AddressKind = 'ipv4' | 'ipv6' | 'domain';
+
+/** Which wire form an address text takes: strict dotted IPv4, IPv6 (has a colon), else a name. */
+export function addressKind(text: string): AddressKind {
+  if (parseIPv4(text)) return 'ipv4';
+  if (text.includes(':')) return 'ipv6';
+  return 'domain';
+}
