@@ -1,0 +1,52 @@
+import test from 'ava';
+import fc from 'fast-check';
+import { addressKind, formatIPv6, parseIPv4, parseIPv6 } from '../../../src/protocol/address.ts';
+
+test('dotted IPv4 is strict: four decimal parts 0..255 without leading zeros', (t) => {
+  t.deepEqual(parseIPv4('198.51.100.10'), Uint8Array.of(198, 51, 100, 10));
+  for (const bad of ['1.2.3', '1.2.3.256', '01.2.3.4', '1.2.3.4.5', '1.2.3.-1', ' 1.2.3.4', '0x1.2.3.4']) {
+    t.is(parseIPv4(bad), null, bad);
+  }
+});
+
+test('IPv6 text is written in RFC 5952 form', (t) => {
+  const cases: [string, string][] = [
+    ['2001:0DB8:0000:0000:0000:0000:0000:0001', '2001:db8::1'],
+    ['::', '::'],
+    ['::1', '::1'],
+    ['1:0:0:2:0:0:0:3', '1:0:0:2::3'],
+    ['1:0:2:3:4:5:6:7', '1:0:2:3:4:5:6:7'],
+    ['::ffff:10.2.0.1', '::ffff:10.2.0.1'],
+    ['fe80::1:2', 'fe80::1:2'],
+  ];
+  for (const [input, canon] of cases) {
+    const bytes = parseIPv6(input);
+    t.truthy(bytes, input);
+    t.is(formatIPv6(bytes as Uint8Array), canon, input);
+  }
+  for (const bad of ['1::2::3', ':::', '12345::', '1:2:3:4:5:6:7:8:9', 'g::1', '1.2.3.4', '::1.2.3']) {
+    t.is(parseIPv6(bad), null, bad);
+  }
+});
+
+test('property: IPv6 formatting agrees with the WHATWG URL parser and parses back', (t) => {
+  fc.assert(
+    fc.property(fc.ipV6(), (addr) => {
+      const bytes = parseIPv6(addr);
+      if (!bytes) return false;
+      const text = formatIPv6(bytes);
+      const back = parseIPv6(text);
+      if (!back || Buffer.compare(Buffer.from(back), Buffer.from(bytes)) !== 0) return false;
+      if (text.startsWith('::ffff:')) return true; // URL writes mapped addresses in hex
+      return new URL(`http://[${addr}]/`).hostname === `[${text}]`;
+    }),
+  );
+  t.pass();
+});
+
+test('address kinds: dotted is IPv4, a colon means IPv6, anything else is a name', (t) => {
+  t.is(addressKind('10.0.0.1'), 'ipv4');
+  t.is(addressKind('::1'), 'ipv6');
+  t.is(addressKind('www.example.org'), 'domain');
+  t.is(addressKind('010.0.0.1'), 'domain');
+});
