@@ -1,0 +1,162 @@
+/**
+ * The I/O edge shared by test_sockd_conf and test_socks_conf: files, DNS, the shell. The policy
+ * logic itself is in src/policy/checker.ts.
+ */
+import { spawn } from 'node:child_process';
+import { Resolver as DnsResolver, lookup } from 'node:dns/promises';
+import { readFileSync } from 'node:fs';
+import { ConfigFileError } from '../config/config-error.ts';
+import { builtinServices, loadServices, parseServices, type ServiceTable } from '../config/services.ts';
+import { parseUserFile } from '../policy/match.ts';
+import type { Resolver, UserFileReader } from '../policy/resolver.ts';
+import { hostsFileResolver } from '../policy/table-resolver.ts';
+
+/** j.32: every lookup gives up after 10 s; a failure counts as "no answer". */
+export const DefaultDnsTimeoutMs = 10_000;
+
+function withTimeout<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), ms);
+    timer.unref();
+  });
+  return Promise.race([promise.catch(() => fallback), timeout]).finally(() => clearTimeout(timer));
+}
+
+/** The host's resolver: PTR through DNS, forward through getaddrinfo (so /etc/hosts counts). */
+export function systemResolver(timeoutMs = DefaultDnsTimeoutMs): Resolver {
+  const dns = new DnsResolver({ timeout: timeoutMs, tries: 1 });
+  return {
+    reverse: (address) => withTimeout(dns.reverse(address), timeoutMs, [] as string[]),
+    forward: (name) =>
+      withTimeout(
+        lookup(name, { family: 4, all: true }).then((list) => list.map((a) => a.address)),
+        timeoutMs,
+        [] as string[],
+      ),
+  };
+}
+
+/** `--hosts FILE`: `ip name [alias…]` lines answering both directions (tests, dry runs). */
+export function hostsResolverFromFile(path: string): Resolver {
+  return hostsFileResolver(readFileSync(path, 'utf8'));
+}
+
+/** strerror-style texts for the errors a reader meets (the classic messages quote these). */
+const ErrnoText: Readonly<Record<string, string>> = {
+  ENOENT: 'No such file or directory',
+  EACCES: 'Permission denied',
+  EISDIR: 'Is a directory',
+  ENOTDIR: 'Not a directory',
+  ELOOP: 'Too many levels of symbolic links',
+  EMFILE: 'Too many open files',
+};
+
+export function errnoText(err: unknown): string {
+  const code = err && typeof err === 'object' && 'code' in err ? String(err.code) : '';
+  return ErrnoText[code] ?? (err instanceof Error ? err.message : String(err));
+}
+
+/** Reads user files at match time, every time (c.8). */
+export const fsUserFileReader: UserFileReader = (path) => {
+  try {
+    return { ok: true, names: parseUserFile(readFileSync(path, 'utf8')) };
+  } catch (err) {
+    return { ok: false, error: errnoText(err) };
+  }
+};
+
+/** `--services FILE` (or `builtin`: the standard Debian table); default /etc/services. */
+export function servicesFrom(path: string | undefined): ServiceTable {
+  if (path === 'builtin') return builtinServices;
+  return path === undefined ? loadServices() : parseServices(readFileSync(path, 'utf8'));
+}
+
+export type Loaded<T> =
+  | { readonly ok: true; readonly config: T }
+  | { readonly ok: false; readonly missing: boolean; readonly messages: readonly string[] };
+
+/** Reads and parses one configuration file; parse errors come back as the classic messages. */
+export function loadConfig<T>(path: string, parse: (text: string) => T, missingMessage: string): Loaded<T> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const missing = errnoText(err) === ErrnoText.ENOENT;
+    return { ok: false, missing, messages: [missingMessage] };
+  }
+  try {
+    return { ok: true, config: parse(text) };
+  } catch (err) {
+    if (err instanceof ConfigFileError) return { ok: false, missing: false, messages: err.classicMessages };
+    throw err;
+  }
+}
+
+/**
+ * `-x`: runs one expanded command as the server would (c.10): `/bin/sh -c`, stdio to /dev/null,
+ * waits at most `timeoutMs` and then leaves the child running.
+ */
+export function runShellCommand(
+  runnable: string,
+  timeoutMs = 60_000,
+): Promise<'ran' | 'timeout' | 'spawn-failed'> {
+  return new Promise((resolve) => {
+    const child = spawn('/bin/sh', ['-c', runnable], { stdio: 'ignore' });
+    const timer = setTimeout(() => {
+      child.unref();
+      resolve('timeout');
+    }, timeoutMs);
+    child.on('error', () => {
+      clearTimeout(timer);
+      resolve('spawn-failed');
+    });
+    child.on('exit', () => {
+      clearTimeout(timer);
+      resolve('ran');
+    });
+  });
+}
+
+/** A tiny argv reader for the classic single-letter tools: flags, `-X value`, `--name[=value]`. */
+export interface ParsedArgs {
+  readonly flags: readonly string[];
+  readonly values: ReadonlyMap<string, string>;
+  readonly positionals: readonly string[];
+}
+
+export function readArgs(
+  argv: readonly string[],
+  spec: { readonly flags: readonly string[]; readonly withValue: readonly string[] },
+): ParsedArgs | { readonly error: string } {
+  const flags: string[] = [];
+  const values = new Map<string, string>();
+  const positionals: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith('-') || arg === '-') {
+      positionals.push(arg);
+      continue;
+    }
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    const name = eq === -1 ? arg : arg.slice(0, eq);
+    if (spec.flags.includes(name) && eq === -1) {
+      flags.push(name);
+      continue;
+    }
+    if (!spec.withValue.includes(name)) return { error: `unknown option ${arg}` };
+    if (eq !== -1) {
+      values.set(name, arg.slice(eq + 1));
+      continue;
+    }
+    const value = argv[i + 1];
+    if (value === undefined) return { error: `option ${name} needs a value` };
+    values.set(name, value);
+    i++;
+  }
+  return { flags, values, positionals };
+}

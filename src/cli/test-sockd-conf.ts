@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+/**
+ * test_sockd_conf (f.5): evaluates one simulated CONNECT request against sockd.conf without any
+ * network traffic; prints to stderr; exit 1 permitted, 0 denied, 255 usage or configuration error.
+ * Thin: argv and files here, the evaluation in src/policy/checker.ts.
+ */
+import type { IdentdMode, RouteConfig } from '../config/ast.ts';
+import { parseSockdConf } from '../config/sockd-conf.ts';
+import { parseSockdRoute } from '../config/sockd-route.ts';
+import {
+  checkSockdConf,
+  errorRecord,
+  type IdentdSimulation,
+  SockdCheckExit,
+  SockdCheckUsage,
+} from '../policy/checker.ts';
+import {
+  fsUserFileReader,
+  hostsResolverFromFile,
+  loadConfig,
+  readArgs,
+  runShellCommand,
+  servicesFrom,
+  systemResolver,
+} from './checker-io.ts';
+
+const ModeLetters: Readonly<Record<string, IdentdMode>> = { n: 'off', i: 'lenient', I: 'strict' };
+
+function simulationFrom(
+  flags: readonly string[],
+  identd: string | undefined,
+  mode: string | undefined,
+): IdentdSimulation | string {
+  const legacy = flags.filter((f) => f === '-i' || f === '-I' || f === '-B');
+  if (identd === undefined && mode === undefined) {
+    const last = legacy[legacy.length - 1];
+    return { kind: 'legacy', flag: last === undefined ? 'none' : (last.slice(1) as 'i' | 'I' | 'B') };
+  }
+  if (legacy.length > 0) return '-i/-I/-B cannot be combined with --identd/--mode';
+  const m = mode === undefined ? 'off' : ModeLetters[mode];
+  if (m === undefined) return `--mode must be n, i or I (got ${mode})`;
+  const id = identd ?? 'agree';
+  if (id === 'agree' || id === 'unreachable' || id === 'error') return { kind: 'exact', mode: m, identd: id };
+  if (id.startsWith('user:')) return { kind: 'exact', mode: m, identd: { user: id.slice(5) } };
+  return `--identd must be agree, unreachable, error or user:NAME (got ${id})`;
+}
+
+async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const json = argv.includes('--json');
+  const fail = (messages: readonly string[], usage: boolean): number => {
+    for (const m of messages) process.stderr.write(`${m}\n`);
+    if (usage) process.stderr.write(`${SockdCheckUsage}\n`);
+    if (json) process.stdout.write(`${JSON.stringify(errorRecord('test_sockd_conf', messages))}\n`);
+    return SockdCheckExit.Error;
+  };
+  const args = readArgs(argv, {
+    flags: ['-i', '-I', '-B', '-x', '--json'],
+    withValue: ['-R', '-C', '--identd', '--mode', '--hosts', '--services', '--pid'],
+  });
+  if ('error' in args) return fail([`test_sockd_conf: ${args.error}`], true);
+  if (args.positionals.length !== 4) return fail([], true);
+  const [user, src, dst, service] = args.positionals as [string, string, string, string];
+  const simulation = simulationFrom(args.flags, args.values.get('--identd'), args.values.get('--mode'));
+  if (typeof simulation === 'string') return fail([`test_sockd_conf: ${simulation}`], true);
+
+  const services = servicesFrom(args.values.get('--services'));
+  const confPath = args.values.get('-C') ?? env.SOCKD_CONF ?? '/etc/sockd.conf';
+  const conf = loadConfig(
+    confPath,
+    (text) => parseSockdConf(text, { file: confPath, services }),
+    `Unable to open config file (${confPath})`,
+  );
+  if (!conf.ok) return fail(conf.messages, false);
+
+  const routePath = args.values.get('-R') ?? env.SOCKD_ROUTE;
+  let route: { file: string; config: RouteConfig | null } | undefined;
+  if (routePath !== undefined) {
+    const loaded = loadConfig(
+      routePath,
+      (text) => parseSockdRoute(text, { file: routePath }),
+      `Unable to open routing file (${routePath})`,
+    );
+    if (!loaded.ok && !loaded.missing) return fail(loaded.messages, false);
+    route = { file: routePath, config: loaded.ok ? loaded.config : null };
+  }
+
+  const hosts = args.values.get('--hosts');
+  const pid = Number(args.values.get('--pid') ?? process.pid);
+  const result = await checkSockdConf({
+    user,
+    src,
+    dst,
+    service,
+    simulation,
+    config: conf.config,
+    ...(route === undefined ? {} : { route }),
+    resolver: hosts === undefined ? systemResolver() : hostsResolverFromFile(hosts),
+    userFiles: fsUserFileReader,
+    services,
+    pid,
+  });
+  for (const line of result.lines) process.stderr.write(`${line}\n`);
+  const ran: boolean[] = [];
+  if (args.flags.includes('-x')) {
+    for (const c of result.commands) {
+      ran.push(c.expanded.ok && (await runShellCommand(c.expanded.runnable)) !== 'spawn-failed');
+    }
+  }
+  if (json) {
+    const record = {
+      ...result.record,
+      commands: result.record.commands.map((c, i) => ({ ...c, ran: ran[i] ?? false })),
+    };
+    process.stdout.write(`${JSON.stringify(record)}\n`);
+  }
+  return result.exitCode;
+}
+
+process.exitCode = await main(process.argv.slice(2), process.env);

@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+/**
+ * test_socks_conf (f.6): how an rsockd would route one request by socks.conf; prints to stderr;
+ * exit 0 deny, 1 direct, 2 sockd, 255 usage or configuration error. Thin: argv and files here,
+ * the evaluation in src/policy/checker.ts.
+ */
+import { parseSocksConf } from '../config/socks-conf.ts';
+import { checkSocksConf, errorRecord, SocksCheckExit, SocksCheckUsage } from '../policy/checker.ts';
+import {
+  fsUserFileReader,
+  hostsResolverFromFile,
+  loadConfig,
+  readArgs,
+  runShellCommand,
+  servicesFrom,
+  systemResolver,
+} from './checker-io.ts';
+
+async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const json = argv.includes('--json');
+  const fail = (messages: readonly string[], usage: boolean): number => {
+    for (const m of messages) process.stderr.write(`${m}\n`);
+    if (usage) process.stderr.write(`${SocksCheckUsage}\n`);
+    if (json) process.stdout.write(`${JSON.stringify(errorRecord('test_socks_conf', messages))}\n`);
+    return SocksCheckExit.Error;
+  };
+  const args = readArgs(argv, {
+    flags: ['-x', '--json'],
+    withValue: ['-C', '--default-server', '--src', '--hosts', '--services', '--pid'],
+  });
+  if ('error' in args) return fail([`test_socks_conf: ${args.error}`], true);
+  if (args.positionals.length !== 3) return fail([], true);
+  const [user, dst, service] = args.positionals as [string, string, string];
+  const services = servicesFrom(args.values.get('--services'));
+
+  // d.1: with no routing file at all every destination is direct; a file named explicitly
+  // (-C) must exist.
+  const explicit = args.values.get('-C');
+  const confPath = explicit ?? env.SOCKS_CONF ?? '/etc/socks.conf';
+  const conf = loadConfig(
+    confPath,
+    (text) => parseSocksConf(text, { file: confPath, services }),
+    `Unable to open config file (${confPath})`,
+  );
+  if (!conf.ok && (explicit !== undefined || !conf.missing)) return fail(conf.messages, false);
+
+  // d.6: SOCKS_SERVER wins over --default-server (h.2).
+  const defaultServer = env.SOCKS_SERVER ?? args.values.get('--default-server');
+  const hosts = args.values.get('--hosts');
+  const result = await checkSocksConf({
+    user,
+    dst,
+    service,
+    config: conf.ok ? conf.config : null,
+    file: confPath,
+    ...(defaultServer === undefined || defaultServer === '' ? {} : { defaultServer }),
+    src: args.values.get('--src') ?? '127.0.0.1',
+    resolver: hosts === undefined ? systemResolver() : hostsResolverFromFile(hosts),
+    userFiles: fsUserFileReader,
+    services,
+    pid: Number(args.values.get('--pid') ?? process.pid),
+  });
+  for (const line of result.lines) process.stderr.write(`${line}\n`);
+  const ran: boolean[] = [];
+  if (args.flags.includes('-x')) {
+    for (const c of result.commands) {
+      ran.push(c.expanded.ok && (await runShellCommand(c.expanded.runnable)) !== 'spawn-failed');
+    }
+  }
+  if (json) {
+    const record = {
+      ...result.record,
+      commands: result.record.commands.map((c, i) => ({ ...c, ran: ran[i] ?? false })),
+    };
+    process.stdout.write(`${JSON.stringify(record)}\n`);
+  }
+  return result.exitCode;
+}
+
+process.exitCode = await main(process.argv.slice(2), process.env);

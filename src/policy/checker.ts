@@ -1,0 +1,448 @@
+/**
+ * The logic of the two checkers (f.5 test_sockd_conf, f.6 test_socks_conf): evaluate one
+ * simulated request through the same policy engine the server uses, and produce the exact lines
+ * the tools print (to stderr), the exit status and a JSON-able record. No I/O: the CLI reads the
+ * files, builds the resolver and prints; `sockslab check` can reuse these functions.
+ */
+import type { RuleCite } from '../common/events.ts';
+import type { ClientConfig, IdentdMode, RouteConfig, ServerConfig } from '../config/ast.ts';
+import { dotted, inetAton } from '../config/inet.ts';
+import type { ServiceTable } from '../config/services.ts';
+import { decideClientRoute, type RouteDecision } from './client-route.ts';
+import { type CommandContext, type ExpandedCommand, expandCommand } from './command.ts';
+import { type HostIdentity, hostFromAddress, hostFromName } from './host.ts';
+import { chooseInterface, noInterfaceMessage } from './interface-choice.ts';
+import { serviceLabel } from './request-desc.ts';
+import type { Resolver, UserFileReader } from './resolver.ts';
+import {
+  type AccessDecision,
+  type AccessOutcome,
+  applyIdentd,
+  type CommandOrigin,
+  type CommandTemplate,
+  decideServerAccess,
+  type IdentdResult,
+  serverCommandContext,
+} from './server-access.ts';
+
+/** Exit statuses of f.5 and f.6. */
+export const SockdCheckExit = { Denied: 0, Permitted: 1, Error: 255 } as const;
+export const SocksCheckExit = { Deny: 0, Direct: 1, Sockd: 2, Error: 255 } as const;
+
+export const SockdCheckUsage =
+  'Usage: test_sockd_conf [-i] [-I] [-B] [-x] [-R route_file] [-C conf_file] [--identd=agree|unreachable|error|user:NAME] [--mode=n|i|I] [--hosts FILE] [--json] user src_addr dst_addr service|port';
+export const SocksCheckUsage =
+  'Usage: test_socks_conf [-x] [-C conf_file] [--default-server HOST] [--src ADDR] [--hosts FILE] [--json] user dst_addr service|port';
+
+/**
+ * A `service|port` argument as in c.7: a TCP service name first, else its leading decimal
+ * digits (`80abc` → 80); undefined when neither or ≥ 65536.
+ */
+export function parsePortArgument(text: string, services: ServiceTable): number | undefined {
+  const named = services.portOf(text);
+  if (named !== undefined) return named;
+  const digits = /^[0-9]+/.exec(text);
+  if (!digits) return undefined;
+  const port = Number(digits[0]);
+  return port < 65536 ? port : undefined;
+}
+
+/** A host argument: numeric (inet_aton) → as a peer/DSTIP (c.6); otherwise a name, as in 4A (b.3). */
+export async function hostFromArgument(resolver: Resolver, text: string): Promise<HostIdentity> {
+  const numeric = inetAton(text);
+  return numeric !== undefined ? hostFromAddress(resolver, dotted(numeric)) : hostFromName(resolver, text);
+}
+
+/**
+ * How identd is simulated (f.5). `legacy` = the original flags: no flag → identd confirms the
+ * user; `-i` unreachable but tolerated; `-I` unreachable, strict; `-B` another user (real user
+ * `unknown`); a matched line with `?=n`/`?=` suppresses the simulation, `?=I`/`?=i` do not change
+ * it. `exact` = the real server logic (c.9, g.5) with a global mode and a scripted identd.
+ */
+export type IdentdSimulation =
+  | { readonly kind: 'legacy'; readonly flag: 'none' | 'i' | 'I' | 'B' }
+  | {
+      readonly kind: 'exact';
+      readonly mode: IdentdMode;
+      readonly identd: 'agree' | 'unreachable' | 'error' | { readonly user: string };
+    };
+
+export interface CheckedCommand {
+  readonly origin: CommandOrigin;
+  readonly rule: RuleCite;
+  readonly template: string;
+  readonly expanded: ExpandedCommand;
+}
+
+export interface SockdCheckInput {
+  readonly user: string;
+  readonly src: string;
+  readonly dst: string;
+  readonly service: string;
+  readonly simulation: IdentdSimulation;
+  readonly config: ServerConfig;
+  /** -R: the route file (null = it could not be opened); absent = single-homed, no route check. */
+  readonly route?: { readonly file: string; readonly config: RouteConfig | null };
+  readonly resolver: Resolver;
+  readonly userFiles: UserFileReader;
+  readonly services: ServiceTable;
+  readonly pid: number;
+}
+
+export interface SockdCheckResult {
+  readonly lines: readonly string[];
+  readonly exitCode: 0 | 1 | 255;
+  readonly permitted: boolean;
+  /** Commands in run order with their expansions (what `-x` runs). */
+  readonly commands: readonly CheckedCommand[];
+  readonly record: SockdCheckRecord;
+}
+
+export interface SockdCheckRecord {
+  readonly tool: 'test_sockd_conf';
+  readonly request: {
+    readonly user: string;
+    readonly src: string;
+    readonly dst: string;
+    readonly port?: number;
+  };
+  readonly permitted: boolean;
+  readonly reply: number | null;
+  readonly rule: RuleCite | null;
+  readonly source: string | null;
+  readonly action: 'permit' | 'deny' | null;
+  readonly identdMode: IdentdMode | null;
+  readonly identdVerdict: AccessOutcome['identdVerdict'] | null;
+  readonly realUser: string | null;
+  readonly userFileErrors: readonly string[];
+  readonly commands: readonly {
+    readonly origin: CommandOrigin;
+    readonly line: number;
+    readonly text: string;
+    readonly ran: boolean;
+    readonly error?: string;
+  }[];
+  readonly route: {
+    readonly file: string;
+    readonly iface: string | null;
+    readonly line: number | null;
+  } | null;
+  readonly errors: readonly string[];
+  readonly exitCode: number;
+}
+
+function expandAll(templates: readonly CommandTemplate[], ctx: CommandContext): CheckedCommand[] {
+  return templates.map((c) => ({
+    origin: c.origin,
+    rule: c.rule,
+    template: c.template,
+    expanded: expandCommand(c.template, ctx),
+  }));
+}
+
+function commandLine(c: CheckedCommand): string {
+  return c.expanded.ok ? `Command: ${c.expanded.text}` : c.expanded.log;
+}
+
+function identdInput(sim: IdentdSimulation, decision: AccessDecision, user: string): IdentdResult {
+  if (decision.identd === 'off') return { kind: 'not-asked' };
+  if (sim.kind === 'legacy') {
+    if (sim.flag === 'i' || sim.flag === 'I')
+      return { kind: 'unavailable', reason: `simulated -${sim.flag}` };
+    // -B: "a different user"; the tool does not know which, so REALUSER stays `unknown` below.
+    if (sim.flag === 'B') return { kind: 'user', user: `${user}\u0000` };
+    return { kind: 'user', user };
+  }
+  if (sim.identd === 'agree') return { kind: 'user', user };
+  if (sim.identd === 'unreachable' || sim.identd === 'error') {
+    return { kind: 'unavailable', reason: `simulated ${sim.identd}` };
+  }
+  return { kind: 'user', user: sim.identd.user };
+}
+
+/** The effective identd mode the simulation applies to the matched line. */
+function simulatedDecision(
+  sim: IdentdSimulation,
+  decision: AccessDecision,
+  explicitOff: boolean,
+): AccessDecision {
+  if (sim.kind === 'exact' || decision.action === 'deny') return decision;
+  // Original tool: an explicit ?=n/?= switches identd off; otherwise the flags decide, whatever
+  // ?=I/?=i say. No flag = identd asked and agreeing.
+  if (explicitOff) return { ...decision, identd: 'off' };
+  return { ...decision, identd: sim.flag === 'i' ? 'lenient' : 'strict' };
+}
+
+export async function checkSockdConf(input: SockdCheckInput): Promise<SockdCheckResult> {
+  const port = parsePortArgument(input.service, input.services);
+  const header = `USER:${input.user},  SRC:${input.src},  DST:${input.dst}, PORT:${port ?? input.service}`;
+  const lines = [header];
+  const baseRecord = {
+    tool: 'test_sockd_conf' as const,
+    request: { user: input.user, src: input.src, dst: input.dst, ...(port === undefined ? {} : { port }) },
+  };
+  if (port === undefined) {
+    const error = `Invalid port number ${input.service}`;
+    lines.push(error);
+    return {
+      lines,
+      exitCode: SockdCheckExit.Error,
+      permitted: false,
+      commands: [],
+      record: {
+        ...baseRecord,
+        permitted: false,
+        reply: null,
+        rule: null,
+        source: null,
+        action: null,
+        identdMode: null,
+        identdVerdict: null,
+        realUser: null,
+        userFileErrors: [],
+        commands: [],
+        route: null,
+        errors: [error],
+        exitCode: SockdCheckExit.Error,
+      },
+    };
+  }
+  const [src, dst] = await Promise.all([
+    hostFromArgument(input.resolver, input.src),
+    hostFromArgument(input.resolver, input.dst),
+  ]);
+  const request = { src, dst, user: input.user, port, command: 'connect' as const };
+  const identdDefault: IdentdMode = input.simulation.kind === 'exact' ? input.simulation.mode : 'off';
+  const raw = decideServerAccess(input.config, request, {
+    identdDefault,
+    userFiles: input.userFiles,
+    serviceNameOf: (p) => input.services.nameOf(p),
+  });
+  const matchedRule = raw.rule ? input.config.rules.find((r) => r.line === raw.rule?.line) : undefined;
+  const decision = simulatedDecision(input.simulation, raw, matchedRule?.identd?.mode === 'off');
+  const outcome = applyIdentd(decision, identdInput(input.simulation, decision, input.user));
+  const legacyBadId = input.simulation.kind === 'legacy' && outcome.identdVerdict === 'mismatch';
+  const realUser = legacyBadId ? 'unknown' : outcome.realUser;
+  const commands = expandAll(outcome.commands, serverCommandContext(decision, realUser, input.pid));
+
+  for (const text of decision.userFileErrors) lines.push(text);
+  if (decision.rule === null) {
+    lines.push('*** No match with any line. Access denied.');
+  } else {
+    lines.push(`Line ${decision.rule.line}: ${decision.source}`);
+    const special = (origin: CommandOrigin) =>
+      origin === 'NO_IDENTD' ? input.config.noIdentd : origin === 'BAD_ID' ? input.config.badId : undefined;
+    for (const c of commands) {
+      const s = special(c.origin);
+      if (s) lines.push(`Line ${s.line}: #${c.origin}:${s.command}`);
+      lines.push(commandLine(c));
+    }
+    if (outcome.reply === 92) lines.push('Access denied: cannot verify user-id.');
+    if (outcome.reply === 93) lines.push('Access denied: bad user-id.');
+  }
+
+  let permitted = outcome.granted;
+  let routeRecord: SockdCheckRecord['route'] = null;
+  if (permitted && input.route) {
+    lines.push(`==== Checking routing file (${input.route.file})...`);
+    if (input.route.config === null) {
+      lines.push(`Unable to open routing file (${input.route.file})`);
+      permitted = false;
+      routeRecord = { file: input.route.file, iface: null, line: null };
+    } else {
+      const choice = chooseInterface(input.route.config, dst);
+      if (choice === null) {
+        lines.push(noInterfaceMessage(dst));
+        permitted = false;
+        routeRecord = { file: input.route.file, iface: null, line: null };
+      } else {
+        const routeLine = input.route.config.routes.find((r) => r.line === choice.rule.line);
+        lines.push(`Line ${choice.rule.line}: ${routeLine?.source ?? ''}`);
+        routeRecord = { file: input.route.file, iface: choice.iface, line: choice.rule.line };
+      }
+    }
+  }
+  const exitCode = permitted ? SockdCheckExit.Permitted : SockdCheckExit.Denied;
+  return {
+    lines,
+    exitCode,
+    permitted,
+    commands,
+    record: {
+      ...baseRecord,
+      permitted,
+      reply: permitted ? 90 : outcome.reply === 90 ? 91 : outcome.reply,
+      rule: decision.rule,
+      source: decision.source,
+      action: decision.rule ? decision.action : null,
+      identdMode: decision.rule && decision.action === 'permit' ? decision.identd : null,
+      identdVerdict: outcome.identdVerdict,
+      realUser,
+      userFileErrors: decision.userFileErrors,
+      commands: commands.map((c) => ({
+        origin: c.origin,
+        line: c.rule.line,
+        text: c.expanded.text,
+        ran: false,
+        ...(c.expanded.ok ? {} : { error: c.expanded.log }),
+      })),
+      route: routeRecord,
+      errors: [],
+      exitCode,
+    },
+  };
+}
+
+export interface SocksCheckInput {
+  readonly user: string;
+  readonly dst: string;
+  readonly service: string;
+  /** null = no routing file at all (d.1: everything direct). */
+  readonly config: ClientConfig | null;
+  /** The file that was looked for (for the no-file line). */
+  readonly file: string;
+  readonly defaultServer?: string;
+  /** `%A`/`%a` for commands: the requesting client (j.30); the checker has none, so a stand-in. */
+  readonly src: string;
+  readonly resolver: Resolver;
+  readonly userFiles: UserFileReader;
+  readonly services: ServiceTable;
+  readonly pid: number;
+}
+
+export interface SocksCheckRecord {
+  readonly tool: 'test_socks_conf';
+  readonly request: { readonly user: string; readonly dst: string; readonly port?: number };
+  readonly decision: RouteDecision['action'] | null;
+  readonly rule: RuleCite | null;
+  readonly source: string | null;
+  readonly shortcut: RouteDecision['shortcut'];
+  readonly servers: readonly string[];
+  readonly usedDefault: boolean;
+  readonly userFileErrors: readonly string[];
+  readonly commands: readonly {
+    readonly line: number;
+    readonly text: string;
+    readonly ran: boolean;
+    readonly error?: string;
+  }[];
+  readonly errors: readonly string[];
+  readonly exitCode: number;
+}
+
+export interface SocksCheckResult {
+  readonly lines: readonly string[];
+  readonly exitCode: 0 | 1 | 2 | 255;
+  readonly decision: RouteDecision | null;
+  readonly commands: readonly CheckedCommand[];
+  readonly record: SocksCheckRecord;
+}
+
+export async function checkSocksConf(input: SocksCheckInput): Promise<SocksCheckResult> {
+  const port = parsePortArgument(input.service, input.services);
+  const lines = [`USER:${input.user},  DST:${input.dst}, PORT:${port ?? input.service}`];
+  const request = { user: input.user, dst: input.dst, ...(port === undefined ? {} : { port }) };
+  if (port === undefined) {
+    const error = `Invalid port number ${input.service}`;
+    lines.push(error);
+    return {
+      lines,
+      exitCode: SocksCheckExit.Error,
+      decision: null,
+      commands: [],
+      record: {
+        tool: 'test_socks_conf',
+        request,
+        decision: null,
+        rule: null,
+        source: null,
+        shortcut: null,
+        servers: [],
+        usedDefault: false,
+        userFileErrors: [],
+        commands: [],
+        errors: [error],
+        exitCode: SocksCheckExit.Error,
+      },
+    };
+  }
+  const [dst, src] = await Promise.all([
+    hostFromArgument(input.resolver, input.dst),
+    hostFromArgument(input.resolver, input.src),
+  ]);
+  const decision = decideClientRoute(
+    input.config,
+    { dst, user: input.user, port },
+    {
+      userFiles: input.userFiles,
+      ...(input.defaultServer === undefined ? {} : { defaultServer: input.defaultServer }),
+    },
+  );
+  const ctx: CommandContext = {
+    srcHost: src.display,
+    srcAddr: src.dotted,
+    command: 'connect',
+    pid: input.pid,
+    dstServ: serviceLabel(port, (p) => input.services.nameOf(p)),
+    dstPort: port,
+    realUser: 'unknown',
+    user: input.user,
+    dstHost: dst.display,
+    dstAddr: dst.dotted,
+  };
+  const commands = expandAll(decision.command ? [decision.command] : [], ctx);
+  for (const text of decision.userFileErrors) lines.push(text);
+  if (decision.shortcut === 'loopback') {
+    lines.push(`Destination ${dst.dotted} is always direct; ${input.file} is not consulted.`);
+  } else if (decision.shortcut === 'no-file') {
+    lines.push(`No routing file (${input.file}): every destination is direct.`);
+  } else if (decision.rule === null) {
+    lines.push('*** No match with any line. Access denied.');
+  } else {
+    lines.push(`Line ${decision.rule.line}: ${decision.source}`);
+  }
+  for (const c of commands) lines.push(commandLine(c));
+  lines.push(`Decision: ${decision.action}`);
+  if (decision.action === 'sockd') {
+    lines.push(`Servers: ${decision.servers.length > 0 ? decision.servers.join(', ') : '(none)'}`);
+  }
+  const exitCode =
+    decision.action === 'deny'
+      ? SocksCheckExit.Deny
+      : decision.action === 'direct'
+        ? SocksCheckExit.Direct
+        : SocksCheckExit.Sockd;
+  return {
+    lines,
+    exitCode,
+    decision,
+    commands,
+    record: {
+      tool: 'test_socks_conf',
+      request,
+      decision: decision.action,
+      rule: decision.rule,
+      source: decision.source,
+      shortcut: decision.shortcut,
+      servers: decision.servers,
+      usedDefault: decision.usedDefault,
+      userFileErrors: decision.userFileErrors,
+      commands: commands.map((c) => ({
+        line: c.rule.line,
+        text: c.expanded.text,
+        ran: false,
+        ...(c.expanded.ok ? {} : { error: c.expanded.log }),
+      })),
+      errors: [],
+      exitCode,
+    },
+  };
+}
+
+/** The record for a run that stopped before evaluation (usage or configuration error). */
+export function errorRecord(
+  tool: 'test_sockd_conf' | 'test_socks_conf',
+  errors: readonly string[],
+): { readonly tool: string; readonly errors: readonly string[]; readonly exitCode: 255 } {
+  return { tool, errors, exitCode: 255 };
+}

@@ -1,0 +1,143 @@
+import type { AddrSpec } from '../config/ast.ts';
+import type { Resolver } from './resolver.ts';
+
+/**
+ * What rule matching knows about one end of a request (c.6): its IPv4 addresses and its names.
+ * `display` is SRCHOST / DSTHOST for logs and `%A` / `%Z`; `dotted` is `%a` / `%z`.
+ */
+export interface HostIdentity {
+  /** IPv4 addresses as unsigned 32-bit numbers; only the first 19 take part in matching (c.5). */
+  readonly addresses: readonly number[];
+  /** Names for domain patterns; [] for the unspecified host 0.0.0.0 and for unresolved IPv6. */
+  readonly names: readonly string[];
+  readonly display: string;
+  readonly dotted: string;
+}
+
+/** c.5: "at most the first 19" addresses of a host are compared with a numeric rule. */
+const MaxMatchedAddresses = 19;
+
+/** Unspecified host (BIND to DSTIP 0.0.0.0): matches only mask 0.0.0.0 and ALL (c.6). */
+export const UnspecifiedHostName = 'Unspecified.Host';
+
+export function dottedOf(addr: number): string {
+  return [addr >>> 24, (addr >>> 16) & 255, (addr >>> 8) & 255, addr & 255].join('.');
+}
+
+/** Strict dotted-quad parser for addresses coming from sockets/resolvers (not inet_aton). */
+export function parseDottedQuad(text: string): number | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  if (!m) return undefined;
+  let value = 0;
+  for (const part of m.slice(1)) {
+    const n = Number(part);
+    if (n > 255) return undefined;
+    value = value * 256 + n;
+  }
+  return value >>> 0;
+}
+
+/** `::ffff:a.b.c.d` (IPv4-mapped IPv6, as node reports peers on dual-stack sockets) → `a.b.c.d`. */
+export function unmapIPv4(address: string): string {
+  const m = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
+  return m ? m[1]! : address;
+}
+
+async function safely(lookup: Promise<readonly string[]>): Promise<readonly string[]> {
+  // A failing lookup (timeout, SERVFAIL) counts as "no answer" (j.32): names fall back to the
+  // dotted address, patterns simply do not match.
+  try {
+    return await lookup;
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Names of an address confirmed by forward lookup (c.6): a PTR name is kept only if its own
+ * forward lookup contains the address, so a forged PTR record cannot claim a zone.
+ */
+async function confirmedNames(resolver: Resolver, dotted: string): Promise<string[]> {
+  const candidates = await safely(resolver.reverse(dotted));
+  const kept: string[] = [];
+  for (const name of candidates) {
+    if (kept.some((k) => k.toLowerCase() === name.toLowerCase())) continue;
+    const forward = await safely(resolver.forward(name));
+    if (forward.includes(dotted)) kept.push(name);
+  }
+  return kept;
+}
+
+/**
+ * Identity of a host known by address: the TCP peer, or a plain SOCKS 4 DSTIP (c.6).
+ * Accepts a dotted string (IPv4-mapped IPv6 is unmapped first) or a 32-bit number.
+ */
+export async function hostFromAddress(resolver: Resolver, ip: string | number): Promise<HostIdentity> {
+  const text = typeof ip === 'number' ? dottedOf(ip >>> 0) : unmapIPv4(ip);
+  const addr = parseDottedQuad(text);
+  if (addr === undefined) {
+    // Native IPv6 peer: no IPv4 address, so only mask-0 rules, ALL, or a pattern equal to the
+    // textual address can match it (c.6).
+    return { addresses: [], names: [text], display: text, dotted: text };
+  }
+  if (addr === 0) return { addresses: [0], names: [], display: UnspecifiedHostName, dotted: '0.0.0.0' };
+  const names = await confirmedNames(resolver, text);
+  return {
+    addresses: [addr],
+    names: names.length > 0 ? names : [text],
+    display: names[0] ?? text,
+    dotted: text,
+  };
+}
+
+/**
+ * Identity of a destination given by name (SOCKS 4A, SOCKS 5 ATYP 3; b.3): names = the name as
+ * sent (the Resolver contract has no canonical-name query, so no further names are added),
+ * addresses = its forward lookup (possibly empty). `%z` is the first resolved address, or the
+ * received wire value (`0.0.0.x`) when nothing resolved.
+ */
+export async function hostFromName(
+  resolver: Resolver,
+  name: string,
+  options: { readonly wireAddress?: number } = {},
+): Promise<HostIdentity> {
+  const resolved = await safely(resolver.forward(name));
+  const addresses: number[] = [];
+  for (const a of resolved) {
+    const n = parseDottedQuad(unmapIPv4(a));
+    if (n !== undefined && !addresses.includes(n)) addresses.push(n);
+  }
+  const first = addresses[0];
+  return {
+    addresses,
+    names: [name],
+    display: name,
+    dotted: first !== undefined ? dottedOf(first) : dottedOf((options.wireAddress ?? 1) >>> 0),
+  };
+}
+
+/** c.5 matching of one host against one address field (numeric/mask, ALL, name, zone). */
+export function hostMatches(host: HostIdentity, spec: AddrSpec): boolean {
+  const p = spec.pattern;
+  switch (p.kind) {
+    case 'all':
+      return true;
+    case 'ip': {
+      const mask = spec.mask >>> 0;
+      if (mask === 0) return true;
+      const want = (p.addr & mask) >>> 0;
+      return host.addresses.slice(0, MaxMatchedAddresses).some((h) => (h & mask) >>> 0 === want);
+    }
+    case 'name': {
+      const name = p.name.toLowerCase();
+      return host.names.some((n) => n.toLowerCase() === name);
+    }
+    case 'zone': {
+      const zone = p.zone.toLowerCase();
+      return host.names.some((n) => {
+        const lower = n.toLowerCase();
+        return lower === zone || lower.endsWith(`.${zone}`);
+      });
+    }
+  }
+}

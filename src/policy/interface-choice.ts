@@ -1,0 +1,26 @@
+import type { RuleCite } from '../common/events.ts';
+import type { RouteConfig } from '../config/ast.ts';
+import { dottedOf, type HostIdentity, hostMatches } from './host.ts';
+
+export interface InterfaceChoice {
+  /** Local interface address, dotted. */
+  readonly iface: string;
+  readonly rule: RuleCite;
+}
+
+/**
+ * (e): the first sockd.route line whose destination matches the BIND destination gives the
+ * listening interface. null = no line matches: reply 91 and log
+ * `***Cannot find appropriate interface to communicate with DSTIP`.
+ */
+export function chooseInterface(route: RouteConfig, dst: HostIdentity): InterfaceChoice | null {
+  for (const r of route.routes) {
+    if (hostMatches(dst, r.dst))
+      return { iface: dottedOf(r.iface >>> 0), rule: { file: r.file, line: r.line } };
+  }
+  return null;
+}
+
+export function noInterfaceMessage(dst: HostIdentity): string {
+  return `***Cannot find appropriate interface to communicate with ${dst.dotted}`;
+}

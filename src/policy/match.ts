@@ -1,0 +1,60 @@
+import type { PortTest, UserList } from '../config/ast.ts';
+import type { UserFileReader } from './resolver.ts';
+
+/** c.9 port test; an absent test is always true. */
+export function portMatches(test: PortTest | undefined, port: number): boolean {
+  if (!test) return true;
+  switch (test.op) {
+    case 'eq':
+      return port === test.port;
+    case 'neq':
+      return port !== test.port;
+    case 'lt':
+      return port < test.port;
+    case 'gt':
+      return port > test.port;
+    case 'le':
+      return port <= test.port;
+    case 'ge':
+      return port >= test.port;
+  }
+}
+
+export interface UserMatch {
+  readonly matched: boolean;
+  /** `Unable to open userfile (PATH): TEXT` for a file element that could not be read (h.6). */
+  readonly errors: readonly string[];
+}
+
+/**
+ * c.8 user list: elements left to right, first hit decides; exact byte equality; an unreadable
+ * file makes the whole list fail at once, even if a later element would match (fail closed).
+ */
+export function usersMatch(list: UserList | undefined, user: string, read: UserFileReader): UserMatch {
+  if (!list || list.elements.length === 0) return { matched: true, errors: [] };
+  for (const el of list.elements) {
+    if (el.kind === 'name') {
+      if (el.name === user) return { matched: true, errors: [] };
+      continue;
+    }
+    const file = read(el.path);
+    if (!file.ok) return { matched: false, errors: [`Unable to open userfile (${el.path}): ${file.error}`] };
+    if (file.names.includes(user)) return { matched: true, errors: [] };
+  }
+  return { matched: false, errors: [] };
+}
+
+/**
+ * The user file format of c.8: `#` starts a comment on each line; names are separated by any
+ * mix of blanks, tabs and commas. Pure, so every UserFileReader parses the same way.
+ */
+export function parseUserFile(text: string): string[] {
+  const names: string[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    const hash = line.indexOf('#');
+    const body = hash === -1 ? line : line.slice(0, hash);
+    for (const name of body.split(/[ \t,]+/)) if (name !== '') names.push(name);
+  }
+  return names;
+}

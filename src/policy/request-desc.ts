@@ -1,0 +1,43 @@
+import type { HostIdentity } from './host.ts';
+
+export type RequestCommand = 'connect' | 'bind' | 'udp';
+
+/** Maps a TCP port to its service name (`/etc/services`), undefined when it has none. */
+export type ServiceNameOf = (port: number) => string | undefined;
+
+/** c.7 DSTSERV / `%S`: the TCP service name of the port, else the decimal number. */
+export function serviceLabel(port: number, serviceNameOf?: ServiceNameOf): string {
+  return serviceNameOf?.(port) ?? String(port);
+}
+
+export interface RequestDescParts {
+  readonly command: RequestCommand;
+  /** SRCUSER: the claimed user-id (may be empty). */
+  readonly user: string;
+  /** REALUSER: identd's answer, or `unknown`. */
+  readonly realUser: string;
+  readonly src: HostIdentity;
+  readonly dst: HostIdentity;
+  /** DSTSERV */
+  readonly dstServ: string;
+}
+
+/**
+ * h.5 REQDESC: `Connect from SRCUSER(REALUSER)@SRCHOST to DSTHOST (DSTSERV)`, the BIND form
+ * `Bind from … for …` (with `(DSTSERV)`, j.41) and, for SOCKS 5 UDP, `UDP associate from … to …`.
+ */
+export function describeRequest(parts: RequestDescParts): string {
+  const verb = parts.command === 'connect' ? 'Connect' : parts.command === 'bind' ? 'Bind' : 'UDP associate';
+  const prep = parts.command === 'bind' ? 'for' : 'to';
+  return `${verb} from ${parts.user}(${parts.realUser})@${parts.src.display} ${prep} ${parts.dst.display} (${parts.dstServ})`;
+}
+
+/**
+ * The rsockd routing forms of h.6: `connect() from SRCUSER(REALUSER) to DSTHOST (DSTSERV)` and
+ * `bind() from … for …`.
+ */
+export function describeRoutedCall(parts: Omit<RequestDescParts, 'src'>): string {
+  const call = parts.command === 'bind' ? 'bind()' : 'connect()';
+  const prep = parts.command === 'bind' ? 'for' : 'to';
+  return `${call} from ${parts.user}(${parts.realUser}) ${prep} ${parts.dst.display} (${parts.dstServ})`;
+}
