@@ -1,0 +1,77 @@
+/**
+ * Connection-rate load generator (a child process, so it does not share a core's event loop with
+ * the proxy under test): each request is TCP connect → SOCKS CONNECT → 64-byte echo → close.
+ * Prints one JSON line: { done, failed, seconds, latencies: { p50, p99 } } (ms, connect→reply).
+ */
+import net from 'node:net';
+import { parseArgs } from 'node:util';
+import { handshake } from './handshake.ts';
+
+const { values } = parseArgs({
+  options: {
+    proxy: { type: 'string' },
+    proto: { type: 'string', default: 'socks4' },
+    target: { type: 'string' },
+    concurrency: { type: 'string', default: '1' },
+    seconds: { type: 'string', default: '3' },
+  },
+});
+const [proxyHost, proxyPort] = (values.proxy ?? '').split(':');
+const [targetHost, targetPort] = (values.target ?? '').split(':');
+const concurrency = Number(values.concurrency);
+const deadline = performance.now() + Number(values.seconds) * 1000;
+const payload = Buffer.alloc(64, 0x61);
+
+function once(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const sock = net.connect({ host: proxyHost, port: Number(proxyPort), noDelay: true });
+    sock.setTimeout(5000, () => sock.destroy(new Error('timeout')));
+    sock.on('error', reject);
+    sock.on('close', () => reject(new Error('closed early')));
+    sock.once('connect', async () => {
+      try {
+        await handshake(
+          sock,
+          values.proto === 'socks5' ? 'socks5' : 'socks4',
+          targetHost ?? '',
+          Number(targetPort),
+        );
+      } catch (err) {
+        sock.destroy();
+        return reject(err);
+      }
+      const latency = performance.now() - started;
+      let got = 0;
+      sock.on('data', (chunk) => {
+        got += chunk.length;
+        if (got >= payload.length) {
+          sock.destroy();
+          resolve(latency);
+        }
+      });
+      sock.write(payload);
+    });
+  });
+}
+
+const latencies: number[] = [];
+let failed = 0;
+async function worker(): Promise<void> {
+  while (performance.now() < deadline) {
+    try {
+      latencies.push(await once());
+    } catch {
+      failed++;
+    }
+  }
+}
+const t0 = performance.now();
+await Promise.all(Array.from({ length: concurrency }, worker));
+const seconds = (performance.now() - t0) / 1000;
+latencies.sort((a, b) => a - b);
+const pct = (p: number) =>
+  latencies[Math.min(latencies.length - 1, Math.floor((latencies.length * p) / 100))] ?? 0;
+process.stdout.write(
+  `${JSON.stringify({ done: latencies.length, failed, seconds, latencies: { p50: pct(50), p99: pct(99) } })}\n`,
+);

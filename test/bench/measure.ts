@@ -1,0 +1,126 @@
+/** The four measurements of the server benchmark, each against one started Peer. */
+import { execFile, spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { handshake } from './handshake.ts';
+import { benchDir, type Peer } from './peers.ts';
+
+const run = promisify(execFile);
+export const TARGET_HOST = '127.0.0.9'; // not 127.0.0.1: rsockd's loopback shortcut would skip the cascade
+
+/** iperf3 through proxychains4 (a Node client cannot saturate loopback). Gbit/s. */
+export async function throughput(peer: Peer | null, iperfPort: number, seconds: number): Promise<number> {
+  const args = ['-c', TARGET_HOST, '-p', String(iperfPort), '-t', String(seconds), '-J'];
+  let stdout: string;
+  if (peer === null) {
+    ({ stdout } = await run('iperf3', args, { maxBuffer: 1 << 24 }));
+  } else {
+    const conf = path.join(benchDir, `proxychains-${peer.port}.conf`);
+    writeFileSync(
+      conf,
+      [
+        'strict_chain',
+        'quiet_mode',
+        'tcp_read_time_out 15000',
+        'tcp_connect_time_out 8000',
+        '[ProxyList]',
+        `${peer.proto} ${peer.host} ${peer.port}`,
+        '',
+      ].join('\n'),
+    );
+    ({ stdout } = await run('proxychains4', ['-q', '-f', conf, 'iperf3', ...args], { maxBuffer: 1 << 24 }));
+  }
+  const report = JSON.parse(stdout) as { end: { sum_received: { bits_per_second: number } } };
+  return report.end.sum_received.bits_per_second / 1e9;
+}
+
+export interface RateResult {
+  perSecond: number;
+  p50: number;
+  p99: number;
+  failed: number;
+}
+
+/** Connections per second at a concurrency, with connect→reply latency percentiles. */
+export async function connectionRate(
+  peer: Peer,
+  echoPort: number,
+  concurrency: number,
+  seconds: number,
+): Promise<RateResult> {
+  const args = ['--import=tsx', path.join(import.meta.dirname, 'loadgen.ts')];
+  args.push(
+    '--proxy',
+    `${peer.host}:${peer.port}`,
+    '--proto',
+    peer.proto,
+    '--target',
+    `${TARGET_HOST}:${echoPort}`,
+  );
+  args.push('--concurrency', String(concurrency), '--seconds', String(seconds));
+  const { stdout } = await run(process.execPath, args);
+  const r = JSON.parse(stdout) as {
+    done: number;
+    failed: number;
+    seconds: number;
+    latencies: { p50: number; p99: number };
+  };
+  return { perSecond: r.done / r.seconds, p50: r.latencies.p50, p99: r.latencies.p99, failed: r.failed };
+}
+
+function pss(pids: number[]): number {
+  let kib = 0;
+  for (const pid of pids) {
+    try {
+      const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+      kib += Number(m?.[1] ?? 0);
+    } catch {
+      // gone
+    }
+  }
+  return kib;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Ask every Node process of the peer to collect garbage (rsockd runs with --expose-gc and gc()s on SIGUSR2). */
+async function collect(peer: Peer): Promise<void> {
+  if (!peer.name.startsWith('rsockd')) return;
+  for (const pid of peer.pids()) process.kill(pid, 'SIGUSR2');
+  await sleep(300);
+}
+
+/** PSS growth per idle relayed connection (KiB), with `count` connections held open through the peer. */
+export async function idleMemory(peer: Peer, echoPort: number, count: number): Promise<number> {
+  await collect(peer);
+  const before = pss(peer.pids());
+  const sockets: net.Socket[] = [];
+  const open = () =>
+    new Promise<void>((resolve, reject) => {
+      const s = net.connect({ host: peer.host, port: peer.port });
+      sockets.push(s);
+      s.on('error', reject);
+      s.once('connect', () => {
+        handshake(s, peer.proto, TARGET_HOST, echoPort).then(() => {
+          // one round trip proves the relay is up, then the connection idles
+          s.once('data', () => resolve());
+          s.write('x');
+        }, reject);
+      });
+    });
+  for (let i = 0; i < count; i += 50)
+    await Promise.all(Array.from({ length: Math.min(50, count - i) }, open));
+  await sleep(500);
+  await collect(peer);
+  const after = pss(peer.pids());
+  for (const s of sockets) s.destroy();
+  await sleep(500);
+  return (after - before) / count;
+}
+
+export function startIperfServer(port: number) {
+  const child = spawn('iperf3', ['-s', '-B', TARGET_HOST, '-p', String(port)], { stdio: 'ignore' });
+  return { stop: () => child.kill('SIGTERM') };
+}

@@ -1,0 +1,146 @@
+/**
+ * `npm run bench` — the server benchmark (issue 3): rsockd side by side with Dante, microsocks and
+ * raw loopback, measured in the same run, rounds interleaved so machine noise hits every peer alike.
+ * Prints a table of medians and ratios. Not a test: nothing here passes or fails.
+ *
+ *   BENCH_ROUNDS=3 BENCH_SECONDS=3 BENCH_IDLE=1000 npm run bench
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { connectionRate, idleMemory, startIperfServer, throughput } from './measure.ts';
+import { type Peer, startDante, startEcho, startMicrosocks, startRsockd } from './peers.ts';
+
+const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
+const seconds = Number(process.env.BENCH_SECONDS ?? 3);
+const idle = Number(process.env.BENCH_IDLE ?? 1000);
+const base = 21000 + Math.floor(Math.random() * 20000);
+const ECHO = base;
+const IPERF = base + 1;
+
+if (!existsSync(path.resolve(import.meta.dirname, '../../dist/cli/rsockd.js'))) {
+  throw new Error('dist/ is missing: run `npm run build` first (npm run bench does)');
+}
+
+type Row = Map<string, number[]>;
+const results = new Map<string, Row>();
+function record(metric: string, peer: string, value: number) {
+  const row = results.get(metric) ?? new Map<string, number[]>();
+  results.set(metric, row);
+  row.set(peer, [...(row.get(peer) ?? []), value]);
+}
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length
+    ? ((s[Math.floor((s.length - 1) / 2)] ?? 0) + (s[Math.ceil((s.length - 1) / 2)] ?? 0)) / 2
+    : Number.NaN;
+};
+
+type Starter = () => Promise<Peer>;
+const onePeer: Record<string, Starter> = {
+  rsockd: () => startRsockd(1, base + 10, ['--socks5']),
+  Dante: () => startDante(1, base + 20),
+  microsocks: () => startMicrosocks(base + 30),
+};
+const cascades: Record<string, Starter> = {
+  rsockd: () => startRsockd(3, base + 40),
+  Dante: () => startDante(3, base + 50),
+};
+
+function shuffled<T>(xs: T[]): T[] {
+  return xs
+    .map((x) => [Math.random(), x] as const)
+    .sort((a, b) => a[0] - b[0])
+    .map(([, x]) => x);
+}
+
+async function withPeer(start: Starter, fn: (p: Peer) => Promise<void>) {
+  const peer = await start();
+  try {
+    await fn(peer);
+  } finally {
+    await peer.stop();
+  }
+}
+
+const echo = await startEcho(ECHO);
+const iperf = startIperfServer(IPERF);
+await new Promise((r) => setTimeout(r, 300));
+try {
+  for (let round = 1; round <= rounds; round++) {
+    process.stderr.write(`round ${round}/${rounds}\n`);
+    record('1-hop throughput (Gbit/s)', 'raw loopback', await throughput(null, IPERF, seconds));
+    for (const [name, start] of shuffled(Object.entries(onePeer))) {
+      await withPeer(start, async (peer) => {
+        record('1-hop throughput (Gbit/s)', name, await throughput(peer, IPERF, seconds));
+        const socks5 = { ...peer, proto: 'socks5' as const };
+        const c1 = await connectionRate(socks5, ECHO, 1, seconds);
+        record('connections/s, concurrency 1 (SOCKS5)', name, c1.perSecond);
+        record('connect latency p50 (ms, SOCKS5)', name, c1.p50);
+        record('connect latency p99 (ms, SOCKS5)', name, c1.p99);
+        record(
+          'connections/s, concurrency 64 (SOCKS5)',
+          name,
+          (await connectionRate(socks5, ECHO, 64, seconds)).perSecond,
+        );
+        if (peer.proto === 'socks4') {
+          record(
+            'connections/s, concurrency 1 (SOCKS4)',
+            name,
+            (await connectionRate(peer, ECHO, 1, seconds)).perSecond,
+          );
+          record(
+            'connections/s, concurrency 64 (SOCKS4)',
+            name,
+            (await connectionRate(peer, ECHO, 64, seconds)).perSecond,
+          );
+        }
+        record(
+          `memory per idle relayed connection (KiB, ${idle} conns)`,
+          name,
+          await idleMemory(peer, ECHO, idle),
+        );
+      });
+    }
+    for (const [name, start] of shuffled(Object.entries(cascades))) {
+      await withPeer(start, async (peer) => {
+        record('3-hop cascade throughput (Gbit/s)', name, await throughput(peer, IPERF, seconds));
+      });
+    }
+  }
+} finally {
+  iperf.stop();
+  await echo.stop();
+}
+
+const lowerIsBetter = (metric: string) => metric.includes('latency') || metric.includes('memory');
+const fmt = (x: number) => (Number.isNaN(x) ? '—' : x >= 100 ? x.toFixed(0) : x.toFixed(2));
+const peers = ['raw loopback', 'rsockd', 'Dante', 'microsocks'];
+const lines = [
+  `| metric (median of ${rounds}) | ${peers.join(' | ')} | rsockd ÷ Dante | rsockd ÷ microsocks | rsockd ÷ raw |`,
+  `|---|${peers.map(() => '---:').join('|')}|---:|---:|---:|`,
+];
+for (const [metric, row] of results) {
+  const m = (p: string) => median(row.get(p) ?? []);
+  const ratio = (p: string) => fmt(m('rsockd') / m(p));
+  lines.push(
+    `| ${metric}${lowerIsBetter(metric) ? ' ↓' : ''} | ${peers.map((p) => fmt(m(p))).join(' | ')} | ${ratio('Dante')} | ${ratio('microsocks')} | ${ratio('raw loopback')} |`,
+  );
+}
+process.stdout.write(`\n${lines.join('\n')}\n\n↓ = lower is better (a ratio below 1 means rsockd wins).\n`);
+
+// The lab's own benchmarks (topology up, diagram rendering, docker), when present.
+for (const file of readdirSync(import.meta.dirname)
+  .filter((f) => f.endsWith('.bench.ts'))
+  .sort()) {
+  process.stdout.write(`\n## ${file}\n`);
+  const { execFileSync } = await import('node:child_process');
+  try {
+    process.stdout.write(
+      execFileSync(process.execPath, ['--import=tsx', path.join(import.meta.dirname, file)], {
+        encoding: 'utf8',
+      }),
+    );
+  } catch (err) {
+    process.stdout.write(`(failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)})\n`);
+  }
+}
