@@ -1,0 +1,171 @@
+/**
+ * Forwarding edges: which upstream SOCKS servers each host's socks.conf sends requests to.
+ * Read from the topology's config text alone (no runtime): every `sockd` line contributes one
+ * route per server in its `@=` list, numbered in fail-over order, or one route to the default
+ * server when it names none (d.5, d.6). Upstream names and addresses are mapped to topology
+ * hosts through their interfaces; what cannot be mapped stays an external name.
+ */
+import type { ClientConfig, ClientRule } from '../config/ast.ts';
+import { ConfigFileError } from '../config/config-error.ts';
+import { dotted } from '../config/inet.ts';
+import { parseSocksConf } from '../config/socks-conf.ts';
+import type { ConfigText, HostModel, ResolvedTopology } from '../topology/model.ts';
+import { HostIndex, sortedHosts } from './topology-facts.ts';
+
+/** Where a forwarding edge ends: a topology host, or a server the topology does not contain. */
+export type Upstream =
+  | { readonly kind: 'host'; readonly host: string }
+  | { readonly kind: 'external'; readonly name: string };
+
+export interface ForwardingRoute {
+  /** The socks.conf the line is in (its report name) and the line number. */
+  readonly file: string;
+  readonly line: number;
+  /** 1-based place of this server in the line's `@=` list; 1 for the default server. */
+  readonly position: number;
+  /** Length of the list (1 for the default server). */
+  readonly of: number;
+  /** The line named no server, so the default server (d.6) is used. */
+  readonly viaDefault: boolean;
+  /** The line's destination, ports and users, short: `.partner.example.net`, `ALL port eq 80`. */
+  readonly matches: string;
+}
+
+export interface ForwardingEdge {
+  readonly from: string;
+  readonly to: Upstream;
+  /** Routes in file order. */
+  readonly routes: readonly ForwardingRoute[];
+}
+
+export interface ForwardingWarning {
+  readonly host: string;
+  readonly message: string;
+}
+
+export interface Forwarding {
+  readonly edges: readonly ForwardingEdge[];
+  readonly warnings: readonly ForwardingWarning[];
+}
+
+/** The socks.conf a host routes by: the server's for an rsockd, the probe's for a client. */
+export function routingConf(host: HostModel): ConfigText | undefined {
+  if (host.server !== undefined) return host.server.kind === 'rsockd' ? host.server.socksConf : undefined;
+  return host.clientSocksConf;
+}
+
+function maskBits(mask: number): number | undefined {
+  const inverted = ~mask >>> 0;
+  // contiguous masks are ones then zeros: the inverse plus one is a power of two
+  if ((inverted & (inverted + 1)) !== 0) return undefined;
+  return 32 - Math.log2(inverted + 1);
+}
+
+/** A rule's destination test as a reviewer would write it. */
+export function describeMatch(rule: ClientRule): string {
+  const pattern = rule.dst.pattern;
+  let dst: string;
+  if (rule.dstDefaulted || pattern.kind === 'all') dst = 'ALL';
+  else if (pattern.kind === 'zone') dst = `.${pattern.zone}`;
+  else if (pattern.kind === 'name') dst = pattern.name;
+  else if (rule.dst.mask === 0 && pattern.addr === 0) dst = 'ALL';
+  else {
+    const bits = maskBits(rule.dst.mask);
+    dst =
+      bits === undefined
+        ? `${dotted(pattern.addr)} mask ${dotted(rule.dst.mask)}`
+        : `${dotted(pattern.addr)}/${bits}`;
+  }
+  const port = rule.port === undefined ? '' : ` port ${rule.port.op} ${rule.port.text}`;
+  const users = rule.users === undefined ? '' : ` ${rule.users.text}`;
+  return `${dst}${port}${users}`;
+}
+
+function upstreamKey(upstream: Upstream): string {
+  return upstream.kind === 'host' ? `h ${upstream.host}` : `x ${upstream.name}`;
+}
+
+function parse(conf: ConfigText): ClientConfig | { readonly error: string } {
+  try {
+    return parseSocksConf(conf.text, { file: conf.name });
+  } catch (err) {
+    if (err instanceof ConfigFileError) {
+      const first = err.errors[0];
+      const where = first === undefined ? conf.name : `${conf.name}:${first.line}`;
+      const more = err.errors.length > 1 ? ` (+${err.errors.length - 1} more)` : '';
+      return { error: `${where} is invalid${more}: ${first?.classic ?? err.message}; no forwarding drawn` };
+    }
+    return { error: `${conf.name} could not be read: ${err instanceof Error ? err.message : String(err)}` };
+  }
+}
+
+/** Forwarding edges of every host, sorted by source host then upstream; warnings likewise. */
+export function forwarding(topology: ResolvedTopology): Forwarding {
+  const index = new HostIndex(topology);
+  const edges: ForwardingEdge[] = [];
+  const warnings: ForwardingWarning[] = [];
+  const resolve = (name: string): Upstream => {
+    const host = index.find(name);
+    return host === undefined ? { kind: 'external', name } : { kind: 'host', host: host.name };
+  };
+
+  for (const host of sortedHosts(topology)) {
+    const conf = routingConf(host);
+    if (conf === undefined) continue;
+    const parsed = parse(conf);
+    if ('error' in parsed) {
+      warnings.push({ host: host.name, message: parsed.error });
+      continue;
+    }
+    const byUpstream = new Map<string, { to: Upstream; routes: ForwardingRoute[] }>();
+    const add = (to: Upstream, route: ForwardingRoute) => {
+      const key = upstreamKey(to);
+      const entry = byUpstream.get(key) ?? { to, routes: [] };
+      entry.routes.push(route);
+      byUpstream.set(key, entry);
+    };
+    for (const rule of parsed.rules) {
+      if (rule.action !== 'sockd') continue;
+      const matches = describeMatch(rule);
+      const entries = rule.servers?.entries ?? [];
+      if (entries.length === 0) {
+        const fallback = host.server?.defaultServer;
+        if (fallback === undefined) {
+          warnings.push({
+            host: host.name,
+            message: `${conf.name}:${rule.line} names no server and ${host.name} has no default server: refused with 91`,
+          });
+          continue;
+        }
+        add(resolve(fallback), {
+          file: conf.name,
+          line: rule.line,
+          position: 1,
+          of: 1,
+          viaDefault: true,
+          matches,
+        });
+        continue;
+      }
+      entries.forEach((entry, i) => {
+        add(resolve(entry), {
+          file: conf.name,
+          line: rule.line,
+          position: i + 1,
+          of: entries.length,
+          viaDefault: false,
+          matches,
+        });
+      });
+    }
+    const sorted = [...byUpstream.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const [, { to, routes }] of sorted) edges.push({ from: host.name, to, routes });
+  }
+  return { edges, warnings };
+}
+
+/** `socks.conf:4 #2/3 .partner.example.net` or `socks.conf:8 default ALL port eq http`. */
+export function describeRoute(route: ForwardingRoute): string {
+  const order = route.viaDefault ? 'default server' : route.of > 1 ? `#${route.position}/${route.of}` : '';
+  return [`${route.file}:${route.line}`, order, route.matches].filter((s) => s !== '').join(' ');
+}

@@ -1,0 +1,199 @@
+/**
+ * The topology as DOT, from the file alone: networks as clusters labelled with their subnets,
+ * hosts shaped and coloured by role, each multi-homed host once between its networks with an
+ * edge into each (labelled with its address there), forwarding edges from socks.conf, and the
+ * ports each host listens on. Output is deterministic: everything sorted, ids derived from names.
+ */
+import type { HostModel, ResolvedTopology } from '../topology/model.ts';
+import { attrs, block, clusterId, dotId, html, markup } from './dot-syntax.ts';
+import { describeRoute, type Forwarding, forwarding, type Upstream } from './forwarding.ts';
+import { edgeColours, externalFill, networkFill, networkStroke, noteFill, roleStyles } from './palette.ts';
+import { placement, serviceLines, sortedInterfaces } from './topology-facts.ts';
+
+export const hostId = (name: string): string => dotId('h', name);
+export const networkAnchorId = (name: string): string => dotId('net', name);
+export const externalId = (name: string): string => dotId('x', name);
+export const upstreamId = (to: Upstream): string =>
+  to.kind === 'host' ? hostId(to.host) : externalId(to.name);
+
+export interface BaseOptions {
+  /** Hosts to draw at full strength; the rest faded. Absent: everything at full strength. */
+  readonly highlight?: ReadonlySet<string>;
+  /** Draw socks.conf forwarding edges (and their warnings). */
+  readonly forwarding: boolean;
+}
+
+function hostLabel(host: HostModel, address: string | undefined, faded: boolean): string {
+  const colour = faded ? edgeColours.faded : undefined;
+  const name = faded ? `<FONT COLOR="#94a3b8">${html(host.name)}</FONT>` : markup.bold(html(host.name));
+  const lines = [name, ...serviceLines(host).map((line) => markup.small(html(line), colour))];
+  if (address !== undefined) lines.push(markup.small(html(address), faded ? colour : '#475569'));
+  return markup.lines(lines);
+}
+
+function hostNode(host: HostModel, address: string | undefined, options: BaseOptions): string {
+  const style = roleStyles[host.role];
+  const faded = options.highlight !== undefined && !options.highlight.has(host.name);
+  return `${hostId(host.name)}${attrs({
+    shape: style.shape,
+    style: style.style,
+    fillcolor: faded ? '#f8fafc' : style.fill,
+    color: faded ? edgeColours.faded : style.stroke,
+    penwidth: faded ? 1 : 1.5,
+    label: { html: hostLabel(host, address, faded) },
+    tooltip: host.description ?? `${host.name} (${host.role})`,
+  })};`;
+}
+
+/** Clusters, hosts and network memberships: the part every diagram of this topology shares. */
+export function baseStatements(
+  topology: ResolvedTopology,
+  options: BaseOptions,
+): {
+  readonly nodes: string[];
+  readonly edges: string[];
+  readonly forwarding: Forwarding;
+} {
+  const place = placement(topology);
+  const nodes: string[] = [];
+  const edges: string[] = [];
+  const touched = (networkName: string) =>
+    options.highlight === undefined ||
+    topology.hosts.some(
+      (h) => options.highlight?.has(h.name) && h.interfaces.some((i) => i.network === networkName),
+    );
+
+  for (const { network, members } of place.networks) {
+    const faded = !touched(network.name);
+    const title = `${markup.bold(html(network.name))}  ${html(network.subnet)}`;
+    const description = network.description === undefined ? [] : [markup.small(html(network.description))];
+    const body = [
+      `graph${attrs({
+        label: { html: markup.lines([title, ...description]) },
+        style: 'rounded,filled',
+        fillcolor: networkFill,
+        color: faded ? edgeColours.faded : networkStroke,
+        fontcolor: faded ? '#94a3b8' : '#0f172a',
+      })};`,
+      // Anchor for the edges of multi-homed hosts (drawn to the cluster border via lhead).
+      `${networkAnchorId(network.name)}${attrs({ shape: 'point', style: 'invis', width: 0.01 })};`,
+      ...members.map(({ host, address }) => hostNode(host, address, options)),
+      // One column per network, so networks read left to right in the order requests cross them.
+      `{ rank="same"; ${[networkAnchorId(network.name), ...members.map(({ host }) => hostId(host.name))].join('; ')}; }`,
+    ];
+    nodes.push(...block(`subgraph ${clusterId(network.name)}`, body));
+  }
+
+  for (const host of place.between) {
+    nodes.push(hostNode(host, undefined, options));
+    const faded = options.highlight !== undefined && !options.highlight.has(host.name);
+    const hostDepth = Math.min(...host.interfaces.map((i) => place.depth.get(i.network) ?? 0));
+    for (const iface of sortedInterfaces(host)) {
+      // Point the (undrawn) direction the way requests flow, so ranks follow it.
+      const upstream = (place.depth.get(iface.network) ?? 0) > hostDepth;
+      const cluster = clusterId(iface.network).slice(1, -1);
+      const ends = upstream
+        ? `${hostId(host.name)} -> ${networkAnchorId(iface.network)}`
+        : `${networkAnchorId(iface.network)} -> ${hostId(host.name)}`;
+      edges.push(
+        `${ends}${attrs({
+          ...(upstream ? { lhead: cluster } : { ltail: cluster }),
+          dir: 'none',
+          color: faded ? edgeColours.faded : edgeColours.membership,
+          penwidth: 1.5,
+          label: { html: markup.small(html(iface.address), faded ? '#94a3b8' : '#334155') },
+        })};`,
+      );
+    }
+  }
+
+  const routes = options.forwarding ? forwarding(topology) : { edges: [], warnings: [] };
+  const externals = new Set<string>();
+  for (const edge of routes.edges) {
+    if (edge.to.kind === 'external') externals.add(edge.to.name);
+    edges.push(
+      `${hostId(edge.from)} -> ${upstreamId(edge.to)}${attrs({
+        color: edgeColours.forwarding,
+        penwidth: 2,
+        // The networks decide the layout; forwarding edges are drawn over it.
+        constraint: false,
+        arrowhead: 'vee',
+        fontcolor: edgeColours.forwarding,
+        label: { html: markup.lines(edge.routes.map((r) => markup.small(html(describeRoute(r))))) },
+      })};`,
+    );
+  }
+  for (const name of [...externals].sort()) {
+    nodes.push(
+      `${externalId(name)}${attrs({
+        shape: 'box',
+        style: 'dashed,filled',
+        fillcolor: externalFill,
+        color: edgeColours.membership,
+        label: { html: markup.lines([markup.bold(html(name)), markup.small('not in this topology')]) },
+      })};`,
+    );
+  }
+  routes.warnings.forEach((warning, i) => {
+    const id = dotId('note', `${warning.host}#${i}`);
+    nodes.push(
+      `${id}${attrs({
+        shape: 'note',
+        style: 'filled',
+        fillcolor: noteFill,
+        color: edgeColours.warning,
+        fontcolor: edgeColours.warning,
+        label: { html: markup.small(html(warning.message)) },
+      })};`,
+    );
+    edges.push(
+      `${id} -> ${hostId(warning.host)}${attrs({ style: 'dashed', color: edgeColours.warning, arrowhead: 'none' })};`,
+    );
+  });
+  return { nodes, edges, forwarding: routes };
+}
+
+/** Graph-wide defaults shared by the topology and trace diagrams. */
+export function graphDefaults(label: string): string[] {
+  return [
+    `graph${attrs({
+      rankdir: 'TB',
+      compound: true,
+      newrank: true,
+      fontname: 'Helvetica',
+      nodesep: 0.35,
+      ranksep: 0.9,
+      labelloc: 't',
+      label: { html: label },
+    })};`,
+    `node${attrs({ fontname: 'Helvetica', fontsize: 12, margin: '0.15,0.06' })};`,
+    `edge${attrs({ fontname: 'Helvetica', fontsize: 10 })};`,
+  ];
+}
+
+function swatch(fill: string, stroke: string, text: string): string {
+  return `<TD BGCOLOR="${fill}" COLOR="${stroke}" BORDER="1" CELLPADDING="3">${markup.small(html(text))}</TD>`;
+}
+
+/** The title with a one-row key of roles and edge kinds: what a reader needs without asking. */
+function topologyTitle(topology: ResolvedTopology): string {
+  const roles = Object.values(roleStyles).map((s) => swatch(s.fill, s.stroke, s.caption));
+  const lineKey = (colour: string, text: string) =>
+    `<TD CELLPADDING="3"><FONT POINT-SIZE="10" COLOR="${colour}">${html(text)}</FONT></TD>`;
+  const keys = [
+    lineKey(edgeColours.membership, '── on network (address)'),
+    lineKey(edgeColours.forwarding, '━▶ forwards to (socks.conf line, #order/of)'),
+  ];
+  const description =
+    topology.description === undefined
+      ? ''
+      : `<TR><TD COLSPAN="${roles.length + keys.length}">${markup.small(html(topology.description))}</TD></TR>`;
+  return `<TABLE BORDER="0" CELLSPACING="4"><TR><TD COLSPAN="${roles.length + keys.length}"><FONT POINT-SIZE="16"><B>${html(topology.name)}</B></FONT></TD></TR>${description}<TR>${roles.join('')}${keys.join('')}</TR></TABLE>`;
+}
+
+/** The topology diagram as DOT. Pure and deterministic. */
+export function topologyDot(topology: ResolvedTopology): string {
+  const { nodes, edges } = baseStatements(topology, { forwarding: true });
+  const body = [...graphDefaults(topologyTitle(topology)), ...nodes, ...edges];
+  return `${block(`digraph ${dotId('topology', topology.name)}`, body).join('\n')}\n`;
+}

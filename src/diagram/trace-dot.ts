@@ -1,0 +1,121 @@
+/**
+ * A trace drawn over its topology: the hosts it touched at full strength, the rest faded, and
+ * numbered edges for each step: green where a hop granted, red where it refused (with the rule's
+ * file:line), dashed blue identd queries labelled with the answer, grey crossed edges for
+ * fail-over attempts that could not connect.
+ */
+import type { Trace } from '../scenario/trace.ts';
+import type { ResolvedTopology } from '../topology/model.ts';
+import { attrs, block, dotId, html, markup } from './dot-syntax.ts';
+import { edgeColours, externalFill } from './palette.ts';
+import { baseStatements, externalId, graphDefaults, hostId } from './topology-dot.ts';
+import { HostIndex } from './topology-facts.ts';
+import { type StepStatus, type TraceStep, traceSteps, traceSummary } from './trace-steps.ts';
+
+export interface TraceDiagramOptions {
+  /** Heading, e.g. the scenario case name. */
+  readonly title?: string;
+}
+
+const stepLook: Record<StepStatus, Readonly<Record<string, string | number>>> = {
+  granted: { color: edgeColours.granted, fontcolor: edgeColours.granted, penwidth: 2.5 },
+  refused: { color: edgeColours.refused, fontcolor: edgeColours.refused, penwidth: 2.5 },
+  identd: { color: edgeColours.identd, fontcolor: edgeColours.identd, style: 'dashed', penwidth: 1.5 },
+  failed: {
+    color: edgeColours.failedAttempt,
+    fontcolor: '#6b7280',
+    arrowhead: 'tee',
+    penwidth: 2,
+    style: 'bold',
+  },
+};
+
+/** Resolves the names a trace uses to diagram node ids; unknown ones become external nodes. */
+export class StepEnds {
+  private readonly index: HostIndex;
+  readonly externals = new Set<string>();
+  constructor(topology: ResolvedTopology) {
+    this.index = new HostIndex(topology);
+  }
+  host(ref: string): string | undefined {
+    return this.index.find(ref)?.name;
+  }
+  id(ref: string): string {
+    const host = this.host(ref);
+    if (host !== undefined) return hostId(host);
+    this.externals.add(ref);
+    return externalId(ref);
+  }
+}
+
+function stepLabel(step: TraceStep): string {
+  return `${markup.bold(String(step.n))} ${html(step.label)}`;
+}
+
+function legend(): string {
+  const key = (colour: string, text: string) =>
+    `<TD CELLPADDING="2"><FONT POINT-SIZE="10" COLOR="${colour}">${html(text)}</FONT></TD>`;
+  return `<TR>${[
+    key(edgeColours.granted, '━▶ granted'),
+    key(edgeColours.refused, '━▶ refused (rule file:line)'),
+    key(edgeColours.identd, '╌▶ identd query: answer'),
+    key('#6b7280', '━┤ fail-over attempt failed'),
+  ].join('')}</TR>`;
+}
+
+function title(trace: Trace, options: TraceDiagramOptions): string {
+  const heading =
+    options.title === undefined
+      ? ''
+      : `<TR><TD COLSPAN="4"><FONT POINT-SIZE="16"><B>${html(options.title)}</B></FONT></TD></TR>`;
+  const colour = trace.reply === 90 ? edgeColours.granted : edgeColours.refused;
+  return `<TABLE BORDER="0" CELLSPACING="2">${heading}<TR><TD COLSPAN="4"><FONT COLOR="${colour}">${html(traceSummary(trace))}</FONT></TD></TR>${legend()}</TABLE>`;
+}
+
+/** The hosts a trace touches: origin, every hop, identd hosts, attempted servers, destination. */
+export function touchedHosts(trace: Trace, ends: StepEnds): Set<string> {
+  const refs = [trace.origin.host, ...trace.path, ...traceSteps(trace).flatMap((s) => [s.from, s.to])];
+  const hosts = new Set<string>();
+  for (const ref of refs) {
+    const host = ends.host(ref);
+    if (host !== undefined) hosts.add(host);
+  }
+  return hosts;
+}
+
+/** The trace overlay as DOT. Pure and deterministic. */
+export function traceDot(
+  topology: ResolvedTopology,
+  trace: Trace,
+  options: TraceDiagramOptions = {},
+): string {
+  const ends = new StepEnds(topology);
+  const base = baseStatements(topology, { forwarding: false, highlight: touchedHosts(trace, ends) });
+  const overlay = traceSteps(trace).map(
+    (step) =>
+      `${ends.id(step.from)} -> ${ends.id(step.to)}${attrs({
+        ...stepLook[step.status],
+        constraint: false,
+        label: { html: stepLabel(step) },
+        tooltip: step.cite === undefined ? step.label : `${step.label} (${step.cite})`,
+      })};`,
+  );
+  const externals = [...ends.externals].sort().map(
+    (name) =>
+      `${externalId(name)}${attrs({
+        shape: 'box',
+        style: 'dashed,filled',
+        fillcolor: externalFill,
+        color: edgeColours.membership,
+        label: { html: markup.lines([markup.bold(html(name)), markup.small('not in this topology')]) },
+      })};`,
+  );
+  const body = [
+    ...graphDefaults(title(trace, options)),
+    ...base.nodes,
+    ...externals,
+    ...base.edges,
+    ...overlay,
+  ];
+  return `${block(`digraph ${dotId('trace', options.title ?? topology.name)}`, body).join('\n')}\n`;
+}

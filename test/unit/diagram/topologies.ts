@@ -1,0 +1,82 @@
+/**
+ * Hand-built resolved topologies for the diagram tests (the same shapes as the reference
+ * topologies, but independent of the loader so a loader change cannot move these goldens).
+ */
+import type { ConfigText, HostModel, ResolvedTopology, ServerModel } from '../../../src/topology/model.ts';
+
+export function conf(name: string, text: string): ConfigText {
+  return { name, text, origin: { file: `/lab/${name}`, line: 1, column: 1, inline: true } };
+}
+
+export function server(kind: 'rsockd' | 'sockd', extra: Partial<ServerModel> = {}): ServerModel {
+  return {
+    kind,
+    owner: 'nobody',
+    port: 1080,
+    identdDefault: 'off',
+    socks5: false,
+    sockdConf: conf('sockd.conf', 'permit ALL\n'),
+    userFiles: [],
+    upstreamPort: 1080,
+    identdPort: 113,
+    ...extra,
+  };
+}
+
+const truthful = { behaviour: { kind: 'truthful' }, port: 113 } as const;
+
+/** user x on C -> rsockd on B -> sockd on A -> echo on Z (the rsockd(8) manual's cascade). */
+export function seedCascade(): ResolvedTopology {
+  const hosts: HostModel[] = [
+    {
+      name: 'C',
+      role: 'client',
+      interfaces: [{ network: 'inside', address: '10.1.0.10' }],
+      users: [{ name: 'x', uid: 1000 }],
+      identd: truthful,
+      clientSocksConf: conf('socks.conf', 'sockd @=10.1.0.1 ALL\n'),
+    },
+    {
+      name: 'B',
+      role: 'rsockd',
+      interfaces: [
+        { network: 'inside', address: '10.1.0.1' },
+        { network: 'dmz', address: '10.2.0.2' },
+      ],
+      users: [{ name: 'nobody', uid: 65534 }],
+      identd: truthful,
+      server: server('rsockd', {
+        identdDefault: 'strict',
+        socksConf: conf('socks.conf', 'direct 10.1.0.0 255.255.255.0\nsockd @=10.2.0.1 ALL\n'),
+      }),
+    },
+    {
+      name: 'A',
+      role: 'sockd',
+      interfaces: [
+        { network: 'dmz', address: '10.2.0.1' },
+        { network: 'outside', address: '10.3.0.1' },
+      ],
+      users: [{ name: 'nobody', uid: 65534 }],
+      server: server('sockd'),
+    },
+    {
+      name: 'Z',
+      role: 'echo',
+      interfaces: [{ network: 'outside', address: '10.3.0.10' }],
+      users: [],
+      echo: [{ port: 7, kind: 'echo' }],
+    },
+  ];
+  return {
+    name: 'seed-cascade',
+    file: '/lab/seed-cascade.yaml',
+    description: 'user x on C reaches Z through rsockd on B and sockd on A',
+    networks: [
+      { name: 'inside', subnet: '10.1.0.0/24' },
+      { name: 'dmz', subnet: '10.2.0.0/24' },
+      { name: 'outside', subnet: '10.3.0.0/24' },
+    ],
+    hosts,
+  };
+}
