@@ -54,6 +54,9 @@ export type EchoKind = (typeof EchoKinds)[number];
 export interface EchoService {
   readonly port: number;
   readonly kind: EchoKind;
+  /** What a `banner` service sends on accept. */
+  readonly banner?: string;
+  readonly description?: string;
 }
 
 export interface ServerModel {
@@ -73,6 +76,9 @@ export interface ServerModel {
   readonly defaultServer?: string;
   /** Port used for every upstream server (rsockd --upstream-port); default 1080. */
   readonly upstreamPort: number;
+  /** Port at which this server asks its clients' identd (default 113). */
+  readonly identdPort: number;
+  readonly description?: string;
 }
 
 export interface HostModel {
@@ -83,7 +89,11 @@ export interface HostModel {
   readonly users: readonly UserModel[];
   readonly server?: ServerModel;
   /** Present when the host runs an identd. */
-  readonly identd?: { readonly behaviour: IdentdBehaviour; readonly port: number };
+  readonly identd?: {
+    readonly behaviour: IdentdBehaviour;
+    readonly port: number;
+    readonly description?: string;
+  };
   readonly echo?: readonly EchoService[];
   /** socks.conf used by `probe --use-socks-conf` from this host. */
   readonly clientSocksConf?: ConfigText;

@@ -1,0 +1,77 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { configParsers } from './config-parsers.ts';
+import { TopologyError, TopologyErrorCode, type TopologyIssue } from './errors.ts';
+import { deepFreeze } from './freeze.ts';
+import type { ResolvedTopology } from './model.ts';
+import { type ConfigParsers, type ParsedHostConfigs, resolveTopology } from './resolve.ts';
+import { TopologySchema } from './schema.ts';
+import { YamlSource } from './yaml-source.ts';
+import { translateIssues } from './zod-issues.ts';
+
+/**
+ * loadTopology(file): YAML → schema check → resolve → semantic checks → deep-frozen
+ * ResolvedTopology, or a TopologyError listing every problem with file, YAML path and line:col.
+ */
+
+export interface LoadOptions {
+  /** Config parsers; default: the config module's (so configs are checked to parse); null: skip. */
+  readonly parsers?: ConfigParsers | null;
+}
+
+export interface LoadedTopology {
+  readonly topology: ResolvedTopology;
+  /** Parsed configs per host name (empty when no parsers). */
+  readonly configs: ReadonlyMap<string, ParsedHostConfigs>;
+}
+
+export async function loadTopology(file: string, options: LoadOptions = {}): Promise<ResolvedTopology> {
+  return (await loadTopologyWithConfigs(file, options)).topology;
+}
+
+export async function loadTopologyWithConfigs(
+  file: string,
+  options: LoadOptions = {},
+): Promise<LoadedTopology> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
+    const issue: TopologyIssue = {
+      code: TopologyErrorCode.File,
+      file,
+      path: [],
+      line: 0,
+      column: 0,
+      message: `cannot read the topology: ${reason}`,
+      excerpt: [],
+    };
+    throw new TopologyError(file, [issue]);
+  }
+  return parseTopologyText(text, file, options);
+}
+
+/** Same as loadTopology for text already in memory; `file` names it in errors and anchors relative paths. */
+export async function parseTopologyText(
+  text: string,
+  file: string,
+  options: LoadOptions = {},
+): Promise<LoadedTopology> {
+  const source = new YamlSource(file, text);
+  const syntax = source.syntaxIssues();
+  if (syntax.length > 0) throw new TopologyError(file, syntax);
+  const data = source.doc.toJS() as unknown;
+  const checked = TopologySchema.safeParse(data ?? {}, { reportInput: true });
+  if (!checked.success) {
+    throw new TopologyError(file, sortIssues(translateIssues(checked.error.issues, source, TopologySchema)));
+  }
+  const parsers = options.parsers === null ? undefined : (options.parsers ?? configParsers);
+  const resolved = await resolveTopology(source, checked.data, { absFile: path.resolve(file), parsers });
+  if (resolved.issues.length > 0) throw new TopologyError(file, sortIssues(resolved.issues));
+  return { topology: deepFreeze(resolved.topology), configs: resolved.configs };
+}
+
+function sortIssues(issues: TopologyIssue[]): TopologyIssue[] {
+  return [...issues].sort((a, b) => a.line - b.line || a.column - b.column);
+}

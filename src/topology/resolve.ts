@@ -1,0 +1,617 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ClientConfig, RouteConfig, ServerConfig } from '../config/ast.ts';
+import { TopologyErrorCode as Codes, suggest, type TopologyIssue, type YamlPath } from './errors.ts';
+import {
+  type Cidr,
+  contains,
+  formatIPv4,
+  hostAddresses,
+  isUsableHost,
+  parseCidr,
+  parseIPv4,
+} from './ipv4.ts';
+import type {
+  ConfigText,
+  EchoService,
+  HostModel,
+  IdentdBehaviour,
+  InterfaceModel,
+  NetworkModel,
+  ResolvedTopology,
+  Role,
+  ServerModel,
+  UserModel,
+} from './model.ts';
+import type {
+  RawEchoService,
+  RawHostDefaults,
+  RawIdentd,
+  RawServer,
+  RawTextSource,
+  RawTopology,
+} from './schema.ts';
+import type { YamlSource } from './yaml-source.ts';
+
+/**
+ * Raw (schema-valid) topology → ResolvedTopology: defaults merged, addresses assigned and
+ * checked, texts read, configs parsed, references checked. Collects every problem it finds.
+ */
+
+/** Config parsers (the config module's); injected so the topology stays testable alone. */
+export interface ConfigParsers {
+  readonly 'sockd.conf': (text: string, file: string) => ServerConfig;
+  readonly 'socks.conf': (text: string, file: string) => ClientConfig;
+  readonly 'sockd.route': (text: string, file: string) => RouteConfig;
+}
+
+/** The parsed configs of one host, kept by the loader for later checks and the runtime. */
+export interface ParsedHostConfigs {
+  readonly server?: ServerConfig;
+  readonly client?: ClientConfig;
+  readonly route?: RouteConfig;
+  readonly probeClient?: ClientConfig;
+}
+
+export const IdentdPort = 113;
+export const SocksPort = 1080;
+const implicitUsers: readonly UserModel[] = [
+  { name: 'root', uid: 0 },
+  { name: 'nobody', uid: 65534 },
+];
+
+interface Ctx {
+  readonly source: YamlSource;
+  readonly raw: RawTopology;
+  readonly dir: string;
+  readonly parsers: ConfigParsers | undefined;
+  readonly issues: TopologyIssue[];
+}
+
+type HostKey = keyof RawHostDefaults;
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Later layers win; mappings merge key by key (users, server, addresses, user-files). */
+function merge(...layers: (Record<string, unknown> | undefined)[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const layer of layers) {
+    if (!layer) continue;
+    for (const [k, v] of Object.entries(layer)) {
+      const prev = out[k];
+      out[k] = isPlainObject(prev) && isPlainObject(v) ? merge(prev, v) : v;
+    }
+  }
+  return out;
+}
+
+export async function resolveTopology(
+  source: YamlSource,
+  raw: RawTopology,
+  options: { readonly absFile: string; readonly parsers?: ConfigParsers | undefined },
+): Promise<{
+  topology: ResolvedTopology;
+  configs: ReadonlyMap<string, ParsedHostConfigs>;
+  issues: TopologyIssue[];
+}> {
+  const ctx: Ctx = {
+    source,
+    raw,
+    dir: path.dirname(options.absFile),
+    parsers: options.parsers,
+    issues: [],
+  };
+  const issue = (code: (typeof Codes)[keyof typeof Codes], p: YamlPath, message: string) =>
+    ctx.issues.push(source.issue(code, p, message));
+
+  // Networks.
+  const networks: NetworkModel[] = [];
+  const cidrs = new Map<string, Cidr>();
+  for (const [name, net] of Object.entries(raw.networks)) {
+    const cidr = parseCidr(net.subnet);
+    if (typeof cidr === 'string') issue(Codes.Subnet, ['networks', name, 'subnet'], cidr);
+    else cidrs.set(name, cidr);
+    networks.push({ name, subnet: net.subnet, ...(net.description ? { description: net.description } : {}) });
+  }
+
+  /** Where a merged host field was written: the host itself, else its role defaults, else defaults.hosts. */
+  const whereOf = (host: string, role: Role, key: HostKey, ...rest: (string | number)[]): YamlPath => {
+    const candidates: YamlPath[] = [
+      ['hosts', host, key],
+      ['defaults', 'roles', role, key],
+      ['defaults', 'hosts', key],
+    ];
+    for (const c of candidates) {
+      const full = [...c, ...rest];
+      if (source.nodeAt(full).exact) return full;
+    }
+    for (const c of candidates) if (source.nodeAt(c).exact) return c;
+    return ['hosts', host];
+  };
+
+  // Merge defaults into each host.
+  const merged = Object.entries(raw.hosts).map(([name, host]) => {
+    const fields = merge(
+      raw.defaults?.hosts as Record<string, unknown> | undefined,
+      raw.defaults?.roles?.[host.role] as Record<string, unknown> | undefined,
+      host as Record<string, unknown>,
+    ) as RawHostDefaults & { role: Role };
+    return { name, role: host.role, fields };
+  });
+
+  // Addresses: explicit ones first (so `auto` never takes an address someone wrote), then auto.
+  const taken = new Map<string, string>();
+  const interfaces = new Map<string, InterfaceModel[]>();
+  const autos: { host: string; role: Role; network: string; path: YamlPath }[] = [];
+  for (const h of merged) {
+    const list: InterfaceModel[] = [];
+    interfaces.set(h.name, list);
+    const addresses = h.fields.addresses;
+    const entries: [string, string, YamlPath][] = Array.isArray(addresses)
+      ? addresses.map((n, i) => [n, 'auto', [...whereOf(h.name, h.role, 'addresses'), i]])
+      : Object.entries(addresses ?? {}).map(([n, a]) => [n, a, whereOf(h.name, h.role, 'addresses', n)]);
+    if (entries.length === 0) {
+      issue(
+        Codes.Reference,
+        ['hosts', h.name],
+        `host ${h.name} has no addresses; add \`addresses: [<network>]\``,
+      );
+    }
+    const seenNets = new Set<string>();
+    for (const [network, address, p] of entries) {
+      const cidr = cidrs.get(network);
+      if (!(network in raw.networks)) {
+        const hint = suggest(network, Object.keys(raw.networks));
+        issue(
+          Codes.Reference,
+          p,
+          `unknown network \`${network}\`${hint ? `; did you mean \`${hint}\`?` : ''} known networks: ${Object.keys(raw.networks).join(', ')}`,
+        );
+        continue;
+      }
+      if (seenNets.has(network)) {
+        issue(Codes.Duplicate, p, `host ${h.name} is on network ${network} twice`);
+        continue;
+      }
+      seenNets.add(network);
+      if (!cidr) continue;
+      if (address === 'auto') {
+        autos.push({ host: h.name, role: h.role, network, path: p });
+        continue;
+      }
+      const n = parseIPv4(address);
+      if (n === null) {
+        issue(Codes.Address, p, `address \`${address}\` is not a dotted IPv4 address (or \`auto\`)`);
+        continue;
+      }
+      if (!contains(cidr, n)) {
+        issue(
+          Codes.Address,
+          p,
+          `address ${address} is outside network ${network} (${formatIPv4(cidr.base)}/${cidr.prefix})`,
+        );
+        continue;
+      }
+      if (!isUsableHost(cidr, n)) {
+        issue(Codes.Address, p, `address ${address} is the network or broadcast address of ${network}`);
+        continue;
+      }
+      const owner = taken.get(address);
+      if (owner !== undefined) {
+        issue(Codes.Duplicate, p, `address ${address} is already taken by ${owner}`);
+        continue;
+      }
+      taken.set(address, `${h.name} (on ${network})`);
+      list.push({ network, address });
+    }
+  }
+  for (const a of autos) {
+    const cidr = cidrs.get(a.network);
+    if (!cidr) continue;
+    let assigned: string | undefined;
+    for (const n of hostAddresses(cidr)) {
+      const text = formatIPv4(n);
+      if (!taken.has(text)) {
+        assigned = text;
+        break;
+      }
+    }
+    if (!assigned) {
+      issue(Codes.Address, a.path, `network ${a.network} has no free address left for ${a.host}`);
+      continue;
+    }
+    taken.set(assigned, `${a.host} (on ${a.network})`);
+    interfaces.get(a.host)?.push({ network: a.network, address: assigned });
+  }
+  // Keep interfaces in the order the networks are declared, so "the first address" is stable.
+  const networkOrder = Object.keys(raw.networks);
+  for (const list of interfaces.values()) {
+    list.sort((x, y) => networkOrder.indexOf(x.network) - networkOrder.indexOf(y.network));
+  }
+
+  const hosts: HostModel[] = [];
+  const configs = new Map<string, ParsedHostConfigs>();
+  for (const h of merged) {
+    const f = h.fields;
+    const hostPath = ['hosts', h.name];
+    const users: UserModel[] = Object.entries(f.users ?? {}).map(([name, uid]) => ({ name, uid }));
+    for (const u of implicitUsers) if (!users.some((x) => x.name === u.name)) users.push(u);
+
+    const identd = resolveIdentd(f.identd, h.role);
+    const parsed: {
+      server?: ServerConfig;
+      client?: ClientConfig;
+      route?: RouteConfig;
+      probeClient?: ClientConfig;
+    } = {};
+
+    let server: ServerModel | undefined;
+    const isServerRole = h.role === 'rsockd' || h.role === 'sockd';
+    if (isServerRole && !f.server) {
+      issue(Codes.Role, hostPath, `host ${h.name} has role ${h.role} but no \`server\` section`);
+    } else if (!isServerRole && f.server) {
+      issue(
+        Codes.Role,
+        whereOf(h.name, h.role, 'server'),
+        `host ${h.name} has role ${h.role}, which runs no server; use role rsockd or sockd, or remove \`server\``,
+      );
+    } else if (f.server) {
+      server = await resolveServer(
+        ctx,
+        h.name,
+        h.role as 'rsockd' | 'sockd',
+        f.server,
+        whereOf(h.name, h.role, 'server'),
+        users,
+        parsed,
+      );
+    }
+    const echo = (f.echo ?? []).map(resolveEcho);
+    if (h.role === 'echo' && echo.length === 0) {
+      issue(
+        Codes.Role,
+        hostPath,
+        `host ${h.name} has role echo but no \`echo\` services; add e.g. \`echo: [7]\``,
+      );
+    }
+    const ports = new Map<number, string>();
+    const claim = (port: number, what: string, p: YamlPath) => {
+      const prev = ports.get(port);
+      if (prev) issue(Codes.Duplicate, p, `port ${port} is used twice on ${h.name}: ${prev} and ${what}`);
+      else ports.set(port, what);
+    };
+    if (server) claim(server.port, 'the server', whereOf(h.name, h.role, 'server'));
+    if (identd) claim(identd.port, 'identd', whereOf(h.name, h.role, 'identd'));
+    echo.forEach((e, i) => {
+      claim(e.port, `${e.kind} service`, whereOf(h.name, h.role, 'echo', i));
+    });
+
+    let clientSocksConf: ConfigText | undefined;
+    const clientSource = f['socks.conf'];
+    if (clientSource !== undefined) {
+      const p = whereOf(h.name, h.role, 'socks.conf');
+      clientSocksConf = await loadText(ctx, clientSource, p, 'socks.conf');
+      const c = parseConfig(ctx, 'socks.conf', clientSocksConf, p);
+      if (c) parsed.probeClient = c as ClientConfig;
+    }
+
+    hosts.push({
+      name: h.name,
+      role: h.role,
+      ...(f.description !== undefined ? { description: f.description } : {}),
+      interfaces: interfaces.get(h.name) ?? [],
+      users,
+      ...(server ? { server } : {}),
+      ...(identd ? { identd } : {}),
+      ...(echo.length > 0 ? { echo } : {}),
+      ...(clientSocksConf ? { clientSocksConf } : {}),
+    });
+    configs.set(h.name, parsed);
+  }
+
+  const topology: ResolvedTopology = {
+    name: raw.name ?? path.basename(options.absFile).replace(/\.ya?ml$/, ''),
+    file: options.absFile,
+    ...(raw.description !== undefined ? { description: raw.description } : {}),
+    networks,
+    hosts,
+  };
+  checkReferences(ctx, topology, configs, whereOf);
+  return { topology, configs, issues: ctx.issues };
+}
+
+function resolveIdentd(raw: RawIdentd | undefined, role: Role): HostModel['identd'] {
+  const spec = raw === undefined ? (role === 'identd-only' ? 'truthful' : 'none') : raw;
+  const text = typeof spec === 'string' ? spec : spec.behaviour;
+  if (text === 'none') return undefined;
+  const port = typeof spec === 'string' ? IdentdPort : (spec.port ?? IdentdPort);
+  const description = typeof spec === 'string' ? undefined : spec.description;
+  return {
+    behaviour: parseIdentdBehaviour(text),
+    port,
+    ...(description !== undefined ? { description } : {}),
+  };
+}
+
+/** `lying:bob` → { kind: 'lying', user: 'bob' } (the schema has checked the form). */
+export function parseIdentdBehaviour(text: string): IdentdBehaviour {
+  const [kind, arg] = [
+    text.slice(0, text.indexOf(':') < 0 ? text.length : text.indexOf(':')),
+    text.split(':')[1],
+  ];
+  switch (kind) {
+    case 'lying':
+      return { kind: 'lying', user: arg ?? '' };
+    case 'error':
+      return { kind: 'error', error: arg as 'NO-USER' | 'HIDDEN-USER' | 'UNKNOWN-ERROR' };
+    case 'down':
+    case 'silent':
+    case 'garbage':
+      return { kind };
+    default:
+      return { kind: 'truthful' };
+  }
+}
+
+export function formatIdentdBehaviour(b: IdentdBehaviour): string {
+  if (b.kind === 'lying') return `lying:${b.user}`;
+  if (b.kind === 'error') return `error:${b.error}`;
+  return b.kind;
+}
+
+function resolveEcho(raw: RawEchoService): EchoService {
+  if (typeof raw === 'number') return { port: raw, kind: 'echo' };
+  return {
+    port: raw.port,
+    kind: raw.kind ?? 'echo',
+    ...(raw.banner !== undefined ? { banner: raw.banner } : {}),
+    ...(raw.description !== undefined ? { description: raw.description } : {}),
+  };
+}
+
+async function resolveServer(
+  ctx: Ctx,
+  host: string,
+  role: 'rsockd' | 'sockd',
+  raw: RawServer,
+  p: YamlPath,
+  users: readonly UserModel[],
+  parsed: { server?: ServerConfig; client?: ClientConfig; route?: RouteConfig },
+): Promise<ServerModel | undefined> {
+  const owner = raw.user ?? 'root';
+  if (!users.some((u) => u.name === owner)) {
+    const hint = suggest(
+      owner,
+      users.map((u) => u.name),
+    );
+    ctx.issues.push(
+      ctx.source.issue(
+        Codes.Reference,
+        [...p, 'user'],
+        `server user \`${owner}\` is not a user of ${host}${hint ? `; did you mean \`${hint}\`?` : ''} users: ${users.map((u) => u.name).join(', ')}`,
+      ),
+    );
+  }
+  const flags = raw.flags ?? [];
+  let identdDefault: ServerModel['identdDefault'] = 'off';
+  let multihomed: boolean | undefined;
+  for (const flag of flags) {
+    if (flag === '-i') identdDefault = 'lenient';
+    else if (flag === '-I') identdDefault = 'strict';
+    else if (flag === '--multihomed') multihomed = true;
+    else if (flag === '--single-homed') multihomed = false;
+  }
+  if (raw['sockd.conf'] === undefined) {
+    ctx.issues.push(ctx.source.issue(Codes.Role, p, `the ${role} on ${host} needs a \`sockd.conf\``));
+    return undefined;
+  }
+  if (role === 'sockd' && raw['socks.conf'] !== undefined) {
+    ctx.issues.push(
+      ctx.source.issue(
+        Codes.Role,
+        [...p, 'socks.conf'],
+        `a sockd always connects directly and reads no socks.conf; make ${host} an rsockd to route`,
+        ctx.source.keyPosition(p, 'socks.conf'),
+      ),
+    );
+  }
+  const sockdConf = await loadText(ctx, raw['sockd.conf'], [...p, 'sockd.conf'], 'sockd.conf');
+  const s = parseConfig(ctx, 'sockd.conf', sockdConf, [...p, 'sockd.conf']);
+  if (s) parsed.server = s as ServerConfig;
+  let socksConf: ConfigText | undefined;
+  if (raw['socks.conf'] !== undefined && role === 'rsockd') {
+    socksConf = await loadText(ctx, raw['socks.conf'], [...p, 'socks.conf'], 'socks.conf');
+    const c = parseConfig(ctx, 'socks.conf', socksConf, [...p, 'socks.conf']);
+    if (c) parsed.client = c as ClientConfig;
+  }
+  let sockdRoute: ConfigText | undefined;
+  if (raw['sockd.route'] !== undefined) {
+    sockdRoute = await loadText(ctx, raw['sockd.route'], [...p, 'sockd.route'], 'sockd.route');
+    const r = parseConfig(ctx, 'sockd.route', sockdRoute, [...p, 'sockd.route']);
+    if (r) parsed.route = r as RouteConfig;
+  }
+  const passwd =
+    raw.passwd !== undefined ? await loadText(ctx, raw.passwd, [...p, 'passwd'], 'passwd') : undefined;
+  const userFiles: { path: string; text: string }[] = [];
+  for (const [filePath, src] of Object.entries(raw['user-files'] ?? {})) {
+    const t = await loadText(ctx, src, [...p, 'user-files', filePath], path.posix.basename(filePath));
+    userFiles.push({ path: filePath, text: t.text });
+  }
+  return {
+    kind: role,
+    owner,
+    port: raw.port ?? SocksPort,
+    identdDefault,
+    socks5: flags.includes('--socks5'),
+    ...(multihomed !== undefined ? { multihomed } : {}),
+    sockdConf,
+    ...(socksConf ? { socksConf } : {}),
+    ...(sockdRoute ? { sockdRoute } : {}),
+    ...(passwd ? { passwd } : {}),
+    userFiles,
+    ...(raw['default-server'] !== undefined ? { defaultServer: raw['default-server'] } : {}),
+    upstreamPort: raw['upstream-port'] ?? SocksPort,
+    identdPort: raw['identd-port'] ?? IdentdPort,
+    ...(raw.description !== undefined ? { description: raw.description } : {}),
+  };
+}
+
+async function loadText(ctx: Ctx, src: RawTextSource, p: YamlPath, name: string): Promise<ConfigText> {
+  if (typeof src === 'string') {
+    const at = ctx.source.blockStart(p);
+    return {
+      text: src,
+      name,
+      origin: { file: ctx.source.file, line: at.line, column: at.column, inline: true },
+    };
+  }
+  const abs = path.resolve(ctx.dir, src.file);
+  try {
+    const text = await readFile(abs, 'utf8');
+    return { text, name, origin: { file: abs, line: 1, column: 1, inline: false } };
+  } catch (err) {
+    const why =
+      (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String((err as Error).message);
+    ctx.issues.push(ctx.source.issue(Codes.File, [...p, 'file'], `cannot read ${src.file} (${abs}): ${why}`));
+    return { text: '', name, origin: { file: abs, line: 1, column: 1, inline: false } };
+  }
+}
+
+interface ConfigErrorLike {
+  readonly line: number;
+  readonly column: number;
+  readonly classic: string;
+  readonly message: string;
+}
+
+function isConfigFileError(err: unknown): err is { errors: readonly ConfigErrorLike[] } {
+  return typeof err === 'object' && err !== null && Array.isArray((err as { errors?: unknown }).errors);
+}
+
+/** Where line/column of a config text are, in YAML terms (inline) or in the config file itself. */
+export function configPosition(
+  text: ConfigText,
+  line: number,
+  column: number,
+): { file: string; line: number; column: number } {
+  if (!text.origin.inline) return { file: text.origin.file, line, column };
+  return {
+    file: text.origin.file,
+    line: text.origin.line + line - 1,
+    column: text.origin.column + Math.max(column, 1) - 1,
+  };
+}
+
+function parseConfig(
+  ctx: Ctx,
+  kind: keyof ConfigParsers,
+  text: ConfigText,
+  p: YamlPath,
+): ServerConfig | ClientConfig | RouteConfig | undefined {
+  const parser = ctx.parsers?.[kind];
+  if (!parser) return undefined;
+  try {
+    return parser(text.text, text.name);
+  } catch (err) {
+    const errors = isConfigFileError(err) ? err.errors : null;
+    if (!errors) {
+      ctx.issues.push(ctx.source.issue(Codes.Config, p, `${kind} does not parse: ${(err as Error).message}`));
+      return undefined;
+    }
+    for (const e of errors) {
+      // The first line of a ConfigError message is `file:line[:col]: what`; keep the `what`.
+      const first = (e.message.split('\n')[0] ?? '').replace(/^[^:]*:\d+(:\d+)?: /, '');
+      const where = configPosition(text, e.line, e.column);
+      const message = `${kind} line ${e.line}: ${first} (${e.classic})`;
+      if (text.origin.inline) {
+        ctx.issues.push(
+          ctx.source.issue(Codes.Config, p, message, { line: where.line, column: where.column }),
+        );
+      } else {
+        const src = text.text.split(/\r?\n/)[e.line - 1] ?? '';
+        ctx.issues.push({
+          code: Codes.Config,
+          file: ctx.source.file,
+          path: p,
+          line: ctx.source.valuePosition(p).line,
+          column: ctx.source.valuePosition(p).column,
+          message: `${text.origin.file}:${e.line}:${e.column}: ${first} (${e.classic})`,
+          excerpt: [src, `${src.slice(0, Math.max(0, e.column - 1)).replace(/[^\t]/g, ' ')}^`],
+        });
+      }
+    }
+    return undefined;
+  }
+}
+
+/** socks.conf server lists and default servers must name hosts that run a server. */
+function checkReferences(
+  ctx: Ctx,
+  topology: ResolvedTopology,
+  configs: ReadonlyMap<string, ParsedHostConfigs>,
+  whereOf: (host: string, role: Role, key: HostKey, ...rest: (string | number)[]) => YamlPath,
+): void {
+  const names = new Map(topology.hosts.map((h) => [h.name.toLowerCase(), h]));
+  const addresses = new Map(topology.hosts.flatMap((h) => h.interfaces.map((i) => [i.address, h] as const)));
+  const describe = (entry: string): string | null => {
+    const host = addresses.get(entry) ?? names.get(entry.toLowerCase());
+    if (!host) return `\`${entry}\` is not a host or address of this topology`;
+    if (!host.server)
+      return `\`${entry}\` is host ${host.name} (role ${host.role}), which runs no SOCKS server`;
+    return null;
+  };
+  for (const host of topology.hosts) {
+    const parsed = configs.get(host.name);
+    const lists: [ClientConfig | undefined, ConfigText | undefined, YamlPath][] = [
+      [parsed?.client, host.server?.socksConf, [...whereOf(host.name, host.role, 'server'), 'socks.conf']],
+      [parsed?.probeClient, host.clientSocksConf, whereOf(host.name, host.role, 'socks.conf')],
+    ];
+    for (const [config, text, p] of lists) {
+      if (!config || !text) continue;
+      for (const rule of config.rules) {
+        for (const entry of rule.servers?.entries ?? []) {
+          const problem = describe(entry);
+          if (!problem) continue;
+          const pos = configPosition(text, rule.line, rule.servers?.pos.column ?? 1);
+          const at = text.origin.inline ? { line: pos.line, column: pos.column } : null;
+          ctx.issues.push(
+            ctx.source.issue(Codes.Upstream, p, `socks.conf line ${rule.line}: upstream ${problem}`, at),
+          );
+        }
+      }
+    }
+    const def = host.server?.defaultServer;
+    if (def !== undefined) {
+      const problem = describe(def);
+      if (problem) {
+        ctx.issues.push(
+          ctx.source.issue(
+            Codes.Upstream,
+            [...whereOf(host.name, host.role, 'server'), 'default-server'],
+            `default server ${problem}`,
+          ),
+        );
+      }
+    }
+    const route = parsed?.route;
+    if (route && host.server?.sockdRoute) {
+      const own = new Set(host.interfaces.map((i) => i.address));
+      for (const r of route.routes) {
+        const iface = formatIPv4(r.iface >>> 0);
+        if (own.has(iface)) continue;
+        const text = host.server.sockdRoute;
+        const pos = configPosition(text, r.line, 1);
+        ctx.issues.push(
+          ctx.source.issue(
+            Codes.Config,
+            [...whereOf(host.name, host.role, 'server'), 'sockd.route'],
+            `sockd.route line ${r.line}: interface address ${iface} is not an address of ${host.name} (${[...own].join(', ')})`,
+            text.origin.inline ? { line: pos.line, column: pos.column } : null,
+          ),
+        );
+      }
+    }
+  }
+}

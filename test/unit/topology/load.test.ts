@@ -1,0 +1,231 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import { TopologyError, type TopologyErrorCode } from '../../../src/topology/errors.ts';
+import { loadTopology, parseTopologyText } from '../../../src/topology/load.ts';
+
+const header = '# yaml-language-server: $schema=topology.schema.json\n';
+
+/** Loads `text` as /tmp/…/t.yaml and returns the TopologyError it must throw. */
+async function failure(text: string, files: Record<string, string> = {}): Promise<TopologyError> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'topo-'));
+  for (const [name, content] of Object.entries(files)) await writeFile(path.join(dir, name), content);
+  const file = path.join(dir, 't.yaml');
+  try {
+    await parseTopologyText(header + text, file);
+  } catch (err) {
+    if (err instanceof TopologyError) return err;
+    throw err;
+  }
+  throw new Error('expected a TopologyError');
+}
+
+function only(err: TopologyError, code: TopologyErrorCode) {
+  const issues = err.issues.filter((i) => i.code === code);
+  if (issues.length !== 1) throw new Error(`expected one ${code}, got:\n${err.message}`);
+  return issues[0]!;
+}
+
+const twoHosts = `
+networks:
+  lan: { subnet: 10.1.0.0/24 }
+hosts:
+  C: { role: client, addresses: [lan], users: { x: 1001 } }
+  B:
+    role: sockd
+    addresses: { lan: 10.1.0.1 }
+    server:
+      sockd.conf: |
+        permit 10.1.0.0 255.255.255.0
+`;
+
+test('a valid topology resolves defaults, auto addresses and implicit users', async (t) => {
+  const { topology } = await parseTopologyText(
+    `${header}
+networks:
+  lan: { subnet: 10.1.0.0/24 }
+defaults:
+  roles:
+    client: { identd: truthful, users: { x: 1001 } }
+hosts:
+  B:
+    role: sockd
+    addresses: { lan: 10.1.0.1 }
+    server:
+      sockd.conf: |
+        permit 10.1.0.0 255.255.255.0
+  C1: { role: client, addresses: [lan] }
+  C2: { role: client, addresses: { lan: auto }, users: { y: 1002 } }
+`,
+    '/tmp/x/defaults.yaml',
+  );
+  t.is(topology.name, 'defaults');
+  const c1 = topology.hosts.find((h) => h.name === 'C1')!;
+  const c2 = topology.hosts.find((h) => h.name === 'C2')!;
+  t.deepEqual(c1.interfaces, [{ network: 'lan', address: '10.1.0.2' }]);
+  t.deepEqual(c2.interfaces, [{ network: 'lan', address: '10.1.0.3' }]);
+  t.deepEqual(c1.identd?.behaviour, { kind: 'truthful' });
+  t.deepEqual(
+    c2.users.map((u) => u.name),
+    ['x', 'y', 'root', 'nobody'],
+  );
+  t.true(Object.isFrozen(topology.hosts[0]?.interfaces));
+  t.is(topology.hosts.find((h) => h.name === 'B')?.server?.owner, 'root');
+});
+
+test('an unknown key is an error at the key with a suggestion and the known keys', async (t) => {
+  const err = await failure(twoHosts.replace('addresses: [lan]', 'adresses: [lan]'));
+  const issue = only(err, 'E_TOPO_UNKNOWN_KEY');
+  t.deepEqual(issue.path, ['hosts', 'C', 'adresses']);
+  t.is(issue.line, 6);
+  t.regex(
+    issue.message,
+    /unknown key `adresses`; did you mean `addresses`\? known keys: role, description, addresses/,
+  );
+  t.regex(err.message, /t\.yaml:6:\d+: hosts\.C\.adresses: unknown key/);
+});
+
+test('an unknown role names the known roles', async (t) => {
+  const err = await failure(twoHosts.replace('role: sockd', 'role: sokd'));
+  const issue = only(err, 'E_TOPO_VALUE');
+  t.is(issue.line, 8);
+  t.is(issue.column, 11);
+  t.regex(
+    issue.message,
+    /unknown role `sokd`; did you mean `sockd`\? known roles: client, rsockd, sockd, identd-only, echo/,
+  );
+});
+
+test('a subnet with host bits set is rejected with the corrected block', async (t) => {
+  const err = await failure(twoHosts.replace('10.1.0.0/24', '10.1.0.1/24'));
+  const issue = only(err, 'E_TOPO_SUBNET');
+  t.deepEqual(issue.path, ['networks', 'lan', 'subnet']);
+  t.is(issue.line, 4);
+  t.regex(issue.message, /host bits set; did you mean 10\.1\.0\.0\/24\?/);
+});
+
+test('an address outside its subnet is reported at the address', async (t) => {
+  const err = await failure(twoHosts.replace('lan: 10.1.0.1', 'lan: 10.9.0.1'));
+  const issue = only(err, 'E_TOPO_ADDRESS');
+  t.deepEqual(issue.path, ['hosts', 'B', 'addresses', 'lan']);
+  t.is(issue.line, 9);
+  t.regex(issue.message, /address 10\.9\.0\.1 is outside network lan \(10\.1\.0\.0\/24\)/);
+});
+
+test('a duplicate address names the host that has it', async (t) => {
+  const err = await failure(twoHosts.replace('addresses: [lan]', 'addresses: { lan: 10.1.0.1 }'));
+  const issue = only(err, 'E_TOPO_DUPLICATE');
+  t.regex(issue.message, /address 10\.1\.0\.1 is already taken by C \(on lan\)/);
+  t.deepEqual(issue.path, ['hosts', 'B', 'addresses', 'lan']);
+});
+
+test('a host defined twice is a duplicate with the first line', async (t) => {
+  const err = await failure(`${twoHosts}  C: { role: client, addresses: [lan] }\n`);
+  const issue = only(err, 'E_TOPO_DUPLICATE');
+  t.is(issue.line, 13);
+  t.regex(issue.message, /`C` is defined twice \(first on line 6\)/);
+});
+
+test('an unknown network gets a suggestion', async (t) => {
+  const err = await failure(twoHosts.replace('addresses: [lan]', 'addresses: [lna]'));
+  t.regex(only(err, 'E_TOPO_REFERENCE').message, /unknown network `lna`; did you mean `lan`\?/);
+});
+
+test('a bad line inside an inline sockd.conf points at its YAML line and column', async (t) => {
+  const err = await failure(
+    twoHosts.replace(
+      'permit 10.1.0.0 255.255.255.0\n',
+      'permit 10.1.0.0 255.255.255.0\n        permit ?=x 10.1.0.0 255.255.255.0\n',
+    ),
+  );
+  const issue = only(err, 'E_TOPO_CONFIG');
+  // header line 1, blank line 2: the second config line is on YAML line 13, `?=x` at column 16.
+  t.is(issue.line, 13);
+  t.is(issue.column, 16);
+  t.deepEqual(issue.path, ['hosts', 'B', 'server', 'sockd.conf']);
+  t.regex(issue.message, /sockd\.conf line 2: .*Invalid \?= field at line 2 in file sockd\.conf/);
+  t.is(issue.excerpt[0], '        permit ?=x 10.1.0.0 255.255.255.0');
+  t.is(issue.excerpt[1], '               ^');
+});
+
+test('a bad line in a referenced config file names that file and line', async (t) => {
+  const err = await failure(
+    twoHosts.replace(
+      'sockd.conf: |\n        permit 10.1.0.0 255.255.255.0\n',
+      'sockd.conf: { file: a.conf }\n',
+    ),
+    { 'a.conf': '# ok\nallow 10.1.0.0 255.255.255.0\n' },
+  );
+  const issue = only(err, 'E_TOPO_CONFIG');
+  t.regex(issue.message, /a\.conf:2:1: .*Invalid permit\/deny field at line 2 in file sockd\.conf/);
+});
+
+test('a missing config file is reported at its `file` key', async (t) => {
+  const err = await failure(
+    twoHosts.replace(
+      'sockd.conf: |\n        permit 10.1.0.0 255.255.255.0\n',
+      'sockd.conf: { file: gone.conf }\n',
+    ),
+  );
+  t.regex(only(err, 'E_TOPO_FILE').message, /cannot read gone\.conf .*no such file/);
+});
+
+test('a socks.conf upstream that runs no server is an error at the server list', async (t) => {
+  const err = await failure(
+    `${twoHosts}  R:
+    role: rsockd
+    addresses: [lan]
+    server:
+      sockd.conf: |
+        permit 0.0.0.0 0.0.0.0
+      socks.conf: |
+        sockd @=10.1.0.1,C,10.1.0.99 ALL
+`,
+  );
+  const issues = err.issues.filter((i) => i.code === 'E_TOPO_UPSTREAM');
+  t.is(issues.length, 2);
+  t.regex(issues[0]!.message, /upstream `C` is host C \(role client\), which runs no SOCKS server/);
+  t.regex(issues[1]!.message, /upstream `10\.1\.0\.99` is not a host or address of this topology/);
+  t.is(issues[0]!.line, 20);
+  t.is(issues[0]!.column, 15);
+});
+
+test('a server user that is not a host user is an error', async (t) => {
+  const err = await failure(twoHosts.replace('server:\n', 'server:\n      user: nobdy\n'));
+  t.regex(
+    only(err, 'E_TOPO_REFERENCE').message,
+    /server user `nobdy` is not a user of B; did you mean `nobody`\?/,
+  );
+});
+
+test('a role that needs a server without one, and a client with one, are role errors', async (t) => {
+  const err = await failure(`
+networks:
+  lan: { subnet: 10.1.0.0/24 }
+hosts:
+  B: { role: rsockd, addresses: [lan] }
+  C:
+    role: client
+    addresses: [lan]
+    server: { sockd.conf: "permit 0.0.0.0 0.0.0.0" }
+  z: { role: echo, addresses: [lan] }
+`);
+  const messages = err.issues.filter((i) => i.code === 'E_TOPO_ROLE').map((i) => i.message);
+  t.deepEqual(messages, [
+    'host B has role rsockd but no `server` section',
+    'host C has role client, which runs no server; use role rsockd or sockd, or remove `server`',
+    'host z has role echo but no `echo` services; add e.g. `echo: [7]`',
+  ]);
+});
+
+test('an unreadable topology file is a file error', async (t) => {
+  const err = await t.throwsAsync(loadTopology('/nonexistent/t.yaml'), { instanceOf: TopologyError });
+  t.is(err?.code, 'E_TOPO_FILE');
+});
+
+test('YAML syntax errors carry a position', async (t) => {
+  const err = await failure('networks: [\n');
+  t.is(err.issues[0]?.code, 'E_TOPO_YAML');
+  t.true((err.issues[0]?.line ?? 0) > 0);
+});
