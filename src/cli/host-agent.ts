@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { nodeNet } from '../net/node-net.ts';
+import { HostAgent, sendControl } from '../runtime/docker/agent/host-agent.ts';
+import type { AgentLine, ControlRequest } from '../runtime/docker/agent-protocol.ts';
+import { encodeLine } from '../runtime/docker/agent-protocol.ts';
+import type { HostSpec } from '../runtime/docker/host-spec.ts';
+import { ImagePaths } from '../runtime/docker/host-spec.ts';
+
+/**
+ * The process inside each Docker host container (the image's entry point):
+ *   host-agent serve [--spec FILE]     PID 1: run the host's services, events as JSON lines on stdout
+ *   host-agent ctl JSON                relay one control request to the running agent, print the reply
+ *   host-agent probe JSON              one client request from this host, print the outcome as JSON
+ * The spec file defaults to /etc/sockslab/host.json; SOCKSLAB_HOST_SPEC (JSON) overrides it.
+ */
+
+function write(line: AgentLine): void {
+  process.stdout.write(encodeLine(line));
+}
+
+function loadSpec(argv: readonly string[]): HostSpec {
+  const inline = process.env.SOCKSLAB_HOST_SPEC;
+  if (inline) return JSON.parse(inline) as HostSpec;
+  const i = argv.indexOf('--spec');
+  const file = i >= 0 ? argv[i + 1] : ImagePaths.spec;
+  return JSON.parse(readFileSync(file ?? ImagePaths.spec, 'utf8')) as HostSpec;
+}
+
+async function serve(argv: readonly string[]): Promise<void> {
+  const spec = loadSpec(argv);
+  const agent = new HostAgent(spec, { net: nodeNet, write });
+  let down = false;
+  const shutdown = () => {
+    if (down) return;
+    down = true;
+    agent.shutdown().finally(() => process.exit(0));
+    setTimeout(() => process.exit(0), 3_000).unref();
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+  try {
+    await agent.start();
+  } catch (err) {
+    write({ k: 'fatal', message: err instanceof Error ? err.message : String(err) });
+    await agent.shutdown().catch(() => {});
+    process.exit(1);
+  }
+}
+
+async function ctl(argv: readonly string[]): Promise<void> {
+  const reply = await sendControl(JSON.parse(argv[0] ?? '{}') as ControlRequest);
+  process.stdout.write(`${JSON.stringify(reply)}\n`);
+  process.exit(reply.ok ? 0 : 1);
+}
+
+const [command = 'serve', ...rest] = process.argv.slice(2);
+switch (command) {
+  case 'serve':
+    await serve(rest);
+    break;
+  case 'ctl':
+    await ctl(rest);
+    break;
+  default:
+    process.stderr.write(`host-agent: unknown command ${command}; known: serve, ctl, probe\n`);
+    process.exit(2);
+}

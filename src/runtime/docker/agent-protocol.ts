@@ -1,0 +1,67 @@
+import type { LabEvent } from '../../common/events.ts';
+import type { IdentdBehaviour } from '../../topology/model.ts';
+
+/**
+ * The wire between the driver and the host agent inside each container. Pure types and codecs:
+ * - the agent's stdout is JSON lines of `AgentLine` (the driver follows the container's logs);
+ * - control requests go through `host-agent ctl <json>` run by `docker exec`, which passes them
+ *   to the agent over a unix socket inside the container and prints the `ControlReply`.
+ * The driver never dials a topology address from outside.
+ */
+
+export type AgentLine =
+  | { readonly k: 'ready'; readonly services: readonly string[] }
+  | { readonly k: 'event'; readonly e: LabEvent }
+  /** Anything a service printed that is not an event (kept for diagnostics). */
+  | { readonly k: 'text'; readonly from: string; readonly text: string }
+  | { readonly k: 'fatal'; readonly message: string }
+  /** Answer to a `mark` control request: every line before it has been written. */
+  | { readonly k: 'mark'; readonly id: string };
+
+export type ControlRequest =
+  | { readonly op: 'stop' }
+  | { readonly op: 'start' }
+  | { readonly op: 'identd'; readonly behaviour: IdentdBehaviour }
+  | {
+      readonly op: 'config';
+      readonly file: 'sockd.conf' | 'socks.conf' | 'sockd.route';
+      readonly text: string;
+    }
+  | { readonly op: 'mark'; readonly id: string };
+
+export type ControlReply =
+  | { readonly ok: true; readonly reloaded?: boolean; readonly error?: string }
+  | { readonly ok: false; readonly error: string };
+
+export function encodeLine(line: AgentLine): string {
+  return `${JSON.stringify(line)}\n`;
+}
+
+/** One stdout line → AgentLine, or null for lines that are not ours (e.g. node warnings). */
+export function decodeLine(text: string): AgentLine | null {
+  const t = text.trim();
+  if (!t.startsWith('{')) return null;
+  try {
+    const v = JSON.parse(t) as unknown;
+    if (v && typeof v === 'object' && 'k' in v && typeof v.k === 'string') return v as AgentLine;
+  } catch {
+    // not JSON: not ours
+  }
+  return null;
+}
+
+/** Splits a byte stream into lines, keeping the unterminated tail for the next chunk. */
+export class LineSplitter {
+  private tail = '';
+  push(chunk: string): string[] {
+    const text = this.tail + chunk;
+    const parts = text.split('\n');
+    this.tail = parts.pop() ?? '';
+    return parts;
+  }
+  flush(): string[] {
+    const rest = this.tail;
+    this.tail = '';
+    return rest ? [rest] : [];
+  }
+}

@@ -1,0 +1,227 @@
+import { promises as fs } from 'node:fs';
+import { createConnection, createServer, type Server } from 'node:net';
+import { dirname } from 'node:path';
+import type { EventSink, LabEvent } from '../../../common/events.ts';
+import type { Net } from '../../../net/net.ts';
+import type { IdentdBehaviour } from '../../../topology/model.ts';
+import { type AgentLine, type ControlReply, type ControlRequest, LineSplitter } from '../agent-protocol.ts';
+import { type HostSpec, ImagePaths } from '../host-spec.ts';
+import { startEchoServices } from './echo-services.ts';
+import { type IdentdHandle, startHostIdentd } from './identd.ts';
+import { ServerProcess } from './server-process.ts';
+
+/**
+ * The process that runs as PID 1 in each host container: writes the host's files, runs the echo
+ * services and the fake identd in-process, the rsockd/sockd CLI as a child under the server
+ * owner's uid, forwards every event as a JSON line on stdout, and obeys control requests that
+ * `host-agent ctl` relays over a unix socket. Fault steps (stop/start, identd behaviour, config
+ * replacement) act on the services, not on the container, so events keep flowing.
+ */
+
+export interface AgentOptions {
+  readonly net: Net;
+  readonly write: (line: AgentLine) => void;
+  readonly controlPath?: string;
+  readonly serverScript?: (kind: 'rsockd' | 'sockd') => string;
+  readonly serverReadyMs?: number;
+  /** How long to watch for a reload error after SIGHUP. */
+  readonly reloadWindowMs?: number;
+}
+
+export class HostAgent {
+  private readonly events: EventSink;
+  private echo: { close(): Promise<void> } | undefined;
+  private identd: IdentdHandle | undefined;
+  private identdBehaviour: IdentdBehaviour | undefined;
+  private server: ServerProcess | undefined;
+  private control: Server | undefined;
+  private stopping = false;
+  private readonly recentErrors: string[] = [];
+
+  constructor(
+    private readonly spec: HostSpec,
+    private readonly options: AgentOptions,
+  ) {
+    this.identdBehaviour = spec.identd?.behaviour;
+    this.events = {
+      emit: (event: LabEvent) => {
+        if (event.type === 'log' && event.level === 'err') this.recentErrors.push(event.message);
+        options.write({ k: 'event', e: { ...event, host: spec.host } });
+      },
+    };
+  }
+
+  async start(): Promise<void> {
+    await this.writeFiles();
+    await this.startServices();
+    await this.listenControl();
+    const services = [
+      ...(this.server ? [this.spec.server?.kind ?? 'server'] : []),
+      ...(this.identd ? ['identd'] : []),
+      ...this.spec.echo.map((e) => `${e.kind}:${e.port}`),
+    ];
+    this.options.write({ k: 'ready', services });
+  }
+
+  private async writeFiles(): Promise<void> {
+    for (const f of this.spec.files) {
+      await fs.mkdir(dirname(f.path), { recursive: true, mode: 0o755 });
+      await fs.writeFile(f.path, f.text, { mode: f.mode });
+      await fs.chmod(f.path, f.mode);
+      if (f.uid !== undefined) await fs.chown(f.path, f.uid, f.uid);
+    }
+  }
+
+  private async startIdentd(): Promise<void> {
+    const b = this.identdBehaviour;
+    if (!this.spec.identd || !b || b.kind === 'down') return;
+    this.identd = await startHostIdentd({
+      net: this.options.net,
+      port: this.spec.identd.port,
+      behaviour: b,
+      users: this.spec.users,
+      host: this.spec.host,
+      events: this.events,
+    });
+  }
+
+  private async stopIdentd(): Promise<void> {
+    const i = this.identd;
+    this.identd = undefined;
+    await i?.close();
+  }
+
+  async startServices(): Promise<void> {
+    this.echo ??= await startEchoServices(this.options.net, this.spec.host, this.spec.echo, this.events);
+    if (!this.identd) await this.startIdentd();
+    const s = this.spec.server;
+    if (s) {
+      const script =
+        this.options.serverScript?.(s.kind) ?? (s.kind === 'rsockd' ? ImagePaths.rsockd : ImagePaths.sockd);
+      this.server ??= new ServerProcess(s, script, {
+        event: (e) => this.events.emit(e),
+        text: (stream, text) => this.options.write({ k: 'text', from: `${s.kind}:${stream}`, text }),
+        exit: (code, signal) => {
+          if (!this.stopping)
+            this.options.write({ k: 'text', from: s.kind, text: `exited code=${code} signal=${signal}` });
+        },
+      });
+      await this.server.start(this.options.serverReadyMs ?? 10_000);
+    }
+  }
+
+  async stopServices(): Promise<void> {
+    this.stopping = true;
+    try {
+      await this.server?.stop(2_000);
+      await this.stopIdentd();
+      await this.echo?.close();
+      this.echo = undefined;
+    } finally {
+      this.stopping = false;
+    }
+  }
+
+  async setIdentd(behaviour: IdentdBehaviour): Promise<void> {
+    this.identdBehaviour = behaviour;
+    await this.stopIdentd();
+    await this.startIdentd();
+  }
+
+  async replaceConfig(
+    file: 'sockd.conf' | 'socks.conf' | 'sockd.route',
+    text: string,
+  ): Promise<ControlReply> {
+    const path = `${ImagePaths.configDir}/${file}`;
+    await fs.writeFile(path, text, { mode: 0o644 });
+    if (!this.server?.running)
+      return { ok: true, reloaded: false, error: 'no server is running on this host' };
+    this.recentErrors.length = 0;
+    this.server.reload();
+    // The server logs at priority err when the new files are unusable and keeps the old ones.
+    await new Promise((r) => setTimeout(r, this.options.reloadWindowMs ?? 300));
+    const error = this.recentErrors.join('; ');
+    return error ? { ok: true, reloaded: false, error } : { ok: true, reloaded: true };
+  }
+
+  async handle(request: ControlRequest): Promise<ControlReply> {
+    switch (request.op) {
+      case 'stop':
+        await this.stopServices();
+        return { ok: true };
+      case 'start':
+        await this.startServices();
+        return { ok: true };
+      case 'identd':
+        await this.setIdentd(request.behaviour);
+        return { ok: true };
+      case 'config':
+        return this.replaceConfig(request.file, request.text);
+      case 'mark':
+        this.options.write({ k: 'mark', id: request.id });
+        return { ok: true };
+    }
+  }
+
+  private async listenControl(): Promise<void> {
+    const path = this.options.controlPath ?? ImagePaths.control;
+    await fs.rm(path, { force: true });
+    const server = createServer((socket) => {
+      const split = new LineSplitter();
+      socket.setEncoding('utf8');
+      socket.on('error', () => socket.destroy());
+      socket.on('data', (chunk: string) => {
+        for (const line of split.push(chunk)) {
+          let request: ControlRequest;
+          try {
+            request = JSON.parse(line) as ControlRequest;
+          } catch {
+            socket.end(`${JSON.stringify({ ok: false, error: 'control request is not JSON' })}\n`);
+            return;
+          }
+          this.handle(request).then(
+            (reply) => socket.end(`${JSON.stringify(reply)}\n`),
+            (err: unknown) =>
+              socket.end(
+                `${JSON.stringify({ ok: false, error: err instanceof Error ? err.message : String(err) })}\n`,
+              ),
+          );
+        }
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => resolve());
+    });
+    // Only root (the agent's own execs) may send control requests.
+    await fs.chmod(path, 0o600);
+    this.control = server;
+  }
+
+  async shutdown(): Promise<void> {
+    await this.stopServices();
+    await new Promise<void>((r) => (this.control ? this.control.close(() => r()) : r()));
+  }
+}
+
+/** `host-agent ctl`: one request to the agent of this container, the reply as parsed JSON. */
+export function sendControl(
+  request: ControlRequest,
+  path: string = ImagePaths.control,
+): Promise<ControlReply> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection(path);
+    const split = new LineSplitter();
+    socket.setEncoding('utf8');
+    socket.on('error', reject);
+    socket.on('connect', () => socket.write(`${JSON.stringify(request)}\n`));
+    socket.on('data', (chunk: string) => {
+      const [line] = split.push(chunk);
+      if (line !== undefined) {
+        resolve(JSON.parse(line) as ControlReply);
+        socket.destroy();
+      }
+    });
+    socket.on('end', () => reject(new Error('the host agent closed the control connection without a reply')));
+  });
+}

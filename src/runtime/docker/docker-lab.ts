@@ -1,0 +1,306 @@
+import type { StartedTestContainer } from 'testcontainers';
+import { InputError } from '../../common/errors.ts';
+import type { Endpoint, EventSink, LabEvent } from '../../common/events.ts';
+import type { HostModel, IdentdBehaviour, ResolvedTopology } from '../../topology/model.ts';
+import type { Lab, LabHost, ProbeOutcome, ProbeRequest } from '../runtime.ts';
+import type { AgentLine, ControlReply, ControlRequest } from './agent-protocol.ts';
+import type { DockerEngine } from './engine.ts';
+import { HostContainer } from './host-container.ts';
+import { buildHostSpec, ImagePaths } from './host-spec.ts';
+import { containerName, labLabels } from './labels.ts';
+import { LogFollower } from './log-follower.ts';
+import { createNetworks, type NetworkPlan, planNetworks } from './networks.ts';
+import { removeRun } from './sweep.ts';
+
+/**
+ * A topology running as Docker containers: one container per host on internal networks with the
+ * topology's subnets and addresses. The driver talks to hosts only through `docker exec` of the
+ * host agent (probes, control requests) and their logs (events); it never dials a lab address.
+ */
+
+export interface DockerLabOptions {
+  readonly engine: DockerEngine;
+  readonly image: string;
+  readonly topology: ResolvedTopology;
+  readonly runId: string;
+  readonly ownerPid: number;
+  readonly events?: EventSink;
+  /** How long to wait for another lab's overlapping subnets to be released. */
+  readonly networkWaitMs: number;
+  /** How long a host may take from container start to its agent's `ready`. */
+  readonly readyTimeoutMs: number;
+}
+
+interface RunningHost {
+  readonly model: HostModel;
+  readonly container: StartedTestContainer;
+  readonly follower: LogFollower;
+}
+
+const settleQuietMs = 60;
+const settleMaxMs = 1_500;
+
+export class DockerLab implements Lab {
+  readonly runtime = 'docker' as const;
+  readonly runId: string;
+  readonly topology: ResolvedTopology;
+  private readonly plan: NetworkPlan;
+  private readonly hosts = new Map<string, RunningHost>();
+  private readonly all: LabEvent[] = [];
+  private lastEventAt = 0;
+  private downed: Promise<void> | undefined;
+  private readonly cut = new Set<string>();
+
+  constructor(private readonly options: DockerLabOptions) {
+    this.runId = options.runId;
+    this.topology = options.topology;
+    this.plan = planNetworks(options.topology, options.runId);
+  }
+
+  /** Creates the networks and starts every host; on any failure removes everything of this run. */
+  async start(): Promise<void> {
+    try {
+      const { engine, topology, runId, ownerPid, networkWaitMs } = this.options;
+      await createNetworks(engine, this.plan, topology, runId, ownerPid, { waitMs: networkWaitMs });
+      await Promise.all(topology.hosts.map((h) => this.startHost0(h)));
+    } catch (err) {
+      await this.down();
+      throw err;
+    }
+  }
+
+  private dockerNetwork(name: string): string {
+    const n = this.plan.networks.find((p) => p.name === name);
+    if (!n) throw new InputError('E_LAB_NETWORK', `network ${name} is not in topology ${this.topology.name}`);
+    return n.dockerName;
+  }
+
+  private async startHost0(model: HostModel): Promise<void> {
+    const { engine, image, runId, topology, ownerPid } = this.options;
+    const spec = buildHostSpec(topology, model, runId);
+    const container = new HostContainer(image, engine)
+      .withName(containerName(runId, model.name))
+      .withHostname(model.name)
+      .withLabels(labLabels(runId, topology.name, model.name, ownerPid))
+      .withAutoCleanup(false)
+      .withSysctls({ 'net.ipv4.ip_forward': '0' })
+      .withDnsOptions(['timeout:1', 'attempts:1'])
+      .withCopyContentToContainer([{ content: JSON.stringify(spec), target: ImagePaths.spec, mode: 0o600 }]);
+    for (const i of model.interfaces) {
+      container.withStaticNetwork({
+        network: this.dockerNetwork(i.network),
+        address: i.address,
+        aliases: [model.name],
+      });
+    }
+    // A host without interfaces must not land on Docker's default bridge.
+    if (model.interfaces.length === 0) container.withNetworkMode('none');
+    const started = await container.start();
+    const follower = new LogFollower(`host ${model.name}`, (line) => this.onLine(line));
+    this.hosts.set(model.name, { model, container: started, follower });
+    await follower.attach(engine, started.getId());
+    await withDeadline(follower.ready, this.options.readyTimeoutMs, `host ${model.name} was not ready`);
+  }
+
+  private onLine(line: AgentLine): void {
+    if (line.k !== 'event') return;
+    this.all.push(line.e);
+    this.lastEventAt = Date.now();
+    this.options.events?.emit(line.e);
+  }
+
+  private running(name: string): RunningHost {
+    const h = this.hosts.get(name);
+    if (!h) {
+      const known = this.topology.hosts.map((x) => x.name).join(', ');
+      throw new InputError(
+        'E_LAB_HOST',
+        `host ${name} is not in topology ${this.topology.name}; hosts: ${known}`,
+      );
+    }
+    return h;
+  }
+
+  host(name: string): LabHost {
+    const { model } = this.running(name);
+    const address = (network?: string): string => {
+      const i =
+        network === undefined ? model.interfaces[0] : model.interfaces.find((x) => x.network === network);
+      if (!i)
+        throw new InputError(
+          'E_LAB_ADDRESS',
+          `host ${name} has no interface${network ? ` on ${network}` : ''}`,
+        );
+      return i.address;
+    };
+    // Fixed addresses: the topology's address is the container's real address.
+    return {
+      model,
+      address,
+      reach: (port: number, network?: string): Endpoint => ({ address: address(network), port }),
+    };
+  }
+
+  events(): readonly LabEvent[] {
+    return this.all;
+  }
+
+  private uidOf(host: HostModel, user: string): number {
+    const u = host.users.find((x) => x.name === user);
+    if (!u) {
+      throw new InputError(
+        'E_LAB_USER',
+        `user ${user} is not a user of host ${host.name}; users: ${host.users.map((x) => x.name).join(', ')}`,
+      );
+    }
+    return u.uid;
+  }
+
+  async probe(request: ProbeRequest): Promise<ProbeOutcome> {
+    const origin = this.running(request.from);
+    const uid = this.uidOf(origin.model, request.user);
+    const before = this.all.length;
+    const result = await origin.container.exec(
+      [ImagePaths.node, ImagePaths.agent, 'probe', JSON.stringify(request)],
+      {
+        user: `${uid}:${uid}`,
+      },
+    );
+    const line = result.stdout.trim().split('\n').pop() ?? '';
+    let outcome: ProbeOutcome;
+    try {
+      outcome = JSON.parse(line) as ProbeOutcome;
+    } catch {
+      throw new Error(
+        `probe from ${request.from} printed no outcome (exit ${result.exitCode}): ${result.stderr.trim() || result.stdout.trim()}`,
+      );
+    }
+    await this.settle(before);
+    return outcome;
+  }
+
+  /**
+   * Events travel through container logs, a little behind the probe's own answer. Wait until every
+   * session that started since `from` has closed and the logs have been quiet for a moment.
+   */
+  private async settle(from: number): Promise<void> {
+    const deadline = Date.now() + settleMaxMs;
+    for (;;) {
+      const open = new Set<string>();
+      for (const e of this.all.slice(from)) {
+        if (e.session === undefined) continue;
+        const key = `${e.host}/${e.service}/${e.session}`;
+        if (e.type === 'request') open.add(key);
+        if (e.type === 'close') open.delete(key);
+      }
+      const quiet = Date.now() - this.lastEventAt >= settleQuietMs;
+      if ((open.size === 0 && quiet) || Date.now() > deadline) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  private async control(name: string, request: ControlRequest): Promise<ControlReply> {
+    const h = this.running(name);
+    const r = await h.container.exec([ImagePaths.node, ImagePaths.agent, 'ctl', JSON.stringify(request)]);
+    const line = r.stdout.trim().split('\n').pop() ?? '';
+    try {
+      return JSON.parse(line) as ControlReply;
+    } catch {
+      return {
+        ok: false,
+        error: `host ${name}: control request failed (exit ${r.exitCode}): ${r.stderr.trim()}`,
+      };
+    }
+  }
+
+  private async mustControl(name: string, request: ControlRequest): Promise<ControlReply> {
+    const reply = await this.control(name, request);
+    if (!reply.ok) throw new Error(`host ${name}: ${request.op} failed: ${reply.error}`);
+    return reply;
+  }
+
+  async stopHost(name: string): Promise<void> {
+    await this.mustControl(name, { op: 'stop' });
+  }
+
+  async startHost(name: string): Promise<void> {
+    await this.mustControl(name, { op: 'start' });
+  }
+
+  async setIdentd(host: string, behaviour: IdentdBehaviour): Promise<void> {
+    await this.mustControl(host, { op: 'identd', behaviour });
+  }
+
+  async replaceConfig(
+    host: string,
+    file: 'sockd.conf' | 'socks.conf' | 'sockd.route',
+    text: string,
+  ): Promise<{ readonly reloaded: boolean; readonly error?: string }> {
+    const reply = await this.mustControl(host, { op: 'config', file, text });
+    return reply.ok && reply.error !== undefined
+      ? { reloaded: reply.reloaded ?? false, error: reply.error }
+      : { reloaded: reply.ok ? (reply.reloaded ?? false) : false };
+  }
+
+  private attached(network: string): { host: RunningHost; address: string }[] {
+    const out: { host: RunningHost; address: string }[] = [];
+    for (const h of this.hosts.values()) {
+      for (const i of h.model.interfaces)
+        if (i.network === network) out.push({ host: h, address: i.address });
+    }
+    return out;
+  }
+
+  /** Pulls every host's cable on `network` (docker network disconnect). */
+  async cutNetwork(network: string): Promise<void> {
+    const net = this.options.engine.dockerode.getNetwork(this.dockerNetwork(network));
+    if (this.cut.has(network)) return;
+    this.cut.add(network);
+    await Promise.all(
+      this.attached(network).map(({ host }) =>
+        net.disconnect({ Container: host.container.getId(), Force: true }),
+      ),
+    );
+  }
+
+  async restoreNetwork(network: string): Promise<void> {
+    const net = this.options.engine.dockerode.getNetwork(this.dockerNetwork(network));
+    if (!this.cut.delete(network)) return;
+    await Promise.all(
+      this.attached(network).map(({ host, address }) =>
+        net.connect({
+          Container: host.container.getId(),
+          EndpointConfig: { IPAMConfig: { IPv4Address: address }, Aliases: [host.model.name] },
+        }),
+      ),
+    );
+  }
+
+  down(): Promise<void> {
+    this.downed ??= (async () => {
+      for (const h of this.hosts.values()) h.follower.close();
+      await removeRun(this.options.engine, this.runId);
+    })();
+    return this.downed;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.down();
+  }
+}
+
+function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}

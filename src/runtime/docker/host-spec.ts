@@ -1,0 +1,159 @@
+import type {
+  EchoService,
+  HostModel,
+  IdentdBehaviour,
+  ResolvedTopology,
+  UserModel,
+} from '../../topology/model.ts';
+
+/**
+ * What one container needs to know about its host, as JSON: written to /etc/sockslab/host.json
+ * before the container starts and read by the host agent (src/cli/host-agent.ts). Pure: the
+ * driver builds it, the agent reads it; neither side imports the other's I/O.
+ */
+
+/** Fixed paths inside the image. */
+export const ImagePaths = {
+  app: '/app',
+  node: '/usr/bin/node',
+  agent: '/app/dist/cli/host-agent.js',
+  rsockd: '/app/dist/cli/rsockd.js',
+  sockd: '/app/dist/cli/sockd.js',
+  spec: '/etc/sockslab/host.json',
+  configDir: '/etc/sockslab',
+  hosts: '/etc/sockslab/hosts',
+  clientSocksConf: '/etc/sockslab/client/socks.conf',
+  control: '/tmp/sockslab-agent.sock',
+  pidfile: '/tmp/sockslab-server.pid',
+} as const;
+
+/** The identd port servers ask on (RFC 1413). */
+export const IdentdPort = 113;
+
+export interface FileSpec {
+  readonly path: string;
+  readonly text: string;
+  /** Octal permission bits; config files are world-readable so the server's owner can read them. */
+  readonly mode: number;
+  /** Owner uid (default root): the passwd file belongs to the server's owner. */
+  readonly uid?: number;
+}
+
+export interface ServerSpec {
+  readonly kind: 'rsockd' | 'sockd';
+  readonly owner: string;
+  readonly uid: number;
+  readonly gid: number;
+  readonly port: number;
+  /** Arguments after the CLI script. */
+  readonly argv: readonly string[];
+}
+
+export interface HostSpec {
+  readonly version: 1;
+  readonly runId: string;
+  readonly topology: string;
+  readonly host: string;
+  readonly users: readonly UserModel[];
+  readonly files: readonly FileSpec[];
+  readonly server?: ServerSpec;
+  readonly identd?: { readonly port: number; readonly behaviour: IdentdBehaviour };
+  readonly echo: readonly EchoService[];
+  /** Every host of the topology with its addresses: the probe's names for targets and `via`. */
+  readonly directory: readonly { readonly name: string; readonly addresses: readonly string[] }[];
+  /** Path of the socks.conf that `probe --use-socks-conf` reads on this host, when it has one. */
+  readonly clientSocksConf?: string;
+}
+
+/** hosts(5)-style table of the topology: every address with its host's name (the servers' --hosts). */
+export function hostsTable(topology: ResolvedTopology): string {
+  const lines = ['# sockslab: addresses of the topology, one line per interface'];
+  for (const h of topology.hosts) for (const i of h.interfaces) lines.push(`${i.address} ${h.name}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function userOf(host: HostModel, name: string): UserModel {
+  const user = host.users.find((u) => u.name === name);
+  if (!user) throw new Error(`host ${host.name}: server owner ${name} is not in the host's users`);
+  return user;
+}
+
+const configPath = (name: string) => `${ImagePaths.configDir}/${name}`;
+
+/** The server CLI's arguments for a host (spec h.1/h.2 plus the lab's extensions). */
+export function serverArgv(host: HostModel): readonly string[] {
+  const s = host.server;
+  if (!s) return [];
+  const argv = [
+    '--standalone',
+    '--listen',
+    '0.0.0.0',
+    '--port',
+    String(s.port),
+    '--conf',
+    configPath('sockd.conf'),
+    '--identd-port',
+    String(host.identd?.port ?? IdentdPort),
+    '--hosts',
+    ImagePaths.hosts,
+    '--pidfile',
+    ImagePaths.pidfile,
+    '--log',
+    'stderr',
+    '--log-format',
+    'json',
+  ];
+  if (s.kind === 'rsockd') {
+    // Always name the paths: a missing file means "everything direct" / "no routes" (d.1, e).
+    argv.push('--client-conf', configPath('socks.conf'), '--upstream-port', String(s.upstreamPort));
+    if (s.defaultServer !== undefined) argv.push('--default-server', s.defaultServer);
+  }
+  argv.push('--route', configPath('sockd.route'));
+  if (s.multihomed === true) argv.push('--multihomed');
+  if (s.multihomed === false) argv.push('--single-homed');
+  if (s.socks5) argv.push('--socks5');
+  if (s.passwd) argv.push('--passwd', configPath('sockd.passwd'));
+  if (s.identdDefault === 'lenient') argv.push('-i');
+  if (s.identdDefault === 'strict') argv.push('-I');
+  return argv;
+}
+
+export function buildHostSpec(topology: ResolvedTopology, host: HostModel, runId: string): HostSpec {
+  const files: FileSpec[] = [{ path: ImagePaths.hosts, text: hostsTable(topology), mode: 0o644 }];
+  let server: ServerSpec | undefined;
+  const s = host.server;
+  if (s) {
+    files.push({ path: configPath('sockd.conf'), text: s.sockdConf.text, mode: 0o644 });
+    if (s.socksConf) files.push({ path: configPath('socks.conf'), text: s.socksConf.text, mode: 0o644 });
+    if (s.sockdRoute) files.push({ path: configPath('sockd.route'), text: s.sockdRoute.text, mode: 0o644 });
+    const owner = userOf(host, s.owner);
+    // Credentials are readable by the server's owner only.
+    if (s.passwd) {
+      files.push({ path: configPath('sockd.passwd'), text: s.passwd.text, mode: 0o600, uid: owner.uid });
+    }
+    for (const f of s.userFiles) files.push({ path: f.path, text: f.text, mode: 0o644 });
+    server = {
+      kind: s.kind,
+      owner: owner.name,
+      uid: owner.uid,
+      gid: owner.uid,
+      port: s.port,
+      argv: serverArgv(host),
+    };
+  }
+  if (host.clientSocksConf)
+    files.push({ path: ImagePaths.clientSocksConf, text: host.clientSocksConf.text, mode: 0o644 });
+  return {
+    version: 1,
+    runId,
+    topology: topology.name,
+    host: host.name,
+    users: host.users,
+    files,
+    ...(server ? { server } : {}),
+    ...(host.identd ? { identd: { port: host.identd.port, behaviour: host.identd.behaviour } } : {}),
+    echo: host.echo ?? [],
+    directory: topology.hosts.map((h) => ({ name: h.name, addresses: h.interfaces.map((i) => i.address) })),
+    ...(host.clientSocksConf ? { clientSocksConf: ImagePaths.clientSocksConf } : {}),
+  };
+}

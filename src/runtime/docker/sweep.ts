@@ -1,0 +1,112 @@
+import type { DockerEngine } from './engine.ts';
+import { LabLabel } from './labels.ts';
+
+/**
+ * Removal by label, never by name: a run's containers and networks (`sockslab down`, a lab's own
+ * teardown, teardown after a failed start) and the leftovers of killed runs (`sockslab reap`).
+ */
+
+export interface RunSummary {
+  readonly runId: string;
+  readonly topology: string;
+  readonly ownerPid: number | null;
+  readonly containers: number;
+  readonly networks: number;
+}
+
+function isGone(err: unknown): boolean {
+  return /no such|not found|is already in progress|404|409/i.test(String(err));
+}
+
+async function removeByFilter(
+  engine: DockerEngine,
+  label: string,
+): Promise<{ containers: number; networks: number }> {
+  const d = engine.dockerode;
+  const containers = await d.listContainers({ all: true, filters: { label: [label] } });
+  await Promise.all(
+    containers.map(async (c) => {
+      try {
+        // SIGKILL: the lab is being thrown away, and a graceful stop costs a second per host.
+        await d.getContainer(c.Id).remove({ force: true, v: true });
+      } catch (err) {
+        if (!isGone(err)) throw err;
+      }
+    }),
+  );
+  const networks = await d.listNetworks({ filters: { label: [label] } });
+  await Promise.all(
+    networks.map(async (n) => {
+      try {
+        await d.getNetwork(n.Id).remove();
+      } catch (err) {
+        if (!isGone(err)) throw err;
+      }
+    }),
+  );
+  return { containers: containers.length, networks: networks.length };
+}
+
+export async function removeRun(
+  engine: DockerEngine,
+  runId: string,
+): Promise<{ containers: number; networks: number }> {
+  return removeByFilter(engine, `${LabLabel.run}=${runId}`);
+}
+
+/** Every lab on this engine, grouped by run id. */
+export async function listRuns(engine: DockerEngine): Promise<RunSummary[]> {
+  const d = engine.dockerode;
+  const filters = { label: [`${LabLabel.lab}=true`] };
+  const [containers, networks] = await Promise.all([
+    d.listContainers({ all: true, filters }),
+    d.listNetworks({ filters }),
+  ]);
+  const runs = new Map<
+    string,
+    { topology: string; ownerPid: number | null; containers: number; networks: number }
+  >();
+  const entry = (labels: Record<string, string> | undefined) => {
+    const runId = labels?.[LabLabel.run] ?? '(no run id)';
+    let r = runs.get(runId);
+    if (!r) {
+      const pid = Number(labels?.[LabLabel.ownerPid]);
+      r = {
+        topology: labels?.[LabLabel.topology] ?? '?',
+        ownerPid: Number.isInteger(pid) && pid > 0 ? pid : null,
+        containers: 0,
+        networks: 0,
+      };
+      runs.set(runId, r);
+    }
+    return r;
+  };
+  for (const c of containers) entry(c.Labels).containers++;
+  for (const n of networks) entry(n.Labels).networks++;
+  return [...runs].map(([runId, r]) => ({ runId, ...r }));
+}
+
+/** Whether the process that brought a run up still exists on this machine. */
+export function ownerAlive(pid: number | null): boolean {
+  if (pid === null) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes runs whose owner process is gone (or every run with `all`); returns what was removed. */
+export async function reapRuns(
+  engine: DockerEngine,
+  options: { readonly all?: boolean } = {},
+): Promise<RunSummary[]> {
+  const runs = await listRuns(engine);
+  const doomed = runs.filter((r) => options.all === true || !ownerAlive(r.ownerPid));
+  for (const r of doomed) {
+    if (r.runId === '(no run id)') await removeByFilter(engine, `${LabLabel.lab}=true`);
+    else await removeRun(engine, r.runId);
+  }
+  return doomed;
+}
