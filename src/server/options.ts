@@ -1,8 +1,10 @@
 import type { Clock } from '../common/clock.ts';
 import type { EventSink } from '../common/events.ts';
 import type { ClientConfig, IdentdMode, RouteConfig, ServerConfig } from '../config/ast.ts';
+import type { ServiceTable } from '../config/services.ts';
 import type { Net } from '../net/net.ts';
 import type { Resolver, UserFileReader } from '../policy/resolver.ts';
+import type { IdentdClient } from './identd-query.ts';
 
 /**
  * How the engine is configured programmatically. The CLI (`rsockd`, `sockd`) builds this from
@@ -87,4 +89,14 @@ export interface ServerOptions {
   readonly pid?: number;
   /** Tag for events (`host` field). */
   readonly hostLabel?: string;
+  /** `/etc/services` names for DSTSERV / PEERSERV / `%S` (c.7); default: the built-in Debian table. */
+  readonly services?: ServiceTable;
+  /** identd client (g.2); default: a query through `net` from the client connection's local address. */
+  readonly identd?: IdentdClient;
+  /** (e) extension `--route-connect`: bind outbound CONNECT sockets to the route file's interface. */
+  readonly routeConnect?: boolean;
+  /** Route file path for `Unable to open routing file (PATH)` when multi-homed without a route config. */
+  readonly routePath?: string;
+  /** Listen backlog in standalone mode (default 511). */
+  readonly backlog?: number;
 }

@@ -1,0 +1,562 @@
+import cluster from 'node:cluster';
+import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { systemClock } from '../common/clock.ts';
+import type { EventSink } from '../common/events.ts';
+import type { IdentdMode } from '../config/ast.ts';
+import { loadServices, type ServiceTable } from '../config/services.ts';
+import { connOfSocket, nodeNet, socketFromFd } from '../net/node-net.ts';
+import type { Resolver } from '../policy/resolver.ts';
+import {
+  defaultRulePaths,
+  type LoadedRules,
+  loadRuleFiles,
+  loadWarnings,
+  mergeReload,
+  type RulePaths,
+  toServerRules,
+} from '../server/load-rules.ts';
+import { fileWriter, JsonLinesSink, LineWriter, SyslogLog, TextLog, teeSinks } from '../server/log-sinks.ts';
+import type { ClassicLog, ServerOptions, ServerRules, Timers } from '../server/options.ts';
+import { SystemResolver, TableResolver, withLookupTimeout } from '../server/resolvers.ts';
+import { fsUserFileReader, SocksServer } from '../server/server.ts';
+
+/**
+ * The shared command line of `rsockd` and `sockd` (spec h.1, h.2, h.3). `rsockd.ts` and
+ * `sockd.ts` are one-line entry points over `main`. Parsing is a pure function of argv and the
+ * environment (`parseServerArgs`) so it is tested without processes.
+ */
+
+export type Program = 'rsockd' | 'sockd';
+
+export interface ServerArgs {
+  readonly program: Program;
+  readonly version: boolean;
+  readonly identdDefault: IdentdMode;
+  readonly standalone: boolean;
+  readonly listen: string;
+  readonly port: number | undefined;
+  readonly paths: RulePaths;
+  readonly multihomed: boolean | undefined;
+  readonly pidfile: string;
+  readonly identdPort: number;
+  readonly log: string;
+  readonly logFormat: 'text' | 'json';
+  readonly events: string | undefined;
+  readonly socks5: boolean;
+  readonly passwd: string;
+  readonly passwdGiven: boolean;
+  readonly socks5Auth: 'optional' | 'required';
+  readonly defaultServer: string | undefined;
+  readonly upstreamPort: number | undefined;
+  readonly timers: Partial<Timers>;
+  readonly hosts: string | undefined;
+  readonly workers: number;
+  readonly routeConnect: boolean;
+  readonly drainTimeoutMs: number;
+  /** Unknown single-dash arguments: warned about and ignored (h.1). */
+  readonly warnings: readonly string[];
+}
+
+export class UsageError extends Error {}
+
+const timerOptions: Readonly<Record<string, keyof Timers>> = {
+  '--timeout-request': 'requestRead',
+  '--timeout-identd': 'identd',
+  '--timeout-establish': 'establish',
+  '--timeout-upstream': 'upstreamConnect',
+  '--timeout-idle': 'relayIdle',
+  '--timeout-dns': 'dnsLookup',
+  '--timeout-command': 'shellCommand',
+};
+
+const valueOptions = new Set([
+  '--port',
+  '--listen',
+  '--conf',
+  '--fc',
+  '--client-conf',
+  '--client-fc',
+  '--route',
+  '--fr',
+  '--pidfile',
+  '--identd-port',
+  '--log',
+  '--log-format',
+  '--events',
+  '--passwd',
+  '--socks5-auth',
+  '--default-server',
+  '--upstream-port',
+  '--hosts',
+  '--workers',
+  '--drain-timeout',
+  ...Object.keys(timerOptions),
+]);
+
+const flagOptions = new Set([
+  '--standalone',
+  '--multihomed',
+  '--single-homed',
+  '--socks5',
+  '--route-connect',
+  '--help',
+]);
+
+function portNumber(option: string, text: string): number {
+  if (!/^\d+$/.test(text) || Number(text) > 65535) {
+    throw new UsageError(`${option}: expected a port number 0..65535, got ${JSON.stringify(text)}`);
+  }
+  return Number(text);
+}
+
+function seconds(option: string, text: string): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n) || n < 0) {
+    throw new UsageError(`${option}: expected seconds (fractions allowed), got ${JSON.stringify(text)}`);
+  }
+  return Math.round(n * 1000);
+}
+
+/** h.1/h.2: every argument is processed; last of -i/-I wins; unknown single-dash args are warned. */
+export function parseServerArgs(
+  program: Program,
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): ServerArgs {
+  let version = false;
+  let identdDefault: IdentdMode = 'off';
+  const flags = new Set<string>();
+  const values = new Map<string, string>();
+  const warnings: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '-ver') version = true;
+    else if (arg === '-i') identdDefault = 'lenient';
+    else if (arg === '-I') identdDefault = 'strict';
+    else if (arg.startsWith('--')) {
+      const eq = arg.indexOf('=');
+      const name = eq > 0 ? arg.slice(0, eq) : arg;
+      if (flagOptions.has(name)) {
+        if (eq > 0) throw new UsageError(`${name} takes no value`);
+        flags.add(name);
+        if (name === '--multihomed') flags.delete('--single-homed');
+        if (name === '--single-homed') flags.delete('--multihomed');
+      } else if (valueOptions.has(name)) {
+        const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+        if (value === undefined) throw new UsageError(`${name} needs a value`);
+        values.set(name, value);
+      } else {
+        throw new UsageError(`unknown option ${name}`);
+      }
+    } else if (arg.startsWith('-')) {
+      warnings.push(`unknown option ${arg} ignored`);
+    } else {
+      warnings.push(`unexpected argument ${arg} ignored`);
+    }
+  }
+  if (flags.has('--help')) throw new UsageError('help');
+  const v = (name: string) => values.get(name);
+  const paths: RulePaths = {
+    conf: v('--conf') ?? env.SOCKD_CONF ?? defaultRulePaths.conf,
+    fc: v('--fc') ?? env.SOCKD_FC ?? defaultRulePaths.fc,
+    clientConf: v('--client-conf') ?? env.SOCKS_CONF ?? defaultRulePaths.clientConf,
+    clientFc: v('--client-fc') ?? env.SOCKS_FC ?? defaultRulePaths.clientFc,
+    route: v('--route') ?? env.SOCKD_ROUTE ?? defaultRulePaths.route,
+    fr: v('--fr') ?? env.SOCKD_FR ?? defaultRulePaths.fr,
+  };
+  const timers: Partial<Record<keyof Timers, number>> = {};
+  for (const [opt, key] of Object.entries(timerOptions)) {
+    const text = v(opt);
+    if (text !== undefined) timers[key] = seconds(opt, text);
+  }
+  const logFormat = v('--log-format') ?? 'text';
+  if (logFormat !== 'text' && logFormat !== 'json') {
+    throw new UsageError(`--log-format: expected text or json, got ${JSON.stringify(logFormat)}`);
+  }
+  const auth = v('--socks5-auth') ?? 'optional';
+  if (auth !== 'optional' && auth !== 'required') {
+    throw new UsageError(`--socks5-auth: expected optional or required, got ${JSON.stringify(auth)}`);
+  }
+  const workersText = v('--workers') ?? '1';
+  if (!/^\d+$/.test(workersText) || Number(workersText) < 1) {
+    throw new UsageError(`--workers: expected a positive number, got ${JSON.stringify(workersText)}`);
+  }
+  const port = v('--port');
+  const upstream = v('--upstream-port');
+  const identdPort = v('--identd-port');
+  const drain = v('--drain-timeout');
+  return {
+    program,
+    version,
+    identdDefault,
+    standalone: flags.has('--standalone'),
+    listen: v('--listen') ?? '0.0.0.0',
+    port: port === undefined ? undefined : portNumber('--port', port),
+    paths,
+    multihomed: flags.has('--multihomed') ? true : flags.has('--single-homed') ? false : undefined,
+    pidfile: v('--pidfile') ?? '/etc/sockd.pid',
+    identdPort: identdPort === undefined ? 113 : portNumber('--identd-port', identdPort),
+    log: v('--log') ?? 'syslog',
+    logFormat,
+    events: v('--events'),
+    socks5: flags.has('--socks5'),
+    passwd: v('--passwd') ?? '/etc/sockd.passwd',
+    passwdGiven: values.has('--passwd'),
+    socks5Auth: auth,
+    // d.6: SOCKS_SERVER wins over the option.
+    defaultServer: env.SOCKS_SERVER || v('--default-server'),
+    upstreamPort: upstream === undefined ? undefined : portNumber('--upstream-port', upstream),
+    timers,
+    hosts: v('--hosts'),
+    workers: Number(workersText),
+    routeConnect: flags.has('--route-connect'),
+    drainTimeoutMs: drain === undefined ? 30_000 : seconds('--drain-timeout', drain),
+    warnings,
+  };
+}
+
+/** h.1 `-ver` text: TAB-led lines; exit status 1 (Original). */
+export function versionText(program: Program, multihomed: boolean, socks5: boolean): string {
+  const homed = multihomed ? 'multi-homed' : 'single-homed';
+  const what = program === 'rsockd' ? 'SOCKSified SOCKS proxy server' : 'SOCKS proxy server';
+  const lines = [
+    `\tCSTC ${homed} ${what} version 4.3.`,
+    '\tDoes not support clients that use Rrcmd().',
+    '\tSupports SOCKS 4A.',
+  ];
+  if (socks5) lines.push('\tSupports SOCKS 5 (RFC 1928, RFC 1929).');
+  return `${lines.join('\n')}\n`;
+}
+
+export const usageText = (program: Program) =>
+  `usage: ${program} [-ver | -i | -I] [--standalone] [--listen ADDR] [--port N] [--conf PATH] [--fc PATH]
+       [--client-conf PATH] [--client-fc PATH] [--route PATH] [--fr PATH] [--multihomed | --single-homed]
+       [--pidfile PATH] [--identd-port N] [--log syslog|stderr|FILE] [--log-format text|json] [--events FILE]
+       [--socks5] [--passwd PATH] [--socks5-auth optional|required] [--default-server HOST] [--upstream-port N]
+       [--timeout-request S] [--timeout-identd S] [--timeout-establish S] [--timeout-upstream S]
+       [--timeout-idle S] [--timeout-dns S] [--timeout-command S] [--hosts FILE] [--workers N]
+       [--route-connect] [--drain-timeout S]
+`;
+
+// ---------------------------------------------------------------------------- running
+
+interface Outputs {
+  readonly log: ClassicLog | undefined;
+  readonly events: EventSink | undefined;
+  /** Warnings and start-up errors for the operator (the log, plus stderr when the log is not stderr). */
+  warn(message: string): void;
+  flush(): void;
+}
+
+function openOutputs(args: ServerArgs): Outputs {
+  const ident = args.program;
+  const pid = process.pid;
+  const flushers: LineWriter[] = [];
+  const stderrWriter = new LineWriter(process.stderr, 2);
+  flushers.push(stderrWriter);
+  let classic: ClassicLog | undefined;
+  let jsonOut: LineWriter | undefined;
+  let syslog: SyslogLog | null = null;
+  const early: string[] = [];
+  if (args.log === 'syslog') {
+    syslog = SyslogLog.open(ident, pid);
+    if (!syslog) {
+      early.push('syslog socket /dev/log is not available; logging to stderr');
+      if (args.logFormat === 'json') jsonOut = stderrWriter;
+      else classic = new TextLog(stderrWriter, ident, pid);
+    } else if (args.logFormat === 'json') {
+      jsonOut = stderrWriter; // syslog lines are text; JSON events go to stderr
+      early.push('--log-format json with syslog: events are written to stderr');
+    } else classic = syslog;
+  } else {
+    const writer = args.log === 'stderr' ? stderrWriter : fileWriter(args.log).writer;
+    if (writer !== stderrWriter) flushers.push(writer);
+    if (args.logFormat === 'json') jsonOut = writer;
+    else classic = new TextLog(writer, ident, pid);
+  }
+  const sinks: EventSink[] = [];
+  if (jsonOut) sinks.push(new JsonLinesSink(jsonOut));
+  if (args.events) {
+    const w = fileWriter(args.events).writer;
+    flushers.push(w);
+    sinks.push(new JsonLinesSink(w));
+  }
+  const events = sinks.length > 0 ? teeSinks(sinks) : undefined;
+  const warn = (message: string) => {
+    if (classic) classic.write('warning', message);
+    events?.emit({ t: Date.now(), service: ident, pid, type: 'log', level: 'warning', message });
+    if (args.log !== 'stderr') stderrWriter.write(`${ident}: ${message}\n`);
+  };
+  for (const m of early) warn(m);
+  return {
+    log: classic,
+    events,
+    warn,
+    flush() {
+      for (const f of flushers) f.flushSync();
+      syslog?.close();
+    },
+  };
+}
+
+function socksPort(services: ServiceTable): number {
+  return services.portOf('socks') ?? 1080;
+}
+
+async function buildResolver(args: ServerArgs): Promise<Resolver> {
+  const inner: Resolver = args.hosts
+    ? new TableResolver(await readFile(args.hosts, 'utf8'))
+    : new SystemResolver();
+  return withLookupTimeout(inner, args.timers.dnsLookup ?? 10_000, systemClock);
+}
+
+function resolveMultihomed(args: ServerArgs): boolean {
+  if (args.multihomed !== undefined) return args.multihomed;
+  return existsSync(args.paths.fr) || existsSync(args.paths.route);
+}
+
+function loadPasswd(args: ServerArgs): { file: string; text: string } | null {
+  if (!args.socks5) return null;
+  try {
+    return { file: args.passwd, text: readFileSync(args.passwd, 'utf8') };
+  } catch (err) {
+    if (args.passwdGiven) throw err;
+    return null;
+  }
+}
+
+function serverOptions(
+  args: ServerArgs,
+  rules: ServerRules,
+  out: Outputs,
+  resolver: Resolver,
+  services: ServiceTable,
+  multihomed: boolean,
+): ServerOptions {
+  return {
+    mode: args.program,
+    net: nodeNet,
+    listen: { host: args.listen, port: args.port ?? socksPort(services) },
+    rules,
+    identdDefault: args.identdDefault,
+    identdPort: args.identdPort,
+    socks5: args.socks5,
+    socks5Auth: args.socks5Auth,
+    passwd: loadPasswd(args),
+    resolver,
+    userFiles: fsUserFileReader,
+    ...(out.events ? { events: out.events } : {}),
+    ...(out.log ? { log: out.log } : {}),
+    timers: args.timers,
+    upstreamPort: args.upstreamPort ?? socksPort(services),
+    ...(args.defaultServer ? { defaultServer: args.defaultServer } : {}),
+    multihomed,
+    routeConnect: args.routeConnect,
+    routePath: args.paths.route,
+    services,
+  };
+}
+
+function logLoadProblems(loaded: LoadedRules, out: Outputs): void {
+  for (const w of loadWarnings(loaded)) out.warn(w);
+}
+
+/** Entry point of both binaries; returns the exit status. */
+export async function main(
+  program: Program,
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Promise<number> {
+  let args: ServerArgs;
+  try {
+    args = parseServerArgs(program, argv, env);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      if (err.message !== 'help') process.stderr.write(`${program}: ${err.message}\n`);
+      process.stderr.write(usageText(program));
+      return err.message === 'help' ? 0 : 2;
+    }
+    throw err;
+  }
+  const multihomed = resolveMultihomed(args);
+  if (args.version) {
+    process.stdout.write(versionText(program, multihomed, args.socks5));
+    return 1;
+  }
+  const out = openOutputs(args);
+  for (const w of args.warnings) out.warn(w);
+  try {
+    const services = loadServices();
+    const resolver = await buildResolver(args);
+    if (!args.standalone) return await runInetd(args, out, resolver, services, multihomed);
+    return await runStandalone(args, out, resolver, services, multihomed);
+  } finally {
+    out.flush();
+  }
+}
+
+/** inetd mode (h.3): the connected socket is fd 0; configs are read for this connection. */
+async function runInetd(
+  args: ServerArgs,
+  out: Outputs,
+  resolver: Resolver,
+  services: ServiceTable,
+  multihomed: boolean,
+): Promise<number> {
+  const loaded = await loadRuleFiles({ paths: args.paths, mode: args.program, services });
+  logLoadProblems(loaded, out);
+  const server = new SocksServer(
+    serverOptions(args, toServerRules(loaded), out, resolver, services, multihomed),
+  );
+  let socket: import('node:net').Socket;
+  try {
+    socket = socketFromFd(0);
+  } catch {
+    out.log?.write('notice', 'error -- unable to get client address.');
+    return 1;
+  }
+  const conn = connOfSocket(socket);
+  if (conn.remote.address === '') {
+    out.log?.write('notice', 'error -- unable to get client address.');
+    socket.destroy();
+    return 1;
+  }
+  await server.handleConnection(conn);
+  return 0;
+}
+
+/** Standalone mode (h.3): bind, pid file, SIGHUP reload, SIGTERM drain. `--workers N` uses node:cluster. */
+async function runStandalone(
+  args: ServerArgs,
+  out: Outputs,
+  resolver: Resolver,
+  services: ServiceTable,
+  multihomed: boolean,
+): Promise<number> {
+  const loaded = await loadRuleFiles({ paths: args.paths, mode: args.program, services });
+  if (loaded.server.status === 'invalid') {
+    // c.12: at start-up every error is printed and the server exits 1.
+    for (const m of loaded.server.messages) {
+      process.stderr.write(`${m}\n`);
+      out.log?.write('err', m);
+    }
+    return 1;
+  }
+  if (args.workers > 1 && cluster.isPrimary) return runPrimary(args, out);
+  logLoadProblems(loaded, out);
+  let rules = toServerRules(loaded);
+  for (const l of [rules.client, rules.route]) {
+    if (l && 'unusable' in l) for (const m of l.unusable) out.log?.write('err', m);
+  }
+  const server = new SocksServer(serverOptions(args, rules, out, resolver, services, multihomed));
+  try {
+    await server.start();
+  } catch (err) {
+    const text = err instanceof Error ? err.message : String(err);
+    process.stderr.write(
+      `${args.program}: cannot listen on ${args.listen}:${args.port ?? socksPort(services)}: ${text}\n`,
+    );
+    return 1;
+  }
+  const isWorker = cluster.isWorker;
+  if (!isWorker) writePidfile(args, out);
+  let reloading = Promise.resolve();
+  const onHup = () => {
+    reloading = reloading.then(async () => {
+      const next = await loadRuleFiles({ paths: args.paths, mode: args.program, services });
+      logLoadProblems(next, out);
+      const merged = mergeReload(rules, next);
+      for (const e of merged.errors) out.log?.write('err', e);
+      if (merged.errors.length > 0)
+        out.log?.write('notice', 'reload: invalid files kept their previous rules');
+      rules = merged.rules;
+      server.reload(rules);
+    });
+  };
+  process.on('SIGHUP', onHup);
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const onTerm = () => {
+      if (stopping) {
+        void server.close({ drain: false }).then(resolve);
+        return;
+      }
+      stopping = true;
+      void server.close({ drain: true, timeoutMs: args.drainTimeoutMs }).then(resolve);
+    };
+    process.on('SIGTERM', onTerm);
+    process.on('SIGINT', onTerm);
+    if (isWorker) process.on('disconnect', onTerm);
+  });
+  process.off('SIGHUP', onHup);
+  if (!isWorker) removePidfile(args);
+  return 0;
+}
+
+function writePidfile(args: ServerArgs, out: Outputs): void {
+  try {
+    writeFileSync(args.pidfile, `${process.pid}\n`);
+  } catch (err) {
+    out.warn(`cannot write pid file ${args.pidfile}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+function removePidfile(args: ServerArgs): void {
+  try {
+    if (readFileSync(args.pidfile, 'utf8').trim() === String(process.pid)) unlinkSync(args.pidfile);
+  } catch {
+    // already gone
+  }
+}
+
+/** `--workers N`: the primary forks N workers sharing the listener and forwards SIGHUP/SIGTERM. */
+async function runPrimary(args: ServerArgs, out: Outputs): Promise<number> {
+  writePidfile(args, out);
+  const workers = new Set<import('node:cluster').Worker>();
+  let stopping = false;
+  const fork = () => {
+    const w = cluster.fork();
+    workers.add(w);
+    w.on('exit', () => {
+      workers.delete(w);
+      if (!stopping) {
+        out.warn(`worker ${w.process.pid} exited; starting another`);
+        setTimeout(fork, 500).unref();
+      }
+    });
+  };
+  for (let i = 0; i < args.workers; i++) fork();
+  process.on('SIGHUP', () => {
+    for (const w of workers) w.process.kill('SIGHUP');
+  });
+  await new Promise<void>((resolve) => {
+    const onTerm = () => {
+      stopping = true;
+      for (const w of workers) w.process.kill('SIGTERM');
+      const check = () => (workers.size === 0 ? resolve() : setTimeout(check, 50));
+      check();
+    };
+    process.on('SIGTERM', onTerm);
+    process.on('SIGINT', onTerm);
+  });
+  removePidfile(args);
+  return 0;
+}
+
+/** Run `main` and exit with its status (only CLI files may call process.exit). */
+export function run(program: Program): void {
+  main(program, process.argv.slice(2), process.env).then(
+    (code) => {
+      process.exitCode = code;
+      // Let pending writes drain, then leave even if a stray handle is still open.
+      setTimeout(() => process.exit(code), 50).unref();
+    },
+    (err: unknown) => {
+      process.stderr.write(
+        `${program}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
+      process.exit(2);
+    },
+  );
+}

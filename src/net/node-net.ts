@@ -1,0 +1,107 @@
+import { createServer, Socket, connect as tcpConnect } from 'node:net';
+import type { Endpoint } from '../common/events.ts';
+import type { Conn, ConnectOptions, Listener, ListenOptions, Net } from './net.ts';
+
+/**
+ * The production Net: plain node:net. Every socket it hands out is half-open capable (the relay
+ * propagates half-close, b.6), has Nagle switched off (SOCKS traffic is interactive more often
+ * than bulk, and the kernel still coalesces under load) and reports IPv4 peers as `a.b.c.d`
+ * rather than the `::ffff:a.b.c.d` form dual-stack sockets use (c.6).
+ */
+
+/** `::ffff:a.b.c.d` → `a.b.c.d`; anything else unchanged. */
+export function unmapAddress(address: string | undefined): string {
+  if (address === undefined) return '';
+  if (
+    address.length > 7 &&
+    address.charCodeAt(0) === 58 /* : */ &&
+    address.slice(0, 7).toLowerCase() === '::ffff:'
+  ) {
+    const rest = address.slice(7);
+    if (rest.indexOf('.') > 0) return rest;
+  }
+  return address;
+}
+
+/** The Conn view of a connected socket (also used for inetd mode's fd 0). */
+export function connOfSocket(socket: Socket): Conn {
+  const local: Endpoint = { address: unmapAddress(socket.localAddress), port: socket.localPort ?? 0 };
+  const remote: Endpoint = { address: unmapAddress(socket.remoteAddress), port: socket.remotePort ?? 0 };
+  return { socket, local, remote };
+}
+
+function timeoutError(options: ConnectOptions): NodeJS.ErrnoException {
+  const err: NodeJS.ErrnoException = new Error(
+    `connect ETIMEDOUT ${options.host}:${options.port}`,
+  ) as NodeJS.ErrnoException;
+  err.code = 'ETIMEDOUT';
+  err.syscall = 'connect';
+  return err;
+}
+
+export class NodeNet implements Net {
+  listen(options: ListenOptions, onConnection: (conn: Conn) => void): Promise<Listener> {
+    const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+      // A peer that resets before we look at it has no address; drop it quietly.
+      if (socket.remoteAddress === undefined) {
+        socket.destroy();
+        return;
+      }
+      onConnection(connOfSocket(socket));
+    });
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: options.host, port: options.port, backlog: options.backlog ?? 511 }, () => {
+        server.off('error', reject);
+        // Accept errors (EMFILE…) must not crash the process; the listener keeps going.
+        server.on('error', () => {});
+        const addr = server.address();
+        const local: Endpoint =
+          addr && typeof addr === 'object'
+            ? { address: unmapAddress(addr.address), port: addr.port }
+            : { address: options.host, port: options.port };
+        resolve({
+          local,
+          close: () =>
+            new Promise<void>((done) => {
+              server.close(() => done());
+            }),
+        });
+      });
+    });
+  }
+
+  connect(options: ConnectOptions): Promise<Conn> {
+    return new Promise((resolve, reject) => {
+      const socket = tcpConnect({
+        host: options.host,
+        port: options.port,
+        allowHalfOpen: true,
+        noDelay: true,
+        ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
+      });
+      let timer: NodeJS.Timeout | undefined;
+      const onError = (err: Error) => {
+        if (timer) clearTimeout(timer);
+        socket.destroy();
+        reject(err);
+      };
+      socket.once('error', onError);
+      socket.once('connect', () => {
+        if (timer) clearTimeout(timer);
+        socket.off('error', onError);
+        resolve(connOfSocket(socket));
+      });
+      if (options.timeoutMs !== undefined && options.timeoutMs > 0) {
+        timer = setTimeout(() => onError(timeoutError(options)), options.timeoutMs);
+      }
+    });
+  }
+}
+
+export const nodeNet: Net = new NodeNet();
+
+/** For callers that already hold a socket (inetd mode: fd 0). */
+export function socketFromFd(fd: number): Socket {
+  return new Socket({ fd, allowHalfOpen: true, readable: true, writable: true });
+}

@@ -1,0 +1,197 @@
+import { readFile, stat } from 'node:fs/promises';
+import type { ClientConfig, RouteConfig, ServerConfig } from '../config/ast.ts';
+import { ConfigFileError } from '../config/config-error.ts';
+import type { ServiceTable } from '../config/services.ts';
+import { parseSockdConf } from '../config/sockd-conf.ts';
+import { parseSockdRoute } from '../config/sockd-route.ts';
+import { parseSocksConf } from '../config/socks-conf.ts';
+import type { ServerRules, UnusableConfig } from './options.ts';
+
+/**
+ * Reads the three rule files into ServerRules (c.1, d.1, e, f.3): the frozen file first when it
+ * exists, otherwise the text file. Invalid or unreadable files become UnusableConfig carrying the
+ * classic messages, so the engine refuses with 91 and logs them; the caller decides whether that
+ * is fatal (standalone start-up) or kept-old (reload).
+ */
+
+export interface RulePaths {
+  readonly conf: string;
+  readonly fc: string;
+  readonly clientConf: string;
+  readonly clientFc: string;
+  readonly route: string;
+  readonly fr: string;
+}
+
+export const defaultRulePaths: RulePaths = {
+  conf: '/etc/sockd.conf',
+  fc: '/etc/sockd.fc',
+  clientConf: '/etc/socks.conf',
+  clientFc: '/etc/socks.fc',
+  route: '/etc/sockd.route',
+  fr: '/etc/sockd.fr',
+};
+
+/** One file's outcome; `invalid` = the file exists but has errors (start-up exits 1 on sockd.conf). */
+export type Loaded<T> =
+  | { readonly status: 'ok'; readonly config: T; readonly path: string; readonly warnings: readonly string[] }
+  | { readonly status: 'missing'; readonly path: string }
+  | { readonly status: 'invalid'; readonly path: string; readonly messages: readonly string[] };
+
+export interface LoadedRules {
+  readonly server: Loaded<ServerConfig>;
+  readonly client: Loaded<ClientConfig> | null;
+  readonly route: Loaded<RouteConfig>;
+}
+
+/** A frozen-file reader (f.6); provided by the config module once it has one. */
+export type FrozenReader = (
+  path: string,
+  kind: 'sockd.conf' | 'socks.conf' | 'sockd.route',
+) => Promise<ServerConfig | ClientConfig | RouteConfig>;
+
+async function exists(path: string): Promise<{ mtimeMs: number } | null> {
+  try {
+    const s = await stat(path);
+    return { mtimeMs: s.mtimeMs };
+  } catch {
+    return null;
+  }
+}
+
+async function loadOne<T extends ServerConfig | ClientConfig | RouteConfig>(
+  textPath: string,
+  frozenPath: string,
+  kind: T['kind'],
+  parse: (text: string, file: string) => T,
+  frozen: FrozenReader | undefined,
+): Promise<Loaded<T>> {
+  const frozenStat = await exists(frozenPath);
+  if (frozenStat) {
+    const warnings: string[] = [];
+    const textStat = await exists(textPath);
+    if (textStat && textStat.mtimeMs > frozenStat.mtimeMs) {
+      warnings.push(`frozen file ${frozenPath} is older than ${textPath}`);
+    }
+    if (!frozen) {
+      return {
+        status: 'invalid',
+        path: frozenPath,
+        messages: [`Error: read from ${frozenPath}: frozen files are not supported by this build`],
+      };
+    }
+    try {
+      return { status: 'ok', config: (await frozen(frozenPath, kind)) as T, path: frozenPath, warnings };
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      return { status: 'invalid', path: frozenPath, messages: [`Error: read from ${frozenPath}: ${reason}`] };
+    }
+  }
+  let text: string;
+  try {
+    text = await readFile(textPath, 'latin1');
+  } catch {
+    return { status: 'missing', path: textPath };
+  }
+  try {
+    return { status: 'ok', config: parse(text, textPath), path: textPath, warnings: [] };
+  } catch (err) {
+    if (err instanceof ConfigFileError)
+      return { status: 'invalid', path: textPath, messages: err.classicMessages };
+    throw err;
+  }
+}
+
+export interface LoadOptions {
+  readonly paths: RulePaths;
+  readonly mode: 'rsockd' | 'sockd';
+  readonly services?: ServiceTable;
+  readonly frozen?: FrozenReader;
+}
+
+export async function loadRuleFiles(options: LoadOptions): Promise<LoadedRules> {
+  const { paths } = options;
+  const svc = options.services ? { services: options.services } : {};
+  const [server, client, route] = await Promise.all([
+    loadOne<ServerConfig>(
+      paths.conf,
+      paths.fc,
+      'sockd.conf',
+      (t, file) => parseSockdConf(t, { file, ...svc }),
+      options.frozen,
+    ),
+    options.mode === 'rsockd'
+      ? loadOne<ClientConfig>(
+          paths.clientConf,
+          paths.clientFc,
+          'socks.conf',
+          (t, file) => parseSocksConf(t, { file, ...svc }),
+          options.frozen,
+        )
+      : Promise.resolve(null),
+    loadOne<RouteConfig>(
+      paths.route,
+      paths.fr,
+      'sockd.route',
+      (t, file) => parseSockdRoute(t, { file }),
+      options.frozen,
+    ),
+  ]);
+  return { server, client, route };
+}
+
+function unusable(messages: readonly string[]): UnusableConfig {
+  return { unusable: messages };
+}
+
+/** LoadedRules → ServerRules for the engine (no previous rules: inetd mode and start-up). */
+export function toServerRules(loaded: LoadedRules): ServerRules {
+  const s = loaded.server;
+  const server =
+    s.status === 'ok'
+      ? s.config
+      : s.status === 'missing'
+        ? unusable([`Unable to open config file (${s.path})`])
+        : unusable(s.messages);
+  const c = loaded.client;
+  const client =
+    c === null || c.status === 'missing' ? null : c.status === 'ok' ? c.config : unusable(c.messages);
+  const r = loaded.route;
+  const route = r.status === 'missing' ? null : r.status === 'ok' ? r.config : unusable(r.messages);
+  return { server, client, route };
+}
+
+/**
+ * Reload (h.3): every file that is now invalid keeps its previous rules; the returned messages
+ * are the errors to log. A file that disappeared counts as the new state (missing).
+ */
+export function mergeReload(
+  previous: ServerRules,
+  loaded: LoadedRules,
+): { rules: ServerRules; errors: string[] } {
+  const next = toServerRules(loaded);
+  const errors: string[] = [];
+  const pick = <T>(prev: T, nxt: T, l: Loaded<unknown> | null): T => {
+    if (l && l.status === 'invalid') {
+      errors.push(...l.messages);
+      return prev;
+    }
+    return nxt;
+  };
+  return {
+    rules: {
+      server: pick(previous.server, next.server, loaded.server),
+      client: pick(previous.client ?? null, next.client ?? null, loaded.client),
+      route: pick(previous.route ?? null, next.route ?? null, loaded.route),
+    },
+    errors,
+  };
+}
+
+/** Warnings of the loaded files (frozen older than text, f.3). */
+export function loadWarnings(loaded: LoadedRules): string[] {
+  const out: string[] = [];
+  for (const l of [loaded.server, loaded.client, loaded.route])
+    if (l && l.status === 'ok') out.push(...l.warnings);
+  return out;
+}

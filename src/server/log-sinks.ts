@@ -1,0 +1,164 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, existsSync, type WriteStream, writeSync } from 'node:fs';
+import type { EventSink, LabEvent } from '../common/events.ts';
+import type { ClassicLog } from './options.ts';
+
+/**
+ * Where the classic log (h.4, h.6) and the JSON-lines events go. Writers batch lines and write
+ * once per tick, so logging never blocks the accept → decide → connect path with a synchronous
+ * write per line.
+ */
+
+export type LogLevel = 'notice' | 'err' | 'warning' | 'info';
+
+/** A line sink that coalesces writes within one tick. */
+export class LineWriter {
+  private pending = '';
+  private scheduled = false;
+
+  constructor(
+    private readonly stream: { write(chunk: string): unknown },
+    private readonly fd?: number,
+  ) {}
+
+  write(line: string): void {
+    this.pending += line;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flush);
+    }
+  }
+
+  readonly flush = (): void => {
+    this.scheduled = false;
+    if (this.pending === '') return;
+    const chunk = this.pending;
+    this.pending = '';
+    this.stream.write(chunk);
+  };
+
+  /** At exit: write what is left synchronously, so the last lines are not lost. */
+  flushSync(): void {
+    if (this.pending === '') return;
+    const chunk = this.pending;
+    this.pending = '';
+    if (this.fd !== undefined) {
+      try {
+        writeSync(this.fd, chunk);
+        return;
+      } catch {
+        // fall through to the async path
+      }
+    }
+    this.stream.write(chunk);
+  }
+}
+
+/** `2026-11-26T06:18:05.123Z` — sortable and unambiguous across time zones. */
+function timestamp(now: number): string {
+  return new Date(now).toISOString();
+}
+
+/** h.4 without syslog: `<timestamp> sockd[pid]: message`, one per line. */
+export class TextLog implements ClassicLog {
+  constructor(
+    private readonly out: LineWriter,
+    private readonly ident: string,
+    private readonly pid: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  write(_level: LogLevel, message: string): void {
+    this.out.write(`${timestamp(this.now())} ${this.ident}[${this.pid}]: ${message}\n`);
+  }
+}
+
+/** Syslog facility `daemon` (3) and the severities of h.4. */
+const SyslogFacilityDaemon = 3;
+const SyslogSeverity = {
+  err: 3, // configuration and file errors
+  warning: 4, // CLI warnings (unknown options)
+  notice: 5, // routine events
+  info: 6, // diagnostics
+} as const;
+
+export function syslogPriority(level: LogLevel): number {
+  return SyslogFacilityDaemon * 8 + SyslogSeverity[level];
+}
+
+/** One RFC 3164 line (PRI, timestamp, tag with pid) — what `logger` would hand to /dev/log. */
+export function rfc3164Line(level: LogLevel, ident: string, pid: number, message: string, now: Date): string {
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const day = String(now.getDate()).padStart(2, ' ');
+  const time = [now.getHours(), now.getMinutes(), now.getSeconds()]
+    .map((n) => String(n).padStart(2, '0'))
+    .join(':');
+  return `<${syslogPriority(level)}>${months[now.getMonth()]} ${day} ${time} ${ident}[${pid}]: ${message}`;
+}
+
+/**
+ * Syslog through /dev/log. Node cannot open AF_UNIX datagram sockets, so one long-lived
+ * `logger --prio-prefix --socket=/dev/log` child receives our RFC 3164 priority-prefixed lines
+ * on its stdin and sends each as one datagram. Created only when /dev/log exists and logger
+ * starts; otherwise `openSyslog` returns null and the caller falls back to stderr.
+ */
+export class SyslogLog implements ClassicLog {
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly out: LineWriter,
+  ) {}
+
+  static open(ident: string, pid: number, socketPath = '/dev/log'): SyslogLog | null {
+    if (!existsSync(socketPath)) return null;
+    let child: ChildProcess;
+    try {
+      child = spawn(
+        'logger',
+        ['--prio-prefix', `--socket=${socketPath}`, '-t', ident, `--id=${pid}`, '--socket-errors=off'],
+        { stdio: ['pipe', 'ignore', 'ignore'] },
+      );
+    } catch {
+      return null;
+    }
+    child.on('error', () => {});
+    child.stdin?.on('error', () => {});
+    child.unref();
+    const stdin = child.stdin;
+    if (!stdin) return null;
+    (stdin as unknown as { unref?: () => void }).unref?.();
+    return new SyslogLog(child, new LineWriter(stdin));
+  }
+
+  write(level: LogLevel, message: string): void {
+    this.out.write(`<${syslogPriority(level)}>${message.replace(/\n/g, ' ')}\n`);
+  }
+
+  close(): void {
+    this.out.flushSync();
+    this.child.stdin?.end();
+  }
+}
+
+/** JSON-lines events: one LabEvent per line. */
+export class JsonLinesSink implements EventSink {
+  constructor(private readonly out: LineWriter) {}
+  emit(event: LabEvent): void {
+    this.out.write(`${JSON.stringify(event)}\n`);
+  }
+}
+
+/** Fan-out to several event sinks. */
+export function teeSinks(sinks: readonly EventSink[]): EventSink {
+  if (sinks.length === 1) return sinks[0]!;
+  return {
+    emit(event) {
+      for (const s of sinks) s.emit(event);
+    },
+  };
+}
+
+export function fileWriter(path: string): { writer: LineWriter; stream: WriteStream } {
+  const stream = createWriteStream(path, { flags: 'a' });
+  stream.on('error', () => {});
+  return { writer: new LineWriter(stream), stream };
+}

@@ -1,0 +1,96 @@
+import { promises as dns } from 'node:dns';
+import type { Clock } from '../common/clock.ts';
+import type { Resolver } from '../policy/resolver.ts';
+
+/**
+ * Resolver implementations for the server CLI (policy/resolver.ts is the contract): the system
+ * resolver, a fixture table read from a hosts-style file (`--hosts`), and the b.7 DNS timer as a
+ * decorator so every lookup is bounded whichever resolver is underneath.
+ */
+
+const ipv4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+/** The system's resolver: getaddrinfo for forward (so /etc/hosts counts), PTR then getnameinfo for reverse. */
+export class SystemResolver implements Resolver {
+  async reverse(address: string): Promise<readonly string[]> {
+    try {
+      const names = await dns.reverse(address);
+      if (names.length > 0) return names;
+    } catch {
+      // no PTR record: try the system's own table (/etc/hosts) below
+    }
+    try {
+      const { hostname } = await dns.lookupService(address, 0);
+      return hostname && hostname !== address ? [hostname] : [];
+    } catch {
+      return [];
+    }
+  }
+
+  async forward(name: string): Promise<readonly string[]> {
+    if (ipv4.test(name)) return [name];
+    try {
+      const all = await dns.lookup(name, { all: true, family: 4 });
+      const out: string[] = [];
+      for (const a of all) if (!out.includes(a.address)) out.push(a.address);
+      return out;
+    } catch {
+      return [];
+    }
+  }
+}
+
+/** A hosts-style fixture table: lines `ip name [alias...]`, `#` comments. */
+export class TableResolver implements Resolver {
+  private readonly byAddress = new Map<string, string[]>();
+  private readonly byName = new Map<string, string[]>();
+
+  constructor(text: string) {
+    for (const raw of text.split('\n')) {
+      const line = raw.replace(/#.*/, '').trim();
+      if (line === '') continue;
+      const [ip, ...names] = line.split(/\s+/);
+      if (!ip || names.length === 0) continue;
+      const list = this.byAddress.get(ip) ?? [];
+      for (const n of names) if (!list.includes(n)) list.push(n);
+      this.byAddress.set(ip, list);
+      for (const n of names) {
+        const key = n.toLowerCase();
+        const addrs = this.byName.get(key) ?? [];
+        if (!addrs.includes(ip)) addrs.push(ip);
+        this.byName.set(key, addrs);
+      }
+    }
+  }
+
+  async reverse(address: string): Promise<readonly string[]> {
+    return this.byAddress.get(address) ?? [];
+  }
+
+  async forward(name: string): Promise<readonly string[]> {
+    if (ipv4.test(name)) return [name];
+    return this.byName.get(name.toLowerCase()) ?? [];
+  }
+}
+
+/** b.7 DNS timer: a lookup that takes longer than `ms` counts as "no answer" (j.32). */
+export function withLookupTimeout(inner: Resolver, ms: number, clock: Clock): Resolver {
+  const bounded = (p: Promise<readonly string[]>): Promise<readonly string[]> =>
+    new Promise((resolve) => {
+      const t = clock.setTimeout(() => resolve([]), ms);
+      p.then(
+        (v) => {
+          t.clear();
+          resolve(v);
+        },
+        () => {
+          t.clear();
+          resolve([]);
+        },
+      );
+    });
+  return {
+    reverse: (a) => bounded(inner.reverse(a)),
+    forward: (n) => bounded(inner.forward(n)),
+  };
+}

@@ -1,0 +1,1120 @@
+import type { Socket } from 'node:net';
+import type { Clock } from '../common/clock.ts';
+import { ProtocolError } from '../common/errors.ts';
+import type { Endpoint, EventSink, LabEvent, RuleCite } from '../common/events.ts';
+import type { ClientConfig, IdentdMode, RouteConfig, ServerConfig } from '../config/ast.ts';
+import type { ServiceTable } from '../config/services.ts';
+import type { Conn, Listener, Net } from '../net/net.ts';
+import { decideClientRoute, planServerAttempts, type RouteDecision } from '../policy/client-route.ts';
+import { expandCommand } from '../policy/command.ts';
+import { type HostIdentity, hostFromAddress, hostFromName, parseDottedQuad } from '../policy/host.ts';
+import { chooseInterface, noInterfaceMessage } from '../policy/interface-choice.ts';
+import {
+  describeRequest,
+  describeRoutedCall,
+  type RequestCommand,
+  serviceLabel,
+} from '../policy/request-desc.ts';
+import type { Resolver, UserFileReader } from '../policy/resolver.ts';
+import {
+  type AccessDecision,
+  type AccessOutcome,
+  applyIdentd,
+  type CommandTemplate,
+  decideServerAccess,
+  type IdentdResult,
+  serverCommandContext,
+} from '../policy/server-access.ts';
+import type { PasswdVerifier } from '../protocol/passwd-file.ts';
+import { decodeRfc1929Request, encodeRfc1929Status, Rfc1929Status } from '../protocol/rfc1929.ts';
+import {
+  decodeSocks4Reply,
+  decodeSocks4Request,
+  encodeSocks4Reply,
+  encodeSocks4Request,
+  type Socks4ReplyMessage,
+} from '../protocol/socks4.ts';
+import {
+  decodeSocks5Greeting,
+  decodeSocks5Request,
+  encodeSocks5MethodChoice,
+  encodeSocks5Reply,
+  Socks5Method,
+} from '../protocol/socks5.ts';
+import type { IdentdClient } from './identd-query.ts';
+import type { ClassicLog, CommandRunner, ServerRules, Timers, UnusableConfig } from './options.ts';
+import { readMessage } from './read-message.ts';
+import { Relay, type RelayResult } from './relay.ts';
+import {
+  errnoOf,
+  type Failure,
+  Socks4Code,
+  Socks5Rep,
+  socks4CodeFor,
+  socks5RepFor,
+  systemErrorText,
+  unknownHostText,
+} from './replies.ts';
+
+/** Everything a session needs from its server: resolved options and the current rules. */
+export interface SessionContext {
+  readonly mode: 'rsockd' | 'sockd';
+  readonly net: Net;
+  readonly resolver: Resolver;
+  readonly userFiles: UserFileReader;
+  readonly services: ServiceTable;
+  readonly identd: IdentdClient;
+  readonly identdDefault: IdentdMode;
+  readonly identdPort: number;
+  readonly socks5: boolean;
+  readonly socks5Auth: 'optional' | 'required';
+  readonly passwd: PasswdVerifier | null;
+  readonly timers: Timers;
+  readonly clock: Clock;
+  readonly upstreamPort: number;
+  readonly defaultServer: string | undefined;
+  readonly multihomed: boolean;
+  readonly routeConnect: boolean;
+  readonly routePath: string;
+  readonly commands: CommandRunner;
+  readonly pid: number;
+  readonly hostLabel: string | undefined;
+  readonly events: EventSink | undefined;
+  readonly log: ClassicLog | undefined;
+  readonly rules: () => ServerRules;
+}
+
+type LogLevel = 'notice' | 'err' | 'warning' | 'info';
+
+/** The largest handshake we buffer: SOCKS 4 header + 1024 USERID + 256 name, with margin. */
+const MaxHandshakeBytes = 4096;
+/** Bytes a BIND client may send while we wait for the peer; beyond this we stop reading it. */
+const MaxEarlyWhileWaiting = 64 * 1024;
+
+function isUnusable(c: unknown): c is UnusableConfig {
+  return typeof c === 'object' && c !== null && 'unusable' in c;
+}
+
+interface ParsedRequest {
+  readonly version: 4 | 5;
+  readonly command: RequestCommand;
+  readonly port: number;
+  /** Dotted IPv4 / IPv6 text / the wire `0.0.0.x` for 4A. */
+  readonly address: string;
+  /** 4A or SOCKS 5 domain name. */
+  readonly hostname: string | undefined;
+  readonly user: string;
+}
+
+/** Why the session ended, for the close event. */
+type EndReason = string;
+
+/**
+ * One client connection, a.5 from accept to the termination log. Async steps are awaited per
+ * session, so a slow identd, DNS server or shell command never holds up other sessions.
+ */
+export class Session {
+  readonly id: string;
+  private readonly client: Socket;
+  private readonly started: number;
+  private buf: Buffer = Buffer.alloc(0);
+  private stage: 'first' | 's4' | 's5-greeting' | 's5-auth' | 's5-request' | 'processing' = 'first';
+  private handshakeBytes = 0;
+  private requestTimer: { clear(): void } | null = null;
+  private establishTimer: { clear(): void } | null = null;
+  private user = '';
+  private finished = false;
+  private relay: Relay | null = null;
+  private outbound: Socket | null = null;
+  private bindListener: Listener | null = null;
+  /** Set when the client went away or the server aborts; async steps check it. */
+  private gone = false;
+  private goneHandlers: (() => void)[] = [];
+  private finishHandlers: (() => void)[] = [];
+  readonly done: Promise<void>;
+  private resolveDone!: () => void;
+  private fromClient = 0;
+  private fromRemote = 0;
+
+  constructor(
+    private readonly ctx: SessionContext,
+    private readonly conn: Conn,
+    id: string,
+  ) {
+    this.id = id;
+    this.client = conn.socket;
+    this.started = ctx.clock.now();
+    this.done = new Promise((r) => {
+      this.resolveDone = r;
+    });
+    this.client.on('error', this.onClientError);
+    this.client.once('close', this.onClientClose);
+    this.client.on('data', this.onData);
+    this.client.once('end', this.onEarlyEnd);
+    this.requestTimer = ctx.clock.setTimeout(this.onRequestTimeout, ctx.timers.requestRead);
+  }
+
+  // ------------------------------------------------------------------ plumbing
+
+  private emit(event: Record<string, unknown> & { type: LabEvent['type'] }): void {
+    const sink = this.ctx.events;
+    if (!sink) return;
+    const base: Record<string, unknown> = {
+      t: this.ctx.clock.now(),
+      service: this.ctx.mode,
+      pid: this.ctx.pid,
+      session: this.id,
+    };
+    if (this.ctx.hostLabel !== undefined) base.host = this.ctx.hostLabel;
+    sink.emit({ ...base, ...event } as unknown as LabEvent);
+  }
+
+  private log(level: LogLevel, message: string): void {
+    this.ctx.log?.write(level, message);
+    this.emit({ type: 'log', level, message });
+  }
+
+  private onClientError = (): void => {
+    this.markGone();
+  };
+
+  private onClientClose = (): void => {
+    this.markGone();
+    if (this.stage !== 'processing') this.onEarlyEnd();
+  };
+
+  private markGone(): void {
+    if (this.gone) return;
+    this.gone = true;
+    const handlers = this.goneHandlers;
+    this.goneHandlers = [];
+    for (const h of handlers) h();
+  }
+
+  /** End the session immediately (server shutdown without drain). */
+  abort(): void {
+    this.markGone();
+    this.relay?.abort();
+    this.outbound?.destroy();
+    void this.bindListener?.close();
+    this.client.destroy();
+    this.finish('aborted');
+  }
+
+  private finish(reason: EndReason): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.requestTimer?.clear();
+    this.establishTimer?.clear();
+    const handlers = this.finishHandlers;
+    this.finishHandlers = [];
+    for (const h of handlers) h();
+    this.client.off('data', this.onData);
+    if (!this.client.destroyed && !this.client.writableEnded) this.client.destroy();
+    this.emit({
+      type: 'close',
+      bytesFromClient: this.fromClient,
+      bytesFromRemote: this.fromRemote,
+      durationMs: this.ctx.clock.now() - this.started,
+      reason,
+    });
+    this.resolveDone();
+  }
+
+  // ------------------------------------------------------------------ request reading (b.1, i.1–i.3)
+
+  private onData = (chunk: Buffer): void => {
+    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    if (this.buf.length > MaxHandshakeBytes && this.stage !== 'processing') {
+      this.dropWithoutReply('handshake-too-long');
+      return;
+    }
+    this.advance();
+  };
+
+  private advance(): void {
+    try {
+      for (;;) {
+        if (this.stage === 'first') {
+          if (this.buf.length === 0) return;
+          this.stage = this.buf[0] === 5 && this.ctx.socks5 ? 's5-greeting' : 's4';
+        }
+        if (this.stage === 's4') {
+          const r = decodeSocks4Request(this.buf);
+          if ('need' in r) return;
+          const v = r.value;
+          this.consume(r.consumed);
+          const req: ParsedRequest = {
+            version: 4,
+            command: v.command,
+            port: v.port,
+            address: v.address,
+            hostname: v.hostname,
+            user: v.user,
+          };
+          this.startProcessing(req, v.emptyHostname);
+          return;
+        }
+        if (this.stage === 's5-greeting') {
+          const r = decodeSocks5Greeting(this.buf);
+          if ('need' in r) return;
+          this.consume(r.consumed);
+          const offered = r.value.methods;
+          let method: number = Socks5Method.NoAcceptable;
+          if (this.ctx.passwd && offered.includes(Socks5Method.UserPass)) method = Socks5Method.UserPass;
+          else if (offered.includes(Socks5Method.NoAuth) && this.ctx.socks5Auth !== 'required')
+            method = Socks5Method.NoAuth;
+          if (method === Socks5Method.NoAcceptable) {
+            this.client.end(encodeSocks5MethodChoice(method));
+            this.stage = 'processing';
+            this.finish('no-acceptable-method');
+            return;
+          }
+          this.client.write(encodeSocks5MethodChoice(method));
+          this.stage = method === Socks5Method.UserPass ? 's5-auth' : 's5-request';
+          continue;
+        }
+        if (this.stage === 's5-auth') {
+          const r = decodeRfc1929Request(this.buf);
+          if ('need' in r) return;
+          this.consume(r.consumed);
+          const ok = this.ctx.passwd?.verify(r.value.username, r.value.revealPassword()) ?? false;
+          if (!ok) {
+            this.client.end(encodeRfc1929Status(Rfc1929Status.Failure));
+            this.stage = 'processing';
+            this.emit({
+              type: 'decision',
+              action: 'deny',
+              rule: null,
+              reason: 'auth-failed',
+              user: r.value.username,
+              realUser: 'unknown',
+            });
+            this.finish('auth-failed');
+            return;
+          }
+          this.user = r.value.username;
+          this.client.write(encodeRfc1929Status(Rfc1929Status.Success));
+          this.stage = 's5-request';
+          continue;
+        }
+        if (this.stage === 's5-request') {
+          const r = decodeSocks5Request(this.buf);
+          if ('need' in r) return;
+          this.consume(r.consumed);
+          const v = r.value;
+          if (v.command === 'udp') {
+            this.stage = 'processing';
+            this.client.end(encodeSocks5Reply(Socks5Rep.CommandNotSupported));
+            this.finish('udp-unsupported');
+            return;
+          }
+          const req: ParsedRequest = {
+            version: 5,
+            command: v.command,
+            port: v.port,
+            address: v.addressType === 'domain' ? '0.0.0.1' : v.address,
+            hostname: v.addressType === 'domain' ? v.address : undefined,
+            user: this.user,
+          };
+          this.startProcessing(req, v.addressType === 'domain' && v.address === '');
+          return;
+        }
+        return;
+      }
+    } catch (err) {
+      this.onProtocolError(err);
+    }
+  }
+
+  private consume(n: number): void {
+    this.handshakeBytes += n;
+    this.buf = this.buf.subarray(n);
+  }
+
+  private onProtocolError(err: unknown): void {
+    const code = err instanceof ProtocolError ? err.code : 'E_UNKNOWN';
+    const byte = (err as { byte?: number }).byte ?? 0;
+    const hex = `0x${byte.toString(16).padStart(2, ' ')}`;
+    if (code === 'E_S5_COMMAND' || code === 'E_S5_ATYP') {
+      this.stage = 'processing';
+      this.client.end(
+        encodeSocks5Reply(
+          code === 'E_S5_COMMAND' ? Socks5Rep.CommandNotSupported : Socks5Rep.AddressTypeNotSupported,
+        ),
+      );
+      this.finish(code);
+      return;
+    }
+    this.dropWithoutReply(code);
+    if (code === 'E_S4_VERSION') {
+      void this.withSrcHost((h) => this.log('notice', `error -- wrong version (${hex}) from host ${h}.`));
+    } else if (code === 'E_S4_COMMAND') {
+      void this.withSrcHost((h) => this.log('notice', `error -- undefined command (${hex}) from host ${h}`));
+    }
+  }
+
+  private async withSrcHost(fn: (srcHost: string) => void): Promise<void> {
+    const src = await hostFromAddress(this.ctx.resolver, this.conn.remote.address);
+    fn(src.display);
+  }
+
+  /** Close without any reply (b.2 list). */
+  private dropWithoutReply(reason: string): void {
+    this.stage = 'processing';
+    this.client.destroy();
+    this.finish(reason);
+  }
+
+  private onEarlyEnd = (): void => {
+    if (this.stage === 'processing' || this.finished) return;
+    const incompleteHeader =
+      this.stage === 'first' || (this.stage === 's4' && this.handshakeBytes + this.buf.length < 8);
+    this.stage = 'processing';
+    this.client.destroy();
+    if (incompleteHeader) {
+      void this.withSrcHost((h) =>
+        this.log('notice', `Error in GetDst: Connection closed by peer; from host ${h}`),
+      );
+    }
+    this.finish('incomplete-request');
+  };
+
+  private onRequestTimeout = (): void => {
+    if (this.stage === 'processing' || this.finished) return;
+    const incompleteHeader =
+      this.stage === 'first' || (this.stage === 's4' && this.handshakeBytes + this.buf.length < 8);
+    this.stage = 'processing';
+    this.client.destroy();
+    if (incompleteHeader) {
+      void this.withSrcHost((h) =>
+        this.log('notice', `Error in GetDst: Connection timed out; from host ${h}`),
+      );
+    }
+    this.finish('request-timeout');
+  };
+
+  private startProcessing(req: ParsedRequest, emptyName: boolean): void {
+    this.stage = 'processing';
+    this.requestTimer?.clear();
+    this.requestTimer = null;
+    this.client.off('data', this.onData);
+    this.client.off('end', this.onEarlyEnd);
+    this.client.pause();
+    const early = this.buf.length > 0 ? Buffer.from(this.buf) : null;
+    this.buf = Buffer.alloc(0);
+    this.process(req, emptyName, early).catch((err: unknown) => {
+      // A bug or an unexpected socket state: end this session only.
+      this.log('err', `internal error: ${err instanceof Error ? err.message : String(err)}`);
+      this.outbound?.destroy();
+      this.finish('internal-error');
+    });
+  }
+
+  // ------------------------------------------------------------------ replies
+
+  private sendFailure(req: ParsedRequest, failure: Failure, bound?: Endpoint): void {
+    const code = req.version === 4 ? socks4CodeFor(failure) : socks5RepFor(failure);
+    this.emit({ type: 'reply', version: req.version, code, phase: 'only', ...(bound ? { bound } : {}) });
+    if (this.client.destroyed) return;
+    const bytes =
+      req.version === 4
+        ? encodeSocks4Reply(code, bound?.port ?? 0, bound?.address ?? '0.0.0.0')
+        : encodeSocks5Reply(code, bound ?? { address: '0.0.0.0', port: 0 });
+    this.client.end(bytes);
+    this.client.once('finish', () => this.client.destroy());
+  }
+
+  private sendGranted(req: ParsedRequest, phase: 'only' | 'first' | 'second', bound: Endpoint): void {
+    const code = req.version === 4 ? Socks4Code.Granted : Socks5Rep.Succeeded;
+    this.emit({ type: 'reply', version: req.version, code, phase, bound });
+    if (this.client.destroyed) return;
+    this.client.write(
+      req.version === 4
+        ? encodeSocks4Reply(code, bound.port, v4OrZero(bound.address))
+        : encodeSocks5Reply(code, bound),
+    );
+  }
+
+  // ------------------------------------------------------------------ decision (Appendix A)
+
+  private async process(req: ParsedRequest, emptyName: boolean, early: Buffer | null): Promise<void> {
+    const ctx = this.ctx;
+    const rules = ctx.rules(); // snapshot: a reload does not change an in-flight session
+    const [src, dst] = await Promise.all([
+      hostFromAddress(ctx.resolver, this.conn.remote.address),
+      req.hostname !== undefined
+        ? hostFromName(ctx.resolver, req.hostname, { wireAddress: parseDottedQuad(req.address) ?? 1 })
+        : hostFromAddress(ctx.resolver, req.address),
+    ]);
+    const dstServ = serviceLabel(req.port, (p) => ctx.services.nameOf(p));
+    const requestEvent = {
+      type: 'request' as const,
+      client: this.conn.remote,
+      local: this.conn.local,
+      version: req.version,
+      command: req.command,
+      dst: {
+        host: req.address,
+        port: req.port,
+        ...(req.hostname !== undefined ? { name: req.hostname } : {}),
+      },
+      user: req.user,
+    };
+    this.emit(requestEvent);
+    if (this.gone) return this.finish('client-gone');
+
+    if (emptyName) {
+      this.sendFailure(req, { kind: 'unresolved' });
+      return this.finish('empty-hostname');
+    }
+
+    const server = rules.server;
+    if (isUnusable(server)) {
+      for (const m of server.unusable) this.log('err', m);
+      const desc = describeRequest({
+        command: req.command,
+        user: req.user,
+        realUser: 'unknown',
+        src,
+        dst,
+        dstServ,
+      });
+      this.log('notice', `refused -- ${desc}`);
+      this.emit({
+        type: 'decision',
+        action: 'deny',
+        rule: null,
+        reason: 'config-unusable',
+        user: req.user,
+        realUser: 'unknown',
+      });
+      this.sendFailure(req, { kind: 'config-unusable' });
+      return this.finish('config-unusable');
+    }
+
+    const decision = decideServerAccess(
+      server as ServerConfig,
+      { src, dst, user: req.user, port: req.port, command: req.command },
+      {
+        identdDefault: ctx.identdDefault,
+        userFiles: ctx.userFiles,
+        serviceNameOf: (p) => ctx.services.nameOf(p),
+      },
+    );
+    let identd: IdentdResult = { kind: 'not-asked' };
+    if (decision.action === 'permit' && decision.identd !== 'off') {
+      const q = await ctx.identd({
+        local: this.conn.local,
+        remote: this.conn.remote,
+        identdPort: ctx.identdPort,
+        timeoutMs: ctx.timers.identd,
+      });
+      identd = q.kind === 'user' ? { kind: 'user', user: q.user } : { kind: 'unavailable', reason: q.reason };
+      this.emit({
+        type: 'identd',
+        queried: { address: this.conn.remote.address, port: ctx.identdPort },
+        answer: q.answer,
+        verdict: q.kind === 'unavailable' ? 'unavailable' : q.user === req.user ? 'confirmed' : 'mismatch',
+        ...(q.kind === 'user' ? { user: q.user } : { reason: q.reason }),
+      });
+    }
+    const outcome = applyIdentd(decision, identd);
+    this.emit({
+      type: 'decision',
+      action: outcome.granted ? 'permit' : 'deny',
+      rule: decision.rule,
+      reason:
+        outcome.identdVerdict === 'unavailable' && !outcome.granted
+          ? 'identd-unavailable'
+          : outcome.identdVerdict === 'mismatch'
+            ? 'identd-mismatch'
+            : decision.rule
+              ? 'rule'
+              : 'no-match',
+      user: req.user,
+      realUser: outcome.realUser,
+    });
+    for (const step of outcome.steps) {
+      if (step.kind === 'log') this.log(step.level, step.text);
+      else await this.runCommand(step.command, decision, outcome.realUser);
+    }
+    if (!outcome.granted) {
+      const failure: Failure =
+        outcome.reply === 92
+          ? { kind: 'identd-unavailable' }
+          : outcome.reply === 93
+            ? { kind: 'identd-mismatch' }
+            : { kind: 'refused' };
+      this.sendFailure(req, failure);
+      return this.finish('refused');
+    }
+    if (this.gone) return this.finish('client-gone');
+
+    const reqdesc = outcome.reqdesc;
+    const run: RunState = { req, src, dst, dstServ, reqdesc, realUser: outcome.realUser, early, decision };
+
+    // a.5 step 6: rsockd routing
+    let route: RouteDecision | null = null;
+    if (ctx.mode === 'rsockd') {
+      route = await this.route(run, rules);
+      if (route === null) return; // refused, already answered
+    }
+    // a.5 step 7: establishment timer from the end of validation
+    this.establishTimer = ctx.clock.setTimeout(() => this.onEstablishTimeout(run), ctx.timers.establish);
+    if (route?.action === 'sockd') {
+      if (req.command === 'bind') await this.bindViaUpstream(run, route);
+      else await this.connectViaUpstream(run, route);
+    } else if (req.command === 'bind') await this.bindDirect(run, rules);
+    else await this.connectDirect(run, rules);
+  }
+
+  private async runCommand(
+    command: CommandTemplate | { origin: 'route'; template: string; rule: RuleCite },
+    decision: AccessDecision,
+    realUser: string,
+  ): Promise<void> {
+    const ctx = this.ctx;
+    const expanded = expandCommand(command.template, serverCommandContext(decision, realUser, ctx.pid));
+    const base = {
+      type: 'command' as const,
+      origin: command.origin,
+      rule: command.rule,
+      command: expanded.text,
+    };
+    if (!expanded.ok) {
+      this.log(expanded.reason === 'too-long' ? 'err' : 'notice', expanded.log);
+      this.emit({ ...base, status: expanded.reason });
+      return;
+    }
+    const r = await ctx.commands.run(expanded.runnable, { timeoutMs: ctx.timers.shellCommand });
+    if (r.status === 'spawn-failed') this.log('err', `Cannot execute shell command for pid ${ctx.pid}`);
+    else if (r.status === 'timeout')
+      this.log(
+        'notice',
+        `shell command for pid ${ctx.pid} still running after ${fmtSeconds(ctx.timers.shellCommand)} s`,
+      );
+    this.emit({ ...base, status: r.status, ...(r.exitCode !== undefined ? { exitCode: r.exitCode } : {}) });
+  }
+
+  private onEstablishTimeout(run: RunState): void {
+    if (this.finished || this.relay) return;
+    this.log('notice', `timed-out -- ${run.reqdesc}`);
+    this.outbound?.destroy();
+    void this.bindListener?.close();
+    this.bindListener = null;
+    if (run.req.version === 5 && !this.client.destroyed) {
+      // SOCKS 5 clients get 0x04 (i.3); SOCKS 4 clients get no reply (b.2).
+      this.sendFailure(run.req, { kind: 'unresolved' });
+    } else {
+      this.client.destroy();
+    }
+    this.finish('establish-timeout');
+  }
+
+  /** Connection-level failure after acceptance: reply, `failed -- …` log, close. */
+  private fail(run: RunState, failure: Failure, what: string, text: string, bound?: Endpoint): void {
+    if (this.finished) return;
+    this.log('notice', `failed -- ${run.reqdesc}.  Error code: ${what} ${text}`);
+    this.outbound?.destroy();
+    this.sendFailure(run.req, failure, bound);
+    this.finish(`failed: ${what} ${text}`);
+  }
+
+  // ------------------------------------------------------------------ routing (d)
+
+  private async route(run: RunState, rules: ServerRules): Promise<RouteDecision | null> {
+    const ctx = this.ctx;
+    const { req, dst, dstServ, realUser } = run;
+    const client = rules.client ?? null;
+    const routed = describeRoutedCall({ command: req.command, user: req.user, realUser, dst, dstServ });
+    const bind = req.command === 'bind';
+    if (isUnusable(client)) {
+      for (const m of client.unusable) this.log('err', m);
+      this.log('notice', `${bind ? 'Refused' : 'refused'} -- ${routed}`);
+      this.emit({ type: 'route', action: 'deny', rule: null, servers: [] });
+      this.sendFailure(req, { kind: 'config-unusable' });
+      this.finish('client-config-unusable');
+      return null;
+    }
+    const decision = decideClientRoute(
+      client as ClientConfig | null,
+      { dst, user: req.user, port: req.port },
+      {
+        userFiles: ctx.userFiles,
+        ...(ctx.defaultServer !== undefined ? { defaultServer: ctx.defaultServer } : {}),
+      },
+    );
+    for (const e of decision.userFileErrors) this.log('err', e);
+    this.emit({
+      type: 'route',
+      action: decision.action,
+      rule: decision.rule,
+      servers: decision.servers,
+      ...(decision.shortcut ? { shortcut: decision.shortcut } : {}),
+    });
+    if (decision.command) {
+      await this.runCommand({ ...decision.command, origin: 'route' }, run.decision, realUser);
+    }
+    if (decision.action === 'deny') {
+      this.log('notice', `${bind ? 'Refused' : 'refused'} -- ${routed}`);
+      this.log(
+        'notice',
+        `failed -- ${run.reqdesc}.  Error code: ${bind ? 'bind()' : 'connect()'} Connection refused`,
+      );
+      this.sendFailure(req, { kind: 'refused' });
+      this.finish('route-deny');
+      return null;
+    }
+    if (decision.action === 'direct') {
+      this.log('notice', `${bind ? 'bind()' : 'connect()'} directly ${routed.slice(routed.indexOf('from'))}`);
+    }
+    if (this.gone) {
+      this.finish('client-gone');
+      return null;
+    }
+    return decision;
+  }
+
+  // ------------------------------------------------------------------ CONNECT (b.4)
+
+  private async connectDirect(run: RunState, rules: ServerRules): Promise<void> {
+    const ctx = this.ctx;
+    const { req, dst } = run;
+    if (req.hostname !== undefined && dst.addresses.length === 0 && !isIp(req.hostname)) {
+      return this.fail(run, { kind: 'unresolved' }, 'gethostbyname()', unknownHostText);
+    }
+    const host = req.version === 5 && req.hostname === undefined ? req.address : dst.dotted;
+    if (host === '0.0.0.0')
+      return this.fail(run, { kind: 'unspecified' }, 'connect()', systemErrorText('EINVAL'));
+    let localAddress: string | undefined;
+    if (ctx.routeConnect && ctx.multihomed) {
+      const route = rules.route;
+      if (route && !isUnusable(route)) localAddress = chooseInterface(route as RouteConfig, dst)?.iface;
+    }
+    let out: Conn;
+    try {
+      out = await ctx.net.connect({
+        host,
+        port: req.port,
+        timeoutMs: ctx.timers.establish,
+        ...(localAddress !== undefined ? { localAddress } : {}),
+      });
+    } catch (err) {
+      const code = errnoOf(err);
+      if (code === 'ETIMEDOUT' && this.finished) return;
+      return this.fail(run, { kind: 'errno', code }, 'connect()', systemErrorText(code));
+    }
+    if (this.finished || this.gone) {
+      out.socket.destroy();
+      return this.finish('client-gone');
+    }
+    this.outbound = out.socket;
+    this.establishTimer?.clear();
+    this.emit({ type: 'outbound', local: out.local, remote: out.remote, via: 'direct' });
+    this.sendGranted(req, 'only', req.version === 4 ? { address: '0.0.0.0', port: 0 } : out.local);
+    this.log('notice', `connected -- ${run.reqdesc}`);
+    await this.startRelay(run, out.socket, 0, null, dst.display, null);
+  }
+
+  private async connectViaUpstream(run: RunState, route: RouteDecision): Promise<void> {
+    const up = await this.dialUpstream(run, route);
+    if (!up) return;
+    const { req } = run;
+    up.conn.socket.write(this.upstreamRequest(run));
+    let reply: { value: Socks4ReplyMessage; rest: Buffer };
+    try {
+      reply = await readMessage(up.conn.socket, decodeSocks4Reply, 64);
+    } catch (err) {
+      if (this.finished) return;
+      return this.fail(
+        run,
+        { kind: 'upstream-rejected', code: null },
+        'connect()',
+        systemErrorText(errnoOf(err) ?? 'ECONNRESET'),
+      );
+    }
+    if (this.finished) return;
+    if (reply.value.code !== Socks4Code.Granted) {
+      // d.8: 92/93 concern identd on our host, never our client: always 91.
+      return this.fail(
+        run,
+        { kind: 'upstream-rejected', code: reply.value.code },
+        'connect()',
+        systemErrorText('ECONNREFUSED'),
+      );
+    }
+    this.establishTimer?.clear();
+    this.sendGranted(req, 'only', req.version === 4 ? { address: '0.0.0.0', port: 0 } : up.conn.local);
+    this.log('notice', `connected -- ${run.reqdesc}`);
+    await this.startRelay(run, up.conn.socket, 8, reply.rest, run.dst.display, null);
+  }
+
+  /** The upstream SOCKS 4/4A request (d.8): our client's USERID; 4A when the name did not resolve. */
+  private upstreamRequest(run: RunState): Buffer {
+    const { req, dst } = run;
+    const user = req.user.replace(/\0/g, '');
+    if (req.hostname !== undefined && dst.addresses.length === 0) {
+      return encodeSocks4Request({
+        command: req.command === 'bind' ? 'bind' : 'connect',
+        port: req.port,
+        hostname: req.hostname,
+        user,
+      });
+    }
+    return encodeSocks4Request({
+      command: req.command === 'bind' ? 'bind' : 'connect',
+      port: req.port,
+      address: dst.dotted,
+      user,
+    });
+  }
+
+  /** d.7 fail-over: entries in order, each address with its own timer; only TCP failure moves on. */
+  private async dialUpstream(
+    run: RunState,
+    route: RouteDecision,
+  ): Promise<{ conn: Conn; entry: string } | null> {
+    const ctx = this.ctx;
+    const { req, dst, dstServ, realUser } = run;
+    const what = req.command === 'bind' ? 'bind()' : 'connect()';
+    if (dst.addresses.length === 0 && req.hostname === undefined) {
+      // SOCKS 5 IPv6 destinations cannot be expressed in the SOCKS 4 upstream protocol.
+      this.fail(run, { kind: 'address-type-unsupported' }, what, systemErrorText('EAFNOSUPPORT'));
+      return null;
+    }
+    if (route.servers.length === 0) {
+      this.log('notice', 'Failed to connect to sockd at (none)');
+      this.fail(run, { kind: 'upstream-unreachable' }, what, systemErrorText('ECONNREFUSED'));
+      return null;
+    }
+    let lastCode: string | undefined = 'ECONNREFUSED';
+    for await (const plan of planServerAttempts(route.servers, ctx.resolver)) {
+      if (this.finished) return null;
+      if (plan.kind === 'not-found') {
+        this.log('notice', plan.log);
+        this.emit({
+          type: 'upstream-attempt',
+          server: plan.entry,
+          address: null,
+          port: ctx.upstreamPort,
+          ok: false,
+          error: 'host not found',
+        });
+        continue;
+      }
+      let entryCode: string | undefined;
+      for (const address of plan.addresses) {
+        if (this.finished) return null;
+        try {
+          const conn = await ctx.net.connect({
+            host: address,
+            port: ctx.upstreamPort,
+            timeoutMs: ctx.timers.upstreamConnect,
+          });
+          this.emit({
+            type: 'upstream-attempt',
+            server: plan.entry,
+            address,
+            port: ctx.upstreamPort,
+            ok: true,
+          });
+          if (this.finished || this.gone) {
+            conn.socket.destroy();
+            this.finish('client-gone');
+            return null;
+          }
+          this.outbound = conn.socket;
+          conn.socket.on('error', () => {});
+          this.emit({ type: 'outbound', local: conn.local, remote: conn.remote, via: 'upstream' });
+          const routed = describeRoutedCall({ command: req.command, user: req.user, realUser, dst, dstServ });
+          this.log('notice', `${routed} using sockd at ${plan.entry}`);
+          return { conn, entry: plan.entry };
+        } catch (err) {
+          entryCode = errnoOf(err);
+          lastCode = entryCode;
+          this.emit({
+            type: 'upstream-attempt',
+            server: plan.entry,
+            address,
+            port: ctx.upstreamPort,
+            ok: false,
+            error: entryCode ?? String(err),
+          });
+        }
+      }
+      this.log('notice', `Failed to connect to sockd at ${plan.entry}: ${systemErrorText(entryCode)}`);
+    }
+    this.fail(run, { kind: 'upstream-unreachable' }, what, systemErrorText(lastCode));
+    return null;
+  }
+
+  // ------------------------------------------------------------------ BIND (b.5, d.9)
+
+  private async bindDirect(run: RunState, rules: ServerRules): Promise<void> {
+    const ctx = this.ctx;
+    const { req, dst } = run;
+    if (req.hostname !== undefined && dst.addresses.length === 0) {
+      return this.fail(run, { kind: 'unresolved' }, 'gethostbyname()', unknownHostText);
+    }
+    let iface = '0.0.0.0';
+    if (ctx.multihomed) {
+      const route = rules.route;
+      if (!route || isUnusable(route)) {
+        if (route && isUnusable(route)) for (const m of route.unusable) this.log('err', m);
+        else this.log('err', `Unable to open routing file (${ctx.routePath})`);
+        this.sendFailure(req, { kind: 'no-route' });
+        return this.finish('no-route-file');
+      }
+      const choice = chooseInterface(route as RouteConfig, dst);
+      if (!choice) {
+        this.log('err', noInterfaceMessage(dst));
+        this.sendFailure(req, { kind: 'no-route' });
+        return this.finish('no-route');
+      }
+      iface = choice.iface;
+    }
+    let peer: Conn | null = null;
+    let onPeer!: (c: Conn) => void;
+    const peerArrived = new Promise<Conn | null>((resolve) => {
+      onPeer = (c) => resolve(c);
+      this.goneHandlers.push(() => resolve(null));
+      this.finishHandlers.push(() => resolve(null));
+    });
+    let listener: Listener;
+    try {
+      listener = await ctx.net.listen({ host: iface, port: 0, backlog: 1 }, (c) => {
+        if (peer) {
+          c.socket.destroy();
+          return;
+        }
+        peer = c;
+        onPeer(c);
+      });
+    } catch (err) {
+      const code = errnoOf(err);
+      return this.fail(run, { kind: 'errno', code }, 'bind()', systemErrorText(code));
+    }
+    this.bindListener = listener;
+    if (this.finished) {
+      void listener.close();
+      return;
+    }
+    const firstAddress =
+      req.version === 5 && listener.local.address === '0.0.0.0' ? this.conn.local.address : iface;
+    const first: Endpoint = { address: firstAddress, port: listener.local.port };
+    this.sendGranted(req, 'first', first);
+    this.watchClientWhileWaiting();
+    const got = await peerArrived;
+    void listener.close();
+    this.bindListener = null;
+    if (!got || this.finished) {
+      got?.socket.destroy();
+      if (!this.finished) this.finish('client-gone');
+      return;
+    }
+    this.establishTimer?.clear();
+    const peerAddr = got.remote.address;
+    const allowed =
+      dst.dotted === '0.0.0.0' && req.hostname === undefined
+        ? true
+        : req.hostname !== undefined
+          ? dst.addresses.includes(parseDottedQuad(peerAddr) ?? -1)
+          : peerAddr === (req.version === 5 ? req.address : dst.dotted);
+    const peerHost = await hostFromAddress(ctx.resolver, peerAddr);
+    const peerServ = serviceLabel(got.remote.port, (p) => ctx.services.nameOf(p));
+    if (this.finished) {
+      got.socket.destroy();
+      return;
+    }
+    if (!allowed) {
+      this.log(
+        'notice',
+        `failed -- ${run.reqdesc}. Error: connected to wrong host ${peerHost.display} (${peerServ})`,
+      );
+      got.socket.destroy();
+      const code = req.version === 4 ? Socks4Code.Rejected : Socks5Rep.NotAllowed;
+      this.emit({ type: 'reply', version: req.version, code, phase: 'second', bound: first });
+      this.client.end(
+        req.version === 4
+          ? encodeSocks4Reply(code, first.port, v4OrZero(first.address))
+          : encodeSocks5Reply(code, first),
+      );
+      this.client.once('finish', () => this.client.destroy());
+      return this.finish('wrong-peer');
+    }
+    this.outbound = got.socket;
+    this.emit({ type: 'outbound', local: got.local, remote: got.remote, via: 'bind' });
+    this.sendGranted(req, 'second', got.remote);
+    this.log('notice', `connected -- ${run.reqdesc} (${peerServ})`);
+    await this.startRelay(run, got.socket, 0, null, peerHost.display, peerServ);
+  }
+
+  /**
+   * While waiting for the BIND peer (or the upstream's second reply) the client is read into a
+   * bounded buffer, so its closing is noticed at once (b.5.2) and its early bytes are kept.
+   */
+  private waitingEarly: Buffer[] = [];
+  private waitingBytes = 0;
+  private watchClientWhileWaiting(): void {
+    const onData = (chunk: Buffer) => {
+      this.waitingEarly.push(chunk);
+      this.waitingBytes += chunk.length;
+      if (this.waitingBytes >= MaxEarlyWhileWaiting) this.client.pause();
+    };
+    const onEnd = () => this.markGone();
+    this.client.on('data', onData);
+    this.client.once('end', onEnd);
+    this.stopWatching = () => {
+      this.client.off('data', onData);
+      this.client.off('end', onEnd);
+      this.client.pause();
+    };
+    this.client.resume();
+  }
+  private stopWatching: () => void = () => {};
+
+  private async bindViaUpstream(run: RunState, route: RouteDecision): Promise<void> {
+    const up = await this.dialUpstream(run, route);
+    if (!up) return;
+    const { req } = run;
+    const sock = up.conn.socket;
+    sock.write(this.upstreamRequest(run));
+    let first: { value: Socks4ReplyMessage; rest: Buffer };
+    try {
+      first = await readMessage(sock, decodeSocks4Reply, 64);
+    } catch (err) {
+      if (this.finished) return;
+      return this.fail(
+        run,
+        { kind: 'upstream-rejected', code: null },
+        'bind()',
+        systemErrorText(errnoOf(err) ?? 'ECONNRESET'),
+      );
+    }
+    if (this.finished) return;
+    if (first.value.code !== Socks4Code.Granted) {
+      return this.fail(
+        run,
+        { kind: 'upstream-rejected', code: first.value.code },
+        'bind()',
+        systemErrorText('ECONNREFUSED'),
+      );
+    }
+    // d.9: an upstream wildcard answer means "the server you talk to".
+    const bound: Endpoint = {
+      address: first.value.address === '0.0.0.0' ? up.conn.remote.address : first.value.address,
+      port: first.value.port,
+    };
+    this.sendGranted(req, 'first', bound);
+    this.watchClientWhileWaiting();
+    const secondP = readMessage(sock, decodeSocks4Reply, 64, first.rest);
+    const gone = new Promise<null>((resolve) => {
+      this.goneHandlers.push(() => resolve(null));
+    });
+    let second: { value: Socks4ReplyMessage; rest: Buffer } | null;
+    try {
+      second = await Promise.race([secondP, gone]);
+    } catch (err) {
+      if (this.finished) return;
+      this.stopWatching();
+      return this.fail(
+        run,
+        { kind: 'upstream-rejected', code: null },
+        'accept()',
+        systemErrorText(errnoOf(err) ?? 'ECONNRESET'),
+        bound,
+      );
+    }
+    if (!second || this.finished) {
+      sock.destroy();
+      if (!this.finished) this.finish('client-gone');
+      return;
+    }
+    this.establishTimer?.clear();
+    const peer: Endpoint = { address: second.value.address, port: second.value.port };
+    const peerServ = serviceLabel(peer.port, (p) => this.ctx.services.nameOf(p));
+    if (second.value.code !== Socks4Code.Granted) {
+      this.log(
+        'notice',
+        `failed -- ${run.reqdesc}. Error: connected to wrong host ${peer.address} (${peerServ})`,
+      );
+      this.stopWatching();
+      sock.destroy();
+      const code = req.version === 4 ? second.value.code : Socks5Rep.NotAllowed;
+      this.emit({ type: 'reply', version: req.version, code, phase: 'second', bound: peer });
+      this.client.end(
+        req.version === 4
+          ? encodeSocks4Reply(code, peer.port, v4OrZero(peer.address))
+          : encodeSocks5Reply(code, peer),
+      );
+      this.client.once('finish', () => this.client.destroy());
+      return this.finish('upstream-wrong-peer');
+    }
+    this.sendGranted(req, 'second', peer);
+    const peerHost = await hostFromAddress(this.ctx.resolver, peer.address);
+    this.log('notice', `connected -- ${run.reqdesc} (${peerServ})`);
+    await this.startRelay(run, sock, 16, second.rest, peerHost.display, peerServ);
+  }
+
+  // ------------------------------------------------------------------ relay (b.6)
+
+  private async startRelay(
+    run: RunState,
+    remote: Socket,
+    remoteHandshakeBytes: number,
+    earlyRemote: Buffer | null,
+    remoteHost: string,
+    peerServ: string | null,
+  ): Promise<void> {
+    this.stopWatching();
+    const parts: Buffer[] = [];
+    if (run.early) parts.push(run.early);
+    parts.push(...this.waitingEarly);
+    this.waitingEarly = [];
+    const early = parts.length === 0 ? null : parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    const relay = new Relay(this.client, remote, {
+      clientHandshakeBytes: this.handshakeBytes,
+      remoteHandshakeBytes,
+      early,
+      earlyRemote,
+      idleMs: this.ctx.timers.relayIdle,
+    });
+    this.relay = relay;
+    const result: RelayResult = await relay.done;
+    this.fromClient = result.fromClient;
+    this.fromRemote = result.fromRemote;
+    const suffix = peerServ !== null ? ` (${peerServ})` : '';
+    this.log('notice', `terminated -- ${run.reqdesc}${suffix}.`);
+    this.log(
+      'notice',
+      `${result.fromClient} bytes from ${run.src.display}, ${result.fromRemote} bytes from ${remoteHost}`,
+    );
+    this.finish(result.reason);
+  }
+}
+
+interface RunState {
+  readonly req: ParsedRequest;
+  readonly src: HostIdentity;
+  readonly dst: HostIdentity;
+  readonly dstServ: string;
+  readonly reqdesc: string;
+  readonly realUser: string;
+  readonly early: Buffer | null;
+  readonly decision: AccessDecision;
+}
+
+function v4OrZero(address: string): string {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(address) ? address : '0.0.0.0';
+}
+
+function isIp(text: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(text) || text.includes(':');
+}
+
+function fmtSeconds(ms: number): string {
+  return String(Math.round(ms / 10) / 100);
+}
+
+export type { AccessOutcome };
