@@ -28,6 +28,8 @@ export const ConfigErrorCode = {
   TooLong: 'E_CONF_TOO_LONG',
   /** route interface address not numeric or not a local interface */
   Iface: 'E_CONF_IFACE',
+  /** a text config file exists but cannot be read */
+  Unreadable: 'E_CONF_UNREADABLE',
   /** frozen file truncated, bad checksum, bad version or unreadable payload */
   FrozenCorrupt: 'E_FROZEN_CORRUPT',
   /** frozen file of another kind (server rules vs client rules vs routes) */
@@ -159,4 +161,25 @@ export class LineProblem {
       ...(this.expected === undefined ? {} : { expected: this.expected }),
     });
   }
+}
+
+/** A text config file that exists but cannot be read (classic text of c.1 / e). */
+export function unreadableError(
+  kind: ConfigKind,
+  file: string,
+  reason: string,
+  cause?: unknown,
+): ConfigError {
+  const what = kind === 'sockd.route' ? 'routing file' : 'config file';
+  return new ConfigError({
+    code: 'E_CONF_UNREADABLE',
+    file,
+    line: 0,
+    column: 0,
+    source: '',
+    classic: `Unable to open ${what} (${file})`,
+    what: `cannot read the ${what}: ${reason}`,
+    expected: 'a readable file',
+    ...(cause === undefined ? {} : { cause }),
+  });
 }
