@@ -98,9 +98,13 @@ function checkCommands(
   expected.forEach((e, i) => {
     const a = actual[i];
     if (!a) return;
-    t.is<number | null>(a.line, e.line ?? defaultLine, `command ${i + 1} comes from the expected line`);
+    t.is<number | null, number | null>(
+      a.line,
+      e.line ?? defaultLine,
+      `command ${i + 1} comes from the expected line`,
+    );
     if (e.pieces.length === 0) return;
-    if (e.exact) t.is<string | undefined>(a.text, e.pieces[0]);
+    if (e.exact) t.is<string | undefined, string | undefined>(a.text, e.pieces[0]);
     else t.true(containsInOrder(a.text, e.pieces), `${a.text} contains ${e.pieces.join(' … ')}`);
   });
 }
@@ -131,7 +135,7 @@ async function serverRequestRow(t: ExecutionContext, doc: Doc, table: MdTable, r
   const outcome: AccessOutcome = applyIdentd(decision, identd);
   // b.3: a permitted 4A name that did not resolve still ends in 91 (`failed -- … gethostbyname()`).
   const reply = outcome.granted && dst.addresses.length === 0 ? 91 : outcome.reply;
-  t.is<number>(reply, Number(row.get('reply')), 'reply');
+  t.is<number, number>(reply, Number(row.get('reply')), 'reply');
   t.is(decision.rule?.line ?? null, lineFromCell(row.get('line')), 'deciding line');
   const ctx = serverCommandContext(decision, outcome.realUser, PID);
   const expanded = outcome.commands.map((c) => ({ line: c.rule.line, text: expandTextOf(c.template, ctx) }));
@@ -183,7 +187,7 @@ function serverParsedRow(t: ExecutionContext, doc: Doc, table: MdTable, row: MdR
   const portCell = row.get(row.has('port test') ? 'port test' : 'port');
   const [testText, extra] = portCell.split(';').map((s) => s.trim());
   if (testText === 'any') t.is(rule.port, undefined);
-  else t.is<string | undefined>(`${rule.port?.op} ${rule.port?.port}`, testText);
+  else t.is<string | undefined, string | undefined>(`${rule.port?.op} ${rule.port?.port}`, testText);
   // The table notes a command only where it matters to the row's story (lines 16, 20).
   if (extra === 'command') t.not(rule.command, undefined, 'shell command present');
 }
