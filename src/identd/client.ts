@@ -77,13 +77,16 @@ export function queryIdentd(q: IdentdQuery): Promise<IdentdResult> {
       timeoutMs,
     );
 
-    q.net
-      .connect({
-        host: q.remote.address,
-        port: q.remote.port,
-        timeoutMs,
-        ...(q.localAddress !== undefined ? { localAddress: q.localAddress } : {}),
-      })
+    // A Net that throws synchronously is still "connect failed", never an exception.
+    Promise.resolve()
+      .then(() =>
+        q.net.connect({
+          host: q.remote.address,
+          port: q.remote.port,
+          timeoutMs,
+          ...(q.localAddress !== undefined ? { localAddress: q.localAddress } : {}),
+        }),
+      )
       .then(
         (conn) => {
           if (done) {

@@ -80,3 +80,17 @@ test('behaviours are described as the reports print them', (t) => {
   t.is(describeIdentdBehaviour({ kind: 'error', error: 'HIDDEN-USER' }), 'error:HIDDEN-USER');
   t.is(describeIdentdBehaviour({ kind: 'down' }), 'down');
 });
+
+test('a Net that throws synchronously still gives an unavailable result', async (t) => {
+  const net: Net = {
+    listen: () => Promise.reject(new Error('unused')),
+    connect: () => {
+      throw Object.assign(new Error('no route'), { code: 'ENETUNREACH' });
+    },
+  };
+  t.like(await queryIdentd({ net, ...base }), {
+    kind: 'unavailable',
+    reason: 'connect-failed',
+    detail: 'ENETUNREACH',
+  });
+});
