@@ -59,10 +59,11 @@ export function queryIdentd(q: IdentdQuery): Promise<IdentdResult> {
   return new Promise<IdentdResult>((resolve) => {
     let done = false;
     let socket: Socket | null = null;
+    let timer: { clear(): void } | undefined;
     const finish = (result: IdentdResult) => {
       if (done) return;
       done = true;
-      timer.clear();
+      timer?.clear();
       socket?.destroy();
       resolve(result);
     };
@@ -72,10 +73,7 @@ export function queryIdentd(q: IdentdQuery): Promise<IdentdResult> {
           ? { kind: 'unavailable', reason, answer }
           : { kind: 'unavailable', reason, detail, answer },
       );
-    const timer = clock.setTimeout(
-      () => unavailable('timeout', `no answer within ${timeoutMs} ms`),
-      timeoutMs,
-    );
+    timer = clock.setTimeout(() => unavailable('timeout', `no answer within ${timeoutMs} ms`), timeoutMs);
 
     // A Net that throws synchronously is still "connect failed", never an exception.
     Promise.resolve()
