@@ -78,7 +78,7 @@ export function describeMatch(rule: ClientRule): string {
   }
   const port = rule.port === undefined ? '' : ` port ${rule.port.op} ${rule.port.text}`;
   const users = rule.users === undefined ? '' : ` ${rule.users.text}`;
-  return `${dst}${port}${users}`;
+  return `${dst === 'ALL' ? 'any destination' : dst}${port}${users}`;
 }
 
 function upstreamKey(upstream: Upstream): string {
@@ -164,8 +164,8 @@ export function forwarding(topology: ResolvedTopology): Forwarding {
   return { edges, warnings };
 }
 
-/** `socks.conf:4 #2/3 .partner.example.net` or `socks.conf:8 default ALL port eq http`. */
+/** `socks.conf:4 #2/3 for .partner.example.net`, `socks.conf:8 default server for any destination port eq http`. */
 export function describeRoute(route: ForwardingRoute): string {
   const order = route.viaDefault ? 'default server' : route.of > 1 ? `#${route.position}/${route.of}` : '';
-  return [`${route.file}:${route.line}`, order, route.matches].filter((s) => s !== '').join(' ');
+  return [`${route.file}:${route.line}`, order, `for ${route.matches}`].filter((s) => s !== '').join(' ');
 }

@@ -28,6 +28,8 @@ export interface TraceStep {
   readonly label: string;
   /** `file:line` of the rule that decided, when a rule did. */
   readonly cite?: string;
+  /** Request steps only: the request as it arrived, and the hop's decision (for sequence views). */
+  readonly request?: { readonly arrival: string; readonly decision: string };
 }
 
 /** SOCKS 4 reply codes (spec b.2) in words. */
@@ -49,42 +51,33 @@ function cite(file: string | null, line: number | null): string | undefined {
 }
 
 /** What the hop decided, with the rule line; a socks.conf `deny` counts as the hop refusing. */
-function requestStep(hop: TraceHop): Omit<TraceStep, 'n'> {
+function requestStep(hop: TraceHop, trace: Trace): Omit<TraceStep, 'n'> {
   const user = hop.user === '' ? '(no user)' : hop.user;
+  const arrival = `${user}: ${trace.command} ${trace.target.host}:${trace.target.port}`;
   const base = { kind: 'request' as const, from: hop.from, to: hop.host };
+  const decided = (status: StepStatus, decision: string, where: string | undefined) => ({
+    ...base,
+    status,
+    label: `${user}: ${decision}`,
+    ...(where === undefined ? {} : { cite: where }),
+    request: { arrival, decision },
+  });
   if (hop.decision.action === 'deny') {
     const where = cite(hop.decision.file, hop.decision.line);
-    return {
-      ...base,
-      status: 'refused',
-      label: `${user}: refused by ${where ?? hop.decision.reason}${where === undefined ? '' : ` (${hop.decision.reason})`}`,
-      ...(where === undefined ? {} : { cite: where }),
-    };
+    const why = where === undefined ? hop.decision.reason : `${where} (${hop.decision.reason})`;
+    return decided('refused', `refused by ${why}`, where);
   }
   if (hop.route?.action === 'deny') {
     const where = cite(hop.route.file, hop.route.line);
-    return {
-      ...base,
-      status: 'refused',
-      label: `${user}: permitted, then refused by ${where ?? 'socks.conf'} (route deny)`,
-      ...(where === undefined ? {} : { cite: where }),
-    };
+    return decided('refused', `permitted, then refused by ${where ?? 'socks.conf'} (route deny)`, where);
   }
   const where = cite(hop.decision.file, hop.decision.line);
+  const routeCite = hop.route === undefined ? undefined : cite(hop.route.file, hop.route.line);
   const route =
     hop.route === undefined
       ? ''
-      : `, ${hop.route.action === 'direct' ? 'direct' : 'via server'}${
-          cite(hop.route.file, hop.route.line) === undefined
-            ? ''
-            : ` by ${cite(hop.route.file, hop.route.line)}`
-        }`;
-  return {
-    ...base,
-    status: 'granted',
-    label: `${user}: permit${where === undefined ? '' : ` ${where}`}${route}`,
-    ...(where === undefined ? {} : { cite: where }),
-  };
+      : `, ${hop.route.action === 'direct' ? 'direct' : 'via server'}${routeCite === undefined ? '' : ` by ${routeCite}`}`;
+  return decided('granted', `permit${where === undefined ? '' : ` ${where}`}${route}`, where);
 }
 
 function identdStep(hop: TraceHop): Omit<TraceStep, 'n'> | undefined {
@@ -107,7 +100,7 @@ function identdStep(hop: TraceHop): Omit<TraceStep, 'n'> | undefined {
 export function traceSteps(trace: Trace): TraceStep[] {
   const steps: Omit<TraceStep, 'n'>[] = [];
   for (const hop of trace.hops) {
-    steps.push(requestStep(hop));
+    steps.push(requestStep(hop, trace));
     const identd = identdStep(hop);
     if (identd !== undefined) steps.push(identd);
     for (const attempt of hop.route?.attempts ?? []) {

@@ -1,0 +1,32 @@
+/**
+ * The part of Mermaid the Markdown diagrams use, written so any name works: ids are encoded into
+ * letters, digits and `_`, and label text has every character Mermaid might read as syntax
+ * replaced by its `#code;` entity (Mermaid decodes those before it parses).
+ */
+
+/** `mermaidId('h', 'fw 1')` is `h_fw_20_1`; `_` itself is encoded, so the mapping is injective. */
+export function mermaidId(kind: string, name: string): string {
+  let out = '';
+  for (const ch of name) out += /[A-Za-z0-9]/.test(ch) ? ch : `_${ch.codePointAt(0)!.toString(16)}_`;
+  return `${kind}_${out}`;
+}
+
+/** ASCII characters that are never syntax inside a quoted label or a message. */
+const TEXT_SAFE = /[A-Za-z0-9 .,:/@=+*()\-?!'→✓✗≠]/;
+
+/** Label or message text with syntax characters as entities; control characters become blanks. */
+export function mermaidText(text: string): string {
+  let out = '';
+  for (const ch of text) {
+    const code = ch.codePointAt(0)!;
+    if (code < 32 || code === 127) out += ' ';
+    else if (TEXT_SAFE.test(ch) || code > 127) out += ch;
+    else out += `#${code};`;
+  }
+  return out;
+}
+
+/** Lines of a label, each escaped, joined with Mermaid's line break. */
+export function mermaidLines(lines: readonly string[]): string {
+  return lines.map(mermaidText).join('<br/>');
+}
