@@ -121,6 +121,19 @@ export function decodeSocks5MethodChoice(buf: Uint8Array): Decoded<{ readonly me
   return { value: { method: buf[1] as number }, consumed: 2 };
 }
 
+/**
+ * The server's method choice (i.1): username/password when a credentials file is configured and
+ * the client offers it; else no-auth when offered and authentication is not required; else 0xFF.
+ */
+export function chooseSocks5Method(
+  offered: readonly number[],
+  policy: { readonly passwd: boolean; readonly authRequired: boolean },
+): number {
+  if (policy.passwd && offered.includes(Socks5Method.UserPass)) return Socks5Method.UserPass;
+  if (!policy.authRequired && offered.includes(Socks5Method.NoAuth)) return Socks5Method.NoAuth;
+  return Socks5Method.NoAcceptable;
+}
+
 // ---------------------------------------------------------------- addresses
 
 /** Decode ATYP | ADDR | PORT starting at `at`; null = more bytes needed (returned as need). */

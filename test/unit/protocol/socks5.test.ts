@@ -2,6 +2,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import { ProtocolError } from '../../../src/common/errors.ts';
 import {
+  chooseSocks5Method,
   decodeSocks5Greeting,
   decodeSocks5MethodChoice,
   decodeSocks5Reply,
@@ -206,3 +207,17 @@ test('property: on arbitrary bytes the decoders ask for more, decode, or throw o
   );
   t.pass();
 });
+
+for (const [offered, passwd, authRequired, chosen] of [
+  [[0, 2], true, false, 2],
+  [[0], true, false, 0],
+  [[0], true, true, 0xff],
+  [[2], false, false, 0xff],
+  [[0, 2], false, false, 0],
+  [[1], true, false, 0xff],
+  [[], false, false, 0xff],
+] as const) {
+  test(`offered [${offered}] with passwd=${passwd} and auth required=${authRequired}, the server chooses 0x${chosen.toString(16)}`, (t) => {
+    t.is(chooseSocks5Method(offered, { passwd, authRequired }), chosen);
+  });
+}
