@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { nodeNet } from '../net/node-net.ts';
+import { type DialRequest, dial } from '../runtime/docker/agent/dial.ts';
 import { HostAgent, sendControl } from '../runtime/docker/agent/host-agent.ts';
 import type { AgentLine, ControlRequest } from '../runtime/docker/agent-protocol.ts';
 import { encodeLine } from '../runtime/docker/agent-protocol.ts';
@@ -12,6 +13,7 @@ import { ImagePaths } from '../runtime/docker/host-spec.ts';
  *   host-agent serve [--spec FILE]     PID 1: run the host's services, events as JSON lines on stdout
  *   host-agent ctl JSON                relay one control request to the running agent, print the reply
  *   host-agent probe JSON              one client request from this host, print the outcome as JSON
+ *   host-agent dial JSON               one plain TCP exchange from this host, print the outcome as JSON
  * The spec file defaults to /etc/sockslab/host.json; SOCKSLAB_HOST_SPEC (JSON) overrides it.
  */
 
@@ -54,6 +56,12 @@ async function ctl(argv: readonly string[]): Promise<void> {
   process.exit(reply.ok ? 0 : 1);
 }
 
+async function dialOnce(argv: readonly string[]): Promise<void> {
+  const outcome = await dial(nodeNet, JSON.parse(argv[0] ?? '{}') as DialRequest);
+  process.stdout.write(`${JSON.stringify(outcome)}\n`);
+  process.exit(0);
+}
+
 const [command = 'serve', ...rest] = process.argv.slice(2);
 switch (command) {
   case 'serve':
@@ -62,7 +70,10 @@ switch (command) {
   case 'ctl':
     await ctl(rest);
     break;
+  case 'dial':
+    await dialOnce(rest);
+    break;
   default:
-    process.stderr.write(`host-agent: unknown command ${command}; known: serve, ctl, probe\n`);
+    process.stderr.write(`host-agent: unknown command ${command}; known: serve, ctl, probe, dial\n`);
     process.exit(2);
 }

@@ -3,6 +3,7 @@ import { InputError } from '../../common/errors.ts';
 import type { Endpoint, EventSink, LabEvent } from '../../common/events.ts';
 import type { HostModel, IdentdBehaviour, ResolvedTopology } from '../../topology/model.ts';
 import type { Lab, LabHost, ProbeOutcome, ProbeRequest } from '../runtime.ts';
+import type { DialOutcome, DialRequest } from './agent/dial.ts';
 import type { AgentLine, ControlReply, ControlRequest } from './agent-protocol.ts';
 import type { DockerEngine } from './engine.ts';
 import { HostContainer } from './host-container.ts';
@@ -141,6 +142,16 @@ export class DockerLab implements Lab {
     };
   }
 
+  /** The container id of a host (for tests and diagnostics). */
+  containerId(name: string): string {
+    return this.running(name).container.getId();
+  }
+
+  /** The Docker network name of a topology network. */
+  networkOf(name: string): string {
+    return this.dockerNetwork(name);
+  }
+
   events(): readonly LabEvent[] {
     return this.all;
   }
@@ -177,6 +188,23 @@ export class DockerLab implements Lab {
     }
     await this.settle(before);
     return outcome;
+  }
+
+  /** A plain TCP exchange from inside host `from` as `user` (no SOCKS): reachability and BIND peers. */
+  async dial(from: string, user: string, request: DialRequest): Promise<DialOutcome> {
+    const origin = this.running(from);
+    const uid = this.uidOf(origin.model, user);
+    const r = await origin.container.exec(
+      [ImagePaths.node, ImagePaths.agent, 'dial', JSON.stringify(request)],
+      {
+        user: `${uid}:${uid}`,
+      },
+    );
+    try {
+      return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as DialOutcome;
+    } catch {
+      throw new Error(`dial from ${from} printed no outcome (exit ${r.exitCode}): ${r.stderr.trim()}`);
+    }
   }
 
   /**

@@ -43,6 +43,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): Runtime
 
 export const dockerRuntime: Runtime = createDockerRuntime();
 
+export { DockerLab } from './docker-lab.ts';
 export { engine as dockerEngine } from './engine.ts';
 export { ensureImage, ImageLabel, ImageRepository } from './image.ts';
 export { LabLabel } from './labels.ts';
