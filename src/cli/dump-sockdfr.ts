@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+/** dump_sockdfr [infile] (spec f.2, f.4): lists a frozen sockd.route; exit 0, or 1 if unusable. */
+import { processIo, runDump } from './frozen-tool.ts';
+
+process.exitCode = runDump('sockd.route', process.argv.slice(2), processIo);

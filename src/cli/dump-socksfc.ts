@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+/** dump_socksfc [infile] (spec f.2, f.4): lists a frozen socks.conf; exit 0, or 1 if unusable. */
+import { processIo, runDump } from './frozen-tool.ts';
+
+process.exitCode = runDump('socks.conf', process.argv.slice(2), processIo);
