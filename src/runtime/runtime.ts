@@ -13,6 +13,25 @@ export interface UpOptions {
   /** Receives every event of every host, already tagged with `host`. */
   readonly events?: EventSink;
   readonly runId?: string;
+  /** How a connection the topology does not allow fails (no shared network, cut): default refused. */
+  readonly unreachable?: 'refused' | 'timeout';
+  /** Shorter timers for tests and scenarios, in ms; absent = the spec's values. */
+  readonly timeouts?: LabTimeouts;
+}
+
+export interface LabTimeouts {
+  /** identd exchange (spec 15 s). */
+  readonly identd?: number;
+  /** one upstream connect attempt (spec 30 s). */
+  readonly upstreamConnect?: number;
+  /** establishment timer (spec 120 s). */
+  readonly establish?: number;
+  /** reading the request (spec 120 s). */
+  readonly requestRead?: number;
+  /** how long an `unreachable: timeout` connect hangs before ETIMEDOUT. */
+  readonly unreachable?: number;
+  /** how long a fake identd waits for a query line. */
+  readonly identdRead?: number;
 }
 
 export interface Runtime {
@@ -62,6 +81,8 @@ export interface LabHost {
   address(network?: string): string;
   /** Where a person outside the lab reaches this host's port (real address:port). */
   reach(port: number, network?: string): Endpoint;
+  /** Whether the host's services are running (stopHost/startHost). */
+  readonly running?: boolean;
 }
 
 export interface Lab extends AsyncDisposable {
@@ -85,4 +106,6 @@ export interface Lab extends AsyncDisposable {
   cutNetwork(network: string): Promise<void>;
   restoreNetwork(network: string): Promise<void>;
   down(): Promise<void>;
+  /** Subscribe to events from now on (what `sockslab up --events` streams); returns unsubscribe. */
+  subscribe?(sink: EventSink): () => void;
 }

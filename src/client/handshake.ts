@@ -1,0 +1,130 @@
+import { ProtocolError } from '../common/errors.ts';
+import type { Endpoint } from '../common/events.ts';
+import type { Conn } from '../net/net.ts';
+import { Credentials, decodeRfc1929Status, encodeRfc1929Request } from '../protocol/rfc1929.ts';
+import { decodeSocks4Reply, encodeSocks4Request, Socks4Reply } from '../protocol/socks4.ts';
+import {
+  decodeSocks5MethodChoice,
+  decodeSocks5Reply,
+  encodeSocks5Greeting,
+  encodeSocks5Request,
+  Socks5Method,
+  Socks5Reply,
+} from '../protocol/socks5.ts';
+import { MessageReader } from './message-reader.ts';
+
+/**
+ * The client side of one SOCKS exchange on an open connection to a server: SOCKS 4 (numeric
+ * DSTIP), 4A (the name goes to the server) or 5 (with optional RFC 1929 credentials); CONNECT
+ * or BIND (two replies).
+ */
+export type SocksProtocol = 'socks4' | 'socks4a' | 'socks5';
+
+export interface SocksRequest {
+  readonly protocol: SocksProtocol;
+  readonly command: 'connect' | 'bind';
+  /** Dotted IPv4 (socks4 needs one) or a name (4A/5 send it as is). */
+  readonly host: string;
+  readonly port: number;
+  /** SOCKS 4 USERID. */
+  readonly user: string;
+  readonly credentials?: { readonly username: string; readonly password: string };
+}
+
+export interface SocksReply {
+  readonly code: number;
+  readonly granted: boolean;
+  /** Address/port in the reply (the bound address for BIND; server terms). */
+  readonly endpoint: Endpoint;
+}
+
+export interface SocksExchange {
+  readonly first: SocksReply;
+  /** BIND only: the second reply (the peer that connected). */
+  second(): Promise<SocksReply>;
+  /** Stop parsing; bytes that arrived after the last reply (relayed data). */
+  finish(): Buffer;
+}
+
+const DottedQuad = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+export async function socksExchange(
+  conn: Conn,
+  request: SocksRequest,
+  options: { readonly timeoutMs: number; readonly bindTimeoutMs?: number },
+): Promise<SocksExchange> {
+  const reader = new MessageReader(conn.socket);
+  const deadline = () => Date.now() + options.timeoutMs;
+  try {
+    if (request.protocol === 'socks5') {
+      const methods = request.credentials
+        ? [Socks5Method.NoAuth, Socks5Method.UserPass]
+        : [Socks5Method.NoAuth];
+      conn.socket.write(encodeSocks5Greeting(methods));
+      const choice = await reader.read(decodeSocks5MethodChoice, 'SOCKS 5 method choice', deadline());
+      if (choice.method === Socks5Method.UserPass) {
+        if (!request.credentials)
+          throw new ProtocolError('E_CLIENT_AUTH', 'the server asked for a username/password');
+        const creds = new Credentials(request.credentials.username, request.credentials.password);
+        conn.socket.write(encodeRfc1929Request(creds));
+        const status = await reader.read(decodeRfc1929Status, 'RFC 1929 status', deadline());
+        if (!status.ok) {
+          return failed(reader, Socks5Reply.NotAllowed);
+        }
+      } else if (choice.method !== Socks5Method.NoAuth) {
+        return failed(reader, Socks5Reply.NotAllowed);
+      }
+      conn.socket.write(
+        encodeSocks5Request({ command: request.command, address: request.host, port: request.port }),
+      );
+      const read5 = async (limit: number): Promise<SocksReply> => {
+        const r = await reader.read(decodeSocks5Reply, 'SOCKS 5 reply', Date.now() + limit);
+        return {
+          code: r.code,
+          granted: r.code === Socks5Reply.Succeeded,
+          endpoint: { address: r.address, port: r.port },
+        };
+      };
+      const first = await read5(options.timeoutMs);
+      return {
+        first,
+        second: () => read5(options.bindTimeoutMs ?? options.timeoutMs),
+        finish: () => reader.detach(),
+      };
+    }
+    const numeric = DottedQuad.test(request.host);
+    if (request.protocol === 'socks4' && !numeric) {
+      throw new ProtocolError('E_CLIENT_ADDRESS', `SOCKS 4 needs a numeric destination, got ${request.host}`);
+    }
+    conn.socket.write(
+      encodeSocks4Request({
+        command: request.command,
+        port: request.port,
+        user: request.user,
+        ...(numeric ? { address: request.host } : { hostname: request.host }),
+      }),
+    );
+    const read4 = async (limit: number): Promise<SocksReply> => {
+      const r = await reader.read(decodeSocks4Reply, 'SOCKS 4 reply', Date.now() + limit);
+      return {
+        code: r.code,
+        granted: r.code === Socks4Reply.Granted,
+        endpoint: { address: r.address, port: r.port },
+      };
+    };
+    const first = await read4(options.timeoutMs);
+    return {
+      first,
+      second: () => read4(options.bindTimeoutMs ?? options.timeoutMs),
+      finish: () => reader.detach(),
+    };
+  } catch (err) {
+    reader.detach();
+    throw err;
+  }
+}
+
+function failed(reader: MessageReader, code: number): SocksExchange {
+  const reply = { code, granted: false, endpoint: { address: '0.0.0.0', port: 0 } };
+  return { first: reply, second: async () => reply, finish: () => reader.detach() };
+}
