@@ -26,13 +26,21 @@ export interface TraceHop {
     readonly answer: string | null;
     readonly user: string | null;
     readonly verdict: 'confirmed' | 'mismatch' | 'unavailable';
+    /** The fake identd's behaviour when its `identd-served` event was found. */
+    readonly behaviour?: string;
   };
   readonly route?: {
     readonly action: 'deny' | 'direct' | 'sockd';
     readonly file: string | null;
     readonly line: number | null;
     readonly servers: readonly string[];
-    readonly attempts: readonly { readonly server: string; readonly ok: boolean; readonly error?: string }[];
+    readonly attempts: readonly {
+      readonly server: string;
+      readonly ok: boolean;
+      readonly error?: string;
+      /** Topology host of the address tried, when known. */
+      readonly host?: string;
+    }[];
   };
   readonly outbound?: { readonly local: Endpoint; readonly remote: Endpoint; readonly to: string };
   readonly reply: number | null;
@@ -51,4 +59,8 @@ export interface Trace {
   readonly destination?: { readonly host: string; readonly reached: boolean; readonly peer?: Endpoint };
   /** Reply the origin got from its first hop. */
   readonly reply: number | null;
+  /** BIND: the second reply the origin got. */
+  readonly secondReply?: number | null;
+  /** What the origin's own socks.conf decided, when it was used. */
+  readonly clientRoute?: { readonly action: 'deny' | 'direct' | 'sockd'; readonly line: number | null };
 }

@@ -1,0 +1,14 @@
+import type { CaseReport } from './model.ts';
+
+/**
+ * Diagrams come from the diagram module; report stays pure and independent of it, so the CLI
+ * passes finished SVG/Mermaid text (or functions producing it) in through these hooks.
+ */
+export interface DiagramHooks {
+  /** Inline SVG of the whole topology. */
+  readonly topologySvg?: string;
+  /** Inline SVG of one case's trace. */
+  readonly caseSvg?: (c: CaseReport) => string | undefined;
+  /** Mermaid text of one case's trace (for summary.md). */
+  readonly caseMermaid?: (c: CaseReport) => string | undefined;
+}

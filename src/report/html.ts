@@ -1,0 +1,127 @@
+import { describeReply } from '../scenario/replies.ts';
+import type { DiagramHooks } from './diagrams.ts';
+import type { CaseReport, HopReport, RunReport } from './model.ts';
+import { xmlEscape as h } from './xml.ts';
+
+/**
+ * index.html: one self-contained page (inline CSS, inline SVG, no scripts, no external
+ * resources) a reviewer can open from the report directory or an archived CI artifact.
+ */
+
+const Style = `
+body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#1d232a;background:#fff}
+h1{font-size:1.5rem;margin:0 0 .3rem} h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #d0d7de}
+table{border-collapse:collapse;margin:.6rem 0;font-size:13px} th,td{border:1px solid #d0d7de;padding:.25rem .5rem;text-align:left;vertical-align:top}
+th{background:#f3f5f7} tr.fail td{background:#fff1f0} .pass{color:#116329;font-weight:600} .fail{color:#a40e26;font-weight:600}
+code,pre{font:12px/1.4 ui-monospace,monospace} pre{background:#f6f8fa;padding:.6rem;overflow-x:auto}
+details{margin:.5rem 0;border:1px solid #d0d7de;border-radius:4px;padding:.4rem .7rem} summary{cursor:pointer}
+.diagram svg{max-width:100%;height:auto} .muted{color:#59636e}
+`;
+
+const verdict = (c: CaseReport) =>
+  `<span class="${c.verdict}">${c.verdict === 'pass' ? 'pass' : 'FAIL'}</span>`;
+const dash = (v: string | number | null | undefined) =>
+  v === null || v === undefined || v === '' ? '—' : h(String(v));
+
+function hopRow(hop: HopReport, protocol: string): string {
+  const d = hop.decision;
+  const route = hop.route
+    ? `${h(hop.route.action)}${hop.route.line !== null ? ` (line ${hop.route.line})` : ''}` +
+      (hop.route.attempts.length
+        ? `<br>${hop.route.attempts.map((a) => `${h(a.host ?? a.server)} ${a.ok ? '✓' : `✗ ${dash(a.error)}`}`).join('<br>')}`
+        : '')
+    : '—';
+  const identd = hop.identd
+    ? `asked ${h(hop.identd.queried)}: ${dash(hop.identd.user ?? hop.identd.answer)} <span class="muted">(${h(hop.identd.verdict)})</span>`
+    : '<span class="muted">not asked</span>';
+  return `<tr><td>${h(hop.host)}</td><td>${h(hop.from)}</td><td>${dash(hop.user || '""')}</td><td>${h(d.action)} <code>${dash(d.file)}:${dash(d.line)}</code> <span class="muted">${h(d.reason)}</span></td><td>${identd}</td><td>${route}</td><td>${h(describeReply(hop.reply, protocol === 'socks5' ? 'socks4' : protocol))}</td></tr>`;
+}
+
+function caseSection(c: CaseReport, hooks: DiagramHooks): string {
+  const parts = [
+    `<details id="case-${h(anchor(c.name))}"${c.verdict === 'fail' ? ' open' : ''}><summary>${verdict(c)} <strong>${h(c.name)}</strong> — ${h(c.request.user)}@${h(c.request.from)} ${h(c.request.command)} ${h(c.request.target)} (${h(c.request.protocol)}, first hop ${h(c.request.via)}): ${h(c.observed.replyName)}</summary>`,
+    `<p class="muted"><code>${h(c.source.file)}:${c.source.line}</code>${c.tags.length ? ` · tags: ${c.tags.map(h).join(', ')}` : ''}${c.request.steps.length ? ` · steps: ${c.request.steps.map(h).join('; ')}` : ''}</p>`,
+    `<p>Path: <strong>${c.observed.path.map(h).join(' → ')}</strong>${c.observed.error ? ` · error: ${h(c.observed.error)}` : ''}</p>`,
+  ];
+  if (c.failures.length) {
+    parts.push(
+      '<table><tr><th>check</th><th>expected</th><th>actual</th></tr>',
+      ...c.failures.map(
+        (f) =>
+          `<tr class="fail"><td>${h(f.what)}</td><td><pre>${h(f.expected)}</pre></td><td><pre>${h(f.actual)}</pre></td></tr>`,
+      ),
+      '</table>',
+    );
+  }
+  if (c.prediction) {
+    parts.push(
+      `<p>Prediction: ${c.prediction.agreed ? 'agrees' : '<span class="fail">disagrees</span>'} — ${h(describeReply(c.prediction.reply, c.request.protocol))}, ${c.prediction.path.map(h).join(' → ')}${c.prediction.differences.length ? `<br>${c.prediction.differences.map(h).join('<br>')}` : ''}</p>`,
+    );
+  }
+  if (c.observed.hops.length) {
+    parts.push(
+      '<table><tr><th>hop</th><th>from</th><th>user claimed</th><th>decision</th><th>identd</th><th>route</th><th>reply</th></tr>',
+      ...c.observed.hops.map((hop) => hopRow(hop, c.request.protocol)),
+      '</table>',
+    );
+  } else {
+    parts.push('<p class="muted">No server saw this request.</p>');
+  }
+  const svg = hooks.caseSvg?.(c);
+  if (svg) parts.push(`<div class="diagram">${stripXmlProlog(svg)}</div>`);
+  const logs = c.trace.hops.flatMap((hop) => hop.logs.map((l) => `${hop.host}: ${l}`));
+  const cmds = c.trace.hops.flatMap((hop) => hop.commands.map((l) => `${hop.host}: ${l}`));
+  if (logs.length) parts.push(`<p>Log lines:</p><pre>${h(logs.join('\n'))}</pre>`);
+  if (cmds.length) parts.push(`<p>Shell commands:</p><pre>${h(cmds.join('\n'))}</pre>`);
+  parts.push('</details>');
+  return parts.join('\n');
+}
+
+export function anchor(name: string): string {
+  return name.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-|-$/g, '');
+}
+
+/** Inline SVG must not carry an XML prolog or DOCTYPE inside HTML. */
+export function stripXmlProlog(svg: string): string {
+  return svg.replace(/^\s*<\?xml[^>]*\?>\s*/, '').replace(/^\s*<!DOCTYPE[^>]*>\s*/i, '');
+}
+
+export function renderHtml(report: RunReport, hooks: DiagramHooks = {}): string {
+  const t = report.run.totals;
+  const p = report.run.predictions;
+  const rows = report.cases.map(
+    (c) =>
+      `<tr${c.verdict === 'fail' ? ' class="fail"' : ''}><td>${verdict(c)}</td><td><a href="#case-${h(anchor(c.name))}">${h(c.name)}</a></td><td>${h(c.scenario)}</td><td>${h(c.request.user)}@${h(c.request.from)} ${h(c.request.command)} ${h(c.request.target)}</td><td>${h(c.observed.replyName)}</td><td>${c.observed.path.map(h).join(' → ')}</td><td>${c.prediction ? (c.prediction.agreed ? 'agrees' : '<span class="fail">disagrees</span>') : 'n/a'}</td></tr>`,
+  );
+  const attribution = report.attribution.map(
+    (r) =>
+      `<tr><td>${h(r.case)}</td><td>${h(r.hop)}</td><td>${h(r.from)}</td><td>${dash(r.queried)}</td><td>${dash(r.answer)}</td><td>${dash(r.identdUser)}</td><td>${dash(r.ruleUser || '""')}</td><td>${h(r.verdict)}</td><td><code>${h(r.decision)}</code></td></tr>`,
+  );
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>sockslab — ${h(report.topology.name)} — ${t.failed ? `${t.failed} failed` : 'all passed'}</title>
+<style>${Style}</style>
+</head>
+<body>
+<h1>sockslab run — ${h(report.topology.name)}</h1>
+<p class="muted">runtime ${h(report.run.runtime)} · run <code>${h(report.run.id)}</code> · ${h(report.run.startedAt)} · ${report.run.durationMs} ms · topology <code>${h(report.topology.file)}</code></p>
+<p><span class="${t.failed ? 'fail' : 'pass'}">${t.passed} passed, ${t.failed} failed</span> of ${t.cases} cases · prediction: ${p.agreed} agreed, ${p.disagreed} disagreed, ${p.none} not predicted</p>
+${hooks.topologySvg ? `<h2>Topology</h2>\n<div class="diagram">${stripXmlProlog(hooks.topologySvg)}</div>` : ''}
+<h2>Results</h2>
+<table><tr><th>verdict</th><th>case</th><th>scenario</th><th>request</th><th>reply</th><th>path</th><th>prediction</th></tr>
+${rows.join('\n')}
+</table>
+<h2>identd attribution</h2>
+<p class="muted">Per request and hop: which host's identd the hop asked, what it answered, and the user the deciding rule saw.</p>
+<table><tr><th>request</th><th>hop</th><th>client host</th><th>identd asked</th><th>answer</th><th>identd user</th><th>rule saw user</th><th>verdict</th><th>decision</th></tr>
+${attribution.join('\n')}
+</table>
+<h2>Cases</h2>
+${report.cases.map((c) => caseSection(c, hooks)).join('\n')}
+</body>
+</html>
+`;
+}

@@ -1,0 +1,320 @@
+import type { Failure } from '../scenario/expect.ts';
+import { serverUsed } from '../scenario/expect.ts';
+import type { CaseExpectations } from '../scenario/model.ts';
+import { describeReply } from '../scenario/replies.ts';
+import type { CaseResult } from '../scenario/result.ts';
+import type { Trace } from '../scenario/trace.ts';
+import type { ResolvedTopology } from '../topology/model.ts';
+
+/**
+ * The run report model: the stable, versioned shape written as report.json, and the one model
+ * every renderer (JUnit, Markdown, HTML, terminal) reads. Pure: built from results, no I/O.
+ * Shape changes that remove or rename fields need a new `version`.
+ */
+export const ReportVersion = 1;
+
+export interface HopReport {
+  readonly host: string;
+  readonly from: string;
+  /** The user the request claimed at this hop, which is what the deciding rule saw. */
+  readonly user: string;
+  readonly decision: {
+    readonly action: 'permit' | 'deny';
+    readonly file: string | null;
+    readonly line: number | null;
+    readonly reason: string;
+  };
+  readonly identd: {
+    readonly queried: string;
+    readonly answer: string | null;
+    readonly user: string | null;
+    readonly verdict: string;
+  } | null;
+  readonly route: {
+    readonly action: 'deny' | 'direct' | 'sockd';
+    readonly file: string | null;
+    readonly line: number | null;
+    readonly server: string | null;
+    readonly attempts: readonly {
+      readonly server: string;
+      readonly host: string | null;
+      readonly ok: boolean;
+      readonly error: string | null;
+    }[];
+  } | null;
+  readonly reply: number | null;
+}
+
+export interface CaseReport {
+  readonly name: string;
+  readonly scenario: string;
+  readonly tags: readonly string[];
+  readonly verdict: 'pass' | 'fail';
+  readonly durationMs: number;
+  readonly source: { readonly file: string; readonly line: number; readonly column: number };
+  readonly request: {
+    readonly from: string;
+    readonly user: string;
+    readonly protocol: string;
+    readonly command: 'connect' | 'bind';
+    readonly target: string;
+    readonly via: string;
+    readonly send: string | null;
+    readonly steps: readonly string[];
+  };
+  readonly expected: Readonly<Record<string, unknown>>;
+  readonly observed: {
+    readonly reply: number | null;
+    readonly replyName: string;
+    readonly secondReply: number | null;
+    readonly path: readonly string[];
+    readonly hops: readonly HopReport[];
+    readonly reached: boolean;
+    readonly received: string;
+    readonly error: string | null;
+  };
+  readonly failures: readonly Failure[];
+  readonly prediction: {
+    readonly reply: number | null;
+    readonly path: readonly string[];
+    readonly agreed: boolean;
+    readonly differences: readonly string[];
+    readonly reasoning: readonly string[];
+  } | null;
+  readonly trace: Trace;
+}
+
+/** One cell of the identd attribution matrix: at this hop of this request, who asked whom. */
+export interface AttributionRow {
+  readonly case: string;
+  readonly hop: string;
+  /** The host that connected to the hop (whose identd is asked). */
+  readonly from: string;
+  readonly queried: string | null;
+  readonly answer: string | null;
+  /** The user identd attributed (null: no answer / not asked). */
+  readonly identdUser: string | null;
+  /** The user the deciding rule saw (the claimed USERID). */
+  readonly ruleUser: string;
+  readonly verdict: string;
+  readonly decision: string;
+}
+
+export interface RunReport {
+  readonly version: typeof ReportVersion;
+  readonly run: {
+    readonly id: string;
+    readonly runtime: string;
+    readonly startedAt: string;
+    readonly finishedAt: string;
+    readonly durationMs: number;
+    readonly scenarios: readonly string[];
+    readonly tags: readonly string[];
+    readonly totals: { readonly cases: number; readonly passed: number; readonly failed: number };
+    readonly predictions: { readonly agreed: number; readonly disagreed: number; readonly none: number };
+  };
+  readonly topology: {
+    readonly name: string;
+    readonly file: string;
+    readonly description: string | null;
+    readonly networks: readonly { readonly name: string; readonly subnet: string }[];
+    readonly hosts: readonly {
+      readonly name: string;
+      readonly role: string;
+      readonly addresses: readonly { readonly network: string; readonly address: string }[];
+      readonly server: { readonly kind: string; readonly port: number; readonly owner: string } | null;
+      readonly identd: string | null;
+    }[];
+  };
+  readonly cases: readonly CaseReport[];
+  readonly attribution: readonly AttributionRow[];
+}
+
+export interface RunInfo {
+  readonly id: string;
+  readonly runtime: string;
+  readonly startedAt: number;
+  readonly finishedAt: number;
+  readonly scenarios: readonly string[];
+  readonly tags: readonly string[];
+  /** How the topology file is named in the report (relative path, so reports are portable). */
+  readonly topologyFile: string;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function hopReport(hop: Trace['hops'][number]): HopReport {
+  return {
+    host: hop.host,
+    from: hop.from,
+    user: hop.user,
+    decision: { ...hop.decision },
+    identd: hop.identd
+      ? {
+          queried: hop.identd.queried,
+          answer: hop.identd.answer,
+          user: hop.identd.user,
+          verdict: hop.identd.verdict,
+        }
+      : null,
+    route: hop.route
+      ? {
+          action: hop.route.action,
+          file: hop.route.file,
+          line: hop.route.line,
+          server: serverUsed(hop) ?? null,
+          attempts: hop.route.attempts.map((a) => ({
+            server: a.server,
+            host: a.host ?? null,
+            ok: a.ok,
+            error: a.error ?? null,
+          })),
+        }
+      : null,
+    reply: hop.reply,
+  };
+}
+
+/** The expectations in report form: only what the case asked for. */
+function expectedOf(e: CaseExpectations, protocol: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (e.reply !== undefined) out.reply = describeReply(e.reply, protocol);
+  if (e.secondReply !== undefined) out.secondReply = describeReply(e.secondReply, protocol);
+  if (e.path) out.path = e.path;
+  if (e.rules.length) out.rules = e.rules;
+  if (e.identd.length) out.identd = e.identd;
+  if (e.routes.length) out.route = e.routes;
+  if (e.clientRoute) out.clientRoute = e.clientRoute;
+  if (e.logs.length) out.logs = e.logs.map((m) => ({ host: m.host ?? null, text: m.text }));
+  if (e.noLogs.length) out.noLogs = e.noLogs.map((m) => ({ host: m.host ?? null, text: m.text }));
+  if (e.commands.length) out.commands = e.commands.map((m) => ({ host: m.host ?? null, text: m.text }));
+  if (e.received !== undefined) out.received = e.received;
+  if (e.echo !== undefined) out.echo = e.echo;
+  if (e.reached !== undefined) out.reached = e.reached;
+  return out;
+}
+
+function stepText(s: CaseResult['case']['steps'][number]): string {
+  switch (s.kind) {
+    case 'stop':
+    case 'start':
+      return `${s.kind} ${s.host}`;
+    case 'identd':
+      return `identd ${s.host} ${s.behaviour.kind}${'user' in s.behaviour ? ` ${s.behaviour.user}` : ''}${'error' in s.behaviour ? ` ${s.behaviour.error}` : ''}`;
+    case 'replaceConfig':
+      return `replace ${s.host}:${s.file} and reload`;
+    case 'cut':
+    case 'restore':
+      return `${s.kind} network ${s.network}`;
+    case 'wait':
+      return `wait ${s.ms} ms`;
+  }
+}
+
+export function caseReport(r: CaseResult): CaseReport {
+  const c = r.case;
+  const req = c.request;
+  return {
+    name: c.name,
+    scenario: c.scenario,
+    tags: c.tags,
+    verdict: r.verdict,
+    durationMs: r.durationMs,
+    source: c.source,
+    request: {
+      from: req.from,
+      user: req.user,
+      protocol: req.protocol,
+      command: req.command,
+      target: `${req.target.host}:${req.target.port}`,
+      via: req.via ?? 'socks.conf',
+      send: req.send ?? null,
+      steps: c.steps.map(stepText),
+    },
+    expected: expectedOf(c.expect, c.protocol),
+    observed: {
+      reply: r.outcome.reply,
+      replyName: describeReply(r.outcome.reply, c.protocol),
+      secondReply: r.outcome.secondReply ?? null,
+      path: r.trace.path,
+      hops: r.trace.hops.map(hopReport),
+      reached: r.trace.destination?.reached ?? false,
+      received: r.outcome.received,
+      error: r.outcome.error ?? null,
+    },
+    failures: r.failures,
+    prediction: r.prediction
+      ? {
+          reply: r.prediction.reply,
+          path: r.prediction.path,
+          agreed: r.prediction.agreed,
+          differences: r.prediction.differences,
+          reasoning: r.prediction.reasoning,
+        }
+      : null,
+    trace: r.trace,
+  };
+}
+
+export function attributionRows(cases: readonly CaseReport[]): AttributionRow[] {
+  return cases.flatMap((c) =>
+    c.observed.hops.map((h) => ({
+      case: c.name,
+      hop: h.host,
+      from: h.from,
+      queried: h.identd?.queried ?? null,
+      answer: h.identd?.answer ?? null,
+      identdUser: h.identd?.user ?? null,
+      ruleUser: h.user,
+      verdict: h.identd?.verdict ?? 'not asked',
+      decision: `${h.decision.action} ${h.decision.file ?? '(no rule)'}:${h.decision.line ?? '-'}`,
+    })),
+  );
+}
+
+export function topologySummary(topology: ResolvedTopology, file: string): RunReport['topology'] {
+  return {
+    name: topology.name,
+    file,
+    description: topology.description ?? null,
+    networks: topology.networks.map((n) => ({ name: n.name, subnet: n.subnet })),
+    hosts: topology.hosts.map((h) => ({
+      name: h.name,
+      role: h.role,
+      addresses: h.interfaces.map((i) => ({ network: i.network, address: i.address })),
+      server: h.server ? { kind: h.server.kind, port: h.server.port, owner: h.server.owner } : null,
+      identd: h.identd ? h.identd.behaviour.kind : null,
+    })),
+  };
+}
+
+export function buildRunReport(
+  info: RunInfo,
+  topology: ResolvedTopology,
+  results: readonly CaseResult[],
+): RunReport {
+  const cases = results.map(caseReport);
+  const passed = cases.filter((c) => c.verdict === 'pass').length;
+  const predicted = cases.filter((c) => c.prediction);
+  return {
+    version: ReportVersion,
+    run: {
+      id: info.id,
+      runtime: info.runtime,
+      startedAt: iso(info.startedAt),
+      finishedAt: iso(info.finishedAt),
+      durationMs: info.finishedAt - info.startedAt,
+      scenarios: info.scenarios,
+      tags: info.tags,
+      totals: { cases: cases.length, passed, failed: cases.length - passed },
+      predictions: {
+        agreed: predicted.filter((c) => c.prediction!.agreed).length,
+        disagreed: predicted.filter((c) => !c.prediction!.agreed).length,
+        none: cases.length - predicted.length,
+      },
+    },
+    topology: topologySummary(topology, info.topologyFile),
+    cases,
+    attribution: attributionRows(cases),
+  };
+}

@@ -1,0 +1,41 @@
+/**
+ * Removes what legitimately differs between two runs of the same input — times, durations,
+ * ports, run and session ids — so reports can be compared (tests, CI regression diffs).
+ */
+const TimeKeys = new Set(['startedAt', 'finishedAt', 't']);
+const DurationKeys = new Set(['durationMs', 'time']);
+const IdKeys = new Set(['id', 'session']);
+
+export function normaliseReport<T>(value: T): T {
+  return walk(value, undefined) as T;
+}
+
+function walk(input: unknown, key: string | undefined): unknown {
+  let value = input;
+  if (Array.isArray(value)) return value.map((v) => walk(v, undefined));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v, k)]));
+  }
+  if (key !== undefined) {
+    if (TimeKeys.has(key) && (typeof value === 'string' || typeof value === 'number')) return '<time>';
+    if (DurationKeys.has(key) && typeof value === 'number') return '<ms>';
+    if (IdKeys.has(key) && typeof value === 'string') return '<id>';
+    // Ephemeral ports differ per run; well-known service ports are part of the design and stay.
+    if (key === 'port' && typeof value === 'number' && value >= 1024 && value !== 1080) return '<port>';
+  }
+  if (typeof value === 'string') {
+    // identd queries and answers start with the port pair: `40001 , 1080 : USERID : UNIX : x`.
+    const pair = /^(\s*)(\d+)(\s*,\s*)(\d+)/.exec(value);
+    if (pair) {
+      const p = (n: string) => (Number(n) >= 1024 && Number(n) !== 1080 ? '<port>' : n);
+      value = `${pair[1]}${p(pair[2]!)}${pair[3]}${p(pair[4]!)}${value.slice(pair[0].length)}`;
+    }
+    // Free text (failure messages, logs) may quote endpoints like 10.1.0.5:40312.
+    return (value as string).replace(
+      /(\d{1,3}(?:\.\d{1,3}){3})[:.](\d{4,5})\b/g,
+      (m, addr: string, port: string) =>
+        Number(port) >= 1024 && Number(port) !== 1080 ? `${addr}:<port>` : m,
+    );
+  }
+  return value;
+}

@@ -1,0 +1,106 @@
+import type { ProbeProtocol, ProbeRequest } from '../runtime/runtime.ts';
+import type { IdentdBehaviour } from '../topology/model.ts';
+
+/**
+ * A scenario after loading, validation against the topology and matrix expansion: every case is
+ * one request with its steps and normalised expectations. The runner, analysis and reports read
+ * this, never the raw YAML.
+ */
+
+export interface SourceRef {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+}
+
+export type ScenarioStep =
+  | { readonly kind: 'stop'; readonly host: string }
+  | { readonly kind: 'start'; readonly host: string }
+  | { readonly kind: 'identd'; readonly host: string; readonly behaviour: IdentdBehaviour }
+  | {
+      readonly kind: 'replaceConfig';
+      readonly host: string;
+      readonly file: 'sockd.conf' | 'socks.conf' | 'sockd.route';
+      readonly text: string;
+      readonly reloaded?: boolean;
+    }
+  | { readonly kind: 'cut'; readonly network: string }
+  | { readonly kind: 'restore'; readonly network: string }
+  | { readonly kind: 'wait'; readonly ms: number };
+
+/** A substring or regular expression to look for, optionally only on one host. */
+export interface TextMatcher {
+  readonly host?: string;
+  readonly contains?: string;
+  /** Source of a RegExp (flags separately). */
+  readonly regex?: { readonly source: string; readonly flags: string };
+  /** As written, for messages. */
+  readonly text: string;
+}
+
+export interface RuleExpectation {
+  readonly host: string;
+  readonly file?: string;
+  readonly line?: number;
+  readonly action?: 'permit' | 'deny';
+  readonly reason?: string;
+}
+
+export interface IdentdExpectation {
+  readonly host: string;
+  /** true: this hop must not have asked identd at all. */
+  readonly none?: boolean;
+  readonly queried?: string;
+  readonly answer?: string | null;
+  readonly user?: string | null;
+  readonly verdict?: 'confirmed' | 'mismatch' | 'unavailable';
+}
+
+export interface RouteExpectation {
+  readonly host: string;
+  readonly action?: 'deny' | 'direct' | 'sockd';
+  readonly server?: string;
+  readonly file?: string;
+  readonly line?: number;
+  readonly attempts?: number | readonly { readonly server: string; readonly ok: boolean }[];
+}
+
+export interface CaseExpectations {
+  /** Resolved code; null = no reply at all. */
+  readonly reply?: number | null;
+  readonly secondReply?: number | null;
+  readonly path?: readonly string[];
+  readonly rules: readonly RuleExpectation[];
+  readonly identd: readonly IdentdExpectation[];
+  readonly routes: readonly RouteExpectation[];
+  readonly clientRoute?: { readonly action: 'deny' | 'direct' | 'sockd'; readonly line?: number };
+  readonly logs: readonly TextMatcher[];
+  readonly noLogs: readonly TextMatcher[];
+  readonly commands: readonly TextMatcher[];
+  readonly received?: string;
+  readonly echo?: boolean;
+  readonly reached?: boolean;
+}
+
+export interface ScenarioCase {
+  /** Unique within its scenario file; matrix cases get `name [user=x, port=7]`. */
+  readonly name: string;
+  /** Scenario file (relative to the scenarios directory's parent when known). */
+  readonly scenario: string;
+  readonly description?: string;
+  readonly tags: readonly string[];
+  readonly protocol: ProbeProtocol;
+  readonly request: ProbeRequest;
+  readonly steps: readonly ScenarioStep[];
+  readonly cleanup: readonly ScenarioStep[];
+  readonly timeoutMs: number;
+  readonly expect: CaseExpectations;
+  readonly source: SourceRef;
+}
+
+export interface Scenario {
+  readonly file: string;
+  readonly topology: string;
+  readonly description?: string;
+  readonly cases: readonly ScenarioCase[];
+}

@@ -1,0 +1,325 @@
+import { basename, extname } from 'node:path';
+import type { ProbeProtocol, ProbeRequest } from '../runtime/runtime.ts';
+import type { IdentdBehaviour, ResolvedTopology } from '../topology/model.ts';
+import { type LoadedScenario, scenarioError, type YamlPath } from './load.ts';
+import type {
+  CaseExpectations,
+  IdentdExpectation,
+  RouteExpectation,
+  RuleExpectation,
+  Scenario,
+  ScenarioCase,
+  ScenarioStep,
+  TextMatcher,
+} from './model.ts';
+import { AllReplyNames, resolveReply } from './replies.ts';
+import type { RawCase, RawExpect, RawStep } from './schema.ts';
+
+/**
+ * Scenario loader, second stage: check every name against the topology, expand matrices and
+ * normalise expectations. Errors cite the YAML node they come from.
+ */
+
+export const DefaultCaseTimeoutMs = 10_000;
+
+/** Does a scenario's `topology:` field name this topology (by name or by file name)? */
+export function namesTopology(reference: string, topology: ResolvedTopology): boolean {
+  const file = basename(topology.file);
+  const stem = basename(file, extname(file));
+  return reference === topology.name || reference === file || reference === stem;
+}
+
+export function parseDuration(value: number | string): number {
+  if (typeof value === 'number') return value;
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m)$/.exec(value);
+  if (!m) return Number.NaN;
+  const n = Number(m[1]);
+  return Math.round(m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60_000);
+}
+
+const MatrixKeys = ['user', 'from', 'target', 'port'] as const;
+type MatrixKey = (typeof MatrixKeys)[number];
+type Binding = Partial<Record<MatrixKey, string | number>>;
+
+function combinations(matrix: RawCase['matrix']): Binding[] {
+  let out: Binding[] = [{}];
+  for (const key of MatrixKeys) {
+    const values = matrix?.[key];
+    if (!values) continue;
+    out = out.flatMap((b) => values.map((v) => ({ ...b, [key]: v })));
+  }
+  return out;
+}
+
+/** `${user}` etc. in every string of the case, so expectations can follow the matrix. */
+function substitute<T>(value: T, binding: Binding): T {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{(user|from|target|port)\}/g, (whole, key: MatrixKey) =>
+      binding[key] === undefined ? whole : String(binding[key]),
+    ) as T;
+  }
+  if (Array.isArray(value)) return value.map((v) => substitute(v, binding)) as T;
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [substitute(k, binding), substitute(v, binding)]),
+    ) as T;
+  }
+  return value;
+}
+
+const Ipv4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
+
+export function resolveScenario(loaded: LoadedScenario, topology: ResolvedTopology): Scenario {
+  const raw = loaded.raw;
+  if (!namesTopology(raw.topology, topology)) {
+    throw scenarioError(
+      'E_SCENARIO_TOPOLOGY',
+      loaded,
+      ['topology'],
+      `names topology "${raw.topology}", but it is being run against "${topology.name}" (${basename(topology.file)})`,
+    );
+  }
+  const hosts = new Set(topology.hosts.map((h) => h.name));
+  const networks = new Set(topology.networks.map((n) => n.name));
+  const fail = (path: YamlPath, what: string, code = 'E_SCENARIO_REF'): never => {
+    throw scenarioError(code, loaded, path, what);
+  };
+  const host = (name: string, path: YamlPath): string => {
+    if (!hosts.has(name)) fail(path, `unknown host "${name}"; hosts: ${[...hosts].sort().join(', ')}`);
+    return name;
+  };
+  const network = (name: string, path: YamlPath): string => {
+    if (!networks.has(name))
+      fail(path, `unknown network "${name}"; networks: ${[...networks].sort().join(', ')}`);
+    return name;
+  };
+  const defaultTimeout =
+    raw.defaults?.timeout !== undefined ? parseDuration(raw.defaults.timeout) : DefaultCaseTimeoutMs;
+
+  const cases: ScenarioCase[] = [];
+  const names = new Map<string, number>();
+  raw.cases.forEach((rawCase, index) => {
+    const base: YamlPath = ['cases', index];
+    for (const binding of combinations(rawCase.matrix)) {
+      const c = substitute(rawCase, binding);
+      const suffix = Object.entries(binding)
+        .filter(([k]) => !rawCase.name.includes(`\${${k}}`))
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ');
+      const name = suffix ? `${c.name} [${suffix}]` : c.name;
+      const seen = names.get(name);
+      if (seen !== undefined)
+        fail(
+          [...base, 'name'],
+          `duplicate case name "${name}" (also cases[${seen}])`,
+          'E_SCENARIO_DUPLICATE',
+        );
+      names.set(name, index);
+      cases.push(resolveCase(c, binding, name, base));
+    }
+  });
+
+  function resolveCase(c: RawCase, binding: Binding, name: string, base: YamlPath): ScenarioCase {
+    const protocol: ProbeProtocol = c.protocol ?? raw.defaults?.protocol ?? 'socks4';
+    const from = host(String(binding.from ?? c.from), [
+      ...base,
+      binding.from !== undefined ? 'matrix' : 'from',
+    ]);
+    if (c.connect && c.bind) fail(base, 'a case has either connect or bind, not both', 'E_SCENARIO_SCHEMA');
+    if (!c.connect && !c.bind)
+      fail(base, 'a case needs a request: connect: host:port or bind: {...}', 'E_SCENARIO_SCHEMA');
+    if (c.credentials && protocol !== 'socks5') {
+      fail(
+        [...base, 'credentials'],
+        `credentials need protocol socks5 (this case uses ${protocol})`,
+        'E_SCENARIO_SCHEMA',
+      );
+    }
+    let target: { host: string; port: number };
+    let command: 'connect' | 'bind';
+    let bindPeer: ProbeRequest['bindPeer'];
+    if (c.connect) {
+      command = 'connect';
+      if (typeof c.connect === 'string') {
+        const at = c.connect.lastIndexOf(':');
+        target = { host: c.connect.slice(0, at), port: Number(c.connect.slice(at + 1)) };
+      } else target = { ...c.connect };
+    } else {
+      command = 'bind';
+      const b = c.bind!;
+      target = { host: b.host, port: b.port };
+      if (b.peer !== undefined) {
+        bindPeer = {
+          from: host(b.peer, [...base, 'bind', 'peer']),
+          ...(b.peerUser !== undefined ? { user: b.peerUser } : {}),
+        };
+      }
+    }
+    if (binding.target !== undefined) target = { ...target, host: String(binding.target) };
+    if (binding.port !== undefined) target = { ...target, port: Number(binding.port) };
+    if (target.port > 65535)
+      fail([...base, 'connect'], `port ${target.port} out of range`, 'E_SCENARIO_SCHEMA');
+    if (!hosts.has(target.host) && !Ipv4.test(target.host) && !target.host.includes('.')) {
+      fail(
+        [...base, c.connect ? 'connect' : 'bind'],
+        `unknown destination host "${target.host}"; hosts: ${[...hosts].sort().join(', ')}`,
+      );
+    }
+    let via: string | undefined;
+    if (c.via !== undefined && c.via !== 'socks.conf') {
+      const [viaHost, viaPort] = c.via.split(':');
+      host(viaHost ?? '', [...base, 'via']);
+      if (viaPort !== undefined && !/^\d+$/.test(viaPort))
+        fail([...base, 'via'], `bad port in via "${c.via}"`, 'E_SCENARIO_SCHEMA');
+      via = c.via;
+    }
+    const timeoutMs = c.timeout !== undefined ? parseDuration(c.timeout) : defaultTimeout;
+    const user = String(binding.user ?? c.user);
+    const request: ProbeRequest = {
+      from,
+      user,
+      protocol,
+      command,
+      target,
+      timeoutMs,
+      ...(via !== undefined ? { via } : { useSocksConf: true }),
+      ...(c.credentials ? { credentials: c.credentials } : {}),
+      ...(c.send !== undefined ? { send: c.send } : {}),
+      ...(bindPeer ? { bindPeer } : {}),
+    };
+    const steps = (list: readonly RawStep[] | undefined, key: 'steps' | 'cleanup') =>
+      (list ?? []).map((s, i) => resolveStep(s, [...base, key, i]));
+    const loc = loaded.locate(base);
+    return {
+      name,
+      scenario: loaded.file,
+      ...(c.description !== undefined ? { description: c.description } : {}),
+      tags: c.tags ?? [],
+      protocol,
+      request,
+      steps: steps(c.steps, 'steps'),
+      cleanup: steps(c.cleanup, 'cleanup'),
+      timeoutMs,
+      expect: resolveExpect(c.expect, protocol, [...base, 'expect']),
+      source: { file: loaded.file, line: loc.line, column: loc.column },
+    };
+  }
+
+  function resolveStep(s: RawStep, path: YamlPath): ScenarioStep {
+    if ('stop' in s) return { kind: 'stop', host: host(s.stop, [...path, 'stop']) };
+    if ('start' in s) return { kind: 'start', host: host(s.start, [...path, 'start']) };
+    if ('cut' in s) return { kind: 'cut', network: network(s.cut, [...path, 'cut']) };
+    if ('restore' in s) return { kind: 'restore', network: network(s.restore, [...path, 'restore']) };
+    if ('wait' in s) return { kind: 'wait', ms: parseDuration(s.wait) };
+    if ('identd' in s) {
+      const b = s.identd.behaviour;
+      const behaviour: IdentdBehaviour =
+        typeof b === 'string'
+          ? { kind: b }
+          : 'lying' in b
+            ? { kind: 'lying', user: b.lying }
+            : { kind: 'error', error: b.error };
+      return { kind: 'identd', host: host(s.identd.host, [...path, 'identd', 'host']), behaviour };
+    }
+    const r = s.replaceConfig;
+    return {
+      kind: 'replaceConfig',
+      host: host(r.host, [...path, 'replaceConfig', 'host']),
+      file: r.file,
+      text: r.text,
+      ...(r.reloaded !== undefined ? { reloaded: r.reloaded } : {}),
+    };
+  }
+
+  function reply(value: number | string, protocol: ProbeProtocol, path: YamlPath): number | null {
+    const code = resolveReply(value, protocol);
+    if (code === undefined) {
+      fail(
+        path,
+        `unknown reply "${value}" for ${protocol}; use a number or one of: ${AllReplyNames.join(', ')}`,
+        'E_SCENARIO_REPLY',
+      );
+    }
+    return code as number | null;
+  }
+
+  function matcher(
+    m: RawExpect['logs'] extends readonly (infer M)[] | undefined ? M : never,
+    path: YamlPath,
+  ): TextMatcher {
+    const spec =
+      typeof m === 'string'
+        ? { text: m }
+        : { host: m.host, text: m.regex !== undefined ? `/${m.regex}/` : (m.contains ?? '') };
+    if (typeof m !== 'string') {
+      if ((m.contains === undefined) === (m.regex === undefined))
+        fail(path, 'give exactly one of contains or regex', 'E_SCENARIO_SCHEMA');
+      if (m.host !== undefined) host(m.host, [...path, 'host']);
+    }
+    const re = /^\/(.*)\/([a-z]*)$/s.exec(spec.text);
+    if (re) {
+      try {
+        new RegExp(re[1]!, re[2]);
+      } catch (err) {
+        fail(path, `bad regular expression: ${(err as Error).message}`, 'E_SCENARIO_SCHEMA');
+      }
+      return {
+        ...(spec.host !== undefined ? { host: spec.host } : {}),
+        regex: { source: re[1]!, flags: re[2]! },
+        text: spec.text,
+      };
+    }
+    return { ...(spec.host !== undefined ? { host: spec.host } : {}), contains: spec.text, text: spec.text };
+  }
+
+  function resolveExpect(e: RawExpect, protocol: ProbeProtocol, path: YamlPath): CaseExpectations {
+    const identd: IdentdExpectation[] = Object.entries(e.identd ?? {}).map(([hopHost, v]) => {
+      const p = [...path, 'identd', hopHost];
+      host(hopHost, p);
+      if (typeof v === 'string')
+        return v === 'none' ? { host: hopHost, none: true } : { host: hopHost, user: v };
+      if (v.queried !== undefined) host(v.queried, [...p, 'queried']);
+      return { host: hopHost, ...v } as IdentdExpectation;
+    });
+    const routes: RouteExpectation[] = (
+      e.route === undefined ? [] : Array.isArray(e.route) ? e.route : [e.route]
+    ).map((r, i) => {
+      host(r.host, Array.isArray(e.route) ? [...path, 'route', i, 'host'] : [...path, 'route', 'host']);
+      return r as RouteExpectation;
+    });
+    (e.path ?? []).forEach((h, i) => {
+      if (!hosts.has(h) && !Ipv4.test(h)) host(h, [...path, 'path', i]);
+    });
+    (e.rules ?? []).forEach((r, i) => {
+      host(r.host, [...path, 'rules', i, 'host']);
+    });
+    const list = (key: 'logs' | 'noLogs' | 'commands') =>
+      (e[key] ?? []).map((m, i) => matcher(m, [...path, key, i]));
+    return {
+      ...(e.reply !== undefined ? { reply: reply(e.reply, protocol, [...path, 'reply']) } : {}),
+      ...(e.secondReply !== undefined
+        ? { secondReply: reply(e.secondReply, protocol, [...path, 'secondReply']) }
+        : {}),
+      ...(e.path !== undefined ? { path: e.path } : {}),
+      rules: (e.rules ?? []).map((r) => ({ ...r }) as RuleExpectation),
+      identd,
+      routes,
+      ...(e.clientRoute !== undefined
+        ? { clientRoute: e.clientRoute as NonNullable<CaseExpectations['clientRoute']> }
+        : {}),
+      logs: list('logs'),
+      noLogs: list('noLogs'),
+      commands: list('commands'),
+      ...(e.received !== undefined ? { received: e.received } : {}),
+      ...(e.echo !== undefined ? { echo: e.echo } : {}),
+      ...(e.reached !== undefined ? { reached: e.reached } : {}),
+    };
+  }
+
+  return {
+    file: loaded.file,
+    topology: raw.topology,
+    ...(raw.description !== undefined ? { description: raw.description } : {}),
+    cases,
+  };
+}

@@ -1,0 +1,222 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import type { LabEvent } from '../../../src/common/events.ts';
+import { renderHtml } from '../../../src/report/html.ts';
+import { renderJson } from '../../../src/report/json.ts';
+import { renderJunit } from '../../../src/report/junit.ts';
+import { renderMarkdown } from '../../../src/report/markdown.ts';
+import { buildRunReport, type RunReport } from '../../../src/report/model.ts';
+import { normaliseReport } from '../../../src/report/normalise.ts';
+import { renderResultTable } from '../../../src/report/terminal.ts';
+import { validateJunit } from '../../helpers/junit-validator.ts';
+import { outcomeOf, resultOf, seedCases } from '../../helpers/results.ts';
+import { projectRoot, seedCascade } from '../../helpers/seed-topology.ts';
+import { badIdAtA, ep, grantedCascade } from '../../helpers/synthetic-events.ts';
+
+const cases = `  - name: granted <echo> & "quoted"
+    from: C
+    user: x
+    connect: z:7
+    send: hello
+    expect: { reply: granted, path: [C, B, A, z], identd: { B: x, A: none }, echo: true }
+  - name: http expected granted but A says 93
+    from: C
+    user: x
+    connect: z:80
+    expect: { reply: granted, identd: { A: x } }
+`;
+
+/** Shifts every port ≥ 40000 and every time, as a second run of the same input would. */
+function rerun(events: readonly LabEvent[], dPort: number, dT: number): LabEvent[] {
+  return JSON.parse(
+    JSON.stringify(events, (k, v) => {
+      if (k === 'port' && typeof v === 'number' && v >= 40000) return v + dPort;
+      if (k === 't') return v + dT;
+      if ((k === 'answer' || k === 'query') && typeof v === 'string')
+        return v.replace(/4000\d/, (p) => String(Number(p) + dPort));
+      return v;
+    }),
+  ) as LabEvent[];
+}
+
+async function report(dPort = 0, dT = 0, started = 1_700_000_000_000): Promise<RunReport> {
+  const [granted, http] = await seedCases(cases);
+  const r1 = await resultOf(
+    granted!,
+    rerun(grantedCascade(), dPort, dT),
+    outcomeOf(90, 'hello', { local: ep('10.1.0.10', 40001 + dPort) }),
+  );
+  const r2 = await resultOf(
+    http!,
+    rerun(badIdAtA(), dPort, dT),
+    outcomeOf(91, '', { local: ep('10.1.0.10', 40001 + dPort) }),
+  );
+  return buildRunReport(
+    {
+      id: `run-${dT}`,
+      runtime: 'local',
+      startedAt: started,
+      finishedAt: started + 1234 + dT,
+      scenarios: ['scenarios/synthetic.yaml'],
+      tags: [],
+      topologyFile: 'topologies/seed-cascade.yaml',
+    },
+    await seedCascade(),
+    [
+      { ...r1, durationMs: 10 + dT },
+      { ...r2, durationMs: 20 + dT },
+    ],
+  );
+}
+
+test('report.json has the versioned shape with per-hop decision, identd and route', async (t) => {
+  const r = await report();
+  t.is(r.version, 1);
+  t.deepEqual(r.run.totals, { cases: 2, passed: 1, failed: 1 });
+  const [granted, http] = r.cases;
+  t.is(granted!.verdict, 'pass');
+  t.deepEqual(granted!.observed.path, ['C', 'B', 'A', 'z']);
+  t.deepEqual(granted!.observed.hops[0], {
+    host: 'B',
+    from: 'C',
+    user: 'x',
+    decision: { action: 'permit', file: 'sockd.conf', line: 2, reason: 'rule' },
+    identd: { queried: 'C', answer: '40001 , 1080 : USERID : UNIX : x', user: 'x', verdict: 'confirmed' },
+    route: {
+      action: 'sockd',
+      file: 'socks.conf',
+      line: 3,
+      server: 'A',
+      attempts: [{ server: '10.2.0.1', host: 'A', ok: true, error: null }],
+    },
+    reply: 90,
+  });
+  t.is(http!.verdict, 'fail');
+  t.deepEqual(
+    http!.failures.map((f) => f.what),
+    ['reply', 'identd user at A'],
+  );
+  const json = JSON.parse(renderJson(r));
+  t.deepEqual(Object.keys(json), ['version', 'run', 'topology', 'cases', 'attribution']);
+});
+
+test('report.json is identical across two runs of the same input after normalising times, ports and ids', async (t) => {
+  const a = renderJson(normaliseReport(await report(0, 0)));
+  const b = renderJson(normaliseReport(await report(517, 90_000, 1_800_000_000_000)));
+  t.is(a, b);
+  t.notRegex(a, /4000\d/, 'ephemeral ports are normalised');
+});
+
+test('the attribution matrix has one row per request and hop: who asked whom, the answer, the user the rule saw', async (t) => {
+  const r = await report();
+  t.deepEqual(
+    r.attribution.map((a) => [a.hop, a.from, a.queried, a.identdUser, a.ruleUser, a.verdict]),
+    [
+      ['B', 'C', 'C', 'x', 'x', 'confirmed'],
+      ['A', 'B', null, null, 'x', 'not asked'],
+      ['B', 'C', 'C', 'x', 'x', 'confirmed'],
+      ['A', 'B', 'B', 'nobody', 'x', 'mismatch'],
+    ],
+  );
+});
+
+test('junit.xml validates against the common JUnit schema, with expected vs actual in the failure', async (t) => {
+  const xml = renderJunit(await report());
+  t.deepEqual(validateJunit(xml), []);
+  t.regex(
+    xml,
+    /<testcase name="granted &lt;echo&gt; &amp; &quot;quoted&quot;" classname="synthetic" time="0\.010"\/>/,
+  );
+  t.regex(
+    xml,
+    /<failure message="reply: expected 90 \(granted\), got 91 \(rejected\) \(\+1 more\)" type="reply">/,
+  );
+  t.regex(xml, /expected: 90 \(granted\)\n {2}actual: {3}91 \(rejected\)/);
+  t.regex(
+    xml,
+    /A \(sockd\) from B as x; deny by sockd\.conf:4 \[identd-mismatch\]/,
+    'the trace is in the failure',
+  );
+});
+
+test('xmllint accepts junit.xml against the fixture XSD when libxml2 is installed', async (t) => {
+  let xmllint = true;
+  try {
+    execFileSync('xmllint', ['--version'], { stdio: 'ignore' });
+  } catch {
+    xmllint = false;
+  }
+  // The structural validator above covers the same rules; this confirms the XSD agrees with it.
+  if (!xmllint) {
+    t.log('xmllint not installed (libxml2-utils); structural validation only');
+    t.deepEqual(validateJunit(renderJunit(await report())), []);
+    return;
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'sockslab-junit-'));
+  try {
+    await writeFile(join(dir, 'junit.xml'), renderJunit(await report()));
+    const out = execFileSync(
+      'xmllint',
+      ['--noout', '--schema', `${projectRoot}test/fixtures/junit/junit.xsd`, join(dir, 'junit.xml')],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    t.is(out, '');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('the structural JUnit validator rejects what the schema rejects', (t) => {
+  t.deepEqual(
+    validateJunit(
+      '<testsuites><testsuite name="s" tests="1" failures="0" errors="0" time="0"/></testsuites>',
+    ),
+    ['testsuite s: tests=1 but 0 testcases'],
+  );
+  t.regex(
+    validateJunit('<testsuites><testsuite name="s" tests="0" failures="0" time="x"/></testsuites>').join(
+      '\n',
+    ),
+    /missing attribute errors[\s\S]*time="x"/,
+  );
+  t.regex(validateJunit('<testsuites><testcase/></testsuites>').join('\n'), /children "testcase" do not fit/);
+  t.regex(validateJunit('<testsuites>').join('\n'), /not well-formed/);
+});
+
+test('summary.md has the results table, the failures with expected vs actual, and the attribution matrix', async (t) => {
+  const md = renderMarkdown(await report(), { caseMermaid: (c) => `flowchart LR\n  %% ${c.name}` });
+  t.regex(md, /\*\*1 passed, 1 failed\*\* of 2 cases/);
+  t.regex(md, /\| \*\*FAIL\*\* \| http expected granted but A says 93 \| scenarios\/synthetic\.yaml \|/);
+  t.regex(md, /\| reply \| 90 \(granted\) \| 91 \(rejected\) \|/);
+  t.regex(
+    md,
+    /\| http expected granted but A says 93 \| A \| B \| B \| 40002 , 1080 : USERID : UNIX : nobody \| nobody \| x \| mismatch \|/,
+  );
+  t.regex(md, /```mermaid\nflowchart LR\n {2}%% granted <echo>/);
+});
+
+test('index.html is self-contained, escapes names and embeds the diagrams inline', async (t) => {
+  const html = renderHtml(await report(), {
+    topologySvg: '<?xml version="1.0"?>\n<svg id="topo"></svg>',
+    caseSvg: (c) => `<svg class="trace">${c.verdict}</svg>`,
+  });
+  t.notRegex(html, /<script|<link|src="http|href="http/);
+  t.regex(html, /<div class="diagram"><svg id="topo"><\/svg><\/div>/);
+  t.is(html.match(/<svg class="trace">/g)?.length, 2);
+  t.regex(html, /granted &lt;echo&gt; &amp; &quot;quoted&quot;/);
+  t.regex(html, /<details id="case-http-expected-granted-but-A-says-93" open>/);
+  t.regex(html, /asked B: nobody <span class="muted">\(mismatch\)/);
+});
+
+test('the terminal table lists each case with its verdict, reply and path', async (t) => {
+  const text = renderResultTable(await report());
+  t.regex(text, /^PASS {2}granted <echo> & "quoted" +90 \(granted\) +C > B > A > z/m);
+  t.regex(text, /^FAIL {2}http expected granted but A says 93 +91 \(rejected\) +C > B > A/m);
+  t.regex(text, /1 passed, 1 failed \(2 cases, runtime local, 1234 ms\)/);
+});

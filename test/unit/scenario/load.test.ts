@@ -1,0 +1,168 @@
+import { readdir, readFile } from 'node:fs/promises';
+import test from 'ava';
+import { parseScenarioText } from '../../../src/scenario/load.ts';
+import { resolveScenario } from '../../../src/scenario/resolve.ts';
+import { scenarioJsonSchema } from '../../../src/scenario/schema.ts';
+import { projectRoot, seedCascade } from '../../helpers/seed-topology.ts';
+
+const header = '# yaml-language-server: $schema=scenario.schema.json\n';
+
+const minimal = `${header}topology: seed-cascade
+cases:
+  - name: x reaches z
+    from: C
+    user: x
+    connect: z:7
+    send: hello
+    expect:
+      reply: granted
+      path: [C, B, A, z]
+      rules: [{ host: B, file: sockd.conf, line: 2 }]
+      identd: { B: x, A: none }
+      echo: true
+`;
+
+async function resolveText(text: string) {
+  return resolveScenario(parseScenarioText(text, 'scenarios/t.yaml'), await seedCascade());
+}
+
+test('a minimal case resolves to one probe request through the origin socks.conf', async (t) => {
+  const s = await resolveText(minimal);
+  t.is(s.cases.length, 1);
+  const c = s.cases[0]!;
+  t.deepEqual(c.request.target, { host: 'z', port: 7 });
+  t.is(c.request.useSocksConf, true);
+  t.is(c.request.via, undefined);
+  t.is(c.protocol, 'socks4');
+  t.is(c.expect.reply, 90);
+  t.deepEqual(c.expect.identd, [
+    { host: 'B', user: 'x' },
+    { host: 'A', none: true },
+  ]);
+  t.deepEqual(c.source, { file: 'scenarios/t.yaml', line: 4, column: 5 });
+});
+
+test('an unknown key is an error naming file, YAML path and line:col', (t) => {
+  const text = minimal.replace('    send: hello\n', '    sned: hello\n');
+  const err = t.throws(() => parseScenarioText(text, 'scenarios/t.yaml'));
+  t.is((err as { code?: string }).code, 'E_SCENARIO_UNKNOWN_KEY');
+  t.regex(
+    err!.message,
+    /^scenarios\/t\.yaml: cases\[0\]\.sned \(8:5\): unknown key "sned"; known keys: .*send/,
+  );
+});
+
+test('an unknown expectation key is an error listing the known expectation keys', (t) => {
+  const text = minimal.replace('      echo: true\n', '      echoed: true\n');
+  const err = t.throws(() => parseScenarioText(text, 'scenarios/t.yaml'));
+  t.regex(
+    err!.message,
+    /cases\[0\]\.expect\.echoed \(14:7\): unknown key "echoed"; known keys: .*identd.*reply/,
+  );
+});
+
+test('a reply name the protocol does not know is an error at the reply', async (t) => {
+  const err = await t.throwsAsync(resolveText(minimal.replace('reply: granted', 'reply: granteed')));
+  t.regex(err!.message, /cases\[0\]\.expect\.reply \(10:14\): unknown reply "granteed" for socks4/);
+});
+
+test('reply names resolve per protocol: rejected is 91 in SOCKS 4 and 0x02 in SOCKS 5', async (t) => {
+  const s4 = await resolveText(minimal.replace('reply: granted', 'reply: rejected'));
+  t.is(s4.cases[0]!.expect.reply, 91);
+  const s5 = await resolveText(
+    minimal
+      .replace('reply: granted', 'reply: rejected')
+      .replace('    connect: z:7', '    protocol: socks5\n    connect: z:7'),
+  );
+  t.is(s5.cases[0]!.expect.reply, 2);
+  const n = await resolveText(minimal.replace('reply: granted', 'reply: 93'));
+  t.is(n.cases[0]!.expect.reply, 93);
+});
+
+test('a host the topology does not have is an error that lists the hosts', async (t) => {
+  const err = await t.throwsAsync(resolveText(minimal.replace('from: C', 'from: Q')));
+  t.regex(err!.message, /cases\[0\]\.from \(5:11\): unknown host "Q"; hosts: A, B, C, z/);
+});
+
+test('a scenario naming another topology is refused', async (t) => {
+  const err = await t.throwsAsync(resolveText(minimal.replace('topology: seed-cascade', 'topology: campus')));
+  t.is((err as { code?: string }).code, 'E_SCENARIO_TOPOLOGY');
+});
+
+test('a matrix expands a case over every combination and substitutes placeholders in expectations', async (t) => {
+  const text = minimal
+    .replace('    connect: z:7\n', '    connect: z:7\n    matrix: { user: [x, y], port: [7, 80] }\n')
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the scenario DSL's placeholder
+    .replace('identd: { B: x, A: none }', 'identd: { B: "${user}" }');
+  const s = await resolveText(text);
+  t.deepEqual(
+    s.cases.map((c) => c.name),
+    [
+      'x reaches z [user=x, port=7]',
+      'x reaches z [user=x, port=80]',
+      'x reaches z [user=y, port=7]',
+      'x reaches z [user=y, port=80]',
+    ],
+  );
+  t.deepEqual(
+    s.cases.map((c) => [c.request.user, c.request.target.port, c.expect.identd[0]!.user]),
+    [
+      ['x', 7, 'x'],
+      ['x', 80, 'x'],
+      ['y', 7, 'y'],
+      ['y', 80, 'y'],
+    ],
+  );
+});
+
+test('steps become typed fault steps, and bind cases carry their peer', async (t) => {
+  const text = `${header}topology: seed-cascade
+defaults: { timeout: 2s }
+cases:
+  - name: bind
+    from: C
+    user: x
+    via: B
+    bind: { host: z, port: 21, peer: z }
+    steps:
+      - identd: { host: C, behaviour: { lying: mallory } }
+      - stop: A
+      - cut: dmz
+      - replaceConfig: { host: B, file: sockd.conf, text: "deny 0.0.0.0 0.0.0.0\\n", reloaded: true }
+      - wait: 50ms
+    cleanup: [{ start: A }, { restore: dmz }, { identd: { host: C, behaviour: truthful } }]
+    expect: { reply: granted, secondReply: granted }
+`;
+  const c = (await resolveText(text)).cases[0]!;
+  t.is(c.request.command, 'bind');
+  t.deepEqual(c.request.bindPeer, { from: 'z' });
+  t.is(c.request.via, 'B');
+  t.is(c.timeoutMs, 2000);
+  t.deepEqual(
+    c.steps.map((s) => s.kind),
+    ['identd', 'stop', 'cut', 'replaceConfig', 'wait'],
+  );
+  t.deepEqual(c.steps[0], { kind: 'identd', host: 'C', behaviour: { kind: 'lying', user: 'mallory' } });
+  t.deepEqual(c.steps[4], { kind: 'wait', ms: 50 });
+  t.is(c.cleanup.length, 3);
+});
+
+test('a network the topology does not have is an error in a step', async (t) => {
+  const text = minimal.replace('    send: hello\n', '    send: hello\n    steps: [{ cut: wan }]\n');
+  const err = await t.throwsAsync(resolveText(text));
+  t.regex(err!.message, /cases\[0\]\.steps\[0\]\.cut \(9:20\): unknown network "wan"/);
+});
+
+test('scenarios/scenario.schema.json is generated from the current schema', async (t) => {
+  const committed = await readFile(`${projectRoot}scenarios/scenario.schema.json`, 'utf8');
+  t.is(committed, scenarioJsonSchema(), 'run: npx tsx src/scenario/write-schema.ts');
+});
+
+test('every scenario file starts with the yaml-language-server schema line', async (t) => {
+  const files = (await readdir(`${projectRoot}scenarios`)).filter((f) => f.endsWith('.yaml'));
+  t.true(files.length > 0, 'scenarios/ holds the reference scenario suites');
+  for (const f of files) {
+    const text = await readFile(`${projectRoot}scenarios/${f}`, 'utf8');
+    t.true(text.startsWith(header), `${f} must start with ${header.trim()}`);
+  }
+});
