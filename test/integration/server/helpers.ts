@@ -168,8 +168,6 @@ export interface Socks4Result {
   readonly socket: Socket;
   /** The client's own address (captured at connect: it is gone from the socket once closed). */
   readonly from: string;
-  /** The client's own address (captured at connect: it is gone from the socket once closed). */
-  readonly from: string;
   readonly reply: { code: number; port: number; address: string } | null;
   /** Bytes after the reply that arrived with it. */
   readonly rest: Buffer;
@@ -217,8 +215,8 @@ export function readBytes(socket: Socket, n: number, timeoutMs = 5000): Promise<
       if (buf.length >= n) {
         const extra = buf.subarray(n);
         buf = buf.subarray(0, n);
-        if (extra.length > 0) socket.unshift(extra);
         done();
+        if (extra.length > 0) socket.unshift(extra);
       }
     };
     const timer = setTimeout(done, timeoutMs);
