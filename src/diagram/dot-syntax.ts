@@ -69,3 +69,17 @@ function quote(value: string): string {
 export function block(head: string, body: readonly string[], indent = '  '): string[] {
   return [`${head} {`, ...body.map((line) => `${indent}${line}`), '}'];
 }
+
+/** Breaks text at blanks into lines of at most about `width` characters (long words stay whole). */
+export function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let current = '';
+  for (const word of text.split(/\s+/).filter((w) => w !== '')) {
+    if (current !== '' && current.length + 1 + word.length > width) {
+      lines.push(current);
+      current = word;
+    } else current = current === '' ? word : `${current} ${word}`;
+  }
+  if (current !== '') lines.push(current);
+  return lines;
+}

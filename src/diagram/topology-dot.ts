@@ -5,7 +5,7 @@
  * ports each host listens on. Output is deterministic: everything sorted, ids derived from names.
  */
 import type { HostModel, ResolvedTopology } from '../topology/model.ts';
-import { attrs, block, clusterId, dotId, html, markup } from './dot-syntax.ts';
+import { attrs, block, clusterId, dotId, html, markup, wrap } from './dot-syntax.ts';
 import { describeRoute, type Forwarding, forwarding, type Upstream } from './forwarding.ts';
 import { edgeColours, externalFill, networkFill, networkStroke, noteFill, roleStyles } from './palette.ts';
 import { placement, serviceLines, sortedInterfaces } from './topology-facts.ts';
@@ -55,6 +55,9 @@ export function baseStatements(
   readonly forwarding: Forwarding;
 } {
   const place = placement(topology);
+  const routes = options.forwarding ? forwarding(topology) : { edges: [], warnings: [] };
+  const notes = warningNotes(routes);
+  const notesOf = (host: string) => notes.filter((n) => n.host === host).map((n) => n.node);
   const nodes: string[] = [];
   const edges: string[] = [];
   const touched = (networkName: string) =>
@@ -78,6 +81,8 @@ export function baseStatements(
       // Anchor for the edges of multi-homed hosts (drawn to the cluster border via lhead).
       `${networkAnchorId(network.name)}${attrs({ shape: 'point', style: 'invis', width: 0.01 })};`,
       ...members.map(({ host, address }) => hostNode(host, address, options)),
+      // A warning sits in its host's network, under the host.
+      ...members.flatMap(({ host }) => notesOf(host.name)),
       // One column per network, so networks read left to right in the order requests cross them.
       `{ rank="same"; ${[networkAnchorId(network.name), ...members.map(({ host }) => hostId(host.name))].join('; ')}; }`,
     ];
@@ -85,7 +90,7 @@ export function baseStatements(
   }
 
   for (const host of place.between) {
-    nodes.push(hostNode(host, undefined, options));
+    nodes.push(hostNode(host, undefined, options), ...notesOf(host.name));
     const faded = options.highlight !== undefined && !options.highlight.has(host.name);
     const hostDepth = Math.min(...host.interfaces.map((i) => place.depth.get(i.network) ?? 0));
     for (const iface of sortedInterfaces(host)) {
@@ -107,7 +112,6 @@ export function baseStatements(
     }
   }
 
-  const routes = options.forwarding ? forwarding(topology) : { edges: [], warnings: [] };
   const externals = new Set<string>();
   for (const edge of routes.edges) {
     if (edge.to.kind === 'external') externals.add(edge.to.name);
@@ -134,23 +138,25 @@ export function baseStatements(
       })};`,
     );
   }
-  routes.warnings.forEach((warning, i) => {
-    const id = dotId('note', `${warning.host}#${i}`);
-    nodes.push(
-      `${id}${attrs({
-        shape: 'note',
-        style: 'filled',
-        fillcolor: noteFill,
-        color: edgeColours.warning,
-        fontcolor: edgeColours.warning,
-        label: { html: markup.small(html(warning.message)) },
-      })};`,
-    );
-    edges.push(
-      `${id} -> ${hostId(warning.host)}${attrs({ style: 'dashed', color: edgeColours.warning, arrowhead: 'none' })};`,
-    );
-  });
+  for (const note of notes) edges.push(note.edge);
   return { nodes, edges, forwarding: routes };
+}
+
+/** A note node per forwarding warning, and the edge that hangs it under its host. */
+function warningNotes(routes: Forwarding): { host: string; node: string; edge: string }[] {
+  return routes.warnings.map((warning, i) => {
+    const id = dotId('note', `${warning.host}#${i}`);
+    const node = `${id}${attrs({
+      shape: 'note',
+      style: 'filled',
+      fillcolor: noteFill,
+      color: edgeColours.warning,
+      fontcolor: edgeColours.warning,
+      label: { html: markup.lines(wrap(`⚠ ${warning.message}`, 44).map((l) => markup.small(html(l)))) },
+    })};`;
+    const edge = `${hostId(warning.host)} -> ${id}${attrs({ style: 'dashed', color: edgeColours.warning, arrowhead: 'none' })};`;
+    return { host: warning.host, node, edge };
+  });
 }
 
 /** Graph-wide defaults shared by the topology and trace diagrams. */

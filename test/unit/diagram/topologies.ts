@@ -80,3 +80,82 @@ export function seedCascade(): ResolvedTopology {
     hosts,
   };
 }
+
+/**
+ * The spec's socks.conf example (d.5, d.6) on an rsockd with awkward names: a four-entry `@=`
+ * list (two servers in the topology by address, one by name, one unknown), a one-field
+ * `sockd@` line, and default-server lines; plus a host whose socks.conf does not parse.
+ */
+export function awkwardFailover(socksConfText: string): ResolvedTopology {
+  const hosts: HostModel[] = [
+    {
+      name: '<ops> & "co"',
+      role: 'client',
+      interfaces: [{ network: 'corp net', address: '192.168.1.50' }],
+      users: [{ name: 'alice', uid: 1000 }],
+      identd: { behaviour: { kind: 'lying', user: 'mallory' }, port: 113 },
+    },
+    {
+      name: 'gw\\east',
+      role: 'rsockd',
+      description: 'fails over through four servers',
+      interfaces: [
+        { network: 'corp net', address: '192.168.1.1' },
+        { network: 'edge', address: '10.0.0.1' },
+      ],
+      users: [{ name: 'nobody', uid: 65534 }],
+      server: server('rsockd', { socksConf: conf('socks.conf', socksConfText), defaultServer: '10.0.0.9' }),
+    },
+    {
+      name: 'fw2',
+      role: 'sockd',
+      interfaces: [{ network: 'edge', address: '10.0.0.2' }],
+      users: [],
+      server: server('sockd'),
+    },
+    {
+      name: 'fw-old.corp.example.com',
+      role: 'sockd',
+      interfaces: [{ network: 'edge', address: '10.0.0.5' }],
+      users: [],
+      server: server('sockd'),
+    },
+    {
+      name: 'fw3',
+      role: 'sockd',
+      interfaces: [{ network: 'edge', address: '10.0.0.3' }],
+      users: [],
+      server: server('sockd'),
+    },
+    {
+      name: 'default-fw',
+      role: 'sockd',
+      interfaces: [{ network: 'edge', address: '10.0.0.9' }],
+      users: [],
+      server: server('sockd'),
+    },
+    {
+      name: 'broken',
+      role: 'rsockd',
+      interfaces: [{ network: 'edge', address: '10.0.0.7' }],
+      users: [],
+      server: server('rsockd', { socksConf: conf('socks.conf', 'direct ALL\nallow 10.0.0.0 255.0.0.0\n') }),
+    },
+    {
+      name: 'end',
+      role: 'identd-only',
+      interfaces: [],
+      users: [],
+      identd: { behaviour: { kind: 'error', error: 'HIDDEN-USER' }, port: 113 },
+    },
+  ];
+  return {
+    name: 'awkward "failover"',
+    file: '/lab/awkward.yaml',
+    networks: [
+      { name: 'corp net', subnet: '192.168.1.0/24', description: 'a & b <c>' },
+      { name: 'edge', subnet: '10.0.0.0/24' },
+    ],
+    hosts,
+  };
+}
