@@ -5,7 +5,8 @@
 import { spawn } from 'node:child_process';
 import { Resolver as DnsResolver, lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
-import { ConfigFileError } from '../config/config-error.ts';
+import type { AnyConfig } from '../config/ast.ts';
+import { type ConfigPaths, loadConfigFile } from '../config/load.ts';
 import { builtinServices, loadServices, parseServices, type ServiceTable } from '../config/services.ts';
 import { parseUserFile } from '../policy/match.ts';
 import type { Resolver, UserFileReader } from '../policy/resolver.ts';
@@ -73,24 +74,30 @@ export function servicesFrom(path: string | undefined): ServiceTable {
 }
 
 export type Loaded<T> =
-  | { readonly ok: true; readonly config: T }
-  | { readonly ok: false; readonly missing: boolean; readonly messages: readonly string[] };
+  | { readonly ok: true; readonly config: T; readonly from: string; readonly warnings: readonly string[] }
+  | {
+      readonly ok: false;
+      readonly missing: boolean;
+      readonly messages: readonly string[];
+      readonly warnings: readonly string[];
+    };
 
-/** Reads and parses one configuration file; parse errors come back as the classic messages. */
-export function loadConfig<T>(path: string, parse: (text: string) => T, missingMessage: string): Loaded<T> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    const missing = errnoText(err) === ErrnoText.ENOENT;
-    return { ok: false, missing, messages: [missingMessage] };
-  }
-  try {
-    return { ok: true, config: parse(text) };
-  } catch (err) {
-    if (err instanceof ConfigFileError) return { ok: false, missing: false, messages: err.classicMessages };
-    throw err;
-  }
+/**
+ * Loads one configuration the way the server does (f.3: frozen file first, then text; parse
+ * errors as the classic messages). `missingMessage` is what to say when neither file exists.
+ */
+export function loadConfig<K extends AnyConfig['kind']>(
+  kind: K,
+  paths: ConfigPaths,
+  services: ServiceTable,
+  missingMessage: string,
+): Loaded<Extract<AnyConfig, { kind: K }>> {
+  const result = loadConfigFile(kind, paths, { services });
+  if ('config' in result)
+    return { ok: true, config: result.config, from: result.from.path, warnings: result.warnings };
+  if ('missing' in result)
+    return { ok: false, missing: true, messages: [missingMessage], warnings: result.warnings };
+  return { ok: false, missing: false, messages: result.errors, warnings: result.warnings };
 }
 
 /**

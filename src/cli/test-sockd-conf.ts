@@ -5,8 +5,6 @@
  * Thin: argv and files here, the evaluation in src/policy/checker.ts.
  */
 import type { IdentdMode, RouteConfig } from '../config/ast.ts';
-import { parseSockdConf } from '../config/sockd-conf.ts';
-import { parseSockdRoute } from '../config/sockd-route.ts';
 import {
   checkSockdConf,
   errorRecord,
@@ -64,22 +62,29 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   if (typeof simulation === 'string') return fail([`test_sockd_conf: ${simulation}`], true);
 
   const services = servicesFrom(args.values.get('--services'));
-  const confPath = args.values.get('-C') ?? env.SOCKD_CONF ?? '/etc/sockd.conf';
+  // -C names a text file; otherwise the server's own precedence (f.3): frozen first, then text.
+  const explicit = args.values.get('-C');
+  const confPath = explicit ?? env.SOCKD_CONF ?? '/etc/sockd.conf';
   const conf = loadConfig(
-    confPath,
-    (text) => parseSockdConf(text, { file: confPath, services }),
+    'sockd.conf',
+    explicit !== undefined ? { text: explicit } : { text: confPath, frozen: env.SOCKD_FC ?? '/etc/sockd.fc' },
+    services,
     `Unable to open config file (${confPath})`,
   );
+  for (const w of conf.warnings) process.stderr.write(`${w}\n`);
   if (!conf.ok) return fail(conf.messages, false);
 
+  // Multi-homed check only when a route file is named (-R, or SOCKD_ROUTE in the environment).
   const routePath = args.values.get('-R') ?? env.SOCKD_ROUTE;
   let route: { file: string; config: RouteConfig | null } | undefined;
   if (routePath !== undefined) {
     const loaded = loadConfig(
-      routePath,
-      (text) => parseSockdRoute(text, { file: routePath }),
+      'sockd.route',
+      { text: routePath },
+      services,
       `Unable to open routing file (${routePath})`,
     );
+    for (const w of loaded.warnings) process.stderr.write(`${w}\n`);
     if (!loaded.ok && !loaded.missing) return fail(loaded.messages, false);
     route = { file: routePath, config: loaded.ok ? loaded.config : null };
   }

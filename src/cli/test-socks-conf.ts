@@ -4,7 +4,6 @@
  * exit 0 deny, 1 direct, 2 sockd, 255 usage or configuration error. Thin: argv and files here,
  * the evaluation in src/policy/checker.ts.
  */
-import { parseSocksConf } from '../config/socks-conf.ts';
 import { checkSocksConf, errorRecord, SocksCheckExit, SocksCheckUsage } from '../policy/checker.ts';
 import {
   fsUserFileReader,
@@ -38,10 +37,12 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   const explicit = args.values.get('-C');
   const confPath = explicit ?? env.SOCKS_CONF ?? '/etc/socks.conf';
   const conf = loadConfig(
-    confPath,
-    (text) => parseSocksConf(text, { file: confPath, services }),
+    'socks.conf',
+    explicit !== undefined ? { text: explicit } : { text: confPath, frozen: env.SOCKS_FC ?? '/etc/socks.fc' },
+    services,
     `Unable to open config file (${confPath})`,
   );
+  for (const w of conf.warnings) process.stderr.write(`${w}\n`);
   if (!conf.ok && (explicit !== undefined || !conf.missing)) return fail(conf.messages, false);
 
   // d.6: SOCKS_SERVER wins over --default-server (h.2).
