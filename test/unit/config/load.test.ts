@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { freeze } from '../../../src/config/frozen.ts';
-import { loadConfigFile } from '../../../src/config/load.ts';
+import { loadConfigFile, readFrozenFile } from '../../../src/config/load.ts';
 import { parseSockdConf } from '../../../src/config/sockd-conf.ts';
 import { parseSocksConf } from '../../../src/config/socks-conf.ts';
 
@@ -103,4 +103,15 @@ test('missing files are reported as missing, unreadable ones as errors', (t) => 
   t.deepEqual(loadConfigFile('sockd.route', {}), { missing: true, warnings: [] });
   const result = loadConfigFile('sockd.route', { text: dir });
   t.true('errors' in result && result.errors[0] === `Unable to open routing file (${dir})`);
+});
+
+test('readFrozenFile thaws a frozen file and rejects a missing or wrong-kind one with a ConfigError', async (t) => {
+  const dir = tempDir(t);
+  const frozen = join(dir, 'sockd.fc');
+  const config = parseSockdConf(TEXT, { file: 'sockd.conf' });
+  writeFileSync(frozen, freeze(config));
+  t.deepEqual(await readFrozenFile(frozen, 'sockd.conf'), config);
+  await t.throwsAsync(readFrozenFile(frozen, 'sockd.route'), { code: 'E_FROZEN_KIND' });
+  const missing = await t.throwsAsync(readFrozenFile(join(dir, 'none'), 'sockd.conf'));
+  t.regex((missing as { classic?: string } | undefined)?.classic ?? '', /^Error: read from .*none: /);
 });
