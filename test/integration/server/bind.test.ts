@@ -3,7 +3,6 @@ import {
   assertServes,
   closedWithin,
   connectTcp,
-  echoThrough,
   freshAddress,
   randomPort,
   readBytes,
@@ -176,7 +175,6 @@ test('BIND through an upstream: the upstream 0.0.0.0 becomes its address; the se
   const peer = await connectTcp(A, r.reply!.port, app);
   const second = decodeReply(await readBytes(r.socket, 8));
   t.deepEqual(second, { code: 90, port: peer.localPort!, address: app });
-  t.deepEqual(await echoThrough(peer, Buffer.alloc(0)), Buffer.alloc(0));
   peer.write('hello');
   t.is((await readBytes(r.socket, 5)).toString(), 'hello');
   r.socket.write('back');
@@ -185,12 +183,5 @@ test('BIND through an upstream: the upstream 0.0.0.0 becomes its address; the se
   r.socket.end();
   await waitForLog(b, (l) => l.startsWith(`bind() from u(unknown) for ${app} (ftp) using sockd at ${A}`));
   await waitForLog(a, (l) => l.startsWith(`connected -- Bind from u(unknown)@`));
-  await waitForLog(
-    b,
-    (l) =>
-      l ===
-      `5 bytes from ${r.from}, 4 bytes from ${app}`
-        .replace('5 bytes', '4 bytes')
-        .replace(', 4 bytes', ', 5 bytes'),
-  );
+  await waitForLog(b, (l) => l === `4 bytes from ${r.from}, 5 bytes from ${app}`);
 });
