@@ -41,3 +41,33 @@ export function describeRoutedCall(parts: Omit<RequestDescParts, 'src'>): string
   const prep = parts.command === 'bind' ? 'for' : 'to';
   return `${call} from ${parts.user}(${parts.realUser}) ${prep} ${parts.dst.display} (${parts.dstServ})`;
 }
+
+/**
+ * d.4 / h.6 routing deny: `refused -- connect() from U(R) to D (S)` (BIND: `Refused -- bind() from
+ * U(R) for D (S)`, capitalised as in the original), then
+ * `failed -- REQDESC.  Error code: connect() Connection refused` (BIND: `bind()`).
+ */
+export function routeDenyLogs(parts: RequestDescParts): [string, string] {
+  const refused = parts.command === 'bind' ? 'Refused' : 'refused';
+  const call = parts.command === 'bind' ? 'bind()' : 'connect()';
+  return [
+    `${refused} -- ${describeRoutedCall(parts)}`,
+    `failed -- ${describeRequest(parts)}.  Error code: ${call} Connection refused`,
+  ];
+}
+
+/** h.6 rsockd direct: `connect() directly from U(R) to D (S)` / `bind() directly from U(R) for D (S)`. */
+export function routeDirectLog(parts: Omit<RequestDescParts, 'src'>): string {
+  return describeRoutedCall(parts).replace(/^(connect|bind)\(\) from /, '$1() directly from ');
+}
+
+/** h.6 rsockd via server: `connect() from U(R) to D (S) using sockd at SERVER` (d.7). */
+export function routeViaLog(parts: Omit<RequestDescParts, 'src'>, server: string): string {
+  return `${describeRoutedCall(parts)} using sockd at ${server}`;
+}
+
+/** d.7 / d.6: `Failed to connect to sockd at E: TEXT`; no server at all → `… at (none)`. */
+export function upstreamFailedLog(server: string | null, text?: string): string {
+  if (server === null) return 'Failed to connect to sockd at (none)';
+  return `Failed to connect to sockd at ${server}: ${text ?? 'Connection refused'}`;
+}

@@ -5,7 +5,13 @@ import { builtinServices } from '../../../src/config/services.ts';
 import { parseSockdConf } from '../../../src/config/sockd-conf.ts';
 import { expandCommand } from '../../../src/policy/command.ts';
 import { type HostIdentity, hostFromAddress } from '../../../src/policy/host.ts';
-import { describeRequest } from '../../../src/policy/request-desc.ts';
+import {
+  describeRequest,
+  routeDenyLogs,
+  routeDirectLog,
+  routeViaLog,
+  upstreamFailedLog,
+} from '../../../src/policy/request-desc.ts';
 import type { UserFileReader } from '../../../src/policy/resolver.ts';
 import {
   type AccessDecision,
@@ -191,4 +197,36 @@ test('DSTSERV is the port number when the port has no service name', async (t) =
     applyIdentd(d, { kind: 'not-asked' }).reqdesc,
     'Connect from ann(unknown)@192.0.2.5 to 203.0.113.7 (1023)',
   );
+});
+
+test('rsockd routing log lines: deny pair, direct, via server and unreachable server', async (t) => {
+  const parts = {
+    user: 'bob',
+    realUser: 'bob',
+    src: await at('10.1.1.1'),
+    dst: await at('192.0.2.33'),
+    dstServ: 'http',
+  };
+  t.deepEqual(routeDenyLogs({ ...parts, command: 'connect' }), [
+    'refused -- connect() from bob(bob) to 192.0.2.33 (http)',
+    'failed -- Connect from bob(bob)@10.1.1.1 to 192.0.2.33 (http).  Error code: connect() Connection refused',
+  ]);
+  t.is(
+    routeDenyLogs({ ...parts, command: 'bind' })[0],
+    'Refused -- bind() from bob(bob) for 192.0.2.33 (http)',
+  );
+  t.is(
+    routeDirectLog({ ...parts, command: 'connect' }),
+    'connect() directly from bob(bob) to 192.0.2.33 (http)',
+  );
+  t.is(routeDirectLog({ ...parts, command: 'bind' }), 'bind() directly from bob(bob) for 192.0.2.33 (http)');
+  t.is(
+    routeViaLog({ ...parts, command: 'connect' }, '10.0.0.2'),
+    'connect() from bob(bob) to 192.0.2.33 (http) using sockd at 10.0.0.2',
+  );
+  t.is(
+    upstreamFailedLog('10.0.0.2', 'Connection refused'),
+    'Failed to connect to sockd at 10.0.0.2: Connection refused',
+  );
+  t.is(upstreamFailedLog(null), 'Failed to connect to sockd at (none)');
 });
