@@ -97,6 +97,8 @@ export interface HostModel {
   readonly echo?: readonly EchoService[];
   /** socks.conf used by `probe --use-socks-conf` from this host. */
   readonly clientSocksConf?: ConfigText;
+  /** The lab starts this host's services only when asked (startHost): a server that is down. */
+  readonly stopped?: boolean;
 }
 
 export interface ResolvedTopology {

@@ -307,6 +307,7 @@ export async function resolveTopology(
       ...(identd ? { identd } : {}),
       ...(echo.length > 0 ? { echo } : {}),
       ...(clientSocksConf ? { clientSocksConf } : {}),
+      ...(f.stopped ? { stopped: true } : {}),
     });
     configs.set(h.name, parsed);
   }

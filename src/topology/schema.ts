@@ -126,6 +126,12 @@ const hostFields = {
     'Client-side socks.conf used by probes from this host (`probe --use-socks-conf`).',
   ),
   echo: z.array(EchoServiceSchema).optional().describe('Echo-style services: a port, or { port, kind }.'),
+  stopped: z
+    .boolean()
+    .optional()
+    .describe(
+      'Bring the host up with its services stopped (a listed server that is down); startHost starts them.',
+    ),
 };
 
 export const HostDefaultsSchema = z.strictObject(hostFields).describe('Fields every matching host inherits.');

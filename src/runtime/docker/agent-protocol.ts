@@ -1,5 +1,6 @@
-import type { LabEvent } from '../../common/events.ts';
+import type { Endpoint, LabEvent } from '../../common/events.ts';
 import type { IdentdBehaviour } from '../../topology/model.ts';
+import type { ProbeOutcome } from '../runtime.ts';
 
 /**
  * The wire between the driver and the host agent inside each container. Pure types and codecs:
@@ -16,7 +17,11 @@ export type AgentLine =
   | { readonly k: 'text'; readonly from: string; readonly text: string }
   | { readonly k: 'fatal'; readonly message: string }
   /** Answer to a `mark` control request: every line before it has been written. */
-  | { readonly k: 'mark'; readonly id: string };
+  | { readonly k: 'mark'; readonly id: string }
+  /** A BIND probe's first reply granted: the driver now has the peer host dial `bound`. */
+  | { readonly k: 'bound'; readonly bound: Endpoint }
+  /** A probe's last line. */
+  | { readonly k: 'outcome'; readonly outcome: ProbeOutcome };
 
 export type ControlRequest =
   | { readonly op: 'stop' }

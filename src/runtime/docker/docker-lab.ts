@@ -1,10 +1,17 @@
+import { PassThrough } from 'node:stream';
 import type { StartedTestContainer } from 'testcontainers';
 import { InputError } from '../../common/errors.ts';
 import type { Endpoint, EventSink, LabEvent } from '../../common/events.ts';
 import type { HostModel, IdentdBehaviour, ResolvedTopology } from '../../topology/model.ts';
-import type { Lab, LabHost, ProbeOutcome, ProbeRequest } from '../runtime.ts';
+import type { Lab, LabHost, LabTimeouts, ProbeOutcome, ProbeRequest } from '../runtime.ts';
 import type { DialOutcome, DialRequest } from './agent/dial.ts';
-import type { AgentLine, ControlReply, ControlRequest } from './agent-protocol.ts';
+import {
+  type AgentLine,
+  type ControlReply,
+  type ControlRequest,
+  decodeLine,
+  LineSplitter,
+} from './agent-protocol.ts';
 import type { DockerEngine } from './engine.ts';
 import { HostContainer } from './host-container.ts';
 import { buildHostSpec, ImagePaths } from './host-spec.ts';
@@ -26,6 +33,7 @@ export interface DockerLabOptions {
   readonly runId: string;
   readonly ownerPid: number;
   readonly events?: EventSink;
+  readonly timeouts?: LabTimeouts;
   /** How long to wait for another lab's overlapping subnets to be released. */
   readonly networkWaitMs: number;
   /** How long a host may take from container start to its agent's `ready`. */
@@ -78,7 +86,7 @@ export class DockerLab implements Lab {
 
   private async startHost0(model: HostModel): Promise<void> {
     const { engine, image, runId, topology, ownerPid } = this.options;
-    const spec = buildHostSpec(topology, model, runId);
+    const spec = buildHostSpec(topology, model, runId, this.options.timeouts);
     const container = new HostContainer(image, engine)
       .withName(containerName(runId, model.name))
       .withHostname(model.name)
@@ -104,10 +112,13 @@ export class DockerLab implements Lab {
   }
 
   private onLine(line: AgentLine): void {
-    if (line.k !== 'event') return;
-    this.all.push(line.e);
+    if (line.k === 'event') this.record(line.e);
+  }
+
+  private record(event: LabEvent): void {
+    this.all.push(event);
     this.lastEventAt = Date.now();
-    this.options.events?.emit(line.e);
+    this.options.events?.emit(event);
   }
 
   private running(name: string): RunningHost {
@@ -167,21 +178,85 @@ export class DockerLab implements Lab {
     return u.uid;
   }
 
+  /** Runs argv in a host as uid, handing each decoded stdout line to `onLine`; resolves with the exit code. */
+  private async execLines(
+    name: string,
+    uid: number,
+    argv: readonly string[],
+    onLine: (line: AgentLine) => void,
+  ): Promise<{ exitCode: number; stderr: string; stdout: string }> {
+    const d = this.options.engine.dockerode;
+    const exec = await d.getContainer(this.running(name).container.getId()).exec({
+      Cmd: [...argv],
+      User: `${uid}:${uid}`,
+      AttachStdout: true,
+      AttachStderr: true,
+    });
+    const stream = await exec.start({ Detach: false, Tty: false });
+    const out = new PassThrough();
+    const err = new PassThrough();
+    d.modem.demuxStream(stream, out, err);
+    const split = new LineSplitter();
+    let stdout = '';
+    let stderr = '';
+    out.setEncoding('utf8');
+    err.setEncoding('utf8');
+    out.on('data', (chunk: string) => {
+      stdout += chunk;
+      for (const text of split.push(chunk)) {
+        const line = decodeLine(text);
+        if (line) onLine(line);
+      }
+    });
+    err.on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    await new Promise<void>((resolve, reject) => {
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', reject);
+    });
+    for (const text of split.flush()) {
+      const line = decodeLine(text);
+      if (line) onLine(line);
+    }
+    const info = await exec.inspect();
+    return { exitCode: info.ExitCode ?? -1, stderr, stdout };
+  }
+
   async probe(request: ProbeRequest): Promise<ProbeOutcome> {
     const origin = this.running(request.from);
     const uid = this.uidOf(origin.model, request.user);
+    const peer = request.bindPeer;
+    let peerUid: number | undefined;
+    if (peer) {
+      const p = this.running(peer.from);
+      peerUid = this.uidOf(p.model, peer.user ?? 'root');
+    }
     const before = this.all.length;
-    const result = await origin.container.exec(
+    let outcome: ProbeOutcome | undefined;
+    let peerDial: Promise<unknown> | undefined;
+    const result = await this.execLines(
+      request.from,
+      uid,
       [ImagePaths.node, ImagePaths.agent, 'probe', JSON.stringify(request)],
-      {
-        user: `${uid}:${uid}`,
+      (line) => {
+        if (line.k === 'event') this.record(line.e);
+        else if (line.k === 'outcome') outcome = line.outcome;
+        else if (line.k === 'bound' && peer && peerUid !== undefined) {
+          // The BIND peer is another container: it connects to the bound address from there.
+          peerDial = this.dial(peer.from, peer.user ?? 'root', {
+            host: line.bound.address,
+            port: line.bound.port,
+            send: request.send ?? `hello from ${peer.from}\n`,
+            timeoutMs: request.timeoutMs ?? 5_000,
+            idleMs: 500,
+          }).catch(() => undefined);
+        }
       },
     );
-    const line = result.stdout.trim().split('\n').pop() ?? '';
-    let outcome: ProbeOutcome;
-    try {
-      outcome = JSON.parse(line) as ProbeOutcome;
-    } catch {
+    await peerDial;
+    if (!outcome) {
       throw new Error(
         `probe from ${request.from} printed no outcome (exit ${result.exitCode}): ${result.stderr.trim() || result.stdout.trim()}`,
       );

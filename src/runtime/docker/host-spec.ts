@@ -22,13 +22,14 @@ export const ImagePaths = {
   spec: '/etc/sockslab/host.json',
   configDir: '/etc/sockslab',
   hosts: '/etc/sockslab/hosts',
+  /** The topology's hosts, interfaces and server ports (world-readable: probes run as users). */
+  directory: '/etc/sockslab/directory.json',
   clientSocksConf: '/etc/sockslab/client/socks.conf',
   control: '/tmp/sockslab-agent.sock',
   pidfile: '/tmp/sockslab-server.pid',
+  /** The server's JSON-lines events (`--events`), tailed by the agent. */
+  events: '/tmp/sockslab-server-events.jsonl',
 } as const;
-
-/** The identd port servers ask on (RFC 1413). */
-export const IdentdPort = 113;
 
 export interface FileSpec {
   readonly path: string;
@@ -57,12 +58,33 @@ export interface HostSpec {
   readonly users: readonly UserModel[];
   readonly files: readonly FileSpec[];
   readonly server?: ServerSpec;
-  readonly identd?: { readonly port: number; readonly behaviour: IdentdBehaviour };
+  readonly identd?: {
+    readonly port: number;
+    readonly behaviour: IdentdBehaviour;
+    readonly readTimeoutMs?: number;
+  };
   readonly echo: readonly EchoService[];
-  /** Every host of the topology with its addresses: the probe's names for targets and `via`. */
-  readonly directory: readonly { readonly name: string; readonly addresses: readonly string[] }[];
+  /** Every host of the topology with its interfaces: the probe's names for targets and `via`. */
+  readonly directory: Directory;
   /** Path of the socks.conf that `probe --use-socks-conf` reads on this host, when it has one. */
   readonly clientSocksConf?: string;
+}
+
+export interface DirectoryHost {
+  readonly name: string;
+  readonly interfaces: readonly { readonly network: string; readonly address: string }[];
+  /** The SOCKS port of its server, when it runs one. */
+  readonly serverPort?: number;
+}
+
+export type Directory = readonly DirectoryHost[];
+
+export function directoryOf(topology: ResolvedTopology): Directory {
+  return topology.hosts.map((h) => ({
+    name: h.name,
+    interfaces: h.interfaces.map((i) => ({ network: i.network, address: i.address })),
+    ...(h.server ? { serverPort: h.server.port } : {}),
+  }));
 }
 
 /** hosts(5)-style table of the topology: every address with its host's name (the servers' --hosts). */
@@ -80,8 +102,22 @@ function userOf(host: HostModel, name: string): UserModel {
 
 const configPath = (name: string) => `${ImagePaths.configDir}/${name}`;
 
+/**
+ * The server runs in the config directory and is given bare file names, so its rule citations
+ * read `sockd.conf:2` exactly as on the local runtime, not `/etc/sockslab/sockd.conf:2`.
+ */
+export const ServerCwd = ImagePaths.configDir;
+
+/** b.7 timers the lab may shorten, as the CLI's `--timeout-*` options (seconds, fractions allowed). */
+const timerOptions = [
+  ['identd', '--timeout-identd'],
+  ['upstreamConnect', '--timeout-upstream'],
+  ['establish', '--timeout-establish'],
+  ['requestRead', '--timeout-request'],
+] as const;
+
 /** The server CLI's arguments for a host (spec h.1/h.2 plus the lab's extensions). */
-export function serverArgv(host: HostModel): readonly string[] {
+export function serverArgv(host: HostModel, timeouts: LabTimeouts = {}): readonly string[] {
   const s = host.server;
   if (!s) return [];
   const argv = [
@@ -91,35 +127,49 @@ export function serverArgv(host: HostModel): readonly string[] {
     '--port',
     String(s.port),
     '--conf',
-    configPath('sockd.conf'),
+    'sockd.conf',
     '--identd-port',
-    String(host.identd?.port ?? IdentdPort),
+    String(s.identdPort),
     '--hosts',
     ImagePaths.hosts,
     '--pidfile',
     ImagePaths.pidfile,
+    // Classic text log on stderr (reload errors only appear there), structured events to a file.
     '--log',
     'stderr',
-    '--log-format',
-    'json',
+    '--events',
+    ImagePaths.events,
   ];
   if (s.kind === 'rsockd') {
     // Always name the paths: a missing file means "everything direct" / "no routes" (d.1, e).
-    argv.push('--client-conf', configPath('socks.conf'), '--upstream-port', String(s.upstreamPort));
+    argv.push('--client-conf', 'socks.conf', '--upstream-port', String(s.upstreamPort));
     if (s.defaultServer !== undefined) argv.push('--default-server', s.defaultServer);
   }
-  argv.push('--route', configPath('sockd.route'));
+  argv.push('--route', 'sockd.route');
   if (s.multihomed === true) argv.push('--multihomed');
   if (s.multihomed === false) argv.push('--single-homed');
   if (s.socks5) argv.push('--socks5');
-  if (s.passwd) argv.push('--passwd', configPath('sockd.passwd'));
+  if (s.passwd) argv.push('--passwd', 'passwd');
+  for (const [key, option] of timerOptions) {
+    const ms = timeouts[key];
+    if (ms !== undefined) argv.push(option, String(ms / 1000));
+  }
   if (s.identdDefault === 'lenient') argv.push('-i');
   if (s.identdDefault === 'strict') argv.push('-I');
   return argv;
 }
 
-export function buildHostSpec(topology: ResolvedTopology, host: HostModel, runId: string): HostSpec {
-  const files: FileSpec[] = [{ path: ImagePaths.hosts, text: hostsTable(topology), mode: 0o644 }];
+export function buildHostSpec(
+  topology: ResolvedTopology,
+  host: HostModel,
+  runId: string,
+  timeouts: LabTimeouts = {},
+): HostSpec {
+  const directory = directoryOf(topology);
+  const files: FileSpec[] = [
+    { path: ImagePaths.hosts, text: hostsTable(topology), mode: 0o644 },
+    { path: ImagePaths.directory, text: JSON.stringify(directory), mode: 0o644 },
+  ];
   let server: ServerSpec | undefined;
   const s = host.server;
   if (s) {
@@ -129,7 +179,7 @@ export function buildHostSpec(topology: ResolvedTopology, host: HostModel, runId
     const owner = userOf(host, s.owner);
     // Credentials are readable by the server's owner only.
     if (s.passwd) {
-      files.push({ path: configPath('sockd.passwd'), text: s.passwd.text, mode: 0o600, uid: owner.uid });
+      files.push({ path: configPath('passwd'), text: s.passwd.text, mode: 0o600, uid: owner.uid });
     }
     for (const f of s.userFiles) files.push({ path: f.path, text: f.text, mode: 0o644 });
     server = {
@@ -151,9 +201,17 @@ export function buildHostSpec(topology: ResolvedTopology, host: HostModel, runId
     users: host.users,
     files,
     ...(server ? { server } : {}),
-    ...(host.identd ? { identd: { port: host.identd.port, behaviour: host.identd.behaviour } } : {}),
+    ...(host.identd
+      ? {
+          identd: {
+            port: host.identd.port,
+            behaviour: host.identd.behaviour,
+            ...(timeouts.identdRead !== undefined ? { readTimeoutMs: timeouts.identdRead } : {}),
+          },
+        }
+      : {}),
     echo: host.echo ?? [],
-    directory: topology.hosts.map((h) => ({ name: h.name, addresses: h.interfaces.map((i) => i.address) })),
+    directory,
     ...(host.clientSocksConf ? { clientSocksConf: ImagePaths.clientSocksConf } : {}),
   };
 }

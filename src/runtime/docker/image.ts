@@ -19,6 +19,8 @@ export const ImageLabel = 'sockslab.image';
 export interface ImageInputs {
   readonly root: string;
   readonly node: string;
+  /** /bin/sh for the configs' shell commands (c.10), resolved to the real binary. */
+  readonly shell: string | null;
   readonly libraries: readonly string[];
   /** Package directories (relative to root) that production needs. */
   readonly packages: readonly string[];
@@ -69,7 +71,9 @@ export async function imageInputs(root = projectRoot()): Promise<ImageInputs> {
     );
   }
   const node = await fs.realpath(process.execPath);
-  return { root, node, libraries: await librariesOf(node), packages: await productionPackages(root) };
+  const shell = (await exists('/bin/sh')) ? await fs.realpath('/bin/sh') : null;
+  const libraries = new Set([...(await librariesOf(node)), ...(shell ? await librariesOf(shell) : [])]);
+  return { root, node, shell, libraries: [...libraries].sort(), packages: await productionPackages(root) };
 }
 
 async function walk(dir: string, out: string[]): Promise<void> {
@@ -84,7 +88,7 @@ async function walk(dir: string, out: string[]): Promise<void> {
 export async function inputsHash(inputs: ImageInputs): Promise<string> {
   const h = createHash('sha256');
   h.update('sockslab-host-image v1\n');
-  for (const bin of [inputs.node, ...inputs.libraries]) {
+  for (const bin of [inputs.node, ...(inputs.shell ? [inputs.shell] : []), ...inputs.libraries]) {
     const st = await fs.stat(bin);
     h.update(`${bin} ${st.size} ${st.mtimeMs}\n`);
   }
@@ -138,6 +142,7 @@ async function stage(inputs: ImageInputs, dir: string): Promise<void> {
   for (const bin of [inputs.node, ...inputs.libraries])
     await linkTree(await fs.realpath(bin), join(rootfs, bin));
   if (inputs.node !== ImagePaths.node) await linkTree(inputs.node, join(rootfs, ImagePaths.node));
+  if (inputs.shell) await linkTree(inputs.shell, join(rootfs, 'bin/sh'));
   const app = join(rootfs, ImagePaths.app);
   await linkTree(join(inputs.root, 'dist'), join(app, 'dist'));
   await linkTree(join(inputs.root, 'package.json'), join(app, 'package.json'));

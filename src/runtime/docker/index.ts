@@ -32,6 +32,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): Runtime
         runId: upOptions.runId ?? newId(),
         ownerPid: process.pid,
         ...(upOptions.events ? { events: upOptions.events } : {}),
+        ...(upOptions.timeouts ? { timeouts: upOptions.timeouts } : {}),
         networkWaitMs: options.networkWaitMs ?? 120_000,
         readyTimeoutMs: options.readyTimeoutMs ?? 20_000,
       });

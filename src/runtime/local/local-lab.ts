@@ -66,7 +66,7 @@ export class LocalLab implements Lab {
   static async start(topology: ResolvedTopology, options: UpOptions = {}): Promise<LocalLab> {
     const lab = new LocalLab(topology, options);
     try {
-      await Promise.all(topology.hosts.map((h) => lab.startHost(h.name)));
+      await Promise.all(topology.hosts.filter((h) => !h.stopped).map((h) => lab.startHost(h.name)));
     } catch (err) {
       await lab.down();
       throw err;

@@ -1,38 +1,34 @@
 import type { EventSink } from '../../../common/events.ts';
 import type { Listener, Net } from '../../../net/net.ts';
-import type { EchoKind, EchoService } from '../../../topology/model.ts';
+import type { EchoService } from '../../../topology/model.ts';
 
 /**
- * The destination services of a host: echo (bytes back), discard (swallow), http-ok (one HTTP
- * response after the request head) and banner (a greeting line, then echo). Each connection
- * emits one `echo` event when it closes, with the bytes it received.
+ * The destination services of a host, with the same behaviour as the local runtime's: echo (bytes
+ * back), discard (swallow), http-ok (one HTTP response to the first data) and banner (a greeting
+ * line on accept). Each connection emits one `echo` event when it closes, with the bytes it got.
  */
 
-const httpResponse =
-  'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n';
-
-export function bannerLine(host: string): string {
-  return `sockslab banner from ${host}\r\n`;
+function httpOk(host: string): string {
+  const body = `${host} ok\n`;
+  return `HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
 }
 
 async function listenOne(net: Net, host: string, service: EchoService, events: EventSink): Promise<Listener> {
-  const kind: EchoKind = service.kind;
   return net.listen({ host: '0.0.0.0', port: service.port }, (conn) => {
     const { socket } = conn;
     let bytes = 0;
-    let head = '';
-    socket.on('error', () => socket.destroy());
-    if (kind === 'banner') socket.write(bannerLine(host));
+    let answered = false;
+    socket.on('error', () => {});
     socket.on('data', (chunk: Buffer) => {
       bytes += chunk.length;
-      if (kind === 'echo' || kind === 'banner') socket.write(chunk);
-      if (kind === 'http-ok' && head !== null) {
-        head += chunk.toString('latin1');
-        if (head.includes('\r\n\r\n') || head.includes('\n\n')) socket.end(httpResponse);
+      if (service.kind === 'echo') socket.write(chunk);
+      if (service.kind === 'http-ok' && !answered) {
+        answered = true;
+        socket.end(httpOk(host));
       }
     });
     socket.on('end', () => socket.end());
-    socket.on('close', () => {
+    socket.once('close', () => {
       events.emit({
         type: 'echo',
         t: Date.now(),
@@ -40,10 +36,11 @@ async function listenOne(net: Net, host: string, service: EchoService, events: E
         service: 'echo',
         peer: conn.remote,
         local: conn.local,
-        kind,
+        kind: service.kind,
         bytes,
       });
     });
+    if (service.kind === 'banner') socket.write(`${service.banner ?? `${host} ready`}\r\n`);
   });
 }
 

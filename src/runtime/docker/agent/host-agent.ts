@@ -2,12 +2,13 @@ import { promises as fs } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
 import { dirname } from 'node:path';
 import type { EventSink, LabEvent } from '../../../common/events.ts';
+import type { FakeIdentd } from '../../../identd/fake-identd.ts';
 import type { Net } from '../../../net/net.ts';
 import type { IdentdBehaviour } from '../../../topology/model.ts';
 import { type AgentLine, type ControlReply, type ControlRequest, LineSplitter } from '../agent-protocol.ts';
 import { type HostSpec, ImagePaths } from '../host-spec.ts';
 import { startEchoServices } from './echo-services.ts';
-import { type IdentdHandle, startHostIdentd } from './identd.ts';
+import { startHostIdentd } from './identd.ts';
 import { ServerProcess } from './server-process.ts';
 
 /**
@@ -18,12 +19,16 @@ import { ServerProcess } from './server-process.ts';
  * replacement) act on the services, not on the container, so events keep flowing.
  */
 
+/** What the server logs when SIGHUP found bad files (server-cli.ts). */
+const keptMarker = 'reload: invalid files kept their previous rules';
+
 export interface AgentOptions {
   readonly net: Net;
   readonly write: (line: AgentLine) => void;
   readonly controlPath?: string;
   readonly serverScript?: (kind: 'rsockd' | 'sockd') => string;
   readonly serverReadyMs?: number;
+  readonly eventsFile?: string;
   /** How long to watch for a reload error after SIGHUP. */
   readonly reloadWindowMs?: number;
 }
@@ -31,12 +36,14 @@ export interface AgentOptions {
 export class HostAgent {
   private readonly events: EventSink;
   private echo: { close(): Promise<void> } | undefined;
-  private identd: IdentdHandle | undefined;
+  private identd: FakeIdentd | undefined;
   private identdBehaviour: IdentdBehaviour | undefined;
   private server: ServerProcess | undefined;
   private control: Server | undefined;
   private stopping = false;
-  private readonly recentErrors: string[] = [];
+  /** Server text lines seen since the last SIGHUP (reload errors only appear in the text log). */
+  private readonly reloadLines: string[] = [];
+  private watchingReload = false;
 
   constructor(
     private readonly spec: HostSpec,
@@ -45,7 +52,6 @@ export class HostAgent {
     this.identdBehaviour = spec.identd?.behaviour;
     this.events = {
       emit: (event: LabEvent) => {
-        if (event.type === 'log' && event.level === 'err') this.recentErrors.push(event.message);
         options.write({ k: 'event', e: { ...event, host: spec.host } });
       },
     };
@@ -74,7 +80,8 @@ export class HostAgent {
 
   private async startIdentd(): Promise<void> {
     const b = this.identdBehaviour;
-    if (!this.spec.identd || !b || b.kind === 'down') return;
+    // `down` is the fake identd's own behaviour (nothing listens), so it is started in every case.
+    if (!this.spec.identd || !b) return;
     this.identd = await startHostIdentd({
       net: this.options.net,
       port: this.spec.identd.port,
@@ -82,6 +89,9 @@ export class HostAgent {
       users: this.spec.users,
       host: this.spec.host,
       events: this.events,
+      ...(this.spec.identd.readTimeoutMs !== undefined
+        ? { readTimeoutMs: this.spec.identd.readTimeoutMs }
+        : {}),
     });
   }
 
@@ -98,9 +108,12 @@ export class HostAgent {
     if (s) {
       const script =
         this.options.serverScript?.(s.kind) ?? (s.kind === 'rsockd' ? ImagePaths.rsockd : ImagePaths.sockd);
-      this.server ??= new ServerProcess(s, script, {
+      this.server ??= new ServerProcess(s, script, this.options.eventsFile ?? ImagePaths.events, {
         event: (e) => this.events.emit(e),
-        text: (stream, text) => this.options.write({ k: 'text', from: `${s.kind}:${stream}`, text }),
+        text: (stream, text) => {
+          if (this.watchingReload) this.reloadLines.push(text);
+          this.options.write({ k: 'text', from: `${s.kind}:${stream}`, text });
+        },
         exit: (code, signal) => {
           if (!this.stopping)
             this.options.write({ k: 'text', from: s.kind, text: `exited code=${code} signal=${signal}` });
@@ -124,8 +137,8 @@ export class HostAgent {
 
   async setIdentd(behaviour: IdentdBehaviour): Promise<void> {
     this.identdBehaviour = behaviour;
-    await this.stopIdentd();
-    await this.startIdentd();
+    if (this.identd) await this.identd.setBehaviour(behaviour);
+    else await this.startIdentd();
   }
 
   async replaceConfig(
@@ -136,12 +149,21 @@ export class HostAgent {
     await fs.writeFile(path, text, { mode: 0o644 });
     if (!this.server?.running)
       return { ok: true, reloaded: false, error: 'no server is running on this host' };
-    this.recentErrors.length = 0;
+    this.reloadLines.length = 0;
+    this.watchingReload = true;
     this.server.reload();
-    // The server logs at priority err when the new files are unusable and keeps the old ones.
-    await new Promise((r) => setTimeout(r, this.options.reloadWindowMs ?? 300));
-    const error = this.recentErrors.join('; ');
-    return error ? { ok: true, reloaded: false, error } : { ok: true, reloaded: true };
+    // A bad file makes the server log its errors and then `reload: invalid files kept their previous rules`.
+    const deadline = Date.now() + (this.options.reloadWindowMs ?? 400);
+    while (Date.now() < deadline && !this.reloadLines.some((l) => l.includes(keptMarker))) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    this.watchingReload = false;
+    if (!this.reloadLines.some((l) => l.includes(keptMarker))) return { ok: true, reloaded: true };
+    const error = this.reloadLines
+      .filter((l) => !l.includes(keptMarker))
+      .map((l) => l.replace(/^\S+ \S+\[\d+\]: /, ''))
+      .join('; ');
+    return { ok: true, reloaded: false, error: error || 'the server kept its previous rules' };
   }
 
   async handle(request: ControlRequest): Promise<ControlReply> {

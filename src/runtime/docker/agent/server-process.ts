@@ -1,13 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { chown, readFile, writeFile } from 'node:fs/promises';
 import type { LabEvent } from '../../../common/events.ts';
 import { LineSplitter } from '../agent-protocol.ts';
-import type { ServerSpec } from '../host-spec.ts';
+import { ServerCwd, type ServerSpec } from '../host-spec.ts';
+import { FileTail } from './file-tail.ts';
 
 /**
  * The rsockd/sockd CLI as a child process of the host agent, running as the topology's server
- * owner (so /proc/net/tcp, and therefore identd, attributes its sockets to that user). Its stdout
- * and stderr are read line by line: JSON objects with a `type` are events, the rest is text.
+ * owner (so /proc/net/tcp, and therefore identd, attributes its sockets to that user). Its events
+ * file is tailed (JSON objects with a `type` are events); its stdout and stderr are text lines.
  */
 
 export interface ServerOutput {
@@ -49,10 +50,12 @@ function parseEvent(line: string): LabEvent | null {
 
 export class ServerProcess {
   private child: ChildProcess | undefined;
+  private tail: FileTail | undefined;
 
   constructor(
     private readonly spec: ServerSpec,
     private readonly script: string,
+    private readonly eventsFile: string,
     private readonly output: ServerOutput,
   ) {}
 
@@ -67,10 +70,19 @@ export class ServerProcess {
   /** Spawns the server and resolves once its port is listening (or rejects when it exits first). */
   async start(readyTimeoutMs: number): Promise<void> {
     if (this.running) return;
+    // The events file belongs to the server's owner, who appends; the agent reads from the end.
+    await writeFile(this.eventsFile, '', { flag: 'a', mode: 0o644 });
+    await chown(this.eventsFile, this.spec.uid, this.spec.gid);
+    const tail = new FileTail(this.eventsFile, (line) => {
+      const event = parseEvent(line.trim());
+      if (event) this.output.event(event);
+    });
+    await tail.start();
+    this.tail = tail;
     const child = spawn(process.execPath, [this.script, ...this.spec.argv], {
       uid: this.spec.uid,
       gid: this.spec.gid,
-      cwd: '/tmp',
+      cwd: ServerCwd,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { PATH: '/usr/bin:/bin', HOME: '/tmp', USER: this.spec.owner, LOGNAME: this.spec.owner },
     });
@@ -80,9 +92,7 @@ export class ServerProcess {
       const source = child[stream];
       source?.setEncoding('utf8');
       const handle = (line: string) => {
-        const event = parseEvent(line.trim());
-        if (event) this.output.event(event);
-        else if (line.trim()) this.output.text(stream, line);
+        if (line.trim()) this.output.text(stream, line);
       };
       source?.on('data', (chunk: string) => split.push(chunk).forEach(handle));
       source?.on('end', () => split.flush().forEach(handle));
@@ -90,7 +100,8 @@ export class ServerProcess {
     let exited = false;
     child.on('exit', (code, signal) => {
       exited = true;
-      this.output.exit(code, signal);
+      // The last events are flushed at exit: read them before reporting the exit.
+      void tail.stop().finally(() => this.output.exit(code, signal));
     });
     const spawnError = new Promise<never>((_, reject) => child.once('error', reject));
     spawnError.catch(() => {});
@@ -112,6 +123,7 @@ export class ServerProcess {
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
     await gone;
     clearTimeout(timer);
+    await this.tail?.stop();
   }
 
   /** SIGHUP: the server re-reads its files and keeps the old ones when the new ones are bad. */
