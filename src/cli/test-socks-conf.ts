@@ -62,6 +62,8 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     pid: Number(args.values.get('--pid') ?? process.pid),
   });
   for (const line of result.lines) process.stderr.write(`${line}\n`);
+  // An unusable service|port argument is a usage error (f.5): the usage message follows.
+  if (result.exitCode === 255) process.stderr.write(`${SocksCheckUsage}\n`);
   const ran: boolean[] = [];
   if (args.flags.includes('-x')) {
     for (const c of result.commands) {

@@ -209,6 +209,8 @@ test('usage errors and a missing configuration exit 255 with a message', async (
   t.deepEqual(missing.lines, [`Unable to open config file (${join(dir, 'none.conf')})`]);
   const port = await run(sockdCli, ['-C', sockdConf, 'u', '10.1.1.1', '10.2.2.2', 'nosuchservice']);
   t.is(port.exit, 255);
+  t.deepEqual(port.lines.slice(1, 2), ['Invalid port number nosuchservice']);
+  t.regex(port.lines.at(-1) ?? '', /^Usage: test_sockd_conf /);
 });
 
 test('--json prints one decision record on stdout', async (t) => {
