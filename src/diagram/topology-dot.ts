@@ -6,12 +6,18 @@
  */
 import type { HostModel, ResolvedTopology } from '../topology/model.ts';
 import { attrs, block, clusterId, dotId, html, markup, wrap } from './dot-syntax.ts';
-import { describeRoute, type Forwarding, forwarding, type Upstream } from './forwarding.ts';
+import { type Forwarding, forwarding, type Upstream } from './forwarding.ts';
+import { bundleForwarding, describeSource } from './forwarding-bundle.ts';
 import { edgeColours, externalFill, networkFill, networkStroke, noteFill, roleStyles } from './palette.ts';
 import { placement, serviceLines, sortedInterfaces } from './topology-facts.ts';
 
 export const hostId = (name: string): string => dotId('h', name);
+/** Where edges enter a network cluster (its first row) and leave it (its last row). */
 export const networkAnchorId = (name: string): string => dotId('net', name);
+export const networkExitId = (name: string): string => dotId('netout', name);
+
+/** Hosts per row inside a network, so a big network wraps instead of growing sideways. */
+const ROW = 5;
 export const externalId = (name: string): string => dotId('x', name);
 export const upstreamId = (to: Upstream): string =>
   to.kind === 'host' ? hostId(to.host) : externalId(to.name);
@@ -78,13 +84,16 @@ export function baseStatements(
         color: faded ? edgeColours.faded : networkStroke,
         fontcolor: faded ? '#94a3b8' : '#0f172a',
       })};`,
-      // Anchor for the edges of multi-homed hosts (drawn to the cluster border via lhead).
+      // Anchors for edges into and out of the network (drawn to the cluster border).
       `${networkAnchorId(network.name)}${attrs({ shape: 'point', style: 'invis', width: 0.01 })};`,
+      `${networkExitId(network.name)}${attrs({ shape: 'point', style: 'invis', width: 0.01 })};`,
       ...members.map(({ host, address }) => hostNode(host, address, options)),
       // A warning sits in its host's network, under the host.
       ...members.flatMap(({ host }) => notesOf(host.name)),
-      // One column per network, so networks read left to right in the order requests cross them.
-      `{ rank="same"; ${[networkAnchorId(network.name), ...members.map(({ host }) => hostId(host.name))].join('; ')}; }`,
+      ...networkRows(
+        network.name,
+        members.map(({ host }) => hostId(host.name)),
+      ),
     ];
     nodes.push(...block(`subgraph ${clusterId(network.name)}`, body));
   }
@@ -99,7 +108,7 @@ export function baseStatements(
       const cluster = clusterId(iface.network).slice(1, -1);
       const ends = upstream
         ? `${hostId(host.name)} -> ${networkAnchorId(iface.network)}`
-        : `${networkAnchorId(iface.network)} -> ${hostId(host.name)}`;
+        : `${networkExitId(iface.network)} -> ${hostId(host.name)}`;
       edges.push(
         `${ends}${attrs({
           ...(upstream ? { lhead: cluster } : { ltail: cluster }),
@@ -113,17 +122,21 @@ export function baseStatements(
   }
 
   const externals = new Set<string>();
-  for (const edge of routes.edges) {
-    if (edge.to.kind === 'external') externals.add(edge.to.name);
+  for (const drawn of bundleForwarding(routes.edges, place)) {
+    if (drawn.to.kind === 'external') externals.add(drawn.to.name);
+    const from = drawn.from;
+    const tail = from.kind === 'host' ? hostId(from.host) : networkExitId(from.network);
+    const lines = from.kind === 'host' ? drawn.lines : [`${describeSource(from)}:`, ...drawn.lines];
     edges.push(
-      `${hostId(edge.from)} -> ${upstreamId(edge.to)}${attrs({
+      `${tail} -> ${upstreamId(drawn.to)}${attrs({
+        ...(from.kind === 'network' ? { ltail: clusterId(from.network).slice(1, -1) } : {}),
         color: edgeColours.forwarding,
-        penwidth: 2,
+        penwidth: from.kind === 'network' ? 3 : 2,
         // The networks decide the layout; forwarding edges are drawn over it.
         constraint: false,
         arrowhead: 'vee',
         fontcolor: edgeColours.forwarding,
-        label: { html: markup.lines(edge.routes.map((r) => markup.small(html(describeRoute(r))))) },
+        label: { html: markup.lines(lines.map((l) => markup.small(html(l)))) },
       })};`,
     );
   }
@@ -140,6 +153,22 @@ export function baseStatements(
   }
   for (const note of notes) edges.push(note.edge);
   return { nodes, edges, forwarding: routes };
+}
+
+/**
+ * Rank rows of a network: its members in rows of at most ROW hosts, the entry anchor with the
+ * first row and the exit anchor with the last, rows kept in order by invisible edges.
+ */
+function networkRows(network: string, members: readonly string[]): string[] {
+  const rows: string[][] = [];
+  for (let i = 0; i < members.length; i += ROW) rows.push(members.slice(i, i + ROW));
+  if (rows.length === 0) rows.push([]);
+  rows[0]!.unshift(networkAnchorId(network));
+  rows[rows.length - 1]!.push(networkExitId(network));
+  const out = rows.map((row) => `{ rank="same"; ${row.join('; ')}; }`);
+  for (let i = 1; i < rows.length; i++)
+    out.push(`${rows[i - 1]![0]} -> ${rows[i]![0]}${attrs({ style: 'invis' })};`);
+  return out;
 }
 
 /** A note node per forwarding warning, and the edge that hangs it under its host. */

@@ -5,8 +5,28 @@
  */
 import type { HostModel, IdentdBehaviour, NetworkModel, ResolvedTopology } from '../topology/model.ts';
 
-const byName = <T extends { readonly name: string }>(a: T, b: T): number =>
-  a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+/**
+ * Natural order (`ws2` before `ws10`) that does not depend on the locale: runs of digits compare
+ * by value, everything else by code unit, and equal-looking names fall back to plain order.
+ */
+export function naturalCompare(a: string, b: string): number {
+  const pa = a.match(/\d+|\D+/g) ?? [];
+  const pb = b.match(/\d+|\D+/g) ?? [];
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    const x = pa[i]!;
+    const y = pb[i]!;
+    if (x === y) continue;
+    if (/^\d/.test(x) && /^\d/.test(y)) {
+      const difference = BigInt(x) - BigInt(y);
+      if (difference !== 0n) return difference < 0n ? -1 : 1;
+    }
+    return x < y ? -1 : 1;
+  }
+  if (pa.length !== pb.length) return pa.length - pb.length;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+const byName = <T extends { readonly name: string }>(a: T, b: T): number => naturalCompare(a.name, b.name);
 
 export function sortedHosts(topology: ResolvedTopology): HostModel[] {
   return [...topology.hosts].sort(byName);

@@ -4,7 +4,8 @@
  * forwarding edges from socks.conf. Deterministic, like the DOT form.
  */
 import type { HostModel, ResolvedTopology, Role } from '../topology/model.ts';
-import { describeRoute, forwarding, type Upstream } from './forwarding.ts';
+import { forwarding, type Upstream } from './forwarding.ts';
+import { bundleForwarding, describeSource } from './forwarding-bundle.ts';
 import { mermaidId, mermaidLines, mermaidText } from './mermaid-syntax.ts';
 import { edgeColours, roleStyles } from './palette.ts';
 import { placement, serviceLines, sortedInterfaces } from './topology-facts.ts';
@@ -69,12 +70,13 @@ export function topologyMermaid(topology: ResolvedTopology): string {
 
   const routes = forwarding(topology);
   const externals = new Set<string>();
-  for (const edge of routes.edges) {
-    if (edge.to.kind === 'external') externals.add(edge.to.name);
+  for (const drawn of bundleForwarding(routes.edges, place)) {
+    if (drawn.to.kind === 'external') externals.add(drawn.to.name);
+    const from = drawn.from;
+    const tail = from.kind === 'host' ? mermaidHostId(from.host) : mermaidNetworkId(from.network);
+    const text = from.kind === 'host' ? drawn.lines : [`${describeSource(from)}:`, ...drawn.lines];
     linkStyles.push(`linkStyle ${links.length} stroke:${edgeColours.forwarding},stroke-width:2px`);
-    links.push(
-      `${mermaidHostId(edge.from)} ==>|"${mermaidLines(edge.routes.map(describeRoute))}"| ${upstreamMermaidId(edge.to)}`,
-    );
+    links.push(`${tail} ==>|"${mermaidLines(text)}"| ${upstreamMermaidId(drawn.to)}`);
   }
   for (const name of [...externals].sort())
     lines.push(`  ${mermaidExternalId(name)}["${mermaidLines([name, 'not in this topology'])}"]`);
