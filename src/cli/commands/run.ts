@@ -1,12 +1,290 @@
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { Listr } from 'listr2';
+import { InputError } from '../../common/errors.ts';
+import { newId } from '../../common/ids.ts';
+import type { DiagramHooks } from '../../report/diagrams.ts';
+import { anchor, renderHtml } from '../../report/html.ts';
+import { renderJson } from '../../report/json.ts';
+import { failureMessage, renderJunit } from '../../report/junit.ts';
+import { renderMarkdown } from '../../report/markdown.ts';
+import { buildRunReport, type RunReport } from '../../report/model.ts';
+import { renderFailures, renderResultTable } from '../../report/terminal.ts';
+import { RuntimeRegistry } from '../../runtime/registry.ts';
+import type { LabTimeouts, Runtime } from '../../runtime/runtime.ts';
+import { allCases, selectScenarios } from '../../scenario/discover.ts';
+import type { ScenarioCase } from '../../scenario/model.ts';
+import type { CaseResult } from '../../scenario/result.ts';
+import { type CasePredictor, type RunnerOptions, runCase } from '../../scenario/runner.ts';
+import { loadTopologyWithConfigs } from '../../topology/load.ts';
+import type { ResolvedTopology } from '../../topology/model.ts';
 
-/** `sockslab run` — not implemented yet. */
+/**
+ * `sockslab run <topology> [scenario...]`: bring the topology up on a runtime, replay the
+ * scenarios, check every case against its expectations and the static prediction, write
+ * reports/<run>/{report.json,junit.xml,summary.md,index.html,topology.svg,cases/*.svg} and
+ * point reports/latest at it. Exit 0 all passed, 1 a case failed, 2 invalid input or runtime.
+ */
+
+interface RunOptions {
+  readonly runtime: string;
+  readonly tags?: string;
+  readonly reportDir: string;
+  readonly scenarioDir?: string;
+  readonly json?: boolean;
+  readonly specTimers?: boolean;
+  readonly predict: boolean;
+}
+
+/** Lab timers for scenario runs: short, so fault cases (silent identd, dead upstreams) take seconds. */
+const ScenarioTimeouts: LabTimeouts = {
+  identd: 1_500,
+  upstreamConnect: 1_500,
+  establish: 8_000,
+  requestRead: 8_000,
+  unreachable: 1_000,
+  identdRead: 1_500,
+};
+
+/** Drivers are loaded only when asked for, so `sockslab run` on the local runtime never loads Docker code. */
+async function registry(name: string): Promise<RuntimeRegistry> {
+  const reg = new RuntimeRegistry();
+  const { localRuntime } = await import('../../runtime/local/local-runtime.ts');
+  reg.register(localRuntime);
+  const optional: Record<string, () => Promise<Runtime>> = {
+    docker: async () => (await import('../../runtime/docker/index.ts')).createDockerRuntime(),
+    netns: async () => {
+      // The netns driver registers itself through the same factory shape once it exists.
+      const mod = (await import(`../../runtime/netns/${'index.ts'}`)) as {
+        createNetnsRuntime?: () => Runtime;
+      };
+      if (!mod.createNetnsRuntime) throw new Error('the netns driver is not built');
+      return mod.createNetnsRuntime();
+    },
+  };
+  const load = optional[name];
+  if (load) {
+    try {
+      reg.register(await load());
+    } catch (err) {
+      reg.unavailable(
+        name as 'docker' | 'netns',
+        (err as Error).message.split('\n')[0] ?? 'cannot load the driver',
+      );
+    }
+  }
+  return reg;
+}
+
+/** `--tags a,b` */
+function parseTags(text: string | undefined): string[] {
+  return (text ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
+}
+
+function runDirName(started: number, id: string): string {
+  const stamp = new Date(started)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')
+    .replace('T', '-');
+  return `${stamp}-${id}`;
+}
+
+async function diagrams(topology: ResolvedTopology, results: readonly CaseResult[]) {
+  try {
+    const d = await import('../../diagram/index.ts');
+    const topologySvg = await d.renderTopologySvg(topology);
+    const caseSvgs = new Map<string, string>();
+    const mermaid = new Map<string, string>();
+    for (const r of results) {
+      caseSvgs.set(r.case.name, await d.renderTraceSvg(topology, r.trace));
+      mermaid.set(r.case.name, d.traceMermaid(topology, r.trace));
+    }
+    return { topologySvg, caseSvgs, mermaid, warning: undefined };
+  } catch (err) {
+    return {
+      topologySvg: undefined,
+      caseSvgs: new Map<string, string>(),
+      mermaid: new Map<string, string>(),
+      warning: (err as Error).message,
+    };
+  }
+}
+
+async function writeReports(
+  reportDir: string,
+  runDir: string,
+  report: RunReport,
+  art: Awaited<ReturnType<typeof diagrams>>,
+): Promise<string> {
+  const dir = join(reportDir, runDir);
+  await mkdir(join(dir, 'cases'), { recursive: true });
+  const hooks: DiagramHooks = {
+    ...(art.topologySvg ? { topologySvg: art.topologySvg } : {}),
+    caseSvg: (c) => art.caseSvgs.get(c.name),
+    caseMermaid: (c) => art.mermaid.get(c.name),
+  };
+  await writeFile(join(dir, 'report.json'), renderJson(report));
+  await writeFile(join(dir, 'junit.xml'), renderJunit(report));
+  await writeFile(join(dir, 'summary.md'), renderMarkdown(report, hooks));
+  await writeFile(join(dir, 'index.html'), renderHtml(report, hooks));
+  if (art.topologySvg) await writeFile(join(dir, 'topology.svg'), art.topologySvg);
+  let n = 0;
+  for (const c of report.cases) {
+    const svg = art.caseSvgs.get(c.name);
+    n++;
+    if (svg) await writeFile(join(dir, 'cases', `${String(n).padStart(2, '0')}-${anchor(c.name)}.svg`), svg);
+  }
+  const latest = join(reportDir, 'latest');
+  await rm(latest, { force: true, recursive: false }).catch(() => undefined);
+  await symlink(runDir, latest);
+  return dir;
+}
+
+/** Live task list on a terminal; plain lines in CI or when output is piped. */
+async function execute(
+  cases: readonly ScenarioCase[],
+  options: Omit<RunnerOptions, 'cases'>,
+  mode: 'tty' | 'plain' | 'silent',
+): Promise<CaseResult[]> {
+  const results: CaseResult[] = [];
+  if (mode === 'tty') {
+    const list = new Listr(
+      cases.map((c) => ({
+        title: c.name,
+        task: async (_ctx: unknown, task: { title: string }) => {
+          const r = await runCase(options, c);
+          results.push(r);
+          task.title = `${c.name} — ${r.outcome.reply ?? 'no reply'} ${r.trace.path.join(' > ')}`;
+          if (r.verdict === 'fail') throw new Error(failureMessage({ failures: r.failures } as never));
+        },
+      })),
+      {
+        concurrent: false,
+        exitOnError: false,
+        renderer: 'default',
+        rendererOptions: { collapseErrors: false },
+      },
+    );
+    await list.run().catch(() => undefined);
+    return results;
+  }
+  for (const [i, c] of cases.entries()) {
+    const r = await runCase(options, c);
+    results.push(r);
+    if (mode === 'plain') {
+      process.stdout.write(
+        `[${i + 1}/${cases.length}] ${r.verdict === 'pass' ? 'PASS' : 'FAIL'} ${c.name}\n`,
+      );
+    }
+  }
+  return results;
+}
+
+async function predictorFor(topology: ResolvedTopology, file: string): Promise<CasePredictor | undefined> {
+  try {
+    const mod = (await import(`../../analysis/${'predictor.ts'}`)) as {
+      createPredictor?: (t: ResolvedTopology, f: string) => Promise<CasePredictor>;
+    };
+    return mod.createPredictor ? await mod.createPredictor(topology, file) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function runCommand(
+  topologyArg: string,
+  scenarioArgs: readonly string[],
+  options: RunOptions,
+): Promise<number> {
+  const cwd = process.cwd();
+  const topologyFile = resolve(cwd, topologyArg);
+  const { topology } = await loadTopologyWithConfigs(topologyFile);
+  const scenarios = await selectScenarios(topology, {
+    files: scenarioArgs,
+    directory: resolve(cwd, options.scenarioDir ?? 'scenarios'),
+    cwd,
+    tags: parseTags(options.tags),
+  });
+  const cases = allCases(scenarios);
+  if (cases.length === 0) {
+    throw new InputError(
+      'E_SCENARIO_NONE',
+      `no scenario case${options.tags ? ` tagged ${options.tags}` : ''} to run for topology "${topology.name}"`,
+    );
+  }
+  const reg = await registry(options.runtime);
+  const runtime = await reg.ready(options.runtime);
+  const id = newId();
+  const started = Date.now();
+  const predictor = options.predict ? await predictorFor(topology, topologyFile) : undefined;
+  const lab = await runtime.up(topology, {
+    runId: id,
+    ...(options.specTimers ? {} : { timeouts: ScenarioTimeouts }),
+  });
+  const interactive = process.stdout.isTTY === true && !process.env.CI && !options.json;
+  let results: CaseResult[];
+  try {
+    results = await execute(
+      cases,
+      { lab, ...(predictor ? { predictor } : {}) },
+      options.json ? 'silent' : interactive ? 'tty' : 'plain',
+    );
+  } finally {
+    await lab.down();
+  }
+  const report = buildRunReport(
+    {
+      id,
+      runtime: runtime.name,
+      startedAt: started,
+      finishedAt: Date.now(),
+      scenarios: scenarios.map((s) => s.file),
+      tags: parseTags(options.tags),
+      topologyFile: relative(cwd, topologyFile) || topologyFile,
+    },
+    topology,
+    results,
+  );
+  const art = await diagrams(topology, results);
+  const dir = await writeReports(resolve(cwd, options.reportDir), runDirName(started, id), report, art);
+  if (options.json) {
+    process.stdout.write(renderJson(report));
+  } else {
+    const failures = renderFailures(report);
+    process.stdout.write(`\n${renderResultTable(report)}`);
+    if (failures) process.stdout.write(`\n${failures}`);
+    if (art.warning) process.stderr.write(`sockslab: diagrams skipped: ${art.warning}\n`);
+    process.stdout.write(
+      `reports: ${relative(cwd, dir) || dir}/ (index.html, report.json, junit.xml, summary.md)\n`,
+    );
+  }
+  return report.run.totals.failed > 0 ? 1 : 0;
+}
+
 export function register(program: Command): void {
   program
     .command('run')
-    .description('(not implemented yet)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new Error('sockslab run is not implemented yet');
+    .description(
+      'bring a topology up, replay its scenarios, check and report (exit 0 pass, 1 a case failed, 2 bad input/runtime)',
+    )
+    .argument('<topology>', 'topology YAML file')
+    .argument('[scenario...]', 'scenario files (default: every file in scenarios/ naming this topology)')
+    .option('--runtime <name>', 'local | netns | docker', 'local')
+    .option('--tags <list>', 'only cases with one of these comma-separated tags')
+    .option('--report-dir <dir>', 'where reports/<run>/ and reports/latest go', 'reports')
+    .option('--scenario-dir <dir>', 'where to look for scenario files', 'scenarios')
+    .option('--json', 'print report.json to stdout instead of the table')
+    .option(
+      '--spec-timers',
+      "use the spec's production timers (15 s identd, 30 s upstream) instead of short lab timers",
+    )
+    .option('--no-predict', 'do not compare with the static prediction')
+    .action(async (topology: string, scenarios: string[], options: RunOptions) => {
+      process.exitCode = await runCommand(topology, scenarios, options);
     });
 }

@@ -1,0 +1,64 @@
+import { readdir } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { InputError } from '../common/errors.ts';
+import type { ResolvedTopology } from '../topology/model.ts';
+import { loadScenarioFile } from './load.ts';
+import type { Scenario, ScenarioCase } from './model.ts';
+import { namesTopology, resolveScenario } from './resolve.ts';
+
+/**
+ * Which scenarios a run uses: the files given, or every scenario file in the scenarios
+ * directory whose `topology:` names this topology. Files are named relative to `cwd` in
+ * reports and errors, so reports do not depend on where the checkout lives.
+ */
+export interface ScenarioSelection {
+  readonly files?: readonly string[];
+  readonly directory: string;
+  readonly cwd: string;
+  /** Keep only cases carrying at least one of these tags (empty = all). */
+  readonly tags?: readonly string[];
+}
+
+export async function selectScenarios(
+  topology: ResolvedTopology,
+  selection: ScenarioSelection,
+): Promise<Scenario[]> {
+  const display = (file: string) => relative(selection.cwd, file) || file;
+  let scenarios: Scenario[];
+  if (selection.files && selection.files.length > 0) {
+    scenarios = [];
+    for (const file of selection.files) {
+      const abs = join(selection.cwd, file);
+      scenarios.push(resolveScenario(await loadScenarioFile(abs, display(abs)), topology));
+    }
+  } else {
+    let names: string[];
+    try {
+      names = (await readdir(selection.directory)).filter((f) => /\.ya?ml$/.test(f)).sort();
+    } catch (err) {
+      throw new InputError(
+        'E_SCENARIO_DIR',
+        `${display(selection.directory)}: cannot list scenario files: ${(err as Error).message}; name scenario files on the command line`,
+      );
+    }
+    scenarios = [];
+    for (const name of names) {
+      const abs = join(selection.directory, name);
+      const loaded = await loadScenarioFile(abs, display(abs));
+      if (namesTopology(loaded.raw.topology, topology)) scenarios.push(resolveScenario(loaded, topology));
+    }
+    if (scenarios.length === 0) {
+      throw new InputError(
+        'E_SCENARIO_NONE',
+        `no scenario file in ${display(selection.directory)} names topology "${topology.name}"`,
+      );
+    }
+  }
+  const tags = selection.tags ?? [];
+  if (tags.length === 0) return scenarios;
+  return scenarios.map((s) => ({ ...s, cases: s.cases.filter((c) => c.tags.some((t) => tags.includes(t))) }));
+}
+
+export function allCases(scenarios: readonly Scenario[]): ScenarioCase[] {
+  return scenarios.flatMap((s) => s.cases);
+}

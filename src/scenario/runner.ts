@@ -1,0 +1,187 @@
+import type { LabEvent } from '../common/events.ts';
+import type { Lab, ProbeOutcome } from '../runtime/runtime.ts';
+import { checkExpectations, type Failure } from './expect.ts';
+import type { ScenarioCase, ScenarioStep } from './model.ts';
+import type { CaseResult, PredictionCheck } from './result.ts';
+import { stitchTraces } from './stitch.ts';
+import type { Trace } from './trace.ts';
+
+/**
+ * The scenario runner: for each case, apply its fault steps to a started lab, issue its request,
+ * let the hops finish reporting, stitch the trace, check the expectations and compare with the
+ * static prediction. It talks only to the `Lab` interface, so it runs on every runtime.
+ */
+
+/** Static prediction, kept abstract so the runner does not depend on the analysis module. */
+export interface CasePredictor {
+  /** Follow a step the runner applies, so later predictions see the same world. */
+  apply(step: ScenarioStep): void;
+  /** Prediction for a case in the current world; compared with its trace. */
+  check(c: ScenarioCase, trace: Trace): Promise<PredictionCheck | undefined>;
+}
+
+export interface RunnerHooks {
+  onCaseStart?(c: ScenarioCase, index: number): void;
+  onCaseEnd?(result: CaseResult, index: number): void;
+}
+
+export interface RunnerOptions {
+  readonly lab: Lab;
+  readonly cases: readonly ScenarioCase[];
+  readonly predictor?: CasePredictor;
+  readonly hooks?: RunnerHooks;
+  /** Longest wait after the reply for every hop's close event (default 500 ms). */
+  readonly settleMs?: number;
+  readonly now?: () => number;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export function describeStep(s: ScenarioStep): string {
+  switch (s.kind) {
+    case 'stop':
+    case 'start':
+      return `${s.kind} ${s.host}`;
+    case 'identd':
+      return `identd on ${s.host} → ${s.behaviour.kind}`;
+    case 'replaceConfig':
+      return `replace ${s.file} on ${s.host}`;
+    case 'cut':
+    case 'restore':
+      return `${s.kind} ${s.network}`;
+    case 'wait':
+      return `wait ${s.ms} ms`;
+  }
+}
+
+/** Applies one fault step; returns a failure when it threw or the reload did not do what the case said. */
+export async function applyStep(lab: Lab, step: ScenarioStep, label: string): Promise<Failure | undefined> {
+  try {
+    switch (step.kind) {
+      case 'stop':
+        await lab.stopHost(step.host);
+        return undefined;
+      case 'start':
+        await lab.startHost(step.host);
+        return undefined;
+      case 'identd':
+        await lab.setIdentd(step.host, step.behaviour);
+        return undefined;
+      case 'cut':
+        await lab.cutNetwork(step.network);
+        return undefined;
+      case 'restore':
+        await lab.restoreNetwork(step.network);
+        return undefined;
+      case 'wait':
+        await sleep(step.ms);
+        return undefined;
+      case 'replaceConfig': {
+        const result = await lab.replaceConfig(step.host, step.file, step.text);
+        if (step.reloaded !== undefined && result.reloaded !== step.reloaded) {
+          return {
+            what: `${label}: ${describeStep(step)}`,
+            expected: step.reloaded ? 'reloaded' : 'rejected, old rules kept',
+            actual: result.reloaded ? 'reloaded' : `rejected: ${result.error ?? 'no reason given'}`,
+          };
+        }
+        return undefined;
+      }
+    }
+  } catch (err) {
+    return {
+      what: `${label}: ${describeStep(step)}`,
+      expected: 'step succeeds',
+      actual: (err as Error).message,
+    };
+  }
+}
+
+/** Waits until every server session that saw the request has closed (or the settle time is over). */
+async function settle(lab: Lab, from: number, settleMs: number): Promise<readonly LabEvent[]> {
+  const deadline = Date.now() + settleMs;
+  for (;;) {
+    const events = lab.events().slice(from);
+    const open = new Set<string>();
+    for (const e of events) {
+      if (e.service !== 'rsockd' && e.service !== 'sockd') continue;
+      const key = `${e.host}|${e.service}|${e.session}`;
+      if (e.type === 'request') open.add(key);
+      else if (e.type === 'close') open.delete(key);
+    }
+    if (open.size === 0 || Date.now() >= deadline) return events;
+    await sleep(10);
+  }
+}
+
+export async function runCase(options: Omit<RunnerOptions, 'cases'>, c: ScenarioCase): Promise<CaseResult> {
+  const { lab, predictor } = options;
+  const now = options.now ?? Date.now;
+  const started = now();
+  const failures: Failure[] = [];
+  const from = lab.events().length;
+  for (const [i, step] of c.steps.entries()) {
+    const f = await applyStep(lab, step, `step ${i + 1}`);
+    predictor?.apply(step);
+    if (f) failures.push(f);
+  }
+  let outcome: ProbeOutcome;
+  try {
+    outcome = await lab.probe({ ...c.request, timeoutMs: c.timeoutMs });
+  } catch (err) {
+    outcome = {
+      reply: null,
+      protocol: c.protocol,
+      received: '',
+      error: (err as Error).message,
+      durationMs: now() - started,
+    };
+  }
+  const events = await settle(lab, from, options.settleMs ?? 500);
+  const trace = stitchTraces(events, lab.topology, { request: c.request, outcome });
+  failures.push(
+    ...checkExpectations(
+      c.expect,
+      { outcome, trace, ...(c.request.send !== undefined ? { sent: c.request.send } : {}) },
+      c.protocol,
+    ),
+  );
+  let prediction: PredictionCheck | undefined;
+  try {
+    prediction = await predictor?.check(c, trace);
+  } catch (err) {
+    prediction = {
+      reply: null,
+      path: [],
+      reasoning: [],
+      agreed: false,
+      differences: [`no prediction: ${(err as Error).message}`],
+    };
+  }
+  for (const [i, step] of c.cleanup.entries()) {
+    const f = await applyStep(lab, step, `cleanup ${i + 1}`);
+    predictor?.apply(step);
+    if (f) failures.push(f);
+  }
+  return {
+    case: c,
+    outcome,
+    trace,
+    failures,
+    verdict: failures.length === 0 ? 'pass' : 'fail',
+    durationMs: now() - started,
+    ...(prediction ? { prediction } : {}),
+  };
+}
+
+/** Runs cases in order (steps of one case are visible to the next, as in a real maintenance window). */
+export async function runCases(options: RunnerOptions): Promise<CaseResult[]> {
+  const results: CaseResult[] = [];
+  for (const [index, c] of options.cases.entries()) {
+    options.hooks?.onCaseStart?.(c, index);
+    const result = await runCase(options, c);
+    results.push(result);
+    options.hooks?.onCaseEnd?.(result, index);
+  }
+  return results;
+}
