@@ -59,13 +59,14 @@ async function safely(lookup: Promise<readonly string[]>): Promise<readonly stri
  */
 async function confirmedNames(resolver: Resolver, dotted: string): Promise<string[]> {
   const candidates = await safely(resolver.reverse(dotted));
-  const kept: string[] = [];
-  for (const name of candidates) {
-    if (kept.some((k) => k.toLowerCase() === name.toLowerCase())) continue;
-    const forward = await safely(resolver.forward(name));
-    if (forward.includes(dotted)) kept.push(name);
-  }
-  return kept;
+  const unique = candidates.filter(
+    (name, i) => candidates.findIndex((other) => other.toLowerCase() === name.toLowerCase()) === i,
+  );
+  // Confirm all candidates at once (each lookup has its own timeout); keep the PTR order.
+  const confirmed = await Promise.all(
+    unique.map(async (name) => (await safely(resolver.forward(name))).includes(dotted)),
+  );
+  return unique.filter((_, i) => confirmed[i]);
 }
 
 /**
