@@ -93,5 +93,22 @@ test('on arbitrary text the route parser returns routes or throws ConfigFileErro
       return true;
     }),
   );
+  const tokens = ['10.0.0.1', 'eth0', 'ALL', '.lab', '0', '255.0.0.0', '1.2.3.4.5', ':', '#', 'eq', '\t'];
+  fc.assert(
+    fc.property(
+      fc.array(fc.array(fc.constantFrom(...tokens), { maxLength: 5 }), { maxLength: 6 }),
+      (lines) => {
+        try {
+          parse(lines.map((l) => l.join(' ')).join('\n'));
+        } catch (err) {
+          return (
+            err instanceof ConfigFileError &&
+            err.errors.every((e) => e.classic.startsWith('Invalid entry at line'))
+          );
+        }
+        return true;
+      },
+    ),
+  );
   t.pass();
 });
