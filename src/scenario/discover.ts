@@ -1,5 +1,5 @@
 import { readdir } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { InputError } from '../common/errors.ts';
 import type { ResolvedTopology } from '../topology/model.ts';
 import { loadScenarioFile } from './load.ts';
@@ -28,7 +28,7 @@ export async function selectScenarios(
   if (selection.files && selection.files.length > 0) {
     scenarios = [];
     for (const file of selection.files) {
-      const abs = join(selection.cwd, file);
+      const abs = resolve(selection.cwd, file);
       scenarios.push(resolveScenario(await loadScenarioFile(abs, display(abs)), topology));
     }
   } else {
