@@ -3,10 +3,12 @@ import { readFileSync } from 'node:fs';
 import { nodeNet } from '../net/node-net.ts';
 import { type DialRequest, dial } from '../runtime/docker/agent/dial.ts';
 import { HostAgent, sendControl } from '../runtime/docker/agent/host-agent.ts';
+import { containerProbe } from '../runtime/docker/agent/probe.ts';
 import type { AgentLine, ControlRequest } from '../runtime/docker/agent-protocol.ts';
 import { encodeLine } from '../runtime/docker/agent-protocol.ts';
-import type { HostSpec } from '../runtime/docker/host-spec.ts';
+import type { Directory, HostSpec } from '../runtime/docker/host-spec.ts';
 import { ImagePaths } from '../runtime/docker/host-spec.ts';
+import type { ProbeRequest } from '../runtime/runtime.ts';
 
 /**
  * The process inside each Docker host container (the image's entry point):
@@ -56,6 +58,31 @@ async function ctl(argv: readonly string[]): Promise<void> {
   process.exit(reply.ok ? 0 : 1);
 }
 
+/** Runs as the origin user: reads only world-readable files (the directory, the client socks.conf). */
+async function probe(argv: readonly string[]): Promise<void> {
+  const request = JSON.parse(argv[0] ?? '{}') as ProbeRequest;
+  const directory = JSON.parse(readFileSync(ImagePaths.directory, 'utf8')) as Directory;
+  let socksConfText: string | null = null;
+  try {
+    socksConfText = readFileSync(ImagePaths.clientSocksConf, 'utf8');
+  } catch {
+    // no client socks.conf on this host
+  }
+  const outcome = await containerProbe(
+    {
+      net: nodeNet,
+      host: request.from,
+      directory,
+      socksConfText,
+      emit: (e) => write({ k: 'event', e }),
+      onBound: (bound) => write({ k: 'bound', bound }),
+    },
+    request,
+  );
+  write({ k: 'outcome', outcome });
+  process.exit(0);
+}
+
 async function dialOnce(argv: readonly string[]): Promise<void> {
   const outcome = await dial(nodeNet, JSON.parse(argv[0] ?? '{}') as DialRequest);
   process.stdout.write(`${JSON.stringify(outcome)}\n`);
@@ -69,6 +96,9 @@ switch (command) {
     break;
   case 'ctl':
     await ctl(rest);
+    break;
+  case 'probe':
+    await probe(rest);
     break;
   case 'dial':
     await dialOnce(rest);

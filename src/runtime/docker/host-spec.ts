@@ -5,6 +5,7 @@ import type {
   ResolvedTopology,
   UserModel,
 } from '../../topology/model.ts';
+import type { LabTimeouts } from '../runtime.ts';
 
 /**
  * What one container needs to know about its host, as JSON: written to /etc/sockslab/host.json

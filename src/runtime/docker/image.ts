@@ -87,7 +87,7 @@ async function walk(dir: string, out: string[]): Promise<void> {
 /** Content hash of the inputs: dist/ by content, node_modules by lockfile, binaries by identity. */
 export async function inputsHash(inputs: ImageInputs): Promise<string> {
   const h = createHash('sha256');
-  h.update('sockslab-host-image v1\n');
+  h.update('sockslab-host-image v2\n');
   for (const bin of [inputs.node, ...(inputs.shell ? [inputs.shell] : []), ...inputs.libraries]) {
     const st = await fs.stat(bin);
     h.update(`${bin} ${st.size} ${st.mtimeMs}\n`);
