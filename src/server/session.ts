@@ -210,7 +210,12 @@ export class Session {
     this.finishHandlers = [];
     for (const h of handlers) h();
     this.client.off('data', this.onData);
-    if (!this.client.destroyed && !this.client.writableEnded) this.client.destroy();
+    // A final reply may still be in flight: destroy once it is flushed, never leave it half-open.
+    const c = this.client;
+    if (!c.destroyed) {
+      if (c.writableEnded && !c.writableFinished) c.once('finish', () => c.destroy());
+      else c.destroy();
+    }
     this.emit({
       type: 'close',
       bytesFromClient: this.fromClient,
