@@ -117,8 +117,15 @@ function ipCommandViolations(): Violation[] {
   for (const sf of files) {
     if (moduleOf(sf.getFilePath()) === 'runtime/netns') continue;
     for (const call of sf.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+      const callee = call.getExpression().getText();
+      if (!/(^|\.)(execa|execaSync|\$|spawn|spawnSync|execFile|execFileSync|exec|execSync)$/.test(callee))
+        continue;
       const first = call.getArguments()[0];
-      if (first && Node.isStringLiteral(first) && first.getLiteralValue() === 'ip') {
+      if (
+        first &&
+        Node.isStringLiteral(first) &&
+        /^(ip|\/s?bin\/ip|\/usr\/s?bin\/ip)$/.test(first.getLiteralValue())
+      ) {
         out.push({ where: where(call), what: 'only runtime/netns may run `ip`' });
       }
     }
