@@ -1,12 +1,193 @@
 import type { Command } from 'commander';
+import { InputError } from '../../common/errors.ts';
+import type { LabEvent } from '../../common/events.ts';
+import { startLabControl } from '../../runtime/lab-control.ts';
+import { RuntimeRegistry } from '../../runtime/registry.ts';
+import type { Lab, Runtime, UpOptions } from '../../runtime/runtime.ts';
+import { loadTopology } from '../../topology/load.ts';
+import { readLabState, removeLabState, stateDir, stateFile, writeLabState } from '../lab-state.ts';
 
-/** `sockslab up` — not implemented yet. */
+/**
+ * `sockslab up <topology>`: bring a topology up for interactive use, print where everything is,
+ * optionally stream events, serve probes from `sockslab probe` on a 127.0.0.1 control endpoint,
+ * and tear everything down on Ctrl-C.
+ */
+
+/** The runtimes this build offers; drivers load only when asked for. */
+export async function runtimeRegistry(name: string): Promise<RuntimeRegistry> {
+  const registry = new RuntimeRegistry();
+  const { localRuntime } = await import('../../runtime/local/local-runtime.ts');
+  registry.register(localRuntime);
+  if (name === 'docker' || name === 'netns') {
+    try {
+      const mod = (await import(`../../runtime/${name}/index.ts`)) as Record<string, unknown>;
+      const factory = Object.values(mod).find(
+        (v): v is () => Runtime => typeof v === 'function' && /^create/.test(v.name),
+      );
+      if (factory) registry.register(factory());
+      else registry.unavailable(name, 'the driver is not built');
+    } catch (err) {
+      registry.unavailable(name, (err as Error).message.split('\n')[0] ?? 'cannot load the driver');
+    }
+  } else {
+    registry.unavailable('docker', 'not loaded');
+    registry.unavailable('netns', 'not loaded');
+  }
+  return registry;
+}
+
+/** Rows: host, role, network, topology address, services as `kind port → real address:port`. */
+export function labTable(lab: Lab): string {
+  const rows: string[][] = [
+    ['HOST', 'ROLE', 'NETWORK', 'ADDRESS', 'SERVICES (topology port → real address:port)'],
+  ];
+  for (const model of lab.topology.hosts) {
+    const host = lab.host(model.name);
+    const services: [string, number][] = [
+      ...(model.server ? [[model.server.kind, model.server.port] as [string, number]] : []),
+      ...(model.identd ? [['identd', model.identd.port] as [string, number]] : []),
+      ...(model.echo ?? []).map((e) => [e.kind, e.port] as [string, number]),
+    ];
+    model.interfaces.forEach((iface, i) => {
+      const text = services
+        .map(([kind, port]) => {
+          try {
+            const real = host.reach(port, iface.network);
+            return `${kind} ${port} → ${real.address}:${real.port}`;
+          } catch {
+            return `${kind} ${port} (stopped)`;
+          }
+        })
+        .join(', ');
+      rows.push([
+        i === 0 ? model.name : '',
+        i === 0 ? model.role : '',
+        iface.network,
+        iface.address,
+        text || '-',
+      ]);
+    });
+  }
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return rows
+    .map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c] ?? 0))).join('  '))
+    .join('\n');
+}
+
+/** One event as a terminal line: time, host, service, what happened. */
+export function eventLine(e: LabEvent): string {
+  const time = new Date(e.t).toISOString().slice(11, 23);
+  const at = (p: { address: string; port: number }) => `${p.address}:${p.port}`;
+  const what = (() => {
+    switch (e.type) {
+      case 'request':
+        return `request ${e.command} ${e.dst.name ?? e.dst.host}:${e.dst.port} from ${at(e.client)} user ${JSON.stringify(e.user)}`;
+      case 'identd':
+        return `identd asked ${at(e.queried)}: ${e.user ?? e.answer ?? 'no answer'} (${e.verdict})`;
+      case 'identd-served':
+        return `identd served ${at(e.peer)} ${JSON.stringify(e.query)} → ${e.answer === null ? 'no answer' : JSON.stringify(e.answer)} [${e.behaviour}]`;
+      case 'decision':
+        return `decision ${e.action} ${e.rule ? `${e.rule.file}:${e.rule.line}` : '(no rule)'} [${e.reason}] user ${e.user} real ${e.realUser}`;
+      case 'route':
+        return `route ${e.action}${e.rule ? ` ${e.rule.file}:${e.rule.line}` : ''}${e.servers.length > 0 ? ` servers ${e.servers.join(',')}` : ''}`;
+      case 'upstream-attempt':
+        return `upstream ${e.server} ${e.address ?? '?'}:${e.port} ${e.ok ? 'ok' : `failed ${e.error ?? ''}`}`;
+      case 'outbound':
+        return `outbound ${at(e.local)} → ${at(e.remote)} (${e.via})`;
+      case 'reply':
+        return `reply ${e.code} (${e.phase})${e.bound ? ` bound ${at(e.bound)}` : ''}`;
+      case 'close':
+        return `close ${e.bytesFromClient}/${e.bytesFromRemote} bytes, ${e.durationMs} ms (${e.reason})`;
+      case 'log':
+        return `log ${e.level}: ${e.message}`;
+      case 'command':
+        return `command ${e.status}: ${e.command}`;
+      case 'echo':
+        return `${e.kind} ${at(e.local)} saw ${at(e.peer)}, ${e.bytes} bytes`;
+    }
+  })();
+  return `${time} ${(e.host ?? '?').padEnd(8)} ${e.service.padEnd(6)}${e.session ? `#${e.session}` : ''} ${what}`;
+}
+
+interface UpFlags {
+  runtime: string;
+  events?: boolean | string;
+  stateDir?: string;
+  unreachable: string;
+}
+
 export function register(program: Command): void {
   program
     .command('up')
-    .description('(not implemented yet)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new Error('sockslab up is not implemented yet');
+    .description('bring a topology up for interactive use (Ctrl-C tears it down)')
+    .argument('<topology>', 'topology YAML file')
+    .option('--runtime <name>', 'local, netns or docker', 'local')
+    .option('--events [format]', 'stream every event: text (default) or json')
+    .option('--state-dir <dir>', 'where to leave the control file for `sockslab probe`')
+    .option('--unreachable <mode>', 'how disallowed connections fail: refused or timeout', 'refused')
+    .action(async (file: string, flags: UpFlags) => {
+      if (flags.unreachable !== 'refused' && flags.unreachable !== 'timeout') {
+        throw new InputError(
+          'E_CLI_OPTION',
+          `--unreachable must be refused or timeout, got ${flags.unreachable}`,
+        );
+      }
+      const topology = await loadTopology(file);
+      const statePath = stateFile(stateDir(flags.stateDir), topology.name);
+      const running = await readLabState(statePath);
+      if (running) {
+        throw new InputError(
+          'E_LAB_RUNNING',
+          `lab ${topology.name} is already up (pid ${running.pid}, ${running.url}); stop it first (Ctrl-C in its terminal or kill ${running.pid})`,
+        );
+      }
+      const registry = await runtimeRegistry(flags.runtime);
+      const runtime = await registry.ready(flags.runtime);
+      const format =
+        flags.events === true || flags.events === 'text' ? 'text' : flags.events === 'json' ? 'json' : null;
+      const options: UpOptions = {
+        unreachable: flags.unreachable,
+        ...(format
+          ? {
+              events: {
+                emit: (e: LabEvent) =>
+                  process.stdout.write(`${format === 'json' ? JSON.stringify(e) : eventLine(e)}\n`),
+              },
+            }
+          : {}),
+      };
+      const lab = await runtime.up(topology, options);
+      let stopping: Promise<void> | null = null;
+      const stop = () => {
+        stopping ??= (async () => {
+          process.stdout.write(`stopping ${topology.name}…\n`);
+          await control.close();
+          await lab.down();
+          await removeLabState(statePath);
+          process.stdout.write(`${topology.name} is down\n`);
+          process.exit(0);
+        })();
+        return stopping;
+      };
+      const control = await startLabControl(lab, { onDown: () => void stop() });
+      await writeLabState(statePath, {
+        topology: topology.file,
+        name: topology.name,
+        runtime: lab.runtime,
+        runId: lab.runId,
+        pid: process.pid,
+        url: control.url,
+        token: control.token,
+        startedAt: new Date().toISOString(),
+      });
+      process.stdout.write(`${labTable(lab)}\n\n`);
+      process.stdout.write(
+        `lab ${topology.name} is up (runtime ${lab.runtime}, run ${lab.runId}); control ${control.url}, state ${statePath}\n` +
+          `probe it: sockslab probe ${file} --from <host> --user <user> --connect <host:port> --send hello\n` +
+          `Ctrl-C to tear it down\n`,
+      );
+      process.once('SIGINT', () => void stop());
+      process.once('SIGTERM', () => void stop());
+      await new Promise(() => {});
     });
 }

@@ -1,0 +1,52 @@
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { LabControlState } from '../runtime/lab-control.ts';
+
+/**
+ * Where `sockslab up` leaves word of a running lab for `sockslab probe`/`down`: a small JSON file
+ * per topology name (mode 0600: it holds the control token) in --state-dir, else
+ * $XDG_RUNTIME_DIR/sockslab, else reports/.labs under the working directory.
+ */
+export function stateDir(explicit: string | undefined): string {
+  if (explicit) return path.resolve(explicit);
+  const xdg = process.env.XDG_RUNTIME_DIR;
+  return xdg ? path.join(xdg, 'sockslab') : path.resolve('reports/.labs');
+}
+
+export function stateFile(dir: string, name: string): string {
+  return path.join(dir, `${name}.json`);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The state of a running lab, or null (no file, or its process is gone: the file is removed). */
+export async function readLabState(file: string): Promise<LabControlState | null> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return null;
+  }
+  const state = JSON.parse(text) as LabControlState;
+  if (!alive(state.pid)) {
+    await rm(file, { force: true });
+    return null;
+  }
+  return state;
+}
+
+export async function writeLabState(file: string, state: LabControlState): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  await writeFile(file, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+}
+
+export async function removeLabState(file: string): Promise<void> {
+  await rm(file, { force: true });
+}
