@@ -1,0 +1,187 @@
+import type { ExecutionContext } from 'ava';
+import { freshAddress, type HttpTarget, listenPort, startHttpTarget } from '../helpers/interop-net.ts';
+import {
+  type Daemon,
+  runTool,
+  type Scratch,
+  scratchDir,
+  startDaemon,
+  startRsockd,
+  type ToolRun,
+  waitForMessage,
+} from '../helpers/interop-procs.ts';
+import { programsInstalled, runningAsRoot, serviceName, testWhen, which } from '../helpers/interop-tools.ts';
+
+// Dante's danted as the next SOCKS server behind rsockd: rsockd's socks.conf sends everything to
+// it and rsockd speaks SOCKS 4 upstream. danted checks its `internal:` address against the
+// machine's interfaces, so it cannot listen on 127.0.0.2+; it gets 127.0.0.1 and a port of its
+// own, which rsockd reaches through --upstream-port.
+
+const test = testWhen(
+  'Dante upstream interop',
+  programsInstalled('danted', 'curl'),
+  runningAsRoot('danted with user.privileged root'),
+);
+
+const permitLoopback = 'permit 127.0.0.0 255.0.0.0\n';
+const targetName = 'target.interop.test';
+
+function dantedConf(port: number): string {
+  return [
+    'logoutput: stderr',
+    `internal: 127.0.0.1 port = ${port}`,
+    'external: 127.0.0.1',
+    'socksmethod: none',
+    'clientmethod: none',
+    'user.privileged: root',
+    'user.unprivileged: nobody',
+    'client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 log: connect error }',
+    'socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 log: connect error }',
+    '',
+  ].join('\n');
+}
+
+/** danted on 127.0.0.1 and a free port (a few tries: 127.0.0.1 is shared with everyone). */
+async function startDanted(scratch: Scratch): Promise<{ daemon: Daemon; port: number }> {
+  let last: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = listenPort();
+    const conf = scratch.file(`danted-${port}.conf`, dantedConf(port));
+    try {
+      const { daemon } = await startDaemon({
+        name: 'danted',
+        file: which('danted')!,
+        // -p: its own pid file, so the system's /run/danted.pid is left alone.
+        args: ['-f', conf, '-p', `${scratch.dir}/danted-${port}.pid`, '-N', '1'],
+        ready: { host: '127.0.0.1', port },
+      });
+      return { daemon, port };
+    } catch (err) {
+      last = err;
+    }
+  }
+  throw last;
+}
+
+interface Lab {
+  readonly scratch: Scratch;
+  readonly target: HttpTarget;
+  readonly danted: Daemon;
+  readonly dantePort: number;
+  readonly rsockd: Daemon;
+  readonly proxy: { host: string; port: number };
+  readonly client: string;
+}
+
+async function withDanteBehindRsockd(
+  t: ExecutionContext,
+  socksConf: (dante: string) => string,
+  body: (lab: Lab) => Promise<void>,
+): Promise<void> {
+  const scratch = scratchDir('dante');
+  const target = await startHttpTarget(freshAddress());
+  const daemons: Daemon[] = [];
+  try {
+    const { daemon: danted, port: dantePort } = await startDanted(scratch);
+    daemons.push(danted);
+    const proxy = { host: freshAddress(), port: listenPort() };
+    const client = freshAddress();
+    const { daemon: rsockd } = await startRsockd({
+      scratch,
+      label: 'rsockd',
+      ...proxy,
+      sockdConf: permitLoopback,
+      socksConf: socksConf('127.0.0.1'),
+      upstreamPort: dantePort,
+      hosts: `${target.host} ${targetName}\n${client} client.interop.test\n`,
+    });
+    daemons.push(rsockd);
+    await body({ scratch, target, danted, dantePort, rsockd, proxy, client });
+  } finally {
+    await Promise.all(daemons.map((d) => d.stop()));
+    await target.close();
+    scratch.dispose();
+  }
+  t.pass();
+}
+
+function curl(lab: Lab, dialect: 'socks4' | 'socks4a', host: string, user: string): Promise<ToolRun> {
+  return runTool(which('curl')!, [
+    '-sS',
+    '--max-time',
+    '10',
+    '--interface',
+    lab.client,
+    `--${dialect}`,
+    `${lab.proxy.host}:${lab.proxy.port}`,
+    '--proxy-user',
+    `${user}:`,
+    `http://${host}:${lab.target.port}/`,
+  ]);
+}
+
+/** danted logged a passed TCP connect to the target (its format: `addr.port`). */
+function danteConnectedTo(lab: Lab): Promise<string> {
+  const to = `${lab.target.host}.${lab.target.port}`;
+  return lab.danted.waitForLine((l) => /pass\(\d+\): tcp\/connect \[/.test(l) && l.includes(to));
+}
+
+test('rsockd relays through danted: curl gets the page, rsockd logs "using sockd at", danted logs the connect', async (t) => {
+  await withDanteBehindRsockd(
+    t,
+    (dante) => `sockd @=${dante} ALL\n`,
+    async (lab) => {
+      const run = await curl(lab, 'socks4', lab.target.host, 'alice');
+      t.is(run.exitCode, 0, `${run.command}\n${run.stderr}`);
+      t.is(run.stdout, lab.target.body);
+      const dst = `${targetName} (${serviceName(lab.target.port)})`;
+      await waitForMessage(
+        lab.rsockd,
+        (m) => m === `connect() from alice(unknown) to ${dst} using sockd at 127.0.0.1`,
+      );
+      t.is(
+        await waitForMessage(lab.rsockd, (m) => m.startsWith('connected -- ')),
+        `connected -- Connect from alice(unknown)@client.interop.test to ${dst}`,
+      );
+      await danteConnectedTo(lab);
+      // danted made the outbound connection from its external address.
+      t.deepEqual(lab.target.peers, ['127.0.0.1']);
+    },
+  );
+});
+
+test('a SOCKS 4A request that rsockd resolves goes on to danted as plain SOCKS 4', async (t) => {
+  await withDanteBehindRsockd(
+    t,
+    (dante) => `sockd @=${dante} ALL\n`,
+    async (lab) => {
+      const run = await curl(lab, 'socks4a', targetName, 'bob');
+      t.is(run.exitCode, 0, `${run.command}\n${run.stderr}`);
+      t.is(run.stdout, lab.target.body);
+      await danteConnectedTo(lab);
+      t.is(
+        await waitForMessage(lab.rsockd, (m) => m.startsWith('connected -- ')),
+        `connected -- Connect from bob(unknown)@client.interop.test to ${targetName} (${serviceName(lab.target.port)})`,
+      );
+    },
+  );
+});
+
+test('rsockd fails over from an unreachable first server to danted and logs the failed attempt', async (t) => {
+  const dead = freshAddress(); // nothing listens there: connection refused
+  await withDanteBehindRsockd(
+    t,
+    (dante) => `sockd @=${dead},${dante} ALL\n`,
+    async (lab) => {
+      const run = await curl(lab, 'socks4', lab.target.host, 'carol');
+      t.is(run.exitCode, 0, `${run.command}\n${run.stderr}`);
+      t.is(run.stdout, lab.target.body);
+      t.regex(
+        await waitForMessage(lab.rsockd, (m) => m.startsWith(`Failed to connect to sockd at ${dead}`)),
+        /^Failed to connect to sockd at \S+: .*refused/i,
+      );
+      await waitForMessage(lab.rsockd, (m) => m.endsWith('using sockd at 127.0.0.1'));
+      await danteConnectedTo(lab);
+    },
+  );
+});

@@ -1,0 +1,177 @@
+import type { ExecutionContext } from 'ava';
+import { freshAddress, type HttpTarget, listenPort, startHttpTarget } from '../helpers/interop-net.ts';
+import {
+  type Daemon,
+  messages,
+  runTool,
+  type Scratch,
+  scratchDir,
+  startRsockd,
+  type ToolRun,
+  waitForMessage,
+} from '../helpers/interop-procs.ts';
+import { programsInstalled, serviceName, testWhen, which } from '../helpers/interop-tools.ts';
+
+// proxychains4 (proxychains-ng) as a SOCKS 4 client of real rsockd/sockd processes: once with
+// the chain built by the client (proxychains lists two rsockd), once built by the servers
+// (proxychains knows one rsockd, which cascades to a sockd by its socks.conf).
+
+const test = testWhen('proxychains4 interop', programsInstalled('proxychains4', 'curl'));
+
+const permitLoopback = 'permit 127.0.0.0 255.0.0.0\n';
+const user = 'pcuser';
+const targetName = 'target.interop.test';
+const anyAddress = String.raw`127\.\d+\.\d+\.\d+`;
+
+interface Hop {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** A proxychains4 configuration: strict chain, quiet, SOCKS 4 hops with our USERID. */
+function proxychainsConf(scratch: Scratch, hops: readonly Hop[]): string {
+  const lines = [
+    'strict_chain',
+    'quiet_mode',
+    'tcp_connect_time_out 4000',
+    'tcp_read_time_out 8000',
+    '[ProxyList]',
+    ...hops.map((h) => `socks4 ${h.host} ${h.port} ${user}`),
+  ];
+  return scratch.file('proxychains.conf', `${lines.join('\n')}\n`);
+}
+
+async function curlThroughProxychains(conf: string, target: HttpTarget): Promise<ToolRun> {
+  return runTool(which('proxychains4')!, [
+    '-q',
+    '-f',
+    conf,
+    which('curl')!,
+    '-sS',
+    '--max-time',
+    '10',
+    `http://${target.host}:${target.port}/`,
+  ]);
+}
+
+/** Run `body` with a scratch directory and an HTTP target, stopping every daemon it started. */
+async function withLab(
+  t: ExecutionContext,
+  body: (lab: { scratch: Scratch; target: HttpTarget; daemons: Daemon[] }) => Promise<void>,
+): Promise<void> {
+  const scratch = scratchDir('proxychains');
+  const target = await startHttpTarget(freshAddress());
+  const daemons: Daemon[] = [];
+  try {
+    await body({ scratch, target, daemons });
+  } finally {
+    await Promise.all(daemons.map((d) => d.stop()));
+    await target.close();
+    scratch.dispose();
+  }
+}
+
+test('proxychains4 with a strict chain of two rsockd reaches the target through both, each logging its hop', async (t) => {
+  await withLab(t, async ({ scratch, target, daemons }) => {
+    const a = { host: freshAddress(), port: listenPort() };
+    const b = { host: freshAddress(), port: listenPort() };
+    const hosts = `${target.host} ${targetName}\n${b.host} hop-b.interop.test\n`;
+    const [ra, rb] = await Promise.all([
+      startRsockd({ scratch, label: 'a', ...a, sockdConf: permitLoopback, socksConf: 'direct ALL\n', hosts }),
+      startRsockd({ scratch, label: 'b', ...b, sockdConf: permitLoopback, socksConf: 'direct ALL\n', hosts }),
+    ]);
+    daemons.push(ra.daemon, rb.daemon);
+    const run = await curlThroughProxychains(proxychainsConf(scratch, [a, b]), target);
+    t.is(run.exitCode, 0, `${run.command}\n${run.stderr}`);
+    t.is(run.stdout, target.body);
+    // Hop A was asked (by proxychains) to connect to hop B; hop B to the target.
+    t.regex(
+      await waitForMessage(ra.daemon, (m) => m.startsWith('connected -- ')),
+      new RegExp(
+        `^connected -- Connect from ${user}\\(unknown\\)@${anyAddress} to hop-b\\.interop\\.test \\(${serviceName(b.port)}\\)$`,
+      ),
+    );
+    t.regex(
+      await waitForMessage(rb.daemon, (m) => m.startsWith('connected -- ')),
+      new RegExp(
+        `^connected -- Connect from ${user}\\(unknown\\)@${anyAddress} to target\\.interop\\.test \\(${serviceName(target.port)}\\)$`,
+      ),
+    );
+    t.is(target.peers.length, 1);
+  });
+});
+
+test('proxychains4 through an rsockd that cascades to sockd: the USERID is forwarded and sockd makes the connection', async (t) => {
+  await withLab(t, async ({ scratch, target, daemons }) => {
+    const a = { host: freshAddress(), port: listenPort() };
+    const b = { host: freshAddress(), port: listenPort() };
+    const hosts = `${target.host} ${targetName}\n`;
+    const { daemon: sockd } = await startRsockd({
+      program: 'sockd',
+      scratch,
+      label: 'b',
+      ...b,
+      sockdConf: permitLoopback,
+      hosts,
+    });
+    daemons.push(sockd);
+    const { daemon: rsockd } = await startRsockd({
+      scratch,
+      label: 'a',
+      ...a,
+      sockdConf: permitLoopback,
+      socksConf: `sockd @=${b.host} ALL\n`,
+      upstreamPort: b.port,
+      hosts,
+    });
+    daemons.push(rsockd);
+    const run = await curlThroughProxychains(proxychainsConf(scratch, [a]), target);
+    t.is(run.exitCode, 0, `${run.command}\n${run.stderr}`);
+    t.is(run.stdout, target.body);
+    const dst = `${targetName} (${serviceName(target.port)})`;
+    await waitForMessage(
+      rsockd,
+      (m) => m === `connect() from ${user}(unknown) to ${dst} using sockd at ${b.host}`,
+    );
+    t.regex(
+      await waitForMessage(sockd, (m) => m.startsWith('connected -- ')),
+      new RegExp(`^connected -- Connect from ${user}\\(unknown\\)@${anyAddress} to target\\.interop\\.test`),
+    );
+    t.false(
+      messages(rsockd).some((m) => m.startsWith('connect() directly')),
+      'rsockd did not go direct',
+    );
+    t.is(target.peers.length, 1);
+  });
+});
+
+test('proxychains4 fails when the second rsockd of its chain refuses, and only the first hop connected', async (t) => {
+  await withLab(t, async ({ scratch, target, daemons }) => {
+    const a = { host: freshAddress(), port: listenPort() };
+    const b = { host: freshAddress(), port: listenPort() };
+    const hosts = `${target.host} ${targetName}\n`;
+    const [ra, rb] = await Promise.all([
+      startRsockd({ scratch, label: 'a', ...a, sockdConf: permitLoopback, socksConf: 'direct ALL\n', hosts }),
+      startRsockd({
+        scratch,
+        label: 'b',
+        ...b,
+        sockdConf: `deny 127.0.0.0 255.0.0.0 ${target.host} 255.255.255.255\n${permitLoopback}`,
+        socksConf: 'direct ALL\n',
+        hosts,
+      }),
+    ]);
+    daemons.push(ra.daemon, rb.daemon);
+    const run = await curlThroughProxychains(proxychainsConf(scratch, [a, b]), target);
+    t.not(run.exitCode, 0);
+    t.is(run.stdout, '');
+    await waitForMessage(ra.daemon, (m) => m.startsWith('connected -- '));
+    t.regex(
+      await waitForMessage(rb.daemon, (m) => m.startsWith('refused -- ')),
+      new RegExp(
+        `^refused -- Connect from ${user}\\(unknown\\)@${anyAddress} to target\\.interop\\.test \\(${serviceName(target.port)}\\)$`,
+      ),
+    );
+    t.deepEqual(target.peers, []);
+  });
+});

@@ -1,0 +1,120 @@
+import type { ExecutionContext } from 'ava';
+import { freshAddress, type HttpTarget, listenPort, startHttpTarget } from '../helpers/interop-net.ts';
+import {
+  type Daemon,
+  runTool,
+  type Scratch,
+  scratchDir,
+  startRsockd,
+  type ToolRun,
+  waitForMessage,
+} from '../helpers/interop-procs.ts';
+import { programsInstalled, serviceName, testWhen, which } from '../helpers/interop-tools.ts';
+
+// Dante's client library (socksify) wrapping a plain curl, routed to the real rsockd CLI by a
+// dante.conf of our own. Dante 1.4 sends an empty USERID, so rsockd sees user "" on these.
+
+const test = testWhen('socksify interop', programsInstalled('socksify', 'curl'));
+
+const targetName = 'target.interop.test';
+
+/** A Dante client configuration sending every TCP connection via one server. */
+function danteClientConf(scratch: Scratch, proxy: { host: string; port: number }, protocol: string): string {
+  return scratch.file(
+    'dante.conf',
+    `route { from: 0.0.0.0/0 to: 0.0.0.0/0 via: ${proxy.host} port = ${proxy.port} proxyprotocol: ${protocol} }\n`,
+  );
+}
+
+/**
+ * `socksify curl URL`. No --interface: Dante makes the proxy connection on a socket of its own,
+ * so the source is the kernel's choice (127.0.0.1 on loopback).
+ */
+function socksifiedCurl(conf: string, target: HttpTarget): Promise<ToolRun> {
+  return runTool(
+    which('socksify')!,
+    [which('curl')!, '-sS', '--max-time', '10', `http://${target.host}:${target.port}/`],
+    {
+      env: {
+        SOCKS_CONF: conf,
+        // Dante adds a direct route for every local network (127.0.0.0/8 included) and tries
+        // direct routes first; without this the request would never reach rsockd.
+        SOCKS_AUTOADD_LANROUTES: 'no',
+        SOCKS_DIRECTROUTE_FALLBACK: 'no',
+      },
+    },
+  );
+}
+
+async function withRsockd(
+  t: ExecutionContext,
+  sockdConf: (target: HttpTarget) => string,
+  socks5: boolean,
+  body: (lab: {
+    scratch: Scratch;
+    target: HttpTarget;
+    rsockd: Daemon;
+    proxy: { host: string; port: number };
+  }) => Promise<void>,
+): Promise<void> {
+  const scratch = scratchDir('socksify');
+  const target = await startHttpTarget(freshAddress());
+  const proxy = { host: freshAddress(), port: listenPort() };
+  let rsockd: Daemon | undefined;
+  try {
+    ({ daemon: rsockd } = await startRsockd({
+      scratch,
+      label: 'rsockd',
+      ...proxy,
+      sockdConf: sockdConf(target),
+      socksConf: 'direct ALL\n',
+      hosts: `${target.host} ${targetName}\n`,
+      ...(socks5 ? { extraArgs: ['--socks5'] } : {}),
+    }));
+    await body({ scratch, target, rsockd, proxy });
+  } finally {
+    await rsockd?.stop();
+    await target.close();
+    scratch.dispose();
+  }
+  t.pass();
+}
+
+/** `WHAT -- Connect from (unknown)@<a loopback address> to target (port)`: empty SRCUSER. */
+function logLine(what: 'connected' | 'refused', target: HttpTarget): RegExp {
+  const dst = `${targetName} (${serviceName(target.port)})`.replace(/[.()]/g, '\\$&');
+  return new RegExp(`^${what} -- Connect from \\(unknown\\)@127\\.\\d+\\.\\d+\\.\\d+ to ${dst}$`);
+}
+
+const permitLoopback = () => 'permit 127.0.0.0 255.0.0.0\n';
+
+test('socksify curl reaches the target through rsockd over SOCKS 4, with the empty USERID Dante sends', async (t) => {
+  await withRsockd(t, permitLoopback, false, async ({ scratch, target, rsockd, proxy }) => {
+    const run = await socksifiedCurl(danteClientConf(scratch, proxy, 'socks_v4'), target);
+    t.is(run.exitCode, 0, `${run.command}\n${run.stderr}`);
+    t.is(run.stdout, target.body);
+    t.regex(await waitForMessage(rsockd, (m) => m.startsWith('connected -- ')), logLine('connected', target));
+    t.is(target.peers.length, 1);
+  });
+});
+
+test('socksify curl reaches the target through rsockd over SOCKS 5 without authentication', async (t) => {
+  await withRsockd(t, permitLoopback, true, async ({ scratch, target, rsockd, proxy }) => {
+    const run = await socksifiedCurl(danteClientConf(scratch, proxy, 'socks_v5'), target);
+    t.is(run.exitCode, 0, `${run.command}\n${run.stderr}`);
+    t.is(run.stdout, target.body);
+    t.regex(await waitForMessage(rsockd, (m) => m.startsWith('connected -- ')), logLine('connected', target));
+  });
+});
+
+test('socksify curl fails when rsockd denies the destination, and rsockd logs the refusal', async (t) => {
+  const deny = (target: HttpTarget) =>
+    `deny 127.0.0.0 255.0.0.0 ${target.host} 255.255.255.255\npermit 127.0.0.0 255.0.0.0\n`;
+  await withRsockd(t, deny, false, async ({ scratch, target, rsockd, proxy }) => {
+    const run = await socksifiedCurl(danteClientConf(scratch, proxy, 'socks_v4'), target);
+    t.not(run.exitCode, 0);
+    t.is(run.stdout, '');
+    t.regex(await waitForMessage(rsockd, (m) => m.startsWith('refused -- ')), logLine('refused', target));
+    t.deepEqual(target.peers, [], 'Dante did not fall back to a direct connection');
+  });
+});
