@@ -1,0 +1,287 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test, { type ExecutionContext } from 'ava';
+import { execa } from 'execa';
+import {
+  closedWithin,
+  connectTcp,
+  echoThrough,
+  freshAddress,
+  randomPort,
+  socks4,
+  startEcho,
+  waitFor,
+} from './helpers.ts';
+
+// The real binaries: `node --import=tsx src/cli/rsockd.ts …` (and sockd.ts), each killed by pid.
+
+const root = new URL('../../../', import.meta.url).pathname;
+const node = process.execPath;
+
+function cli(program: 'rsockd' | 'sockd', args: string[]) {
+  return execa(node, ['--import=tsx', join(root, `src/cli/${program}.ts`), ...args], {
+    cwd: root,
+    reject: false,
+    env: { SOCKS_SERVER: '', SOCKD_CONF: '', SOCKD_FC: '' },
+  });
+}
+
+async function tempDir(t: ExecutionContext): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'rsockd-cli-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+async function standalone(
+  t: ExecutionContext,
+  program: 'rsockd' | 'sockd',
+  dir: string,
+  extra: string[] = [],
+): Promise<{ proc: ReturnType<typeof cli>; host: string; port: number; logFile: string; pidfile: string }> {
+  const host = freshAddress();
+  const port = randomPort();
+  const logFile = join(dir, 'log');
+  const pidfile = join(dir, 'pid');
+  const proc = cli(program, [
+    '--standalone',
+    '--listen',
+    host,
+    '--port',
+    String(port),
+    '--conf',
+    join(dir, 'sockd.conf'),
+    '--fc',
+    join(dir, 'sockd.fc'),
+    '--client-conf',
+    join(dir, 'socks.conf'),
+    '--client-fc',
+    join(dir, 'socks.fc'),
+    '--route',
+    join(dir, 'sockd.route'),
+    '--fr',
+    join(dir, 'sockd.fr'),
+    '--pidfile',
+    pidfile,
+    '--log',
+    logFile,
+    '--hosts',
+    '/dev/null',
+    ...extra,
+  ]);
+  t.teardown(() => {
+    if (proc.pid !== undefined && proc.exitCode === null) process.kill(proc.pid, 'SIGKILL');
+  });
+  const started = Date.now();
+  for (;;) {
+    try {
+      const s = await connectTcp(host, port);
+      s.destroy();
+      break;
+    } catch {
+      if (Date.now() - started > 15_000) throw new Error(`server did not listen: ${(await proc).stderr}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return { proc, host, port, logFile, pidfile };
+}
+
+async function logLines(file: string): Promise<string[]> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => l.replace(/^\S+ (r?sockd)\[\d+\]: /, ''));
+}
+
+async function waitForLogLine(file: string, pred: (l: string) => boolean, ms = 10_000): Promise<string> {
+  const start = Date.now();
+  for (;;) {
+    const found = (await logLines(file)).find(pred);
+    if (found !== undefined) return found;
+    if (Date.now() - start > ms)
+      throw new Error(`log line not found; log:\n${(await logLines(file)).join('\n')}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test('-ver prints the TAB-led version lines (with SOCKS 5 when enabled) and exits 1', async (t) => {
+  const dir = await tempDir(t);
+  const r = await cli('rsockd', [
+    '-ver',
+    '--socks5',
+    '--route',
+    join(dir, 'none'),
+    '--fr',
+    join(dir, 'none.fr'),
+  ]);
+  t.is(r.exitCode, 1);
+  t.is(
+    r.stdout,
+    '\tCSTC single-homed SOCKSified SOCKS proxy server version 4.3.\n\tDoes not support clients that use Rrcmd().\n\tSupports SOCKS 4A.\n\tSupports SOCKS 5 (RFC 1928, RFC 1929).',
+  );
+  await writeFile(join(dir, 'sockd.route'), '127.0.0.1 ALL\n');
+  const m = await cli('sockd', [
+    '-i',
+    '-ver',
+    '-x',
+    '--route',
+    join(dir, 'sockd.route'),
+    '--fr',
+    join(dir, 'none.fr'),
+  ]);
+  t.is(m.exitCode, 1);
+  t.is(
+    m.stdout,
+    '\tCSTC multi-homed SOCKS proxy server version 4.3.\n\tDoes not support clients that use Rrcmd().\n\tSupports SOCKS 4A.',
+  );
+});
+
+test('standalone start-up with an invalid sockd.conf prints every error and exits 1', async (t) => {
+  const dir = await tempDir(t);
+  await writeFile(join(dir, 'sockd.conf'), 'permit 1.2.3.4\nallow ALL\npermit ?=x ALL\n');
+  const r = await cli('sockd', [
+    '--standalone',
+    '--listen',
+    freshAddress(),
+    '--port',
+    '0',
+    '--conf',
+    join(dir, 'sockd.conf'),
+    '--fc',
+    join(dir, 'x.fc'),
+    '--log',
+    'stderr',
+    '--pidfile',
+    join(dir, 'pid'),
+  ]);
+  t.is(r.exitCode, 1);
+  const conf = join(dir, 'sockd.conf');
+  t.true(r.stderr.includes(`Invalid entry at line 1 in file ${conf}`), r.stderr);
+  t.true(r.stderr.includes(`Invalid permit/deny field at line 2 in file ${conf}`), r.stderr);
+  t.true(r.stderr.includes(`Invalid ?= field at line 3 in file ${conf}`), r.stderr);
+});
+
+test('SIGHUP reloads; a broken file keeps the old rules and logs its errors; SIGTERM drains and removes the pid file', async (t) => {
+  t.timeout(60_000);
+  const dir = await tempDir(t);
+  const conf = join(dir, 'sockd.conf');
+  await writeFile(conf, 'permit ALL\n');
+  await writeFile(join(dir, 'socks.conf'), 'direct ALL\n');
+  const echo = await startEcho(t);
+  const s = await standalone(t, 'rsockd', dir);
+  t.is((await readFile(s.pidfile, 'utf8')).trim(), String(s.proc.pid));
+  const proxy = { host: s.host, port: s.port };
+  const first = await socks4({ proxy, dst: echo.host, port: echo.port, user: 'u1' });
+  t.is(first.reply?.code, 90);
+
+  await writeFile(conf, 'permit ALL\nthis is not a rule\n');
+  process.kill(s.proc.pid!, 'SIGHUP');
+  await waitForLogLine(s.logFile, (l) => l === `Invalid permit/deny field at line 2 in file ${conf}`);
+  const stillOld = await socks4({ proxy, dst: echo.host, port: echo.port, user: 'u2' });
+  t.is(stillOld.reply?.code, 90, 'the old rules are kept');
+  stillOld.socket.destroy();
+
+  await writeFile(conf, 'deny ALL\n');
+  process.kill(s.proc.pid!, 'SIGHUP');
+  let refused: number | undefined;
+  for (let i = 0; i < 50 && refused !== 91; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    const r = await socks4({ proxy, dst: echo.host, port: echo.port, user: 'u3' });
+    refused = r.reply?.code;
+    r.socket.destroy();
+  }
+  t.is(refused, 91, 'the new rules apply after SIGHUP');
+
+  // The session from before the reloads is still up and keeps relaying during the drain.
+  process.kill(s.proc.pid!, 'SIGTERM');
+  await new Promise((r) => setTimeout(r, 300));
+  await t.throwsAsync(connectTcp(s.host, s.port), undefined, 'no new connections while draining');
+  t.deepEqual(await echoThrough(first.socket, Buffer.from('draining')), Buffer.from('draining'));
+  first.socket.end();
+  const done = await s.proc;
+  t.is(done.exitCode, 0);
+  await t.throwsAsync(readFile(s.pidfile, 'utf8'));
+  await waitForLogLine(s.logFile, (l) => l.startsWith('terminated -- Connect from u1(unknown)@'));
+});
+
+test('inetd mode serves the connection on fd 0, reading the config for it, and exits', async (t) => {
+  t.timeout(30_000);
+  const dir = await tempDir(t);
+  await writeFile(join(dir, 'sockd.conf'), 'permit ALL\n');
+  const echo = await startEcho(t);
+  const host = freshAddress();
+  const logFile = join(dir, 'log');
+  const exits: Promise<number | null>[] = [];
+  // inetd: accept, then start one server process per connection with the socket as stdin.
+  const inetd = createServer({ pauseOnConnect: true }, (sock: Socket) => {
+    const child = spawn(
+      node,
+      [
+        '--import=tsx',
+        join(root, 'src/cli/sockd.ts'),
+        '--conf',
+        join(dir, 'sockd.conf'),
+        '--fc',
+        join(dir, 'none.fc'),
+        '--log',
+        logFile,
+        '--hosts',
+        '/dev/null',
+      ],
+      { cwd: root, stdio: [sock, 'pipe', 'pipe'] },
+    );
+    exits.push(new Promise((resolve) => child.on('exit', (code) => resolve(code))));
+    sock.destroy(); // the child owns it now
+  });
+  await new Promise<void>((r) => inetd.listen(0, host, () => r()));
+  t.teardown(() => inetd.close());
+  const port = (inetd.address() as { port: number }).port;
+  const r = await socks4({ proxy: { host, port }, dst: echo.host, port: echo.port, user: 'inetd' });
+  t.is(r.reply?.code, 90);
+  t.deepEqual(await echoThrough(r.socket, Buffer.from('fd0')), Buffer.from('fd0'));
+  r.socket.end();
+  t.true(await closedWithin(r.socket, 10_000));
+  t.is(await exits[0], 0);
+  await waitForLogLine(
+    logFile,
+    (l) => l === `connected -- Connect from inetd(unknown)@${r.from} to ${echo.host} (${echo.port})`,
+  );
+  await waitForLogLine(logFile, (l) => l === `3 bytes from ${r.from}, 3 bytes from ${echo.host}`);
+
+  // inetd mode reads the file per connection: an edit applies to the next one.
+  await writeFile(join(dir, 'sockd.conf'), 'deny ALL\n');
+  const r2 = await socks4({ proxy: { host, port }, dst: echo.host, port: echo.port, user: 'inetd' });
+  t.is(r2.reply?.code, 91);
+  t.true(await closedWithin(r2.socket, 10_000));
+});
+
+test('--workers 2 serves through node:cluster workers sharing the listener', async (t) => {
+  t.timeout(60_000);
+  const dir = await tempDir(t);
+  await writeFile(join(dir, 'sockd.conf'), 'permit ALL\n');
+  const echo = await startEcho(t);
+  const s = await standalone(t, 'sockd', dir, ['--workers', '2']);
+  const proxy = { host: s.host, port: s.port };
+  for (let i = 0; i < 4; i++) {
+    const r = await socks4({ proxy, dst: echo.host, port: echo.port, user: `w${i}` });
+    t.is(r.reply?.code, 90);
+    t.deepEqual(await echoThrough(r.socket, Buffer.from(`n${i}`)), Buffer.from(`n${i}`));
+    r.socket.destroy();
+  }
+  const pids = new Set<string>();
+  for (let i = 0; i < 100 && pids.size < 1; i++) {
+    for (const l of await readFile(s.logFile, 'utf8').then((x) => x.split('\n'))) {
+      const m = /sockd\[(\d+)\]: connected/.exec(l);
+      if (m) pids.add(m[1]!);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  t.true(pids.size >= 1);
+  t.false(pids.has(String(s.proc.pid)), 'sessions run in workers, not the primary');
+  process.kill(s.proc.pid!, 'SIGTERM');
+  const done = await s.proc;
+  t.is(done.exitCode, 0);
+});
