@@ -1,6 +1,6 @@
-import type { Endpoint, LabEvent } from '../../common/events.ts';
-import type { IdentdBehaviour } from '../../topology/model.ts';
-import type { ProbeOutcome } from '../runtime.ts';
+import type { Endpoint, LabEvent } from '../common/events.ts';
+import type { IdentdBehaviour } from '../topology/model.ts';
+import type { ProbeOutcome } from './runtime.ts';
 
 /**
  * The wire between the driver and the host agent inside each container. Pure types and codecs:

@@ -4,8 +4,8 @@ import type {
   IdentdBehaviour,
   ResolvedTopology,
   UserModel,
-} from '../../topology/model.ts';
-import type { LabTimeouts } from '../runtime.ts';
+} from '../topology/model.ts';
+import type { LabTimeouts } from './runtime.ts';
 
 /**
  * What one container needs to know about its host, as JSON: written to /etc/sockslab/host.json
