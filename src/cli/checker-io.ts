@@ -3,7 +3,7 @@
  * logic itself is in src/policy/checker.ts.
  */
 import { spawn } from 'node:child_process';
-import { Resolver as DnsResolver, lookup } from 'node:dns/promises';
+import { Resolver as DnsResolver, lookup, lookupService } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import type { AnyConfig } from '../config/ast.ts';
 import { type ConfigPaths, loadConfigFile } from '../config/load.ts';
@@ -24,16 +24,31 @@ function withTimeout<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T
   return Promise.race([promise.catch(() => fallback), timeout]).finally(() => clearTimeout(timer));
 }
 
-/** The host's resolver: PTR through DNS, forward through getaddrinfo (so /etc/hosts counts). */
+/**
+ * The host's resolver. Reverse: getnameinfo (so /etc/hosts counts, as gethostbyaddr did) plus
+ * the PTR records from DNS; forward: getaddrinfo, IPv4 only. Each lookup gives up after
+ * `timeoutMs`; the policy then confirms reverse names by forward lookup (c.6).
+ */
 export function systemResolver(timeoutMs = DefaultDnsTimeoutMs): Resolver {
   const dns = new DnsResolver({ timeout: timeoutMs, tries: 1 });
+  const none: string[] = [];
   return {
-    reverse: (address) => withTimeout(dns.reverse(address), timeoutMs, [] as string[]),
+    reverse: async (address) => {
+      const [service, ptr] = await Promise.all([
+        withTimeout(
+          lookupService(address, 0).then((r) => (r.hostname === address ? none : [r.hostname])),
+          timeoutMs,
+          none,
+        ),
+        withTimeout(dns.reverse(address), timeoutMs, none),
+      ]);
+      return [...new Set([...service, ...ptr])];
+    },
     forward: (name) =>
       withTimeout(
         lookup(name, { family: 4, all: true }).then((list) => list.map((a) => a.address)),
         timeoutMs,
-        [] as string[],
+        none,
       ),
   };
 }

@@ -3,11 +3,21 @@
  * exit statuses and every stderr line. DNS comes from a --hosts fixture, user files from a temp
  * copy of the fixtures (the /etc/sockd/ paths rewritten), services from the built-in table.
  */
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
+import { freeze } from '../../../src/config/frozen.ts';
+import { parseSockdConf } from '../../../src/config/sockd-conf.ts';
 import { specFixtureDir } from '../../helpers/spec-fixtures.ts';
 
 const sockdCli = new URL('../../../src/cli/test-sockd-conf.ts', import.meta.url).pathname;
@@ -307,4 +317,21 @@ test('test_socks_conf --json carries the decision, the line and the servers', as
     servers: ['10.0.0.9'],
     usedDefault: true,
   });
+});
+
+test('without -C the checker uses the frozen file first, as the server does (f.3)', async (t) => {
+  const text = join(dir, 'edge.conf');
+  writeFileSync(text, readFileSync(edge, 'utf8'));
+  const frozen = join(dir, 'edge.fc');
+  writeFileSync(frozen, freeze(parseSockdConf(readFileSync(edge, 'utf8'), { file: text })));
+  writeFileSync(text, 'deny 0.0.0.0 0.0.0.0\n'); // the text changed after freezing: the frozen rules still apply
+  const later = new Date(Date.now() + 10_000);
+  utimesSync(text, later, later);
+  const r = await run(sockdCli, ['u', '10.1.2.3', '198.51.100.1', '8080'], {
+    SOCKD_CONF: text,
+    SOCKD_FC: frozen,
+  });
+  t.is(r.exit, 1);
+  t.is(r.lines.at(-1), `Line 5: ${sourceLine(edge, 5)}`);
+  t.is(r.lines[0], `frozen file ${frozen} is older than ${text}`, 'the staleness warning (f.3.2)');
 });
