@@ -1,4 +1,3 @@
-import type { ExecutionContext } from 'ava';
 import { freshAddress, type HttpTarget, listenPort, startHttpTarget } from '../helpers/interop-net.ts';
 import {
   type Daemon,
@@ -56,7 +55,6 @@ async function curlThroughProxychains(conf: string, target: HttpTarget): Promise
 
 /** Run `body` with a scratch directory and an HTTP target, stopping every daemon it started. */
 async function withLab(
-  t: ExecutionContext,
   body: (lab: { scratch: Scratch; target: HttpTarget; daemons: Daemon[] }) => Promise<void>,
 ): Promise<void> {
   const scratch = scratchDir('proxychains');
@@ -72,7 +70,7 @@ async function withLab(
 }
 
 test('proxychains4 with a strict chain of two rsockd reaches the target through both, each logging its hop', async (t) => {
-  await withLab(t, async ({ scratch, target, daemons }) => {
+  await withLab(async ({ scratch, target, daemons }) => {
     const a = { host: freshAddress(), port: listenPort() };
     const b = { host: freshAddress(), port: listenPort() };
     const hosts = `${target.host} ${targetName}\n${b.host} hop-b.interop.test\n`;
@@ -102,7 +100,7 @@ test('proxychains4 with a strict chain of two rsockd reaches the target through 
 });
 
 test('proxychains4 through an rsockd that cascades to sockd: the USERID is forwarded and sockd makes the connection', async (t) => {
-  await withLab(t, async ({ scratch, target, daemons }) => {
+  await withLab(async ({ scratch, target, daemons }) => {
     const a = { host: freshAddress(), port: listenPort() };
     const b = { host: freshAddress(), port: listenPort() };
     const hosts = `${target.host} ${targetName}\n`;
@@ -146,7 +144,7 @@ test('proxychains4 through an rsockd that cascades to sockd: the USERID is forwa
 });
 
 test('proxychains4 fails when the second rsockd of its chain refuses, and only the first hop connected', async (t) => {
-  await withLab(t, async ({ scratch, target, daemons }) => {
+  await withLab(async ({ scratch, target, daemons }) => {
     const a = { host: freshAddress(), port: listenPort() };
     const b = { host: freshAddress(), port: listenPort() };
     const hosts = `${target.host} ${targetName}\n`;
