@@ -58,10 +58,9 @@ export function stitchTraces(
   const { request, outcome } = probe;
 
   const firstHop = (): RequestEvent | undefined => {
-    if (outcome.local) {
-      const exact = requests.find((r) => sameEndpoint(r.client, outcome.local));
-      if (exact) return exact;
-    }
+    // The probe's own socket is the one sure link; without it, guess from the origin host.
+    if (outcome.local) return requests.find((r) => sameEndpoint(r.client, outcome.local));
+    if (outcome.clientRoute && outcome.clientRoute.action !== 'sockd') return undefined;
     // No local endpoint reported: the earliest request from the origin host to the expected server.
     const viaHost = request.via?.split(':')[0];
     return requests.find(

@@ -2,6 +2,7 @@ import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Listr } from 'listr2';
+import { createPredictor } from '../../analysis/predictor.ts';
 import { InputError } from '../../common/errors.ts';
 import { newId } from '../../common/ids.ts';
 import type { DiagramHooks } from '../../report/diagrams.ts';
@@ -185,17 +186,6 @@ async function execute(
   return results;
 }
 
-async function predictorFor(topology: ResolvedTopology, file: string): Promise<CasePredictor | undefined> {
-  try {
-    const mod = (await import(`../../analysis/${'predictor.ts'}`)) as {
-      createPredictor?: (t: ResolvedTopology, f: string) => Promise<CasePredictor>;
-    };
-    return mod.createPredictor ? await mod.createPredictor(topology, file) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 export async function runCommand(
   topologyArg: string,
   scenarioArgs: readonly string[],
@@ -203,7 +193,7 @@ export async function runCommand(
 ): Promise<number> {
   const cwd = process.cwd();
   const topologyFile = resolve(cwd, topologyArg);
-  const { topology } = await loadTopologyWithConfigs(topologyFile);
+  const { topology, configs } = await loadTopologyWithConfigs(topologyFile);
   const scenarios = await selectScenarios(topology, {
     files: scenarioArgs,
     directory: resolve(cwd, options.scenarioDir ?? 'scenarios'),
@@ -221,7 +211,9 @@ export async function runCommand(
   const runtime = await reg.ready(options.runtime);
   const id = newId();
   const started = Date.now();
-  const predictor = options.predict ? await predictorFor(topology, topologyFile) : undefined;
+  const predictor: CasePredictor | undefined = options.predict
+    ? createPredictor(topology, configs)
+    : undefined;
   const lab = await runtime.up(topology, {
     runId: id,
     ...(options.specTimers ? {} : { timeouts: ScenarioTimeouts }),

@@ -1,0 +1,476 @@
+import type { ClientConfig } from '../config/ast.ts';
+import { dotted, inetAton } from '../config/inet.ts';
+import { decideClientRoute, type RouteDecision } from '../policy/client-route.ts';
+import { dottedOf, type HostIdentity, hostFromAddress, hostFromName } from '../policy/host.ts';
+import { chooseInterface } from '../policy/interface-choice.ts';
+import { applyIdentd, decideServerAccess, type IdentdResult } from '../policy/server-access.ts';
+import type { ProbeRequest } from '../runtime/runtime.ts';
+import type { HostModel } from '../topology/model.ts';
+import type { LabWorld } from './world.ts';
+
+/**
+ * Static prediction of one request: walk hop by hop with the SAME policy functions the server
+ * uses (decideServerAccess + applyIdentd with the fake identd behaviour of the queried host,
+ * decideClientRoute, chooseInterface), and the topology's reachability for every connection.
+ * No socket is opened. A run that disagrees is a finding about the network.
+ */
+
+export interface PredictedHop {
+  readonly host: string;
+  readonly from: string;
+  readonly user: string;
+  readonly decision: {
+    readonly action: 'permit' | 'deny';
+    readonly file: string | null;
+    readonly line: number | null;
+    readonly reason: string;
+  };
+  readonly identd?: {
+    readonly queried: string;
+    readonly user: string | null;
+    readonly verdict: 'confirmed' | 'mismatch' | 'unavailable';
+  };
+  readonly route?: {
+    readonly action: 'deny' | 'direct' | 'sockd';
+    readonly file: string | null;
+    readonly line: number | null;
+    readonly attempts: readonly {
+      readonly server: string;
+      readonly host?: string;
+      readonly ok: boolean;
+      readonly why?: string;
+    }[];
+  };
+  /** SOCKS 4 code this hop sends its client (90 = granted and connected). */
+  readonly reply: number;
+}
+
+export interface Prediction {
+  /** What the origin gets (SOCKS 5 codes for socks5); null = no reply (direct, deny by socks.conf, no server). */
+  readonly reply: number | null;
+  readonly secondReply?: number | null;
+  readonly path: readonly string[];
+  readonly hops: readonly PredictedHop[];
+  readonly clientRoute?: { readonly action: 'deny' | 'direct' | 'sockd'; readonly line: number | null };
+  readonly reached: boolean;
+  /** One line per decision, e.g. `B: permit sockd.conf:2; identd on C says x (confirmed)`. */
+  readonly reasoning: readonly string[];
+}
+
+/** Why a hop failed, in the server's own failure vocabulary, for the SOCKS 5 mapping of i.3. */
+type FailureKind =
+  | 'refused'
+  | 'identd'
+  | 'upstream-unreachable'
+  | 'upstream-rejected'
+  | 'connect-refused'
+  | 'no-route'
+  | 'config-unusable'
+  | 'unresolved';
+
+const Socks5For: Record<FailureKind, number> = {
+  refused: 0x02, // no match, deny, routing deny
+  identd: 0x02, // 92/93 outcomes
+  'upstream-unreachable': 0x04, // every upstream failed to connect
+  'upstream-rejected': 0x01, // the upstream answered but not 90
+  'connect-refused': 0x05, // destination refused
+  'no-route': 0x01, // multi-homed BIND without a route line
+  'config-unusable': 0x01, // sockd.conf unusable
+  unresolved: 0x04, // 4A/SOCKS 5 name did not resolve
+};
+
+const Dotted = /^\d{1,3}(?:\.\d{1,3}){3}$/;
+
+interface HopInput {
+  readonly server: HostModel;
+  readonly client: HostModel;
+  /** The client's address as the server sees it (its interface on the shared network). */
+  readonly clientAddress: string;
+  readonly dst: HostIdentity;
+  /** The destination as requested, to report names; and whether it came as a name (4A). */
+  readonly user: string;
+  /** Claimed user for identd comparison (SOCKS 5 without credentials: ''). */
+  readonly identdClaim: string;
+  /** The user owning the client's socket (what a truthful identd answers). */
+  readonly socketOwner: string;
+}
+
+interface HopResult {
+  readonly hops: PredictedHop[];
+  readonly path: string[];
+  readonly reached: boolean;
+  /** SOCKS 4 code to the client of the first hop in this chain. */
+  readonly reply: number;
+  readonly failure?: FailureKind;
+  readonly secondReply?: number | null;
+}
+
+export async function predictRequest(world: LabWorld, request: ProbeRequest): Promise<Prediction> {
+  const reasoning: string[] = [];
+  const origin = world.host(request.from);
+  if (!origin) throw new Error(`unknown origin host ${request.from}`);
+  const port = request.target.port;
+  const targetAddress = addressFor(world, origin, request.target.host);
+  const byName = request.protocol !== 'socks4' && !Dotted.test(request.target.host);
+  const dst = byName
+    ? await hostFromName(world.resolver, request.target.host)
+    : await hostFromAddress(world.resolver, targetAddress);
+  const claimed = request.protocol === 'socks5' ? (request.credentials?.username ?? '') : request.user;
+
+  const noReply = (path: string[], extra: Partial<Prediction> = {}): Prediction => ({
+    reply: null,
+    path,
+    hops: [],
+    reached: false,
+    reasoning,
+    ...extra,
+  });
+
+  // The first hop: named explicitly, or what the origin's own socks.conf says.
+  let first: { host: HostModel; clientAddress: string } | undefined;
+  let clientRoute: Prediction['clientRoute'];
+  if (request.via !== undefined && !request.useSocksConf) {
+    const [viaName = '', viaPort] = request.via.split(':');
+    const viaHost = world.host(viaName) ?? world.owner(viaName)?.host;
+    const address = addressFor(world, origin, viaName);
+    const p = viaPort !== undefined ? Number(viaPort) : (viaHost?.server?.port ?? 1080);
+    const c = world.canConnect(origin, address, p);
+    if (!c.ok || !viaHost) {
+      reasoning.push(`${origin.name} cannot reach ${request.via}: ${c.ok ? 'unknown host' : c.why}`);
+      return noReply([origin.name]);
+    }
+    first = { host: viaHost, clientAddress: c.local };
+  } else {
+    const config = world.probeConfig(origin.name);
+    const route = decideClientRoute(
+      config,
+      { dst, user: request.user, port },
+      { userFiles: world.userFiles(undefined) },
+    );
+    clientRoute = { action: route.action, line: route.rule?.line ?? null };
+    reasoning.push(`${origin.name} ${describeRoute(route, config)}`);
+    if (route.action === 'deny') return noReply([origin.name], { clientRoute });
+    if (route.action === 'direct') {
+      const c = world.canConnect(origin, dst.dotted, port);
+      const to = world.owner(dst.dotted)?.host.name ?? dst.display;
+      reasoning.push(
+        c.ok
+          ? `${origin.name} connects to ${to}:${port} directly`
+          : `${origin.name} cannot reach ${to}: ${c.why}`,
+      );
+      return noReply(c.ok ? [origin.name, to] : [origin.name], { clientRoute, reached: c.ok });
+    }
+    const picked = await pickServer(world, origin, route.servers, 1080, reasoning);
+    if (!picked.next) return noReply([origin.name], { clientRoute });
+    first = { host: picked.next.host, clientAddress: picked.next.clientAddress };
+  }
+
+  if (request.protocol === 'socks5' && !first.host.server?.socks5) {
+    reasoning.push(`${first.host.name} does not speak SOCKS 5 (--socks5 off): closes without a reply`);
+    return noReply([origin.name, first.host.name], clientRoute ? { clientRoute } : {});
+  }
+  const chain = await walkHop(world, request, reasoning, {
+    server: first.host,
+    client: origin,
+    clientAddress: first.clientAddress,
+    dst,
+    user: claimed,
+    identdClaim: claimed,
+    socketOwner: request.user,
+  });
+  const reply =
+    request.protocol === 'socks5'
+      ? chain.reply === 90
+        ? 0x00
+        : Socks5For[chain.failure ?? 'refused']
+      : chain.reply;
+  return {
+    reply,
+    ...(request.command === 'bind' ? { secondReply: chain.secondReply ?? null } : {}),
+    path: [origin.name, ...chain.path],
+    hops: chain.hops,
+    ...(clientRoute ? { clientRoute } : {}),
+    reached: chain.reached,
+    reasoning,
+  };
+}
+
+/** The address of `target` that `from` would use: a shared network's, else its first (as the probe does). */
+export function addressFor(world: LabWorld, from: HostModel, target: string): string {
+  if (Dotted.test(target)) return target;
+  const t = world.host(target);
+  if (!t) return target;
+  const shared = t.interfaces.find((i) => from.interfaces.some((o) => o.network === i.network));
+  return (shared ?? t.interfaces[0])?.address ?? target;
+}
+
+function describeRoute(route: RouteDecision, config: ClientConfig | null): string {
+  const where = route.rule
+    ? `${route.rule.file}:${route.rule.line}`
+    : route.shortcut
+      ? `(${route.shortcut})`
+      : config
+        ? '(no line matches)'
+        : '(no socks.conf)';
+  return `${where} → ${route.action}${route.action === 'sockd' ? ` @=${route.servers.join(',') || '(default: none)'}` : ''}`;
+}
+
+/** d.7 over the topology: the first entry whose address accepts a connection. */
+async function pickServer(
+  world: LabWorld,
+  from: HostModel,
+  entries: readonly string[],
+  port: number,
+  reasoning: string[],
+): Promise<{
+  attempts: { server: string; host?: string; ok: boolean; why?: string }[];
+  next?: { host: HostModel; clientAddress: string };
+}> {
+  const attempts: { server: string; host?: string; ok: boolean; why?: string }[] = [];
+  for (const entry of entries) {
+    const numeric = inetAton(entry);
+    const addresses = numeric !== undefined ? [dotted(numeric)] : await world.resolver.forward(entry);
+    if (addresses.length === 0) {
+      reasoning.push(`${from.name}: upstream ${entry}: host not found`);
+      continue;
+    }
+    for (const address of addresses) {
+      const owner = world.owner(address)?.host;
+      const c = world.canConnect(from, address, port);
+      if (c.ok && owner?.server) {
+        attempts.push({ server: entry, host: owner.name, ok: true });
+        return { attempts, next: { host: owner, clientAddress: c.local } };
+      }
+      const why = c.ok ? `${owner?.name ?? address} runs no SOCKS server` : c.why;
+      attempts.push({ server: entry, ...(owner ? { host: owner.name } : {}), ok: false, why });
+      reasoning.push(`${from.name}: upstream ${entry} fails: ${why}`);
+    }
+  }
+  return { attempts };
+}
+
+function identdAnswer(world: LabWorld, input: HopInput): { result: IdentdResult; said: string } {
+  const b = world.identdOf(input.client.name);
+  if (!b) return { result: { kind: 'unavailable', reason: 'no identd' }, said: 'no identd running' };
+  switch (b.kind) {
+    case 'truthful':
+      return { result: { kind: 'user', user: input.socketOwner }, said: `says ${input.socketOwner}` };
+    case 'lying':
+      return { result: { kind: 'user', user: b.user }, said: `lies: ${b.user}` };
+    default:
+      return { result: { kind: 'unavailable', reason: b.kind }, said: `is ${b.kind}` };
+  }
+}
+
+async function walkHop(
+  world: LabWorld,
+  request: ProbeRequest,
+  reasoning: string[],
+  input: HopInput,
+): Promise<HopResult> {
+  const { server: host } = input;
+  const model = host.server!;
+  const name = host.name;
+  const config = world.serverConfig(name);
+  const fail = (hop: PredictedHop, failure: FailureKind, path: string[] = [name]): HopResult => ({
+    hops: [hop],
+    path,
+    reached: false,
+    reply: hop.reply,
+    failure,
+    ...(request.command === 'bind' ? { secondReply: null } : {}),
+  });
+  if (!config) {
+    reasoning.push(`${name}: sockd.conf unusable → 91`);
+    return fail(
+      {
+        host: name,
+        from: input.client.name,
+        user: input.user,
+        decision: { action: 'deny', file: null, line: null, reason: 'config-unusable' },
+        reply: 91,
+      },
+      'config-unusable',
+    );
+  }
+  const src = await hostFromAddress(world.resolver, input.clientAddress);
+  const decision = decideServerAccess(
+    config,
+    { src, dst: input.dst, user: input.user, port: request.target.port, command: request.command },
+    { identdDefault: model.identdDefault, userFiles: world.userFiles(model) },
+  );
+  const asked = decision.action === 'permit' && decision.identd !== 'off';
+  const answer = asked ? identdAnswer(world, input) : undefined;
+  const outcome = applyIdentd(decision, answer?.result ?? { kind: 'not-asked' }, input.identdClaim);
+  const cite = decision.rule ? `${decision.rule.file}:${decision.rule.line}` : '(no line matches)';
+  const reason = !decision.rule
+    ? 'no-match'
+    : outcome.identdVerdict === 'mismatch'
+      ? 'identd-mismatch'
+      : outcome.identdVerdict === 'unavailable' && !outcome.granted
+        ? 'identd-unavailable'
+        : 'rule';
+  const identd: PredictedHop['identd'] = asked
+    ? {
+        queried: input.client.name,
+        user: answer?.result.kind === 'user' ? answer.result.user : null,
+        verdict: outcome.identdVerdict === 'not-asked' ? 'unavailable' : outcome.identdVerdict,
+      }
+    : undefined;
+  reasoning.push(
+    `${name}: ${decision.action} ${cite}${asked ? `; identd on ${input.client.name} ${answer?.said} (${outcome.identdVerdict})` : ''}${outcome.granted ? '' : ` → ${outcome.reply}`}`,
+  );
+  const base = {
+    host: name,
+    from: input.client.name,
+    user: input.user,
+    decision: {
+      action: outcome.granted ? ('permit' as const) : ('deny' as const),
+      file: decision.rule?.file ?? null,
+      line: decision.rule?.line ?? null,
+      reason,
+    },
+    ...(identd ? { identd } : {}),
+  };
+  if (!outcome.granted)
+    return fail(
+      { ...base, reply: outcome.reply },
+      reason === 'rule' || reason === 'no-match' ? 'refused' : 'identd',
+    );
+
+  // rsockd consults socks.conf; sockd is rsockd with `direct ALL`.
+  const clientConf = model.kind === 'rsockd' ? world.clientConfig(name) : null;
+  const route =
+    model.kind === 'rsockd'
+      ? decideClientRoute(
+          clientConf,
+          { dst: input.dst, user: input.user, port: request.target.port },
+          {
+            userFiles: world.userFiles(model),
+            ...(model.defaultServer !== undefined ? { defaultServer: model.defaultServer } : {}),
+          },
+        )
+      : undefined;
+  const routeCite = route
+    ? { action: route.action, file: route.rule?.file ?? null, line: route.rule?.line ?? null }
+    : undefined;
+  if (route) reasoning.push(`${name} ${describeRoute(route, clientConf)}`);
+  if (route?.action === 'deny') {
+    return fail({ ...base, route: { ...routeCite!, attempts: [] }, reply: 91 }, 'refused');
+  }
+  if (route?.action === 'sockd') {
+    const picked = await pickServer(world, host, route.servers, model.upstreamPort, reasoning);
+    const routeHop = { ...routeCite!, attempts: picked.attempts };
+    if (!picked.next) return fail({ ...base, route: routeHop, reply: 91 }, 'upstream-unreachable');
+    // d.8: the upstream gets our client's USERID; a resolved name goes on as its address.
+    const nextDst =
+      input.dst.addresses.length > 0
+        ? await hostFromAddress(world.resolver, dottedOf(input.dst.addresses[0]!))
+        : input.dst;
+    const rest = await walkHop(world, request, reasoning, {
+      server: picked.next.host,
+      client: host,
+      clientAddress: picked.next.clientAddress,
+      dst: nextDst,
+      user: input.user,
+      identdClaim: input.user,
+      socketOwner: model.owner,
+    });
+    const reply = rest.reply === 90 ? 90 : 91; // d.8: never pass 92/93 through
+    return {
+      hops: [{ ...base, route: routeHop, reply }, ...rest.hops],
+      path: [name, ...rest.path],
+      reached: rest.reached,
+      reply,
+      ...(reply === 90 ? {} : { failure: 'upstream-rejected' as const }),
+      ...(request.command === 'bind' ? { secondReply: rest.secondReply ?? null } : {}),
+    };
+  }
+  const routeHop = routeCite ? { route: { ...routeCite, attempts: [] } } : {};
+  if (request.command === 'bind')
+    return bindDirect(world, request, reasoning, input, { ...base, ...routeHop });
+  // Direct CONNECT from this host.
+  if (input.dst.addresses.length === 0) {
+    reasoning.push(`${name}: ${input.dst.display} does not resolve → 91`);
+    return fail({ ...base, ...routeHop, reply: 91 }, 'unresolved');
+  }
+  const c = world.canConnect(host, input.dst.dotted, request.target.port);
+  const to = world.owner(input.dst.dotted)?.host.name ?? input.dst.display;
+  if (!c.ok) {
+    reasoning.push(`${name} cannot connect to ${to}:${request.target.port}: ${c.why} → 91`);
+    return fail({ ...base, ...routeHop, reply: 91 }, 'connect-refused');
+  }
+  reasoning.push(`${name} connects to ${to}:${request.target.port}`);
+  return { hops: [{ ...base, ...routeHop, reply: 90 }], path: [name, to], reached: true, reply: 90 };
+}
+
+/** b.5 at the last hop: the listening socket (route file in multi-homed mode), then the peer. */
+function bindDirect(
+  world: LabWorld,
+  request: ProbeRequest,
+  reasoning: string[],
+  input: HopInput,
+  base: Omit<PredictedHop, 'reply'>,
+): HopResult {
+  const host = input.server;
+  const model = host.server!;
+  const routeConfig = world.routeConfig(host.name);
+  const multihomed = model.multihomed ?? routeConfig !== undefined;
+  let listenAddress: string | undefined;
+  if (multihomed) {
+    const choice = routeConfig ? chooseInterface(routeConfig, input.dst) : null;
+    if (!choice) {
+      reasoning.push(`${host.name}: no sockd.route line for ${input.dst.dotted} → 91`);
+      return {
+        hops: [{ ...base, reply: 91 }],
+        path: [host.name],
+        reached: false,
+        reply: 91,
+        failure: 'no-route',
+        secondReply: null,
+      };
+    }
+    listenAddress = choice.iface;
+    reasoning.push(`${host.name}: BIND listens on ${choice.iface} (${choice.rule.file}:${choice.rule.line})`);
+  }
+  const peer = request.bindPeer ? world.host(request.bindPeer.from) : undefined;
+  if (!peer)
+    return {
+      hops: [{ ...base, reply: 90 }],
+      path: [host.name],
+      reached: false,
+      reply: 90,
+      secondReply: null,
+    };
+  // The peer dials the bound address: the chosen interface, or the server's address on a network it shares.
+  const candidates = listenAddress ? [listenAddress] : host.interfaces.map((i) => i.address);
+  const reachable = candidates
+    .map((a) => ({ a, net: world.owner(a)?.network }))
+    .find(
+      ({ net }) => net !== undefined && !world.isCut(net) && peer.interfaces.some((i) => i.network === net),
+    );
+  if (!reachable) {
+    reasoning.push(`${peer.name} cannot reach ${host.name}'s bound address: no second reply`);
+    return {
+      hops: [{ ...base, reply: 90 }],
+      path: [host.name],
+      reached: false,
+      reply: 90,
+      secondReply: null,
+    };
+  }
+  const peerAddress =
+    peer.interfaces.find((i) => i.network === world.owner(reachable.a)?.network)?.address ?? '';
+  const expected =
+    input.dst.dotted === '0.0.0.0' || input.dst.addresses.some((a) => dottedOf(a) === peerAddress);
+  reasoning.push(
+    `${peer.name} connects back from ${peerAddress}: ${expected ? 'expected peer → 90' : 'wrong host → 91'}`,
+  );
+  return {
+    hops: [{ ...base, reply: 90 }],
+    path: [host.name, peer.name],
+    reached: expected,
+    reply: 90,
+    secondReply: expected ? 90 : 91,
+  };
+}

@@ -1,0 +1,164 @@
+import type { ClientConfig, RouteConfig, ServerConfig } from '../config/ast.ts';
+import { parseUserFile } from '../policy/match.ts';
+import type { Resolver, UserFileReader } from '../policy/resolver.ts';
+import { tableResolver } from '../policy/table-resolver.ts';
+import type { ScenarioStep } from '../scenario/model.ts';
+import { configParsers } from '../topology/config-parsers.ts';
+import type { HostModel, IdentdBehaviour, ResolvedTopology, ServerModel } from '../topology/model.ts';
+import type { ParsedHostConfigs } from '../topology/resolve.ts';
+
+/**
+ * The lab as static analysis sees it: the topology, each host's parsed configs, and the state
+ * the scenario's fault steps change (stopped hosts, identd behaviours, cut networks, reloaded
+ * configs). The same steps the runner applies to a real lab are applied here, so a prediction
+ * is made for the world the request actually meets.
+ */
+export class LabWorld {
+  readonly resolver: Resolver;
+  private readonly configs = new Map<string, ParsedHostConfigs>();
+  private readonly identd = new Map<string, IdentdBehaviour | undefined>();
+  private readonly stopped = new Set<string>();
+  private readonly cut = new Set<string>();
+  private readonly byAddress = new Map<string, { host: HostModel; network: string }>();
+
+  constructor(
+    readonly topology: ResolvedTopology,
+    configs: ReadonlyMap<string, ParsedHostConfigs>,
+  ) {
+    for (const [host, c] of configs) this.configs.set(host, { ...c });
+    const forward = new Map<string, string[]>();
+    const reverse = new Map<string, string[]>();
+    for (const h of topology.hosts) {
+      this.identd.set(h.name, h.identd?.behaviour);
+      forward.set(
+        h.name,
+        h.interfaces.map((i) => i.address),
+      );
+      for (const i of h.interfaces) {
+        reverse.set(i.address, [h.name]);
+        this.byAddress.set(i.address, { host: h, network: i.network });
+      }
+    }
+    // The lab's name service: the topology's host table, never real DNS (as on every runtime).
+    this.resolver = tableResolver({ forward, reverse });
+  }
+
+  host(name: string): HostModel | undefined {
+    return (
+      this.topology.hosts.find((h) => h.name === name) ??
+      this.topology.hosts.find((h) => h.name.toLowerCase() === name.toLowerCase())
+    );
+  }
+
+  /** The host (and network) owning a topology address. */
+  owner(address: string): { host: HostModel; network: string } | undefined {
+    return this.byAddress.get(address);
+  }
+
+  serverConfig(host: string): ServerConfig | undefined {
+    return this.configs.get(host)?.server;
+  }
+  /** rsockd routing file; null = no file (everything direct, d.1). */
+  clientConfig(host: string): ClientConfig | null {
+    return this.configs.get(host)?.client ?? null;
+  }
+  routeConfig(host: string): RouteConfig | undefined {
+    return this.configs.get(host)?.route;
+  }
+  /** The socks.conf a probe from this host uses. */
+  probeConfig(host: string): ClientConfig | null {
+    return this.configs.get(host)?.probeClient ?? null;
+  }
+
+  identdOf(host: string): IdentdBehaviour | undefined {
+    return this.stopped.has(host) ? undefined : this.identd.get(host);
+  }
+
+  running(host: string): boolean {
+    return !this.stopped.has(host);
+  }
+
+  isCut(network: string): boolean {
+    return this.cut.has(network);
+  }
+
+  /** Ports a running host accepts connections on. */
+  listens(host: HostModel, port: number): boolean {
+    if (!this.running(host.name)) return false;
+    if (host.server && host.server.port === port) return true;
+    if (host.identd && host.identd.port === port) return true;
+    return (host.echo ?? []).some((e) => e.port === port);
+  }
+
+  /**
+   * Can `from` open a TCP connection to address:port? Only over a network both are on that is
+   * not cut, to a running host that listens there — what the runtimes enforce.
+   */
+  canConnect(
+    from: HostModel,
+    address: string,
+    port: number,
+  ): { ok: true; local: string } | { ok: false; why: string } {
+    const target = this.owner(address);
+    if (!target) return { ok: false, why: `${address} is no host of the topology` };
+    const local = from.interfaces.find((i) => i.network === target.network);
+    if (!local)
+      return { ok: false, why: `${from.name} has no interface on ${target.network} (where ${address} is)` };
+    if (this.isCut(target.network)) return { ok: false, why: `network ${target.network} is cut` };
+    if (!this.running(target.host.name)) return { ok: false, why: `${target.host.name} is stopped` };
+    if (!this.listens(target.host, port))
+      return { ok: false, why: `nothing listens on ${target.host.name} port ${port}` };
+    return { ok: true, local: local.address };
+  }
+
+  userFiles(server: ServerModel | undefined): UserFileReader {
+    const files = new Map((server?.userFiles ?? []).map((f) => [f.path, f.text]));
+    return (path) => {
+      const text = files.get(path);
+      return text === undefined
+        ? { ok: false, error: 'No such file or directory' }
+        : { ok: true, names: parseUserFile(text) };
+    };
+  }
+
+  /** Follows one scenario step (a reload with a broken text keeps the old rules, SIGHUP semantics). */
+  apply(step: ScenarioStep): void {
+    switch (step.kind) {
+      case 'stop':
+        this.stopped.add(step.host);
+        return;
+      case 'start':
+        this.stopped.delete(step.host);
+        return;
+      case 'identd':
+        this.identd.set(step.host, step.behaviour);
+        return;
+      case 'cut':
+        this.cut.add(step.network);
+        return;
+      case 'restore':
+        this.cut.delete(step.network);
+        return;
+      case 'wait':
+        return;
+      case 'replaceConfig': {
+        const current = this.configs.get(step.host) ?? {};
+        const host = this.host(step.host);
+        try {
+          const next: ParsedHostConfigs =
+            step.file === 'sockd.conf'
+              ? { ...current, server: configParsers['sockd.conf'](step.text, 'sockd.conf') }
+              : step.file === 'sockd.route'
+                ? { ...current, route: configParsers['sockd.route'](step.text, 'sockd.route') }
+                : host?.server
+                  ? { ...current, client: configParsers['socks.conf'](step.text, 'socks.conf') }
+                  : { ...current, probeClient: configParsers['socks.conf'](step.text, 'socks.conf') };
+          this.configs.set(step.host, next);
+        } catch {
+          // Rejected as a whole (c.12): the running rules stay.
+        }
+        return;
+      }
+    }
+  }
+}
