@@ -11,6 +11,8 @@
  *     unquoted, "…", $'…', comment: every `\` doubled, which sh reads back as one literal `\`;
  *     '…': a backslash-free value as is; otherwise the quote is closed, the value written in
  *       double quotes with `\` doubled, and the quote reopened: `'"a\\b"'`.
+ *   After an odd run of template backslashes (`\%u`) the value's first character is written
+ *   alone, because the template's backslash escapes it (see encodeValue).
  *   Security does not depend on the scanner being right: a value with doubled backslashes has no
  *   unpaired `\` in any state, and the `'"…"'` form restores whatever state it was placed in
  *   (in "…" its `"` pair re-enters the string; unquoted, its `'` pair is an empty-ish literal).
@@ -141,6 +143,23 @@ function encodeForShell(value: string, state: QuoteState): string {
   return state === 'single' ? `'"${doubled}"'` : doubled;
 }
 
+function trailingBackslashes(text: string): number {
+  let n = 0;
+  while (n < text.length && text[text.length - 1 - n] === '\\') n++;
+  return n;
+}
+
+/**
+ * The value after an odd run of template backslashes (`\%u`): outside '…' the template's last
+ * backslash escapes whatever comes next, so the value's first character is written alone (a
+ * `\` there pairs with it into one literal backslash; any other allowed character is inert),
+ * and only the rest is encoded. Inside '…' nothing is escaped and this is still exact.
+ */
+function encodeValue(value: string, state: QuoteState, escapePending: boolean): string {
+  if (!escapePending || value === '') return encodeForShell(value, state);
+  return value[0] + encodeForShell(value.slice(1), state);
+}
+
 /**
  * Expands a c.10 / c.11 command template. Leading blanks of the stored text (the blank after
  * the line's `:`) are not part of the command.
@@ -171,7 +190,7 @@ export function expandCommand(template: string, ctx: CommandContext): ExpandedCo
     if (raw === undefined) continue; // unknown `%x`: both characters dropped
     const value = sanitiseValue(raw);
     text += value;
-    runnable += encodeForShell(value, scanner.state);
+    runnable += encodeValue(value, scanner.state, trailingBackslashes(runnable) % 2 === 1);
     scanner.feedValue(value);
   }
   if (new TextEncoder().encode(text).length >= MaxCommandBytes) {

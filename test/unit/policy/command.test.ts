@@ -148,3 +148,35 @@ test('the escaping survives templates that mix quote states around one value', (
     if (e.ok) t.is(sh(e.runnable), `a${v}b${v}c${v}`, `value ${JSON.stringify(v)}`);
   }
 });
+
+test('a template backslash right before a value cannot be paired with a backslash of the value', (t) => {
+  if (!hasSh) return t.pass();
+  const dir = mkdtempSync(join(tmpdir(), 'sockslab-canary-'));
+  const canary = join(dir, 'pwned');
+  try {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: fc.constantFrom('\\', 'a', '"', "'", ';', ' '), maxLength: 8 }),
+        fc.constantFrom('dq', 'uq', 'sq'),
+        (raw, kind) => {
+          const user = `${raw}";touch ${canary};"'`;
+          const template = {
+            dq: `printf %%s "\\%u"`,
+            uq: 'printf %%s \\%u',
+            sq: "printf %%s '\\%u'",
+          }[kind];
+          const e = expandCommand(template, { ...ctx, user });
+          if (!e.ok) return true;
+          const v = sanitiseValue(user);
+          // sh semantics of the admin's backslash before the value's first character:
+          const want = kind === 'sq' ? `\\${v}` : kind === 'uq' ? v : v.startsWith('\\') ? v : `\\${v}`;
+          return sh(e.runnable) === want && !existsSync(canary);
+        },
+      ),
+      { numRuns: 200 },
+    );
+    t.false(existsSync(canary));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
