@@ -94,3 +94,39 @@ export function withLookupTimeout(inner: Resolver, ms: number, clock: Clock): Re
     forward: (n) => bounded(inner.forward(n)),
   };
 }
+
+/**
+ * A small answer cache in front of a resolver (what nscd does for the original): a standalone
+ * server under load asks the same PTR/A questions for every request from the same client.
+ * Positive answers live `ttlMs`, empty answers `negativeTtlMs`; at most `maxEntries` names.
+ */
+export function withCache(
+  inner: Resolver,
+  clock: Clock,
+  options: { readonly ttlMs?: number; readonly negativeTtlMs?: number; readonly maxEntries?: number } = {},
+): Resolver {
+  const ttl = options.ttlMs ?? 60_000;
+  const negativeTtl = options.negativeTtlMs ?? 10_000;
+  const max = options.maxEntries ?? 10_000;
+  const cache = new Map<string, { until: number; value: Promise<readonly string[]> }>();
+  const lookup = (key: string, ask: () => Promise<readonly string[]>): Promise<readonly string[]> => {
+    const now = clock.now();
+    const hit = cache.get(key);
+    if (hit && hit.until > now) return hit.value;
+    if (cache.size >= max) cache.delete(cache.keys().next().value as string);
+    const value = ask();
+    const entry = { until: now + ttl, value };
+    cache.set(key, entry);
+    value.then(
+      (v) => {
+        if (v.length === 0) entry.until = clock.now() + negativeTtl;
+      },
+      () => cache.delete(key),
+    );
+    return value;
+  };
+  return {
+    reverse: (a) => lookup(`r:${a}`, () => inner.reverse(a)),
+    forward: (n) => lookup(`f:${n.toLowerCase()}`, () => inner.forward(n)),
+  };
+}

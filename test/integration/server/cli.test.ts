@@ -13,7 +13,6 @@ import {
   randomPort,
   socks4,
   startEcho,
-  waitFor,
 } from './helpers.ts';
 
 // The real binaries: `node --import=tsx src/cli/rsockd.ts …` (and sockd.ts), each killed by pid.

@@ -354,3 +354,20 @@ test('a 3-hop cascade rsockd → rsockd → sockd carries 100 MiB intact', async
   );
   t.truthy(sha256);
 });
+
+test('BIND routing uses the bind() forms: bind() directly, and Refused -- bind() on deny', async (t) => {
+  const app = freshAddress();
+  const b = await startServer(t, {
+    mode: 'rsockd',
+    sockdConf: 'permit ALL\n',
+    socksConf: `deny ${app} 255.255.255.255\ndirect ALL\n`,
+  });
+  const denied = await socks4({ proxy: b, command: 'bind', dst: app, port: 21, user: 'u' });
+  t.is(denied.reply?.code, 91);
+  await waitForLog(b, (l) => l === `Refused -- bind() from u(unknown) for ${app} (ftp)`);
+  const other = freshAddress();
+  const ok = await socks4({ proxy: b, command: 'bind', dst: other, port: 21, user: 'u' });
+  t.is(ok.reply?.code, 90);
+  ok.socket.destroy();
+  await waitForLog(b, (l) => l === `bind() directly from u(unknown) for ${other} (ftp)`);
+});

@@ -8,6 +8,7 @@ import {
   echoThrough,
   freshAddress,
   readBytes,
+  rulesFrom,
   socks4,
   startEcho,
   startServer,
@@ -236,4 +237,28 @@ test('the establishment timer ends a hanging connect with timed-out and no reply
   t.true(await closedWithin(r.socket, 2000));
   await waitForLog(s, (l) => l === `timed-out -- Connect from x(unknown)@${r.from} to ${blackhole} (http)`);
   await assertServes(t, s, echo);
+});
+
+test('reload swaps the rules for new sessions while a session in flight keeps relaying', async (t) => {
+  const echo = await startEcho(t);
+  const s = await startServer(t, { sockdConf: permitAll });
+  const before = await socks4({ proxy: s, dst: echo.host, port: echo.port, user: 'early' });
+  t.is(before.reply?.code, 90);
+  s.server.reload(rulesFrom({ sockdConf: 'deny ALL\n' }));
+  const after = await socks4({ proxy: s, dst: echo.host, port: echo.port, user: 'late' });
+  t.is(after.reply?.code, 91);
+  t.deepEqual(await echoThrough(before.socket, Buffer.from('still here')), Buffer.from('still here'));
+  before.socket.destroy();
+});
+
+test('close with drain lets a session finish; close without drain ends it', async (t) => {
+  const echo = await startEcho(t);
+  const s = await startServer(t, { sockdConf: permitAll });
+  const r = await socks4({ proxy: s, dst: echo.host, port: echo.port });
+  t.is(r.reply?.code, 90);
+  const closing = s.server.close({ drain: true, timeoutMs: 300 });
+  t.deepEqual(await echoThrough(r.socket, Buffer.from('drain')), Buffer.from('drain'));
+  await closing; // the drain timeout ends the session that did not finish by itself
+  t.true(await closedWithin(r.socket, 2000));
+  t.is(s.server.activeSessions, 0);
 });

@@ -1,0 +1,66 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { loadRuleFiles, mergeReload, type RulePaths, toServerRules } from '../../../src/server/load-rules.ts';
+
+// File selection and fail-closed loading (c.1, c.12, d.1, e) and the reload policy of h.3.
+
+async function dir(t: import('ava').ExecutionContext): Promise<RulePaths> {
+  const d = await mkdtemp(join(tmpdir(), 'rules-'));
+  t.teardown(() => rm(d, { recursive: true, force: true }));
+  return {
+    conf: join(d, 'sockd.conf'),
+    fc: join(d, 'sockd.fc'),
+    clientConf: join(d, 'socks.conf'),
+    clientFc: join(d, 'socks.fc'),
+    route: join(d, 'sockd.route'),
+    fr: join(d, 'sockd.fr'),
+  };
+}
+
+test('no sockd.conf refuses everything with Unable to open config file; no socks.conf means direct', async (t) => {
+  const paths = await dir(t);
+  const rules = toServerRules(await loadRuleFiles({ paths, mode: 'rsockd' }));
+  t.deepEqual(rules.server, { unusable: [`Unable to open config file (${paths.conf})`] });
+  t.is(rules.client, null);
+  t.is(rules.route, null);
+});
+
+test('an invalid file becomes unusable with every classic message', async (t) => {
+  const paths = await dir(t);
+  await writeFile(paths.conf, 'permit ALL\nbogus 1.2.3.4 255.255.255.255\n');
+  await writeFile(paths.clientConf, 'direct\n');
+  const loaded = await loadRuleFiles({ paths, mode: 'rsockd' });
+  t.is(loaded.server.status, 'invalid');
+  const rules = toServerRules(loaded);
+  t.deepEqual(rules.server, { unusable: [`Invalid permit/deny field at line 2 in file ${paths.conf}`] });
+  t.true(rules.client !== null && rules.client !== undefined && 'unusable' in rules.client);
+});
+
+test('a frozen file that exists takes precedence and is never silently replaced by the text file', async (t) => {
+  const paths = await dir(t);
+  await writeFile(paths.conf, 'permit ALL\n');
+  await writeFile(paths.fc, 'not a frozen file');
+  const loaded = await loadRuleFiles({
+    paths,
+    mode: 'sockd',
+    frozen: async () => {
+      throw new Error('bad magic');
+    },
+  });
+  t.deepEqual(toServerRules(loaded).server, { unusable: [`Error: read from ${paths.fc}: bad magic`] });
+});
+
+test('on reload an invalid file keeps its previous rules and reports its errors', async (t) => {
+  const paths = await dir(t);
+  await writeFile(paths.conf, 'permit ALL\n');
+  await writeFile(paths.clientConf, 'direct ALL\n');
+  const before = toServerRules(await loadRuleFiles({ paths, mode: 'rsockd' }));
+  await writeFile(paths.conf, 'permit ALL eq 99999\n');
+  await writeFile(paths.clientConf, 'deny ALL\n');
+  const merged = mergeReload(before, await loadRuleFiles({ paths, mode: 'rsockd' }));
+  t.is(merged.rules.server, before.server);
+  t.deepEqual(merged.errors, [`Invalid port number at line 1 in file ${paths.conf}`]);
+  t.not(merged.rules.client, before.client, 'a valid new socks.conf is taken');
+});

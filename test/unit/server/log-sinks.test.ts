@@ -1,0 +1,26 @@
+import test from 'ava';
+import { LineWriter, rfc3164Line, syslogPriority, TextLog } from '../../../src/server/log-sinks.ts';
+
+// h.4: timestamp + `ident[pid]: message` lines; syslog facility daemon with notice/err priorities.
+
+test('the text log writes `<timestamp> ident[pid]: message` lines', async (t) => {
+  const chunks: string[] = [];
+  const writer = new LineWriter({ write: (c: string) => chunks.push(c) });
+  const log = new TextLog(writer, 'rsockd', 4242, () => Date.UTC(2026, 10, 26, 6, 0, 0));
+  log.write('notice', 'connected -- Connect from x(unknown)@B to z (http)');
+  log.write('err', 'Unable to open config file (/etc/sockd.conf)');
+  writer.flush();
+  t.deepEqual(chunks, [
+    '2026-11-26T06:00:00.000Z rsockd[4242]: connected -- Connect from x(unknown)@B to z (http)\n' +
+      '2026-11-26T06:00:00.000Z rsockd[4242]: Unable to open config file (/etc/sockd.conf)\n',
+  ]);
+});
+
+test('syslog priorities use facility daemon: notice 29, err 27', (t) => {
+  t.is(syslogPriority('notice'), 29);
+  t.is(syslogPriority('err'), 27);
+  t.is(
+    rfc3164Line('notice', 'sockd', 7, 'hello', new Date(2026, 0, 5, 4, 3, 2)),
+    '<29>Jan  5 04:03:02 sockd[7]: hello',
+  );
+});

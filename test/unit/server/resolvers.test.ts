@@ -1,0 +1,71 @@
+import test from 'ava';
+import type { Clock } from '../../../src/common/clock.ts';
+import { TableResolver, withCache, withLookupTimeout } from '../../../src/server/resolvers.ts';
+
+// The --hosts fixture resolver, the DNS timer (b.7) and the answer cache.
+
+function manualClock(): Clock & { advance(ms: number): void } {
+  let now = 0;
+  const timers: { at: number; fn: () => void; live: boolean }[] = [];
+  return {
+    now: () => now,
+    setTimeout(fn, ms) {
+      const t = { at: now + ms, fn, live: true };
+      timers.push(t);
+      return { clear: () => (t.live = false) };
+    },
+    advance(ms) {
+      now += ms;
+      for (const t of timers)
+        if (t.live && t.at <= now) {
+          t.live = false;
+          t.fn();
+        }
+    },
+  };
+}
+
+test('a hosts table answers reverse with primary name then aliases, forward case-insensitively', async (t) => {
+  const r = new TableResolver('# fixture\n10.1.1.1 alpha.lab a\n10.1.1.2 beta.lab\n10.1.1.3 alpha.lab\n');
+  t.deepEqual(await r.reverse('10.1.1.1'), ['alpha.lab', 'a']);
+  t.deepEqual(await r.forward('ALPHA.lab'), ['10.1.1.1', '10.1.1.3']);
+  t.deepEqual(await r.forward('gamma.lab'), []);
+  t.deepEqual(await r.forward('10.9.9.9'), ['10.9.9.9']);
+  t.deepEqual(await r.reverse('10.9.9.9'), []);
+});
+
+test('a lookup slower than the DNS timer counts as no answer', async (t) => {
+  const clock = manualClock();
+  const slow = { reverse: () => new Promise<string[]>(() => {}), forward: async () => ['1.2.3.4'] };
+  const r = withLookupTimeout(slow, 10_000, clock);
+  const pending = r.reverse('1.2.3.4');
+  clock.advance(10_000);
+  t.deepEqual(await pending, []);
+  t.deepEqual(await r.forward('x'), ['1.2.3.4']);
+});
+
+test('the cache answers repeated questions without asking again until the TTL passes', async (t) => {
+  const clock = manualClock();
+  let asked = 0;
+  const inner = {
+    reverse: async () => {
+      asked++;
+      return ['n'];
+    },
+    forward: async () => {
+      asked++;
+      return [];
+    },
+  };
+  const r = withCache(inner, clock, { ttlMs: 1000, negativeTtlMs: 100 });
+  await r.reverse('1.1.1.1');
+  await r.reverse('1.1.1.1');
+  t.is(asked, 1);
+  clock.advance(1001);
+  await r.reverse('1.1.1.1');
+  t.is(asked, 2);
+  await r.forward('none');
+  clock.advance(101);
+  await r.forward('none');
+  t.is(asked, 4, 'empty answers expire sooner');
+});
