@@ -13,6 +13,7 @@ import { ImagePaths } from './host-spec.ts';
  */
 
 export const ImageRepository = 'sockslab/host';
+export const BaseRepository = 'sockslab/base';
 /** Label on the image (not `sockslab.lab`: the image is a cache that outlives labs). */
 export const ImageLabel = 'sockslab.image';
 
@@ -84,18 +85,25 @@ async function walk(dir: string, out: string[]): Promise<void> {
   }
 }
 
-/** Content hash of the inputs: dist/ by content, node_modules by lockfile, binaries by identity. */
-export async function inputsHash(inputs: ImageInputs): Promise<string> {
+/** Hash of what rarely changes: node, the shell, their libraries, production node_modules. */
+export async function baseHash(inputs: ImageInputs): Promise<string> {
   const h = createHash('sha256');
-  h.update('sockslab-host-image v2\n');
+  h.update('sockslab-base-image v1\n');
   for (const bin of [inputs.node, ...(inputs.shell ? [inputs.shell] : []), ...inputs.libraries]) {
     const st = await fs.stat(bin);
     h.update(`${bin} ${st.size} ${st.mtimeMs}\n`);
   }
   h.update(process.version);
   h.update(await fs.readFile(join(inputs.root, 'package-lock.json')));
-  h.update(await fs.readFile(join(inputs.root, 'package.json')));
   h.update(inputs.packages.join('\n'));
+  return h.digest('hex').slice(0, 16);
+}
+
+/** Hash of the host image: its base plus dist/ and package.json by content. */
+export async function inputsHash(inputs: ImageInputs, base?: string): Promise<string> {
+  const h = createHash('sha256');
+  h.update(`sockslab-host-image v3 ${base ?? (await baseHash(inputs))}\n`);
+  h.update(await fs.readFile(join(inputs.root, 'package.json')));
   const files: string[] = [];
   await walk(join(inputs.root, 'dist'), files);
   files.sort();
@@ -128,28 +136,35 @@ async function linkTree(src: string, dst: string): Promise<void> {
   }
 }
 
-const dockerfile = `FROM scratch
-COPY rootfs/ /
-LABEL ${ImageLabel}=true
-WORKDIR ${ImagePaths.app}
-ENTRYPOINT ["${ImagePaths.node}", "${ImagePaths.agent}"]
-CMD ["serve", "--spec", "${ImagePaths.spec}"]
-`;
-
-async function stage(inputs: ImageInputs, dir: string): Promise<void> {
+/** The base layer: FROM scratch, binaries at the paths the loader asks for, node_modules under /app. */
+async function stageBase(inputs: ImageInputs, dir: string): Promise<void> {
   const rootfs = join(dir, 'rootfs');
-  // Binaries at the path the loader asks for, with the content of what that path points to.
   for (const bin of [inputs.node, ...inputs.libraries])
     await linkTree(await fs.realpath(bin), join(rootfs, bin));
   if (inputs.node !== ImagePaths.node) await linkTree(inputs.node, join(rootfs, ImagePaths.node));
   if (inputs.shell) await linkTree(inputs.shell, join(rootfs, 'bin/sh'));
   const app = join(rootfs, ImagePaths.app);
-  await linkTree(join(inputs.root, 'dist'), join(app, 'dist'));
-  await linkTree(join(inputs.root, 'package.json'), join(app, 'package.json'));
   for (const p of inputs.packages) await linkTree(join(inputs.root, p), join(app, p));
   for (const d of ['tmp', 'etc/sockslab/client', 'run']) await fs.mkdir(join(rootfs, d), { recursive: true });
   await fs.chmod(join(rootfs, 'tmp'), 0o1777);
-  await fs.writeFile(join(dir, 'Dockerfile'), dockerfile);
+  await fs.writeFile(join(dir, 'Dockerfile'), `FROM scratch\nCOPY rootfs/ /\nLABEL ${ImageLabel}=base\n`);
+}
+
+/** The host layer: the built dist/ on top of the base (a few MB, rebuilt whenever dist/ changes). */
+async function stageHost(inputs: ImageInputs, base: string, dir: string): Promise<void> {
+  const app = join(dir, 'app');
+  await linkTree(join(inputs.root, 'dist'), join(app, 'dist'));
+  await linkTree(join(inputs.root, 'package.json'), join(app, 'package.json'));
+  await fs.writeFile(
+    join(dir, 'Dockerfile'),
+    `FROM ${base}
+COPY app/ ${ImagePaths.app}/
+LABEL ${ImageLabel}=host
+WORKDIR ${ImagePaths.app}
+ENTRYPOINT ["${ImagePaths.node}", "${ImagePaths.agent}"]
+CMD ["serve", "--spec", "${ImagePaths.spec}"]
+`,
+  );
 }
 
 async function imageExists(engine: DockerEngine, tag: string): Promise<boolean> {
@@ -161,16 +176,12 @@ async function imageExists(engine: DockerEngine, tag: string): Promise<boolean> 
   }
 }
 
-/** Builds the image unless the current inputs' tag already exists; returns the tag. */
-export async function ensureImage(engine: DockerEngine, root = projectRoot()): Promise<string> {
-  const inputs = await imageInputs(root);
-  const tag = `${ImageRepository}:${await inputsHash(inputs)}`;
-  if (await imageExists(engine, tag)) return tag;
+/** Stages a context with `stage` and builds it as `tag` (uncompressed tar: gzip would cost seconds). */
+async function build(engine: DockerEngine, root: string, tag: string, stage: (dir: string) => Promise<void>) {
   await fs.mkdir(join(root, '.docker-img'), { recursive: true });
   const dir = await fs.mkdtemp(join(root, '.docker-img', 'build-'));
   try {
-    await stage(inputs, dir);
-    // Uncompressed tar from the system tar: dockerode would gzip a context dir (seconds for 150 MB).
+    await stage(dir);
     const tar = execa('tar', ['-C', dir, '-c', '.'], { buffer: false, stdout: 'pipe' });
     const stream = await engine.dockerode.buildImage(tar.stdout as NodeJS.ReadableStream, {
       t: tag,
@@ -187,8 +198,41 @@ export async function ensureImage(engine: DockerEngine, root = projectRoot()): P
     );
     if (failure) throw new Error(`docker build of ${tag} failed: ${failure.error}`);
     if (!(await imageExists(engine, tag))) throw new Error(`docker build of ${tag} produced no image`);
-    return tag;
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Removes the other tags of `repository` (older builds); an image still in use stays. */
+async function pruneOthers(engine: DockerEngine, repository: string, keep: string): Promise<void> {
+  const images = await engine.dockerode.listImages({ filters: { reference: [repository] } });
+  for (const img of images) {
+    for (const tag of img.RepoTags ?? []) {
+      if (tag === keep) continue;
+      await engine.dockerode
+        .getImage(tag)
+        .remove()
+        .catch(() => {});
+    }
+  }
+}
+
+/**
+ * The host image for the current tree, built only when its inputs changed: the base when node or
+ * node_modules changed, the thin host layer when dist/ changed. Older tags are removed so builds
+ * do not pile up; the current ones stay as the cache.
+ */
+export async function ensureImage(engine: DockerEngine, root = projectRoot()): Promise<string> {
+  const inputs = await imageInputs(root);
+  const bHash = await baseHash(inputs);
+  const base = `${BaseRepository}:${bHash}`;
+  const tag = `${ImageRepository}:${await inputsHash(inputs, bHash)}`;
+  if (await imageExists(engine, tag)) return tag;
+  if (!(await imageExists(engine, base))) {
+    await build(engine, root, base, (dir) => stageBase(inputs, dir));
+  }
+  await build(engine, root, tag, (dir) => stageHost(inputs, base, dir));
+  await pruneOthers(engine, ImageRepository, tag);
+  await pruneOthers(engine, BaseRepository, base);
+  return tag;
 }

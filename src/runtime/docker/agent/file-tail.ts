@@ -40,11 +40,18 @@ export class FileTail {
     return this.reading;
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.poll();
-    await this.handle?.close();
-    this.handle = undefined;
+  private stopped: Promise<void> | undefined;
+
+  /** Reads what is left, then closes; idempotent (the exit handler and stop() both call it). */
+  stop(): Promise<void> {
+    this.stopped ??= (async () => {
+      if (this.timer) clearInterval(this.timer);
+      this.timer = undefined;
+      await this.poll();
+      const h = this.handle;
+      this.handle = undefined;
+      await h?.close();
+    })();
+    return this.stopped;
   }
 }
