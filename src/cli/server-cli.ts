@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { systemClock } from '../common/clock.ts';
 import type { EventSink } from '../common/events.ts';
 import type { IdentdMode } from '../config/ast.ts';
+import { readFrozenFile } from '../config/load.ts';
 import { loadServices, type ServiceTable } from '../config/services.ts';
 import { connOfSocket, nodeNet, socketFromFd } from '../net/node-net.ts';
 import type { Resolver } from '../policy/resolver.ts';
@@ -406,7 +407,12 @@ async function runInetd(
   services: ServiceTable,
   multihomed: boolean,
 ): Promise<number> {
-  const loaded = await loadRuleFiles({ paths: args.paths, mode: args.program, services });
+  const loaded = await loadRuleFiles({
+    paths: args.paths,
+    mode: args.program,
+    services,
+    frozen: readFrozenFile,
+  });
   logLoadProblems(loaded, out);
   const server = new SocksServer(
     serverOptions(args, toServerRules(loaded), out, resolver, services, multihomed),
@@ -436,7 +442,12 @@ async function runStandalone(
   services: ServiceTable,
   multihomed: boolean,
 ): Promise<number> {
-  const loaded = await loadRuleFiles({ paths: args.paths, mode: args.program, services });
+  const loaded = await loadRuleFiles({
+    paths: args.paths,
+    mode: args.program,
+    services,
+    frozen: readFrozenFile,
+  });
   if (loaded.server.status === 'invalid') {
     // c.12: at start-up every error is printed and the server exits 1.
     for (const m of loaded.server.messages) {
@@ -466,7 +477,12 @@ async function runStandalone(
   let reloading = Promise.resolve();
   const onHup = () => {
     reloading = reloading.then(async () => {
-      const next = await loadRuleFiles({ paths: args.paths, mode: args.program, services });
+      const next = await loadRuleFiles({
+        paths: args.paths,
+        mode: args.program,
+        services,
+        frozen: readFrozenFile,
+      });
       logLoadProblems(next, out);
       const merged = mergeReload(rules, next);
       for (const e of merged.errors) out.log?.write('err', e);

@@ -83,8 +83,14 @@ async function loadOne<T extends ServerConfig | ClientConfig | RouteConfig>(
     try {
       return { status: 'ok', config: (await frozen(frozenPath, kind)) as T, path: frozenPath, warnings };
     } catch (err) {
+      // ConfigError from the frozen reader carries the classic text (f.3.6).
+      const classic = (err as { classic?: unknown }).classic;
       const reason = err instanceof Error ? err.message : String(err);
-      return { status: 'invalid', path: frozenPath, messages: [`Error: read from ${frozenPath}: ${reason}`] };
+      return {
+        status: 'invalid',
+        path: frozenPath,
+        messages: [typeof classic === 'string' ? classic : `Error: read from ${frozenPath}: ${reason}`],
+      };
     }
   }
   let text: string;

@@ -64,3 +64,19 @@ test('on reload an invalid file keeps its previous rules and reports its errors'
   t.deepEqual(merged.errors, [`Invalid port number at line 1 in file ${paths.conf}`]);
   t.not(merged.rules.client, before.client, 'a valid new socks.conf is taken');
 });
+
+test('a valid frozen file is used instead of the text file (f.3), and a corrupt one fails closed', async (t) => {
+  const { freeze } = await import('../../../src/config/frozen.ts');
+  const { readFrozenFile } = await import('../../../src/config/load.ts');
+  const { parseSockdConf } = await import('../../../src/config/sockd-conf.ts');
+  const paths = await dir(t);
+  await writeFile(paths.conf, 'permit ALL\n');
+  await writeFile(paths.fc, freeze(parseSockdConf('deny ALL\n', { file: paths.conf })));
+  const rules = toServerRules(await loadRuleFiles({ paths, mode: 'sockd', frozen: readFrozenFile }));
+  t.true('rules' in rules.server && rules.server.rules[0]?.action === 'deny');
+  await writeFile(paths.fc, 'garbage');
+  const broken = toServerRules(await loadRuleFiles({ paths, mode: 'sockd', frozen: readFrozenFile }));
+  t.true(
+    'unusable' in broken.server && broken.server.unusable[0]!.startsWith(`Error: read from ${paths.fc}: `),
+  );
+});
