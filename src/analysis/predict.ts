@@ -86,6 +86,8 @@ interface HopInput {
   readonly client: HostModel;
   /** The client's address as the server sees it (its interface on the shared network). */
   readonly clientAddress: string;
+  /** The server address the client connected to (what a single-homed BIND reply stands for). */
+  readonly serverAddress: string;
   readonly dst: HostIdentity;
   /** The destination as requested, to report names; and whether it came as a name (4A). */
   readonly user: string;
@@ -127,7 +129,7 @@ export async function predictRequest(world: LabWorld, request: ProbeRequest): Pr
   });
 
   // The first hop: named explicitly, or what the origin's own socks.conf says.
-  let first: { host: HostModel; clientAddress: string } | undefined;
+  let first: { host: HostModel; clientAddress: string; serverAddress: string } | undefined;
   let clientRoute: Prediction['clientRoute'];
   if (request.via !== undefined && !request.useSocksConf) {
     const [viaName = '', viaPort] = request.via.split(':');
@@ -139,7 +141,7 @@ export async function predictRequest(world: LabWorld, request: ProbeRequest): Pr
       reasoning.push(`${origin.name} cannot reach ${request.via}: ${c.ok ? 'unknown host' : c.why}`);
       return noReply([origin.name]);
     }
-    first = { host: viaHost, clientAddress: c.local };
+    first = { host: viaHost, clientAddress: c.local, serverAddress: address };
   } else {
     const config = world.probeConfig(origin.name);
     const route = decideClientRoute(
@@ -162,7 +164,7 @@ export async function predictRequest(world: LabWorld, request: ProbeRequest): Pr
     }
     const picked = await pickServer(world, origin, route.servers, 1080, reasoning);
     if (!picked.next) return noReply([origin.name], { clientRoute });
-    first = { host: picked.next.host, clientAddress: picked.next.clientAddress };
+    first = picked.next;
   }
 
   if (request.protocol === 'socks5' && !first.host.server?.socks5) {
@@ -173,6 +175,7 @@ export async function predictRequest(world: LabWorld, request: ProbeRequest): Pr
     server: first.host,
     client: origin,
     clientAddress: first.clientAddress,
+    serverAddress: first.serverAddress,
     dst,
     user: claimed,
     identdClaim: claimed,
@@ -224,7 +227,7 @@ async function pickServer(
   reasoning: string[],
 ): Promise<{
   attempts: { server: string; host?: string; ok: boolean; why?: string }[];
-  next?: { host: HostModel; clientAddress: string };
+  next?: { host: HostModel; clientAddress: string; serverAddress: string };
 }> {
   const attempts: { server: string; host?: string; ok: boolean; why?: string }[] = [];
   for (const entry of entries) {
@@ -239,7 +242,7 @@ async function pickServer(
       const c = world.canConnect(from, address, port);
       if (c.ok && owner?.server) {
         attempts.push({ server: entry, host: owner.name, ok: true });
-        return { attempts, next: { host: owner, clientAddress: c.local } };
+        return { attempts, next: { host: owner, clientAddress: c.local, serverAddress: address } };
       }
       const why = c.ok ? `${owner?.name ?? address} runs no SOCKS server` : c.why;
       attempts.push({ server: entry, ...(owner ? { host: owner.name } : {}), ok: false, why });
@@ -371,6 +374,7 @@ async function walkHop(
       server: picked.next.host,
       client: host,
       clientAddress: picked.next.clientAddress,
+      serverAddress: picked.next.serverAddress,
       dst: nextDst,
       user: input.user,
       identdClaim: input.user,
@@ -442,8 +446,9 @@ function bindDirect(
       reply: 90,
       secondReply: null,
     };
-  // The peer dials the bound address: the chosen interface, or the server's address on a network it shares.
-  const candidates = listenAddress ? [listenAddress] : host.interfaces.map((i) => i.address);
+  // The peer dials the bound address: the chosen interface, or (single-homed, DSTIP 0.0.0.0 in
+  // the reply) the address the client side substituted: the one it connected to (b.5.1, d.9).
+  const candidates = [listenAddress ?? input.serverAddress];
   const reachable = candidates
     .map((a) => ({ a, net: world.owner(a)?.network }))
     .find(
@@ -468,7 +473,7 @@ function bindDirect(
   );
   return {
     hops: [{ ...base, reply: 90 }],
-    path: [host.name, peer.name],
+    path: expected ? [host.name, peer.name] : [host.name],
     reached: expected,
     reply: 90,
     secondReply: expected ? 90 : 91,

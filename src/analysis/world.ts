@@ -30,6 +30,7 @@ export class LabWorld {
     const reverse = new Map<string, string[]>();
     for (const h of topology.hosts) {
       this.identd.set(h.name, h.identd?.behaviour);
+      if (h.stopped) this.stopped.add(h.name);
       forward.set(
         h.name,
         h.interfaces.map((i) => i.address),

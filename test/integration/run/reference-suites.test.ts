@@ -1,0 +1,54 @@
+import test from 'ava';
+import { createPredictor } from '../../../src/analysis/predictor.ts';
+import { localRuntime } from '../../../src/runtime/local/local-runtime.ts';
+import { loadScenarioFile } from '../../../src/scenario/load.ts';
+import { resolveScenario } from '../../../src/scenario/resolve.ts';
+import { runCases } from '../../../src/scenario/runner.ts';
+import { traceLines } from '../../../src/scenario/trace-text.ts';
+import { loadTopologyWithConfigs } from '../../../src/topology/load.ts';
+import { projectRoot } from '../../helpers/seed-topology.ts';
+
+/**
+ * Every reference topology with its scenario suite on the local runtime: every case passes and
+ * every observation agrees with the static prediction (same policy code on both sides).
+ */
+const suites = ['seed-cascade', 'campus', 'failover', 'multihomed-bind'] as const;
+
+for (const name of suites) {
+  test(`the ${name} suite passes on the local runtime and agrees with the prediction`, async (t) => {
+    const { topology, configs } = await loadTopologyWithConfigs(`${projectRoot}topologies/${name}.yaml`);
+    const scenario = resolveScenario(
+      await loadScenarioFile(`${projectRoot}scenarios/${name}.yaml`, `scenarios/${name}.yaml`),
+      topology,
+    );
+    const lab = await localRuntime.up(topology, {
+      timeouts: {
+        identd: 800,
+        upstreamConnect: 800,
+        establish: 3000,
+        requestRead: 3000,
+        unreachable: 500,
+        identdRead: 800,
+      },
+    });
+    try {
+      const results = await runCases({
+        lab,
+        cases: scenario.cases,
+        predictor: createPredictor(topology, configs),
+      });
+      t.true(results.length >= 5, `${name} has a real suite`);
+      for (const r of results) {
+        const detail = [
+          ...r.failures.map((f) => `${f.what}: expected ${f.expected}, actual ${f.actual}`),
+          ...(r.prediction?.differences ?? []),
+          ...traceLines(r.trace),
+        ].join('\n');
+        t.is(r.verdict, 'pass', `${r.case.name}\n${detail}`);
+        t.true(r.prediction?.agreed, `${r.case.name}: prediction\n${detail}`);
+      }
+    } finally {
+      await lab.down();
+    }
+  });
+}
