@@ -60,22 +60,48 @@ export interface CommandRunner {
   ): Promise<{ readonly status: 'ran' | 'timeout' | 'spawn-failed'; readonly exitCode?: number | null }>;
 }
 
+/**
+ * Everything `new SocksServer(options)` needs. Required: mode, net, listen, rules, identdDefault,
+ * identdPort, socks5, resolver, userFiles. Everything else has a default.
+ *
+ * Notes for embedders (the local runtime):
+ * - `net` must hand out half-open capable sockets (`allowHalfOpen: true`), or half-close (b.6)
+ *   degrades to a full close. `Conn.local/remote` are what logs, events, identd queries and BIND
+ *   peer checks use, so a virtual Net reports them in topology terms.
+ * - The identd query goes through `net.connect({ host: client, port: identdPort,
+ *   localAddress: <the client connection's local address> })` unless `identd` is given.
+ * - BIND listens with `net.listen({ host: '0.0.0.0' | <route interface>, port: 0, backlog: 1 })`.
+ * - Upstream servers are dialled at `<address>:upstreamPort` with `timeoutMs = timers.upstreamConnect`.
+ * - Events carry `service = mode`, `pid`, `session` (per-server counter) and `host = hostLabel`.
+ */
 export interface ServerOptions {
+  /** `sockd` = `rsockd` with routing fixed to direct (client rules ignored). */
   readonly mode: 'rsockd' | 'sockd';
+  /** How to listen and dial (production: `nodeNet` from net/node-net.ts). */
   readonly net: Net;
+  /** Used by `start()`; `handleConnection()` (inetd mode) does not need it. */
   readonly listen: { readonly host: string; readonly port: number };
+  /** Parsed rules; `SocksServer.reload()` replaces them for new sessions. */
   readonly rules: ServerRules;
+  /** c.9 global mode (`-i` lenient, `-I` strict, neither off). */
   readonly identdDefault: IdentdMode;
   /** Port of the clients' identd (113; tests use a high port). */
   readonly identdPort: number;
+  /** Accept SOCKS 5 (first byte 5) as well as SOCKS 4 (i). */
   readonly socks5: boolean;
+  /** `required`: SOCKS 5 clients must use method 0x02 (i.1). Default optional. */
   readonly socks5Auth?: 'optional' | 'required';
-  /** RFC 1929 credentials file text (name:{plain}x / name:{sha256}hex). */
+  /** RFC 1929 credentials file text (name:{plain}x / name:{sha256}hex); parsed once by the constructor. */
   readonly passwd?: { readonly file: string; readonly text: string } | null;
+  /** All name resolution (c.6); the CLI wraps it in the b.7 DNS timer. */
   readonly resolver: Resolver;
+  /** c.8 user files, read at match time. */
   readonly userFiles: UserFileReader;
+  /** Structured LabEvents (request, identd, decision, command, route, upstream-attempt, outbound, reply, close, log). */
   readonly events?: EventSink;
+  /** The classic h.6 log lines (each is also emitted as a `log` event). */
   readonly log?: ClassicLog;
+  /** b.7 timers in ms; missing ones take `defaultTimers`. */
   readonly timers?: Partial<Timers>;
   readonly clock?: Clock;
   /** Port used for every upstream server (d.5); default 1080. */
