@@ -189,7 +189,7 @@ export function buildHostSpec(
       uid: owner.uid,
       gid: owner.uid,
       port: s.port,
-      argv: serverArgv(host),
+      argv: serverArgv(host, timeouts),
     };
   }
   if (host.clientSocksConf)

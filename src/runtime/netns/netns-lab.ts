@@ -1,0 +1,378 @@
+import { existsSync } from 'node:fs';
+import { InputError, SockslabError } from '../../common/errors.ts';
+import type { Endpoint, EventSink, LabEvent } from '../../common/events.ts';
+import type { HostModel, IdentdBehaviour, ResolvedTopology } from '../../topology/model.ts';
+import type { AgentLine, ControlReply, ControlRequest } from '../agent-protocol.ts';
+import { buildHostSpec, ImagePaths } from '../host-spec.ts';
+import type { Lab, LabHost, LabTimeouts, ProbeOutcome, ProbeRequest } from '../runtime.ts';
+import { sendAgentControl } from './agent-control.ts';
+import { AgentProcess } from './agent-process.ts';
+import { execInHost } from './host-exec.ts';
+import { overlayDirectories } from './host-filesystem.ts';
+import { ipBatch, linkStates, waitLinksUp } from './ip.ts';
+import {
+  addNamespacesBatch,
+  bridgeOf,
+  hostBatch,
+  type NetnsPlan,
+  namespacesOf,
+  planNetns,
+  switchBridgesBatch,
+  switchPortsBatch,
+} from './plan.ts';
+import { removeNamespaces } from './reap.ts';
+
+/**
+ * A topology on real kernel network namespaces: a switch namespace with a bridge per network, a
+ * namespace per host with veths at the topology's addresses and no default route, and in each
+ * host the host agent as a real process (servers under their owner's uid). The driver never
+ * sends a packet itself: probes and dials run inside the origin host (`nsenter`), control goes
+ * over the agent's unix socket, events come from the agents' stdout.
+ */
+
+export interface NetnsLabOptions {
+  readonly topology: ResolvedTopology;
+  readonly runId: string;
+  readonly ownerPid: number;
+  readonly appRoot: string;
+  readonly node: string;
+  readonly events?: EventSink;
+  readonly timeouts?: LabTimeouts;
+  readonly readyTimeoutMs: number;
+  readonly carrierTimeoutMs: number;
+}
+
+/** A plain TCP exchange from inside a host (the agent's `dial`): reachability checks, BIND peers. */
+export interface DialRequest {
+  readonly host: string;
+  readonly port: number;
+  readonly send?: string;
+  readonly timeoutMs?: number;
+  readonly idleMs?: number;
+}
+
+export interface DialOutcome {
+  readonly ok: boolean;
+  readonly local?: Endpoint;
+  readonly received: string;
+  readonly error?: string;
+  readonly durationMs: number;
+}
+
+const settleQuietMs = 60;
+const settleMaxMs = 1_500;
+/** Beyond the probe's own timeout, how long a probe process may run before it is killed. */
+const probeSlackMs = 15_000;
+
+export class NetnsLab implements Lab {
+  readonly runtime = 'netns' as const;
+  readonly runId: string;
+  readonly topology: ResolvedTopology;
+  readonly plan: NetnsPlan;
+  private readonly agents = new Map<string, AgentProcess>();
+  private readonly stopped = new Set<string>();
+  private readonly cut = new Set<string>();
+  private readonly all: LabEvent[] = [];
+  private readonly sinks = new Set<EventSink>();
+  private lastEventAt = 0;
+  private downed: Promise<void> | undefined;
+
+  constructor(private readonly options: NetnsLabOptions) {
+    this.runId = options.runId;
+    this.topology = options.topology;
+    this.plan = planNetns(options.topology, options.runId, options.ownerPid);
+    if (options.events) this.sinks.add(options.events);
+  }
+
+  /** Namespaces, links, agents; on any failure everything of this run is removed before rethrowing. */
+  async start(): Promise<void> {
+    try {
+      // Checked before any kernel object exists: a file the host cannot write privately is input.
+      const overlays = new Map(
+        this.topology.hosts.map((h) => {
+          const spec = buildHostSpec(this.topology, h, this.runId, this.options.timeouts);
+          return [h.name, { spec, overlays: overlayDirectories(h.name, spec.files, existsSync) }] as const;
+        }),
+      );
+      await this.createNetwork();
+      await Promise.all(
+        this.topology.hosts.map(async (h, i) => {
+          const prepared = overlays.get(h.name);
+          const ns = this.plan.hosts[i]?.namespace;
+          if (!prepared || !ns) return;
+          const agent = new AgentProcess({
+            namespace: ns,
+            spec: prepared.spec,
+            overlays: prepared.overlays,
+            appRoot: this.options.appRoot,
+            node: this.options.node,
+            onLine: (line) => this.onAgentLine(line),
+          });
+          this.agents.set(h.name, agent);
+          await agent.ready(this.options.readyTimeoutMs);
+          // A host the topology marks stopped has its services down until startHost.
+          if (h.stopped) await this.stopHost(h.name);
+        }),
+      );
+    } catch (err) {
+      await this.down();
+      throw err;
+    }
+  }
+
+  private async createNetwork(): Promise<void> {
+    const plan = this.plan;
+    await ipBatch(addNamespacesBatch(plan));
+    await ipBatch(switchBridgesBatch(plan), { namespace: plan.switchNamespace });
+    await Promise.all(plan.hosts.map((h) => ipBatch(hostBatch(plan, h), { namespace: h.namespace })));
+    await ipBatch(switchPortsBatch(plan), { namespace: plan.switchNamespace });
+    // No service starts before every veth has carrier: earlier packets would be dropped.
+    const wanted = new Map<string, string[]>(
+      plan.hosts.map((h) => [h.namespace, h.links.map((l) => l.ifname)]),
+    );
+    wanted.set(
+      plan.switchNamespace,
+      plan.hosts.flatMap((h) => h.links.map((l) => l.port)),
+    );
+    await waitLinksUp(wanted, this.options.carrierTimeoutMs);
+  }
+
+  private onAgentLine(line: AgentLine): void {
+    if (line.k === 'event') this.record(line.e);
+  }
+
+  private record(event: LabEvent): void {
+    this.all.push(event);
+    this.lastEventAt = Date.now();
+    for (const sink of this.sinks) sink.emit(event);
+  }
+
+  subscribe(sink: EventSink): () => void {
+    this.sinks.add(sink);
+    return () => this.sinks.delete(sink);
+  }
+
+  private model(name: string): HostModel {
+    const model = this.topology.hosts.find((h) => h.name === name);
+    if (!model) {
+      const known = this.topology.hosts.map((x) => x.name).join(', ');
+      throw new InputError(
+        'E_LAB_HOST',
+        `host ${name} is not in topology ${this.topology.name}; hosts: ${known}`,
+      );
+    }
+    return model;
+  }
+
+  private agent(name: string): AgentProcess & { pid: number } {
+    this.model(name);
+    const agent = this.agents.get(name);
+    const pid = agent?.pid;
+    if (!agent || pid === undefined || !agent.alive) {
+      throw new SockslabError('E_NETNS_AGENT', `host ${name}: its agent is not running`);
+    }
+    return agent as AgentProcess & { pid: number };
+  }
+
+  /** The namespace of a host (for tests and diagnostics). */
+  namespaceOf(name: string): string {
+    const h = this.plan.hosts.find((x) => x.host === name);
+    if (!h) this.model(name);
+    return h?.namespace ?? '';
+  }
+
+  /** PIDs of the host agents (for tests: down() must leave none alive). */
+  agentPids(): number[] {
+    return [...this.agents.values()].map((a) => a.pid).filter((p): p is number => p !== undefined);
+  }
+
+  host(name: string): LabHost {
+    const model = this.model(name);
+    const address = (network?: string): string => {
+      const i =
+        network === undefined ? model.interfaces[0] : model.interfaces.find((x) => x.network === network);
+      if (!i) {
+        throw new InputError(
+          'E_LAB_ADDRESS',
+          `host ${name} has no interface${network ? ` on ${network}` : ''}`,
+        );
+      }
+      return i.address;
+    };
+    const stopped = this.stopped;
+    return {
+      model,
+      address,
+      // The topology address is the host's real address, reachable only from inside the lab.
+      reach: (port: number, network?: string): Endpoint => ({ address: address(network), port }),
+      get running() {
+        return !stopped.has(name);
+      },
+    };
+  }
+
+  events(): readonly LabEvent[] {
+    return this.all;
+  }
+
+  private uidOf(host: HostModel, user: string): number {
+    const u = host.users.find((x) => x.name === user);
+    if (!u) {
+      throw new InputError(
+        'E_LAB_USER',
+        `user ${user} is not a user of host ${host.name}; users: ${host.users.map((x) => x.name).join(', ')}`,
+      );
+    }
+    return u.uid;
+  }
+
+  async probe(request: ProbeRequest): Promise<ProbeOutcome> {
+    const origin = this.model(request.from);
+    const uid = this.uidOf(origin, request.user);
+    const peer = request.bindPeer;
+    if (peer) this.uidOf(this.model(peer.from), peer.user ?? 'root');
+    const agent = this.agent(request.from);
+    const before = this.all.length;
+    let outcome: ProbeOutcome | undefined;
+    let peerDial: Promise<unknown> | undefined;
+    const result = await execInHost(
+      agent.pid,
+      uid,
+      [this.options.node, ImagePaths.agent, 'probe', JSON.stringify(request)],
+      (line) => {
+        if (line.k === 'event') this.record(line.e);
+        else if (line.k === 'outcome') outcome = line.outcome;
+        else if (line.k === 'bound' && peer) {
+          // The BIND peer connects from its own namespace to the address the server bound.
+          peerDial = this.dial(peer.from, peer.user ?? 'root', {
+            host: line.bound.address,
+            port: line.bound.port,
+            send: request.send ?? `hello from ${peer.from}\n`,
+            timeoutMs: request.timeoutMs ?? 5_000,
+            idleMs: 500,
+          }).catch(() => undefined);
+        }
+      },
+      (request.timeoutMs ?? 5_000) + probeSlackMs,
+    );
+    await peerDial;
+    if (!outcome) {
+      throw new SockslabError(
+        'E_NETNS_PROBE',
+        `probe from ${request.from} printed no outcome (exit ${result.exitCode}${result.timedOut ? ', timed out' : ''}): ${result.stderr.trim() || result.stdout.trim()}`,
+      );
+    }
+    await this.settle(before);
+    return outcome;
+  }
+
+  /** A plain TCP exchange from inside host `from` as `user` (no SOCKS). */
+  async dial(from: string, user: string, request: DialRequest): Promise<DialOutcome> {
+    const uid = this.uidOf(this.model(from), user);
+    const agent = this.agent(from);
+    const r = await execInHost(
+      agent.pid,
+      uid,
+      [this.options.node, ImagePaths.agent, 'dial', JSON.stringify(request)],
+      () => {},
+      (request.timeoutMs ?? 3_000) + probeSlackMs,
+    );
+    try {
+      return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as DialOutcome;
+    } catch {
+      throw new SockslabError(
+        'E_NETNS_DIAL',
+        `dial from ${from} printed no outcome (exit ${r.exitCode}): ${r.stderr.trim()}`,
+      );
+    }
+  }
+
+  /** Waits until every session opened since `from` has closed and the agents have been quiet a moment. */
+  private async settle(from: number): Promise<void> {
+    const deadline = Date.now() + settleMaxMs;
+    for (;;) {
+      const open = new Set<string>();
+      for (const e of this.all.slice(from)) {
+        if (e.session === undefined) continue;
+        const key = `${e.host}/${e.service}/${e.session}`;
+        if (e.type === 'request') open.add(key);
+        if (e.type === 'close') open.delete(key);
+      }
+      const quiet = Date.now() - this.lastEventAt >= settleQuietMs;
+      if ((open.size === 0 && quiet) || Date.now() > deadline) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  private async control(name: string, request: ControlRequest): Promise<ControlReply & { ok: true }> {
+    const reply = await sendAgentControl(this.agent(name).pid, request);
+    if (!reply.ok)
+      throw new SockslabError('E_NETNS_CONTROL', `host ${name}: ${request.op} failed: ${reply.error}`);
+    return reply;
+  }
+
+  async stopHost(name: string): Promise<void> {
+    await this.control(name, { op: 'stop' });
+    this.stopped.add(name);
+  }
+
+  async startHost(name: string): Promise<void> {
+    await this.control(name, { op: 'start' });
+    this.stopped.delete(name);
+  }
+
+  async setIdentd(host: string, behaviour: IdentdBehaviour): Promise<void> {
+    await this.control(host, { op: 'identd', behaviour });
+  }
+
+  async replaceConfig(
+    host: string,
+    file: 'sockd.conf' | 'socks.conf' | 'sockd.route',
+    text: string,
+  ): Promise<{ readonly reloaded: boolean; readonly error?: string }> {
+    const reply = await this.control(host, { op: 'config', file, text });
+    return reply.error !== undefined
+      ? { reloaded: reply.reloaded ?? false, error: reply.error }
+      : { reloaded: reply.reloaded ?? false };
+  }
+
+  /** Takes the network's bridge down: every host keeps its address, nothing crosses the network. */
+  async cutNetwork(network: string): Promise<void> {
+    const bridge = bridgeOf(this.plan, network);
+    if (this.cut.has(network)) return;
+    await ipBatch([`link set ${bridge.bridge} down`], { namespace: this.plan.switchNamespace });
+    this.cut.add(network);
+  }
+
+  async restoreNetwork(network: string): Promise<void> {
+    const bridge = bridgeOf(this.plan, network);
+    if (!this.cut.has(network)) return;
+    await ipBatch([`link set ${bridge.bridge} up`], { namespace: this.plan.switchNamespace });
+    this.cut.delete(network);
+    // The bridge forwards again once it is operationally up (it has ports with carrier).
+    const hasPorts = this.plan.hosts.some((h) => h.links.some((l) => l.bridge === bridge.bridge));
+    if (hasPorts)
+      await waitLinksUp(
+        new Map([[this.plan.switchNamespace, [bridge.bridge]]]),
+        this.options.carrierTimeoutMs,
+      );
+  }
+
+  /** Link states of a host's namespace or the switch (for tests). */
+  linkStates(namespace: string): Promise<Map<string, string>> {
+    return linkStates(namespace);
+  }
+
+  down(): Promise<void> {
+    this.downed ??= (async () => {
+      // Agents first (they stop their servers), then whatever is left in the namespaces by PID.
+      await Promise.all([...this.agents.values()].map((a) => a.stop(2_000)));
+      await removeNamespaces(namespacesOf(this.plan));
+    })();
+    return this.downed;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.down();
+  }
+}
