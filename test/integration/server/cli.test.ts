@@ -238,7 +238,13 @@ test('inetd mode serves the connection on fd 0, reading the config for it, and e
   await new Promise<void>((r) => inetd.listen(0, host, () => r()));
   t.teardown(() => inetd.close());
   const port = (inetd.address() as { port: number }).port;
-  const r = await socks4({ proxy: { host, port }, dst: echo.host, port: echo.port, user: 'inetd' });
+  const r = await socks4({
+    proxy: { host, port },
+    dst: echo.host,
+    port: echo.port,
+    user: 'inetd',
+    replyTimeoutMs: 20_000,
+  });
   t.is(r.reply?.code, 90);
   t.deepEqual(await echoThrough(r.socket, Buffer.from('fd0')), Buffer.from('fd0'));
   r.socket.end();
@@ -252,7 +258,13 @@ test('inetd mode serves the connection on fd 0, reading the config for it, and e
 
   // inetd mode reads the file per connection: an edit applies to the next one.
   await writeFile(join(dir, 'sockd.conf'), 'deny ALL\n');
-  const r2 = await socks4({ proxy: { host, port }, dst: echo.host, port: echo.port, user: 'inetd' });
+  const r2 = await socks4({
+    proxy: { host, port },
+    dst: echo.host,
+    port: echo.port,
+    user: 'inetd',
+    replyTimeoutMs: 20_000,
+  });
   t.is(r2.reply?.code, 91);
   t.true(await closedWithin(r2.socket, 10_000));
 });

@@ -185,6 +185,8 @@ export interface ClientSpec {
   /** Bytes sent right after the request, in the same write (early payload). */
   readonly early?: Buffer;
   readonly raw?: Buffer;
+  /** How long to wait for the reply (default 5 s; process-per-connection tests need more). */
+  readonly replyTimeoutMs?: number;
 }
 
 export function connectTcp(host: string, port: number, from?: string): Promise<Socket> {
@@ -256,7 +258,7 @@ export async function socks4(spec: ClientSpec): Promise<Socks4Result> {
     });
   const from = socket.localAddress ?? '';
   socket.write(spec.early ? Buffer.concat([req, spec.early]) : req);
-  const bytes = await readBytes(socket, 8);
+  const bytes = await readBytes(socket, 8, spec.replyTimeoutMs ?? 5000);
   if (bytes.length < 8) return { socket, from, reply: null, rest: Buffer.alloc(0) };
   const r = decodeSocks4Reply(bytes);
   if (!('value' in r)) return { socket, from, reply: null, rest: Buffer.alloc(0) };
