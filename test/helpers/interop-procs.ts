@@ -72,8 +72,10 @@ export interface DaemonSpec {
   readonly file: string;
   readonly args: readonly string[];
   readonly env?: Record<string, string | undefined>;
-  /** Considered started once this accepts TCP connections. */
-  readonly ready: { readonly host: string; readonly port: number };
+  /** Considered started once this accepts TCP connections, or once it prints a matching line. */
+  readonly ready:
+    | { readonly host: string; readonly port: number }
+    | { readonly line: (line: string) => boolean };
   readonly startTimeoutMs?: number;
 }
 
@@ -156,7 +158,9 @@ export async function startDaemon(spec: DaemonSpec): Promise<{ daemon: Daemon }>
     },
   };
   try {
-    await waitListening(spec.ready.host, spec.ready.port, spec.startTimeoutMs ?? 10_000, daemon.exited);
+    const timeout = spec.startTimeoutMs ?? 10_000;
+    if ('line' in spec.ready) await daemon.waitForLine(spec.ready.line, timeout);
+    else await waitListening(spec.ready.host, spec.ready.port, timeout, daemon.exited);
   } catch (err) {
     await daemon.stop();
     throw new Error(`${spec.name} did not start: ${(err as Error).message}\n${lines.join('\n')}`);

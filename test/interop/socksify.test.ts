@@ -1,3 +1,4 @@
+import { connect as tcpConnect } from 'node:net';
 import type { ExecutionContext } from 'ava';
 import { freshAddress, type HttpTarget, listenPort, startHttpTarget } from '../helpers/interop-net.ts';
 import {
@@ -5,6 +6,7 @@ import {
   runTool,
   type Scratch,
   scratchDir,
+  startDaemon,
   startRsockd,
   type ToolRun,
   waitForMessage,
@@ -14,7 +16,7 @@ import { programsInstalled, serviceName, testWhen, which } from '../helpers/inte
 // Dante's client library (socksify) wrapping a plain curl, routed to the real rsockd CLI by a
 // dante.conf of our own. Dante 1.4 sends an empty USERID, so rsockd sees user "" on these.
 
-const test = testWhen('socksify interop', programsInstalled('socksify', 'curl'));
+const test = testWhen('socksify interop', programsInstalled('socksify', 'curl', 'perl'));
 
 const targetName = 'target.interop.test';
 
@@ -34,16 +36,18 @@ function socksifiedCurl(conf: string, target: HttpTarget): Promise<ToolRun> {
   return runTool(
     which('socksify')!,
     [which('curl')!, '-sS', '--max-time', '10', `http://${target.host}:${target.port}/`],
-    {
-      env: {
-        SOCKS_CONF: conf,
-        // Dante adds a direct route for every local network (127.0.0.0/8 included) and tries
-        // direct routes first; without this the request would never reach rsockd.
-        SOCKS_AUTOADD_LANROUTES: 'no',
-        SOCKS_DIRECTROUTE_FALLBACK: 'no',
-      },
-    },
+    { env: danteEnv(conf) },
   );
+}
+
+function danteEnv(conf: string): Record<string, string> {
+  return {
+    SOCKS_CONF: conf,
+    // Dante adds a direct route for every local network (127.0.0.0/8 included) and tries
+    // direct routes first; without this the request would never reach rsockd.
+    SOCKS_AUTOADD_LANROUTES: 'no',
+    SOCKS_DIRECTROUTE_FALLBACK: 'no',
+  };
 }
 
 async function withRsockd(
@@ -116,5 +120,90 @@ test('socksify curl fails when rsockd denies the destination, and rsockd logs th
     t.is(run.stdout, '');
     t.regex(await waitForMessage(rsockd, (m) => m.startsWith('refused -- ')), logLine('refused', target));
     t.deepEqual(target.peers, [], 'Dante did not fall back to a direct connection');
+  });
+});
+
+// A listening program, as an FTP client in active mode is: bind, listen, print the address it
+// got, accept one connection, greet, read one line. Under socksify, Dante turns bind/listen/
+// accept into a SOCKS 4 BIND on rsockd. (Perl: its accept() is libc's accept, which Dante
+// wraps; Python's accept4() is not wrapped.)
+const listeningProgram = `use strict; use Socket; use IO::Handle;
+$| = 1;
+socket(my $s, PF_INET, SOCK_STREAM, 0) or die "socket: $!";
+bind($s, pack_sockaddr_in(0, INADDR_ANY)) or die "bind: $!";
+listen($s, 1) or die "listen: $!";
+my ($port, $addr) = unpack_sockaddr_in(getsockname($s));
+print "BOUND ", inet_ntoa($addr), " $port\\n";
+accept(my $c, $s) or die "accept: $!";
+$c->autoflush(1);
+print $c "hello from the listener\\n";
+my $line = <$c>;
+print "GOT $line";
+`;
+
+/** Connect from \`from\` to host:port, read one line, answer \`answer\`, close. */
+function peerExchange(
+  from: string,
+  host: string,
+  port: number,
+  answer: string,
+): Promise<{ heard: string; port: number }> {
+  return new Promise((resolve, reject) => {
+    const s = tcpConnect({ host, port, localAddress: from });
+    let heard = '';
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`peer heard only ${JSON.stringify(heard)}`));
+    }, 8000);
+    s.setEncoding('utf8');
+    s.on('data', (chunk: string) => {
+      heard += chunk;
+      if (heard.includes('\n')) {
+        clearTimeout(timer);
+        const localPort = s.localPort ?? 0;
+        s.end(answer);
+        resolve({ heard, port: localPort });
+      }
+    });
+    s.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+test('a program listening under socksify gets a SOCKS 4 BIND on rsockd: the peer reaches it through rsockd', async (t) => {
+  await withRsockd(t, permitLoopback, false, async ({ scratch, rsockd, proxy }) => {
+    const conf = danteClientConf(scratch, proxy, 'socks_v4');
+    const program = scratch.file('listener.pl', listeningProgram);
+    const { daemon: listener } = await startDaemon({
+      name: 'socksify perl listener',
+      file: which('socksify')!,
+      args: [which('perl')!, program],
+      env: danteEnv(conf),
+      ready: { line: (l) => l.startsWith('BOUND ') },
+    });
+    try {
+      const bound = /^BOUND (\S+) (\d+)$/.exec(await listener.waitForLine((l) => l.startsWith('BOUND ')));
+      // rsockd answered 0.0.0.0 (single-homed, b.5.1) and Dante put in the server's address.
+      t.is(bound?.[1], proxy.host);
+      const peer = freshAddress();
+      const got = await peerExchange(peer, bound![1]!, Number(bound![2]), 'pong\n');
+      t.is(got.heard, 'hello from the listener\n');
+      await listener.waitForLine((l) => l === 'GOT pong');
+      t.regex(
+        await waitForMessage(rsockd, (m) => m.startsWith('connected -- Bind from ')),
+        new RegExp(
+          `^connected -- Bind from \\(unknown\\)@127\\.\\d+\\.\\d+\\.\\d+ for Unspecified\\.Host \\(\\S+\\) \\(${serviceName(got.port)}\\)$`,
+        ),
+      );
+      // Byte counts name the peer (h.6): 24 bytes of greeting out, 5 bytes of answer in.
+      t.regex(
+        await waitForMessage(rsockd, (m) => / bytes from /.test(m)),
+        new RegExp(`^24 bytes from \\S+, 5 bytes from ${peer.replace(/\./g, '\\.')}$`),
+      );
+    } finally {
+      await listener.stop();
+    }
   });
 });
