@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ClientConfig, RouteConfig, ServerConfig } from '../config/ast.ts';
 import { TopologyErrorCode as Codes, suggest, type TopologyIssue, type YamlPath } from './errors.ts';
+import { hostTable } from './host-table.ts';
 import {
   type Cidr,
   contains,
@@ -338,13 +339,12 @@ function resolveIdentd(raw: RawIdentd | undefined, role: Role): HostModel['ident
 
 /** `lying:bob` → { kind: 'lying', user: 'bob' } (the schema has checked the form). */
 export function parseIdentdBehaviour(text: string): IdentdBehaviour {
-  const [kind, arg] = [
-    text.slice(0, text.indexOf(':') < 0 ? text.length : text.indexOf(':')),
-    text.split(':')[1],
-  ];
+  const colon = text.indexOf(':');
+  const kind = colon < 0 ? text : text.slice(0, colon);
+  const arg = colon < 0 ? '' : text.slice(colon + 1);
   switch (kind) {
     case 'lying':
-      return { kind: 'lying', user: arg ?? '' };
+      return { kind: 'lying', user: arg };
     case 'error':
       return { kind: 'error', error: arg as 'NO-USER' | 'HIDDEN-USER' | 'UNKNOWN-ERROR' };
     case 'down':
@@ -554,10 +554,9 @@ function checkReferences(
   configs: ReadonlyMap<string, ParsedHostConfigs>,
   whereOf: (host: string, role: Role, key: HostKey, ...rest: (string | number)[]) => YamlPath,
 ): void {
-  const names = new Map(topology.hosts.map((h) => [h.name.toLowerCase(), h]));
-  const addresses = new Map(topology.hosts.flatMap((h) => h.interfaces.map((i) => [i.address, h] as const)));
+  const table = hostTable(topology);
   const describe = (entry: string): string | null => {
-    const host = addresses.get(entry) ?? names.get(entry.toLowerCase());
+    const host = table.lookup(entry);
     if (!host) return `\`${entry}\` is not a host or address of this topology`;
     if (!host.server)
       return `\`${entry}\` is host ${host.name} (role ${host.role}), which runs no SOCKS server`;

@@ -66,6 +66,7 @@ function describeInput(input: unknown): string {
 function article(type: string): string {
   const map: Record<string, string> = {
     object: 'a mapping',
+    record: 'a mapping',
     array: 'a list',
     string: 'a string',
     number: 'a number',
@@ -76,10 +77,10 @@ function article(type: string): string {
 
 /** For a union, the branch that got furthest (not a plain type mismatch at the union itself). */
 function bestBranch(issue: Issue & { code: 'invalid_union' }): Issue[] | null {
-  const depth = issue.path.length;
+  // Branch issues have paths relative to the union itself.
   const branches = (issue.errors ?? []) as Issue[][];
   const informative = branches.filter(
-    (b) => b.length > 0 && !b.every((i) => i.code === 'invalid_type' && i.path.length === depth),
+    (b) => b.length > 0 && !b.every((i) => i.code === 'invalid_type' && i.path.length === 0),
   );
   return informative[0] ?? null;
 }
@@ -176,10 +177,20 @@ function translate(
       );
       return;
     }
+    case 'invalid_key': {
+      // A record key (host or network name) that breaks its pattern: say so at the key.
+      const inner = (issue.issues ?? []) as Issue[];
+      const key = String(path[path.length - 1]);
+      const message = inner[0]?.message ?? `invalid name \`${key}\``;
+      out.push(source.issue(Codes.Value, path, message, source.keyPosition(path.slice(0, -1), key)));
+      return;
+    }
     case 'too_small':
     case 'too_big': {
       const input = (issue as { input?: unknown }).input;
-      out.push(source.issue(Codes.Value, path, `${issue.message} (got ${describeInput(input)})`));
+      const bound =
+        issue.code === 'too_small' ? `at least ${String(issue.minimum)}` : `at most ${String(issue.maximum)}`;
+      out.push(source.issue(Codes.Value, path, `${describeInput(input)} is out of range: must be ${bound}`));
       return;
     }
     default:

@@ -229,3 +229,39 @@ test('YAML syntax errors carry a position', async (t) => {
   t.is(err.issues[0]?.code, 'E_TOPO_YAML');
   t.true((err.issues[0]?.line ?? 0) > 0);
 });
+
+test('a config given as a file is read relative to the topology file', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'topo-'));
+  await writeFile(path.join(dir, 'b.sockd.conf'), 'permit 10.1.0.0 255.255.255.0\n');
+  const text =
+    header +
+    twoHosts.replace(
+      'sockd.conf: |\n        permit 10.1.0.0 255.255.255.0\n',
+      'sockd.conf: { file: b.sockd.conf }\n',
+    );
+  await writeFile(path.join(dir, 't.yaml'), text);
+  const topology = await loadTopology(path.join(dir, 't.yaml'));
+  const conf = topology.hosts.find((h) => h.name === 'B')?.server?.sockdConf;
+  t.is(conf?.text, 'permit 10.1.0.0 255.255.255.0\n');
+  t.deepEqual(conf?.origin, { file: path.join(dir, 'b.sockd.conf'), line: 1, column: 1, inline: false });
+});
+
+test('a host name that breaks the name rules is reported at the key', async (t) => {
+  const err = await failure(twoHosts.replace('  C: {', '  "C D": {'));
+  const issue = only(err, 'E_TOPO_VALUE');
+  t.is(issue.line, 6);
+  t.is(issue.column, 3);
+  t.regex(issue.message, /host name `C D` must start with a letter or digit/);
+});
+
+test('inside a union, the branch that got furthest explains the error', async (t) => {
+  const err = await failure(
+    twoHosts.replace('users: { x: 1001 }', 'users: { x: 1001 }, echo: [{ port: 7, kind: echoo }]'),
+  );
+  const issue = only(err, 'E_TOPO_VALUE');
+  t.deepEqual(issue.path, ['hosts', 'C', 'echo', 0, 'kind']);
+  t.regex(
+    issue.message,
+    /unknown kind `echoo`; did you mean `echo`\? known kinds: echo, discard, http-ok, banner/,
+  );
+});
