@@ -213,6 +213,7 @@ test('inetd mode serves the connection on fd 0, reading the config for it, and e
   const echo = await startEcho(t);
   const host = freshAddress();
   const logFile = join(dir, 'log');
+  const eventsFile = join(dir, 'events.jsonl');
   const exits: Promise<number | null>[] = [];
   // inetd: accept, then start one server process per connection with the socket as stdin.
   const inetd = createServer({ pauseOnConnect: true }, (sock: Socket) => {
@@ -227,6 +228,8 @@ test('inetd mode serves the connection on fd 0, reading the config for it, and e
         join(dir, 'none.fc'),
         '--log',
         logFile,
+        '--events',
+        eventsFile,
         '--hosts',
         '/dev/null',
       ],
@@ -255,6 +258,21 @@ test('inetd mode serves the connection on fd 0, reading the config for it, and e
     (l) => l === `connected -- Connect from inetd(unknown)@${r.from} to ${echo.host} (${echo.port})`,
   );
   await waitForLogLine(logFile, (l) => l === `3 bytes from ${r.from}, 3 bytes from ${echo.host}`);
+  // --events: one JSON LabEvent per line, in addition to the text log.
+  const events = (await readFile(eventsFile, 'utf8'))
+    .split('\n')
+    .filter((l) => l !== '')
+    .map(
+      (l) =>
+        JSON.parse(l) as { type: string; service: string; message?: string; remote?: { address: string } },
+    );
+  t.deepEqual(
+    events.map((e) => e.type).filter((ty) => ty !== 'log'),
+    ['request', 'decision', 'outbound', 'reply', 'close'],
+  );
+  t.true(events.every((e) => e.service === 'sockd'));
+  t.true(events.some((e) => e.type === 'log' && e.message?.startsWith('connected -- ')));
+  t.is(events.find((e) => e.type === 'outbound')?.remote?.address, echo.host);
 
   // inetd mode reads the file per connection: an edit applies to the next one.
   await writeFile(join(dir, 'sockd.conf'), 'deny ALL\n');
