@@ -5,7 +5,7 @@
  * server when it names none (d.5, d.6). Upstream names and addresses are mapped to topology
  * hosts through their interfaces; what cannot be mapped stays an external name.
  */
-import type { ClientConfig, ClientRule } from '../config/ast.ts';
+import type { AddrSpec, ClientConfig, ClientRule } from '../config/ast.ts';
 import { ConfigFileError } from '../config/config-error.ts';
 import { dotted } from '../config/inet.ts';
 import { parseSocksConf } from '../config/socks-conf.ts';
@@ -46,6 +46,11 @@ export interface ForwardingWarning {
 export interface Forwarding {
   readonly edges: readonly ForwardingEdge[];
   readonly warnings: readonly ForwardingWarning[];
+  /**
+   * Per host, its `direct` and `deny` lines in file order (`direct .example.com (socks.conf:5)`):
+   * no edge to draw, but a reviewer wants to see what bypasses or stops at the host.
+   */
+  readonly local: ReadonlyMap<string, readonly string[]>;
 }
 
 /** The socks.conf a host routes by: the server's for an rsockd, the probe's for a client. */
@@ -61,24 +66,24 @@ function maskBits(mask: number): number | undefined {
   return 32 - Math.log2(inverted + 1);
 }
 
-/** A rule's destination test as a reviewer would write it. */
+/** A destination pattern as a reviewer would write it: `10.0.0.0/8`, `.example.com`, `any destination`. */
+export function describeDestination(dst: AddrSpec, defaulted = false): string {
+  const pattern = dst.pattern;
+  if (defaulted || pattern.kind === 'all') return 'any destination';
+  if (pattern.kind === 'zone') return `.${pattern.zone}`;
+  if (pattern.kind === 'name') return pattern.name;
+  if (dst.mask === 0 && pattern.addr === 0) return 'any destination';
+  const bits = maskBits(dst.mask);
+  return bits === undefined
+    ? `${dotted(pattern.addr)} mask ${dotted(dst.mask)}`
+    : `${dotted(pattern.addr)}/${bits}`;
+}
+
+/** A rule's destination, port and user tests, short. */
 export function describeMatch(rule: ClientRule): string {
-  const pattern = rule.dst.pattern;
-  let dst: string;
-  if (rule.dstDefaulted || pattern.kind === 'all') dst = 'ALL';
-  else if (pattern.kind === 'zone') dst = `.${pattern.zone}`;
-  else if (pattern.kind === 'name') dst = pattern.name;
-  else if (rule.dst.mask === 0 && pattern.addr === 0) dst = 'ALL';
-  else {
-    const bits = maskBits(rule.dst.mask);
-    dst =
-      bits === undefined
-        ? `${dotted(pattern.addr)} mask ${dotted(rule.dst.mask)}`
-        : `${dotted(pattern.addr)}/${bits}`;
-  }
   const port = rule.port === undefined ? '' : ` port ${rule.port.op} ${rule.port.text}`;
   const users = rule.users === undefined ? '' : ` ${rule.users.text}`;
-  return `${dst === 'ALL' ? 'any destination' : dst}${port}${users}`;
+  return `${describeDestination(rule.dst, rule.dstDefaulted)}${port}${users}`;
 }
 
 function upstreamKey(upstream: Upstream): string {
@@ -104,6 +109,7 @@ export function forwarding(topology: ResolvedTopology): Forwarding {
   const index = new HostIndex(topology);
   const edges: ForwardingEdge[] = [];
   const warnings: ForwardingWarning[] = [];
+  const local = new Map<string, string[]>();
   const resolve = (name: string): Upstream => {
     const host = index.find(name);
     return host === undefined ? { kind: 'external', name } : { kind: 'host', host: host.name };
@@ -125,8 +131,13 @@ export function forwarding(topology: ResolvedTopology): Forwarding {
       byUpstream.set(key, entry);
     };
     for (const rule of parsed.rules) {
-      if (rule.action !== 'sockd') continue;
       const matches = describeMatch(rule);
+      if (rule.action !== 'sockd') {
+        const lines = local.get(host.name) ?? [];
+        lines.push(`${rule.action} ${matches} (${conf.name}:${rule.line})`);
+        local.set(host.name, lines);
+        continue;
+      }
       const entries = rule.servers?.entries ?? [];
       if (entries.length === 0) {
         const fallback = host.server?.defaultServer;
@@ -161,7 +172,7 @@ export function forwarding(topology: ResolvedTopology): Forwarding {
     const sorted = [...byUpstream.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     for (const [, { to, routes }] of sorted) edges.push({ from: host.name, to, routes });
   }
-  return { edges, warnings };
+  return { edges, warnings, local };
 }
 
 /** `socks.conf:4 #2/3 for .partner.example.net`, `socks.conf:8 default server for any destination port eq http`. */

@@ -6,8 +6,9 @@
  */
 import type { HostModel, ResolvedTopology } from '../topology/model.ts';
 import { attrs, block, clusterId, dotId, html, markup, wrap } from './dot-syntax.ts';
-import { type Forwarding, forwarding, type Upstream } from './forwarding.ts';
+import { type Forwarding, type ForwardingWarning, forwarding, type Upstream } from './forwarding.ts';
 import { bundleForwarding, describeSource } from './forwarding-bundle.ts';
+import { type InterfaceRoutes, interfaceRoutes } from './interface-routes.ts';
 import { edgeColours, externalFill, networkFill, networkStroke, noteFill, roleStyles } from './palette.ts';
 import { placement, serviceLines, sortedInterfaces } from './topology-facts.ts';
 
@@ -25,19 +26,41 @@ export const upstreamId = (to: Upstream): string =>
 export interface BaseOptions {
   /** Hosts to draw at full strength; the rest faded. Absent: everything at full strength. */
   readonly highlight?: ReadonlySet<string>;
-  /** Draw socks.conf forwarding edges (and their warnings). */
-  readonly forwarding: boolean;
+  /**
+   * Draw what the configs say: socks.conf forwarding edges, direct/deny lines, sockd.route
+   * interfaces, and warnings about configs that do not parse. Off for trace overlays.
+   */
+  readonly details: boolean;
 }
 
-function hostLabel(host: HostModel, address: string | undefined, faded: boolean): string {
+/** Config lines shown under a host at most; the rest are counted. */
+const MAX_NOTES = 4;
+
+function hostLabel(
+  host: HostModel,
+  address: string | undefined,
+  faded: boolean,
+  notes: readonly string[],
+): string {
   const colour = faded ? edgeColours.faded : undefined;
   const name = faded ? `<FONT COLOR="#94a3b8">${html(host.name)}</FONT>` : markup.bold(html(host.name));
   const lines = [name, ...serviceLines(host).map((line) => markup.small(html(line), colour))];
   if (address !== undefined) lines.push(markup.small(html(address), faded ? colour : '#475569'));
+  const shown =
+    notes.length > MAX_NOTES
+      ? [...notes.slice(0, MAX_NOTES - 1), `… ${notes.length - MAX_NOTES + 1} more lines`]
+      : notes;
+  for (const note of shown)
+    lines.push(`<FONT POINT-SIZE="9" COLOR="${faded ? edgeColours.faded : '#64748b'}">${html(note)}</FONT>`);
   return markup.lines(lines);
 }
 
-function hostNode(host: HostModel, address: string | undefined, options: BaseOptions): string {
+function hostNode(
+  host: HostModel,
+  address: string | undefined,
+  options: BaseOptions,
+  notes: readonly string[] = [],
+): string {
   const style = roleStyles[host.role];
   const faded = options.highlight !== undefined && !options.highlight.has(host.name);
   return `${hostId(host.name)}${attrs({
@@ -46,7 +69,7 @@ function hostNode(host: HostModel, address: string | undefined, options: BaseOpt
     fillcolor: faded ? '#f8fafc' : style.fill,
     color: faded ? edgeColours.faded : style.stroke,
     penwidth: faded ? 1 : 1.5,
-    label: { html: hostLabel(host, address, faded) },
+    label: { html: hostLabel(host, address, faded, notes) },
     tooltip: host.description ?? `${host.name} (${host.role})`,
   })};`;
 }
@@ -61,8 +84,18 @@ export function baseStatements(
   readonly forwarding: Forwarding;
 } {
   const place = placement(topology);
-  const routes = options.forwarding ? forwarding(topology) : { edges: [], warnings: [] };
-  const notes = warningNotes(routes);
+  const routes: Forwarding = options.details
+    ? forwarding(topology)
+    : { edges: [], warnings: [], local: new Map() };
+  const bindRoutes: InterfaceRoutes = options.details
+    ? interfaceRoutes(topology)
+    : { byHost: new Map(), warnings: [] };
+  const notes = warningNotes([...routes.warnings, ...bindRoutes.warnings]);
+  /** direct/deny lines, and for a single-homed host its sockd.route lines. */
+  const configLines = (host: string, address?: string) => [
+    ...(routes.local.get(host) ?? []),
+    ...(address === undefined ? [] : (bindRoutes.byHost.get(host)?.get(address) ?? [])),
+  ];
   const notesOf = (host: string) => notes.filter((n) => n.host === host).map((n) => n.node);
   const nodes: string[] = [];
   const edges: string[] = [];
@@ -87,7 +120,9 @@ export function baseStatements(
       // Anchors for edges into and out of the network (drawn to the cluster border).
       `${networkAnchorId(network.name)}${attrs({ shape: 'point', style: 'invis', width: 0.01 })};`,
       `${networkExitId(network.name)}${attrs({ shape: 'point', style: 'invis', width: 0.01 })};`,
-      ...members.map(({ host, address }) => hostNode(host, address, options)),
+      ...members.map(({ host, address }) =>
+        hostNode(host, address, options, configLines(host.name, address)),
+      ),
       // A warning sits in its host's network, under the host.
       ...members.flatMap(({ host }) => notesOf(host.name)),
       ...networkRows(
@@ -99,7 +134,7 @@ export function baseStatements(
   }
 
   for (const host of place.between) {
-    nodes.push(hostNode(host, undefined, options), ...notesOf(host.name));
+    nodes.push(hostNode(host, undefined, options, configLines(host.name)), ...notesOf(host.name));
     const faded = options.highlight !== undefined && !options.highlight.has(host.name);
     const hostDepth = Math.min(...host.interfaces.map((i) => place.depth.get(i.network) ?? 0));
     for (const iface of sortedInterfaces(host)) {
@@ -115,7 +150,14 @@ export function baseStatements(
           dir: 'none',
           color: faded ? edgeColours.faded : edgeColours.membership,
           penwidth: 1.5,
-          label: { html: markup.small(html(iface.address), faded ? '#94a3b8' : '#334155') },
+          label: {
+            html: markup.lines([
+              markup.small(html(iface.address), faded ? '#94a3b8' : '#334155'),
+              ...(bindRoutes.byHost.get(host.name)?.get(iface.address) ?? []).map(
+                (line) => `<FONT POINT-SIZE="9" COLOR="#64748b">${html(line)}</FONT>`,
+              ),
+            ]),
+          },
         })};`,
       );
     }
@@ -172,8 +214,10 @@ function networkRows(network: string, members: readonly string[]): string[] {
 }
 
 /** A note node per forwarding warning, and the edge that hangs it under its host. */
-function warningNotes(routes: Forwarding): { host: string; node: string; edge: string }[] {
-  return routes.warnings.map((warning, i) => {
+function warningNotes(
+  warnings: readonly ForwardingWarning[],
+): { host: string; node: string; edge: string }[] {
+  return warnings.map((warning, i) => {
     const id = dotId('note', `${warning.host}#${i}`);
     const node = `${id}${attrs({
       shape: 'note',
@@ -228,7 +272,7 @@ function topologyTitle(topology: ResolvedTopology): string {
 
 /** The topology diagram as DOT. Pure and deterministic. */
 export function topologyDot(topology: ResolvedTopology): string {
-  const { nodes, edges } = baseStatements(topology, { forwarding: true });
+  const { nodes, edges } = baseStatements(topology, { details: true });
   const body = [...graphDefaults(topologyTitle(topology)), ...nodes, ...edges];
   return `${block(`digraph ${dotId('topology', topology.name)}`, body).join('\n')}\n`;
 }

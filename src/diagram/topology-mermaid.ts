@@ -6,6 +6,7 @@
 import type { HostModel, ResolvedTopology, Role } from '../topology/model.ts';
 import { forwarding, type Upstream } from './forwarding.ts';
 import { bundleForwarding, describeSource } from './forwarding-bundle.ts';
+import { interfaceRoutes } from './interface-routes.ts';
 import { mermaidId, mermaidLines, mermaidText } from './mermaid-syntax.ts';
 import { edgeColours, roleStyles } from './palette.ts';
 import { placement, serviceLines, sortedInterfaces } from './topology-facts.ts';
@@ -23,9 +24,9 @@ export const mermaidHostId = (name: string): string => mermaidId('h', name);
 export const mermaidNetworkId = (name: string): string => mermaidId('n', name);
 export const mermaidExternalId = (name: string): string => mermaidId('x', name);
 
-export function mermaidHostNode(host: HostModel, address?: string): string {
+export function mermaidHostNode(host: HostModel, address?: string, notes: readonly string[] = []): string {
   const [open, close] = roleShapes[host.role];
-  const lines = [host.name, ...serviceLines(host), ...(address === undefined ? [] : [address])];
+  const lines = [host.name, ...serviceLines(host), ...(address === undefined ? [] : [address]), ...notes];
   return `${mermaidHostId(host.name)}${open}"${mermaidLines(lines)}"${close}`;
 }
 
@@ -50,25 +51,34 @@ const upstreamMermaidId = (to: Upstream): string =>
 /** The topology as Mermaid `flowchart` text. Pure and deterministic. */
 export function topologyMermaid(topology: ResolvedTopology): string {
   const place = placement(topology);
+  const routes = forwarding(topology);
+  const bindRoutes = interfaceRoutes(topology);
+  /** direct/deny lines, and for a single-homed host its sockd.route lines. */
+  const notes = (host: string, address?: string) => [
+    ...(routes.local.get(host) ?? []),
+    ...(address === undefined ? [] : (bindRoutes.byHost.get(host)?.get(address) ?? [])),
+  ];
   const lines: string[] = ['flowchart TB'];
   for (const { network, members } of place.networks) {
     lines.push(
       `  subgraph ${mermaidNetworkId(network.name)}["${mermaidText(`${network.name}  ${network.subnet}`)}"]`,
     );
-    for (const { host, address } of members) lines.push(`    ${mermaidHostNode(host, address)}`);
+    for (const { host, address } of members)
+      lines.push(`    ${mermaidHostNode(host, address, notes(host.name, address))}`);
     lines.push('  end');
   }
-  for (const host of place.between) lines.push(`  ${mermaidHostNode(host)}`);
+  for (const host of place.between) lines.push(`  ${mermaidHostNode(host, undefined, notes(host.name))}`);
 
   const links: string[] = [];
   const linkStyles: string[] = [];
   for (const host of place.between)
-    for (const iface of sortedInterfaces(host))
+    for (const iface of sortedInterfaces(host)) {
+      const label = [iface.address, ...(bindRoutes.byHost.get(host.name)?.get(iface.address) ?? [])];
       links.push(
-        `${mermaidHostId(host.name)} ---|"${mermaidText(iface.address)}"| ${mermaidNetworkId(iface.network)}`,
+        `${mermaidHostId(host.name)} ---|"${mermaidLines(label)}"| ${mermaidNetworkId(iface.network)}`,
       );
+    }
 
-  const routes = forwarding(topology);
   const externals = new Set<string>();
   for (const drawn of bundleForwarding(routes.edges, place)) {
     if (drawn.to.kind === 'external') externals.add(drawn.to.name);
@@ -80,7 +90,7 @@ export function topologyMermaid(topology: ResolvedTopology): string {
   }
   for (const name of [...externals].sort())
     lines.push(`  ${mermaidExternalId(name)}["${mermaidLines([name, 'not in this topology'])}"]`);
-  routes.warnings.forEach((warning, i) => {
+  [...routes.warnings, ...bindRoutes.warnings].forEach((warning, i) => {
     const id = mermaidId('note', `${warning.host}#${i}`);
     lines.push(`  ${id}>"${mermaidText(`⚠ ${warning.message}`)}"]`);
     links.push(`${id} -.- ${mermaidHostId(warning.host)}`);

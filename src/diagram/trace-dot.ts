@@ -90,7 +90,7 @@ export function traceDot(
   options: TraceDiagramOptions = {},
 ): string {
   const ends = new StepEnds(topology);
-  const base = baseStatements(topology, { forwarding: false, highlight: touchedHosts(trace, ends) });
+  const base = baseStatements(topology, { details: false, highlight: touchedHosts(trace, ends) });
   const overlay = traceSteps(trace).map(
     (step) =>
       `${ends.id(step.from)} -> ${ends.id(step.to)}${attrs({

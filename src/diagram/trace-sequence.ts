@@ -67,7 +67,7 @@ export function sequenceEvents(trace: Trace): SequenceEvent[] {
 }
 
 /**
- * Participants in reading order: origin and the path first; anything else (an attempted server,
+ * Participants in reading order: origin and the path first, the target last; anything else (an attempted server,
  * an identd-only host) goes just right of the host that first talks to it, so its arrows stay short.
  */
 export function sequenceParticipants(trace: Trace, events: readonly SequenceEvent[]): string[] {
@@ -86,5 +86,8 @@ export function sequenceParticipants(trace: Trace, events: readonly SequenceEven
       place(e.to, e.from);
     }
   }
+  // Where the request was going, even when it never got there.
+  const target = trace.destination?.host ?? trace.target.host;
+  if (!order.includes(target)) order.push(target);
   return order;
 }

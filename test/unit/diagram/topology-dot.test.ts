@@ -5,7 +5,7 @@ import { dotId } from '../../../src/diagram/dot-syntax.ts';
 import { hostId, topologyDot } from '../../../src/diagram/topology-dot.ts';
 import type { ResolvedTopology } from '../../../src/topology/model.ts';
 import { assertGolden } from './golden.ts';
-import { awkwardFailover, seedCascade } from './topologies.ts';
+import { awkwardFailover, conf, seedCascade } from './topologies.ts';
 
 const specSocksConf = readFileSync(
   path.resolve(import.meta.dirname, '../../fixtures/spec/socks.conf'),
@@ -95,3 +95,46 @@ test('a broken socks.conf becomes a note on its host instead of edges', (t) => {
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+/** The seed cascade with a sockd.route on A (multi-homed between dmz and outside). */
+function withRoute(text: string) {
+  const base = seedCascade();
+  return {
+    ...base,
+    hosts: base.hosts.map((h) =>
+      h.name === 'A' && h.server !== undefined
+        ? { ...h, server: { ...h.server, multihomed: true, sockdRoute: conf('sockd.route', text) } }
+        : h,
+    ),
+  };
+}
+
+test("a multi-homed server's sockd.route lines label its edge into the network each interface faces", (t) => {
+  const dot = topologyDot(withRoute('10.2.0.1 10.2.0.0 255.255.255.0\n10.3.0.1 0.0.0.0 0.0.0.0\n'));
+  const edgeTo = (network: string) =>
+    lines(dot, new RegExp(`^ {2}"h:A" -> "net:${network}" |^ {2}"netout:${network}" -> "h:A" `))[0] ?? '';
+  t.regex(edgeTo('dmz'), />10\.2\.0\.1<.*BIND to 10\.2\.0\.0\/24 \(sockd\.route:1\)/);
+  t.regex(edgeTo('outside'), />10\.3\.0\.1<.*BIND to any destination \(sockd\.route:2\)/);
+});
+
+test('an unparsable sockd.route becomes a note on its host', (t) => {
+  const dot = topologyDot(withRoute('10.2.0.1 10.2.0.0 255.255.255.0 extra\n'));
+  t.regex(dot, /shape="note".*sockd\.route:1 is invalid/);
+});
+
+test("an rsockd's direct and deny lines are listed under it with their line numbers", (t) => {
+  const b = lines(topologyDot(seedCascade()), /^ {2}"h:B" \[/)[0] ?? '';
+  t.regex(b, /direct 10\.1\.0\.0\/24 \(socks\.conf:1\)/);
+  const gw = lines(topologyDot(awkwardFailover(specSocksConf)), /^ {2}"h:gw~5c;east" \[/)[0] ?? '';
+  t.regex(
+    gw,
+    /deny any destination \*=mallory \(socks\.conf:3\).*deny 192\.0\.2\.0\/24 port le 1023 \(socks\.conf:8\)/,
+  );
+});
+
+test('past four direct/deny lines the rest are counted, not listed', (t) => {
+  const more = awkwardFailover(`${specSocksConf}direct 10.9.0.0 255.255.0.0\n`);
+  const gw = lines(topologyDot(more), /^ {2}"h:gw~5c;east" \[/)[0] ?? '';
+  t.regex(gw, /direct \.corp\.example\.com \(socks\.conf:5\).*… 2 more lines/);
+  t.notRegex(gw, /socks\.conf:11/);
+});

@@ -1,0 +1,45 @@
+/**
+ * What a multi-homed server's sockd.route says about each of its interfaces (spec e): which BIND
+ * destinations get a listening socket on that address. Drawn on the host's edge into the
+ * network the address is on, so the picture shows which side each BIND faces.
+ */
+import { ConfigFileError } from '../config/config-error.ts';
+import { dotted } from '../config/inet.ts';
+import { parseSockdRoute } from '../config/sockd-route.ts';
+import type { ResolvedTopology } from '../topology/model.ts';
+import { describeDestination, type ForwardingWarning } from './forwarding.ts';
+import { sortedHosts } from './topology-facts.ts';
+
+export interface InterfaceRoutes {
+  /** host → interface address → lines like `BIND to 172.16.0.0/24 (sockd.route:3)`, in file order. */
+  readonly byHost: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>;
+  readonly warnings: readonly ForwardingWarning[];
+}
+
+export function interfaceRoutes(topology: ResolvedTopology): InterfaceRoutes {
+  const byHost = new Map<string, Map<string, string[]>>();
+  const warnings: ForwardingWarning[] = [];
+  for (const host of sortedHosts(topology)) {
+    const conf = host.server?.sockdRoute;
+    if (conf === undefined) continue;
+    try {
+      const parsed = parseSockdRoute(conf.text, { file: conf.name });
+      const lines = new Map<string, string[]>();
+      for (const route of parsed.routes) {
+        const address = dotted(route.iface);
+        const list = lines.get(address) ?? [];
+        list.push(`BIND to ${describeDestination(route.dst)} (${conf.name}:${route.line})`);
+        lines.set(address, list);
+      }
+      byHost.set(host.name, lines);
+    } catch (err) {
+      if (!(err instanceof ConfigFileError)) throw err;
+      const first = err.errors[0];
+      warnings.push({
+        host: host.name,
+        message: `${conf.name}${first === undefined ? '' : `:${first.line}`} is invalid: ${first?.classic ?? err.message}; BIND interfaces not drawn`,
+      });
+    }
+  }
+  return { byHost, warnings };
+}
