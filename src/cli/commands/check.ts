@@ -1,12 +1,78 @@
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { checkTopology } from '../../analysis/check.ts';
+import { checkJson, renderCheck } from '../../report/check-text.ts';
+import { allCases, selectScenarios } from '../../scenario/discover.ts';
+import { loadTopologyWithConfigs } from '../../topology/load.ts';
 
-/** `sockslab check` — not implemented yet. */
+/**
+ * `sockslab check <topology> [scenario...]`: validate the topology and its configs, lint them,
+ * and predict every scenario case with the policy engine — no runtime, nothing started.
+ * Exit 0 clean, 1 a lint error (or, with --strict, a warning) or a case whose prediction
+ * contradicts its expectations, 2 invalid input.
+ */
+interface CheckOptions {
+  readonly scenarioDir: string;
+  readonly scenarios: boolean;
+  readonly json?: boolean;
+  readonly strict?: boolean;
+  readonly verbose?: boolean;
+}
+
+export async function checkCommand(
+  topologyArg: string,
+  scenarioArgs: readonly string[],
+  options: CheckOptions,
+): Promise<number> {
+  const cwd = process.cwd();
+  const { topology, configs } = await loadTopologyWithConfigs(resolve(cwd, topologyArg));
+  let cases: ReturnType<typeof allCases> = [];
+  if (options.scenarios) {
+    try {
+      cases = allCases(
+        await selectScenarios(topology, {
+          files: scenarioArgs,
+          directory: resolve(cwd, options.scenarioDir),
+          cwd,
+        }),
+      );
+    } catch (err) {
+      // No scenario file for this topology is fine for check: lint alone still runs.
+      if (
+        scenarioArgs.length > 0 ||
+        !(
+          err instanceof Error &&
+          'code' in err &&
+          (err.code === 'E_SCENARIO_NONE' || err.code === 'E_SCENARIO_DIR')
+        )
+      )
+        throw err;
+    }
+  }
+  const result = await checkTopology(topology, configs, cases);
+  process.stdout.write(
+    options.json ? checkJson(result) : renderCheck(result, { verbose: options.verbose === true }),
+  );
+  const failing =
+    result.lints.some((l) => l.severity === 'error' || options.strict) ||
+    result.cases.some((c) => c.contradictions.length > 0);
+  return failing ? 1 : 0;
+}
+
 export function register(program: Command): void {
   program
     .command('check')
-    .description('(not implemented yet)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new Error('sockslab check is not implemented yet');
+    .description(
+      'validate, lint and predict every scenario case without a runtime (exit 0 clean, 1 findings, 2 bad input)',
+    )
+    .argument('<topology>', 'topology YAML file')
+    .argument('[scenario...]', 'scenario files (default: every file in scenarios/ naming this topology)')
+    .option('--scenario-dir <dir>', 'where to look for scenario files', 'scenarios')
+    .option('--no-scenarios', 'lint only')
+    .option('--json', 'machine-readable output')
+    .option('--strict', 'lint warnings fail too')
+    .option('-v, --verbose', 'print the reasoning of every prediction')
+    .action(async (topology: string, scenarios: string[], options: CheckOptions) => {
+      process.exitCode = await checkCommand(topology, scenarios, options);
     });
 }

@@ -1,0 +1,241 @@
+import type { ClientConfig, ClientRule, ServerConfig, ServerRule } from '../config/ast.ts';
+import { dotted, inetAton } from '../config/inet.ts';
+import { type HostIdentity, hostMatches } from '../policy/host.ts';
+import type { HostModel, ResolvedTopology } from '../topology/model.ts';
+import type { ParsedHostConfigs } from '../topology/resolve.ts';
+import { addrCovers, portCovers, usersCover } from './cover.ts';
+
+/**
+ * Lints of a topology's configs, beyond what the parsers reject: things that are valid but
+ * almost certainly not what the administrator meant. Each finding cites host, file and line.
+ */
+export const LintCode = {
+  Shadowed: 'shadowed-rule', // a line that can never match: an earlier line covers it
+  UpstreamNotServer: 'upstream-not-server', // a socks.conf server entry that runs no SOCKS server
+  UpstreamUnknown: 'upstream-unknown', // a socks.conf server entry that is no host of the topology
+  UpstreamUnreachable: 'upstream-unreachable', // the server shares no network with the host that uses it
+  FirstHopNoIdentd: 'first-hop-no-identd', // a first-hop server permits clients without identd
+  ChainedIdentd: 'identd-behind-rsockd', // g.7: identd checks on requests from an rsockd: always 93
+} as const;
+export type LintCode = (typeof LintCode)[keyof typeof LintCode];
+
+export interface LintFinding {
+  readonly severity: 'error' | 'warning';
+  readonly code: LintCode;
+  readonly host: string;
+  readonly file: string;
+  readonly line: number | null;
+  readonly message: string;
+}
+
+function identityOf(host: HostModel, address: string): HostIdentity {
+  return { addresses: [inetAton(address)!], names: [host.name], display: host.name, dotted: address };
+}
+
+function shadowed<R extends ServerRule | ClientRule>(
+  host: string,
+  file: string,
+  rules: readonly R[],
+  covers: (outer: R, inner: R) => boolean,
+): LintFinding[] {
+  const out: LintFinding[] = [];
+  rules.forEach((rule, j) => {
+    const by = rules.slice(0, j).find((earlier) => covers(earlier, rule));
+    if (by) {
+      out.push({
+        severity: 'warning',
+        code: LintCode.Shadowed,
+        host,
+        file,
+        line: rule.line,
+        message: `line ${rule.line} can never match: line ${by.line} (\`${by.source.trim()}\`) already matches everything it would`,
+      });
+    }
+  });
+  return out;
+}
+
+const serverCovers = (o: ServerRule, i: ServerRule) =>
+  addrCovers(o.src, i.src) &&
+  addrCovers(o.dst, i.dst) &&
+  usersCover(o.users, i.users) &&
+  portCovers(o.port, i.port);
+const clientCovers = (o: ClientRule, i: ClientRule) =>
+  addrCovers(o.dst, i.dst) && usersCover(o.users, i.users) && portCovers(o.port, i.port);
+
+/** Resolve a socks.conf server entry (address or host name) to a host of the topology. */
+function entryHost(topology: ResolvedTopology, entry: string): { host?: HostModel; address?: string } {
+  const n = inetAton(entry);
+  if (n !== undefined) {
+    const address = dotted(n);
+    return {
+      address,
+      ...spread(topology.hosts.find((h) => h.interfaces.some((i) => i.address === address))),
+    };
+  }
+  const host = topology.hosts.find((h) => h.name.toLowerCase() === entry.toLowerCase());
+  return host ? { host } : {};
+}
+const spread = (host: HostModel | undefined) => (host ? { host } : {});
+
+function sharesNetwork(a: HostModel, b: HostModel, address?: string): boolean {
+  const nets = address
+    ? b.interfaces.filter((i) => i.address === address).map((i) => i.network)
+    : b.interfaces.map((i) => i.network);
+  return a.interfaces.some((i) => nets.includes(i.network));
+}
+
+export function lintTopology(
+  topology: ResolvedTopology,
+  configs: ReadonlyMap<string, ParsedHostConfigs>,
+): LintFinding[] {
+  const findings: LintFinding[] = [];
+  const upstreamsOf = new Map<string, { user: HostModel; rule: ClientRule; file: string }[]>();
+
+  const checkClientConfig = (host: HostModel, config: ClientConfig) => {
+    findings.push(...shadowed(host.name, config.file, config.rules, clientCovers));
+    for (const rule of config.rules) {
+      if (rule.action !== 'sockd') continue;
+      const entries = rule.servers?.entries.length
+        ? rule.servers.entries
+        : host.server?.defaultServer
+          ? [host.server.defaultServer]
+          : [];
+      for (const entry of entries) {
+        const { host: target, address } = entryHost(topology, entry);
+        const at = { host: host.name, file: config.file, line: rule.line };
+        if (!target) {
+          findings.push({
+            severity: 'error',
+            code: LintCode.UpstreamUnknown,
+            ...at,
+            message: `server ${entry} is no host of the topology`,
+          });
+          continue;
+        }
+        if (!target.server) {
+          findings.push({
+            severity: 'error',
+            code: LintCode.UpstreamNotServer,
+            ...at,
+            message: `server ${entry} (${target.name}) runs no SOCKS server (role ${target.role})`,
+          });
+          continue;
+        }
+        if (!sharesNetwork(host, target, address)) {
+          findings.push({
+            severity: 'error',
+            code: LintCode.UpstreamUnreachable,
+            ...at,
+            message: `server ${entry} (${target.name}) shares no network with ${host.name}: every connection to it fails`,
+          });
+          continue;
+        }
+        const list = upstreamsOf.get(target.name) ?? [];
+        list.push({ user: host, rule, file: config.file });
+        upstreamsOf.set(target.name, list);
+      }
+    }
+  };
+
+  for (const host of topology.hosts) {
+    const c = configs.get(host.name);
+    if (c?.server) findings.push(...shadowed(host.name, c.server.file, c.server.rules, serverCovers));
+    if (c?.client && host.server?.kind === 'rsockd') checkClientConfig(host, c.client);
+    if (c?.probeClient) checkClientConfig(host, c.probeClient);
+    if (c?.route) {
+      c.route.routes.forEach((r, j) => {
+        const by = c.route!.routes.slice(0, j).find((e) => addrCovers(e.dst, r.dst));
+        if (by) {
+          findings.push({
+            severity: 'warning',
+            code: LintCode.Shadowed,
+            host: host.name,
+            file: c.route!.file,
+            line: r.line,
+            message: `line ${r.line} can never match: line ${by.line} (\`${by.source.trim()}\`) already matches everything it would`,
+          });
+        }
+      });
+    }
+  }
+
+  // Requests reaching a server: from clients (first hop) and from rsockd hosts (chained).
+  for (const [serverName, users] of upstreamsOf) {
+    const server = topology.hosts.find((h) => h.name === serverName)!;
+    const config = configs.get(serverName)?.server;
+    if (!config) continue;
+    const seen = new Set<string>();
+    for (const { user } of users) {
+      if (seen.has(user.name)) continue;
+      seen.add(user.name);
+      const facing = user.interfaces.filter((i) => server.interfaces.some((s) => s.network === i.network));
+      for (const iface of facing) {
+        const src = identityOf(user, iface.address);
+        if (user.server?.kind === 'rsockd') {
+          lintChained(findings, server, config, user, src);
+        } else if (user.role === 'client') {
+          lintFirstHop(findings, server, config, user, src);
+        }
+      }
+    }
+  }
+  return dedupe(findings);
+}
+
+/** g.7: identd on an rsockd host answers the rsockd's owner, never the user the request names. */
+function lintChained(
+  findings: LintFinding[],
+  server: HostModel,
+  config: ServerConfig,
+  rsockd: HostModel,
+  src: HostIdentity,
+) {
+  for (const rule of config.rules) {
+    if (rule.action !== 'permit' || !hostMatches(src, rule.src)) continue;
+    const mode = rule.identd?.mode ?? server.server!.identdDefault;
+    if (mode === 'off') continue;
+    const owner = rsockd.server!.owner;
+    findings.push({
+      severity: 'warning',
+      code: LintCode.ChainedIdentd,
+      host: server.name,
+      file: config.file,
+      line: rule.line,
+      message: `line ${rule.line} asks identd (${mode}) about requests from rsockd ${rsockd.name}: identd there answers ${owner}, so every chained request is refused with 93 unless the user is ${owner} (spec g.7); use ?=n and let ${rsockd.name} verify`,
+    });
+  }
+}
+
+/** Only the first hop can verify the user (g.7): a permit without identd there trusts any claim. */
+function lintFirstHop(
+  findings: LintFinding[],
+  server: HostModel,
+  config: ServerConfig,
+  client: HostModel,
+  src: HostIdentity,
+) {
+  for (const rule of config.rules) {
+    if (rule.action !== 'permit' || !hostMatches(src, rule.src)) continue;
+    const mode = rule.identd?.mode ?? server.server!.identdDefault;
+    if (mode !== 'off') continue;
+    findings.push({
+      severity: 'warning',
+      code: LintCode.FirstHopNoIdentd,
+      host: server.name,
+      file: config.file,
+      line: rule.line,
+      message: `line ${rule.line} permits requests from client ${client.name} without identd: ${server.name} is the only hop that could verify the user (spec g.7)`,
+    });
+  }
+}
+
+function dedupe(findings: LintFinding[]): LintFinding[] {
+  const seen = new Set<string>();
+  return findings.filter((f) => {
+    const key = `${f.code}|${f.host}|${f.file}|${f.line}|${f.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
