@@ -50,34 +50,62 @@ function danteEnv(conf: string): Record<string, string> {
   };
 }
 
+interface Lab {
+  readonly scratch: Scratch;
+  readonly target: HttpTarget;
+  readonly rsockd: Daemon;
+  readonly proxy: { host: string; port: number };
+  /** The sockd rsockd cascades to, when asked for one. */
+  readonly upstream: { readonly daemon: Daemon; readonly host: string } | undefined;
+}
+
+interface LabOptions {
+  readonly sockdConf?: (target: HttpTarget) => string;
+  readonly socks5?: boolean;
+  /** rsockd sends everything on to a sockd of its own (socks.conf `sockd @=…`). */
+  readonly cascade?: boolean;
+}
+
 async function withRsockd(
   t: ExecutionContext,
-  sockdConf: (target: HttpTarget) => string,
-  socks5: boolean,
-  body: (lab: {
-    scratch: Scratch;
-    target: HttpTarget;
-    rsockd: Daemon;
-    proxy: { host: string; port: number };
-  }) => Promise<void>,
+  options: LabOptions,
+  body: (lab: Lab) => Promise<void>,
 ): Promise<void> {
   const scratch = scratchDir('socksify');
   const target = await startHttpTarget(freshAddress());
   const proxy = { host: freshAddress(), port: listenPort() };
-  let rsockd: Daemon | undefined;
+  const daemons: Daemon[] = [];
   try {
-    ({ daemon: rsockd } = await startRsockd({
+    let upstream: Lab['upstream'];
+    let upstreamPort: number | undefined;
+    if (options.cascade) {
+      const at = { host: freshAddress(), port: listenPort() };
+      const { daemon } = await startRsockd({
+        program: 'sockd',
+        scratch,
+        label: 'sockd',
+        ...at,
+        sockdConf: 'permit 127.0.0.0 255.0.0.0\n',
+        hosts: `${target.host} ${targetName}\n`,
+      });
+      daemons.push(daemon);
+      upstream = { daemon, host: at.host };
+      upstreamPort = at.port;
+    }
+    const { daemon: rsockd } = await startRsockd({
       scratch,
       label: 'rsockd',
       ...proxy,
-      sockdConf: sockdConf(target),
-      socksConf: 'direct ALL\n',
+      sockdConf: (options.sockdConf ?? permitLoopback)(target),
+      socksConf: upstream ? `sockd @=${upstream.host} ALL\n` : 'direct ALL\n',
       hosts: `${target.host} ${targetName}\n`,
-      ...(socks5 ? { extraArgs: ['--socks5'] } : {}),
-    }));
-    await body({ scratch, target, rsockd, proxy });
+      ...(upstreamPort === undefined ? {} : { upstreamPort }),
+      ...(options.socks5 ? { extraArgs: ['--socks5'] } : {}),
+    });
+    daemons.push(rsockd);
+    await body({ scratch, target, rsockd, proxy, upstream });
   } finally {
-    await rsockd?.stop();
+    await Promise.all(daemons.map((d) => d.stop()));
     await target.close();
     scratch.dispose();
   }
@@ -93,7 +121,7 @@ function logLine(what: 'connected' | 'refused', target: HttpTarget): RegExp {
 const permitLoopback = () => 'permit 127.0.0.0 255.0.0.0\n';
 
 test('socksify curl reaches the target through rsockd over SOCKS 4, with the empty USERID Dante sends', async (t) => {
-  await withRsockd(t, permitLoopback, false, async ({ scratch, target, rsockd, proxy }) => {
+  await withRsockd(t, {}, async ({ scratch, target, rsockd, proxy }) => {
     const run = await socksifiedCurl(danteClientConf(scratch, proxy, 'socks_v4'), target);
     t.is(run.exitCode, 0, `${run.command}\n${run.stderr}`);
     t.is(run.stdout, target.body);
@@ -103,7 +131,7 @@ test('socksify curl reaches the target through rsockd over SOCKS 4, with the emp
 });
 
 test('socksify curl reaches the target through rsockd over SOCKS 5 without authentication', async (t) => {
-  await withRsockd(t, permitLoopback, true, async ({ scratch, target, rsockd, proxy }) => {
+  await withRsockd(t, { socks5: true }, async ({ scratch, target, rsockd, proxy }) => {
     const run = await socksifiedCurl(danteClientConf(scratch, proxy, 'socks_v5'), target);
     t.is(run.exitCode, 0, `${run.command}\n${run.stderr}`);
     t.is(run.stdout, target.body);
@@ -114,7 +142,7 @@ test('socksify curl reaches the target through rsockd over SOCKS 5 without authe
 test('socksify curl fails when rsockd denies the destination, and rsockd logs the refusal', async (t) => {
   const deny = (target: HttpTarget) =>
     `deny 127.0.0.0 255.0.0.0 ${target.host} 255.255.255.255\npermit 127.0.0.0 255.0.0.0\n`;
-  await withRsockd(t, deny, false, async ({ scratch, target, rsockd, proxy }) => {
+  await withRsockd(t, { sockdConf: deny }, async ({ scratch, target, rsockd, proxy }) => {
     const run = await socksifiedCurl(danteClientConf(scratch, proxy, 'socks_v4'), target);
     t.not(run.exitCode, 0);
     t.is(run.stdout, '');
@@ -172,38 +200,60 @@ function peerExchange(
   });
 }
 
+/**
+ * Run the listening program under socksify against the lab's rsockd, play the peer from a fresh
+ * address, and check rsockd's BIND log lines.
+ */
+async function bindThrough(t: ExecutionContext, lab: Lab): Promise<void> {
+  const conf = danteClientConf(lab.scratch, lab.proxy, 'socks_v4');
+  const program = lab.scratch.file('listener.pl', listeningProgram);
+  const { daemon: listener } = await startDaemon({
+    name: 'socksify perl listener',
+    file: which('socksify')!,
+    args: [which('perl')!, program],
+    env: danteEnv(conf),
+    ready: { line: (l) => l.startsWith('BOUND ') },
+  });
+  try {
+    const bound = /^BOUND (\S+) (\d+)$/.exec(await listener.waitForLine((l) => l.startsWith('BOUND ')));
+    // rsockd answered 0.0.0.0 (single-homed, b.5.1) and Dante put in the server's address.
+    t.is(bound?.[1], lab.proxy.host);
+    const peer = freshAddress();
+    const got = await peerExchange(peer, bound![1]!, Number(bound![2]), 'pong\n');
+    t.is(got.heard, 'hello from the listener\n');
+    await listener.waitForLine((l) => l === 'GOT pong');
+    const server = lab.rsockd;
+    t.regex(
+      await waitForMessage(server, (m) => m.startsWith('connected -- Bind from ')),
+      new RegExp(
+        `^connected -- Bind from \\(unknown\\)@127\\.\\d+\\.\\d+\\.\\d+ for Unspecified\\.Host \\(\\S+\\) \\(${serviceName(got.port)}\\)$`,
+      ),
+    );
+    // Byte counts name the peer (h.6): 24 bytes of greeting out, 5 bytes of answer in.
+    t.regex(
+      await waitForMessage(server, (m) => / bytes from /.test(m)),
+      new RegExp(`^24 bytes from \\S+, 5 bytes from ${peer.replace(/\./g, '\\.')}$`),
+    );
+  } finally {
+    await listener.stop();
+  }
+}
+
 test('a program listening under socksify gets a SOCKS 4 BIND on rsockd: the peer reaches it through rsockd', async (t) => {
-  await withRsockd(t, permitLoopback, false, async ({ scratch, rsockd, proxy }) => {
-    const conf = danteClientConf(scratch, proxy, 'socks_v4');
-    const program = scratch.file('listener.pl', listeningProgram);
-    const { daemon: listener } = await startDaemon({
-      name: 'socksify perl listener',
-      file: which('socksify')!,
-      args: [which('perl')!, program],
-      env: danteEnv(conf),
-      ready: { line: (l) => l.startsWith('BOUND ') },
-    });
-    try {
-      const bound = /^BOUND (\S+) (\d+)$/.exec(await listener.waitForLine((l) => l.startsWith('BOUND ')));
-      // rsockd answered 0.0.0.0 (single-homed, b.5.1) and Dante put in the server's address.
-      t.is(bound?.[1], proxy.host);
-      const peer = freshAddress();
-      const got = await peerExchange(peer, bound![1]!, Number(bound![2]), 'pong\n');
-      t.is(got.heard, 'hello from the listener\n');
-      await listener.waitForLine((l) => l === 'GOT pong');
-      t.regex(
-        await waitForMessage(rsockd, (m) => m.startsWith('connected -- Bind from ')),
-        new RegExp(
-          `^connected -- Bind from \\(unknown\\)@127\\.\\d+\\.\\d+\\.\\d+ for Unspecified\\.Host \\(\\S+\\) \\(${serviceName(got.port)}\\)$`,
-        ),
-      );
-      // Byte counts name the peer (h.6): 24 bytes of greeting out, 5 bytes of answer in.
-      t.regex(
-        await waitForMessage(rsockd, (m) => / bytes from /.test(m)),
-        new RegExp(`^24 bytes from \\S+, 5 bytes from ${peer.replace(/\./g, '\\.')}$`),
-      );
-    } finally {
-      await listener.stop();
-    }
+  await withRsockd(t, {}, (lab) => bindThrough(t, lab));
+});
+
+test('Dante binds for the unspecified host (0.0.0.0), which rsockd serves directly even when socks.conf cascades everything', async (t) => {
+  // d.3: a destination whose address is 0.0.0.0 is "direct" without reading socks.conf.
+  await withRsockd(t, { cascade: true }, async (lab) => {
+    await bindThrough(t, lab);
+    t.is(
+      await waitForMessage(lab.rsockd, (m) => m.startsWith('bind() ')),
+      'bind() directly from (unknown) for Unspecified.Host (0)',
+    );
+    t.false(
+      lab.upstream!.daemon.lines.some((l) => l.includes(' -- Bind from ')),
+      'the cascade sockd saw no BIND',
+    );
   });
 });
