@@ -17,6 +17,8 @@ export interface UpOptions {
   readonly unreachable?: 'refused' | 'timeout';
   /** Shorter timers for tests and scenarios, in ms; absent = the spec's values. */
   readonly timeouts?: LabTimeouts;
+  /** Local runtime: listen on the topology's own port numbers when free (default: ephemeral ports). */
+  readonly keepPorts?: boolean;
 }
 
 export interface LabTimeouts {

@@ -114,6 +114,7 @@ interface UpFlags {
   events?: boolean | string;
   stateDir?: string;
   unreachable: string;
+  keepPorts?: boolean;
 }
 
 export function register(program: Command): void {
@@ -125,6 +126,7 @@ export function register(program: Command): void {
     .option('--events [format]', 'stream every event: text (default) or json')
     .option('--state-dir <dir>', 'where to leave the control file for `sockslab probe`')
     .option('--unreachable <mode>', 'how disallowed connections fail: refused or timeout', 'refused')
+    .option('--keep-ports', "local runtime: listen on the topology's own port numbers when free")
     .action(async (file: string, flags: UpFlags) => {
       if (flags.unreachable !== 'refused' && flags.unreachable !== 'timeout') {
         throw new InputError(
@@ -147,6 +149,7 @@ export function register(program: Command): void {
         flags.events === true || flags.events === 'text' ? 'text' : flags.events === 'json' ? 'json' : null;
       const options: UpOptions = {
         unreachable: flags.unreachable,
+        ...(flags.keepPorts ? { keepPorts: true } : {}),
         ...(format
           ? {
               events: {

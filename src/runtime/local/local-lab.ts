@@ -54,6 +54,7 @@ export class LocalLab implements Lab {
     this.runId = options.runId ?? newId();
     this.network = new VirtualNetwork(topology, {
       unreachable: options.unreachable ?? 'refused',
+      ...(options.keepPorts !== undefined ? { keepPorts: options.keepPorts } : {}),
       ...(options.timeouts?.unreachable !== undefined
         ? { unreachableTimeoutMs: options.timeouts.unreachable }
         : {}),

@@ -23,6 +23,12 @@ export interface VirtualNetworkOptions {
   readonly loopbackBase?: number;
   /** May real ports below 1024 be bound? Default: when running as root. */
   readonly privilegedPorts?: boolean;
+  /**
+   * Bind the topology's own port numbers on the loopback addresses when free (falling back to
+   * an ephemeral port). Default off: every listener gets an ephemeral port, so a lab never takes
+   * a fixed port that another program on this machine may want on 0.0.0.0.
+   */
+  readonly keepPorts?: boolean;
 }
 
 interface Bound {
@@ -58,6 +64,7 @@ export class VirtualNetwork {
   private readonly unreachable: UnreachableMode;
   private readonly unreachableTimeoutMs: number;
   private readonly privilegedPorts: boolean;
+  private readonly keepPorts: boolean;
 
   constructor(
     readonly topology: ResolvedTopology,
@@ -67,6 +74,7 @@ export class VirtualNetwork {
     this.unreachable = options.unreachable ?? 'refused';
     this.unreachableTimeoutMs = options.unreachableTimeoutMs ?? 3000;
     this.privilegedPorts = options.privilegedPorts ?? process.getuid?.() === 0;
+    this.keepPorts = options.keepPorts ?? false;
   }
 
   /** The Net of one virtual process: `user` on `host` (what identd reports for its sockets). */
@@ -134,7 +142,7 @@ export class VirtualNetwork {
           resolve(typeof a === 'object' && a ? a.port : realPort);
         });
       });
-    if (port === 0 || (port < 1024 && !this.privilegedPorts)) return tryListen(0);
+    if (!this.keepPorts || port === 0 || (port < 1024 && !this.privilegedPorts)) return tryListen(0);
     try {
       return await tryListen(port);
     } catch (err) {

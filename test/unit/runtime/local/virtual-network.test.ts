@@ -56,7 +56,7 @@ test('a connection on a shared network carries topology addresses at both ends',
 });
 
 test('ports below 1024 are remapped when not privileged and reach() tells where', async (t) => {
-  const vn = new VirtualNetwork(topology, { privilegedPorts: false });
+  const vn = new VirtualNetwork(topology, { privilegedPorts: false, keepPorts: true });
   const { listener } = await accept(vn, 'A', 'root', 113);
   t.teardown(() => listener.close());
   const real = vn.reach('10.2.0.1', 113);
@@ -67,6 +67,18 @@ test('ports below 1024 are remapped when not privileged and reach() tells where'
   const conn = await vn.netFor('B', 'root').connect({ host: '10.2.0.1', port: 113 });
   conn.socket.destroy();
   t.is(conn.local.address, '10.2.0.2', 'B dials A from its dmz interface');
+});
+
+test('with keepPorts a free high port keeps its number; by default every port is ephemeral', async (t) => {
+  const kept = new VirtualNetwork(topology, { privilegedPorts: false, keepPorts: true });
+  const a = await accept(kept, 'A', 'root', 23456);
+  t.teardown(() => a.listener.close());
+  t.is(kept.reach('10.2.0.1', 23456)?.port, 23456);
+  const fresh = new VirtualNetwork(topology, { privilegedPorts: true });
+  const b = await accept(fresh, 'A', 'root', 23457);
+  t.teardown(() => b.listener.close());
+  t.not(fresh.reach('10.2.0.1', 23457)?.port, 23457);
+  t.deepEqual(b.listener.local, { address: '10.2.0.1', port: 23457 });
 });
 
 test('hosts without a shared network are refused, or time out when configured so', async (t) => {
