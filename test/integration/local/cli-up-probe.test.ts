@@ -29,15 +29,11 @@ async function waitFor(check: () => boolean, what: string, ms = 20_000): Promise
 test('up prints the host table, probe joins it and shows x travel C→B→A→z with identd at B, Ctrl-C tears down', async (t) => {
   const stateDir = await mkdtemp(path.join(tmpdir(), 'sockslab-state-'));
   t.teardown(() => rm(stateDir, { recursive: true, force: true }));
-  const up = execa(
-    'node',
-    ['--import=tsx', cli, 'up', seed, '--events', '--state-dir', stateDir],
-    {
-      cwd: root,
-      reject: false,
-      buffer: true,
-    },
-  );
+  const up = execa('node', ['--import=tsx', cli, 'up', seed, '--events', '--state-dir', stateDir], {
+    cwd: root,
+    reject: false,
+    buffer: true,
+  });
   let out = '';
   up.stdout?.on('data', (d: Buffer) => {
     out += String(d);

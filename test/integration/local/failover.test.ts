@@ -62,3 +62,26 @@ test.serial('once fw1 is started, R uses it first', async (t) => {
     [['fw1', true]],
   );
 });
+
+test('events reach the UpOptions sink tagged with their host, the same as lab.events()', async (t) => {
+  const seen: string[] = [];
+  const own = await upReference('failover', { events: { emit: (e) => seen.push(`${e.host}:${e.type}`) } });
+  t.teardown(() => own.down());
+  const outcome = await own.probe({
+    from: 'C',
+    user: 'x',
+    protocol: 'socks4',
+    command: 'connect',
+    target: { host: 'z', port: 7 },
+    send: 'tagged',
+  });
+  t.is(outcome.reply, 90);
+  await new Promise((r) => setTimeout(r, 80));
+  t.deepEqual(
+    seen,
+    own.events().map((e) => `${e.host}:${e.type}`),
+  );
+  t.true(seen.includes('R:upstream-attempt'));
+  t.true(seen.includes('z:echo'));
+  t.true(seen.includes('C:identd-served'));
+});
