@@ -45,6 +45,8 @@ export type Failure =
   | { readonly kind: 'upstream-unreachable' }
   /** an upstream server answered but not with 90, or closed (d.8: never passed through) */
   | { readonly kind: 'upstream-rejected'; readonly code: number | null }
+  /** the establishment timer expired (SOCKS 5 only; SOCKS 4 gets no reply, b.7) */
+  | { readonly kind: 'timeout' }
   /** BIND: the inbound connection came from another host (b.5.2) */
   | { readonly kind: 'wrong-peer' }
   /** SOCKS 5 only */
@@ -91,6 +93,7 @@ export function socks5RepFor(failure: Failure): number {
       return repForErrno(failure.code);
     case 'unresolved':
     case 'unspecified':
+    case 'timeout':
       return Socks5Rep.HostUnreachable;
     case 'upstream-unreachable':
       return Socks5Rep.HostUnreachable;

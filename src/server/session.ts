@@ -610,7 +610,7 @@ export class Session {
     this.bindListener = null;
     if (run.req.version === 5 && !this.client.destroyed) {
       // SOCKS 5 clients get 0x04 (i.3); SOCKS 4 clients get no reply (b.2).
-      this.sendFailure(run.req, { kind: 'unresolved' });
+      this.sendFailure(run.req, { kind: 'timeout' });
     } else {
       this.client.destroy();
     }
@@ -710,6 +710,7 @@ export class Session {
       if (code === 'ETIMEDOUT' && this.finished) return;
       return this.fail(run, { kind: 'errno', code }, 'connect()', systemErrorText(code));
     }
+    out.socket.on('error', noop); // until the relay takes over; an early RST must not crash us
     if (this.finished || this.gone) {
       out.socket.destroy();
       return this.finish('client-gone');
@@ -830,7 +831,7 @@ export class Session {
             return null;
           }
           this.outbound = conn.socket;
-          conn.socket.on('error', () => {});
+          conn.socket.on('error', noop);
           this.emit({ type: 'outbound', local: conn.local, remote: conn.remote, via: 'upstream' });
           const routed = describeRoutedCall({ command: req.command, user: req.user, realUser, dst, dstServ });
           this.log('notice', `${routed} using sockd at ${plan.entry}`);
@@ -889,6 +890,7 @@ export class Session {
     let listener: Listener;
     try {
       listener = await ctx.net.listen({ host: iface, port: 0, backlog: 1 }, (c) => {
+        c.socket.on('error', noop);
         if (peer) {
           c.socket.destroy();
           return;
@@ -1040,9 +1042,10 @@ export class Session {
     const peer: Endpoint = { address: second.value.address, port: second.value.port };
     const peerServ = serviceLabel(peer.port, (p) => this.ctx.services.nameOf(p));
     if (second.value.code !== Socks4Code.Granted) {
+      // The upstream checked the peer and logged it; we only know that it said no.
       this.log(
         'notice',
-        `failed -- ${run.reqdesc}. Error: connected to wrong host ${peer.address} (${peerServ})`,
+        `failed -- ${run.reqdesc}.  Error code: accept() ${systemErrorText('ECONNREFUSED')}`,
       );
       this.stopWatching();
       sock.destroy();
@@ -1109,6 +1112,8 @@ interface RunState {
   readonly early: Buffer | null;
   readonly decision: AccessDecision;
 }
+
+function noop(): void {}
 
 function v4OrZero(address: string): string {
   return /^\d{1,3}(\.\d{1,3}){3}$/.test(address) ? address : '0.0.0.0';

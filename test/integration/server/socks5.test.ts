@@ -1,5 +1,7 @@
 import { createServer, type Socket } from 'node:net';
 import test from 'ava';
+import type { Net } from '../../../src/net/net.ts';
+import { nodeNet } from '../../../src/net/node-net.ts';
 import { Credentials, encodeRfc1929Request } from '../../../src/protocol/rfc1929.ts';
 import {
   decodeSocks5MethodChoice,
@@ -193,4 +195,21 @@ test('SOCKS 5 BIND reports the client-facing address first and the peer second',
   t.deepEqual(second && [second.code, second.address, second.port], [0x00, app, peer.localPort]);
   peer.destroy();
   c.socket.destroy();
+});
+
+test('the establishment timer gives SOCKS 5 clients 0x04 and logs timed-out', async (t) => {
+  const blackhole = freshAddress();
+  const net: Net = {
+    listen: (o, cb) => nodeNet.listen(o, cb),
+    connect: (o) => (o.host === blackhole ? new Promise<never>(() => {}) : nodeNet.connect(o)),
+  };
+  const s = await startServer(t, {
+    sockdConf: 'permit ALL\n',
+    socks5: true,
+    net,
+    timers: { establish: 300 },
+  });
+  const c = await greet(s, [0x00]);
+  t.is((await request(c, 'connect', blackhole, 80))?.code, 0x04);
+  await waitForLog(s, (l) => l === `timed-out -- Connect from (unknown)@${c.from} to ${blackhole} (http)`);
 });

@@ -15,6 +15,7 @@ const rows: [Failure, number, number][] = [
   [{ kind: 'errno', code: 'EMFILE' }, 91, 0x01],
   [{ kind: 'unresolved' }, 91, 0x04],
   [{ kind: 'unspecified' }, 91, 0x04],
+  [{ kind: 'timeout' }, 91, 0x04],
   [{ kind: 'no-route' }, 91, 0x01],
   [{ kind: 'upstream-unreachable' }, 91, 0x04],
   [{ kind: 'upstream-rejected', code: 92 }, 91, 0x01],
