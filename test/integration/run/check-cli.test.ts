@@ -1,0 +1,52 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { execa } from 'execa';
+import { projectRoot } from '../../helpers/seed-topology.ts';
+
+/** `sockslab check` end to end: no runtime, lint + predictions, exit 0 / 1 / 2. */
+const cli = join(projectRoot, 'src/cli/sockslab.ts');
+const sockslab = (args: readonly string[]) =>
+  execa('node', ['--import=tsx', cli, ...args], {
+    cwd: projectRoot,
+    reject: false,
+    env: { CI: '1' },
+    timeout: 60_000,
+  });
+
+test('check on the seed cascade lints, predicts every case as its scenario expects, and exits 0', async (t) => {
+  const r = await sockslab(['check', 'topologies/seed-cascade.yaml']);
+  t.is(r.exitCode, 0, r.stdout + r.stderr);
+  t.regex(r.stdout, /^warning: A sockd\.conf:4: .*g\.7.* \[identd-behind-rsockd\]$/m);
+  t.regex(r.stdout, /^ok {3}x reaches z's echo port through B and A: 90 \(granted\), C > B > A > z$/m);
+  t.regex(r.stdout, /0 lint errors, 1 warning; (\d+) of \1 cases predicted as expected/);
+});
+
+test('check exits 1 when a scenario expects what the configs cannot give, with the reasoning', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'sockslab-check-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(
+    join(dir, 'wrong.yaml'),
+    `# yaml-language-server: $schema=scenario.schema.json
+topology: seed-cascade
+cases:
+  - name: http through the cascade
+    from: C
+    user: x
+    connect: z:80
+    expect: { reply: granted }
+`,
+  );
+  const r = await sockslab(['check', 'topologies/seed-cascade.yaml', join(dir, 'wrong.yaml'), '--json']);
+  t.is(r.exitCode, 1, r.stderr);
+  const out = JSON.parse(r.stdout);
+  t.deepEqual(out.cases[0].contradictions, [
+    { what: 'reply', expected: '90 (granted)', actual: '91 (rejected)' },
+  ]);
+  t.true(
+    out.cases[0].predicted.reasoning.includes(
+      'A: permit sockd.conf:4; identd on B says nobody (mismatch) → 93',
+    ),
+  );
+});

@@ -1,0 +1,95 @@
+import test from 'ava';
+import { runCases } from '../../../src/scenario/runner.ts';
+import { FakeLab } from '../../helpers/fake-lab.ts';
+import { outcomeOf, seedCases } from '../../helpers/results.ts';
+import { seedCascade } from '../../helpers/seed-topology.ts';
+import { badIdAtA, grantedCascade } from '../../helpers/synthetic-events.ts';
+
+const twoCases = `  - name: first
+    from: C
+    user: x
+    connect: z:7
+    send: hello
+    steps: [{ identd: { host: C, behaviour: down } }, { cut: dmz }]
+    cleanup: [{ restore: dmz }]
+    expect: { reply: granted, path: [C, B, A, z], echo: true }
+  - name: second
+    from: C
+    user: x
+    connect: z:80
+    steps:
+      - replaceConfig: { host: B, file: sockd.conf, text: "deny 0.0.0.0 0.0.0.0\\n", reloaded: true }
+    expect: { reply: rejected, identd: { A: nobody } }
+`;
+
+test('steps run before the request and cleanup after it, in order, and each case gets its own trace', async (t) => {
+  const cases = await seedCases(twoCases);
+  const lab = new FakeLab(await seedCascade(), {
+    probe: (req) =>
+      req.target.port === 7
+        ? { outcome: outcomeOf(90, 'hello'), events: grantedCascade(Date.now()) }
+        : { outcome: outcomeOf(91), events: badIdAtA(Date.now()) },
+  });
+  const seen: string[] = [];
+  const results = await runCases({
+    lab,
+    cases,
+    settleMs: 20,
+    hooks: {
+      onCaseStart: (c) => seen.push(`start ${c.name}`),
+      onCaseEnd: (r) => seen.push(`end ${r.case.name} ${r.verdict}`),
+    },
+  });
+  t.deepEqual(lab.steps, ['identd C down', 'cut dmz', 'restore dmz', 'replace B sockd.conf']);
+  t.deepEqual(seen, ['start first', 'end first pass', 'start second', 'end second pass']);
+  t.deepEqual(results[0]!.trace.path, ['C', 'B', 'A', 'z']);
+  t.deepEqual(
+    results[1]!.trace.path,
+    ['C', 'B', 'A'],
+    'events of the first case are not mixed into the second',
+  );
+});
+
+test('a reload that does not do what the step says, and a step that throws, fail the case', async (t) => {
+  const cases = await seedCases(twoCases);
+  const lab = new FakeLab(await seedCascade(), {
+    probe: () => ({ outcome: outcomeOf(91), events: badIdAtA(Date.now()) }),
+    replaceConfig: () => ({ reloaded: false, error: 'sockd.conf:1: Invalid entry' }),
+    failStep: (what) => (what === 'cut dmz' ? 'E_LAB_NETWORK: no such network' : undefined),
+  });
+  const [first, second] = await runCases({ lab, cases, settleMs: 20 });
+  t.deepEqual(
+    first!.failures.find((f) => f.what.startsWith('step 2')),
+    {
+      what: 'step 2: cut dmz',
+      expected: 'step succeeds',
+      actual: 'E_LAB_NETWORK: no such network',
+    },
+  );
+  t.deepEqual(second!.failures, [
+    {
+      what: 'step 1: replace sockd.conf on B',
+      expected: 'reloaded',
+      actual: 'rejected: sockd.conf:1: Invalid entry',
+    },
+  ]);
+  t.is(second!.verdict, 'fail');
+});
+
+test('a probe that throws becomes an outcome with no reply and the error, not a crash', async (t) => {
+  const [c] = await seedCases(`  - name: boom
+    from: C
+    user: x
+    connect: z:7
+    expect: { reply: none }
+`);
+  const lab = new FakeLab(await seedCascade(), {
+    probe: () => {
+      throw new Error('E_PROBE_USER: x is not a user of C');
+    },
+  });
+  const [r] = await runCases({ lab, cases: [c!], settleMs: 20 });
+  t.is(r!.outcome.reply, null);
+  t.is(r!.outcome.error, 'E_PROBE_USER: x is not a user of C');
+  t.is(r!.verdict, 'pass');
+});
