@@ -325,11 +325,12 @@ export async function resolveTopology(
 }
 
 function resolveIdentd(raw: RawIdentd | undefined, role: Role): HostModel['identd'] {
-  const spec = raw === undefined ? (role === 'identd-only' ? 'truthful' : 'none') : raw;
-  const text = typeof spec === 'string' ? spec : spec.behaviour;
+  const spec = raw === undefined ? role === 'identd-only' : raw;
+  if (spec === false) return undefined;
+  const text = spec === true ? 'truthful' : typeof spec === 'string' ? spec : (spec.behaviour ?? 'truthful');
   if (text === 'none') return undefined;
-  const port = typeof spec === 'string' ? IdentdPort : (spec.port ?? IdentdPort);
-  const description = typeof spec === 'string' ? undefined : spec.description;
+  const port = typeof spec === 'object' ? (spec.port ?? IdentdPort) : IdentdPort;
+  const description = typeof spec === 'object' ? spec.description : undefined;
   return {
     behaviour: parseIdentdBehaviour(text),
     port,

@@ -47,8 +47,9 @@ const identdBehaviour = z
 export const IdentdSchema = z
   .union([
     identdBehaviour,
+    z.boolean().describe('true: a truthful identd; false: none.'),
     z.strictObject({
-      behaviour: identdBehaviour,
+      behaviour: identdBehaviour.optional().describe('Default truthful.'),
       port: port.optional().describe('identd port in topology terms (default 113).'),
       description: description.optional(),
     }),

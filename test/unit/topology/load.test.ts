@@ -265,3 +265,29 @@ test('inside a union, the branch that got furthest explains the error', async (t
     /unknown kind `echoo`; did you mean `echo`\? known kinds: echo, discard, http-ok, banner/,
   );
 });
+
+test('identd forms: a behaviour, true/false, or an object whose behaviour defaults to truthful', async (t) => {
+  const { topology } = await parseTopologyText(
+    `${header}
+networks:
+  lan: { subnet: 10.1.0.0/24 }
+defaults:
+  hosts: { identd: true }
+hosts:
+  a: { role: client, addresses: [lan] }
+  b: { role: client, addresses: [lan], identd: false }
+  c: { role: client, addresses: [lan], identd: { port: 1113 } }
+  d: { role: client, addresses: [lan], identd: "error:HIDDEN-USER" }
+  e: { role: client, addresses: [lan], identd: lying:root }
+  f: { role: client, addresses: [lan], identd: none }
+`,
+    '/tmp/x/identd.yaml',
+  );
+  const identd = Object.fromEntries(topology.hosts.map((h) => [h.name, h.identd]));
+  t.deepEqual(identd.a, { behaviour: { kind: 'truthful' }, port: 113 });
+  t.is(identd.b, undefined);
+  t.deepEqual(identd.c, { behaviour: { kind: 'truthful' }, port: 1113 });
+  t.deepEqual(identd.d?.behaviour, { kind: 'error', error: 'HIDDEN-USER' });
+  t.deepEqual(identd.e?.behaviour, { kind: 'lying', user: 'root' });
+  t.is(identd.f, undefined);
+});
