@@ -1,0 +1,46 @@
+import path from 'node:path';
+import test from 'ava';
+import { controlInfo, controlProbe, startLabControl } from '../../../src/runtime/lab-control.ts';
+import { localRuntime } from '../../../src/runtime/local/local-runtime.ts';
+import { loadTopology } from '../../../src/topology/load.ts';
+
+const seed = path.resolve(import.meta.dirname, '../../../topologies/seed-cascade.yaml');
+
+test('the control endpoint runs probes for holders of the token and nobody else', async (t) => {
+  const lab = await localRuntime.up(await loadTopology(seed), { timeouts: { identd: 2000 } });
+  t.teardown(() => lab.down());
+  const control = await startLabControl(lab);
+  t.teardown(() => control.close());
+  t.regex(control.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+
+  t.deepEqual(await controlInfo(control), { name: 'seed-cascade', runId: lab.runId, runtime: 'local' });
+  await t.throwsAsync(controlInfo({ url: control.url, token: 'guess' }), { message: 'bad token' });
+
+  const result = await controlProbe(control, {
+    from: 'C',
+    user: 'x',
+    protocol: 'socks4',
+    command: 'connect',
+    target: { host: 'z', port: 7 },
+    send: 'via control',
+  });
+  t.is(result.outcome.reply, 90);
+  t.is(result.outcome.received, 'via control');
+  t.true(result.events.some((e) => e.type === 'echo' && e.host === 'z'));
+  t.true(result.events.every((e) => typeof e.host === 'string'));
+
+  await t.throwsAsync(
+    controlProbe(control, {
+      from: 'Q',
+      user: 'x',
+      protocol: 'socks4',
+      command: 'connect',
+      target: { host: 'z', port: 7 },
+    }),
+    { message: /unknown host `Q`/ },
+  );
+});
+
+test('a control URL that is not on 127.0.0.1 is never called', async (t) => {
+  await t.throwsAsync(controlInfo({ url: 'http://192.0.2.1:80', token: 'x' }), { code: 'E_LAB_CONTROL' });
+});
