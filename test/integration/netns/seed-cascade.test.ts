@@ -46,7 +46,9 @@ test.after.always('down() leaves no namespace and no process of the lab behind',
   const pids = (await Promise.all(lab.plan.hosts.map((h) => pidsIn(h.namespace)))).flat();
   const agents = lab.agentPids();
   t.true(agents.length === topology.hosts.length, 'one agent per host');
+  t.true((await processesOfRun(lab.runId)).length >= agents.length);
   await lab.down();
+  t.deepEqual(await processesOfRun(lab.runId), []);
   t.deepEqual(await namespacesWith(lab.plan.prefix), []);
   t.deepEqual(
     [...pids, ...agents].filter((p) => alive(p)),

@@ -101,3 +101,16 @@ export async function cmdlineOf(pid: number): Promise<string> {
   const { readFile } = await import('node:fs/promises');
   return (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0').join(' ');
 }
+
+/** Live processes started for a run: the host agents carry the run id in their environment. */
+export async function processesOfRun(runId: string): Promise<number[]> {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const needle = `"runId":"${runId}"`;
+  const out: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const env = await readFile(`/proc/${entry}/environ`, 'utf8').catch(() => '');
+    if (env.includes(needle)) out.push(Number(entry));
+  }
+  return out;
+}
