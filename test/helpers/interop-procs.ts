@@ -124,7 +124,7 @@ export async function startDaemon(spec: DaemonSpec): Promise<{ daemon: Daemon }>
     pid,
     lines,
     exited: () => exitReason,
-    waitForLine(match, timeoutMs = 5000) {
+    waitForLine(match, timeoutMs = 10_000) {
       return new Promise((resolvePromise, reject) => {
         const check = () => {
           const hit = lines.find(match);
@@ -245,7 +245,7 @@ export function messages(d: Daemon): string[] {
 export async function waitForMessage(
   d: Daemon,
   match: (message: string) => boolean,
-  timeoutMs = 5000,
+  timeoutMs = 10_000,
 ): Promise<string> {
   return logMessage(await d.waitForLine((l) => match(logMessage(l)), timeoutMs));
 }
@@ -274,7 +274,7 @@ export async function runTool(
   const pid = proc.pid;
   const timer = setTimeout(() => {
     if (pid !== undefined) killGroup(pid, 'SIGKILL');
-  }, options.timeoutMs ?? 15_000);
+  }, options.timeoutMs ?? 25_000);
   try {
     const r = await proc;
     return {

@@ -204,8 +204,12 @@ function peerExchange(
  * Run the listening program under socksify against the lab's rsockd, play the peer from a fresh
  * address, and check rsockd's BIND log lines.
  */
-async function bindThrough(t: ExecutionContext, lab: Lab): Promise<void> {
-  const conf = danteClientConf(lab.scratch, lab.proxy, 'socks_v4');
+async function bindThrough(
+  t: ExecutionContext,
+  lab: Lab,
+  protocol: 'socks_v4' | 'socks_v5' = 'socks_v4',
+): Promise<void> {
+  const conf = danteClientConf(lab.scratch, lab.proxy, protocol);
   const program = lab.scratch.file('listener.pl', listeningProgram);
   const { daemon: listener } = await startDaemon({
     name: 'socksify perl listener',
@@ -216,7 +220,8 @@ async function bindThrough(t: ExecutionContext, lab: Lab): Promise<void> {
   });
   try {
     const bound = /^BOUND (\S+) (\d+)$/.exec(await listener.waitForLine((l) => l.startsWith('BOUND ')));
-    // rsockd answered 0.0.0.0 (single-homed, b.5.1) and Dante put in the server's address.
+    // SOCKS 4: rsockd answered 0.0.0.0 (single-homed, b.5.1) and Dante put in the server's
+    // address; SOCKS 5: rsockd answered its client-facing address itself (i.3).
     t.is(bound?.[1], lab.proxy.host);
     const peer = freshAddress();
     const got = await peerExchange(peer, bound![1]!, Number(bound![2]), 'pong\n');
@@ -241,6 +246,10 @@ async function bindThrough(t: ExecutionContext, lab: Lab): Promise<void> {
 
 test('a program listening under socksify gets a SOCKS 4 BIND on rsockd: the peer reaches it through rsockd', async (t) => {
   await withRsockd(t, {}, (lab) => bindThrough(t, lab));
+});
+
+test('a program listening under socksify over SOCKS 5 gets a SOCKS 5 BIND on rsockd, answered with its client-facing address', async (t) => {
+  await withRsockd(t, { socks5: true }, (lab) => bindThrough(t, lab, 'socks_v5'));
 });
 
 test('Dante binds for the unspecified host (0.0.0.0), which rsockd serves directly even when socks.conf cascades everything', async (t) => {
