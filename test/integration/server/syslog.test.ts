@@ -1,0 +1,54 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { SyslogLog } from '../../../src/server/log-sinks.ts';
+
+// h.4 syslog: RFC 3164 datagrams (facility daemon, `ident[pid]:`) on a unix datagram socket.
+// Node cannot bind AF_UNIX datagram sockets, so a python3 one-liner plays syslogd.
+
+const have = (cmd: string) => spawnSync(cmd, ['--version'], { stdio: 'ignore' }).status === 0;
+
+test('classic lines reach a unix datagram syslog socket with daemon priorities and the pid', async (t) => {
+  if (!have('python3') || !have('logger')) {
+    const reason = 'python3 and logger(1) are needed to stand in for syslogd';
+    if (process.env.SOCKSLAB_REQUIRE_ALL === '1') t.fail(reason);
+    else t.log(`skipped: ${reason}`);
+    t.pass();
+    return;
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'syslog-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'log');
+  const script = `import socket,sys
+s=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM); s.bind(sys.argv[1]); s.settimeout(10)
+print('ready', flush=True)
+for i in range(2): print(s.recv(4096).decode('latin1'), flush=True)`;
+  const syslogd = spawn('python3', ['-c', script, path], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => syslogd.kill());
+  let out = '';
+  syslogd.stdout.setEncoding('utf8');
+  syslogd.stdout.on('data', (d: string) => {
+    out += d;
+  });
+  while (!out.includes('ready') || !existsSync(path)) await new Promise((r) => setTimeout(r, 20));
+  const log = SyslogLog.open('rsockd', 4321, path);
+  t.truthy(log);
+  log!.write('notice', 'connected -- Connect from x(unknown)@B to z (http)');
+  log!.write('err', 'Unable to open config file (/etc/sockd.conf)');
+  log!.close();
+  await new Promise<void>((r) => syslogd.on('exit', () => r()));
+  const lines = out.trim().split('\n').slice(1);
+  t.is(lines.length, 2);
+  t.regex(
+    lines[0]!,
+    /^<29>\w{3} [ \d]\d \d\d:\d\d:\d\d rsockd\[4321\]: connected -- Connect from x\(unknown\)@B to z \(http\)$/,
+  );
+  t.regex(lines[1]!, /^<27>.* rsockd\[4321\]: Unable to open config file \(\/etc\/sockd\.conf\)$/);
+});
+
+test('without a syslog socket the sink is not available (the CLI then falls back to stderr)', (t) => {
+  t.is(SyslogLog.open('sockd', 1, '/nonexistent/dev/log'), null);
+});
