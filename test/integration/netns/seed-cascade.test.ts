@@ -11,6 +11,7 @@ import {
   namespacesWith,
   netnsTest,
   pidsIn,
+  processesOfRun,
   root,
   shortTimeouts,
   uidOf,
