@@ -87,12 +87,15 @@ function identdStep(hop: TraceHop): Omit<TraceStep, 'n'> | undefined {
   if (identd.verdict === 'confirmed') answer = `says ${identd.user ?? hop.user} ✓`;
   else if (identd.verdict === 'mismatch') answer = `says ${identd.user ?? '?'}, not ${hop.user} ✗`;
   else answer = identd.answer === null ? 'no answer' : `unusable answer "${identd.answer}"`;
+  // A scripted identd says how it behaved; a fault scenario reads better with it.
+  const behaviour =
+    identd.behaviour === undefined || identd.behaviour === 'truthful' ? '' : ` (${identd.behaviour})`;
   return {
     kind: 'identd',
     from: hop.host,
     to: identd.queried,
     status: 'identd',
-    label: `identd on ${identd.queried}: ${answer}`,
+    label: `identd on ${identd.queried}${behaviour}: ${answer}`,
   };
 }
 
@@ -105,12 +108,15 @@ export function traceSteps(trace: Trace): TraceStep[] {
     if (identd !== undefined) steps.push(identd);
     for (const attempt of hop.route?.attempts ?? []) {
       if (attempt.ok) continue;
+      // The runner names the host behind the address when it knows it; draw to that host.
+      const to = attempt.host ?? attempt.server;
+      const server = to === attempt.server ? attempt.server : `${attempt.server} (${to})`;
       steps.push({
         kind: 'attempt',
         from: hop.host,
-        to: attempt.server,
+        to,
         status: 'failed',
-        label: `✗ fail-over: ${attempt.server} ${attempt.error ?? 'unreachable'}`,
+        label: `✗ fail-over: ${server} ${attempt.error ?? 'unreachable'}`,
       });
     }
   }

@@ -111,3 +111,37 @@ test('hosts the trace did not touch are faded', (t) => {
   const b = dot.split('\n').find((l) => l.trim().startsWith('"h:B" [')) ?? '';
   t.regex(b, /color="#b45309"/);
 });
+
+test('a fail-over attempt the runner matched to a host is drawn to that host, naming the address', (t) => {
+  const base = grantedWithFailover();
+  const first = base.hops[0]!;
+  const route = first.route!;
+  const trace: Trace = {
+    ...base,
+    hops: [
+      {
+        ...first,
+        route: { ...route, attempts: [{ server: '10.2.0.1', ok: false, error: 'ECONNREFUSED', host: 'A' }] },
+      },
+    ],
+  };
+  const attempt = traceSteps(trace).find((s) => s.kind === 'attempt');
+  t.is(attempt?.to, 'A');
+  t.is(attempt?.label, '✗ fail-over: 10.2.0.1 (A) ECONNREFUSED');
+});
+
+test("an identd query names a scripted identd's behaviour when it was not truthful", (t) => {
+  const base = refusedByIdentdMismatch();
+  const first = base.hops[0]!;
+  const trace: Trace = {
+    ...base,
+    hops: [
+      {
+        ...first,
+        decision: { action: 'deny', file: 'sockd.conf', line: 2, reason: 'identd-unavailable' },
+        identd: { queried: 'C', answer: null, user: null, verdict: 'unavailable', behaviour: 'down' },
+      },
+    ],
+  };
+  t.is(traceSteps(trace).find((s) => s.kind === 'identd')?.label, 'identd on C (down): no answer');
+});
