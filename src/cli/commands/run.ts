@@ -1,5 +1,6 @@
 import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { extname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { Listr } from 'listr2';
 import { createPredictor } from '../../analysis/predictor.ts';
@@ -56,10 +57,9 @@ async function registry(name: string): Promise<RuntimeRegistry> {
   const optional: Record<string, () => Promise<Runtime>> = {
     docker: async () => (await import('../../runtime/docker/index.ts')).createDockerRuntime(),
     netns: async () => {
-      // The netns driver registers itself through the same factory shape once it exists.
-      const mod = (await import(`../../runtime/netns/${'index.ts'}`)) as {
-        createNetnsRuntime?: () => Runtime;
-      };
+      // Not a literal import: the driver may not exist in this build; same extension as this file (.ts or .js).
+      const url = new URL(`../../runtime/netns/index${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+      const mod = (await import(url.href)) as { createNetnsRuntime?: () => Runtime };
       if (!mod.createNetnsRuntime) throw new Error('the netns driver is not built');
       return mod.createNetnsRuntime();
     },
