@@ -310,7 +310,7 @@ export class Session {
           const v = r.value;
           if (v.command === 'udp') {
             this.stage = 'processing';
-            this.client.end(encodeSocks5Reply(Socks5Rep.CommandNotSupported));
+            this.client.end(encodeSocks5Reply(socks5RepFor({ kind: 'command-unsupported' })));
             this.finish('udp-unsupported');
             return;
           }
@@ -345,7 +345,9 @@ export class Session {
       this.stage = 'processing';
       this.client.end(
         encodeSocks5Reply(
-          code === 'E_S5_COMMAND' ? Socks5Rep.CommandNotSupported : Socks5Rep.AddressTypeNotSupported,
+          socks5RepFor({
+            kind: code === 'E_S5_COMMAND' ? 'command-unsupported' : 'address-type-unsupported',
+          }),
         ),
       );
       this.finish(code);
@@ -940,7 +942,8 @@ export class Session {
         `failed -- ${run.reqdesc}. Error: connected to wrong host ${peerHost.display} (${peerServ})`,
       );
       got.socket.destroy();
-      const code = req.version === 4 ? Socks4Code.Rejected : Socks5Rep.NotAllowed;
+      const code =
+        req.version === 4 ? socks4CodeFor({ kind: 'wrong-peer' }) : socks5RepFor({ kind: 'wrong-peer' });
       this.emit({ type: 'reply', version: req.version, code, phase: 'second', bound: first });
       this.client.end(
         req.version === 4
@@ -1049,7 +1052,8 @@ export class Session {
       );
       this.stopWatching();
       sock.destroy();
-      const code = req.version === 4 ? second.value.code : Socks5Rep.NotAllowed;
+      // d.9: SOCKS 4 gets the upstream's code unchanged (VN 0); SOCKS 5 the wrong-peer REP.
+      const code = req.version === 4 ? second.value.code : socks5RepFor({ kind: 'wrong-peer' });
       this.emit({ type: 'reply', version: req.version, code, phase: 'second', bound: peer });
       this.client.end(
         req.version === 4
