@@ -25,7 +25,7 @@ export interface ConfigText {
 
 export interface NetworkModel {
   readonly name: string;
-  /** IPv4 CIDR, e.g. 10.2.0.0/24 */
+  /** CIDR as written: IPv4 (10.2.0.0/24) or IPv6 (2001:db8:2::/64). Interface addresses are canonical text. */
   readonly subnet: string;
   readonly description?: string;
 }

@@ -3,15 +3,7 @@ import path from 'node:path';
 import type { ClientConfig, RouteConfig, ServerConfig } from '../config/ast.ts';
 import { TopologyErrorCode as Codes, suggest, type TopologyIssue, type YamlPath } from './errors.ts';
 import { hostTable } from './host-table.ts';
-import {
-  type Cidr,
-  contains,
-  formatIPv4,
-  hostAddresses,
-  isUsableHost,
-  parseCidr,
-  parseIPv4,
-} from './ipv4.ts';
+import { formatIPv4 } from './ipv4.ts';
 import type {
   ConfigText,
   EchoService,
@@ -32,6 +24,7 @@ import type {
   RawTextSource,
   RawTopology,
 } from './schema.ts';
+import { parseSubnet, type Subnet } from './subnet.ts';
 import type { YamlSource } from './yaml-source.ts';
 
 /**
@@ -109,9 +102,9 @@ export async function resolveTopology(
 
   // Networks.
   const networks: NetworkModel[] = [];
-  const cidrs = new Map<string, Cidr>();
+  const cidrs = new Map<string, Subnet>();
   for (const [name, net] of Object.entries(raw.networks)) {
-    const cidr = parseCidr(net.subnet);
+    const cidr = parseSubnet(net.subnet);
     if (typeof cidr === 'string') issue(Codes.Subnet, ['networks', name, 'subnet'], cidr);
     else cidrs.set(name, cidr);
     networks.push({ name, subnet: net.subnet, ...(net.description ? { description: net.description } : {}) });
@@ -182,38 +175,39 @@ export async function resolveTopology(
         autos.push({ host: h.name, role: h.role, network, path: p });
         continue;
       }
-      const n = parseIPv4(address);
-      if (n === null) {
-        issue(Codes.Address, p, `address \`${address}\` is not a dotted IPv4 address (or \`auto\`)`);
-        continue;
-      }
-      if (!contains(cidr, n)) {
+      const canonical = cidr.canonical(address);
+      if (canonical === null) {
+        const form = cidr.family === 4 ? 'a dotted IPv4 address' : 'an IPv6 address';
         issue(
           Codes.Address,
           p,
-          `address ${address} is outside network ${network} (${formatIPv4(cidr.base)}/${cidr.prefix})`,
+          `address \`${address}\` is not ${form} (network ${network} is ${cidr.text}) or \`auto\``,
         );
         continue;
       }
-      if (!isUsableHost(cidr, n)) {
-        issue(Codes.Address, p, `address ${address} is the network or broadcast address of ${network}`);
+      if (!cidr.contains(canonical)) {
+        issue(Codes.Address, p, `address ${address} is outside network ${network} (${cidr.text})`);
         continue;
       }
-      const owner = taken.get(address);
+      if (!cidr.usable(canonical)) {
+        const which = cidr.family === 4 ? 'network or broadcast' : 'subnet-router anycast';
+        issue(Codes.Address, p, `address ${address} is the ${which} address of ${network}`);
+        continue;
+      }
+      const owner = taken.get(canonical);
       if (owner !== undefined) {
         issue(Codes.Duplicate, p, `address ${address} is already taken by ${owner}`);
         continue;
       }
-      taken.set(address, `${h.name} (on ${network})`);
-      list.push({ network, address });
+      taken.set(canonical, `${h.name} (on ${network})`);
+      list.push({ network, address: canonical });
     }
   }
   for (const a of autos) {
     const cidr = cidrs.get(a.network);
     if (!cidr) continue;
     let assigned: string | undefined;
-    for (const n of hostAddresses(cidr)) {
-      const text = formatIPv4(n);
+    for (const text of cidr.hosts()) {
       if (!taken.has(text)) {
         assigned = text;
         break;

@@ -106,7 +106,9 @@ export const EchoServiceSchema = z.union([
 
 const address = z
   .string()
-  .describe('An IPv4 address inside the network subnet, or `auto` for the next free one.');
+  .describe(
+    'An address inside the network subnet (IPv4 or IPv6, as the subnet), or `auto` for the next free one.',
+  );
 
 /** Every host field; in `defaults` all are optional and role is not allowed. */
 const hostFields = {
@@ -142,7 +144,7 @@ export const HostSchema = z
   .describe('A machine of the topology.');
 
 export const NetworkSchema = z.strictObject({
-  subnet: z.string().describe('IPv4 CIDR, e.g. 10.2.0.0/24.'),
+  subnet: z.string().describe('CIDR block: IPv4 (10.2.0.0/24) or IPv6 (2001:db8:2::/64).'),
   description: description.optional(),
 });
 
