@@ -251,14 +251,25 @@ test('reload swaps the rules for new sessions while a session in flight keeps re
   before.socket.destroy();
 });
 
-test('close with drain lets a session finish; close without drain ends it', async (t) => {
+test('close with drain lets a session finish by itself', async (t) => {
   const echo = await startEcho(t);
   const s = await startServer(t, { sockdConf: permitAll });
   const r = await socks4({ proxy: s, dst: echo.host, port: echo.port });
   t.is(r.reply?.code, 90);
-  const closing = s.server.close({ drain: true, timeoutMs: 300 });
+  const closing = s.server.close({ drain: true, timeoutMs: 20_000 });
   t.deepEqual(await echoThrough(r.socket, Buffer.from('drain')), Buffer.from('drain'));
-  await closing; // the drain timeout ends the session that did not finish by itself
+  r.socket.end();
+  await closing;
+  await waitForLog(s, (l) => l === `5 bytes from ${r.from}, 5 bytes from ${echo.host}`);
+  t.is(s.server.activeSessions, 0);
+});
+
+test('the drain timeout ends sessions that do not finish', async (t) => {
+  const echo = await startEcho(t);
+  const s = await startServer(t, { sockdConf: permitAll });
+  const r = await socks4({ proxy: s, dst: echo.host, port: echo.port });
+  t.is(r.reply?.code, 90);
+  await s.server.close({ drain: true, timeoutMs: 200 });
   t.true(await closedWithin(r.socket, 2000));
   t.is(s.server.activeSessions, 0);
 });
