@@ -127,13 +127,27 @@ export function traceSteps(trace: Trace): TraceStep[] {
     (last.decision.action === 'permit' && last.route?.action !== 'deny' && last.route?.action !== 'sockd');
   if (lastGotThrough) {
     const reached = trace.destination?.reached ?? false;
-    steps.push({
-      kind: 'destination',
-      from: last?.host ?? trace.origin.host,
-      to: destination,
-      status: reached ? 'granted' : 'refused',
-      label: `${trace.command} ${trace.target.host}:${trace.target.port}${reached ? '' : ' — not reached'}`,
-    });
+    const server = last?.host ?? trace.origin.host;
+    if (trace.command === 'bind') {
+      // BIND: the application server is expected to connect back to the last hop's listening socket.
+      steps.push({
+        kind: 'destination',
+        from: destination,
+        to: server,
+        status: reached ? 'granted' : 'refused',
+        label: reached
+          ? `${destination} connected back (bind)`
+          : `no connection back from ${destination} (bind${trace.secondReply == null ? '' : `, reply ${trace.secondReply}`})`,
+      });
+    } else {
+      steps.push({
+        kind: 'destination',
+        from: server,
+        to: destination,
+        status: reached ? 'granted' : 'refused',
+        label: `${trace.command} ${trace.target.host}:${trace.target.port}${reached ? '' : ' — not reached'}`,
+      });
+    }
   }
   return steps.map((step, i) => ({ n: i + 1, ...step }));
 }

@@ -145,3 +145,15 @@ test("an identd query names a scripted identd's behaviour when it was not truthf
   };
   t.is(traceSteps(trace).find((s) => s.kind === 'identd')?.label, 'identd on C (down): no answer');
 });
+
+test('for a BIND the last step is the application server connecting back to the last hop', (t) => {
+  const base = grantedWithFailover();
+  const connected = traceSteps({ ...base, command: 'bind' }).at(-1);
+  t.deepEqual(
+    [connected?.from, connected?.to, connected?.status, connected?.label],
+    ['Z', 'A', 'granted', 'Z connected back (bind)'],
+  );
+  const never = traceSteps({ ...base, command: 'bind', destination: { host: 'Z', reached: false } }).at(-1);
+  t.deepEqual([never?.from, never?.to, never?.status], ['Z', 'A', 'refused']);
+  t.is(never?.label, 'no connection back from Z (bind)');
+});
