@@ -42,10 +42,13 @@ interface ProbeFlags {
 }
 
 function hostPort(flag: string, text: string): { host: string; port: number } {
-  const m = /^(.+):(\d{1,5})$/.exec(text);
+  const m = /^\[(.+)\]:(\d{1,5})$/.exec(text) ?? /^([^:]+|\d+\.\d+\.\d+\.\d+):(\d{1,5})$/.exec(text);
   const port = Number(m?.[2]);
   if (!m || port < 1 || port > 65535) {
-    throw new InputError('E_CLI_OPTION', `${flag} needs host:port (e.g. z:7), got \`${text}\``);
+    throw new InputError(
+      'E_CLI_OPTION',
+      `${flag} needs host:port (e.g. z:7, or [2001:db8::1]:7 for IPv6), got \`${text}\``,
+    );
   }
   return { host: m[1]!, port };
 }

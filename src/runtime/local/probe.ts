@@ -51,7 +51,10 @@ export function addressFor(topology: ResolvedTopology, from: string, target: str
 
 /** `B`, `B:1080`, `10.1.0.1`, `10.1.0.1:1080` → first hop endpoint in topology terms. */
 function parseVia(ctx: ProbeContext, from: string, via: string): Endpoint {
-  const m = /^(.*?)(?::(\d+))?$/.exec(via);
+  // `host`, `host:port`, `10.1.0.1:1080`, a bare IPv6 address, or `[2001:db8::1]:1080`.
+  const m =
+    /^\[(.+)\](?::(\d+))?$/.exec(via) ??
+    (via.split(':').length > 2 ? [via, via] : /^(.*?)(?::(\d+))?$/.exec(via));
   const name = m?.[1] ?? via;
   const explicit = m?.[2] !== undefined ? Number(m[2]) : undefined;
   const target = ctx.topology.hosts.find(

@@ -54,3 +54,20 @@ test('SOCKS 5 reaches an IPv6-only echo host through a dual-stack sockd', async 
   const echo = lab.events().find((e) => e.type === 'echo');
   t.is(echo?.type === 'echo' ? echo.peer.address : null, '2001:db8:6::1');
 });
+
+test('a bracketed IPv6 --via with a port is dialled as such', async (t) => {
+  const { topology } = await parseTopologyText(text, '/virtual/v6.yaml');
+  const lab = await localRuntime.up(topology);
+  t.teardown(() => lab.down());
+  const outcome = await lab.probe({
+    from: 'z6',
+    user: 'root',
+    via: '[2001:db8:6::1]:1080',
+    protocol: 'socks5',
+    command: 'connect',
+    target: { host: '10.6.0.1', port: 7 },
+  });
+  // S answers (so the address and port were right) and refuses: its rules admit only 10.6.0.0/24.
+  t.is(outcome.reply, 2);
+  t.deepEqual(outcome.local?.address, '2001:db8:6::2');
+});
