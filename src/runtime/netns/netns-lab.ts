@@ -76,6 +76,8 @@ export class NetnsLab implements Lab {
   private readonly sinks = new Set<EventSink>();
   private lastEventAt = 0;
   private downed: Promise<void> | undefined;
+  /** How long start() spent on the kernel network (incl. the carrier wait) and on the host agents. */
+  readonly startTimings = { networkMs: 0, agentsMs: 0 };
 
   constructor(private readonly options: NetnsLabOptions) {
     this.runId = options.runId;
@@ -94,7 +96,10 @@ export class NetnsLab implements Lab {
           return [h.name, { spec, overlays: overlayDirectories(h.name, spec.files, existsSync) }] as const;
         }),
       );
+      const t0 = Date.now();
       await this.createNetwork();
+      const t1 = Date.now();
+      this.startTimings.networkMs = t1 - t0;
       await Promise.all(
         this.topology.hosts.map(async (h, i) => {
           const prepared = overlays.get(h.name);
@@ -114,6 +119,7 @@ export class NetnsLab implements Lab {
           if (h.stopped) await this.stopHost(h.name);
         }),
       );
+      this.startTimings.agentsMs = Date.now() - t1;
     } catch (err) {
       await this.down();
       throw err;
