@@ -27,8 +27,11 @@ export interface HopReport {
   readonly identd: {
     readonly queried: string;
     readonly answer: string | null;
+    /** The user identd attributed (null: no usable answer). */
     readonly user: string | null;
     readonly verdict: string;
+    /** The user the hop's deciding rule saw: the claimed USERID, which identd confirmed or not. */
+    readonly userSeen: string;
   } | null;
   readonly route: {
     readonly action: 'deny' | 'direct' | 'sockd';
@@ -155,6 +158,7 @@ export function hopReport(hop: Trace['hops'][number]): HopReport {
           answer: hop.identd.answer,
           user: hop.identd.user,
           verdict: hop.identd.verdict,
+          userSeen: hop.user,
         }
       : null,
     route: hop.route

@@ -41,3 +41,11 @@ const indent = (text: string) =>
     .split('\n')
     .map((l) => (l ? `  ${l}` : l))
     .join('\n');
+
+/** Cases whose observation differed from the static prediction: findings about the network. */
+export function renderFindings(report: RunReport): string {
+  const lines = report.cases
+    .filter((c) => c.prediction && !c.prediction.agreed)
+    .map((c) => `FINDING ${c.name}: ${c.prediction!.differences.join('; ')}`);
+  return lines.length ? `${lines.join('\n')}\n` : '';
+}

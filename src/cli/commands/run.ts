@@ -12,11 +12,12 @@ import { renderJson } from '../../report/json.ts';
 import { failureMessage, renderJunit } from '../../report/junit.ts';
 import { renderMarkdown } from '../../report/markdown.ts';
 import { buildRunReport, type RunReport } from '../../report/model.ts';
-import { renderFailures, renderResultTable } from '../../report/terminal.ts';
+import { renderFailures, renderFindings, renderResultTable } from '../../report/terminal.ts';
 import { RuntimeRegistry } from '../../runtime/registry.ts';
 import type { LabTimeouts, Runtime } from '../../runtime/runtime.ts';
 import { allCases, selectScenarios } from '../../scenario/discover.ts';
 import type { ScenarioCase } from '../../scenario/model.ts';
+import { describeReply } from '../../scenario/replies.ts';
 import type { CaseResult } from '../../scenario/result.ts';
 import { type CasePredictor, type RunnerOptions, runCase } from '../../scenario/runner.ts';
 import { loadTopologyWithConfigs } from '../../topology/load.ts';
@@ -58,7 +59,10 @@ async function registry(name: string): Promise<RuntimeRegistry> {
     docker: async () => (await import('../../runtime/docker/index.ts')).createDockerRuntime(),
     netns: async () => {
       // Not a literal import: the driver may not exist in this build; same extension as this file (.ts or .js).
-      const url = new URL(`../../runtime/netns/index${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+      const url = new URL(
+        `../../runtime/netns/index${extname(fileURLToPath(import.meta.url))}`,
+        import.meta.url,
+      );
       const mod = (await import(url.href)) as { createNetnsRuntime?: () => Runtime };
       if (!mod.createNetnsRuntime) throw new Error('the netns driver is not built');
       return mod.createNetnsRuntime();
@@ -160,7 +164,7 @@ async function execute(
         task: async (_ctx: unknown, task: { title: string }) => {
           const r = await runCase(options, c);
           results.push(r);
-          task.title = `${c.name} — ${r.outcome.reply ?? 'no reply'} ${r.trace.path.join(' > ')}`;
+          task.title = `${c.name} — ${describeReply(r.outcome.reply, c.protocol)}, ${r.trace.path.join(' > ')}`;
           if (r.verdict === 'fail') throw new Error(failureMessage({ failures: r.failures } as never));
         },
       })),
@@ -248,8 +252,10 @@ export async function runCommand(
     process.stdout.write(renderJson(report));
   } else {
     const failures = renderFailures(report);
+    const findings = renderFindings(report);
     process.stdout.write(`\n${renderResultTable(report)}`);
     if (failures) process.stdout.write(`\n${failures}`);
+    if (findings) process.stdout.write(`\n${findings}`);
     if (art.warning) process.stderr.write(`sockslab: diagrams skipped: ${art.warning}\n`);
     process.stdout.write(
       `reports: ${relative(cwd, dir) || dir}/ (index.html, report.json, junit.xml, summary.md)\n`,

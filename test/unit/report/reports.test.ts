@@ -84,7 +84,13 @@ test('report.json has the versioned shape with per-hop decision, identd and rout
     from: 'C',
     user: 'x',
     decision: { action: 'permit', file: 'sockd.conf', line: 2, reason: 'rule' },
-    identd: { queried: 'C', answer: '40001 , 1080 : USERID : UNIX : x', user: 'x', verdict: 'confirmed' },
+    identd: {
+      queried: 'C',
+      answer: '40001 , 1080 : USERID : UNIX : x',
+      user: 'x',
+      verdict: 'confirmed',
+      userSeen: 'x',
+    },
     route: {
       action: 'sockd',
       file: 'socks.conf',
