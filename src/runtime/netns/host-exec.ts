@@ -2,9 +2,11 @@ import { execa } from 'execa';
 import { type AgentLine, decodeLine } from '../agent-protocol.ts';
 
 /**
- * Runs a command inside a running host: `nsenter` joins the agent's network and mount namespaces
- * (so the command sees the host's addresses and its private /etc/sockslab), then drops to the
- * given uid/gid with no supplementary groups, so identd finds that uid in /proc/net/tcp.
+ * Runs a command inside a running host: `nsenter` joins the host's network namespace and the
+ * agent's mount namespace (so the command sees the host's addresses and its private
+ * /etc/sockslab), then drops to the given uid/gid with no supplementary groups, so identd finds
+ * that uid in /proc/net/tcp. The network namespace is named by its /run/netns file, never by the
+ * agent's PID: a PID reused by a process of the root namespace must not put the probe there.
  */
 
 export interface HostExecResult {
@@ -15,6 +17,7 @@ export interface HostExecResult {
 }
 
 export async function execInHost(
+  namespace: string,
   agentPid: number,
   uid: number,
   argv: readonly string[],
@@ -23,7 +26,16 @@ export async function execInHost(
 ): Promise<HostExecResult> {
   const proc = execa(
     'nsenter',
-    ['-t', String(agentPid), '-m', '-n', '-S', String(uid), '-G', String(uid), '--', ...argv],
+    [
+      `--net=/run/netns/${namespace}`,
+      `--mount=/proc/${agentPid}/ns/mnt`,
+      '-S',
+      String(uid),
+      '-G',
+      String(uid),
+      '--',
+      ...argv,
+    ],
     {
       cwd: '/',
       env: { PATH: '/usr/bin:/bin', HOME: '/tmp' },

@@ -242,6 +242,7 @@ export class NetnsLab implements Lab {
     let outcome: ProbeOutcome | undefined;
     let peerDial: Promise<unknown> | undefined;
     const result = await execInHost(
+      this.namespaceOf(request.from),
       agent.pid,
       uid,
       [this.options.node, ImagePaths.agent, 'probe', JSON.stringify(request)],
@@ -277,6 +278,7 @@ export class NetnsLab implements Lab {
     const uid = this.uidOf(this.model(from), user);
     const agent = this.agent(from);
     const r = await execInHost(
+      this.namespaceOf(from),
       agent.pid,
       uid,
       [this.options.node, ImagePaths.agent, 'dial', JSON.stringify(request)],
