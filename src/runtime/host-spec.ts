@@ -65,6 +65,8 @@ export interface HostSpec {
     readonly readTimeoutMs?: number;
   };
   readonly echo: readonly EchoService[];
+  /** The host starts with its services stopped (topology `stopped: true`); `start` brings them up. */
+  readonly stopped?: boolean;
   /** Every host of the topology with its interfaces: the probe's names for targets and `via`. */
   readonly directory: Directory;
   /** Path of the socks.conf that `probe --use-socks-conf` reads on this host, when it has one. */
@@ -212,6 +214,7 @@ export function buildHostSpec(
         }
       : {}),
     echo: host.echo ?? [],
+    ...(host.stopped === true ? { stopped: true } : {}),
     directory,
     ...(host.clientSocksConf ? { clientSocksConf: ImagePaths.clientSocksConf } : {}),
   };

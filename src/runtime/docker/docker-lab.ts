@@ -13,6 +13,7 @@ import {
   LineSplitter,
 } from './agent-protocol.ts';
 import type { DockerEngine } from './engine.ts';
+import { bridgeName, isolateBridges } from './firewall.ts';
 import { HostContainer } from './host-container.ts';
 import { buildHostSpec, ImagePaths } from './host-spec.ts';
 import { containerName, labLabels } from './labels.ts';
@@ -59,6 +60,8 @@ export class DockerLab implements Lab {
   private lastEventAt = 0;
   private downed: Promise<void> | undefined;
   private readonly cut = new Set<string>();
+  /** Whether off-network traffic is rejected at once (firewall.ts); false: it times out instead. */
+  isolated = false;
 
   constructor(private readonly options: DockerLabOptions) {
     this.runId = options.runId;
@@ -71,6 +74,10 @@ export class DockerLab implements Lab {
     try {
       const { engine, topology, runId, ownerPid, networkWaitMs } = this.options;
       await createNetworks(engine, this.plan, topology, runId, ownerPid, { waitMs: networkWaitMs });
+      this.isolated = await isolateBridges(
+        runId,
+        this.plan.networks.map((n) => bridgeName(n.dockerName)),
+      );
       await Promise.all(topology.hosts.map((h) => this.startHost0(h)));
     } catch (err) {
       await this.down();

@@ -1,6 +1,7 @@
 import type { ResolvedTopology } from '../../topology/model.ts';
 import { gatewayFor } from './addressing.ts';
 import type { DockerEngine } from './engine.ts';
+import { bridgeName } from './firewall.ts';
 import { labLabels, networkName } from './labels.ts';
 
 /**
@@ -75,6 +76,8 @@ export async function createNetworks(
           CheckDuplicate: true,
           IPAM: { Driver: 'default', Config: [{ Subnet: n.subnet, Gateway: n.gateway }] },
           Labels: labLabels(runId, topology.name, n.name, ownerPid),
+          // A known bridge name, so the isolation rules (firewall.ts) can name the interface.
+          Options: { 'com.docker.network.bridge.name': bridgeName(n.dockerName) },
         });
         created.push(n.dockerName);
       }

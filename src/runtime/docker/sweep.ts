@@ -1,4 +1,5 @@
 import type { DockerEngine } from './engine.ts';
+import { removeIsolation } from './firewall.ts';
 import { LabLabel } from './labels.ts';
 
 /**
@@ -51,7 +52,9 @@ export async function removeRun(
   engine: DockerEngine,
   runId: string,
 ): Promise<{ containers: number; networks: number }> {
-  return removeByFilter(engine, `${LabLabel.run}=${runId}`);
+  const removed = await removeByFilter(engine, `${LabLabel.run}=${runId}`);
+  await removeIsolation(runId);
+  return removed;
 }
 
 /** Every lab on this engine, grouped by run id. */
@@ -108,5 +111,8 @@ export async function reapRuns(
     if (r.runId === '(no run id)') await removeByFilter(engine, `${LabLabel.lab}=true`);
     else await removeRun(engine, r.runId);
   }
+  // Isolation rules of runs that have no network any more (their process died mid-teardown).
+  const live = new Set(runs.filter((r) => !doomed.includes(r)).map((r) => r.runId));
+  await removeIsolation(null, (runId) => live.has(runId));
   return doomed;
 }

@@ -59,7 +59,7 @@ export class HostAgent {
 
   async start(): Promise<void> {
     await this.writeFiles();
-    await this.startServices();
+    if (!this.spec.stopped) await this.startServices();
     await this.listenControl();
     const services = [
       ...(this.server ? [this.spec.server?.kind ?? 'server'] : []),

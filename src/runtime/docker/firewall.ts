@@ -1,0 +1,101 @@
+import { createHash } from 'node:crypto';
+import { execa } from 'execa';
+
+/**
+ * Makes a lab hermetic and its missing routes fail fast. Docker gives every container a default
+ * route to the host's address on the bridge; off-network traffic then reaches the host, whose
+ * isolation rules drop it silently, so a connect to an address the host cannot reach hangs until
+ * a timer fires (the local and netns runtimes fail at once). For each lab bridge we add, tagged
+ * with the run id so they can be found again:
+ * - in DOCKER-USER (FORWARD): anything entering from the bridge and leaving by another interface
+ *   is rejected with ICMP network-unreachable (the sender sees ENETUNREACH, as on a host without a
+ *   route);
+ * - in INPUT: anything from the bridge to the host itself is rejected (ECONNREFUSED), so a lab
+ *   host can never reach the machine's own services through the gateway address.
+ * Without iptables (or without permission) the lab still works; unreachable targets then time out.
+ */
+
+const comment = (runId: string) => `sockslab:${runId}`;
+
+/** A bridge name for a Docker network (IFNAMSIZ: at most 15 characters), stable per network name. */
+export function bridgeName(dockerNetwork: string): string {
+  return `sl${createHash('sha256').update(dockerNetwork).digest('hex').slice(0, 12)}`;
+}
+
+function rules(runId: string, bridge: string): string[][] {
+  const tag = ['-m', 'comment', '--comment', comment(runId)];
+  return [
+    [
+      'DOCKER-USER',
+      '-i',
+      bridge,
+      '!',
+      '-o',
+      bridge,
+      ...tag,
+      '-j',
+      'REJECT',
+      '--reject-with',
+      'icmp-net-unreachable',
+    ],
+    ['INPUT', '-i', bridge, ...tag, '-j', 'REJECT', '--reject-with', 'icmp-port-unreachable'],
+  ];
+}
+
+async function iptables(args: readonly string[]): Promise<boolean> {
+  try {
+    await execa('iptables', ['-w', ...args], { stdio: 'ignore', timeout: 10_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Installs the rules of one lab; returns false when iptables could not be used (the lab goes on). */
+export async function isolateBridges(runId: string, bridges: readonly string[]): Promise<boolean> {
+  let ok = true;
+  for (const bridge of bridges) {
+    for (const [chain, ...spec] of rules(runId, bridge)) {
+      ok = (await iptables(['-I', chain ?? 'INPUT', ...spec])) && ok;
+    }
+  }
+  return ok;
+}
+
+/** Rules carrying `sockslab:<run>`, as `[chain, ...spec]` ready for `-D`. */
+async function taggedRules(): Promise<{ runId: string; rule: string[] }[]> {
+  const out: { runId: string; rule: string[] }[] = [];
+  for (const chain of ['DOCKER-USER', 'INPUT']) {
+    let text: string;
+    try {
+      text = (await execa('iptables', ['-w', '-S', chain], { timeout: 10_000 })).stdout;
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n')) {
+      const m = /--comment "?sockslab:([^"\s]+)"?/.exec(line);
+      if (!m?.[1] || !line.startsWith('-A ')) continue;
+      // `-S` prints the rule as it would be added; the same words after the chain delete it.
+      const words = line.slice(3).match(/"[^"]*"|\S+/g) ?? [];
+      out.push({ runId: m[1], rule: words.map((w) => w.replace(/^"|"$/g, '')) });
+    }
+  }
+  return out;
+}
+
+/**
+ * Removes the rules of `runId`, or of every run `keep` rejects when no run id is given. dockerd
+ * rewrites its own chains while networks go away, and nf_tables then refuses a concurrent delete,
+ * so what is still there is retried a few times.
+ */
+export async function removeIsolation(
+  runId: string | null,
+  keep: (runId: string) => boolean = () => false,
+): Promise<void> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const doomed = (await taggedRules()).filter((r) => (runId !== null ? r.runId === runId : !keep(r.runId)));
+    if (doomed.length === 0) return;
+    for (const r of doomed) await iptables(['-D', ...r.rule]);
+    await new Promise((resolve) => setTimeout(resolve, 50 * (attempt + 1)));
+  }
+}
