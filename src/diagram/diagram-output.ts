@@ -5,6 +5,8 @@
 import { InputError } from '../common/errors.ts';
 import type { Trace } from '../scenario/trace.ts';
 import type { ResolvedTopology } from '../topology/model.ts';
+import { forwarding } from './forwarding.ts';
+import { interfaceRoutes } from './interface-routes.ts';
 import { renderSvg } from './render-svg.ts';
 import { topologyDot } from './topology-dot.ts';
 import { topologyMermaid } from './topology-mermaid.ts';
@@ -44,6 +46,13 @@ export interface DiagramRequest {
   readonly trace?: { readonly trace: Trace; readonly title: string };
   /** For a trace: the sequence view (client → hops → destination) instead of the map. */
   readonly sequence?: boolean;
+}
+
+/** What the diagram will show as warning notes (configs that do not parse, missing default servers). */
+export function diagramWarnings(topology: ResolvedTopology): string[] {
+  return [...forwarding(topology).warnings, ...interfaceRoutes(topology).warnings].map(
+    (w) => `${w.host}: ${w.message}`,
+  );
 }
 
 /** The diagram text (DOT, SVG or Mermaid) for a request. */

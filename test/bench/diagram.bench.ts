@@ -124,4 +124,5 @@ async function main(rounds: number): Promise<void> {
   );
 }
 
-await main(Number(process.argv[2] ?? 10));
+// Run only when executed, not when imported (the tests and tools reuse fiftyHosts()).
+if (process.argv[1]?.endsWith('diagram.bench.ts')) await main(Number(process.argv[2] ?? 10));

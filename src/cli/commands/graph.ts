@@ -1,7 +1,13 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InputError } from '../../common/errors.ts';
-import { type DiagramFormat, DiagramFormats, diagram, formatForPath } from '../../diagram/diagram-output.ts';
+import {
+  type DiagramFormat,
+  DiagramFormats,
+  diagram,
+  diagramWarnings,
+  formatForPath,
+} from '../../diagram/diagram-output.ts';
 import type { Trace } from '../../scenario/trace.ts';
 import { loadTopology } from '../../topology/load.ts';
 
@@ -80,7 +86,11 @@ export function register(program: Command): void {
         throw new InputError('E_GRAPH_CASE', '--case needs --trace <report.json>');
       }
       const format = pickFormat(options);
-      const topology = await loadTopology(topologyFile);
+      // Configs are not required to parse: the diagram draws a broken one as a warning note,
+      // which is what a reviewer needs to see (`sockslab check` is the validator).
+      const topology = await loadTopology(topologyFile, { parsers: null });
+      for (const warning of diagramWarnings(topology))
+        process.stderr.write(`sockslab graph: warning: ${warning}\n`);
       const trace = options.trace === undefined ? undefined : await caseTrace(options.trace, options.case);
       const text = await diagram(topology, {
         format,

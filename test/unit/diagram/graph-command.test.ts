@@ -129,3 +129,24 @@ test('an output extension that names no format is refused, listing the known one
   const err = await refusal(t, [topology, '-o', path.join(dir, 'x.png')]);
   t.regex(err.message, /\.dot, \.gv, \.svg, \.mmd/);
 });
+
+test('a topology whose socks.conf does not parse still draws, with the warning as a note and on stderr', async (t) => {
+  const yaml = (await readFile(topology, 'utf8')).replace(
+    'direct 10.2.0.0 255.255.255.0',
+    'allow 10.2.0.0 255.255.255.0',
+  );
+  t.not(yaml, await readFile(topology, 'utf8'), 'the fixture line to break is still there');
+  const broken = path.join(dir, 'broken.yaml');
+  await writeFile(broken, yaml);
+  const out = path.join(dir, 'broken.dot');
+  const written: string[] = [];
+  const write = process.stderr.write;
+  process.stderr.write = ((chunk: string) => written.push(String(chunk)) > 0) as typeof process.stderr.write;
+  try {
+    await graph(broken, '-o', out);
+  } finally {
+    process.stderr.write = write;
+  }
+  t.regex(await readFile(out, 'utf8'), /shape="note".*socks\.conf:2 is invalid/);
+  t.regex(written.join(''), /sockslab graph: warning: B: socks\.conf:2 is invalid/);
+});
