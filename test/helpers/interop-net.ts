@@ -43,7 +43,12 @@ export async function startHttpTarget(host: string): Promise<HttpTarget> {
   const body = `interop target ${host} ${Math.random().toString(36).slice(2)}\n`;
   const peers: string[] = [];
   const server: Server = createServer((req, res) => {
-    res.writeHead(200, { 'content-type': 'text/plain', connection: 'close' });
+    // A fixed length, not chunked: the bytes on the wire are then exactly header + body.
+    res.writeHead(200, {
+      'content-type': 'text/plain',
+      'content-length': Buffer.byteLength(body),
+      connection: 'close',
+    });
     res.end(req.method === 'HEAD' ? undefined : body);
   });
   server.on('connection', (s) => peers.push(s.remoteAddress ?? ''));

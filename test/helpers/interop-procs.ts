@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
+import type { LabEvent } from '../../src/common/events.ts';
 import { waitListening } from './interop-net.ts';
 
 /**
@@ -185,6 +186,11 @@ export interface RsockdSpec {
   readonly extraArgs?: readonly string[];
 }
 
+/** Where startRsockd has the server write its JSON-lines events (`--events`). */
+export function eventsPath(spec: Pick<RsockdSpec, 'scratch' | 'label'>): string {
+  return join(spec.scratch.dir, `${spec.label}.events.jsonl`);
+}
+
 /** Start the real rsockd or sockd CLI (through tsx) in standalone mode, logging to stderr. */
 export async function startRsockd(spec: RsockdSpec): Promise<{ daemon: Daemon }> {
   const program = spec.program ?? 'rsockd';
@@ -218,6 +224,8 @@ export async function startRsockd(spec: RsockdSpec): Promise<{ daemon: Daemon }>
     f('pid'),
     '--log',
     'stderr',
+    '--events',
+    eventsPath(spec),
     ...(spec.upstreamPort === undefined ? [] : ['--upstream-port', String(spec.upstreamPort)]),
     ...(spec.identdPort === undefined ? [] : ['--identd-port', String(spec.identdPort)]),
     ...(spec.extraArgs ?? []),
@@ -286,5 +294,43 @@ export async function runTool(
   } finally {
     clearTimeout(timer);
     if (pid !== undefined) killGroup(pid, 'SIGKILL');
+  }
+}
+
+/** The JSON-lines events written so far to an `--events` file (a partial last line is left out). */
+export function readEvents(path: string): LabEvent[] {
+  let text = '';
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return [];
+  }
+  const lines = text.split('\n');
+  lines.pop(); // '' after the last newline, or a line still being written
+  return lines.filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as LabEvent);
+}
+
+/** Poll an `--events` file until an event satisfies `match`. */
+export async function waitForEvent<T extends LabEvent['type']>(
+  path: string,
+  type: T,
+  match: (e: Extract<LabEvent, { type: T }>) => boolean = () => true,
+  timeoutMs = 10_000,
+): Promise<Extract<LabEvent, { type: T }>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const hit = readEvents(path).find(
+      (e): e is Extract<LabEvent, { type: T }> =>
+        e.type === type && match(e as Extract<LabEvent, { type: T }>),
+    );
+    if (hit) return hit;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `no ${type} event in ${path} within ${timeoutMs} ms:\n${readEvents(path)
+          .map((e) => JSON.stringify(e))
+          .join('\n')}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -1,12 +1,14 @@
 import { freshAddress, type HttpTarget, listenPort, startHttpTarget } from '../helpers/interop-net.ts';
 import {
   type Daemon,
+  eventsPath,
   messages,
   runTool,
   type Scratch,
   scratchDir,
   startRsockd,
   type ToolRun,
+  waitForEvent,
   waitForMessage,
 } from '../helpers/interop-procs.ts';
 import { programsInstalled, serviceName, testWhen, which } from '../helpers/interop-tools.ts';
@@ -36,6 +38,8 @@ interface Lab {
   readonly rsockd: Daemon;
   /** The daemon `before` started, if any. */
   readonly upstream: Daemon | undefined;
+  /** rsockd's JSON-lines events file. */
+  readonly events: string;
   /** `DSTHOST (DSTSERV)` as the classic log prints the target for a name or an address request. */
   dst(by: 'address' | 'name'): string;
 }
@@ -78,7 +82,16 @@ async function withCurlLab(options: LabOptions, body: (lab: Lab) => Promise<void
     daemons.push(rsockd);
     const dst = (by: 'address' | 'name') =>
       `${by === 'name' ? targetAlias : targetName} (${serviceName(target.port)})`;
-    await body({ scratch, target, client, proxy, rsockd, upstream: upstream?.daemon, dst });
+    await body({
+      scratch,
+      target,
+      client,
+      proxy,
+      rsockd,
+      upstream: upstream?.daemon,
+      events: eventsPath({ scratch, label: 'rsockd' }),
+      dst,
+    });
   } finally {
     await Promise.all(daemons.map((d) => d.stop()));
     await target.close();
@@ -87,8 +100,15 @@ async function withCurlLab(options: LabOptions, body: (lab: Lab) => Promise<void
 }
 
 /** curl from the lab's client address through rsockd in `dialect`, by address or by name. */
-function curl(lab: Lab, dialect: Dialect, by: 'address' | 'name', proxyUser?: string): Promise<ToolRun> {
+function curl(
+  lab: Lab,
+  dialect: Dialect,
+  by: 'address' | 'name',
+  proxyUser?: string,
+  extra: readonly string[] = [],
+): Promise<ToolRun> {
   return runTool(which('curl')!, [
+    ...extra,
     '-sS',
     '--max-time',
     '10',
@@ -129,18 +149,59 @@ const dialects: ReadonlyArray<{ dialect: Dialect; by: 'address' | 'name'; user: 
   },
 ];
 
+// After the body, curl writes what it sent and received over the tunnel, so rsockd's byte
+// counts can be checked against the client's own.
+const sizesMark = '~~sizes ';
+const writeOut = ['--write-out', `${sizesMark}%{size_request} %{size_header} %{size_download}`];
+
+function splitSizes(stdout: string): { body: string; sent: number; received: number } {
+  const at = stdout.lastIndexOf(sizesMark);
+  const [request, header, download] = stdout
+    .slice(at + sizesMark.length)
+    .split(' ')
+    .map(Number);
+  return { body: stdout.slice(0, at), sent: request ?? -1, received: (header ?? 0) + (download ?? 0) };
+}
+
 for (const { dialect, by, user, what } of dialects) {
   test(`curl --${dialect} ${what}`, async (t) => {
     await withCurlLab({}, async (lab) => {
-      const run = await curl(lab, dialect, by, user === '' ? undefined : `${user}:`);
+      const run = await curl(lab, dialect, by, user === '' ? undefined : `${user}:`, writeOut);
       t.is(run.exitCode, 0, `${run.command}\n${run.stderr}`);
-      t.is(run.stdout, lab.target.body);
+      const { body, sent, received } = splitSizes(run.stdout);
+      t.is(body, lab.target.body);
       t.is(
         await waitForMessage(lab.rsockd, (m) => m.startsWith('connected -- ')),
         `connected -- Connect from ${user}(unknown)@${clientName} to ${lab.dst(by)}`,
       );
       await waitForMessage(lab.rsockd, (m) => m.startsWith('terminated -- '));
+      t.is(
+        await waitForMessage(lab.rsockd, (m) => / bytes from /.test(m)),
+        `${sent} bytes from ${clientName}, ${received} bytes from ${by === 'name' ? targetAlias : targetName}`,
+      );
       t.is(lab.target.peers.length, 1, 'exactly one connection reached the target');
+      // The same session in the structured events (--events): request as sent, rule, outbound.
+      const events = lab.events;
+      // (The first connection rsockd saw was the test's readiness probe: match by session.)
+      const request = await waitForEvent(events, 'request');
+      const same = (e: { session?: string }) => e.session === request.session;
+      t.like(request, {
+        version: dialect.startsWith('socks5') ? 5 : 4,
+        command: 'connect',
+        user,
+        client: { address: lab.client },
+        // A name request carries the name in dst.name (dst.host is then the wire's 0.0.0.x).
+        dst:
+          by === 'name'
+            ? { name: targetAlias, port: lab.target.port }
+            : { host: lab.target.host, port: lab.target.port },
+      });
+      t.like(await waitForEvent(events, 'decision', same), { action: 'permit', rule: { line: 1 } });
+      t.like(await waitForEvent(events, 'outbound', same), {
+        via: 'direct',
+        remote: { address: lab.target.host, port: lab.target.port },
+      });
+      t.like(await waitForEvent(events, 'close', same), { bytesFromClient: sent, bytesFromRemote: received });
     });
   });
 }

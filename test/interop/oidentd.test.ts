@@ -4,11 +4,13 @@ import type { ExecutionContext } from 'ava';
 import { freshAddress, type HttpTarget, listenPort, startHttpTarget } from '../helpers/interop-net.ts';
 import {
   type Daemon,
+  eventsPath,
   runTool,
   type Scratch,
   scratchDir,
   startDaemon,
   startRsockd,
+  waitForEvent,
   waitForMessage,
 } from '../helpers/interop-procs.ts';
 import { programsInstalled, runningAsRoot, serviceName, testWhen, which } from '../helpers/interop-tools.ts';
@@ -53,6 +55,8 @@ interface Lab {
   readonly client: string;
   /** The sockd rsockd cascades to, when the lab has one. */
   readonly next: Daemon | undefined;
+  /** rsockd's JSON-lines events file. */
+  readonly events: string;
 }
 
 interface LabOptions {
@@ -114,7 +118,15 @@ async function withIdentLab(
       extraArgs: [...identdArgs, ...(options.identdOption ? [options.identdOption] : [])],
     });
     daemons.push(rsockd);
-    await body({ target, rsockd, oidentd, proxy, client, next });
+    await body({
+      target,
+      rsockd,
+      oidentd,
+      proxy,
+      client,
+      next,
+      events: eventsPath({ scratch, label: 'rsockd' }),
+    });
   } finally {
     await Promise.all(daemons.map((d) => d.stop()));
     await target.close();
@@ -179,8 +191,19 @@ test(`a ?=I line grants a request whose USERID is the user oidentd reports (${re
       await waitForMessage(lab.rsockd, (m) => m.startsWith('connected -- ')),
       `connected -- Connect from ${realUser}(${realUser})@${clientName} to ${targetName} (${serviceName(lab.target.port)})`,
     );
-    // oidentd really answered the query (its own log names the user it reported).
+    // oidentd really answered the query (its own log names the user it reported), and rsockd's
+    // identd event quotes its RFC 1413 answer line (g.2, g.3).
     await lab.oidentd.waitForLine((l) => l.includes('Successful lookup') && l.includes(realUser));
+    const identd = await waitForEvent(lab.events, 'identd');
+    t.like(identd, {
+      verdict: 'confirmed',
+      user: realUser,
+      queried: { address: lab.client, port: identPort },
+    });
+    t.regex(
+      identd.answer ?? '',
+      new RegExp(`^\\s*\\d+\\s*,\\s*${lab.proxy.port}\\s*:\\s*USERID\\s*:\\s*[^:]+:\\s*${realUser}\\s*$`),
+    );
   });
 });
 
