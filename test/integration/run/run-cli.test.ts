@@ -50,10 +50,7 @@ test('a deliberately broken config in a copy of the seed cascade exits 1 naming 
   const dir = await scratch(t);
   const yaml = await readFile(join(projectRoot, 'topologies/seed-cascade.yaml'), 'utf8');
   // A's echo-port rule now refuses: every case through A to port 7 must be reported at A, sockd.conf:2.
-  const broken = yaml.replace(
-    'permit ?=n *=x 10.2.0.2 255.255.255.255 198.51.100.0 255.255.255.0 eq 7',
-    'deny *=x 10.2.0.2 255.255.255.255 198.51.100.0 255.255.255.0 eq 7',
-  );
+  const broken = yaml.replace(/permit \?=n /, 'deny ');
   t.not(broken, yaml);
   await writeFile(join(dir, 'seed-cascade.yaml'), broken);
   await cp(join(projectRoot, 'scenarios/seed-cascade.yaml'), join(dir, 'scenario.yaml'));
