@@ -95,6 +95,7 @@ export function createNetnsRuntime(options: NetnsRuntimeOptions = {}): Runtime {
         node: realpathSync(process.execPath),
         ...(upOptions.events ? { events: upOptions.events } : {}),
         ...(upOptions.timeouts ? { timeouts: upOptions.timeouts } : {}),
+        ...(upOptions.unreachable ? { unreachable: upOptions.unreachable } : {}),
         readyTimeoutMs: options.readyTimeoutMs ?? 20_000,
         carrierTimeoutMs: options.carrierTimeoutMs ?? 10_000,
       });

@@ -40,6 +40,8 @@ export interface NetnsLabOptions {
   readonly timeouts?: LabTimeouts;
   readonly readyTimeoutMs: number;
   readonly carrierTimeoutMs: number;
+  /** How a cut network fails connects (UpOptions.unreachable): at once (default) or by timeout. */
+  readonly unreachable?: 'refused' | 'timeout';
 }
 
 /** A plain TCP exchange from inside a host (the agent's `dial`): reachability checks, BIND peers. */
@@ -344,26 +346,56 @@ export class NetnsLab implements Lab {
       : { reloaded: reply.reloaded ?? false };
   }
 
-  /** Takes the network's bridge down: every host keeps its address, nothing crosses the network. */
+  /**
+   * Cuts a network. Default (`unreachable: refused`): every host's interface on it goes down, so
+   * its connected route disappears and connects fail at once (ENETUNREACH), as with a pulled
+   * cable. `unreachable: timeout`: the network's bridge goes down instead, hosts keep their
+   * routes, and packets are silently lost until connects time out.
+   */
   async cutNetwork(network: string): Promise<void> {
     const bridge = bridgeOf(this.plan, network);
     if (this.cut.has(network)) return;
-    await ipBatch([`link set ${bridge.bridge} down`], { namespace: this.plan.switchNamespace });
+    if (this.options.unreachable === 'timeout') {
+      await ipBatch([`link set ${bridge.bridge} down`], { namespace: this.plan.switchNamespace });
+    } else {
+      await Promise.all(
+        this.linksOn(network).map(({ namespace, ifname }) =>
+          ipBatch([`link set ${ifname} down`], { namespace }),
+        ),
+      );
+    }
     this.cut.add(network);
   }
 
   async restoreNetwork(network: string): Promise<void> {
     const bridge = bridgeOf(this.plan, network);
     if (!this.cut.has(network)) return;
-    await ipBatch([`link set ${bridge.bridge} up`], { namespace: this.plan.switchNamespace });
-    this.cut.delete(network);
-    // The bridge forwards again once it is operationally up (it has ports with carrier).
-    const hasPorts = this.plan.hosts.some((h) => h.links.some((l) => l.bridge === bridge.bridge));
-    if (hasPorts)
-      await waitLinksUp(
-        new Map([[this.plan.switchNamespace, [bridge.bridge]]]),
-        this.options.carrierTimeoutMs,
+    const links = this.linksOn(network);
+    if (this.options.unreachable === 'timeout') {
+      await ipBatch([`link set ${bridge.bridge} up`], { namespace: this.plan.switchNamespace });
+      // The bridge forwards again once it is operationally up (it has ports with carrier).
+      if (links.length > 0) {
+        await waitLinksUp(
+          new Map([[this.plan.switchNamespace, [bridge.bridge]]]),
+          this.options.carrierTimeoutMs,
+        );
+      }
+    } else {
+      await Promise.all(
+        links.map(({ namespace, ifname }) => ipBatch([`link set ${ifname} up`], { namespace })),
       );
+      // The connected routes come back with the link; packets flow once the carrier is applied.
+      const wanted = new Map<string, string[]>();
+      for (const l of links) wanted.set(l.namespace, [...(wanted.get(l.namespace) ?? []), l.ifname]);
+      await waitLinksUp(wanted, this.options.carrierTimeoutMs);
+    }
+    this.cut.delete(network);
+  }
+
+  private linksOn(network: string): { namespace: string; ifname: string }[] {
+    return this.plan.hosts.flatMap((h) =>
+      h.links.filter((l) => l.network === network).map((l) => ({ namespace: h.namespace, ifname: l.ifname })),
+    );
   }
 
   /** Link states of a host's namespace or the switch (for tests). */

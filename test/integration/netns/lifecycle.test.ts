@@ -86,6 +86,20 @@ const tiny = (name: string, userFile?: string): ResolvedTopology => ({
   ],
 });
 
+test.serial('with unreachable: timeout a cut network silently drops packets until restored', async (t) => {
+  const lab = (await netnsRuntime.up(tiny('nx-cut'), { unreachable: 'timeout' })) as NetnsLab;
+  try {
+    await lab.cutNetwork('a');
+    const cut = await lab.dial('s', 'root', { host: '10.233.1.10', port: 7, send: 'x', timeoutMs: 700 });
+    t.is(cut.error, 'ETIMEDOUT');
+    await lab.restoreNetwork('a');
+    const back = await lab.dial('s', 'root', { host: '10.233.1.10', port: 7, send: 'back' });
+    t.is(back.received, 'back');
+  } finally {
+    await lab.down();
+  }
+});
+
 test.serial('a start that fails after the namespaces exist removes them and every process', async (t) => {
   const runId = newId();
   const prefix = runPrefix(runId, process.pid);

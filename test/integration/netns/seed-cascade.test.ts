@@ -199,11 +199,13 @@ test.serial('replaceConfig reloads good text and keeps the old rules on bad text
   t.is((await lab.probe(throughB)).reply, 90);
 });
 
-test.serial('a cut network carries nothing until it is restored', async (t) => {
+test.serial('a cut network fails connects at once until it is restored', async (t) => {
   const { lab } = t.context;
   await lab.cutNetwork('dmz');
   const cut = await lab.dial('B', 'root', { host: '10.2.0.1', port: 1080, timeoutMs: 1000 });
   t.false(cut.ok);
+  t.is(cut.error, 'ENETUNREACH', 'a pulled cable fails at once');
+  t.is((await lab.probe(throughB)).reply, 91, 'B cannot reach its upstream A and refuses');
   await lab.restoreNetwork('dmz');
   const restored = await lab.dial('B', 'root', { host: '10.2.0.1', port: 1080, timeoutMs: 2000 });
   t.true(restored.ok, restored.error);
