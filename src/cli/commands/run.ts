@@ -1,6 +1,5 @@
 import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
-import { extname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Listr } from 'listr2';
 import { createPredictor } from '../../analysis/predictor.ts';
@@ -55,28 +54,20 @@ async function registry(name: string): Promise<RuntimeRegistry> {
   const reg = new RuntimeRegistry();
   const { localRuntime } = await import('../../runtime/local/local-runtime.ts');
   reg.register(localRuntime);
-  const optional: Record<string, () => Promise<Runtime>> = {
+  // Literal specifiers, so the build rewrites them to .js like every other import.
+  const optional: Record<'docker' | 'netns', () => Promise<Runtime>> = {
     docker: async () => (await import('../../runtime/docker/index.ts')).createDockerRuntime(),
-    netns: async () => {
-      // Not a literal import: the driver may not exist in this build; same extension as this file (.ts or .js).
-      const url = new URL(
-        `../../runtime/netns/index${extname(fileURLToPath(import.meta.url))}`,
-        import.meta.url,
-      );
-      const mod = (await import(url.href)) as { createNetnsRuntime?: () => Runtime };
-      if (!mod.createNetnsRuntime) throw new Error('the netns driver is not built');
-      return mod.createNetnsRuntime();
-    },
+    netns: async () => (await import('../../runtime/netns/index.ts')).createNetnsRuntime(),
   };
-  const load = optional[name];
-  if (load) {
+  for (const driver of ['docker', 'netns'] as const) {
+    if (driver !== name) {
+      reg.unavailable(driver, 'not loaded');
+      continue;
+    }
     try {
-      reg.register(await load());
+      reg.register(await optional[driver]());
     } catch (err) {
-      reg.unavailable(
-        name as 'docker' | 'netns',
-        (err as Error).message.split('\n')[0] ?? 'cannot load the driver',
-      );
+      reg.unavailable(driver, (err as Error).message.split('\n')[0] ?? 'cannot load the driver');
     }
   }
   return reg;
