@@ -50,10 +50,22 @@ export function programsInstalled(...programs: string[]): Probe {
   };
 }
 
-/** A probe that this process runs as root (port 113, danted's user switching). */
-export function runningAsRoot(what: string): Probe {
-  return () =>
-    process.getuid?.() === 0 ? null : `${what} needs root; this test runs as uid ${process.getuid?.()}`;
+export const isRoot = process.getuid?.() === 0;
+
+/** A probe that a process of ours may bind `port` (root, or the kernel lets anyone bind it). */
+export function mayBindPort(port: number, what: string): Probe {
+  return () => {
+    if (isRoot) return null;
+    let start = 1024;
+    try {
+      start = Number(readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8').trim());
+    } catch {
+      // older kernels: the classic 1024
+    }
+    return port >= start
+      ? null
+      : `${what} must listen on port ${port}, which needs root here (uid ${process.getuid?.()}, ip_unprivileged_port_start ${start})`;
+  };
 }
 
 /**

@@ -13,18 +13,14 @@ import {
   waitForEvent,
   waitForMessage,
 } from '../helpers/interop-procs.ts';
-import { programsInstalled, runningAsRoot, serviceName, testWhen, which } from '../helpers/interop-tools.ts';
+import { mayBindPort, programsInstalled, serviceName, testWhen, which } from '../helpers/interop-tools.ts';
 
 // oidentd, a real RFC 1413 server, answering rsockd's identd queries (g.2): it runs on port 113
 // of the client's own loopback address, the client connects from that address, and rsockd asks
 // it who owns the client's connection. The answer is the account running the client — this test
 // process's user — so a USERID naming that user passes a strict check and any other gets 93.
 
-const test = testWhen(
-  'oidentd interop',
-  programsInstalled('oidentd', 'curl'),
-  runningAsRoot('oidentd on port 113'),
-);
+const test = testWhen('oidentd interop', programsInstalled('oidentd', 'curl'), mayBindPort(113, 'oidentd'));
 
 const identPort = 113; // oidentd must listen where rsockd asks: the real identd port
 const realUser = userInfo().username;
