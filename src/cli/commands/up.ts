@@ -13,25 +13,32 @@ import { readLabState, removeLabState, stateDir, stateFile, writeLabState } from
  * and tear everything down on Ctrl-C.
  */
 
-/** The runtimes this build offers; drivers load only when asked for. */
+/**
+ * The runtimes this build offers. Drivers load only when needed: asking for `local` loads no
+ * container code; any other name loads the optional drivers, so an unknown name lists them all.
+ */
 export async function runtimeRegistry(name: string): Promise<RuntimeRegistry> {
   const registry = new RuntimeRegistry();
   const { localRuntime } = await import('../../runtime/local/local-runtime.ts');
   registry.register(localRuntime);
-  if (name === 'docker' || name === 'netns') {
+  if (name === 'local') return registry;
+  for (const driver of ['docker', 'netns'] as const) {
     try {
-      const mod = (await import(`../../runtime/${name}/index.ts`)) as Record<string, unknown>;
+      const mod = (await import(`../../runtime/${driver}/index.ts`)) as Record<string, unknown>;
       const factory = Object.values(mod).find(
         (v): v is () => Runtime => typeof v === 'function' && /^create/.test(v.name),
       );
       if (factory) registry.register(factory());
-      else registry.unavailable(name, 'the driver is not built');
+      else registry.unavailable(driver, 'the driver is not built');
     } catch (err) {
-      registry.unavailable(name, (err as Error).message.split('\n')[0] ?? 'cannot load the driver');
+      const code = (err as NodeJS.ErrnoException).code;
+      registry.unavailable(
+        driver,
+        code === 'ERR_MODULE_NOT_FOUND'
+          ? 'the driver is not built'
+          : ((err as Error).message.split('\n')[0] ?? 'cannot load'),
+      );
     }
-  } else {
-    registry.unavailable('docker', 'not loaded');
-    registry.unavailable('netns', 'not loaded');
   }
   return registry;
 }

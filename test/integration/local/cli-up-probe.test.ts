@@ -165,3 +165,9 @@ test('probe flag errors and topology errors exit 2 with a clear message', async 
   t.is(r.exitCode, 2);
   t.regex(r.stderr, /bad\.yaml:3:14: hosts\.C\.role: unknown role `clinet`; did you mean `client`\?/);
 });
+
+test('up with a misspelt runtime exits 2 listing the supported runtimes', async (t) => {
+  const r = await sockslab(['up', seed, '--runtime', 'dokcer']);
+  t.is(r.exitCode, 2);
+  t.regex(r.stderr, /unknown runtime `dokcer` \(did you mean `docker`\?\); supported: local, /);
+});
