@@ -19,7 +19,7 @@ import {
 
 /** rsockd(8) / spec g.7 on real namespaces: x on C → rsockd on B → sockd on A → z. */
 
-const test = (await netnsTest()) as TestFn<{ lab: NetnsLab; pids: number[] }>;
+const test = (await netnsTest()) as TestFn<{ lab: NetnsLab; sunk: LabEvent[] }>;
 const topology = await loadTopology(path.join(root, 'topologies/seed-cascade.yaml'));
 
 type Of<T extends LabEvent['type']> = Extract<LabEvent, { type: T }>;
@@ -37,7 +37,12 @@ const throughB: ProbeRequest = {
 };
 
 test.before(async (t) => {
-  t.context.lab = (await netnsRuntime.up(topology, { timeouts: shortTimeouts })) as NetnsLab;
+  const sunk: LabEvent[] = [];
+  t.context.sunk = sunk;
+  t.context.lab = (await netnsRuntime.up(topology, {
+    timeouts: shortTimeouts,
+    events: { emit: (e) => sunk.push(e) },
+  })) as NetnsLab;
 });
 
 test.after.always('down() leaves no namespace and no process of the lab behind', async (t) => {
@@ -116,6 +121,7 @@ test.serial('x on C is granted through B and A to z, and B hears x from identd o
     events.every((e) => typeof e.host === 'string' && e.host.length > 0),
     'every event is tagged with its host',
   );
+  t.deepEqual(t.context.sunk, lab.events(), 'the events sink of up() saw every event, in order');
 });
 
 test.serial(
