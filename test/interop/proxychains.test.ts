@@ -25,9 +25,13 @@ const anyAddress = String.raw`127\.\d+\.\d+\.\d+`;
 interface Hop {
   readonly host: string;
   readonly port: number;
+  /** Default: SOCKS 4 with our USERID. */
+  readonly kind?: 'socks4' | 'socks5';
+  /** SOCKS 5 credentials `name password`. */
+  readonly credentials?: string;
 }
 
-/** A proxychains4 configuration: strict chain, quiet, SOCKS 4 hops with our USERID. */
+/** A proxychains4 configuration: strict chain, quiet, one line per hop. */
 function proxychainsConf(scratch: Scratch, hops: readonly Hop[]): string {
   const lines = [
     'strict_chain',
@@ -35,7 +39,11 @@ function proxychainsConf(scratch: Scratch, hops: readonly Hop[]): string {
     'tcp_connect_time_out 4000',
     'tcp_read_time_out 8000',
     '[ProxyList]',
-    ...hops.map((h) => `socks4 ${h.host} ${h.port} ${user}`),
+    ...hops.map((h) =>
+      h.kind === 'socks5'
+        ? `socks5 ${h.host} ${h.port}${h.credentials ? ` ${h.credentials}` : ''}`
+        : `socks4 ${h.host} ${h.port} ${user}`,
+    ),
   ];
   return scratch.file('proxychains.conf', `${lines.join('\n')}\n`);
 }
@@ -171,5 +179,40 @@ test('proxychains4 fails when the second rsockd of its chain refuses, and only t
       ),
     );
     t.deepEqual(target.peers, []);
+  });
+});
+
+test('proxychains4 with a mixed chain: SOCKS 5 with RFC 1929 credentials to the first rsockd, SOCKS 4 to the second', async (t) => {
+  await withLab(async ({ scratch, target, daemons }) => {
+    const a = { host: freshAddress(), port: listenPort() };
+    const b = { host: freshAddress(), port: listenPort() };
+    const hosts = `${target.host} ${targetName}\n${b.host} hop-b.interop.test\n`;
+    const passwd = scratch.file('a.passwd', 'frank:{plain}pc-secret\n');
+    const [ra, rb] = await Promise.all([
+      startRsockd({
+        scratch,
+        label: 'a',
+        ...a,
+        // Only the authenticated user may use hop A.
+        sockdConf: 'permit *=frank 127.0.0.0 255.0.0.0\n',
+        socksConf: 'direct ALL\n',
+        hosts,
+        extraArgs: ['--socks5', '--passwd', passwd, '--socks5-auth', 'required'],
+      }),
+      startRsockd({ scratch, label: 'b', ...b, sockdConf: permitLoopback, socksConf: 'direct ALL\n', hosts }),
+    ]);
+    daemons.push(ra.daemon, rb.daemon);
+    const conf = proxychainsConf(scratch, [{ ...a, kind: 'socks5', credentials: 'frank pc-secret' }, b]);
+    const run = await curlThroughProxychains(conf, target);
+    t.is(run.exitCode, 0, `${run.command}\n${run.stderr}`);
+    t.is(run.stdout, target.body);
+    t.regex(
+      await waitForMessage(ra.daemon, (m) => m.startsWith('connected -- ')),
+      new RegExp(`^connected -- Connect from frank\\(unknown\\)@${anyAddress} to hop-b\\.interop\\.test `),
+    );
+    t.regex(
+      await waitForMessage(rb.daemon, (m) => m.startsWith('connected -- ')),
+      new RegExp(`^connected -- Connect from ${user}\\(unknown\\)@${anyAddress} to target\\.interop\\.test `),
+    );
   });
 });
