@@ -493,6 +493,9 @@ async function runStandalone(
     });
   };
   process.on('SIGHUP', onHup);
+  // The benchmark measures memory after a forced collection: under `node --expose-gc`, SIGUSR2 runs one
+  // (without the flag it is ignored rather than ending the server, SIGUSR2's default).
+  process.on('SIGUSR2', () => (globalThis as { gc?: () => void }).gc?.());
   await new Promise<void>((resolve) => {
     let stopping = false;
     const onTerm = () => {
