@@ -1,4 +1,4 @@
-import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Listr } from 'listr2';
@@ -135,9 +135,16 @@ async function writeReports(
     n++;
     if (svg) await writeFile(join(dir, 'cases', `${String(n).padStart(2, '0')}-${anchor(c.name)}.svg`), svg);
   }
+  // Point `latest` at this run atomically: a new link under a temporary name, renamed over the old.
   const latest = join(reportDir, 'latest');
-  await rm(latest, { force: true, recursive: false }).catch(() => undefined);
-  await symlink(runDir, latest);
+  const next = `${latest}.${runDir}`;
+  await symlink(runDir, next);
+  try {
+    await rename(next, latest);
+  } catch (err) {
+    await rm(next, { force: true });
+    throw err;
+  }
   return dir;
 }
 
