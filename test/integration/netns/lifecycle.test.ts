@@ -100,6 +100,28 @@ test.serial('with unreachable: timeout a cut network silently drops packets unti
   }
 });
 
+test.serial(
+  'a host the topology marks stopped is up on the network with its services down until started',
+  async (t) => {
+    const base = tiny('nx-stopped');
+    const topology = {
+      ...base,
+      hosts: base.hosts.map((h) => (h.name === 'e' ? { ...h, stopped: true } : h)),
+    };
+    const lab = (await netnsRuntime.up(topology)) as NetnsLab;
+    try {
+      t.false(lab.host('e').running);
+      const refused = await lab.dial('s', 'root', { host: '10.233.1.10', port: 7, send: 'x' });
+      t.is(refused.error, 'ECONNREFUSED', 'the address answers, the port does not');
+      await lab.startHost('e');
+      t.true(lab.host('e').running);
+      t.is((await lab.dial('s', 'root', { host: '10.233.1.10', port: 7, send: 'up' })).received, 'up');
+    } finally {
+      await lab.down();
+    }
+  },
+);
+
 test.serial('a start that fails after the namespaces exist removes them and every process', async (t) => {
   const runId = newId();
   const prefix = runPrefix(runId, process.pid);

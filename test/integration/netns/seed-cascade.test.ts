@@ -205,6 +205,20 @@ test.serial('replaceConfig reloads good text and keeps the old rules on bad text
   t.is((await lab.probe(throughB)).reply, 90);
 });
 
+test.serial('a replaced config survives stopping and starting its host', async (t) => {
+  const { lab } = t.context;
+  const original = topology.hosts.find((h) => h.name === 'B')?.server?.sockdConf.text ?? '';
+  try {
+    t.true((await lab.replaceConfig('B', 'sockd.conf', 'deny 0.0.0.0 0.0.0.0\n')).reloaded);
+    await lab.stopHost('B');
+    await lab.startHost('B');
+    t.is((await lab.probe(throughB)).reply, 91);
+  } finally {
+    await lab.replaceConfig('B', 'sockd.conf', original);
+  }
+  t.is((await lab.probe(throughB)).reply, 90);
+});
+
 test.serial('a cut network fails connects at once until it is restored', async (t) => {
   const { lab } = t.context;
   await lab.cutNetwork('dmz');
