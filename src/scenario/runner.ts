@@ -97,19 +97,29 @@ export async function applyStep(lab: Lab, step: ScenarioStep, label: string): Pr
   }
 }
 
-/** Waits until every server session that saw the request has closed (or the settle time is over). */
+/**
+ * Waits until every server session that saw the request has closed and every direct outbound
+ * connection has its echo service's event (echo services report when the connection ends), or
+ * the settle time is over.
+ */
 async function settle(lab: Lab, from: number, settleMs: number): Promise<readonly LabEvent[]> {
   const deadline = Date.now() + settleMs;
   for (;;) {
     const events = lab.events().slice(from);
     const open = new Set<string>();
+    const echoed = new Set(
+      events.flatMap((e) => (e.type === 'echo' ? [`${e.peer.address}:${e.peer.port}`] : [])),
+    );
+    let unanswered = 0;
     for (const e of events) {
+      if (e.type === 'outbound' && e.via === 'direct' && !echoed.has(`${e.local.address}:${e.local.port}`))
+        unanswered++;
       if (e.service !== 'rsockd' && e.service !== 'sockd') continue;
       const key = `${e.host}|${e.service}|${e.session}`;
       if (e.type === 'request') open.add(key);
       else if (e.type === 'close') open.delete(key);
     }
-    if (open.size === 0 || Date.now() >= deadline) return events;
+    if ((open.size === 0 && unanswered === 0) || Date.now() >= deadline) return events;
     await sleep(10);
   }
 }
