@@ -462,7 +462,8 @@ export class Session {
       version: req.version,
       command: req.command,
       dst: {
-        host: req.address,
+        // SOCKS 5 names have no wire address; 4A keeps its received 0.0.0.x (b.3).
+        host: req.version === 5 && req.hostname !== undefined ? req.hostname : req.address,
         port: req.port,
         ...(req.hostname !== undefined ? { name: req.hostname } : {}),
       },
