@@ -47,21 +47,30 @@ function describe(err: unknown): string {
   return `the Docker engine is unreachable: ${text}`;
 }
 
-/** The engine, connected once per process; throws RuntimeUnavailableError with the reason. */
-export async function engine(): Promise<DockerEngine> {
+export type EngineConnector = () => Promise<DockerEngine>;
+
+/** The default engine, connected once per process. */
+export const defaultConnector: EngineConnector = () => {
   cached ??= connect();
-  try {
-    return await cached;
-  } catch (err) {
+  cached.catch(() => {
     cached = undefined;
+  });
+  return cached;
+};
+
+/** The engine; throws RuntimeUnavailableError saying why it cannot be used. */
+export async function engine(connector: EngineConnector = defaultConnector): Promise<DockerEngine> {
+  try {
+    return await connector();
+  } catch (err) {
     throw new RuntimeUnavailableError('docker', describe(err));
   }
 }
 
 /** Runtime.probe(): a missing or unreachable engine is a reason, never a crash. */
-export async function probeEngine(): Promise<ProbeResult> {
+export async function probeEngine(connector: EngineConnector = defaultConnector): Promise<ProbeResult> {
   try {
-    const e = await engine();
+    const e = await engine(connector);
     const version = (await withTimeout(e.dockerode.version(), connectTimeoutMs, 'the Docker engine')) as {
       ApiVersion?: string;
     };

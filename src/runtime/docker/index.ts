@@ -2,7 +2,7 @@ import { newId } from '../../common/ids.ts';
 import type { ResolvedTopology } from '../../topology/model.ts';
 import type { Lab, ProbeResult, Runtime, UpOptions } from '../runtime.ts';
 import { DockerLab } from './docker-lab.ts';
-import { engine, probeEngine } from './engine.ts';
+import { type EngineConnector, engine, probeEngine } from './engine.ts';
 import { ensureImage } from './image.ts';
 
 /**
@@ -11,6 +11,8 @@ import { ensureImage } from './image.ts';
  */
 
 export interface DockerRuntimeOptions {
+  /** How to reach the engine (default: testcontainers' discovery, DOCKER_HOST or the local socket). */
+  readonly connect?: EngineConnector;
   /** Wait this long for overlapping subnets held by another lab to be released. */
   readonly networkWaitMs?: number;
   readonly readyTimeoutMs?: number;
@@ -20,10 +22,10 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): Runtime
   return {
     name: 'docker',
     probe(): Promise<ProbeResult> {
-      return probeEngine();
+      return probeEngine(options.connect);
     },
     async up(topology: ResolvedTopology, upOptions: UpOptions = {}): Promise<Lab> {
-      const e = await engine();
+      const e = await engine(options.connect);
       const image = await ensureImage(e);
       const lab = new DockerLab({
         engine: e,
@@ -45,7 +47,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): Runtime
 export const dockerRuntime: Runtime = createDockerRuntime();
 
 export { DockerLab } from './docker-lab.ts';
-export { engine as dockerEngine } from './engine.ts';
+export { type DockerEngine, type EngineConnector, engine as dockerEngine } from './engine.ts';
 export { BaseRepository, ensureImage, ImageLabel, ImageRepository } from './image.ts';
 export { LabLabel } from './labels.ts';
 export { listRuns, ownerAlive, type RunSummary, reapRuns, removeRun } from './sweep.ts';

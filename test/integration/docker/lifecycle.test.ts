@@ -1,0 +1,123 @@
+import { execFile, spawn } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { newId } from '../../../src/common/ids.ts';
+import {
+  dockerEngine,
+  dockerRuntime,
+  ensureImage,
+  ImageLabel,
+  listRuns,
+  reapRuns,
+} from '../../../src/runtime/docker/index.ts';
+import { dockerTest, echoTopology, root } from './support.ts';
+
+const run = promisify(execFile);
+const test = await dockerTest();
+
+async function leftovers(runId: string) {
+  return (await listRuns(await dockerEngine())).filter((r) => r.runId === runId);
+}
+
+async function iptablesMentions(runId: string): Promise<boolean | null> {
+  try {
+    const { stdout } = await run('iptables', ['-w', '-S']);
+    return stdout.includes(`sockslab:${runId}`);
+  } catch {
+    return null; // no iptables here: nothing to check
+  }
+}
+
+test.serial(
+  'the host image is built locally under a content-hash tag and found again without a rebuild',
+  async (t) => {
+    const engine = await dockerEngine();
+    const first = await ensureImage(engine);
+    t.regex(first, /^sockslab\/host:[0-9a-f]{16}$/);
+    const started = Date.now();
+    t.is(await ensureImage(engine), first);
+    t.true(Date.now() - started < 5_000, 'a cached image took as long as a build');
+    const info = await engine.dockerode.getImage(first).inspect();
+    t.is(info.Config.Labels?.[ImageLabel], 'host');
+    t.deepEqual(info.Config.Entrypoint, ['/usr/bin/node', '/app/dist/cli/host-agent.js']);
+  },
+);
+
+test.serial('a start that fails half-way removes every container and network it had created', async (t) => {
+  const topology = echoTopology('dk-failed-start', 20, 2, 0);
+  // Two hosts on one address: Docker refuses the second container after the first started.
+  const clash = {
+    ...topology,
+    hosts: topology.hosts.map((h) =>
+      h.name === 'h1' ? { ...h, interfaces: [{ network: 'a', address: '10.231.20.10' }] } : h,
+    ),
+  };
+  const runId = `t${newId(5)}`;
+  await t.throwsAsync(() => dockerRuntime.up(clash, { runId }));
+  t.deepEqual(await leftovers(runId), []);
+  t.not(await iptablesMentions(runId), true, 'iptables rules of the failed run were left behind');
+});
+
+test.serial('reap removes what a killed run left behind and spares a lab whose owner is alive', async (t) => {
+  t.timeout(90_000);
+  const liveTopology = echoTopology('dk-reap-live', 22, 1, 0);
+  const live = await dockerRuntime.up(liveTopology);
+  try {
+    const killedRun = `k${newId(5)}`;
+    const script = join(root, '.docker-img', `reap-child-${process.pid}.mts`);
+    writeFileSync(
+      script,
+      `import { dockerRuntime } from ${JSON.stringify(join(root, 'src/runtime/docker/index.ts'))};
+import { echoTopology } from ${JSON.stringify(join(root, 'test/integration/docker/topologies.ts'))};
+await dockerRuntime.up(echoTopology('dk-reap-killed', 24, 2, 1), { runId: ${JSON.stringify(killedRun)} });
+console.log('up');
+setInterval(() => {}, 1000);
+`,
+    );
+    const child = spawn(process.execPath, ['--import=tsx', script], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (b: Buffer) => b.toString().includes('up') && resolve());
+      child.once('exit', (code) =>
+        reject(new Error(`the lab process exited with ${code} before its lab was up`)),
+      );
+    });
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    t.is((await leftovers(killedRun)).length, 1, 'the killed run should have left its lab behind');
+
+    const reaped = await reapRuns(await dockerEngine());
+    t.true(reaped.some((r) => r.runId === killedRun));
+    t.false(
+      reaped.some((r) => r.runId === live.runId),
+      'reap removed a lab whose owner is alive',
+    );
+    t.deepEqual(await leftovers(killedRun), []);
+    t.not(await iptablesMentions(killedRun), true);
+    t.is((await leftovers(live.runId)).length, 1);
+  } finally {
+    await live.down();
+    rmSync(join(root, '.docker-img', `reap-child-${process.pid}.mts`), { force: true });
+  }
+  t.deepEqual(await leftovers(live.runId), []);
+});
+
+test.serial('sockslab down removes a lab by its run id', async (t) => {
+  const lab = await dockerRuntime.up(echoTopology('dk-down', 26, 1, 0));
+  try {
+    const { stdout } = await run(
+      process.execPath,
+      ['--import=tsx', 'src/cli/sockslab.ts', 'down', lab.runId],
+      {
+        cwd: root,
+      },
+    );
+    t.regex(stdout, new RegExp(`down ${lab.runId} \\(dk-down\\): 2 containers, 2 networks removed`));
+    t.deepEqual(await leftovers(lab.runId), []);
+  } finally {
+    await lab.down();
+  }
+});
