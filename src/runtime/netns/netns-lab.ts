@@ -92,7 +92,7 @@ export class NetnsLab implements Lab {
   async start(): Promise<void> {
     try {
       // Checked before any kernel object exists: a file the host cannot write privately is input.
-      const overlays = new Map(
+      const preparedHosts = new Map(
         this.topology.hosts.map((h) => {
           const spec = buildHostSpec(this.topology, h, this.runId, this.options.timeouts);
           return [h.name, { spec, overlays: overlayDirectories(h.name, spec.files, existsSync) }] as const;
@@ -104,7 +104,7 @@ export class NetnsLab implements Lab {
       this.startTimings.networkMs = t1 - t0;
       await Promise.all(
         this.topology.hosts.map(async (h, i) => {
-          const prepared = overlays.get(h.name);
+          const prepared = preparedHosts.get(h.name);
           const ns = this.plan.hosts[i]?.namespace;
           if (!prepared || !ns) return;
           const agent = new AgentProcess({
