@@ -37,9 +37,9 @@ function hopRow(hop: HopReport, protocol: string): string {
   return `<tr><td>${h(hop.host)}</td><td>${h(hop.from)}</td><td>${dash(hop.user || '""')}</td><td>${h(d.action)} <code>${dash(d.file)}:${dash(d.line)}</code> <span class="muted">${h(d.reason)}</span></td><td>${identd}</td><td>${route}</td><td>${h(describeReply(hop.reply, protocol === 'socks5' ? 'socks4' : protocol))}</td></tr>`;
 }
 
-function caseSection(c: CaseReport, hooks: DiagramHooks): string {
+function caseSection(c: CaseReport, index: number, hooks: DiagramHooks): string {
   const parts = [
-    `<details id="case-${h(anchor(c.name))}"${c.verdict === 'fail' ? ' open' : ''}><summary>${verdict(c)} <strong>${h(c.name)}</strong> — ${h(c.request.user)}@${h(c.request.from)} ${h(c.request.command)} ${h(c.request.target)} (${h(c.request.protocol)}, first hop ${h(c.request.via)}): ${h(c.observed.replyName)}</summary>`,
+    `<details id="${caseId(c, index)}"${c.verdict === 'fail' ? ' open' : ''}><summary>${verdict(c)} <strong>${h(c.name)}</strong> — ${h(c.request.user)}@${h(c.request.from)} ${h(c.request.command)} ${h(c.request.target)} (${h(c.request.protocol)}, first hop ${h(c.request.via)}): ${h(c.observed.replyName)}</summary>`,
     `<p class="muted"><code>${h(c.source.file)}:${c.source.line}</code>${c.tags.length ? ` · tags: ${c.tags.map(h).join(', ')}` : ''}${c.request.steps.length ? ` · steps: ${c.request.steps.map(h).join('; ')}` : ''}</p>`,
     `<p>Path: <strong>${c.observed.path.map(h).join(' → ')}</strong>${c.observed.error ? ` · error: ${h(c.observed.error)}` : ''}</p>`,
   ];
@@ -77,6 +77,11 @@ function caseSection(c: CaseReport, hooks: DiagramHooks): string {
   return parts.join('\n');
 }
 
+/** Unique per report even when two names differ only in punctuation. */
+function caseId(c: CaseReport, index: number): string {
+  return `case-${index + 1}-${anchor(c.name)}`;
+}
+
 export function anchor(name: string): string {
   return name.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-|-$/g, '');
 }
@@ -90,8 +95,8 @@ export function renderHtml(report: RunReport, hooks: DiagramHooks = {}): string 
   const t = report.run.totals;
   const p = report.run.predictions;
   const rows = report.cases.map(
-    (c) =>
-      `<tr${c.verdict === 'fail' ? ' class="fail"' : ''}><td>${verdict(c)}</td><td><a href="#case-${h(anchor(c.name))}">${h(c.name)}</a></td><td>${h(c.scenario)}</td><td>${h(c.request.user)}@${h(c.request.from)} ${h(c.request.command)} ${h(c.request.target)}</td><td>${h(c.observed.replyName)}</td><td>${c.observed.path.map(h).join(' → ')}</td><td>${c.prediction ? (c.prediction.agreed ? 'agrees' : '<span class="fail">disagrees</span>') : 'n/a'}</td></tr>`,
+    (c, i) =>
+      `<tr${c.verdict === 'fail' ? ' class="fail"' : ''}><td>${verdict(c)}</td><td><a href="#${caseId(c, i)}">${h(c.name)}</a></td><td>${h(c.scenario)}</td><td>${h(c.request.user)}@${h(c.request.from)} ${h(c.request.command)} ${h(c.request.target)}</td><td>${h(c.observed.replyName)}</td><td>${c.observed.path.map(h).join(' → ')}</td><td>${c.prediction ? (c.prediction.agreed ? 'agrees' : '<span class="fail">disagrees</span>') : 'n/a'}</td></tr>`,
   );
   const attribution = report.attribution.map(
     (r) =>
@@ -120,7 +125,7 @@ ${rows.join('\n')}
 ${attribution.join('\n')}
 </table>
 <h2>Cases</h2>
-${report.cases.map((c) => caseSection(c, hooks)).join('\n')}
+${report.cases.map((c, i) => caseSection(c, i, hooks)).join('\n')}
 </body>
 </html>
 `;

@@ -216,7 +216,7 @@ test('index.html is self-contained, escapes names and embeds the diagrams inline
   t.regex(html, /<div class="diagram"><svg id="topo"><\/svg><\/div>/);
   t.is(html.match(/<svg class="trace">/g)?.length, 2);
   t.regex(html, /granted &lt;echo&gt; &amp; &quot;quoted&quot;/);
-  t.regex(html, /<details id="case-http-expected-granted-but-A-says-93" open>/);
+  t.regex(html, /<details id="case-2-http-expected-granted-but-A-says-93" open>/);
   t.regex(html, /asked B: nobody <span class="muted">\(mismatch\)/);
 });
 
