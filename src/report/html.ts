@@ -12,7 +12,7 @@ const Style = `
 body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#1d232a;background:#fff}
 h1{font-size:1.5rem;margin:0 0 .3rem} h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #d0d7de}
 table{border-collapse:collapse;margin:.6rem 0;font-size:13px} th,td{border:1px solid #d0d7de;padding:.25rem .5rem;text-align:left;vertical-align:top}
-th{background:#f3f5f7} tr.fail td{background:#fff1f0} .pass{color:#116329;font-weight:600} .fail{color:#a40e26;font-weight:600}
+th{background:#f3f5f7} tr.failed td{background:#fff1f0} .pass{color:#116329;font-weight:600} .fail{color:#a40e26;font-weight:600}
 code,pre{font:12px/1.4 ui-monospace,monospace} pre{background:#f6f8fa;padding:.6rem;overflow-x:auto}
 details{margin:.5rem 0;border:1px solid #d0d7de;border-radius:4px;padding:.4rem .7rem} summary{cursor:pointer}
 .diagram svg{max-width:100%;height:auto} .muted{color:#59636e}
@@ -48,7 +48,7 @@ function caseSection(c: CaseReport, index: number, hooks: DiagramHooks): string 
       '<table><tr><th>check</th><th>expected</th><th>actual</th></tr>',
       ...c.failures.map(
         (f) =>
-          `<tr class="fail"><td>${h(f.what)}</td><td><pre>${h(f.expected)}</pre></td><td><pre>${h(f.actual)}</pre></td></tr>`,
+          `<tr class="failed"><td>${h(f.what)}</td><td><pre>${h(f.expected)}</pre></td><td><pre>${h(f.actual)}</pre></td></tr>`,
       ),
       '</table>',
     );
@@ -96,7 +96,7 @@ export function renderHtml(report: RunReport, hooks: DiagramHooks = {}): string 
   const p = report.run.predictions;
   const rows = report.cases.map(
     (c, i) =>
-      `<tr${c.verdict === 'fail' ? ' class="fail"' : ''}><td>${verdict(c)}</td><td><a href="#${caseId(c, i)}">${h(c.name)}</a></td><td>${h(c.scenario)}</td><td>${h(c.request.user)}@${h(c.request.from)} ${h(c.request.command)} ${h(c.request.target)}</td><td>${h(c.observed.replyName)}</td><td>${c.observed.path.map(h).join(' → ')}</td><td>${c.prediction ? (c.prediction.agreed ? 'agrees' : '<span class="fail">disagrees</span>') : 'n/a'}</td></tr>`,
+      `<tr${c.verdict === 'fail' ? ' class="failed"' : ''}><td>${verdict(c)}</td><td><a href="#${caseId(c, i)}">${h(c.name)}</a></td><td>${h(c.scenario)}</td><td>${h(c.request.user)}@${h(c.request.from)} ${h(c.request.command)} ${h(c.request.target)}</td><td>${h(c.observed.replyName)}</td><td>${c.observed.path.map(h).join(' → ')}</td><td>${c.prediction ? (c.prediction.agreed ? 'agrees' : '<span class="fail">disagrees</span>') : 'n/a'}</td></tr>`,
   );
   const attribution = report.attribution.map(
     (r) =>
