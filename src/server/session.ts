@@ -1,6 +1,5 @@
 import type { Socket } from 'node:net';
 import type { Clock } from '../common/clock.ts';
-import { ProtocolError } from '../common/errors.ts';
 import type { Endpoint, EventSink, LabEvent, RuleCite } from '../common/events.ts';
 import type { ClientConfig, IdentdMode, RouteConfig, ServerConfig } from '../config/ast.ts';
 import type { ServiceTable } from '../config/services.ts';
@@ -9,12 +8,7 @@ import { decideClientRoute, planServerAttempts, type RouteDecision } from '../po
 import { expandCommand } from '../policy/command.ts';
 import { type HostIdentity, hostFromAddress, hostFromName, parseDottedQuad } from '../policy/host.ts';
 import { chooseInterface, noInterfaceMessage } from '../policy/interface-choice.ts';
-import {
-  describeRequest,
-  describeRoutedCall,
-  type RequestCommand,
-  serviceLabel,
-} from '../policy/request-desc.ts';
+import { describeRequest, describeRoutedCall, serviceLabel } from '../policy/request-desc.ts';
 import type { Resolver, UserFileReader } from '../policy/resolver.ts';
 import {
   type AccessDecision,
@@ -26,21 +20,14 @@ import {
   serverCommandContext,
 } from '../policy/server-access.ts';
 import type { PasswdVerifier } from '../protocol/passwd-file.ts';
-import { decodeRfc1929Request, encodeRfc1929Status, Rfc1929Status } from '../protocol/rfc1929.ts';
 import {
   decodeSocks4Reply,
-  decodeSocks4Request,
   encodeSocks4Reply,
   encodeSocks4Request,
   type Socks4ReplyMessage,
 } from '../protocol/socks4.ts';
-import {
-  decodeSocks5Greeting,
-  decodeSocks5Request,
-  encodeSocks5MethodChoice,
-  encodeSocks5Reply,
-  Socks5Method,
-} from '../protocol/socks5.ts';
+import { encodeSocks5Reply } from '../protocol/socks5.ts';
+import { Handshake, type ParsedRequest } from './handshake.ts';
 import type { IdentdClient } from './identd-query.ts';
 import type { ClassicLog, CommandRunner, ServerRules, Timers, UnusableConfig } from './options.ts';
 import { readMessage } from './read-message.ts';
@@ -95,17 +82,6 @@ function isUnusable(c: unknown): c is UnusableConfig {
   return typeof c === 'object' && c !== null && 'unusable' in c;
 }
 
-interface ParsedRequest {
-  readonly version: 4 | 5;
-  readonly command: RequestCommand;
-  readonly port: number;
-  /** Dotted IPv4 / IPv6 text / the wire `0.0.0.x` for 4A. */
-  readonly address: string;
-  /** 4A or SOCKS 5 domain name. */
-  readonly hostname: string | undefined;
-  readonly user: string;
-}
-
 /** Why the session ended, for the close event. */
 type EndReason = string;
 
@@ -118,7 +94,9 @@ export class Session {
   private readonly client: Socket;
   private readonly started: number;
   private buf: Buffer = Buffer.alloc(0);
-  private stage: 'first' | 's4' | 's5-greeting' | 's5-auth' | 's5-request' | 'processing' = 'first';
+  /** 'handshake' until the request is read, then 'processing' (decision, dial, relay). */
+  private stage: 'handshake' | 'processing' = 'handshake';
+  private readonly handshake: Handshake;
   private handshakeBytes = 0;
   private requestTimer: { clear(): void } | null = null;
   private establishTimer: { clear(): void } | null = null;
@@ -144,6 +122,7 @@ export class Session {
     this.id = id;
     this.client = conn.socket;
     this.started = ctx.clock.now();
+    this.handshake = new Handshake({ socks5: ctx.socks5, socks5Auth: ctx.socks5Auth, passwd: ctx.passwd });
     this.done = new Promise((r) => {
       this.resolveDone = r;
     });
@@ -234,125 +213,36 @@ export class Session {
       this.dropWithoutReply('handshake-too-long');
       return;
     }
-    this.advance();
-  };
-
-  private advance(): void {
-    try {
-      for (;;) {
-        if (this.stage === 'first') {
-          if (this.buf.length === 0) return;
-          this.stage = this.buf[0] === 5 && this.ctx.socks5 ? 's5-greeting' : 's4';
-        }
-        if (this.stage === 's4') {
-          const r = decodeSocks4Request(this.buf);
-          if ('need' in r) return;
-          const v = r.value;
-          this.consume(r.consumed);
-          const req: ParsedRequest = {
-            version: 4,
-            command: v.command,
-            port: v.port,
-            address: v.address,
-            hostname: v.hostname,
-            user: v.user,
-          };
-          this.startProcessing(req, v.emptyHostname);
-          return;
-        }
-        if (this.stage === 's5-greeting') {
-          const r = decodeSocks5Greeting(this.buf);
-          if ('need' in r) return;
-          this.consume(r.consumed);
-          const offered = r.value.methods;
-          let method: number = Socks5Method.NoAcceptable;
-          if (this.ctx.passwd && offered.includes(Socks5Method.UserPass)) method = Socks5Method.UserPass;
-          else if (offered.includes(Socks5Method.NoAuth) && this.ctx.socks5Auth !== 'required')
-            method = Socks5Method.NoAuth;
-          if (method === Socks5Method.NoAcceptable) {
-            this.client.end(encodeSocks5MethodChoice(method));
-            this.stage = 'processing';
-            this.finish('no-acceptable-method');
-            return;
-          }
-          this.client.write(encodeSocks5MethodChoice(method));
-          this.stage = method === Socks5Method.UserPass ? 's5-auth' : 's5-request';
-          continue;
-        }
-        if (this.stage === 's5-auth') {
-          const r = decodeRfc1929Request(this.buf);
-          if ('need' in r) return;
-          this.consume(r.consumed);
-          const ok = this.ctx.passwd?.verify(r.value.username, r.value.revealPassword()) ?? false;
-          if (!ok) {
-            this.client.end(encodeRfc1929Status(Rfc1929Status.Failure));
-            this.stage = 'processing';
-            this.emit({
-              type: 'decision',
-              action: 'deny',
-              rule: null,
-              reason: 'auth-failed',
-              user: r.value.username,
-              realUser: 'unknown',
-            });
-            this.finish('auth-failed');
-            return;
-          }
-          this.user = r.value.username;
-          this.client.write(encodeRfc1929Status(Rfc1929Status.Success));
-          this.stage = 's5-request';
-          continue;
-        }
-        if (this.stage === 's5-request') {
-          const r = decodeSocks5Request(this.buf);
-          if ('need' in r) return;
-          this.consume(r.consumed);
-          const v = r.value;
-          if (v.command === 'udp') {
-            this.stage = 'processing';
-            this.client.end(encodeSocks5Reply(socks5RepFor({ kind: 'command-unsupported' })));
-            this.finish('udp-unsupported');
-            return;
-          }
-          const req: ParsedRequest = {
-            version: 5,
-            command: v.command,
-            port: v.port,
-            address: v.addressType === 'domain' ? '0.0.0.1' : v.address,
-            hostname: v.addressType === 'domain' ? v.address : undefined,
-            user: this.user,
-          };
-          this.startProcessing(req, v.addressType === 'domain' && v.address === '');
-          return;
-        }
-        return;
-      }
-    } catch (err) {
-      this.onProtocolError(err);
+    const step = this.handshake.advance(this.buf);
+    if (step.consumed > 0) {
+      this.handshakeBytes += step.consumed;
+      this.buf = this.buf.subarray(step.consumed);
     }
-  }
-
-  private consume(n: number): void {
-    this.handshakeBytes += n;
-    this.buf = this.buf.subarray(n);
-  }
-
-  private onProtocolError(err: unknown): void {
-    const code = err instanceof ProtocolError ? err.code : 'E_UNKNOWN';
-    const byte = (err as { byte?: number }).byte ?? 0;
-    const hex = `0x${byte.toString(16).padStart(2, ' ')}`;
-    if (code === 'E_S5_COMMAND' || code === 'E_S5_ATYP') {
+    const outcome = step.outcome;
+    if (outcome.kind === 'refuse') {
       this.stage = 'processing';
-      this.client.end(
-        encodeSocks5Reply(
-          socks5RepFor({
-            kind: code === 'E_S5_COMMAND' ? 'command-unsupported' : 'address-type-unsupported',
-          }),
-        ),
-      );
-      this.finish(code);
+      for (const b of step.send) this.client.write(b);
+      this.client.end();
+      if (outcome.authFailedUser !== undefined) {
+        this.emit({
+          type: 'decision',
+          action: 'deny',
+          rule: null,
+          reason: 'auth-failed',
+          user: outcome.authFailedUser,
+          realUser: 'unknown',
+        });
+      }
+      this.finish(outcome.reason);
       return;
     }
+    for (const b of step.send) this.client.write(b);
+    if (outcome.kind === 'request') this.startProcessing(outcome.request);
+    else if (outcome.kind === 'drop') this.onProtocolError(outcome.code, outcome.byte);
+  };
+
+  private onProtocolError(code: string, byte: number): void {
+    const hex = `0x${byte.toString(16).padStart(2, ' ')}`;
     this.dropWithoutReply(code);
     if (code === 'E_S4_VERSION') {
       void this.withSrcHost((h) => this.log('notice', `error -- wrong version (${hex}) from host ${h}.`));
@@ -375,8 +265,7 @@ export class Session {
 
   private onEarlyEnd = (): void => {
     if (this.stage === 'processing' || this.finished) return;
-    const incompleteHeader =
-      this.stage === 'first' || (this.stage === 's4' && this.handshakeBytes + this.buf.length < 8);
+    const incompleteHeader = this.handshake.headerIncomplete(this.buf.length);
     this.stage = 'processing';
     this.client.destroy();
     if (incompleteHeader) {
@@ -389,8 +278,7 @@ export class Session {
 
   private onRequestTimeout = (): void => {
     if (this.stage === 'processing' || this.finished) return;
-    const incompleteHeader =
-      this.stage === 'first' || (this.stage === 's4' && this.handshakeBytes + this.buf.length < 8);
+    const incompleteHeader = this.handshake.headerIncomplete(this.buf.length);
     this.stage = 'processing';
     this.client.destroy();
     if (incompleteHeader) {
@@ -401,7 +289,7 @@ export class Session {
     this.finish('request-timeout');
   };
 
-  private startProcessing(req: ParsedRequest, emptyName: boolean): void {
+  private startProcessing(req: ParsedRequest): void {
     this.stage = 'processing';
     this.requestTimer?.clear();
     this.requestTimer = null;
@@ -410,7 +298,7 @@ export class Session {
     this.client.pause();
     const early = this.buf.length > 0 ? Buffer.from(this.buf) : null;
     this.buf = Buffer.alloc(0);
-    this.process(req, emptyName, early).catch((err: unknown) => {
+    this.process(req, early).catch((err: unknown) => {
       // A bug or an unexpected socket state: end this session only.
       this.log('err', `internal error: ${err instanceof Error ? err.message : String(err)}`);
       this.outbound?.destroy();
@@ -445,7 +333,7 @@ export class Session {
 
   // ------------------------------------------------------------------ decision (Appendix A)
 
-  private async process(req: ParsedRequest, emptyName: boolean, early: Buffer | null): Promise<void> {
+  private async process(req: ParsedRequest, early: Buffer | null): Promise<void> {
     const ctx = this.ctx;
     const rules = ctx.rules(); // snapshot: a reload does not change an in-flight session
     const [src, dst] = await Promise.all([
@@ -472,7 +360,7 @@ export class Session {
     this.emit(requestEvent);
     if (this.gone) return this.finish('client-gone');
 
-    if (emptyName) {
+    if (req.emptyName) {
       this.sendFailure(req, { kind: 'unresolved' });
       return this.finish('empty-hostname');
     }
