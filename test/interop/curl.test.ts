@@ -242,6 +242,7 @@ test('curl --socks5 with a wrong password is turned away before any request is m
     const run = await curl(lab, 'socks5', 'address', 'dave:wrong');
     t.not(run.exitCode, 0);
     t.regex(run.stderr, /auth|password|user/i, 'curl reports an authentication failure');
+    t.like(await waitForEvent(lab.events, 'decision', (e) => e.reason === 'auth-failed'), { action: 'deny' });
     t.deepEqual(lab.target.peers, []);
     t.false(
       messages(lab.rsockd).some((m) => m.startsWith('connected -- ')),

@@ -3,12 +3,15 @@ import type { ExecutionContext } from 'ava';
 import { freshAddress, type HttpTarget, listenPort, startHttpTarget } from '../helpers/interop-net.ts';
 import {
   type Daemon,
+  eventsPath,
+  messages,
   runTool,
   type Scratch,
   scratchDir,
   startDaemon,
   startRsockd,
   type ToolRun,
+  waitForEvent,
   waitForMessage,
 } from '../helpers/interop-procs.ts';
 import { programsInstalled, serviceName, testWhen, which } from '../helpers/interop-tools.ts';
@@ -21,10 +24,24 @@ const test = testWhen('socksify interop', programsInstalled('socksify', 'curl', 
 const targetName = 'target.interop.test';
 
 /** A Dante client configuration sending every TCP connection via one server. */
-function danteClientConf(scratch: Scratch, proxy: { host: string; port: number }, protocol: string): string {
+function danteClientConf(
+  scratch: Scratch,
+  proxy: { host: string; port: number },
+  protocol: string,
+  /** The route's SOCKS 5 method (the client's keyword is `method:`); by default it offers "none". */
+  method?: 'username',
+): string {
   return scratch.file(
     'dante.conf',
-    `route { from: 0.0.0.0/0 to: 0.0.0.0/0 via: ${proxy.host} port = ${proxy.port} proxyprotocol: ${protocol} }\n`,
+    // One keyword per line: Dante's parser rejects some of them run together on one line.
+    [
+      'route {',
+      `  from: 0.0.0.0/0 to: 0.0.0.0/0 via: ${proxy.host} port = ${proxy.port}`,
+      `  proxyprotocol: ${protocol}`,
+      ...(method ? [`  method: ${method}`] : []),
+      '}',
+      '',
+    ].join('\n'),
   );
 }
 
@@ -32,11 +49,15 @@ function danteClientConf(scratch: Scratch, proxy: { host: string; port: number }
  * `socksify curl URL`. No --interface: Dante makes the proxy connection on a socket of its own,
  * so the source is the kernel's choice (127.0.0.1 on loopback).
  */
-function socksifiedCurl(conf: string, target: HttpTarget): Promise<ToolRun> {
+function socksifiedCurl(
+  conf: string,
+  target: HttpTarget,
+  env: Record<string, string> = {},
+): Promise<ToolRun> {
   return runTool(
     which('socksify')!,
     [which('curl')!, '-sS', '--max-time', '10', `http://${target.host}:${target.port}/`],
-    { env: danteEnv(conf) },
+    { env: { ...danteEnv(conf), ...env } },
   );
 }
 
@@ -57,11 +78,15 @@ interface Lab {
   readonly proxy: { host: string; port: number };
   /** The sockd rsockd cascades to, when asked for one. */
   readonly upstream: { readonly daemon: Daemon; readonly host: string } | undefined;
+  /** rsockd's JSON-lines events file. */
+  readonly events: string;
 }
 
 interface LabOptions {
   readonly sockdConf?: (target: HttpTarget) => string;
   readonly socks5?: boolean;
+  /** RFC 1929 credentials file text for rsockd (`--passwd`, authentication required). */
+  readonly passwd?: string;
   /** rsockd sends everything on to a sockd of its own (socks.conf `sockd @=…`). */
   readonly cascade?: boolean;
 }
@@ -100,10 +125,22 @@ async function withRsockd(
       socksConf: upstream ? `sockd @=${upstream.host} ALL\n` : 'direct ALL\n',
       hosts: `${target.host} ${targetName}\n`,
       ...(upstreamPort === undefined ? {} : { upstreamPort }),
-      ...(options.socks5 ? { extraArgs: ['--socks5'] } : {}),
+      extraArgs: [
+        ...(options.socks5 ? ['--socks5'] : []),
+        ...(options.passwd === undefined
+          ? []
+          : ['--passwd', scratch.file('sockd.passwd', options.passwd), '--socks5-auth', 'required']),
+      ],
     });
     daemons.push(rsockd);
-    await body({ scratch, target, rsockd, proxy, upstream });
+    await body({
+      scratch,
+      target,
+      rsockd,
+      proxy,
+      upstream,
+      events: eventsPath({ scratch, label: 'rsockd' }),
+    });
   } finally {
     await Promise.all(daemons.map((d) => d.stop()));
     await target.close();
@@ -136,6 +173,33 @@ test('socksify curl reaches the target through rsockd over SOCKS 5 without authe
     t.is(run.exitCode, 0, `${run.command}\n${run.stderr}`);
     t.is(run.stdout, target.body);
     t.regex(await waitForMessage(rsockd, (m) => m.startsWith('connected -- ')), logLine('connected', target));
+  });
+});
+
+test('socksify curl authenticates to rsockd with RFC 1929 (Dante method username) and rsockd logs the user', async (t) => {
+  const options = { socks5: true, passwd: 'gina:{plain}dante-pw\n' };
+  await withRsockd(t, options, async ({ scratch, target, rsockd, proxy }) => {
+    const conf = danteClientConf(scratch, proxy, 'socks_v5', 'username');
+    const run = await socksifiedCurl(conf, target, { SOCKS_USERNAME: 'gina', SOCKS_PASSWORD: 'dante-pw' });
+    t.is(run.exitCode, 0, `${run.command}\n${run.stderr}`);
+    t.is(run.stdout, target.body);
+    t.regex(
+      await waitForMessage(rsockd, (m) => m.startsWith('connected -- ')),
+      /^connected -- Connect from gina\(unknown\)@127\.\d+\.\d+\.\d+ to /,
+    );
+  });
+});
+
+test('socksify curl with a wrong RFC 1929 password gets nothing through rsockd', async (t) => {
+  const options = { socks5: true, passwd: 'gina:{plain}dante-pw\n' };
+  await withRsockd(t, options, async ({ scratch, target, rsockd, proxy, events }) => {
+    const conf = danteClientConf(scratch, proxy, 'socks_v5', 'username');
+    const run = await socksifiedCurl(conf, target, { SOCKS_USERNAME: 'gina', SOCKS_PASSWORD: 'wrong' });
+    t.not(run.exitCode, 0);
+    // Dante did offer username/password, and rsockd turned the credentials down.
+    t.like(await waitForEvent(events, 'decision', (e) => e.reason === 'auth-failed'), { action: 'deny' });
+    t.deepEqual(target.peers, []);
+    t.false(messages(rsockd).some((m) => m.startsWith('connected -- ')));
   });
 });
 
