@@ -23,7 +23,7 @@ const verdict = (c: CaseReport) =>
 const dash = (v: string | number | null | undefined) =>
   v === null || v === undefined || v === '' ? '—' : h(String(v));
 
-function hopRow(hop: HopReport, protocol: string): string {
+function hopRow(hop: HopReport): string {
   const d = hop.decision;
   const route = hop.route
     ? `${h(hop.route.action)}${hop.route.line !== null ? ` (line ${hop.route.line})` : ''}` +
@@ -34,7 +34,7 @@ function hopRow(hop: HopReport, protocol: string): string {
   const identd = hop.identd
     ? `asked ${h(hop.identd.queried)}: ${dash(hop.identd.user ?? hop.identd.answer)} <span class="muted">(${h(hop.identd.verdict)})</span>`
     : '<span class="muted">not asked</span>';
-  return `<tr><td>${h(hop.host)}</td><td>${h(hop.from)}</td><td>${dash(hop.user || '""')}</td><td>${h(d.action)} <code>${dash(d.file)}:${dash(d.line)}</code> <span class="muted">${h(d.reason)}</span></td><td>${identd}</td><td>${route}</td><td>${h(describeReply(hop.reply, protocol === 'socks5' ? 'socks4' : protocol))}</td></tr>`;
+  return `<tr><td>${h(hop.host)}</td><td>${h(hop.from)}</td><td>${dash(hop.user || '""')}</td><td>${h(d.action)} <code>${dash(d.file)}:${dash(d.line)}</code> <span class="muted">${h(d.reason)}</span></td><td>${identd}</td><td>${route}</td><td>${h(hop.replyName)}</td></tr>`;
 }
 
 function caseSection(c: CaseReport, index: number, hooks: DiagramHooks): string {
@@ -61,7 +61,7 @@ function caseSection(c: CaseReport, index: number, hooks: DiagramHooks): string 
   if (c.observed.hops.length) {
     parts.push(
       '<table><tr><th>hop</th><th>from</th><th>user claimed</th><th>decision</th><th>identd</th><th>route</th><th>reply</th></tr>',
-      ...c.observed.hops.map((hop) => hopRow(hop, c.request.protocol)),
+      ...c.observed.hops.map(hopRow),
       '</table>',
     );
   } else {

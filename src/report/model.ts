@@ -46,6 +46,8 @@ export interface HopReport {
     }[];
   } | null;
   readonly reply: number | null;
+  /** The reply as a name, in the protocol this hop answered in. */
+  readonly replyName: string;
 }
 
 export interface CaseReport {
@@ -176,6 +178,7 @@ export function hopReport(hop: Trace['hops'][number]): HopReport {
         }
       : null,
     reply: hop.reply,
+    replyName: describeReply(hop.reply, hop.replyVersion === 5 ? 'socks5' : 'socks4'),
   };
 }
 

@@ -199,6 +199,7 @@ function buildHop(
       ? { outbound: { local: outbound.local, remote: outbound.remote, to: name(outbound.remote.address) } }
       : {}),
     reply: reply?.code ?? null,
+    ...(reply ? { replyVersion: reply.version } : {}),
     commands: of('command').map((c) => c.command),
     logs: of('log').map((l) => l.message),
   };

@@ -12,14 +12,14 @@ export function traceLines(trace: Trace): string[] {
       `  ${trace.origin.host} socks.conf: ${trace.clientRoute.action} (line ${trace.clientRoute.line ?? '-'})`,
     );
   }
-  for (const hop of trace.hops) lines.push(`  ${hopLine(hop, trace.protocol)}`);
+  for (const hop of trace.hops) lines.push(`  ${hopLine(hop)}`);
   const d = trace.destination;
   if (d) lines.push(`  destination ${d.host}: ${d.reached ? 'reached' : 'not reached'}`);
   lines.push(`  path: ${trace.path.join(' → ')}`);
   return lines;
 }
 
-export function hopLine(hop: TraceHop, protocol = 'socks4'): string {
+export function hopLine(hop: TraceHop): string {
   const d = hop.decision;
   const parts = [
     `${hop.host} (${hop.service}) from ${hop.from} as ${hop.user || '""'}`,
@@ -37,6 +37,6 @@ export function hopLine(hop: TraceHop, protocol = 'socks4'): string {
     );
   }
   if (hop.outbound) parts.push(`→ ${hop.outbound.to}`);
-  parts.push(`reply ${describeReply(hop.reply, protocol === 'socks5' ? 'socks4' : protocol)}`);
+  parts.push(`reply ${describeReply(hop.reply, hop.replyVersion === 5 ? 'socks5' : 'socks4')}`);
   return parts.join('; ');
 }

@@ -44,6 +44,8 @@ export interface TraceHop {
   };
   readonly outbound?: { readonly local: Endpoint; readonly remote: Endpoint; readonly to: string };
   readonly reply: number | null;
+  /** Protocol of that reply: 5 when this hop spoke SOCKS 5 to its client, else 4. */
+  readonly replyVersion?: 4 | 5;
   readonly commands: readonly string[];
   readonly logs: readonly string[];
 }

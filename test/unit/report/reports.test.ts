@@ -99,6 +99,7 @@ test('report.json has the versioned shape with per-hop decision, identd and rout
       attempts: [{ server: '10.2.0.1', host: 'A', ok: true, error: null }],
     },
     reply: 90,
+    replyName: '90 (granted)',
   });
   t.is(http!.verdict, 'fail');
   t.deepEqual(
