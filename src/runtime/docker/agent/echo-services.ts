@@ -13,8 +13,14 @@ function httpOk(host: string): string {
   return `HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
 }
 
-async function listenOne(net: Net, host: string, service: EchoService, events: EventSink): Promise<Listener> {
-  return net.listen({ host: '0.0.0.0', port: service.port }, (conn) => {
+async function listenOne(
+  net: Net,
+  host: string,
+  service: EchoService,
+  events: EventSink,
+  listenHost: string,
+): Promise<Listener> {
+  return net.listen({ host: listenHost, port: service.port }, (conn) => {
     const { socket } = conn;
     let bytes = 0;
     let answered = false;
@@ -49,7 +55,8 @@ export async function startEchoServices(
   host: string,
   services: readonly EchoService[],
   events: EventSink,
+  listenHost = '0.0.0.0',
 ): Promise<{ close(): Promise<void> }> {
-  const listeners = await Promise.all(services.map((s) => listenOne(net, host, s, events)));
+  const listeners = await Promise.all(services.map((s) => listenOne(net, host, s, events, listenHost)));
   return { close: async () => void (await Promise.all(listeners.map((l) => l.close()))) };
 }

@@ -6,7 +6,7 @@ import type { FakeIdentd } from '../../../identd/fake-identd.ts';
 import type { Net } from '../../../net/net.ts';
 import type { IdentdBehaviour } from '../../../topology/model.ts';
 import { type AgentLine, type ControlReply, type ControlRequest, LineSplitter } from '../agent-protocol.ts';
-import { type HostSpec, ImagePaths } from '../host-spec.ts';
+import { type HostSpec, ImagePaths, ServerCwd } from '../host-spec.ts';
 import { startEchoServices } from './echo-services.ts';
 import { startHostIdentd } from './identd.ts';
 import { ServerProcess } from './server-process.ts';
@@ -29,6 +29,10 @@ export interface AgentOptions {
   readonly serverScript?: (kind: 'rsockd' | 'sockd') => string;
   readonly serverReadyMs?: number;
   readonly eventsFile?: string;
+  /** Address the echo services and the identd listen on (default all: the container's own stack). */
+  readonly listenHost?: string;
+  /** Where the server runs and its config files live (default /etc/sockslab). */
+  readonly configDir?: string;
   /** How long to watch for a reload error after SIGHUP. */
   readonly reloadWindowMs?: number;
 }
@@ -55,6 +59,10 @@ export class HostAgent {
         options.write({ k: 'event', e: { ...event, host: spec.host } });
       },
     };
+  }
+
+  private get configDir(): string {
+    return this.options.configDir ?? ServerCwd;
   }
 
   async start(): Promise<void> {
@@ -85,6 +93,7 @@ export class HostAgent {
     this.identd = await startHostIdentd({
       net: this.options.net,
       port: this.spec.identd.port,
+      listenHost: this.options.listenHost ?? '0.0.0.0',
       behaviour: b,
       users: this.spec.users,
       host: this.spec.host,
@@ -102,23 +111,35 @@ export class HostAgent {
   }
 
   async startServices(): Promise<void> {
-    this.echo ??= await startEchoServices(this.options.net, this.spec.host, this.spec.echo, this.events);
+    this.echo ??= await startEchoServices(
+      this.options.net,
+      this.spec.host,
+      this.spec.echo,
+      this.events,
+      this.options.listenHost,
+    );
     if (!this.identd) await this.startIdentd();
     const s = this.spec.server;
     if (s) {
       const script =
         this.options.serverScript?.(s.kind) ?? (s.kind === 'rsockd' ? ImagePaths.rsockd : ImagePaths.sockd);
-      this.server ??= new ServerProcess(s, script, this.options.eventsFile ?? ImagePaths.events, {
-        event: (e) => this.events.emit(e),
-        text: (stream, text) => {
-          if (this.watchingReload) this.reloadLines.push(text);
-          this.options.write({ k: 'text', from: `${s.kind}:${stream}`, text });
+      this.server ??= new ServerProcess(
+        s,
+        script,
+        this.options.eventsFile ?? ImagePaths.events,
+        this.configDir,
+        {
+          event: (e) => this.events.emit(e),
+          text: (stream, text) => {
+            if (this.watchingReload) this.reloadLines.push(text);
+            this.options.write({ k: 'text', from: `${s.kind}:${stream}`, text });
+          },
+          exit: (code, signal) => {
+            if (!this.stopping)
+              this.options.write({ k: 'text', from: s.kind, text: `exited code=${code} signal=${signal}` });
+          },
         },
-        exit: (code, signal) => {
-          if (!this.stopping)
-            this.options.write({ k: 'text', from: s.kind, text: `exited code=${code} signal=${signal}` });
-        },
-      });
+      );
       await this.server.start(this.options.serverReadyMs ?? 10_000);
     }
   }
@@ -145,7 +166,7 @@ export class HostAgent {
     file: 'sockd.conf' | 'socks.conf' | 'sockd.route',
     text: string,
   ): Promise<ControlReply> {
-    const path = `${ImagePaths.configDir}/${file}`;
+    const path = `${this.configDir}/${file}`;
     await fs.writeFile(path, text, { mode: 0o644 });
     if (!this.server?.running)
       return { ok: true, reloaded: false, error: 'no server is running on this host' };

@@ -14,6 +14,7 @@ import type { IdentdBehaviour, UserModel } from '../../../topology/model.ts';
 export interface HostIdentdOptions {
   readonly net: Net;
   readonly port: number;
+  readonly listenHost: string;
   readonly behaviour: IdentdBehaviour;
   readonly users: readonly UserModel[];
   readonly host: string;
@@ -40,7 +41,7 @@ export function containerLookup(users: readonly UserModel[], read: () => Promise
 export function startHostIdentd(options: HostIdentdOptions): Promise<FakeIdentd> {
   return startFakeIdentd({
     net: options.net,
-    host: '0.0.0.0',
+    host: options.listenHost,
     port: options.port,
     behaviour: options.behaviour,
     lookup: containerLookup(options.users),

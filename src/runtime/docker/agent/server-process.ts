@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { chown, readFile, writeFile } from 'node:fs/promises';
 import type { LabEvent } from '../../../common/events.ts';
 import { LineSplitter } from '../agent-protocol.ts';
-import { ServerCwd, type ServerSpec } from '../host-spec.ts';
+import type { ServerSpec } from '../host-spec.ts';
 import { FileTail } from './file-tail.ts';
 
 /**
@@ -56,6 +56,7 @@ export class ServerProcess {
     private readonly spec: ServerSpec,
     private readonly script: string,
     private readonly eventsFile: string,
+    private readonly cwd: string,
     private readonly output: ServerOutput,
   ) {}
 
@@ -82,7 +83,7 @@ export class ServerProcess {
     const child = spawn(process.execPath, [this.script, ...this.spec.argv], {
       uid: this.spec.uid,
       gid: this.spec.gid,
-      cwd: ServerCwd,
+      cwd: this.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { PATH: '/usr/bin:/bin', HOME: '/tmp', USER: this.spec.owner, LOGNAME: this.spec.owner },
     });
