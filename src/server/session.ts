@@ -4,7 +4,7 @@ import type { Endpoint, EventSink, LabEvent, RuleCite } from '../common/events.t
 import type { ClientConfig, IdentdMode, RouteConfig, ServerConfig } from '../config/ast.ts';
 import type { ServiceTable } from '../config/services.ts';
 import type { Conn, Listener, Net } from '../net/net.ts';
-import { decideClientRoute, planServerAttempts, type RouteDecision } from '../policy/client-route.ts';
+import { decideClientRoute, type RouteDecision } from '../policy/client-route.ts';
 import { expandCommand } from '../policy/command.ts';
 import { type HostIdentity, hostFromAddress, hostFromName, parseDottedQuad } from '../policy/host.ts';
 import { chooseInterface, noInterfaceMessage } from '../policy/interface-choice.ts';
@@ -27,6 +27,7 @@ import {
   type Socks4ReplyMessage,
 } from '../protocol/socks4.ts';
 import { encodeSocks5Reply } from '../protocol/socks5.ts';
+import { dialWithFailover } from './failover.ts';
 import { Handshake, type ParsedRequest } from './handshake.ts';
 import type { IdentdClient } from './identd-query.ts';
 import type { ClassicLog, CommandRunner, ServerRules, Timers, UnusableConfig } from './options.ts';
@@ -685,65 +686,35 @@ export class Session {
       this.fail(run, { kind: 'upstream-unreachable' }, what, systemErrorText('ECONNREFUSED'));
       return null;
     }
-    let lastCode: string | undefined = 'ECONNREFUSED';
-    for await (const plan of planServerAttempts(route.servers, ctx.resolver)) {
-      if (this.finished) return null;
-      if (plan.kind === 'not-found') {
-        this.log('notice', plan.log);
-        this.emit({
-          type: 'upstream-attempt',
-          server: plan.entry,
-          address: null,
-          port: ctx.upstreamPort,
-          ok: false,
-          error: 'host not found',
-        });
-        continue;
-      }
-      let entryCode: string | undefined;
-      for (const address of plan.addresses) {
-        if (this.finished) return null;
-        try {
-          const conn = await ctx.net.connect({
-            host: address,
-            port: ctx.upstreamPort,
-            timeoutMs: ctx.timers.upstreamConnect,
-          });
-          this.emit({
-            type: 'upstream-attempt',
-            server: plan.entry,
-            address,
-            port: ctx.upstreamPort,
-            ok: true,
-          });
-          if (this.finished || this.gone) {
-            conn.socket.destroy();
-            this.finish('client-gone');
-            return null;
-          }
-          this.outbound = conn.socket;
-          conn.socket.on('error', noop);
-          this.emit({ type: 'outbound', local: conn.local, remote: conn.remote, via: 'upstream' });
-          const routed = describeRoutedCall({ command: req.command, user: req.user, realUser, dst, dstServ });
-          this.log('notice', `${routed} using sockd at ${plan.entry}`);
-          return { conn, entry: plan.entry };
-        } catch (err) {
-          entryCode = errnoOf(err);
-          lastCode = entryCode;
-          this.emit({
-            type: 'upstream-attempt',
-            server: plan.entry,
-            address,
-            port: ctx.upstreamPort,
-            ok: false,
-            error: entryCode ?? String(err),
-          });
-        }
-      }
-      this.log('notice', `Failed to connect to sockd at ${plan.entry}: ${systemErrorText(entryCode)}`);
+    const result = await dialWithFailover(
+      ctx.net,
+      ctx.resolver,
+      route.servers,
+      ctx.upstreamPort,
+      ctx.timers.upstreamConnect,
+      {
+        log: (m) => this.log('notice', m),
+        attempt: (a) => this.emit({ type: 'upstream-attempt', ...a }),
+        cancelled: () => this.finished,
+      },
+    );
+    if (result.kind === 'cancelled') return null;
+    if (result.kind === 'exhausted') {
+      this.fail(run, { kind: 'upstream-unreachable' }, what, result.lastError);
+      return null;
     }
-    this.fail(run, { kind: 'upstream-unreachable' }, what, systemErrorText(lastCode));
-    return null;
+    const conn = result.conn;
+    conn.socket.on('error', noop); // until the relay takes over
+    if (this.finished || this.gone) {
+      conn.socket.destroy();
+      this.finish('client-gone');
+      return null;
+    }
+    this.outbound = conn.socket;
+    this.emit({ type: 'outbound', local: conn.local, remote: conn.remote, via: 'upstream' });
+    const routed = describeRoutedCall({ command: req.command, user: req.user, realUser, dst, dstServ });
+    this.log('notice', `${routed} using sockd at ${result.entry}`);
+    return { conn, entry: result.entry };
   }
 
   // ------------------------------------------------------------------ BIND (b.5, d.9)

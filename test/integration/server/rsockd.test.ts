@@ -193,7 +193,8 @@ test('an upstream dying mid-stream ends only that session, with termination logs
   const up = freshAddress();
   await fakeUpstream(t, up, port, (_r, c) => {
     c.write(Buffer.concat([encodeSocks4Reply(90), Buffer.from('partial')]));
-    setTimeout(() => c.resetAndDestroy(), 50); // RST: the upstream process died
+    // RST once the client has seen 'partial' and answered: the upstream process died mid-stream.
+    c.once('data', () => c.resetAndDestroy());
   });
   const b = await startServer(t, {
     mode: 'rsockd',
@@ -204,9 +205,10 @@ test('an upstream dying mid-stream ends only that session, with termination logs
   const r = await socks4({ proxy: b, dst: '10.1.2.3', port: 80, user: 'u' });
   t.is(r.reply?.code, 90);
   t.is((await readBytes(r.socket, 7)).toString(), 'partial');
+  r.socket.write('k');
   t.true(await closedWithin(r.socket, 3000));
   await waitForLog(b, (l) => l.startsWith('terminated -- Connect from u(unknown)@'));
-  await waitForLog(b, (l) => l === `0 bytes from ${r.from}, 7 bytes from 10.1.2.3`);
+  await waitForLog(b, (l) => l === `1 bytes from ${r.from}, 7 bytes from 10.1.2.3`);
   await assertServes(t, b, echo);
 });
 
