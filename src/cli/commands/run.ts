@@ -221,6 +221,13 @@ export async function runCommand(
     ...(options.specTimers ? {} : { timeouts: ScenarioTimeouts }),
   });
   const interactive = process.stdout.isTTY === true && !process.env.CI && !options.json;
+  // Ctrl-C or a TERM from CI: take the lab down (namespaces, containers) before leaving.
+  const onSignal = (signal: NodeJS.Signals) => {
+    process.stderr.write(`sockslab: ${signal}: taking the lab down\n`);
+    void lab.down().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   let results: CaseResult[];
   try {
     results = await execute(
@@ -229,6 +236,8 @@ export async function runCommand(
       options.json ? 'silent' : interactive ? 'tty' : 'plain',
     );
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await lab.down();
   }
   const report = buildRunReport(
