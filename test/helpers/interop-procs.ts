@@ -117,6 +117,8 @@ export async function startDaemon(spec: DaemonSpec): Promise<{ daemon: Daemon }>
   });
   let exitReason: string | null = null;
   const finished = proc.then((r) => {
+    if (partial !== '') lines.push(partial);
+    partial = '';
     exitReason = `${spec.name} exited (${r.signal ?? `status ${r.exitCode}`}): ${lines.slice(-8).join(' | ')}`;
     for (const w of waiters) w();
   });
