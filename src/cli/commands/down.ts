@@ -1,31 +1,119 @@
+import { readdir } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { dockerEngine, listRuns, removeRun } from '../../runtime/docker/index.ts';
+import { InputError } from '../../common/errors.ts';
+import { controlDown, type LabControlState } from '../../runtime/lab-control.ts';
+import { readLabState, removeLabState, stateDir, stateFile } from '../lab-state.ts';
 
 /**
- * `sockslab down [RUN-ID...]` — remove labs that `sockslab up --runtime docker` left running:
- * the named runs, or every lab on this Docker engine when none is named. By label, never by name.
+ * `sockslab down [NAME | RUN-ID ...]` — take labs down.
+ * - A lab that `sockslab up` is serving (any runtime) is asked to stop through its control
+ *   endpoint, and we wait for its process to end; with no names, every such lab in the state dir.
+ * - A Docker run id whose `up` process is gone is removed by label (containers, networks, the
+ *   run's isolation rules). `sockslab reap` does that for every run whose owner died.
  */
+
+interface DownFlags {
+  stateDir?: string;
+  timeout: string;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function runningLabs(dir: string): Promise<LabControlState[]> {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((f) => f.endsWith('.json'));
+  } catch {
+    return [];
+  }
+  const labs: LabControlState[] = [];
+  for (const f of names) {
+    const state = await readLabState(stateFile(dir, f.slice(0, -'.json'.length)));
+    if (state) labs.push(state);
+  }
+  return labs;
+}
+
+async function removeDockerRun(runId: string): Promise<{ containers: number; networks: number }> {
+  // Loaded only when a Docker run is named: taking a local lab down needs no container code.
+  const docker = await import('../../runtime/docker/index.ts');
+  return docker.removeRun(await docker.dockerEngine(), runId);
+}
+
+/** Asks a served lab to stop and waits for its `up` process to end; a hung one is removed by label. */
+async function stopServed(state: LabControlState, file: string, timeoutMs: number): Promise<string> {
+  try {
+    await controlDown(state);
+  } catch (err) {
+    process.stderr.write(`sockslab down: ${state.name}: control endpoint: ${(err as Error).message}\n`);
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (alive(state.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  if (!alive(state.pid)) return `down ${state.name} (runtime ${state.runtime}, run ${state.runId})`;
+  if (state.runtime !== 'docker') {
+    throw new InputError(
+      'E_LAB_STUCK',
+      `lab ${state.name} (pid ${state.pid}) did not stop; kill ${state.pid}`,
+    );
+  }
+  const removed = await removeDockerRun(state.runId);
+  await removeLabState(file);
+  return `down ${state.name} (run ${state.runId}): its process (pid ${state.pid}) did not stop; removed ${removed.containers} containers, ${removed.networks} networks`;
+}
+
 export function register(program: Command): void {
   program
     .command('down')
-    .description('remove running Docker labs (all of them, or the given run ids)')
-    .argument('[run-ids...]', 'run ids as `sockslab up` printed them (default: every lab)')
-    .action(async (runIds: string[]) => {
-      const engine = await dockerEngine();
-      const runs = await listRuns(engine);
-      const chosen = runIds.length > 0 ? runIds : runs.map((r) => r.runId);
-      for (const id of runIds) {
-        if (!runs.some((r) => r.runId === id))
-          process.stderr.write(`sockslab down: no lab with run id ${id}\n`);
-      }
-      for (const id of chosen) {
-        const removed = await removeRun(engine, id);
-        if (removed.containers + removed.networks === 0) continue;
-        const topology = runs.find((r) => r.runId === id)?.topology ?? '?';
-        process.stdout.write(
-          `down ${id} (${topology}): ${removed.containers} containers, ${removed.networks} networks removed\n`,
+    .description(
+      'take labs down: the ones `sockslab up` serves (all, or by topology name), or Docker run ids',
+    )
+    .argument('[names...]', 'topology names of served labs, or Docker run ids (default: every served lab)')
+    .option('--state-dir <dir>', 'where `sockslab up` left its control files')
+    .option('--timeout <seconds>', 'how long to wait for a lab to stop', '30')
+    .action(async (names: string[], flags: DownFlags) => {
+      const dir = stateDir(flags.stateDir);
+      const timeoutMs = Number(flags.timeout) * 1000;
+      if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+        throw new InputError(
+          'E_CLI_OPTION',
+          `--timeout must be a positive number of seconds, got ${flags.timeout}`,
         );
       }
-      if (chosen.length === 0) process.stdout.write('no Docker labs are running\n');
+      const served = await runningLabs(dir);
+      if (names.length === 0) {
+        if (served.length === 0) process.stdout.write(`no lab is up (state dir ${dir})\n`);
+        for (const s of served)
+          process.stdout.write(`${await stopServed(s, stateFile(dir, s.name), timeoutMs)}\n`);
+        return;
+      }
+      const unknown: string[] = [];
+      for (const name of names) {
+        const s = served.find((x) => x.name === name || x.runId === name);
+        if (s) {
+          process.stdout.write(`${await stopServed(s, stateFile(dir, s.name), timeoutMs)}\n`);
+          continue;
+        }
+        const removed = await removeDockerRun(name);
+        if (removed.containers + removed.networks === 0) unknown.push(name);
+        else {
+          process.stdout.write(
+            `down ${name}: ${removed.containers} containers, ${removed.networks} networks removed\n`,
+          );
+        }
+      }
+      if (unknown.length > 0) {
+        const known = served.map((s) => s.name).join(', ') || 'none';
+        throw new InputError(
+          'E_LAB_UNKNOWN',
+          `no lab called ${unknown.join(', ')}: not a lab served from ${dir} (served: ${known}) nor a Docker run id`,
+        );
+      }
     });
 }

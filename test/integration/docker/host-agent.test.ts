@@ -166,7 +166,6 @@ test.serial(
       );
       t.like(broken, { ok: true, reloaded: false });
       t.regex(broken.ok ? (broken.error ?? '') : '', /\S/, 'the server said why it kept its rules');
-      t.log(broken);
       const fixed = await sendControl(
         { op: 'config', file: 'sockd.conf', text: 'deny 0.0.0.0 0.0.0.0\n' },
         control,

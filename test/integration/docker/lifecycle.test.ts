@@ -1,5 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { newId } from '../../../src/common/ids.ts';
@@ -115,9 +116,97 @@ test.serial('sockslab down removes a lab by its run id', async (t) => {
         cwd: root,
       },
     );
-    t.regex(stdout, new RegExp(`down ${lab.runId} \\(dk-down\\): 2 containers, 2 networks removed`));
+    t.regex(stdout, new RegExp(`down ${lab.runId}: 2 containers, 2 networks removed`));
     t.deepEqual(await leftovers(lab.runId), []);
   } finally {
     await lab.down();
   }
 });
+
+const servedYaml = `name: dk-served
+networks:
+  lan: { subnet: 10.231.28.0/24 }
+  out: { subnet: 10.231.29.0/24 }
+hosts:
+  C:
+    role: client
+    addresses: { lan: 10.231.28.10 }
+    users: { x: 1001 }
+    identd: truthful
+    socks.conf: |
+      sockd @=10.231.28.1 0.0.0.0 0.0.0.0
+  S:
+    role: sockd
+    addresses: { lan: 10.231.28.1, out: 10.231.29.1 }
+    server:
+      user: nobody
+      sockd.conf: |
+        permit ?=I *=x 10.231.28.0 255.255.255.0
+        deny 0.0.0.0 0.0.0.0
+  z:
+    role: echo
+    addresses: { out: 10.231.29.10 }
+    echo: [7]
+`;
+
+test.serial(
+  'a lab that sockslab up serves on Docker answers sockslab probe and goes away with sockslab down',
+  async (t) => {
+    t.timeout(90_000);
+    const dir = mkdtempSync(join(tmpdir(), 'sockslab-served-'));
+    const yaml = join(dir, 'served.yaml');
+    writeFileSync(yaml, servedYaml);
+    const cli = (...args: string[]) =>
+      run(process.execPath, ['--import=tsx', 'src/cli/sockslab.ts', ...args], { cwd: root, timeout: 60_000 });
+    const up = spawn(
+      process.execPath,
+      ['--import=tsx', 'src/cli/sockslab.ts', 'up', yaml, '--runtime', 'docker', '--state-dir', dir],
+      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    up.stdout.on('data', (b: Buffer) => (output += b.toString()));
+    up.stderr.on('data', (b: Buffer) => (output += b.toString()));
+    const exited = new Promise<number | null>((r) => up.once('exit', (code) => r(code)));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setInterval(() => {
+          if (!output.includes('is up (runtime docker')) return;
+          clearInterval(timer);
+          resolve();
+        }, 100);
+        void exited.then((code) => {
+          clearInterval(timer);
+          reject(new Error(`sockslab up exited ${code}: ${output}`));
+        });
+      });
+      const runId = /run ([0-9a-f]+)\)/.exec(output)?.[1] ?? '';
+      t.is((await leftovers(runId)).length, 1);
+
+      const probe = await cli(
+        'probe',
+        yaml,
+        '--state-dir',
+        dir,
+        '--from',
+        'C',
+        '--user',
+        'x',
+        '--connect',
+        'z:7',
+        '--send',
+        'hi',
+        '--json',
+      );
+      const result = JSON.parse(probe.stdout) as { outcome: { reply: number; received: string } };
+      t.like(result.outcome, { reply: 90, received: 'hi' });
+
+      const down = await cli('down', '--state-dir', dir);
+      t.regex(down.stdout, new RegExp(`down dk-served \\(runtime docker, run ${runId}\\)`));
+      t.is(await exited, 0);
+      t.deepEqual(await leftovers(runId), []);
+    } finally {
+      up.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
