@@ -60,15 +60,23 @@ export function renderJunit(report: RunReport): string {
     );
     for (const c of cases) {
       const open = `    <testcase name="${x(c.name)}" classname="${x(className)}" time="${seconds(c.durationMs)}"`;
-      if (c.verdict === 'pass') {
+      // A disagreement with the static prediction is a finding, not a failure: it goes to system-out.
+      const finding =
+        c.prediction && !c.prediction.agreed
+          ? `      <system-out>${x(`observation differs from the prediction: ${c.prediction.differences.join('; ')}`)}</system-out>`
+          : undefined;
+      if (c.verdict === 'pass' && !finding) {
         out.push(`${open}/>`);
         continue;
       }
-      out.push(
-        `${open}>`,
-        `      <failure message="${x(failureMessage(c))}" type="${x(c.failures[0]?.what ?? 'expectation')}">${x(failureText(c))}</failure>`,
-        '    </testcase>',
-      );
+      out.push(`${open}>`);
+      if (c.verdict === 'fail') {
+        out.push(
+          `      <failure message="${x(failureMessage(c))}" type="${x(c.failures[0]?.what ?? 'expectation')}">${x(failureText(c))}</failure>`,
+        );
+      }
+      if (finding) out.push(finding);
+      out.push('    </testcase>');
     }
     out.push('    <system-out/>', '    <system-err/>', '  </testsuite>');
   }

@@ -179,6 +179,33 @@ test('xmllint accepts junit.xml against the fixture XSD when libxml2 is installe
   }
 });
 
+test('a disagreement with the prediction is written to the test case system-out, not as a failure', async (t) => {
+  const r = await report();
+  const disagreeing = {
+    ...r,
+    cases: r.cases.map((c, i) =>
+      i === 0
+        ? {
+            ...c,
+            prediction: {
+              reply: 91,
+              path: ['C', 'B'],
+              agreed: false,
+              differences: ['reply: predicted 91'],
+              reasoning: [],
+            },
+          }
+        : c,
+    ),
+  };
+  const xml = renderJunit(disagreeing);
+  t.deepEqual(validateJunit(xml), []);
+  t.regex(
+    xml,
+    /time="0\.010">\n {6}<system-out>observation differs from the prediction: reply: predicted 91<\/system-out>\n {4}<\/testcase>/,
+  );
+});
+
 test('the structural JUnit validator rejects what the schema rejects', (t) => {
   t.deepEqual(
     validateJunit(
