@@ -168,7 +168,7 @@ export function resolveScenario(loaded: LoadedScenario, topology: ResolvedTopolo
     let via: string | undefined;
     if (c.via !== undefined && c.via !== 'socks.conf') {
       const [viaHost, viaPort] = c.via.split(':');
-      host(viaHost ?? '', [...base, 'via']);
+      if (!Ipv4.test(viaHost ?? '')) host(viaHost ?? '', [...base, 'via']);
       if (viaPort !== undefined && !/^\d+$/.test(viaPort))
         fail([...base, 'via'], `bad port in via "${c.via}"`, 'E_SCENARIO_SCHEMA');
       via = c.via;

@@ -147,6 +147,18 @@ cases:
   t.is(c.cleanup.length, 3);
 });
 
+test('the first hop may be a host, host:port or an address; an unknown host is an error', async (t) => {
+  for (const via of ['B', 'B:1080', '10.1.0.1', '10.1.0.1:1080']) {
+    const s = await resolveText(minimal.replace('    send: hello\n', `    send: hello\n    via: "${via}"\n`));
+    t.is(s.cases[0]!.request.via, via);
+    t.is(s.cases[0]!.request.useSocksConf, undefined);
+  }
+  const err = await t.throwsAsync(
+    resolveText(minimal.replace('    send: hello\n', '    send: hello\n    via: Q\n')),
+  );
+  t.regex(err!.message, /cases\[0\]\.via \(9:10\): unknown host "Q"/);
+});
+
 test('a network the topology does not have is an error in a step', async (t) => {
   const text = minimal.replace('    send: hello\n', '    send: hello\n    steps: [{ cut: wan }]\n');
   const err = await t.throwsAsync(resolveText(text));
