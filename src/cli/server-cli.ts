@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { systemClock } from '../common/clock.ts';
+import { SockslabError } from '../common/errors.ts';
 import type { EventSink } from '../common/events.ts';
 import type { IdentdMode } from '../config/ast.ts';
 import { readFrozenFile } from '../config/load.ts';
@@ -574,10 +575,16 @@ export function run(program: Program): void {
       setTimeout(() => process.exit(code), 50).unref();
     },
     (err: unknown) => {
-      process.stderr.write(
-        `${program}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-      );
-      process.exit(2);
+      // Start-up problems we can name (bad passwd or --hosts file) exit 1 like an invalid
+      // sockd.conf (c.12), with the message only; anything else is a bug and shows its stack.
+      const known = err instanceof SockslabError || (err as NodeJS.ErrnoException).syscall !== undefined;
+      const text = known
+        ? (err as Error).message
+        : err instanceof Error
+          ? (err.stack ?? err.message)
+          : String(err);
+      process.stderr.write(`${program}: ${text}\n`);
+      process.exit(known ? 1 : 2);
     },
   );
 }

@@ -337,15 +337,9 @@ export class Session {
   private async process(req: ParsedRequest, early: Buffer | null): Promise<void> {
     const ctx = this.ctx;
     const rules = ctx.rules(); // snapshot: a reload does not change an in-flight session
-    const [src, dst] = await Promise.all([
-      hostFromAddress(ctx.resolver, this.conn.remote.address),
-      req.hostname !== undefined
-        ? hostFromName(ctx.resolver, req.hostname, { wireAddress: parseDottedQuad(req.address) ?? 1 })
-        : hostFromAddress(ctx.resolver, req.address),
-    ]);
-    const dstServ = serviceLabel(req.port, (p) => ctx.services.nameOf(p));
-    const requestEvent = {
-      type: 'request' as const,
+    // The request event comes first, before any (possibly slow) name lookup.
+    this.emit({
+      type: 'request',
       client: this.conn.remote,
       local: this.conn.local,
       version: req.version,
@@ -357,8 +351,14 @@ export class Session {
         ...(req.hostname !== undefined ? { name: req.hostname } : {}),
       },
       user: req.user,
-    };
-    this.emit(requestEvent);
+    });
+    const [src, dst] = await Promise.all([
+      hostFromAddress(ctx.resolver, this.conn.remote.address),
+      req.hostname !== undefined
+        ? hostFromName(ctx.resolver, req.hostname, { wireAddress: parseDottedQuad(req.address) ?? 1 })
+        : hostFromAddress(ctx.resolver, req.address),
+    ]);
+    const dstServ = serviceLabel(req.port, (p) => ctx.services.nameOf(p));
     if (this.gone) return this.finish('client-gone');
 
     if (req.emptyName) {
