@@ -204,9 +204,14 @@ async function build(engine: DockerEngine, root: string, tag: string, stage: (di
 }
 
 /** Removes the other tags of `repository` (older builds); an image still in use stays. */
+/** Tags younger than this are kept: another process may be about to start containers from them. */
+const pruneAfterMs = 15 * 60_000;
+
+/** Removes older tags of `repository`; an image in use, or built in the last minutes, stays. */
 async function pruneOthers(engine: DockerEngine, repository: string, keep: string): Promise<void> {
   const images = await engine.dockerode.listImages({ filters: { reference: [repository] } });
   for (const img of images) {
+    if (Date.now() - img.Created * 1000 < pruneAfterMs) continue;
     for (const tag of img.RepoTags ?? []) {
       if (tag === keep) continue;
       await engine.dockerode
@@ -214,6 +219,43 @@ async function pruneOthers(engine: DockerEngine, repository: string, keep: strin
         .remove()
         .catch(() => {});
     }
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * One build at a time per tag on this machine: test files run in parallel processes and would all
+ * stage and send the same 150 MB context. The lock file holds the builder's pid; a lock whose
+ * process is gone is taken over.
+ */
+async function withBuildLock<T>(root: string, tag: string, fn: () => Promise<T>): Promise<T> {
+  await fs.mkdir(join(root, '.docker-img'), { recursive: true });
+  const lock = join(root, '.docker-img', `${tag.replace(/[/:]/g, '_')}.lock`);
+  for (;;) {
+    try {
+      const handle = await fs.open(lock, 'wx');
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const owner = Number(await fs.readFile(lock, 'utf8').catch(() => ''));
+      if (Number.isInteger(owner) && owner > 0 && !pidAlive(owner)) await fs.rm(lock, { force: true });
+      else await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await fs.rm(lock, { force: true });
   }
 }
 
@@ -228,10 +270,13 @@ export async function ensureImage(engine: DockerEngine, root = projectRoot()): P
   const base = `${BaseRepository}:${bHash}`;
   const tag = `${ImageRepository}:${await inputsHash(inputs, bHash)}`;
   if (await imageExists(engine, tag)) return tag;
-  if (!(await imageExists(engine, base))) {
-    await build(engine, root, base, (dir) => stageBase(inputs, dir));
-  }
-  await build(engine, root, tag, (dir) => stageHost(inputs, base, dir));
+  await withBuildLock(root, base, async () => {
+    if (!(await imageExists(engine, base))) await build(engine, root, base, (dir) => stageBase(inputs, dir));
+  });
+  await withBuildLock(root, tag, async () => {
+    if (!(await imageExists(engine, tag)))
+      await build(engine, root, tag, (dir) => stageHost(inputs, base, dir));
+  });
   await pruneOthers(engine, ImageRepository, tag);
   await pruneOthers(engine, BaseRepository, base);
   return tag;
