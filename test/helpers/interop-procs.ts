@@ -14,6 +14,12 @@ import { waitListening } from './interop-net.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 
+/**
+ * How long to wait for a daemon to listen or for an expected line. Generous, because a loaded
+ * CI machine can take many seconds to start node + tsx; a passing run never waits this long.
+ */
+const patienceMs = 30_000;
+
 /** Environment for clients: no proxy variables from the caller's shell leak into curl. */
 export function cleanEnv(extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
   return {
@@ -127,7 +133,7 @@ export async function startDaemon(spec: DaemonSpec): Promise<{ daemon: Daemon }>
     pid,
     lines,
     exited: () => exitReason,
-    waitForLine(match, timeoutMs = 10_000) {
+    waitForLine(match, timeoutMs = patienceMs) {
       return new Promise((resolvePromise, reject) => {
         const check = () => {
           const hit = lines.find(match);
@@ -161,7 +167,7 @@ export async function startDaemon(spec: DaemonSpec): Promise<{ daemon: Daemon }>
     },
   };
   try {
-    const timeout = spec.startTimeoutMs ?? 10_000;
+    const timeout = spec.startTimeoutMs ?? patienceMs;
     if ('line' in spec.ready) await daemon.waitForLine(spec.ready.line, timeout);
     else await waitListening(spec.ready.host, spec.ready.port, timeout, daemon.exited);
   } catch (err) {
@@ -255,7 +261,7 @@ export function messages(d: Daemon): string[] {
 export async function waitForMessage(
   d: Daemon,
   match: (message: string) => boolean,
-  timeoutMs = 10_000,
+  timeoutMs = patienceMs,
 ): Promise<string> {
   return logMessage(await d.waitForLine((l) => match(logMessage(l)), timeoutMs));
 }
@@ -284,7 +290,7 @@ export async function runTool(
   const pid = proc.pid;
   const timer = setTimeout(() => {
     if (pid !== undefined) killGroup(pid, 'SIGKILL');
-  }, options.timeoutMs ?? 25_000);
+  }, options.timeoutMs ?? patienceMs);
   try {
     const r = await proc;
     return {
@@ -317,7 +323,7 @@ export async function waitForEvent<T extends LabEvent['type']>(
   path: string,
   type: T,
   match: (e: Extract<LabEvent, { type: T }>) => boolean = () => true,
-  timeoutMs = 10_000,
+  timeoutMs = patienceMs,
 ): Promise<Extract<LabEvent, { type: T }>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

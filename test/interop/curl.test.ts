@@ -111,7 +111,7 @@ function curl(
     ...extra,
     '-sS',
     '--max-time',
-    '10',
+    '20',
     '--interface',
     lab.client,
     `--${dialect}`,

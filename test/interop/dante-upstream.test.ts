@@ -137,7 +137,7 @@ function curl(lab: Lab, dialect: 'socks4' | 'socks4a', host: string, user: strin
   return runTool(which('curl')!, [
     '-sS',
     '--max-time',
-    '10',
+    '20',
     '--interface',
     lab.client,
     `--${dialect}`,

@@ -37,7 +37,7 @@ async function startOidentd(scratch: Scratch, host: string): Promise<{ daemon: D
     name: 'oidentd',
     file: which('oidentd')!,
     // -i foreground, -S log to stderr, -a address, -p port, -C config, -t query timeout.
-    args: ['-i', '-S', '-a', host, '-p', String(identPort), '-C', conf, '-t', '5'],
+    args: ['-i', '-S', '-a', host, '-p', String(identPort), '-C', conf, '-t', '10'],
     ready: { host, port: identPort },
   });
 }
@@ -78,7 +78,7 @@ async function withIdentLab(
   const client = freshAddress();
   const proxy = { host: freshAddress(), port: listenPort() };
   const hosts = `${target.host} ${targetName}\n${client} ${clientName}\n`;
-  const identdArgs = ['--timeout-identd', '5'];
+  const identdArgs = ['--timeout-identd', '10'];
   const daemons: Daemon[] = [];
   try {
     const { daemon: oidentd } = await startOidentd(
@@ -136,7 +136,7 @@ function curlAs(lab: Lab, user: string) {
   return runTool(which('curl')!, [
     '-sS',
     '--max-time',
-    '10',
+    '20',
     '--interface',
     lab.client,
     '--socks4',
@@ -152,7 +152,7 @@ function socks4ReplyCode(lab: Lab, user: string): Promise<number | null> {
   return new Promise((resolve) => {
     const s = tcpConnect({ host: lab.proxy.host, port: lab.proxy.port, localAddress: lab.client });
     const chunks: Buffer[] = [];
-    const timer = setTimeout(() => finish(), 10_000);
+    const timer = setTimeout(() => finish(), 20_000);
     const finish = () => {
       clearTimeout(timer);
       s.destroy();

@@ -36,8 +36,8 @@ function proxychainsConf(scratch: Scratch, hops: readonly Hop[]): string {
   const lines = [
     'strict_chain',
     'quiet_mode',
-    'tcp_connect_time_out 4000',
-    'tcp_read_time_out 8000',
+    'tcp_connect_time_out 8000',
+    'tcp_read_time_out 15000',
     '[ProxyList]',
     ...hops.map((h) =>
       h.kind === 'socks5'
@@ -56,7 +56,7 @@ async function curlThroughProxychains(conf: string, target: HttpTarget): Promise
     which('curl')!,
     '-sS',
     '--max-time',
-    '10',
+    '20',
     `http://${target.host}:${target.port}/`,
   ]);
 }

@@ -56,7 +56,7 @@ function socksifiedCurl(
 ): Promise<ToolRun> {
   return runTool(
     which('socksify')!,
-    [which('curl')!, '-sS', '--max-time', '10', `http://${target.host}:${target.port}/`],
+    [which('curl')!, '-sS', '--max-time', '20', `http://${target.host}:${target.port}/`],
     { env: { ...danteEnv(conf), ...env } },
   );
 }
@@ -246,7 +246,7 @@ function peerExchange(
     const timer = setTimeout(() => {
       s.destroy();
       reject(new Error(`peer heard only ${JSON.stringify(heard)}`));
-    }, 8000);
+    }, 20_000);
     s.setEncoding('utf8');
     s.on('data', (chunk: string) => {
       heard += chunk;
