@@ -1,6 +1,7 @@
 import type { ClientConfig, ClientRule, ServerConfig, ServerRule } from '../config/ast.ts';
 import { dotted, inetAton } from '../config/inet.ts';
 import { type HostIdentity, hostMatches } from '../policy/host.ts';
+import { type HostTable, hostTable } from '../topology/host-table.ts';
 import type { HostModel, ResolvedTopology } from '../topology/model.ts';
 import type { ParsedHostConfigs } from '../topology/resolve.ts';
 import { addrCovers, portCovers, usersCover } from './cover.ts';
@@ -63,20 +64,13 @@ const serverCovers = (o: ServerRule, i: ServerRule) =>
 const clientCovers = (o: ClientRule, i: ClientRule) =>
   addrCovers(o.dst, i.dst) && usersCover(o.users, i.users) && portCovers(o.port, i.port);
 
-/** Resolve a socks.conf server entry (address or host name) to a host of the topology. */
-function entryHost(topology: ResolvedTopology, entry: string): { host?: HostModel; address?: string } {
+/** A socks.conf server entry (any inet_aton form, or a host name) as a host of the topology. */
+function entryHost(table: HostTable, entry: string): { host?: HostModel; address?: string } {
   const n = inetAton(entry);
-  if (n !== undefined) {
-    const address = dotted(n);
-    return {
-      address,
-      ...spread(topology.hosts.find((h) => h.interfaces.some((i) => i.address === address))),
-    };
-  }
-  const host = topology.hosts.find((h) => h.name.toLowerCase() === entry.toLowerCase());
-  return host ? { host } : {};
+  const address = n !== undefined ? dotted(n) : undefined;
+  const host = table.lookup(address ?? entry);
+  return { ...(host ? { host } : {}), ...(address ? { address } : {}) };
 }
-const spread = (host: HostModel | undefined) => (host ? { host } : {});
 
 function sharesNetwork(a: HostModel, b: HostModel, address?: string): boolean {
   const nets = address
@@ -90,6 +84,7 @@ export function lintTopology(
   configs: ReadonlyMap<string, ParsedHostConfigs>,
 ): LintFinding[] {
   const findings: LintFinding[] = [];
+  const table = hostTable(topology);
   const upstreamsOf = new Map<string, { user: HostModel; rule: ClientRule; file: string }[]>();
 
   const checkClientConfig = (host: HostModel, config: ClientConfig) => {
@@ -102,7 +97,7 @@ export function lintTopology(
           ? [host.server.defaultServer]
           : [];
       for (const entry of entries) {
-        const { host: target, address } = entryHost(topology, entry);
+        const { host: target, address } = entryHost(table, entry);
         const at = { host: host.name, file: config.file, line: rule.line };
         if (!target) {
           findings.push({

@@ -1,6 +1,5 @@
 import type { ClientConfig } from '../config/ast.ts';
-import { dotted, inetAton } from '../config/inet.ts';
-import { decideClientRoute, type RouteDecision } from '../policy/client-route.ts';
+import { decideClientRoute, planServerAttempts, type RouteDecision } from '../policy/client-route.ts';
 import { dottedOf, type HostIdentity, hostFromAddress, hostFromName } from '../policy/host.ts';
 import { chooseInterface } from '../policy/interface-choice.ts';
 import { applyIdentd, decideServerAccess, type IdentdResult } from '../policy/server-access.ts';
@@ -230,23 +229,22 @@ async function pickServer(
   next?: { host: HostModel; clientAddress: string; serverAddress: string };
 }> {
   const attempts: { server: string; host?: string; ok: boolean; why?: string }[] = [];
-  for (const entry of entries) {
-    const numeric = inetAton(entry);
-    const addresses = numeric !== undefined ? [dotted(numeric)] : await world.resolver.forward(entry);
-    if (addresses.length === 0) {
-      reasoning.push(`${from.name}: upstream ${entry}: host not found`);
+  // The server's own d.7 planner: numeric entries as they are, names looked up when reached.
+  for await (const plan of planServerAttempts(entries, world.resolver)) {
+    if (plan.kind === 'not-found') {
+      reasoning.push(`${from.name}: upstream ${plan.entry}: host not found`);
       continue;
     }
-    for (const address of addresses) {
+    for (const address of plan.addresses) {
       const owner = world.owner(address)?.host;
       const c = world.canConnect(from, address, port);
       if (c.ok && owner?.server) {
-        attempts.push({ server: entry, host: owner.name, ok: true });
+        attempts.push({ server: plan.entry, host: owner.name, ok: true });
         return { attempts, next: { host: owner, clientAddress: c.local, serverAddress: address } };
       }
       const why = c.ok ? `${owner?.name ?? address} runs no SOCKS server` : c.why;
-      attempts.push({ server: entry, ...(owner ? { host: owner.name } : {}), ok: false, why });
-      reasoning.push(`${from.name}: upstream ${entry} fails: ${why}`);
+      attempts.push({ server: plan.entry, ...(owner ? { host: owner.name } : {}), ok: false, why });
+      reasoning.push(`${from.name}: upstream ${plan.entry} fails: ${why}`);
     }
   }
   return { attempts };

@@ -4,6 +4,7 @@ import type { Resolver, UserFileReader } from '../policy/resolver.ts';
 import { tableResolver } from '../policy/table-resolver.ts';
 import type { ScenarioStep } from '../scenario/model.ts';
 import { configParsers } from '../topology/config-parsers.ts';
+import { type HostTable, hostTable } from '../topology/host-table.ts';
 import type { HostModel, IdentdBehaviour, ResolvedTopology, ServerModel } from '../topology/model.ts';
 import type { ParsedHostConfigs } from '../topology/resolve.ts';
 
@@ -20,11 +21,13 @@ export class LabWorld {
   private readonly stopped = new Set<string>();
   private readonly cut = new Set<string>();
   private readonly byAddress = new Map<string, { host: HostModel; network: string }>();
+  private readonly table: HostTable;
 
   constructor(
     readonly topology: ResolvedTopology,
     configs: ReadonlyMap<string, ParsedHostConfigs>,
   ) {
+    this.table = hostTable(topology);
     for (const [host, c] of configs) this.configs.set(host, { ...c });
     const forward = new Map<string, string[]>();
     const reverse = new Map<string, string[]>();
@@ -45,10 +48,7 @@ export class LabWorld {
   }
 
   host(name: string): HostModel | undefined {
-    return (
-      this.topology.hosts.find((h) => h.name === name) ??
-      this.topology.hosts.find((h) => h.name.toLowerCase() === name.toLowerCase())
-    );
+    return this.table.byName(name);
   }
 
   /** The host (and network) owning a topology address. */

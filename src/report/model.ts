@@ -3,6 +3,7 @@ import { serverUsed } from '../scenario/expect.ts';
 import type { CaseExpectations } from '../scenario/model.ts';
 import { describeReply } from '../scenario/replies.ts';
 import type { CaseResult } from '../scenario/result.ts';
+import { describeStep } from '../scenario/step-text.ts';
 import type { Trace } from '../scenario/trace.ts';
 import type { ResolvedTopology } from '../topology/model.ts';
 
@@ -201,23 +202,6 @@ function expectedOf(e: CaseExpectations, protocol: string): Record<string, unkno
   return out;
 }
 
-function stepText(s: CaseResult['case']['steps'][number]): string {
-  switch (s.kind) {
-    case 'stop':
-    case 'start':
-      return `${s.kind} ${s.host}`;
-    case 'identd':
-      return `identd ${s.host} ${s.behaviour.kind}${'user' in s.behaviour ? ` ${s.behaviour.user}` : ''}${'error' in s.behaviour ? ` ${s.behaviour.error}` : ''}`;
-    case 'replaceConfig':
-      return `replace ${s.host}:${s.file} and reload`;
-    case 'cut':
-    case 'restore':
-      return `${s.kind} network ${s.network}`;
-    case 'wait':
-      return `wait ${s.ms} ms`;
-  }
-}
-
 export function caseReport(r: CaseResult): CaseReport {
   const c = r.case;
   const req = c.request;
@@ -236,7 +220,7 @@ export function caseReport(r: CaseResult): CaseReport {
       target: `${req.target.host}:${req.target.port}`,
       via: req.via ?? 'socks.conf',
       send: req.send ?? null,
-      steps: c.steps.map(stepText),
+      steps: c.steps.map(describeStep),
     },
     expected: expectedOf(c.expect, c.protocol),
     observed: {

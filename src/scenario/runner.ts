@@ -3,7 +3,8 @@ import type { Lab, ProbeOutcome } from '../runtime/runtime.ts';
 import { checkExpectations, type Failure } from './expect.ts';
 import type { ScenarioCase, ScenarioStep } from './model.ts';
 import type { CaseResult, PredictionCheck } from './result.ts';
-import { stitchTraces } from './stitch.ts';
+import { describeStep } from './step-text.ts';
+import { isServer, sessionKey, stitchTraces } from './stitch.ts';
 import type { Trace } from './trace.ts';
 
 /**
@@ -36,23 +37,6 @@ export interface RunnerOptions {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-export function describeStep(s: ScenarioStep): string {
-  switch (s.kind) {
-    case 'stop':
-    case 'start':
-      return `${s.kind} ${s.host}`;
-    case 'identd':
-      return `identd on ${s.host} → ${s.behaviour.kind}`;
-    case 'replaceConfig':
-      return `replace ${s.file} on ${s.host}`;
-    case 'cut':
-    case 'restore':
-      return `${s.kind} ${s.network}`;
-    case 'wait':
-      return `wait ${s.ms} ms`;
-  }
-}
 
 /** Applies one fault step; returns a failure when it threw or the reload did not do what the case said. */
 export async function applyStep(lab: Lab, step: ScenarioStep, label: string): Promise<Failure | undefined> {
@@ -114,10 +98,9 @@ async function settle(lab: Lab, from: number, settleMs: number): Promise<readonl
     for (const e of events) {
       if (e.type === 'outbound' && e.via === 'direct' && !echoed.has(`${e.local.address}:${e.local.port}`))
         unanswered++;
-      if (e.service !== 'rsockd' && e.service !== 'sockd') continue;
-      const key = `${e.host}|${e.service}|${e.session}`;
-      if (e.type === 'request') open.add(key);
-      else if (e.type === 'close') open.delete(key);
+      if (!isServer(e)) continue;
+      if (e.type === 'request') open.add(sessionKey(e));
+      else if (e.type === 'close') open.delete(sessionKey(e));
     }
     if ((open.size === 0 && unanswered === 0) || Date.now() >= deadline) return events;
     await sleep(10);

@@ -32,8 +32,10 @@ export function addressBook(topology: ResolvedTopology): (address: string) => st
     map.get(address) ?? (topology.hosts.some((h) => h.name === address) ? address : undefined);
 }
 
-const isServer = (e: LabEvent): boolean => e.service === 'rsockd' || e.service === 'sockd';
-const sessionKey = (e: LabEvent): string => `${e.host ?? ''}|${e.service}|${e.session ?? ''}`;
+/** Events of a SOCKS server hop (not probe, identd or echo). */
+export const isServer = (e: LabEvent): boolean => e.service === 'rsockd' || e.service === 'sockd';
+/** One server session: host, service and the server's own session id. */
+export const sessionKey = (e: LabEvent): string => `${e.host ?? ''}|${e.service}|${e.session ?? ''}`;
 
 export function stitchTraces(
   events: readonly LabEvent[],

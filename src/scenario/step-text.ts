@@ -1,0 +1,22 @@
+import type { ScenarioStep } from './model.ts';
+
+/** A fault step in a few words, for failures, reports and task titles. */
+export function describeStep(s: ScenarioStep): string {
+  switch (s.kind) {
+    case 'stop':
+    case 'start':
+      return `${s.kind} ${s.host}`;
+    case 'identd': {
+      const b = s.behaviour;
+      const detail = b.kind === 'lying' ? ` (${b.user})` : b.kind === 'error' ? ` (${b.error})` : '';
+      return `identd on ${s.host} → ${b.kind}${detail}`;
+    }
+    case 'replaceConfig':
+      return `replace ${s.file} on ${s.host}`;
+    case 'cut':
+    case 'restore':
+      return `${s.kind} ${s.network}`;
+    case 'wait':
+      return `wait ${s.ms} ms`;
+  }
+}
