@@ -107,49 +107,83 @@ test('proxychains4 with a strict chain of two rsockd reaches the target through 
   });
 });
 
-test('proxychains4 through an rsockd that cascades to sockd: the USERID is forwarded and sockd makes the connection', async (t) => {
-  await withLab(async ({ scratch, target, daemons }) => {
-    const a = { host: freshAddress(), port: listenPort() };
-    const b = { host: freshAddress(), port: listenPort() };
-    const hosts = `${target.host} ${targetName}\n`;
-    const { daemon: sockd } = await startRsockd({
-      program: 'sockd',
-      scratch,
-      label: 'b',
-      ...b,
-      sockdConf: permitLoopback,
-      hosts,
+// How rsockd's socks.conf names the sockd it cascades to (d.2, d.5, d.6), and the name its log
+// then gives that server ("using sockd at E": the entry as written).
+const cascades: ReadonlyArray<{
+  how: string;
+  socksConf: (b: string) => string;
+  extraArgs: (b: string) => string[];
+  logged: (b: string) => string;
+}> = [
+  {
+    how: 'an explicit server list',
+    socksConf: (b) => `sockd @=${b} ALL\n`,
+    extraArgs: () => [],
+    logged: (b) => b,
+  },
+  {
+    how: 'a server name resolved from the --hosts table',
+    socksConf: () => 'sockd @=hop-b.interop.test ALL\n',
+    extraArgs: () => [],
+    logged: () => 'hop-b.interop.test',
+  },
+  {
+    how: 'the default server (--default-server) for a line without a list',
+    socksConf: () => 'sockd ALL\n',
+    extraArgs: (b) => ['--default-server', b],
+    logged: (b) => b,
+  },
+];
+
+for (const cascade of cascades) {
+  test(`proxychains4 through an rsockd cascading to sockd by ${cascade.how}: the USERID is forwarded`, async (t) => {
+    await withLab(async ({ scratch, target, daemons }) => {
+      const a = { host: freshAddress(), port: listenPort() };
+      const b = { host: freshAddress(), port: listenPort() };
+      const hosts = `${target.host} ${targetName}\n${b.host} hop-b.interop.test\n`;
+      const { daemon: sockd } = await startRsockd({
+        program: 'sockd',
+        scratch,
+        label: 'b',
+        ...b,
+        sockdConf: permitLoopback,
+        hosts,
+      });
+      daemons.push(sockd);
+      const { daemon: rsockd } = await startRsockd({
+        scratch,
+        label: 'a',
+        ...a,
+        sockdConf: permitLoopback,
+        socksConf: cascade.socksConf(b.host),
+        upstreamPort: b.port,
+        hosts,
+        extraArgs: cascade.extraArgs(b.host),
+      });
+      daemons.push(rsockd);
+      const run = await curlThroughProxychains(proxychainsConf(scratch, [a]), target);
+      t.is(run.exitCode, 0, `${run.command}\n${run.stderr}`);
+      t.is(run.stdout, target.body);
+      const dst = `${targetName} (${serviceName(target.port)})`;
+      await waitForMessage(
+        rsockd,
+        (m) => m === `connect() from ${user}(unknown) to ${dst} using sockd at ${cascade.logged(b.host)}`,
+      );
+      // sockd made the connection, for the user proxychains named to rsockd (d.8).
+      t.regex(
+        await waitForMessage(sockd, (m) => m.startsWith('connected -- ')),
+        new RegExp(
+          `^connected -- Connect from ${user}\\(unknown\\)@${anyAddress} to target\\.interop\\.test`,
+        ),
+      );
+      t.false(
+        messages(rsockd).some((m) => m.startsWith('connect() directly')),
+        'rsockd did not go direct',
+      );
+      t.is(target.peers.length, 1);
     });
-    daemons.push(sockd);
-    const { daemon: rsockd } = await startRsockd({
-      scratch,
-      label: 'a',
-      ...a,
-      sockdConf: permitLoopback,
-      socksConf: `sockd @=${b.host} ALL\n`,
-      upstreamPort: b.port,
-      hosts,
-    });
-    daemons.push(rsockd);
-    const run = await curlThroughProxychains(proxychainsConf(scratch, [a]), target);
-    t.is(run.exitCode, 0, `${run.command}\n${run.stderr}`);
-    t.is(run.stdout, target.body);
-    const dst = `${targetName} (${serviceName(target.port)})`;
-    await waitForMessage(
-      rsockd,
-      (m) => m === `connect() from ${user}(unknown) to ${dst} using sockd at ${b.host}`,
-    );
-    t.regex(
-      await waitForMessage(sockd, (m) => m.startsWith('connected -- ')),
-      new RegExp(`^connected -- Connect from ${user}\\(unknown\\)@${anyAddress} to target\\.interop\\.test`),
-    );
-    t.false(
-      messages(rsockd).some((m) => m.startsWith('connect() directly')),
-      'rsockd did not go direct',
-    );
-    t.is(target.peers.length, 1);
   });
-});
+}
 
 test('proxychains4 fails when the second rsockd of its chain refuses, and only the first hop connected', async (t) => {
   await withLab(async ({ scratch, target, daemons }) => {
