@@ -109,7 +109,7 @@ test('BIND with a 4A name accepts a peer from any of its resolved addresses', as
 
 test('no peer before the establishment timer: timed-out log and no second reply', async (t) => {
   const echo = await startEcho(t);
-  const s = await startServer(t, { sockdConf: 'permit ALL\n', timers: { establish: 300 } });
+  const s = await startServer(t, { sockdConf: 'permit ALL\n', timers: { establish: 1000 } });
   const r = await socks4({ proxy: s, command: 'bind', dst: freshAddress(), port: 21, user: 'u' });
   t.is(r.reply?.code, 90);
   t.is((await readBytes(r.socket, 8, 2000)).length, 0);

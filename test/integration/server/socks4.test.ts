@@ -182,7 +182,7 @@ test('a USERID of 64 KiB without NUL is cut off after 1024 bytes without reply',
 
 test('a slow-loris client is closed by the request timer without reply while others are served', async (t) => {
   const echo = await startEcho(t);
-  const s = await startServer(t, { sockdConf: permitAll, timers: { requestRead: 400 } });
+  const s = await startServer(t, { sockdConf: permitAll, timers: { requestRead: 1000 } });
   const sock = await connectTcp(s.host, s.port);
   sock.write(Buffer.from([4, 1, 0]));
   await assertServes(t, s, echo);
@@ -231,7 +231,7 @@ test('the establishment timer ends a hanging connect with timed-out and no reply
     listen: (o, cb) => nodeNet.listen(o, cb),
     connect: (o) => (o.host === blackhole ? new Promise<never>(() => {}) : nodeNet.connect(o)),
   };
-  const s = await startServer(t, { sockdConf: permitAll, timers: { establish: 300 }, net });
+  const s = await startServer(t, { sockdConf: permitAll, timers: { establish: 1000 }, net });
   const r = await socks4({ proxy: s, dst: blackhole, port: 80, user: 'x' });
   t.is(r.reply, null);
   t.true(await closedWithin(r.socket, 2000));
