@@ -247,29 +247,25 @@ export function resolveScenario(loaded: LoadedScenario, topology: ResolvedTopolo
     m: RawExpect['logs'] extends readonly (infer M)[] | undefined ? M : never,
     path: YamlPath,
   ): TextMatcher {
-    const spec =
-      typeof m === 'string'
-        ? { text: m }
-        : { host: m.host, text: m.regex !== undefined ? `/${m.regex}/` : (m.contains ?? '') };
-    if (typeof m !== 'string') {
-      if ((m.contains === undefined) === (m.regex === undefined))
-        fail(path, 'give exactly one of contains or regex', 'E_SCENARIO_SCHEMA');
-      if (m.host !== undefined) host(m.host, [...path, 'host']);
-    }
-    const re = /^\/(.*)\/([a-z]*)$/s.exec(spec.text);
-    if (re) {
+    const regex = (source: string, flags: string, text: string, at?: string): TextMatcher => {
       try {
-        new RegExp(re[1]!, re[2]);
+        new RegExp(source, flags);
       } catch (err) {
         fail(path, `bad regular expression: ${(err as Error).message}`, 'E_SCENARIO_SCHEMA');
       }
-      return {
-        ...(spec.host !== undefined ? { host: spec.host } : {}),
-        regex: { source: re[1]!, flags: re[2]! },
-        text: spec.text,
-      };
+      return { ...(at !== undefined ? { host: at } : {}), regex: { source, flags }, text };
+    };
+    if (typeof m === 'string') {
+      // Shorthand: `/re/flags` is a regular expression, anything else a substring.
+      const re = /^\/(.*)\/([dgimsuyv]*)$/s.exec(m);
+      return re ? regex(re[1]!, re[2]!, m) : { contains: m, text: m };
     }
-    return { ...(spec.host !== undefined ? { host: spec.host } : {}), contains: spec.text, text: spec.text };
+    if ((m.contains === undefined) === (m.regex === undefined)) {
+      fail(path, 'give exactly one of contains or regex', 'E_SCENARIO_SCHEMA');
+    }
+    if (m.host !== undefined) host(m.host, [...path, 'host']);
+    if (m.regex !== undefined) return regex(m.regex, '', `/${m.regex}/`, m.host);
+    return { ...(m.host !== undefined ? { host: m.host } : {}), contains: m.contains!, text: m.contains! };
   }
 
   function resolveExpect(e: RawExpect, protocol: ProbeProtocol, path: YamlPath): CaseExpectations {

@@ -159,6 +159,24 @@ test('the first hop may be a host, host:port or an address; an unknown host is a
   t.regex(err!.message, /cases\[0\]\.via \(9:10\): unknown host "Q"/);
 });
 
+test('log matchers: /re/flags shorthand is a regex, contains is always literal, a bad regex is an error', async (t) => {
+  const text = minimal.replace(
+    '      echo: true\n',
+    '      echo: true\n      logs: ["/^refused/i", "plain /etc/x", { host: A, contains: "/etc/sockd/dept.users" }, { regex: "a+b" }]\n',
+  );
+  const logs = (await resolveText(text)).cases[0]!.expect.logs;
+  t.deepEqual(logs, [
+    { regex: { source: '^refused', flags: 'i' }, text: '/^refused/i' },
+    { contains: 'plain /etc/x', text: 'plain /etc/x' },
+    { host: 'A', contains: '/etc/sockd/dept.users', text: '/etc/sockd/dept.users' },
+    { regex: { source: 'a+b', flags: '' }, text: '/a+b/' },
+  ]);
+  const err = await t.throwsAsync(
+    resolveText(minimal.replace('      echo: true\n', '      echo: true\n      logs: ["/(/"]\n')),
+  );
+  t.regex(err!.message, /cases\[0\]\.expect\.logs\[0\] \(15:14\): bad regular expression/);
+});
+
 test('a network the topology does not have is an error in a step', async (t) => {
   const text = minimal.replace('    send: hello\n', '    send: hello\n    steps: [{ cut: wan }]\n');
   const err = await t.throwsAsync(resolveText(text));
