@@ -7,13 +7,14 @@ import test from 'ava';
 import { SyslogLog } from '../../../src/server/log-sinks.ts';
 
 // h.4 syslog: RFC 3164 datagrams (facility daemon, `ident[pid]:`) on a unix datagram socket.
-// Node cannot bind AF_UNIX datagram sockets, so a python3 one-liner plays syslogd.
+// Node cannot bind AF_UNIX datagram sockets, so a perl one-liner (core Socket, in Debian's
+// essential perl-base) plays syslogd.
 
 const have = (cmd: string) => spawnSync(cmd, ['--version'], { stdio: 'ignore' }).status === 0;
 
 test('classic lines reach a unix datagram syslog socket with daemon priorities and the pid', async (t) => {
-  if (!have('python3') || !have('logger')) {
-    const reason = 'python3 and logger(1) are needed to stand in for syslogd';
+  if (!have('perl') || !have('logger')) {
+    const reason = 'perl and logger(1) are needed to stand in for syslogd';
     if (process.env.SOCKSLAB_REQUIRE_ALL === '1') t.fail(reason);
     else t.log(`skipped: ${reason}`);
     t.pass();
@@ -22,11 +23,11 @@ test('classic lines reach a unix datagram syslog socket with daemon priorities a
   const dir = await mkdtemp(join(tmpdir(), 'syslog-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const path = join(dir, 'log');
-  const script = `import socket,sys
-s=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM); s.bind(sys.argv[1]); s.settimeout(10)
-print('ready', flush=True)
-for i in range(2): print(s.recv(4096).decode('latin1'), flush=True)`;
-  const syslogd = spawn('python3', ['-c', script, path], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const script =
+    'use Socket; socket(S, PF_UNIX, SOCK_DGRAM, 0) or die "socket: $!"; ' +
+    'bind(S, pack_sockaddr_un($ARGV[0])) or die "bind: $!"; $| = 1; print "ready\\n"; ' +
+    'for (1..2) { recv(S, $m, 4096, 0); print "$m\\n"; }';
+  const syslogd = spawn('perl', ['-e', script, path], { stdio: ['ignore', 'pipe', 'inherit'] });
   t.teardown(() => syslogd.kill());
   let out = '';
   syslogd.stdout.setEncoding('utf8');
