@@ -192,6 +192,8 @@ export interface RsockdSpec {
   readonly upstreamPort?: number;
   readonly identdPort?: number;
   readonly extraArgs?: readonly string[];
+  /** Extra environment (e.g. SOCKS_SERVER); the caller's proxy variables are never passed on. */
+  readonly env?: Record<string, string>;
 }
 
 /** Where startRsockd has the server write its JSON-lines events (`--events`). */
@@ -242,6 +244,7 @@ export async function startRsockd(spec: RsockdSpec): Promise<{ daemon: Daemon }>
     name: `${program} ${spec.label}`,
     file: process.execPath,
     args,
+    ...(spec.env ? { env: spec.env } : {}),
     ready: { host: spec.host, port: spec.port },
   });
 }

@@ -113,6 +113,7 @@ const cascades: ReadonlyArray<{
   how: string;
   socksConf: (b: string) => string;
   extraArgs: (b: string) => string[];
+  env?: (b: string) => Record<string, string>;
   logged: (b: string) => string;
 }> = [
   {
@@ -131,6 +132,14 @@ const cascades: ReadonlyArray<{
     how: 'the default server (--default-server) for a line without a list',
     socksConf: () => 'sockd ALL\n',
     extraArgs: (b) => ['--default-server', b],
+    logged: (b) => b,
+  },
+  {
+    how: 'SOCKS_SERVER, which wins over --default-server',
+    socksConf: () => 'sockd ALL\n',
+    // The option names an address where nothing listens: only SOCKS_SERVER can work.
+    extraArgs: () => ['--default-server', freshAddress()],
+    env: (b) => ({ SOCKS_SERVER: b }),
     logged: (b) => b,
   },
 ];
@@ -159,6 +168,7 @@ for (const cascade of cascades) {
         upstreamPort: b.port,
         hosts,
         extraArgs: cascade.extraArgs(b.host),
+        ...(cascade.env ? { env: cascade.env(b.host) } : {}),
       });
       daemons.push(rsockd);
       const run = await curlThroughProxychains(proxychainsConf(scratch, [a]), target);
