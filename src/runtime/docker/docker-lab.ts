@@ -13,6 +13,7 @@ import {
   LineSplitter,
 } from './agent-protocol.ts';
 import type { DockerEngine } from './engine.ts';
+import { missingEvents } from './event-completeness.ts';
 import { bridgeName, isolateBridges } from './firewall.ts';
 import { HostContainer } from './host-container.ts';
 import { buildHostSpec, ImagePaths } from './host-spec.ts';
@@ -47,8 +48,8 @@ interface RunningHost {
   readonly follower: LogFollower;
 }
 
-const settleQuietMs = 60;
-const settleMaxMs = 1_500;
+const settleQuietMs = 40;
+const settleMaxMs = 3_000;
 
 export class DockerLab implements Lab {
   readonly runtime = 'docker' as const;
@@ -268,7 +269,7 @@ export class DockerLab implements Lab {
         `probe from ${request.from} printed no outcome (exit ${result.exitCode}): ${result.stderr.trim() || result.stdout.trim()}`,
       );
     }
-    await this.settle(before);
+    await this.settle(before, outcome);
     return outcome;
   }
 
@@ -290,22 +291,16 @@ export class DockerLab implements Lab {
   }
 
   /**
-   * Events travel through container logs, a little behind the probe's own answer. Wait until every
-   * session that started since `from` has closed and the logs have been quiet for a moment.
+   * Events travel through container logs, a little behind the probe's own answer: wait until
+   * nothing the request caused is missing (event-completeness.ts) and the logs were quiet a moment.
    */
-  private async settle(from: number): Promise<void> {
+  private async settle(from: number, outcome: ProbeOutcome): Promise<void> {
     const deadline = Date.now() + settleMaxMs;
     for (;;) {
-      const open = new Set<string>();
-      for (const e of this.all.slice(from)) {
-        if (e.session === undefined) continue;
-        const key = `${e.host}/${e.service}/${e.session}`;
-        if (e.type === 'request') open.add(key);
-        if (e.type === 'close') open.delete(key);
-      }
+      const missing = missingEvents(this.all.slice(from), this.topology, outcome);
       const quiet = Date.now() - this.lastEventAt >= settleQuietMs;
-      if ((open.size === 0 && quiet) || Date.now() > deadline) return;
-      await new Promise((r) => setTimeout(r, 20));
+      if ((missing.length === 0 && quiet) || Date.now() > deadline) return;
+      await new Promise((r) => setTimeout(r, 15));
     }
   }
 
