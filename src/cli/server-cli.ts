@@ -20,7 +20,7 @@ import {
 } from '../server/load-rules.ts';
 import { fileWriter, JsonLinesSink, LineWriter, SyslogLog, TextLog, teeSinks } from '../server/log-sinks.ts';
 import type { ClassicLog, ServerOptions, ServerRules, Timers } from '../server/options.ts';
-import { SystemResolver, TableResolver, withCache, withLookupTimeout } from '../server/resolvers.ts';
+import { SystemResolver, TableResolver, withCache } from '../server/resolvers.ts';
 import { fsUserFileReader, SocksServer } from '../server/server.ts';
 
 /**
@@ -310,9 +310,8 @@ async function buildResolver(args: ServerArgs): Promise<Resolver> {
   const inner: Resolver = args.hosts
     ? new TableResolver(await readFile(args.hosts, 'utf8'))
     : new SystemResolver();
-  // Timer first, then the cache: a timed-out lookup is cached as "no answer" only briefly.
-  const bounded = withLookupTimeout(inner, args.timers.dnsLookup ?? 10_000, systemClock);
-  return args.standalone ? withCache(bounded, systemClock) : bounded;
+  // The engine bounds every lookup with the DNS timer; standalone servers also cache answers.
+  return args.standalone ? withCache(inner, systemClock) : inner;
 }
 
 function resolveMultihomed(args: ServerArgs): boolean {

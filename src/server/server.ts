@@ -8,6 +8,7 @@ import { parsePasswdFile } from '../protocol/passwd-file.ts';
 import { ShellCommandRunner } from './command-runner.ts';
 import { netIdentdClient } from './identd-query.ts';
 import { defaultTimers, type ServerOptions, type ServerRules, type Timers } from './options.ts';
+import { withLookupTimeout } from './resolvers.ts';
 import { Session, type SessionContext } from './session.ts';
 
 /**
@@ -37,7 +38,8 @@ export class SocksServer implements AsyncDisposable {
     this.ctx = {
       mode: options.mode,
       net: options.net,
-      resolver: options.resolver,
+      // b.7 DNS timer on every lookup, whatever resolver is injected.
+      resolver: withLookupTimeout(options.resolver, timers.dnsLookup, clock),
       userFiles: options.userFiles,
       services: options.services ?? builtinServices,
       identd: options.identd ?? netIdentdClient(options.net, clock),

@@ -9,7 +9,7 @@ import { parseSocksConf } from '../../../src/config/socks-conf.ts';
 import type { Net } from '../../../src/net/net.ts';
 import { nodeNet } from '../../../src/net/node-net.ts';
 import { parseUserFile } from '../../../src/policy/match.ts';
-import type { UserFileReader } from '../../../src/policy/resolver.ts';
+import type { Resolver, UserFileReader } from '../../../src/policy/resolver.ts';
 import { decodeSocks4Reply, encodeSocks4Request } from '../../../src/protocol/socks4.ts';
 import type { CommandRunner, ServerOptions, ServerRules, Timers } from '../../../src/server/options.ts';
 import { TableResolver } from '../../../src/server/resolvers.ts';
@@ -73,6 +73,7 @@ export interface ServerSpec {
   readonly multihomed?: boolean;
   readonly label?: string;
   readonly net?: Net;
+  readonly resolver?: Resolver;
 }
 
 export function rulesFrom(spec: Pick<ServerSpec, 'sockdConf' | 'socksConf' | 'route'>): ServerRules {
@@ -122,7 +123,7 @@ export async function startServer(t: ExecutionContext, spec: ServerSpec): Promis
     socks5: spec.socks5 ?? false,
     ...(spec.socks5Auth ? { socks5Auth: spec.socks5Auth } : {}),
     passwd: spec.passwd ? { file: '/test/sockd.passwd', text: spec.passwd } : null,
-    resolver: new TableResolver(spec.hosts ?? ''),
+    resolver: spec.resolver ?? new TableResolver(spec.hosts ?? ''),
     userFiles,
     events: { emit: (e) => events.push(e) },
     log: { write: (_level, message) => logs.push(message) },

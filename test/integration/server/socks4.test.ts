@@ -273,3 +273,19 @@ test('the drain timeout ends sessions that do not finish', async (t) => {
   t.true(await closedWithin(r.socket, 2000));
   t.is(s.server.activeSessions, 0);
 });
+
+test('a resolver that never answers is cut off by the DNS timer and names fall back to addresses', async (t) => {
+  const echo = await startEcho(t);
+  const hanging = {
+    reverse: () => new Promise<string[]>(() => {}),
+    forward: () => new Promise<string[]>(() => {}),
+  };
+  const s = await startServer(t, { sockdConf: permitAll, resolver: hanging, timers: { dnsLookup: 200 } });
+  const r = await socks4({ proxy: s, dst: echo.host, port: echo.port, user: 'dns' });
+  t.is(r.reply?.code, 90);
+  r.socket.destroy();
+  await waitForLog(
+    s,
+    (l) => l === `connected -- Connect from dns(unknown)@${r.from} to ${echo.host} (${echo.port})`,
+  );
+});
