@@ -17,6 +17,7 @@ const packageOf: Readonly<Record<string, string>> = {
   socksify: 'dante-client',
   oidentd: 'oidentd',
   proxychains4: 'proxychains4',
+  perl: 'perl-base',
 };
 
 // Daemons live in sbin, which a non-login PATH may lack.
