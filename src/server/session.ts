@@ -581,7 +581,9 @@ export class Session {
     if (req.hostname !== undefined && dst.addresses.length === 0 && !isIp(req.hostname)) {
       return this.fail(run, { kind: 'unresolved' }, 'gethostbyname()', unknownHostText);
     }
-    const host = req.version === 5 && req.hostname === undefined ? req.address : dst.dotted;
+    // A name that is itself an address literal (an IPv6 text in a SOCKS 5 domain field) is dialled as is.
+    const literal = req.hostname !== undefined && dst.addresses.length === 0 ? req.hostname : undefined;
+    const host = literal ?? (req.version === 5 && req.hostname === undefined ? req.address : dst.dotted);
     if (host === '0.0.0.0')
       return this.fail(run, { kind: 'unspecified' }, 'connect()', systemErrorText('EINVAL'));
     let localAddress: string | undefined;
