@@ -9,7 +9,8 @@ import { traceLines } from '../../scenario/trace-text.ts';
 import { loadTopology } from '../../topology/load.ts';
 import type { ResolvedTopology } from '../../topology/model.ts';
 import { readLabState, stateDir, stateFile } from '../lab-state.ts';
-import { eventLine, runtimeRegistry } from './up.ts';
+import { runtimeRegistry } from '../runtimes.ts';
+import { eventLine } from './up.ts';
 
 /**
  * `sockslab probe <topology> --from C --user x [--via B[:port] | --use-socks-conf]

@@ -12,8 +12,7 @@ import { failureMessage, renderJunit } from '../../report/junit.ts';
 import { renderMarkdown } from '../../report/markdown.ts';
 import { buildRunReport, type RunReport } from '../../report/model.ts';
 import { renderFailures, renderFindings, renderResultTable } from '../../report/terminal.ts';
-import { RuntimeRegistry } from '../../runtime/registry.ts';
-import type { LabTimeouts, Runtime } from '../../runtime/runtime.ts';
+import type { LabTimeouts } from '../../runtime/runtime.ts';
 import { allCases, selectScenarios } from '../../scenario/discover.ts';
 import type { ScenarioCase } from '../../scenario/model.ts';
 import { describeReply } from '../../scenario/replies.ts';
@@ -21,6 +20,7 @@ import type { CaseResult } from '../../scenario/result.ts';
 import { type CasePredictor, type RunnerOptions, runCase } from '../../scenario/runner.ts';
 import { loadTopologyWithConfigs } from '../../topology/load.ts';
 import type { ResolvedTopology } from '../../topology/model.ts';
+import { runtimeRegistry } from '../runtimes.ts';
 
 /**
  * `sockslab run <topology> [scenario...]`: bring the topology up on a runtime, replay the
@@ -48,30 +48,6 @@ const ScenarioTimeouts: LabTimeouts = {
   unreachable: 1_000,
   identdRead: 1_500,
 };
-
-/** Drivers are loaded only when asked for, so `sockslab run` on the local runtime never loads Docker code. */
-async function registry(name: string): Promise<RuntimeRegistry> {
-  const reg = new RuntimeRegistry();
-  const { localRuntime } = await import('../../runtime/local/local-runtime.ts');
-  reg.register(localRuntime);
-  // Literal specifiers, so the build rewrites them to .js like every other import.
-  const optional: Record<'docker' | 'netns', () => Promise<Runtime>> = {
-    docker: async () => (await import('../../runtime/docker/index.ts')).createDockerRuntime(),
-    netns: async () => (await import('../../runtime/netns/index.ts')).createNetnsRuntime(),
-  };
-  for (const driver of ['docker', 'netns'] as const) {
-    if (driver !== name) {
-      reg.unavailable(driver, 'not loaded');
-      continue;
-    }
-    try {
-      reg.register(await optional[driver]());
-    } catch (err) {
-      reg.unavailable(driver, (err as Error).message.split('\n')[0] ?? 'cannot load the driver');
-    }
-  }
-  return reg;
-}
 
 /** `--tags a,b` */
 function parseTags(text: string | undefined): string[] {
@@ -209,7 +185,7 @@ export async function runCommand(
       `no scenario case${options.tags ? ` tagged ${options.tags}` : ''} to run for topology "${topology.name}"`,
     );
   }
-  const reg = await registry(options.runtime);
+  const reg = await runtimeRegistry(options.runtime);
   const runtime = await reg.ready(options.runtime);
   const id = newId();
   const started = Date.now();

@@ -2,46 +2,16 @@ import type { Command } from 'commander';
 import { InputError } from '../../common/errors.ts';
 import type { LabEvent } from '../../common/events.ts';
 import { startLabControl } from '../../runtime/lab-control.ts';
-import { RuntimeRegistry } from '../../runtime/registry.ts';
-import type { Lab, Runtime, UpOptions } from '../../runtime/runtime.ts';
+import type { Lab, UpOptions } from '../../runtime/runtime.ts';
 import { loadTopology } from '../../topology/load.ts';
 import { readLabState, removeLabState, stateDir, stateFile, writeLabState } from '../lab-state.ts';
+import { runtimeRegistry } from '../runtimes.ts';
 
 /**
  * `sockslab up <topology>`: bring a topology up for interactive use, print where everything is,
  * optionally stream events, serve probes from `sockslab probe` on a 127.0.0.1 control endpoint,
  * and tear everything down on Ctrl-C.
  */
-
-/**
- * The runtimes this build offers. Drivers load only when needed: asking for `local` loads no
- * container code; any other name loads the optional drivers, so an unknown name lists them all.
- */
-export async function runtimeRegistry(name: string): Promise<RuntimeRegistry> {
-  const registry = new RuntimeRegistry();
-  const { localRuntime } = await import('../../runtime/local/local-runtime.ts');
-  registry.register(localRuntime);
-  if (name === 'local') return registry;
-  for (const driver of ['docker', 'netns'] as const) {
-    try {
-      const mod = (await import(`../../runtime/${driver}/index.ts`)) as Record<string, unknown>;
-      const factory = Object.values(mod).find(
-        (v): v is () => Runtime => typeof v === 'function' && /^create/.test(v.name),
-      );
-      if (factory) registry.register(factory());
-      else registry.unavailable(driver, 'the driver is not built');
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      registry.unavailable(
-        driver,
-        code === 'ERR_MODULE_NOT_FOUND'
-          ? 'the driver is not built'
-          : ((err as Error).message.split('\n')[0] ?? 'cannot load'),
-      );
-    }
-  }
-  return registry;
-}
 
 /** Rows: host, role, network, topology address, services as `kind port → real address:port`. */
 export function labTable(lab: Lab): string {
