@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { connect as tcpConnect } from 'node:net';
+import { type Socket, connect as tcpConnect } from 'node:net';
 
 /**
  * Loopback plumbing for the interop tests: distinct 127.x.y.z addresses per test file, free
@@ -94,4 +94,92 @@ export async function waitListening(
     if (Date.now() > deadline) throw new Error(`nothing listens on ${host}:${port} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 40));
   }
+}
+
+export interface Socks4Reply {
+  /** CD: 90 granted, 91 refused/failed, 92 no identd, 93 identd mismatch. */
+  readonly code: number;
+  readonly address: string;
+  readonly port: number;
+}
+
+/** A raw SOCKS 4 client connection: the request is sent; replies and data are read from it. */
+export interface RawSocks4 {
+  readonly socket: Socket;
+  /** The next 8-byte reply, or null if the server closed first or `timeoutMs` passed. */
+  reply(timeoutMs?: number): Promise<Socks4Reply | null>;
+  /** Bytes that arrive after the replies, until `n` are there (or the timeout). */
+  read(n: number, timeoutMs?: number): Promise<Buffer>;
+  close(): void;
+}
+
+/**
+ * Open a SOCKS 4 session by hand (bytes of spec b.1, written here independently of the
+ * project's codec): CONNECT (1) or BIND (2) to `dst`, with `user` as USERID.
+ */
+export async function rawSocks4(
+  proxy: { host: string; port: number },
+  from: string,
+  command: 1 | 2,
+  dst: { host: string; port: number },
+  user: string,
+): Promise<RawSocks4> {
+  const socket = await new Promise<Socket>((resolve, reject) => {
+    const s = tcpConnect({ host: proxy.host, port: proxy.port, localAddress: from });
+    s.once('connect', () => resolve(s));
+    s.once('error', reject);
+  });
+  socket.on('error', () => {});
+  let buffered = Buffer.alloc(0);
+  let ended = false;
+  const wake = new Set<() => void>();
+  socket.on('data', (c: Buffer) => {
+    buffered = Buffer.concat([buffered, c]);
+    for (const w of wake) w();
+  });
+  socket.on('close', () => {
+    ended = true;
+    for (const w of wake) w();
+  });
+  const take = (n: number, timeoutMs: number, partial: boolean): Promise<Buffer | null> =>
+    new Promise((resolve) => {
+      const check = () => {
+        if (buffered.length >= n || ended) {
+          done();
+          const got = buffered.subarray(0, Math.min(n, buffered.length));
+          buffered = buffered.subarray(got.length);
+          resolve(got.length === n || partial ? got : null);
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        const got = buffered.subarray(0, Math.min(n, buffered.length));
+        buffered = buffered.subarray(got.length);
+        resolve(partial ? got : null);
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        wake.delete(check);
+      };
+      wake.add(check);
+      check();
+    });
+  const head = Buffer.alloc(8);
+  head[0] = 4; // VN
+  head[1] = command; // CD
+  head.writeUInt16BE(dst.port, 2);
+  for (const [i, octet] of dst.host.split('.').entries()) head[4 + i] = Number(octet);
+  socket.write(Buffer.concat([head, Buffer.from(user, 'latin1'), Buffer.from([0])]));
+  return {
+    socket,
+    async reply(timeoutMs = 20_000) {
+      const r = await take(8, timeoutMs, false);
+      if (!r) return null;
+      return { code: r[1]!, port: r.readUInt16BE(2), address: [...r.subarray(4, 8)].join('.') };
+    },
+    async read(n, timeoutMs = 20_000) {
+      return (await take(n, timeoutMs, true)) ?? Buffer.alloc(0);
+    },
+    close: () => socket.destroy(),
+  };
 }

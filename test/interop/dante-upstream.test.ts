@@ -1,5 +1,12 @@
+import { type Socket, connect as tcpConnect } from 'node:net';
 import type { ExecutionContext } from 'ava';
-import { freshAddress, type HttpTarget, listenPort, startHttpTarget } from '../helpers/interop-net.ts';
+import {
+  freshAddress,
+  type HttpTarget,
+  listenPort,
+  rawSocks4,
+  startHttpTarget,
+} from '../helpers/interop-net.ts';
 import {
   type Daemon,
   runTool,
@@ -243,3 +250,45 @@ test('a user list behind danted cannot match, since danted drops the USERID: the
     t.deepEqual(lab.target.peers, []);
   });
 });
+
+test("a SOCKS 4 BIND through rsockd goes on to danted (d.9): danted listens, and the peer's connection is relayed back", async (t) => {
+  await withDanteBehindRsockd(t, { socksConf: (dante) => `sockd @=${dante} ALL\n` }, async (lab) => {
+    const peer = freshAddress();
+    const session = await rawSocks4(lab.proxy, lab.client, 2, { host: peer, port: 8021 }, 'hank');
+    try {
+      // First reply: where danted listens (its external address), passed on by rsockd.
+      const first = await session.reply();
+      t.like(first, { code: 90, address: '127.0.0.1' });
+      const inbound = tcpConnect({ host: first!.address, port: first!.port, localAddress: peer });
+      inbound.on('error', () => {});
+      const second = await session.reply();
+      // Second reply: the peer as danted saw it, passed on unchanged but for VN (d.9).
+      t.like(second, { code: 90, address: peer, port: await localPortOf(inbound) });
+      inbound.write('from the peer\n');
+      t.is((await session.read(14)).toString(), 'from the peer\n');
+      inbound.destroy();
+      await waitForMessage(
+        lab.rsockd,
+        (m) => m.startsWith('bind() from hank(unknown) for ') && m.endsWith('using sockd at 127.0.0.1'),
+      );
+      t.regex(
+        await waitForMessage(lab.rsockd, (m) => m.startsWith('connected -- Bind from ')),
+        new RegExp(
+          `^connected -- Bind from hank\\(unknown\\)@client\\.interop\\.test for ${peer.replace(/\./g, '\\.')} \\(\\S+\\) \\(\\S+\\)$`,
+        ),
+      );
+      await lab.danted.waitForLine((l) => /pass\(\d+\): tcp\/bindreply \[/.test(l) && l.includes(peer));
+    } finally {
+      session.close();
+    }
+  });
+});
+
+/** The local port of a connecting socket, once it is connected. */
+function localPortOf(socket: Socket): Promise<number> {
+  return new Promise((resolve, reject) => {
+    if (socket.localPort !== undefined) return resolve(socket.localPort);
+    socket.once('connect', () => resolve(socket.localPort ?? 0));
+    socket.once('error', reject);
+  });
+}

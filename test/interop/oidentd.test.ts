@@ -1,7 +1,12 @@
-import { connect as tcpConnect } from 'node:net';
 import { userInfo } from 'node:os';
 import type { ExecutionContext } from 'ava';
-import { freshAddress, type HttpTarget, listenPort, startHttpTarget } from '../helpers/interop-net.ts';
+import {
+  freshAddress,
+  type HttpTarget,
+  listenPort,
+  rawSocks4,
+  startHttpTarget,
+} from '../helpers/interop-net.ts';
 import {
   type Daemon,
   eventsPath,
@@ -148,32 +153,13 @@ function curlAs(lab: Lab, user: string) {
 }
 
 /** A raw SOCKS 4 CONNECT from the client address; resolves with the reply code (CD byte). */
-function socks4ReplyCode(lab: Lab, user: string): Promise<number | null> {
-  return new Promise((resolve) => {
-    const s = tcpConnect({ host: lab.proxy.host, port: lab.proxy.port, localAddress: lab.client });
-    const chunks: Buffer[] = [];
-    const timer = setTimeout(() => finish(), 20_000);
-    const finish = () => {
-      clearTimeout(timer);
-      s.destroy();
-      const reply = Buffer.concat(chunks);
-      resolve(reply.length >= 8 ? reply[1]! : null);
-    };
-    s.on('connect', () => {
-      const head = Buffer.alloc(8);
-      head[0] = 4; // VN
-      head[1] = 1; // CD = CONNECT
-      head.writeUInt16BE(lab.target.port, 2);
-      for (const [i, octet] of lab.target.host.split('.').entries()) head[4 + i] = Number(octet);
-      s.write(Buffer.concat([head, Buffer.from(user, 'latin1'), Buffer.from([0])]));
-    });
-    s.on('data', (c: Buffer) => {
-      chunks.push(c);
-      if (Buffer.concat(chunks).length >= 8) finish();
-    });
-    s.on('error', finish);
-    s.on('close', finish);
-  });
+async function socks4ReplyCode(lab: Lab, user: string): Promise<number | null> {
+  const session = await rawSocks4(lab.proxy, lab.client, 1, lab.target, user);
+  try {
+    return (await session.reply())?.code ?? null;
+  } finally {
+    session.close();
+  }
 }
 
 const strictLine = 'permit ?=I 127.0.0.0 255.0.0.0\n';
