@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { dockerEngine, listRuns, ownerAlive, reapRuns } from '../../runtime/docker/index.ts';
 
 /**
  * `sockslab reap` — remove what killed runs left behind: containers and networks labelled
@@ -12,6 +11,8 @@ export function register(program: Command): void {
     .option('--all', 'also remove labs whose owner process is still running')
     .option('--dry-run', 'list what would be removed, remove nothing')
     .action(async (options: { all?: boolean; dryRun?: boolean }) => {
+      // Loaded here, not at the top: every other sockslab command starts without container code.
+      const { dockerEngine, listRuns, ownerAlive, reapRuns } = await import('../../runtime/docker/index.ts');
       const engine = await dockerEngine();
       const all = options.all === true;
       const runs = options.dryRun

@@ -10,8 +10,8 @@ import { execa } from 'execa';
  * - in DOCKER-USER (FORWARD): anything entering from the bridge and leaving by another interface
  *   is rejected with ICMP network-unreachable (the sender sees ENETUNREACH, as on a host without a
  *   route);
- * - in INPUT: anything from the bridge to the host itself is rejected (ECONNREFUSED), so a lab
- *   host can never reach the machine's own services through the gateway address.
+ * - in INPUT: a new connection from the bridge to the host itself is rejected (ECONNREFUSED), so
+ *   a lab host can never reach the machine's own services through the gateway address.
  * Without iptables (or without permission) the lab still works; unreachable targets then time out.
  */
 
@@ -38,7 +38,21 @@ function rules(runId: string, bridge: string): string[][] {
       '--reject-with',
       'icmp-net-unreachable',
     ],
-    ['INPUT', '-i', bridge, ...tag, '-j', 'REJECT', '--reject-with', 'icmp-port-unreachable'],
+    // NEW only: answers to connections the machine opened (a person probing `sockslab up`) pass.
+    [
+      'INPUT',
+      '-i',
+      bridge,
+      '-m',
+      'conntrack',
+      '--ctstate',
+      'NEW',
+      ...tag,
+      '-j',
+      'REJECT',
+      '--reject-with',
+      'icmp-port-unreachable',
+    ],
   ];
 }
 

@@ -38,9 +38,9 @@ export function dockerSafe(name: string): string {
 }
 
 export function networkName(runId: string, network: string): string {
-  return `sockslab-${runId}-${dockerSafe(network)}`;
+  return `sockslab-${dockerSafe(runId)}-${dockerSafe(network)}`;
 }
 
 export function containerName(runId: string, host: string): string {
-  return `sockslab-${runId}-${dockerSafe(host)}`;
+  return `sockslab-${dockerSafe(runId)}-${dockerSafe(host)}`;
 }
