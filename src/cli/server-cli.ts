@@ -22,6 +22,7 @@ import { fileWriter, JsonLinesSink, LineWriter, SyslogLog, TextLog, teeSinks } f
 import type { ClassicLog, ServerOptions, ServerRules, Timers } from '../server/options.ts';
 import { SystemResolver, TableResolver, withCache } from '../server/resolvers.ts';
 import { fsUserFileReader, SocksServer } from '../server/server.ts';
+import { fsAsyncUserFileReader } from '../server/user-files.ts';
 
 /**
  * The shared command line of `rsockd` and `sockd` (spec h.1, h.2, h.3). `rsockd.ts` and
@@ -349,6 +350,7 @@ function serverOptions(
     passwd: loadPasswd(args),
     resolver,
     userFiles: fsUserFileReader,
+    userFilesAsync: fsAsyncUserFileReader,
     ...(out.events ? { events: out.events } : {}),
     ...(out.log ? { log: out.log } : {}),
     timers: args.timers,

@@ -5,6 +5,7 @@ import type { ServiceTable } from '../config/services.ts';
 import type { Net } from '../net/net.ts';
 import type { Resolver, UserFileReader } from '../policy/resolver.ts';
 import type { IdentdClient } from './identd-query.ts';
+import type { AsyncUserFileReader } from './user-files.ts';
 
 /**
  * How the engine is configured programmatically. The CLI (`rsockd`, `sockd`) builds this from
@@ -97,6 +98,11 @@ export interface ServerOptions {
   readonly resolver: Resolver;
   /** c.8 user files, read at match time. */
   readonly userFiles: UserFileReader;
+  /**
+   * Optional async reader (production: fs). When given, the engine reads the user files a config
+   * names asynchronously just before matching, so the request path does no synchronous I/O.
+   */
+  readonly userFilesAsync?: AsyncUserFileReader;
   /** Structured LabEvents (request, identd, decision, command, route, upstream-attempt, outbound, reply, close, log). */
   readonly events?: EventSink;
   /** The classic h.6 log lines (each is also emitted as a `log` event). */

@@ -41,6 +41,7 @@ export class SocksServer implements AsyncDisposable {
       // b.7 DNS timer on every lookup, whatever resolver is injected.
       resolver: withLookupTimeout(options.resolver, timers.dnsLookup, clock),
       userFiles: options.userFiles,
+      userFilesAsync: options.userFilesAsync,
       services: options.services ?? builtinServices,
       identd: options.identd ?? netIdentdClient(options.net, clock),
       identdDefault: options.identdDefault,

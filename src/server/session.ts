@@ -43,6 +43,7 @@ import {
   systemErrorText,
   unknownHostText,
 } from './replies.ts';
+import { type AsyncUserFileReader, snapshotUserFiles } from './user-files.ts';
 
 /** Everything a session needs from its server: resolved options and the current rules. */
 export interface SessionContext {
@@ -50,6 +51,7 @@ export interface SessionContext {
   readonly net: Net;
   readonly resolver: Resolver;
   readonly userFiles: UserFileReader;
+  readonly userFilesAsync: AsyncUserFileReader | undefined;
   readonly services: ServiceTable;
   readonly identd: IdentdClient;
   readonly identdDefault: IdentdMode;
@@ -390,12 +392,15 @@ export class Session {
       return this.finish('config-unusable');
     }
 
+    const userFiles = ctx.userFilesAsync
+      ? await snapshotUserFiles(server as ServerConfig, ctx.userFilesAsync, ctx.userFiles)
+      : ctx.userFiles;
     const decision = decideServerAccess(
       server as ServerConfig,
       { src, dst, user: req.user, port: req.port, command: req.command },
       {
         identdDefault: ctx.identdDefault,
-        userFiles: ctx.userFiles,
+        userFiles,
         serviceNameOf: (p) => ctx.services.nameOf(p),
       },
     );
@@ -534,11 +539,15 @@ export class Session {
       this.finish('client-config-unusable');
       return null;
     }
+    const userFiles =
+      ctx.userFilesAsync && client
+        ? await snapshotUserFiles(client as ClientConfig, ctx.userFilesAsync, ctx.userFiles)
+        : ctx.userFiles;
     const decision = decideClientRoute(
       client as ClientConfig | null,
       { dst, user: req.user, port: req.port },
       {
-        userFiles: ctx.userFiles,
+        userFiles,
         ...(ctx.defaultServer !== undefined ? { defaultServer: ctx.defaultServer } : {}),
       },
     );

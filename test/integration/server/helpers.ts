@@ -14,6 +14,7 @@ import { decodeSocks4Reply, encodeSocks4Request } from '../../../src/protocol/so
 import type { CommandRunner, ServerOptions, ServerRules, Timers } from '../../../src/server/options.ts';
 import { TableResolver } from '../../../src/server/resolvers.ts';
 import { SocksServer } from '../../../src/server/server.ts';
+import type { AsyncUserFileReader } from '../../../src/server/user-files.ts';
 
 /**
  * Test plumbing for the server over real sockets on 127.0.0.0/8: an address allocator (each
@@ -74,6 +75,7 @@ export interface ServerSpec {
   readonly label?: string;
   readonly net?: Net;
   readonly resolver?: Resolver;
+  readonly userFilesAsync?: AsyncUserFileReader;
 }
 
 export function rulesFrom(spec: Pick<ServerSpec, 'sockdConf' | 'socksConf' | 'route'>): ServerRules {
@@ -125,6 +127,7 @@ export async function startServer(t: ExecutionContext, spec: ServerSpec): Promis
     passwd: spec.passwd ? { file: '/test/sockd.passwd', text: spec.passwd } : null,
     resolver: spec.resolver ?? new TableResolver(spec.hosts ?? ''),
     userFiles,
+    ...(spec.userFilesAsync ? { userFilesAsync: spec.userFilesAsync } : {}),
     events: { emit: (e) => events.push(e) },
     log: { write: (_level, message) => logs.push(message) },
     timers: { requestRead: 3000, establish: 5000, identd: 2000, upstreamConnect: 2000, ...spec.timers },

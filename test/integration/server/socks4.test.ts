@@ -289,3 +289,26 @@ test('a resolver that never answers is cut off by the DNS timer and names fall b
     (l) => l === `connected -- Connect from dns(unknown)@${r.from} to ${echo.host} (${echo.port})`,
   );
 });
+
+test('user files on disk are read for every request: an edit applies to the next one', async (t) => {
+  const { mkdtemp, rm, writeFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { fsAsyncUserFileReader } = await import('../../../src/server/user-files.ts');
+  const dir = await mkdtemp(join(tmpdir(), 'users-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const staff = join(dir, 'staff.users');
+  await writeFile(staff, '# staff\npat, lee\n');
+  const echo = await startEcho(t);
+  const s = await startServer(t, {
+    sockdConf: `permit *=${staff} ALL\n`,
+    userFilesAsync: fsAsyncUserFileReader,
+  });
+  t.is((await socks4({ proxy: s, dst: echo.host, port: echo.port, user: 'lee' })).reply?.code, 90);
+  t.is((await socks4({ proxy: s, dst: echo.host, port: echo.port, user: 'kim' })).reply?.code, 91);
+  await writeFile(staff, 'kim\n');
+  t.is((await socks4({ proxy: s, dst: echo.host, port: echo.port, user: 'kim' })).reply?.code, 90);
+  await rm(staff);
+  t.is((await socks4({ proxy: s, dst: echo.host, port: echo.port, user: 'kim' })).reply?.code, 91);
+  await waitForLog(s, (l) => l === `Unable to open userfile (${staff}): No such file or directory`);
+});

@@ -1,0 +1,60 @@
+import { readFile } from 'node:fs/promises';
+import type { ClientConfig, ServerConfig } from '../config/ast.ts';
+import { parseUserFile } from '../policy/match.ts';
+import type { UserFileReader } from '../policy/resolver.ts';
+
+/**
+ * User files (c.8) are read at match time, every time. The policy asks through a synchronous
+ * reader, so to keep the request path free of synchronous I/O the engine reads, just before
+ * matching, every user file the rules name — asynchronously and in parallel — and hands the policy
+ * a reader over that snapshot. Reading has no side effect, so reading a file the matcher never
+ * reaches changes nothing; the `Unable to open userfile` line is still written only when reached.
+ */
+
+export type UserFileResult = ReturnType<UserFileReader>;
+export type AsyncUserFileReader = (path: string) => Promise<UserFileResult>;
+
+const pathsByConfig = new WeakMap<object, readonly string[]>();
+
+/** Every user-file path named in a config's `*=` lists, computed once per parsed config. */
+export function userFilePaths(config: ServerConfig | ClientConfig): readonly string[] {
+  let paths = pathsByConfig.get(config);
+  if (!paths) {
+    const set = new Set<string>();
+    for (const rule of config.rules)
+      for (const el of rule.users?.elements ?? []) if (el.kind === 'file') set.add(el.path);
+    paths = [...set];
+    pathsByConfig.set(config, paths);
+  }
+  return paths;
+}
+
+/** A reader over a fresh snapshot of the config's user files (or `fallback` when it names none). */
+export async function snapshotUserFiles(
+  config: ServerConfig | ClientConfig,
+  read: AsyncUserFileReader,
+  fallback: UserFileReader,
+): Promise<UserFileReader> {
+  const paths = userFilePaths(config);
+  if (paths.length === 0) return fallback;
+  const results = await Promise.all(paths.map((p) => read(p)));
+  const byPath = new Map(paths.map((p, i) => [p, results[i]!]));
+  return (path) => byPath.get(path) ?? fallback(path);
+}
+
+function errorText(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'No such file or directory';
+  if (code === 'EACCES') return 'Permission denied';
+  if (code === 'EISDIR') return 'Is a directory';
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The production async reader: the file's names, or the strerror-style reason it could not be read. */
+export const fsAsyncUserFileReader: AsyncUserFileReader = async (path) => {
+  try {
+    return { ok: true, names: parseUserFile(await readFile(path, 'latin1')) };
+  } catch (err) {
+    return { ok: false, error: errorText(err) };
+  }
+};
