@@ -185,3 +185,14 @@ test('BIND through an upstream: the upstream 0.0.0.0 becomes its address; the se
   await waitForLog(a, (l) => l.startsWith(`connected -- Bind from u(unknown)@`));
   await waitForLog(b, (l) => l === `4 bytes from ${r.from}, 5 bytes from ${app}`);
 });
+
+test('--route-connect binds outbound CONNECT sockets to the interface the route file chooses', async (t) => {
+  const iface = freshAddress();
+  const echo = await startEcho(t);
+  const s = await startServer(t, { sockdConf: 'permit ALL\n', route: `${iface} ALL\n`, routeConnect: true });
+  const r = await socks4({ proxy: s, dst: echo.host, port: echo.port, user: 'u' });
+  t.is(r.reply?.code, 90);
+  r.socket.destroy();
+  const out = s.events.find((e) => e.type === 'outbound');
+  t.is(out?.type === 'outbound' ? out.local.address : undefined, iface);
+});

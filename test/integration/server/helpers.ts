@@ -76,6 +76,7 @@ export interface ServerSpec {
   readonly net?: Net;
   readonly resolver?: Resolver;
   readonly userFilesAsync?: AsyncUserFileReader;
+  readonly routeConnect?: boolean;
 }
 
 export function rulesFrom(spec: Pick<ServerSpec, 'sockdConf' | 'socksConf' | 'route'>): ServerRules {
@@ -128,6 +129,7 @@ export async function startServer(t: ExecutionContext, spec: ServerSpec): Promis
     resolver: spec.resolver ?? new TableResolver(spec.hosts ?? ''),
     userFiles,
     ...(spec.userFilesAsync ? { userFilesAsync: spec.userFilesAsync } : {}),
+    ...(spec.routeConnect !== undefined ? { routeConnect: spec.routeConnect } : {}),
     events: { emit: (e) => events.push(e) },
     log: { write: (_level, message) => logs.push(message) },
     timers: { requestRead: 3000, establish: 5000, identd: 2000, upstreamConnect: 2000, ...spec.timers },
