@@ -9,7 +9,7 @@ import type { CaseResult } from '../../../src/scenario/result.ts';
 import { runCases } from '../../../src/scenario/runner.ts';
 import { loadTopology } from '../../../src/topology/load.ts';
 import type { ResolvedTopology } from '../../../src/topology/model.ts';
-import { dockerTest, root } from './support.ts';
+import { assertNothingLeft, dockerTest, root } from './support.ts';
 
 /**
  * Conformance (issue 7.5): every reference topology's scenario suite runs on the local runtime
@@ -110,4 +110,5 @@ test.after.always('the conformance runs left no container or network behind', as
     runs.filter((r) => runIds.includes(r.runId)),
     [],
   );
+  await assertNothingLeft(t);
 });

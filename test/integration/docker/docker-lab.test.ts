@@ -1,7 +1,7 @@
 import type { TestFn } from 'ava';
 import type { DockerLab } from '../../../src/runtime/docker/index.ts';
 import { dockerEngine, dockerRuntime, listRuns } from '../../../src/runtime/docker/index.ts';
-import { dockerTest, echoTopology } from './support.ts';
+import { assertNothingLeft, dockerTest, echoTopology } from './support.ts';
 
 const test = (await dockerTest()) as TestFn<{ lab: DockerLab }>;
 const topology = echoTopology('dk-lab', 10, 3, 1);
@@ -16,6 +16,7 @@ test.after.always(async (t) => {
   await lab.down();
   const left = (await listRuns(await dockerEngine())).filter((r) => r.runId === lab.runId);
   t.deepEqual(left, [], 'the run left containers or networks behind');
+  await assertNothingLeft(t);
 });
 
 test.serial(

@@ -12,7 +12,7 @@ import {
   listRuns,
   reapRuns,
 } from '../../../src/runtime/docker/index.ts';
-import { dockerTest, echoTopology, root } from './support.ts';
+import { assertNothingLeft, dockerTest, echoTopology, root } from './support.ts';
 
 const run = promisify(execFile);
 const test = await dockerTest();
@@ -208,5 +208,20 @@ test.serial(
       up.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     }
+  },
+);
+
+test.after.always(
+  'nothing this file created is left behind: containers, networks, dangling images',
+  async (t) => {
+    await assertNothingLeft(t);
+    const dangling = await (await dockerEngine()).dockerode.listImages({
+      filters: { dangling: ['true'], label: [ImageLabel] },
+    });
+    t.deepEqual(
+      dangling.map((i) => i.Id),
+      [],
+      'image builds left untagged images',
+    );
   },
 );

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import test, { type TestFn } from 'ava';
-import { dockerRuntime } from '../../../src/runtime/docker/index.ts';
+import test, { type ExecutionContext, type TestFn } from 'ava';
+import { dockerEngine, dockerRuntime, LabLabel } from '../../../src/runtime/docker/index.ts';
 
 /**
  * Shared set-up of the Docker integration tests: the engine probe (skip with the reason, or fail
@@ -37,11 +37,36 @@ export function ensureBuilt(): void {
   }
 }
 
+export { echoTopology } from './topologies.ts';
+
 export const requireAll = process.env.SOCKSLAB_REQUIRE_ALL === '1';
 
-/** `test` when Docker answers; otherwise a skip that prints why (or a failing test in CI). */
+/** A stand-in for `test` whose tests are skipped and whose hooks do nothing (ava has no `test.skip.after`). */
+function skippedTests(): TestFn {
+  const skip = ((title: string, ...rest: unknown[]) =>
+    (test.skip as (t: string, ...r: unknown[]) => void)(title, ...rest)) as unknown as Record<
+    string,
+    unknown
+  >;
+  const hook = Object.assign(() => {}, {
+    always: Object.assign(() => {}, { skip: () => {} }),
+    skip: () => {},
+  });
+  Object.assign(skip, { serial: skip, skip, only: skip, failing: skip });
+  Object.assign(skip, { before: hook, after: hook, beforeEach: hook, afterEach: hook });
+  return skip as unknown as TestFn;
+}
+
+/**
+ * `test` when Docker answers; otherwise tests that are skipped with the reason printed, or (CI,
+ * SOCKSLAB_REQUIRE_ALL=1) one failing test carrying the reason. SOCKSLAB_SKIP_DOCKER=1 skips on
+ * purpose (and still fails under SOCKSLAB_REQUIRE_ALL).
+ */
 export async function dockerTest(): Promise<TestFn> {
-  const probe = await dockerRuntime.probe();
+  const probe =
+    process.env.SOCKSLAB_SKIP_DOCKER === '1'
+      ? ({ ok: false, reason: 'SOCKSLAB_SKIP_DOCKER=1' } as const)
+      : await dockerRuntime.probe();
   if (probe.ok) {
     ensureBuilt();
     return test;
@@ -53,7 +78,23 @@ export async function dockerTest(): Promise<TestFn> {
   } else {
     console.log(`skipping Docker tests: ${probe.reason}`);
   }
-  return test.skip as unknown as TestFn;
+  return skippedTests();
 }
 
-export { echoTopology } from './topologies.ts';
+/**
+ * Nothing this test process created is left: no container and no network carrying its
+ * `sockslab.owner-pid` label (every lab object has one), whichever test created it.
+ */
+export async function assertNothingLeft(t: ExecutionContext<unknown>): Promise<void> {
+  const d = (await dockerEngine()).dockerode;
+  const filters = { label: [`${LabLabel.lab}=true`, `${LabLabel.ownerPid}=${process.pid}`] };
+  const [containers, networks] = await Promise.all([
+    d.listContainers({ all: true, filters }),
+    d.listNetworks({ filters }),
+  ]);
+  t.deepEqual(
+    [...containers.map((c) => `container ${c.Names.join(',')}`), ...networks.map((n) => `network ${n.Name}`)],
+    [],
+    'Docker objects of this test process were left behind',
+  );
+}
