@@ -65,14 +65,28 @@ async function iptables(args: readonly string[]): Promise<boolean> {
   }
 }
 
+/** One iptables-restore transaction: all the lines or none, one process instead of one per rule. */
+async function restore(lines: readonly string[]): Promise<boolean> {
+  const input = `*filter\n${lines.join('\n')}\nCOMMIT\n`;
+  try {
+    await execa('iptables-restore', ['-w', '--noflush'], { input, timeout: 10_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function line(op: '-I' | '-D', rule: readonly string[]): string {
+  return [op, ...rule.map((w) => (/^[\w.:!/+-]+$/.test(w) ? w : `"${w}"`))].join(' ');
+}
+
 /** Installs the rules of one lab; returns false when iptables could not be used (the lab goes on). */
 export async function isolateBridges(runId: string, bridges: readonly string[]): Promise<boolean> {
+  const all = bridges.flatMap((b) => rules(runId, b));
+  if (await restore(all.map((r) => line('-I', r)))) return true;
+  // No iptables-restore: one call per rule.
   let ok = true;
-  for (const bridge of bridges) {
-    for (const [chain, ...spec] of rules(runId, bridge)) {
-      ok = (await iptables(['-I', chain ?? 'INPUT', ...spec])) && ok;
-    }
-  }
+  for (const r of all) ok = (await iptables(['-I', ...r])) && ok;
   return ok;
 }
 
@@ -109,7 +123,9 @@ export async function removeIsolation(
   for (let attempt = 0; attempt < 5; attempt++) {
     const doomed = (await taggedRules()).filter((r) => (runId !== null ? r.runId === runId : !keep(r.runId)));
     if (doomed.length === 0) return;
-    for (const r of doomed) await iptables(['-D', ...r.rule]);
-    await new Promise((resolve) => setTimeout(resolve, 50 * (attempt + 1)));
+    if (!(await restore(doomed.map((r) => line('-D', r.rule))))) {
+      for (const r of doomed) await iptables(['-D', ...r.rule]);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
   }
 }

@@ -66,9 +66,8 @@ export async function createNetworks(
 ): Promise<void> {
   const deadline = Date.now() + options.waitMs;
   for (;;) {
-    const created: string[] = [];
-    try {
-      for (const n of plan.networks) {
+    const results = await Promise.allSettled(
+      plan.networks.map(async (n) => {
         await engine.dockerode.createNetwork({
           Name: n.dockerName,
           Driver: 'bridge',
@@ -79,21 +78,25 @@ export async function createNetworks(
           // A known bridge name, so the isolation rules (firewall.ts) can name the interface.
           Options: { 'com.docker.network.bridge.name': bridgeName(n.dockerName) },
         });
-        created.push(n.dockerName);
-      }
-      return;
-    } catch (err) {
-      await removeNetworks(engine, created);
-      if (!isOverlap(err) || Date.now() > deadline) {
-        const text = err instanceof Error ? err.message : String(err);
-        throw new Error(
-          isOverlap(err)
-            ? `a subnet of topology ${topology.name} is still held by another Docker network (another lab, or leftovers: run sockslab reap): ${text}`
-            : `cannot create the Docker networks of topology ${topology.name}: ${text}`,
-          { cause: err },
-        );
-      }
-      await new Promise((r) => setTimeout(r, 200 + Math.random() * 400));
+        return n.dockerName;
+      }),
+    );
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (!failure) return;
+    await removeNetworks(
+      engine,
+      results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])),
+    );
+    const err: unknown = failure.reason;
+    if (!isOverlap(err) || Date.now() > deadline) {
+      const text = err instanceof Error ? err.message : String(err);
+      throw new Error(
+        isOverlap(err)
+          ? `a subnet of topology ${topology.name} is still held by another Docker network (another lab, or leftovers: run sockslab reap): ${text}`
+          : `cannot create the Docker networks of topology ${topology.name}: ${text}`,
+        { cause: err },
+      );
     }
+    await new Promise((r) => setTimeout(r, 200 + Math.random() * 400));
   }
 }
