@@ -90,6 +90,16 @@ setInterval(() => {}, 1000);
     await new Promise((r) => child.once('exit', r));
     t.is((await leftovers(killedRun)).length, 1, 'the killed run should have left its lab behind');
 
+    const dry = await run(process.execPath, ['--import=tsx', 'src/cli/sockslab.ts', 'reap', '--dry-run'], {
+      cwd: root,
+    });
+    t.regex(
+      dry.stdout,
+      new RegExp(`would remove ${killedRun} \\(dk-reap-killed, owner pid \\d+\\): 3 containers, 2 networks`),
+    );
+    t.notRegex(dry.stdout, new RegExp(live.runId));
+    t.is((await leftovers(killedRun)).length, 1, 'a dry run removed something');
+
     const reaped = await reapRuns(await dockerEngine());
     t.true(reaped.some((r) => r.runId === killedRun));
     t.false(
