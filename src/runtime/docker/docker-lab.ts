@@ -79,7 +79,10 @@ export class DockerLab implements Lab {
         runId,
         this.plan.networks.map((n) => bridgeName(n.dockerName)),
       );
-      await Promise.all(topology.hosts.map((h) => this.startHost0(h)));
+      // allSettled: the sweep after a failure must not run while other hosts are still being created.
+      const started = await Promise.allSettled(topology.hosts.map((h) => this.startHost0(h)));
+      const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     } catch (err) {
       await this.down();
       throw err;
