@@ -24,7 +24,7 @@ export interface ImageInputs {
   readonly shell: string | null;
   readonly libraries: readonly string[];
   /** Package directories (relative to root) that production needs. */
-  readonly packages: readonly string[];
+  readonly packages: readonly PackageDir[];
 }
 
 /** The project root: src/runtime/docker and dist/runtime/docker sit at the same depth. */
@@ -49,19 +49,79 @@ async function librariesOf(binary: string): Promise<string[]> {
   return [...libs].sort();
 }
 
+/** A package directory to copy: from where on this machine, to where under /app. */
+export interface PackageDir {
+  readonly source: string;
+  /** `node_modules/<name>` */
+  readonly target: string;
+}
+
 /** Production packages from package-lock.json (lockfile v2/v3 marks dev-only ones `dev: true`). */
-async function productionPackages(root: string): Promise<string[]> {
+async function lockedPackages(root: string): Promise<PackageDir[]> {
   const lock = JSON.parse(await fs.readFile(join(root, 'package-lock.json'), 'utf8')) as {
     packages?: Record<string, { dev?: boolean; devOptional?: boolean }>;
   };
-  const out: string[] = [];
+  const out: PackageDir[] = [];
   for (const [path, meta] of Object.entries(lock.packages ?? {})) {
     if (!path || meta.dev) continue;
     // Nested packages are copied with their parent directory.
     if (path.indexOf('/node_modules/') > 0) continue;
-    if (await exists(join(root, path))) out.push(path);
+    if (await exists(join(root, path))) out.push({ source: join(root, path), target: path });
   }
-  return out.sort();
+  return out.sort((x, y) => x.target.localeCompare(y.target));
+}
+
+async function readManifest(dir: string): Promise<{
+  dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+} | null> {
+  try {
+    return JSON.parse(await fs.readFile(join(dir, 'package.json'), 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/** Node's lookup: `<dir>/node_modules/<name>`, then each parent directory's. */
+async function resolvePackage(from: string, name: string): Promise<string | null> {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const candidate = join(dir, 'node_modules', name);
+    if (await exists(join(candidate, 'package.json'))) return candidate;
+    if (dirname(dir) === dir) return null;
+  }
+}
+
+/**
+ * Without a lockfile (sockslab installed from the registry, its dependencies hoisted into a parent
+ * node_modules): walk `dependencies` from package.json as Node would resolve them. A package found
+ * inside another one's directory comes along with it.
+ */
+async function resolvedPackages(root: string): Promise<PackageDir[]> {
+  const found = new Map<string, string>();
+  const queue: string[] = [root];
+  while (queue.length > 0) {
+    const dir = queue.shift() ?? root;
+    const manifest = await readManifest(dir);
+    const names = [
+      ...Object.keys(manifest?.dependencies ?? {}),
+      ...Object.keys(manifest?.optionalDependencies ?? {}),
+    ];
+    for (const name of names) {
+      const at = await resolvePackage(dir, name);
+      if (!at || [...found.values()].includes(at)) continue;
+      if (!found.has(name)) found.set(name, at);
+      queue.push(at);
+    }
+  }
+  const dirs = [...found].map(([name, source]) => ({ name, source }));
+  return dirs
+    .filter((d) => !dirs.some((o) => o !== d && d.source.startsWith(`${o.source}/`)))
+    .map((d) => ({ source: d.source, target: `node_modules/${d.name}` }))
+    .sort((x, y) => x.target.localeCompare(y.target));
+}
+
+export async function productionPackages(root: string): Promise<PackageDir[]> {
+  return (await exists(join(root, 'package-lock.json'))) ? lockedPackages(root) : resolvedPackages(root);
 }
 
 export async function imageInputs(root = projectRoot()): Promise<ImageInputs> {
@@ -94,8 +154,15 @@ export async function baseHash(inputs: ImageInputs): Promise<string> {
     h.update(`${bin} ${st.size} ${st.mtimeMs}\n`);
   }
   h.update(process.version);
-  h.update(await fs.readFile(join(inputs.root, 'package-lock.json')));
-  h.update(inputs.packages.join('\n'));
+  // By lockfile when there is one; otherwise by each package's name, place and version.
+  const lock = join(inputs.root, 'package-lock.json');
+  if (await exists(lock)) h.update(await fs.readFile(lock));
+  for (const p of inputs.packages) {
+    const version = (
+      JSON.parse(await fs.readFile(join(p.source, 'package.json'), 'utf8')) as { version?: string }
+    ).version;
+    h.update(`${p.target} ${p.source} ${version}\n`);
+  }
   return h.digest('hex').slice(0, 16);
 }
 
@@ -144,7 +211,7 @@ async function stageBase(inputs: ImageInputs, dir: string): Promise<void> {
   if (inputs.node !== ImagePaths.node) await linkTree(inputs.node, join(rootfs, ImagePaths.node));
   if (inputs.shell) await linkTree(inputs.shell, join(rootfs, 'bin/sh'));
   const app = join(rootfs, ImagePaths.app);
-  for (const p of inputs.packages) await linkTree(join(inputs.root, p), join(app, p));
+  for (const p of inputs.packages) await linkTree(p.source, join(app, p.target));
   for (const d of ['tmp', 'etc/sockslab/client', 'run']) await fs.mkdir(join(rootfs, d), { recursive: true });
   await fs.chmod(join(rootfs, 'tmp'), 0o1777);
   await fs.writeFile(join(dir, 'Dockerfile'), `FROM scratch\nCOPY rootfs/ /\nLABEL ${ImageLabel}=base\n`);
