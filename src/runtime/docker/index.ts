@@ -6,8 +6,23 @@ import { type EngineConnector, engine, probeEngine } from './engine.ts';
 import { ensureImage } from './image.ts';
 
 /**
- * The Docker runtime: each host a container with its own network stack, the real rsockd CLI
- * inside, real internal Docker networks with the topology's subnets. Register as `docker`.
+ * The Docker runtime (`docker`): each host a container with its own network stack, the real
+ * rsockd/sockd CLI inside, real Docker networks with the topology's subnets.
+ *
+ * - Image: built locally, never pulled (image.ts): FROM scratch + this machine's node, /bin/sh and
+ *   their libraries + production node_modules (base layer), + dist/ (host layer); tags carry a
+ *   content hash, so only changed inputs are rebuilt.
+ * - Networks (networks.ts): one internal network per topology network, the topology's subnet,
+ *   a gateway address no host uses; per-run iptables rules make off-network traffic fail at once
+ *   and keep lab hosts off the machine's own services (firewall.ts).
+ * - Hosts (docker-lab.ts): fixed addresses, every network a host sits on, ip_forward=0, never the
+ *   default bridge, DNS options that fail fast. Inside, the host agent (src/cli/host-agent.ts)
+ *   runs the server CLI as the owner's uid, the fake identd answering from /proc/net/tcp, echo
+ *   services, and forwards events as JSON lines on stdout (the driver follows the logs).
+ * - Probes run inside the origin container as the origin user's uid (`docker exec`); the driver
+ *   never dials a lab address itself.
+ * - Lifecycle: labels `sockslab.lab=true`, `sockslab.run=<id>` and the owner pid on everything;
+ *   teardown in finally, also after a failed start; `sockslab down` and `sockslab reap` (sweep.ts).
  */
 
 export interface DockerRuntimeOptions {
