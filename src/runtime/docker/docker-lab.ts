@@ -344,10 +344,10 @@ export class DockerLab implements Lab {
     file: 'sockd.conf' | 'socks.conf' | 'sockd.route',
     text: string,
   ): Promise<{ readonly reloaded: boolean; readonly error?: string }> {
+    // The agent writes the file, sends SIGHUP and watches the server's log for a refused reload.
     const reply = await this.mustControl(host, { op: 'config', file, text });
-    return reply.ok && reply.error !== undefined
-      ? { reloaded: reply.reloaded ?? false, error: reply.error }
-      : { reloaded: reply.ok ? (reply.reloaded ?? false) : false };
+    const reloaded = reply.ok && reply.reloaded === true;
+    return reply.error !== undefined ? { reloaded, error: reply.error } : { reloaded };
   }
 
   private attached(network: string): { host: RunningHost; address: string }[] {
