@@ -38,6 +38,7 @@ function comparable(r: CaseResult) {
     failures: r.failures.map((f) => f.what),
     reply: r.outcome.reply,
     secondReply: r.outcome.secondReply ?? null,
+    clientRoute: r.outcome.clientRoute ?? null,
     path: r.trace.path,
     reached: r.trace.destination?.reached ?? false,
     hops: r.trace.hops.map((h) => ({
