@@ -52,6 +52,9 @@ export function agentScript(overlays: readonly string[]): string {
     'set -e',
     // A new namespace inherits ip_forward from the root one (often 1): hosts never route.
     'echo 0 > /proc/sys/net/ipv4/ip_forward',
+    // Bind the project first: it may itself live under /tmp (CI clones there), which the tmpfs hides.
+    `mount --bind "$1" ${ImagePaths.app}`,
+    `mount -o remount,bind,ro ${ImagePaths.app}`,
     'mount -t tmpfs -o mode=1777 sockslab-tmp /tmp',
     `mkdir -m 700 ${work}`,
   ];
@@ -61,10 +64,6 @@ export function agentScript(overlays: readonly string[]): string {
       `mount -t overlay sockslab-overlay -o lowerdir=${dir},upperdir=${work}/${i}/upper,workdir=${work}/${i}/work ${dir}`,
     );
   });
-  lines.push(
-    `mount --bind "$1" ${ImagePaths.app}`,
-    `mount -o remount,bind,ro ${ImagePaths.app}`,
-    `exec "$2" ${ImagePaths.agent} serve`,
-  );
+  lines.push(`exec "$2" ${ImagePaths.agent} serve`);
   return lines.join('\n');
 }
