@@ -36,6 +36,8 @@ export interface DockerLabOptions {
   readonly ownerPid: number;
   readonly events?: EventSink;
   readonly timeouts?: LabTimeouts;
+  /** UpOptions.unreachable: off-network connects fail at once (default) or hang until a timer. */
+  readonly unreachable?: 'refused' | 'timeout';
   /** How long to wait for another lab's overlapping subnets to be released. */
   readonly networkWaitMs: number;
   /** How long a host may take from container start to its agent's `ready`. */
@@ -78,6 +80,7 @@ export class DockerLab implements Lab {
       this.isolated = await isolateBridges(
         runId,
         this.plan.networks.map((n) => bridgeName(n.dockerName)),
+        this.options.unreachable ?? 'refused',
       );
       // allSettled: the sweep after a failure must not run while other hosts are still being created.
       const started = await Promise.allSettled(topology.hosts.map((h) => this.startHost0(h)));

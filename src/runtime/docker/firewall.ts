@@ -22,22 +22,14 @@ export function bridgeName(dockerNetwork: string): string {
   return `sl${createHash('sha256').update(dockerNetwork).digest('hex').slice(0, 12)}`;
 }
 
-function rules(runId: string, bridge: string): string[][] {
+/** How off-network traffic fails: at once (ENETUNREACH) or by silence (the sender's timer fires). */
+export type Unreachable = 'refused' | 'timeout';
+
+function rules(runId: string, bridge: string, unreachable: Unreachable): string[][] {
   const tag = ['-m', 'comment', '--comment', comment(runId)];
+  const verdict = unreachable === 'timeout' ? ['DROP'] : ['REJECT', '--reject-with', 'icmp-net-unreachable'];
   return [
-    [
-      'DOCKER-USER',
-      '-i',
-      bridge,
-      '!',
-      '-o',
-      bridge,
-      ...tag,
-      '-j',
-      'REJECT',
-      '--reject-with',
-      'icmp-net-unreachable',
-    ],
+    ['DOCKER-USER', '-i', bridge, '!', '-o', bridge, ...tag, '-j', ...verdict],
     // NEW only: answers to connections the machine opened (a person probing `sockslab up`) pass.
     [
       'INPUT',
@@ -81,8 +73,12 @@ function line(op: '-I' | '-D', rule: readonly string[]): string {
 }
 
 /** Installs the rules of one lab; returns false when iptables could not be used (the lab goes on). */
-export async function isolateBridges(runId: string, bridges: readonly string[]): Promise<boolean> {
-  const all = bridges.flatMap((b) => rules(runId, b));
+export async function isolateBridges(
+  runId: string,
+  bridges: readonly string[],
+  unreachable: Unreachable = 'refused',
+): Promise<boolean> {
+  const all = bridges.flatMap((b) => rules(runId, b, unreachable));
   if (await restore(all.map((r) => line('-I', r)))) return true;
   // No iptables-restore: one call per rule.
   let ok = true;

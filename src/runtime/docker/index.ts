@@ -50,6 +50,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): Runtime
         ownerPid: process.pid,
         ...(upOptions.events ? { events: upOptions.events } : {}),
         ...(upOptions.timeouts ? { timeouts: upOptions.timeouts } : {}),
+        ...(upOptions.unreachable ? { unreachable: upOptions.unreachable } : {}),
         networkWaitMs: options.networkWaitMs ?? 120_000,
         readyTimeoutMs: options.readyTimeoutMs ?? 20_000,
       });
