@@ -4,6 +4,7 @@ import { dottedOf, type HostIdentity, hostFromAddress, hostFromName } from '../p
 import { chooseInterface } from '../policy/interface-choice.ts';
 import { applyIdentd, decideServerAccess, type IdentdResult } from '../policy/server-access.ts';
 import type { ProbeRequest } from '../runtime/runtime.ts';
+import { addressFrom } from '../topology/host-table.ts';
 import type { HostModel } from '../topology/model.ts';
 import type { LabWorld } from './world.ts';
 
@@ -199,11 +200,7 @@ export async function predictRequest(world: LabWorld, request: ProbeRequest): Pr
 
 /** The address of `target` that `from` would use: a shared network's, else its first (as the probe does). */
 export function addressFor(world: LabWorld, from: HostModel, target: string): string {
-  if (Dotted.test(target)) return target;
-  const t = world.host(target);
-  if (!t) return target;
-  const shared = t.interfaces.find((i) => from.interfaces.some((o) => o.network === i.network));
-  return (shared ?? t.interfaces[0])?.address ?? target;
+  return addressFrom(world.topology.hosts, from.name, target);
 }
 
 function describeRoute(route: RouteDecision, config: ClientConfig | null): string {

@@ -1,10 +1,8 @@
 import type { ClientConfig, RouteConfig, ServerConfig } from '../config/ast.ts';
-import { parseUserFile } from '../policy/match.ts';
 import type { Resolver, UserFileReader } from '../policy/resolver.ts';
-import { tableResolver } from '../policy/table-resolver.ts';
 import type { ScenarioStep } from '../scenario/model.ts';
 import { configParsers } from '../topology/config-parsers.ts';
-import { type HostTable, hostTable } from '../topology/host-table.ts';
+import { type HostTable, hostsResolver, hostTable, topologyUserFiles } from '../topology/host-table.ts';
 import type { HostModel, IdentdBehaviour, ResolvedTopology, ServerModel } from '../topology/model.ts';
 import type { ParsedHostConfigs } from '../topology/resolve.ts';
 
@@ -29,22 +27,13 @@ export class LabWorld {
   ) {
     this.table = hostTable(topology);
     for (const [host, c] of configs) this.configs.set(host, { ...c });
-    const forward = new Map<string, string[]>();
-    const reverse = new Map<string, string[]>();
     for (const h of topology.hosts) {
       this.identd.set(h.name, h.identd?.behaviour);
       if (h.stopped) this.stopped.add(h.name);
-      forward.set(
-        h.name,
-        h.interfaces.map((i) => i.address),
-      );
-      for (const i of h.interfaces) {
-        reverse.set(i.address, [h.name]);
-        this.byAddress.set(i.address, { host: h, network: i.network });
-      }
+      for (const i of h.interfaces) this.byAddress.set(i.address, { host: h, network: i.network });
     }
     // The lab's name service: the topology's host table, never real DNS (as on every runtime).
-    this.resolver = tableResolver({ forward, reverse });
+    this.resolver = hostsResolver(topology.hosts);
   }
 
   host(name: string): HostModel | undefined {
@@ -113,13 +102,7 @@ export class LabWorld {
   }
 
   userFiles(server: ServerModel | undefined): UserFileReader {
-    const files = new Map((server?.userFiles ?? []).map((f) => [f.path, f.text]));
-    return (path) => {
-      const text = files.get(path);
-      return text === undefined
-        ? { ok: false, error: 'No such file or directory' }
-        : { ok: true, names: parseUserFile(text) };
-    };
+    return topologyUserFiles(server);
   }
 
   /** Follows one scenario step (a reload with a broken text keeps the old rules, SIGHUP semantics). */

@@ -1,4 +1,7 @@
-import type { HostModel, ResolvedTopology } from './model.ts';
+import { parseUserFile } from '../policy/match.ts';
+import type { Resolver, UserFileReader } from '../policy/resolver.ts';
+import { tableResolver } from '../policy/table-resolver.ts';
+import type { HostModel, ResolvedTopology, ServerModel } from './model.ts';
 
 /**
  * The topology's host table: names ↔ addresses. The lab resolves names with it (never real DNS),
@@ -31,4 +34,67 @@ export function hostTable(topology: Pick<ResolvedTopology, 'hosts'>): HostTable 
 export function serverHost(table: HostTable, entry: string): HostModel | undefined {
   const host = table.lookup(entry);
   return host?.server ? host : undefined;
+}
+
+/**
+ * The least the lab's name helpers need of a host: its name and interfaces. HostModel has them,
+ * and so has the directory the host agents read (runtime/host-spec.ts), so one set of helpers
+ * serves the local runtime, the agents inside netns/docker hosts and the static analysis.
+ */
+export interface NamedHost {
+  readonly name: string;
+  readonly interfaces: readonly { readonly network: string; readonly address: string }[];
+}
+
+const DottedQuad = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+/** The host named (case-insensitively) or addressed by `nameOrAddress`. */
+export function findHost<H extends NamedHost>(hosts: readonly H[], nameOrAddress: string): H | undefined {
+  const key = nameOrAddress.toLowerCase();
+  return hosts.find(
+    (h) => h.name.toLowerCase() === key || h.interfaces.some((i) => i.address === nameOrAddress),
+  );
+}
+
+/**
+ * The address host `from` reaches `target` by: its address on a network they share, else its
+ * first. An address, or a name that is no host of the topology, stays as it is.
+ */
+export function addressFrom(hosts: readonly NamedHost[], from: string, target: string): string {
+  if (DottedQuad.test(target)) return target;
+  const t = hosts.find((h) => h.name.toLowerCase() === target.toLowerCase());
+  if (!t) return target;
+  const origin = hosts.find((h) => h.name === from);
+  const shared = t.interfaces.find((i) => origin?.interfaces.some((o) => o.network === i.network));
+  return (shared ?? t.interfaces[0])?.address ?? target;
+}
+
+/** The lab's name service: host name ↔ its addresses, from the topology, never real DNS. */
+export function hostsResolver(hosts: readonly NamedHost[]): Resolver {
+  const forward = new Map<string, string[]>();
+  const reverse = new Map<string, string[]>();
+  for (const h of hosts) {
+    forward.set(
+      h.name,
+      h.interfaces.map((i) => i.address),
+    );
+    for (const i of h.interfaces) reverse.set(i.address, [h.name]);
+  }
+  return tableResolver({ forward, reverse });
+}
+
+/** User files (c.8) read by `read` (undefined: no such file), parsed as a server reads them. */
+export function userFileReader(read: (path: string) => string | undefined): UserFileReader {
+  return (path) => {
+    const text = read(path);
+    return text === undefined
+      ? { ok: false, error: 'No such file or directory' }
+      : { ok: true, names: parseUserFile(text) };
+  };
+}
+
+/** User files named by absolute path in a server's configs, served from the topology's texts. */
+export function topologyUserFiles(server: Pick<ServerModel, 'userFiles'> | undefined): UserFileReader {
+  const files = new Map((server?.userFiles ?? []).map((f) => [f.path, f.text]));
+  return userFileReader((path) => files.get(path));
 }

@@ -7,10 +7,10 @@ import type { Listener } from '../../net/net.ts';
 import type { Resolver } from '../../policy/resolver.ts';
 import type { CommandRunner, ServerRules, Timers } from '../../server/options.ts';
 import { SocksServer } from '../../server/server.ts';
+import { hostsResolver, topologyUserFiles } from '../../topology/host-table.ts';
 import type { HostModel, IdentdBehaviour, ResolvedTopology } from '../../topology/model.ts';
 import type { Lab, LabHost, ProbeOutcome, ProbeRequest, UpOptions } from '../runtime.ts';
 import { startEchoService } from './echo-service.ts';
-import { labResolver, labUserFiles } from './lab-resolver.ts';
 import { runProbe } from './probe.ts';
 import { type ConfigName, parseConfigText, replaceRule, serverRules } from './server-rules.ts';
 import { VirtualNetwork } from './virtual-network.ts';
@@ -59,7 +59,7 @@ export class LocalLab implements Lab {
         ? { unreachableTimeoutMs: options.timeouts.unreachable }
         : {}),
     });
-    this.resolver = labResolver(topology);
+    this.resolver = hostsResolver(topology.hosts);
     if (options.events) this.sinks.add(options.events);
     for (const model of topology.hosts) this.hosts.set(model.name, { model, echo: [], running: false });
   }
@@ -177,7 +177,7 @@ export class LocalLab implements Lab {
         socks5: server.socks5,
         passwd: server.passwd ? { file: 'passwd', text: server.passwd.text } : null,
         resolver: this.resolver,
-        userFiles: labUserFiles(server),
+        userFiles: topologyUserFiles(server),
         events,
         timers: this.timers(),
         upstreamPort: server.upstreamPort,
@@ -272,7 +272,7 @@ export class LocalLab implements Lab {
         topology: this.topology,
         netFor: (host, user) => this.network.netFor(host, user),
         resolver: this.resolver,
-        userFiles: labUserFiles(origin.server),
+        userFiles: topologyUserFiles(origin.server),
         clientConfig: (host) => this.clientConfig(host),
         events: this.sinkFor(request.from),
       },
