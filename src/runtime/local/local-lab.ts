@@ -9,8 +9,8 @@ import type { CommandRunner, ServerRules, Timers } from '../../server/options.ts
 import { SocksServer } from '../../server/server.ts';
 import { hostsResolver, topologyUserFiles } from '../../topology/host-table.ts';
 import type { HostModel, IdentdBehaviour, ResolvedTopology } from '../../topology/model.ts';
+import { startEchoService } from '../echo-service.ts';
 import type { Lab, LabHost, ProbeOutcome, ProbeRequest, UpOptions } from '../runtime.ts';
-import { startEchoService } from './echo-service.ts';
 import { runProbe } from './probe.ts';
 import { type ConfigName, parseConfigText, replaceRule, serverRules } from './server-rules.ts';
 import { VirtualNetwork } from './virtual-network.ts';

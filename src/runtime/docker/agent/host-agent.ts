@@ -5,9 +5,9 @@ import type { EventSink, LabEvent } from '../../../common/events.ts';
 import type { FakeIdentd } from '../../../identd/fake-identd.ts';
 import type { Net } from '../../../net/net.ts';
 import type { IdentdBehaviour } from '../../../topology/model.ts';
+import { startEchoServices } from '../../echo-service.ts';
 import { type AgentLine, type ControlReply, type ControlRequest, LineSplitter } from '../agent-protocol.ts';
 import { type HostSpec, ImagePaths, ServerCwd } from '../host-spec.ts';
-import { startEchoServices } from './echo-services.ts';
 import { startHostIdentd } from './identd.ts';
 import { ServerProcess } from './server-process.ts';
 

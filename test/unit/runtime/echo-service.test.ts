@@ -1,10 +1,10 @@
 import { once } from 'node:events';
 import test from 'ava';
-import type { LabEvent } from '../../../../src/common/events.ts';
-import { startEchoService } from '../../../../src/runtime/local/echo-service.ts';
-import { VirtualNetwork } from '../../../../src/runtime/local/virtual-network.ts';
-import { parseTopologyText } from '../../../../src/topology/load.ts';
-import type { EchoKind } from '../../../../src/topology/model.ts';
+import type { LabEvent } from '../../../src/common/events.ts';
+import { startEchoService } from '../../../src/runtime/echo-service.ts';
+import { VirtualNetwork } from '../../../src/runtime/local/virtual-network.ts';
+import { parseTopologyText } from '../../../src/topology/load.ts';
+import type { EchoKind } from '../../../src/topology/model.ts';
 
 const { topology } = await parseTopologyText(
   `networks:
