@@ -1,5 +1,6 @@
 import type { ClientConfig } from '../config/ast.ts';
 import { decideClientRoute, planServerAttempts, type RouteDecision } from '../policy/client-route.ts';
+import { type Failure, socks5RepFor } from '../policy/failure-reply.ts';
 import { dottedOf, type HostIdentity, hostFromAddress, hostFromName } from '../policy/host.ts';
 import { chooseInterface } from '../policy/interface-choice.ts';
 import { applyIdentd, decideServerAccess, type IdentdResult } from '../policy/server-access.ts';
@@ -57,28 +58,6 @@ export interface Prediction {
   readonly reasoning: readonly string[];
 }
 
-/** Why a hop failed, in the server's own failure vocabulary, for the SOCKS 5 mapping of i.3. */
-type FailureKind =
-  | 'refused'
-  | 'identd'
-  | 'upstream-unreachable'
-  | 'upstream-rejected'
-  | 'connect-refused'
-  | 'no-route'
-  | 'config-unusable'
-  | 'unresolved';
-
-const Socks5For: Record<FailureKind, number> = {
-  refused: 0x02, // no match, deny, routing deny
-  identd: 0x02, // 92/93 outcomes
-  'upstream-unreachable': 0x04, // every upstream failed to connect
-  'upstream-rejected': 0x01, // the upstream answered but not 90
-  'connect-refused': 0x05, // destination refused
-  'no-route': 0x01, // multi-homed BIND without a route line
-  'config-unusable': 0x01, // sockd.conf unusable
-  unresolved: 0x04, // 4A/SOCKS 5 name did not resolve
-};
-
 const Dotted = /^\d{1,3}(?:\.\d{1,3}){3}$/;
 
 interface HopInput {
@@ -103,7 +82,8 @@ interface HopResult {
   readonly reached: boolean;
   /** SOCKS 4 code to the client of the first hop in this chain. */
   readonly reply: number;
-  readonly failure?: FailureKind;
+  /** Why the hop failed, in the server's own vocabulary (one table maps it to the SOCKS 5 REP). */
+  readonly failure?: Failure;
   readonly secondReply?: number | null;
 }
 
@@ -185,7 +165,7 @@ export async function predictRequest(world: LabWorld, request: ProbeRequest): Pr
     request.protocol === 'socks5'
       ? chain.reply === 90
         ? 0x00
-        : Socks5For[chain.failure ?? 'refused']
+        : socks5RepFor(chain.failure ?? { kind: 'refused' })
       : chain.reply;
   return {
     reply,
@@ -270,7 +250,7 @@ async function walkHop(
   const model = host.server!;
   const name = host.name;
   const config = world.serverConfig(name);
-  const fail = (hop: PredictedHop, failure: FailureKind, path: string[] = [name]): HopResult => ({
+  const fail = (hop: PredictedHop, failure: Failure, path: string[] = [name]): HopResult => ({
     hops: [hop],
     path,
     reached: false,
@@ -288,7 +268,7 @@ async function walkHop(
         decision: { action: 'deny', file: null, line: null, reason: 'config-unusable' },
         reply: 91,
       },
-      'config-unusable',
+      { kind: 'config-unusable' },
     );
   }
   const src = await hostFromAddress(world.resolver, input.clientAddress);
@@ -333,7 +313,9 @@ async function walkHop(
   if (!outcome.granted)
     return fail(
       { ...base, reply: outcome.reply },
-      reason === 'rule' || reason === 'no-match' ? 'refused' : 'identd',
+      reason === 'rule' || reason === 'no-match'
+        ? { kind: 'refused' }
+        : { kind: reason === 'identd-mismatch' ? 'identd-mismatch' : 'identd-unavailable' },
     );
 
   // rsockd consults socks.conf; sockd is rsockd with `direct ALL`.
@@ -354,12 +336,12 @@ async function walkHop(
     : undefined;
   if (route) reasoning.push(`${name} ${describeRoute(route, clientConf)}`);
   if (route?.action === 'deny') {
-    return fail({ ...base, route: { ...routeCite!, attempts: [] }, reply: 91 }, 'refused');
+    return fail({ ...base, route: { ...routeCite!, attempts: [] }, reply: 91 }, { kind: 'refused' });
   }
   if (route?.action === 'sockd') {
     const picked = await pickServer(world, host, route.servers, model.upstreamPort, reasoning);
     const routeHop = { ...routeCite!, attempts: picked.attempts };
-    if (!picked.next) return fail({ ...base, route: routeHop, reply: 91 }, 'upstream-unreachable');
+    if (!picked.next) return fail({ ...base, route: routeHop, reply: 91 }, { kind: 'upstream-unreachable' });
     // d.8: the upstream gets our client's USERID; a resolved name goes on as its address.
     const nextDst =
       input.dst.addresses.length > 0
@@ -381,7 +363,7 @@ async function walkHop(
       path: [name, ...rest.path],
       reached: rest.reached,
       reply,
-      ...(reply === 90 ? {} : { failure: 'upstream-rejected' as const }),
+      ...(reply === 90 ? {} : { failure: { kind: 'upstream-rejected', code: rest.reply } as const }),
       ...(request.command === 'bind' ? { secondReply: rest.secondReply ?? null } : {}),
     };
   }
@@ -391,13 +373,13 @@ async function walkHop(
   // Direct CONNECT from this host.
   if (input.dst.addresses.length === 0) {
     reasoning.push(`${name}: ${input.dst.display} does not resolve → 91`);
-    return fail({ ...base, ...routeHop, reply: 91 }, 'unresolved');
+    return fail({ ...base, ...routeHop, reply: 91 }, { kind: 'unresolved' });
   }
   const c = world.canConnect(host, input.dst.dotted, request.target.port);
   const to = world.owner(input.dst.dotted)?.host.name ?? input.dst.display;
   if (!c.ok) {
     reasoning.push(`${name} cannot connect to ${to}:${request.target.port}: ${c.why} → 91`);
-    return fail({ ...base, ...routeHop, reply: 91 }, 'connect-refused');
+    return fail({ ...base, ...routeHop, reply: 91 }, { kind: 'errno', code: 'ECONNREFUSED' });
   }
   reasoning.push(`${name} connects to ${to}:${request.target.port}`);
   return { hops: [{ ...base, ...routeHop, reply: 90 }], path: [name, to], reached: true, reply: 90 };
@@ -425,7 +407,7 @@ function bindDirect(
         path: [host.name],
         reached: false,
         reply: 91,
-        failure: 'no-route',
+        failure: { kind: 'no-route' },
         secondReply: null,
       };
     }
