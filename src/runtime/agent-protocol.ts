@@ -38,6 +38,24 @@ export type ControlReply =
   | { readonly ok: true; readonly reloaded?: boolean; readonly error?: string }
   | { readonly ok: false; readonly error: string };
 
+/** A plain TCP exchange from inside a host (`host-agent dial`): reachability checks, BIND peers. */
+export interface DialRequest {
+  readonly host: string;
+  readonly port: number;
+  readonly send?: string;
+  readonly timeoutMs?: number;
+  /** Stop reading after this long without data (default 300 ms). */
+  readonly idleMs?: number;
+}
+
+export interface DialOutcome {
+  readonly ok: boolean;
+  readonly local?: Endpoint;
+  readonly received: string;
+  readonly error?: string;
+  readonly durationMs: number;
+}
+
 export function encodeLine(line: AgentLine): string {
   return `${JSON.stringify(line)}\n`;
 }

@@ -1,14 +1,16 @@
 import { PassThrough } from 'node:stream';
 import type { StartedTestContainer } from 'testcontainers';
 import { InputError } from '../../common/errors.ts';
-import type { Endpoint, EventSink, LabEvent } from '../../common/events.ts';
+import type { EventSink, LabEvent } from '../../common/events.ts';
 import type { HostModel, IdentdBehaviour, ResolvedTopology } from '../../topology/model.ts';
+import { AgentEvents, fixedAddressHost, followProbe, reloadResult, uidOf } from '../agent-lab.ts';
 import type { Lab, LabHost, LabTimeouts, ProbeOutcome, ProbeRequest } from '../runtime.ts';
-import type { DialOutcome, DialRequest } from './agent/dial.ts';
 import {
   type AgentLine,
   type ControlReply,
   type ControlRequest,
+  type DialOutcome,
+  type DialRequest,
   decodeLine,
   LineSplitter,
 } from './agent-protocol.ts';
@@ -59,8 +61,7 @@ export class DockerLab implements Lab {
   readonly topology: ResolvedTopology;
   private readonly plan: NetworkPlan;
   private readonly hosts = new Map<string, RunningHost>();
-  private readonly all: LabEvent[] = [];
-  private lastEventAt = 0;
+  private readonly log: AgentEvents;
   private downed: Promise<void> | undefined;
   private readonly cut = new Set<string>();
   /** Whether off-network traffic is rejected at once (firewall.ts); false: it times out instead. */
@@ -70,6 +71,7 @@ export class DockerLab implements Lab {
     this.runId = options.runId;
     this.topology = options.topology;
     this.plan = planNetworks(options.topology, options.runId);
+    this.log = new AgentEvents(options.events);
   }
 
   /** Creates the networks and starts every host; on any failure removes everything of this run. */
@@ -126,13 +128,7 @@ export class DockerLab implements Lab {
   }
 
   private onLine(line: AgentLine): void {
-    if (line.k === 'event') this.record(line.e);
-  }
-
-  private record(event: LabEvent): void {
-    this.all.push(event);
-    this.lastEventAt = Date.now();
-    this.options.events?.emit(event);
+    if (line.k === 'event') this.log.record(line.e);
   }
 
   private running(name: string): RunningHost {
@@ -148,23 +144,8 @@ export class DockerLab implements Lab {
   }
 
   host(name: string): LabHost {
-    const { model } = this.running(name);
-    const address = (network?: string): string => {
-      const i =
-        network === undefined ? model.interfaces[0] : model.interfaces.find((x) => x.network === network);
-      if (!i)
-        throw new InputError(
-          'E_LAB_ADDRESS',
-          `host ${name} has no interface${network ? ` on ${network}` : ''}`,
-        );
-      return i.address;
-    };
     // Fixed addresses: the topology's address is the container's real address.
-    return {
-      model,
-      address,
-      reach: (port: number, network?: string): Endpoint => ({ address: address(network), port }),
-    };
+    return fixedAddressHost(this.running(name).model);
   }
 
   /** The container id of a host (for tests and diagnostics). */
@@ -178,18 +159,7 @@ export class DockerLab implements Lab {
   }
 
   events(): readonly LabEvent[] {
-    return this.all;
-  }
-
-  private uidOf(host: HostModel, user: string): number {
-    const u = host.users.find((x) => x.name === user);
-    if (!u) {
-      throw new InputError(
-        'E_LAB_USER',
-        `user ${user} is not a user of host ${host.name}; users: ${host.users.map((x) => x.name).join(', ')}`,
-      );
-    }
-    return u.uid;
+    return this.log.list();
   }
 
   /** Runs argv in a host as uid, handing each decoded stdout line to `onLine`; resolves with the exit code. */
@@ -240,36 +210,24 @@ export class DockerLab implements Lab {
 
   async probe(request: ProbeRequest): Promise<ProbeOutcome> {
     const origin = this.running(request.from);
-    const uid = this.uidOf(origin.model, request.user);
+    const uid = uidOf(origin.model, request.user);
     const peer = request.bindPeer;
-    let peerUid: number | undefined;
-    if (peer) {
-      const p = this.running(peer.from);
-      peerUid = this.uidOf(p.model, peer.user ?? 'root');
-    }
-    const before = this.all.length;
-    let outcome: ProbeOutcome | undefined;
-    let peerDial: Promise<unknown> | undefined;
+    if (peer) uidOf(this.running(peer.from).model, peer.user ?? 'root');
+    const before = this.log.length;
+    // The BIND peer is another container: it connects to the bound address from there.
+    const follow = followProbe(
+      request,
+      (e) => this.log.record(e),
+      (from, user, r) => this.dial(from, user, r),
+    );
     const result = await this.execLines(
       request.from,
       uid,
       [ImagePaths.node, ImagePaths.agent, 'probe', JSON.stringify(request)],
-      (line) => {
-        if (line.k === 'event') this.record(line.e);
-        else if (line.k === 'outcome') outcome = line.outcome;
-        else if (line.k === 'bound' && peer && peerUid !== undefined) {
-          // The BIND peer is another container: it connects to the bound address from there.
-          peerDial = this.dial(peer.from, peer.user ?? 'root', {
-            host: line.bound.address,
-            port: line.bound.port,
-            send: request.send ?? `hello from ${peer.from}\n`,
-            timeoutMs: request.timeoutMs ?? 5_000,
-            idleMs: 500,
-          }).catch(() => undefined);
-        }
-      },
+      follow.onLine,
     );
-    await peerDial;
+    await follow.finished();
+    const outcome = follow.outcome();
     if (!outcome) {
       throw new Error(
         `probe from ${request.from} printed no outcome (exit ${result.exitCode}): ${result.stderr.trim() || result.stdout.trim()}`,
@@ -282,7 +240,7 @@ export class DockerLab implements Lab {
   /** A plain TCP exchange from inside host `from` as `user` (no SOCKS): reachability and BIND peers. */
   async dial(from: string, user: string, request: DialRequest): Promise<DialOutcome> {
     const origin = this.running(from);
-    const uid = this.uidOf(origin.model, user);
+    const uid = uidOf(origin.model, user);
     const r = await origin.container.exec(
       [ImagePaths.node, ImagePaths.agent, 'dial', JSON.stringify(request)],
       {
@@ -303,8 +261,8 @@ export class DockerLab implements Lab {
   private async settle(from: number, outcome: ProbeOutcome): Promise<void> {
     const deadline = Date.now() + settleMaxMs;
     for (;;) {
-      const missing = missingEvents(this.all.slice(from), this.topology, outcome);
-      const quiet = Date.now() - this.lastEventAt >= settleQuietMs;
+      const missing = missingEvents(this.log.since(from), this.topology, outcome);
+      const quiet = Date.now() - this.log.lastEventAt >= settleQuietMs;
       if ((missing.length === 0 && quiet) || Date.now() > deadline) return;
       await new Promise((r) => setTimeout(r, 15));
     }
@@ -324,7 +282,7 @@ export class DockerLab implements Lab {
     }
   }
 
-  private async mustControl(name: string, request: ControlRequest): Promise<ControlReply> {
+  private async mustControl(name: string, request: ControlRequest): Promise<ControlReply & { ok: true }> {
     const reply = await this.control(name, request);
     if (!reply.ok) throw new Error(`host ${name}: ${request.op} failed: ${reply.error}`);
     return reply;
@@ -348,9 +306,7 @@ export class DockerLab implements Lab {
     text: string,
   ): Promise<{ readonly reloaded: boolean; readonly error?: string }> {
     // The agent writes the file, sends SIGHUP and watches the server's log for a refused reload.
-    const reply = await this.mustControl(host, { op: 'config', file, text });
-    const reloaded = reply.ok && reply.reloaded === true;
-    return reply.error !== undefined ? { reloaded, error: reply.error } : { reloaded };
+    return reloadResult(await this.mustControl(host, { op: 'config', file, text }));
   }
 
   private attached(network: string): { host: RunningHost; address: string }[] {

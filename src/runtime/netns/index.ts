@@ -107,5 +107,6 @@ export function createNetnsRuntime(options: NetnsRuntimeOptions = {}): Runtime {
 
 export const netnsRuntime: Runtime = createNetnsRuntime();
 
-export { type DialOutcome, type DialRequest, NetnsLab } from './netns-lab.ts';
+export type { DialOutcome, DialRequest } from '../agent-protocol.ts';
+export { NetnsLab } from './netns-lab.ts';
 export { listNetnsRuns, type NetnsRunSummary, ownerAlive, reapNetnsRuns, removeNamespaces } from './reap.ts';

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { InputError, SockslabError } from '../../common/errors.ts';
-import type { Endpoint, EventSink, LabEvent } from '../../common/events.ts';
+import type { EventSink, LabEvent } from '../../common/events.ts';
 import type { HostModel, IdentdBehaviour, ResolvedTopology } from '../../topology/model.ts';
-import type { AgentLine, ControlReply, ControlRequest } from '../agent-protocol.ts';
+import { AgentEvents, fixedAddressHost, followProbe, reloadResult, uidOf } from '../agent-lab.ts';
+import type { AgentLine, ControlReply, ControlRequest, DialOutcome, DialRequest } from '../agent-protocol.ts';
 import { buildHostSpec, ImagePaths } from '../host-spec.ts';
 import type { Lab, LabHost, LabTimeouts, ProbeOutcome, ProbeRequest } from '../runtime.ts';
 import { sendAgentControl } from './agent-control.ts';
@@ -44,23 +45,6 @@ export interface NetnsLabOptions {
   readonly unreachable?: 'refused' | 'timeout';
 }
 
-/** A plain TCP exchange from inside a host (the agent's `dial`): reachability checks, BIND peers. */
-export interface DialRequest {
-  readonly host: string;
-  readonly port: number;
-  readonly send?: string;
-  readonly timeoutMs?: number;
-  readonly idleMs?: number;
-}
-
-export interface DialOutcome {
-  readonly ok: boolean;
-  readonly local?: Endpoint;
-  readonly received: string;
-  readonly error?: string;
-  readonly durationMs: number;
-}
-
 const settleQuietMs = 60;
 const settleMaxMs = 1_500;
 /** Beyond the probe's own timeout, how long a probe process may run before it is killed. */
@@ -74,9 +58,7 @@ export class NetnsLab implements Lab {
   private readonly agents = new Map<string, AgentProcess>();
   private readonly stopped = new Set<string>();
   private readonly cut = new Set<string>();
-  private readonly all: LabEvent[] = [];
-  private readonly sinks = new Set<EventSink>();
-  private lastEventAt = 0;
+  private readonly log: AgentEvents;
   private downed: Promise<void> | undefined;
   /** How long start() spent on the kernel network (incl. the carrier wait) and on the host agents. */
   readonly startTimings = { networkMs: 0, agentsMs: 0 };
@@ -85,7 +67,7 @@ export class NetnsLab implements Lab {
     this.runId = options.runId;
     this.topology = options.topology;
     this.plan = planNetns(options.topology, options.runId, options.ownerPid);
-    if (options.events) this.sinks.add(options.events);
+    this.log = new AgentEvents(options.events);
   }
 
   /** Namespaces, links, agents; on any failure everything of this run is removed before rethrowing. */
@@ -146,18 +128,11 @@ export class NetnsLab implements Lab {
   }
 
   private onAgentLine(line: AgentLine): void {
-    if (line.k === 'event') this.record(line.e);
-  }
-
-  private record(event: LabEvent): void {
-    this.all.push(event);
-    this.lastEventAt = Date.now();
-    for (const sink of this.sinks) sink.emit(event);
+    if (line.k === 'event') this.log.record(line.e);
   }
 
   subscribe(sink: EventSink): () => void {
-    this.sinks.add(sink);
-    return () => this.sinks.delete(sink);
+    return this.log.subscribe(sink);
   }
 
   private model(name: string): HostModel {
@@ -195,76 +170,36 @@ export class NetnsLab implements Lab {
   }
 
   host(name: string): LabHost {
-    const model = this.model(name);
-    const address = (network?: string): string => {
-      const i =
-        network === undefined ? model.interfaces[0] : model.interfaces.find((x) => x.network === network);
-      if (!i) {
-        throw new InputError(
-          'E_LAB_ADDRESS',
-          `host ${name} has no interface${network ? ` on ${network}` : ''}`,
-        );
-      }
-      return i.address;
-    };
-    const stopped = this.stopped;
-    return {
-      model,
-      address,
-      // The topology address is the host's real address, reachable only from inside the lab.
-      reach: (port: number, network?: string): Endpoint => ({ address: address(network), port }),
-      get running() {
-        return !stopped.has(name);
-      },
-    };
+    return fixedAddressHost(this.model(name), () => !this.stopped.has(name));
   }
 
   events(): readonly LabEvent[] {
-    return this.all;
-  }
-
-  private uidOf(host: HostModel, user: string): number {
-    const u = host.users.find((x) => x.name === user);
-    if (!u) {
-      throw new InputError(
-        'E_LAB_USER',
-        `user ${user} is not a user of host ${host.name}; users: ${host.users.map((x) => x.name).join(', ')}`,
-      );
-    }
-    return u.uid;
+    return this.log.list();
   }
 
   async probe(request: ProbeRequest): Promise<ProbeOutcome> {
     const origin = this.model(request.from);
-    const uid = this.uidOf(origin, request.user);
+    const uid = uidOf(origin, request.user);
     const peer = request.bindPeer;
-    if (peer) this.uidOf(this.model(peer.from), peer.user ?? 'root');
+    if (peer) uidOf(this.model(peer.from), peer.user ?? 'root');
     const agent = this.agent(request.from);
-    const before = this.all.length;
-    let outcome: ProbeOutcome | undefined;
-    let peerDial: Promise<unknown> | undefined;
+    const before = this.log.length;
+    // The BIND peer connects from its own namespace to the address the server bound.
+    const follow = followProbe(
+      request,
+      (e) => this.log.record(e),
+      (from, user, r) => this.dial(from, user, r),
+    );
     const result = await execInHost(
       this.namespaceOf(request.from),
       agent.pid,
       uid,
       [this.options.node, ImagePaths.agent, 'probe', JSON.stringify(request)],
-      (line) => {
-        if (line.k === 'event') this.record(line.e);
-        else if (line.k === 'outcome') outcome = line.outcome;
-        else if (line.k === 'bound' && peer) {
-          // The BIND peer connects from its own namespace to the address the server bound.
-          peerDial = this.dial(peer.from, peer.user ?? 'root', {
-            host: line.bound.address,
-            port: line.bound.port,
-            send: request.send ?? `hello from ${peer.from}\n`,
-            timeoutMs: request.timeoutMs ?? 5_000,
-            idleMs: 500,
-          }).catch(() => undefined);
-        }
-      },
+      follow.onLine,
       (request.timeoutMs ?? 5_000) + probeSlackMs,
     );
-    await peerDial;
+    await follow.finished();
+    const outcome = follow.outcome();
     if (!outcome) {
       throw new SockslabError(
         'E_NETNS_PROBE',
@@ -277,7 +212,7 @@ export class NetnsLab implements Lab {
 
   /** A plain TCP exchange from inside host `from` as `user` (no SOCKS). */
   async dial(from: string, user: string, request: DialRequest): Promise<DialOutcome> {
-    const uid = this.uidOf(this.model(from), user);
+    const uid = uidOf(this.model(from), user);
     const agent = this.agent(from);
     const r = await execInHost(
       this.namespaceOf(from),
@@ -302,13 +237,13 @@ export class NetnsLab implements Lab {
     const deadline = Date.now() + settleMaxMs;
     for (;;) {
       const open = new Set<string>();
-      for (const e of this.all.slice(from)) {
+      for (const e of this.log.since(from)) {
         if (e.session === undefined) continue;
         const key = `${e.host}/${e.service}/${e.session}`;
         if (e.type === 'request') open.add(key);
         if (e.type === 'close') open.delete(key);
       }
-      const quiet = Date.now() - this.lastEventAt >= settleQuietMs;
+      const quiet = Date.now() - this.log.lastEventAt >= settleQuietMs;
       if ((open.size === 0 && quiet) || Date.now() > deadline) return;
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -340,10 +275,7 @@ export class NetnsLab implements Lab {
     file: 'sockd.conf' | 'socks.conf' | 'sockd.route',
     text: string,
   ): Promise<{ readonly reloaded: boolean; readonly error?: string }> {
-    const reply = await this.control(host, { op: 'config', file, text });
-    return reply.error !== undefined
-      ? { reloaded: reply.reloaded ?? false, error: reply.error }
-      : { reloaded: reply.reloaded ?? false };
+    return reloadResult(await this.control(host, { op: 'config', file, text }));
   }
 
   /**

@@ -1,5 +1,5 @@
-import type { Endpoint } from '../../../common/events.ts';
 import type { Net } from '../../../net/net.ts';
+import type { DialOutcome, DialRequest } from '../../agent-protocol.ts';
 
 /**
  * A plain TCP exchange from inside a host (no SOCKS): connect, send, read until the peer closes
@@ -7,22 +7,7 @@ import type { Net } from '../../../net/net.ts';
  * inside a container, never from the machine running the lab.
  */
 
-export interface DialRequest {
-  readonly host: string;
-  readonly port: number;
-  readonly send?: string;
-  readonly timeoutMs?: number;
-  /** Stop reading after this long without data (default 300 ms). */
-  readonly idleMs?: number;
-}
-
-export interface DialOutcome {
-  readonly ok: boolean;
-  readonly local?: Endpoint;
-  readonly received: string;
-  readonly error?: string;
-  readonly durationMs: number;
-}
+export type { DialOutcome, DialRequest };
 
 export async function dial(net: Net, request: DialRequest): Promise<DialOutcome> {
   const started = Date.now();
