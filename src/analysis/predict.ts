@@ -5,6 +5,7 @@ import { dottedOf, type HostIdentity, hostFromAddress, hostFromName } from '../p
 import { chooseInterface } from '../policy/interface-choice.ts';
 import { applyIdentd, decideServerAccess, type IdentdResult } from '../policy/server-access.ts';
 import type { ProbeRequest } from '../runtime/runtime.ts';
+import type { HopDecision } from '../scenario/trace.ts';
 import { addressFrom } from '../topology/host-table.ts';
 import type { HostModel } from '../topology/model.ts';
 import type { LabWorld } from './world.ts';
@@ -20,12 +21,7 @@ export interface PredictedHop {
   readonly host: string;
   readonly from: string;
   readonly user: string;
-  readonly decision: {
-    readonly action: 'permit' | 'deny';
-    readonly file: string | null;
-    readonly line: number | null;
-    readonly reason: string;
-  };
+  readonly decision: HopDecision;
   readonly identd?: {
     readonly queried: string;
     readonly user: string | null;

@@ -4,7 +4,7 @@ import type { CaseExpectations } from '../scenario/model.ts';
 import { describeReply } from '../scenario/replies.ts';
 import type { CaseResult } from '../scenario/result.ts';
 import { describeStep } from '../scenario/step-text.ts';
-import type { Trace } from '../scenario/trace.ts';
+import type { HopDecision, Trace } from '../scenario/trace.ts';
 import type { ResolvedTopology } from '../topology/model.ts';
 
 /**
@@ -19,12 +19,7 @@ export interface HopReport {
   readonly from: string;
   /** The user the request claimed at this hop, which is what the deciding rule saw. */
   readonly user: string;
-  readonly decision: {
-    readonly action: 'permit' | 'deny';
-    readonly file: string | null;
-    readonly line: number | null;
-    readonly reason: string;
-  };
+  readonly decision: HopDecision;
   readonly identd: {
     readonly queried: string;
     readonly answer: string | null;

@@ -5,6 +5,14 @@ import type { Endpoint } from '../common/events.ts';
  * expectations and diagrams read traces, never raw events.
  * (Owned by the scenario module; extend freely, rename only with every user.)
  */
+/** A hop's server decision, citing the deciding line (null: no line matched, or no usable file). */
+export interface HopDecision {
+  readonly action: 'permit' | 'deny';
+  readonly file: string | null;
+  readonly line: number | null;
+  readonly reason: string;
+}
+
 export interface TraceHop {
   readonly host: string;
   readonly service: 'rsockd' | 'sockd';
@@ -14,12 +22,7 @@ export interface TraceHop {
   readonly from: string;
   /** The user the request claimed at this hop (USERID / RFC 1929 name). */
   readonly user: string;
-  readonly decision: {
-    readonly action: 'permit' | 'deny';
-    readonly file: string | null;
-    readonly line: number | null;
-    readonly reason: string;
-  };
+  readonly decision: HopDecision;
   readonly identd?: {
     /** Host whose identd was asked. */
     readonly queried: string;
