@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { AnyConfig } from '../config/ast.ts';
 import { type ConfigPaths, loadConfigFile } from '../config/load.ts';
 import { builtinServices, loadServices, parseServices, type ServiceTable } from '../config/services.ts';
+import { type CheckedCommand, errorRecord } from '../policy/checker.ts';
 import { parseUserFile } from '../policy/match.ts';
 import type { Resolver, UserFileReader } from '../policy/resolver.ts';
 import { hostsFileResolver } from '../policy/table-resolver.ts';
@@ -181,4 +182,52 @@ export function readArgs(
     i++;
   }
   return { flags, values, positionals };
+}
+
+/**
+ * How a checker ends a run it could not evaluate: the messages (then the usage, when asked) on
+ * stderr and, with --json, the error record on stdout. Returns the error exit code (255).
+ */
+export function checkerFailure(
+  tool: 'test_sockd_conf' | 'test_socks_conf',
+  usage: string,
+  json: boolean,
+): (messages: readonly string[], showUsage: boolean) => 255 {
+  return (messages, showUsage) => {
+    for (const m of messages) process.stderr.write(`${m}\n`);
+    if (showUsage) process.stderr.write(`${usage}\n`);
+    if (json) process.stdout.write(`${JSON.stringify(errorRecord(tool, messages))}\n`);
+    return 255;
+  };
+}
+
+/**
+ * Prints an evaluated check: its lines on stderr (the usage after an unusable service|port
+ * argument, f.5), runs its commands with -x, and with --json the record with what ran.
+ */
+export async function reportCheck<C>(
+  result: {
+    readonly lines: readonly string[];
+    readonly exitCode: number;
+    readonly commands: readonly CheckedCommand[];
+    readonly record: { readonly commands: readonly C[] };
+  },
+  options: { readonly usage: string; readonly execute: boolean; readonly json: boolean },
+): Promise<number> {
+  for (const line of result.lines) process.stderr.write(`${line}\n`);
+  if (result.exitCode === 255) process.stderr.write(`${options.usage}\n`);
+  const ran: boolean[] = [];
+  if (options.execute) {
+    for (const c of result.commands) {
+      ran.push(c.expanded.ok && (await runShellCommand(c.expanded.runnable)) !== 'spawn-failed');
+    }
+  }
+  if (options.json) {
+    const record = {
+      ...result.record,
+      commands: result.record.commands.map((c, i) => ({ ...c, ran: ran[i] ?? false })),
+    };
+    process.stdout.write(`${JSON.stringify(record)}\n`);
+  }
+  return result.exitCode;
 }

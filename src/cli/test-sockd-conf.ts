@@ -5,19 +5,14 @@
  * Thin: argv and files here, the evaluation in src/policy/checker.ts.
  */
 import type { IdentdMode, RouteConfig } from '../config/ast.ts';
+import { checkSockdConf, type IdentdSimulation, SockdCheckUsage } from '../policy/checker.ts';
 import {
-  checkSockdConf,
-  errorRecord,
-  type IdentdSimulation,
-  SockdCheckExit,
-  SockdCheckUsage,
-} from '../policy/checker.ts';
-import {
+  checkerFailure,
   fsUserFileReader,
   hostsResolverFromFile,
   loadConfig,
   readArgs,
-  runShellCommand,
+  reportCheck,
   servicesFrom,
   systemResolver,
 } from './checker-io.ts';
@@ -45,12 +40,7 @@ function simulationFrom(
 
 async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const json = argv.includes('--json');
-  const fail = (messages: readonly string[], usage: boolean): number => {
-    for (const m of messages) process.stderr.write(`${m}\n`);
-    if (usage) process.stderr.write(`${SockdCheckUsage}\n`);
-    if (json) process.stdout.write(`${JSON.stringify(errorRecord('test_sockd_conf', messages))}\n`);
-    return SockdCheckExit.Error;
-  };
+  const fail = checkerFailure('test_sockd_conf', SockdCheckUsage, json);
   const args = readArgs(argv, {
     flags: ['-i', '-I', '-B', '-x', '--json'],
     withValue: ['-R', '-C', '--identd', '--mode', '--hosts', '--services', '--pid'],
@@ -104,23 +94,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     services,
     pid,
   });
-  for (const line of result.lines) process.stderr.write(`${line}\n`);
-  // An unusable service|port argument is a usage error (f.5): the usage message follows.
-  if (result.exitCode === 255) process.stderr.write(`${SockdCheckUsage}\n`);
-  const ran: boolean[] = [];
-  if (args.flags.includes('-x')) {
-    for (const c of result.commands) {
-      ran.push(c.expanded.ok && (await runShellCommand(c.expanded.runnable)) !== 'spawn-failed');
-    }
-  }
-  if (json) {
-    const record = {
-      ...result.record,
-      commands: result.record.commands.map((c, i) => ({ ...c, ran: ran[i] ?? false })),
-    };
-    process.stdout.write(`${JSON.stringify(record)}\n`);
-  }
-  return result.exitCode;
+  return reportCheck(result, { usage: SockdCheckUsage, execute: args.flags.includes('-x'), json });
 }
 
 process.exitCode = await main(process.argv.slice(2), process.env);

@@ -4,25 +4,21 @@
  * exit 0 deny, 1 direct, 2 sockd, 255 usage or configuration error. Thin: argv and files here,
  * the evaluation in src/policy/checker.ts.
  */
-import { checkSocksConf, errorRecord, SocksCheckExit, SocksCheckUsage } from '../policy/checker.ts';
+import { checkSocksConf, SocksCheckUsage } from '../policy/checker.ts';
 import {
+  checkerFailure,
   fsUserFileReader,
   hostsResolverFromFile,
   loadConfig,
   readArgs,
-  runShellCommand,
+  reportCheck,
   servicesFrom,
   systemResolver,
 } from './checker-io.ts';
 
 async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const json = argv.includes('--json');
-  const fail = (messages: readonly string[], usage: boolean): number => {
-    for (const m of messages) process.stderr.write(`${m}\n`);
-    if (usage) process.stderr.write(`${SocksCheckUsage}\n`);
-    if (json) process.stdout.write(`${JSON.stringify(errorRecord('test_socks_conf', messages))}\n`);
-    return SocksCheckExit.Error;
-  };
+  const fail = checkerFailure('test_socks_conf', SocksCheckUsage, json);
   const args = readArgs(argv, {
     flags: ['-x', '--json'],
     withValue: ['-C', '--default-server', '--src', '--hosts', '--services', '--pid'],
@@ -61,23 +57,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     services,
     pid: Number(args.values.get('--pid') ?? process.pid),
   });
-  for (const line of result.lines) process.stderr.write(`${line}\n`);
-  // An unusable service|port argument is a usage error (f.5): the usage message follows.
-  if (result.exitCode === 255) process.stderr.write(`${SocksCheckUsage}\n`);
-  const ran: boolean[] = [];
-  if (args.flags.includes('-x')) {
-    for (const c of result.commands) {
-      ran.push(c.expanded.ok && (await runShellCommand(c.expanded.runnable)) !== 'spawn-failed');
-    }
-  }
-  if (json) {
-    const record = {
-      ...result.record,
-      commands: result.record.commands.map((c, i) => ({ ...c, ran: ran[i] ?? false })),
-    };
-    process.stdout.write(`${JSON.stringify(record)}\n`);
-  }
-  return result.exitCode;
+  return reportCheck(result, { usage: SocksCheckUsage, execute: args.flags.includes('-x'), json });
 }
 
 process.exitCode = await main(process.argv.slice(2), process.env);
