@@ -165,3 +165,29 @@ export function rejectLeftover(fields: readonly Field[], index: number): void {
     throw new LineProblem('E_CONF_ENTRY', extra.column, `unexpected field "${extra.text}"`, 'end of line');
   }
 }
+
+/** An optional `*=` user list at `fields[index]` (c.5, d.3); the caller moves past it when found. */
+export function readOptionalUsers(
+  fields: readonly Field[],
+  index: number,
+  file: string,
+  line: number,
+): UserList | undefined {
+  const field = fields[index];
+  return field?.text.startsWith('*=') ? parseUserList(field, file, line) : undefined;
+}
+
+/** The tail both rule files share (c.3, d.3): an optional port test at `fields[index]`, then nothing. */
+export function readPortTail(
+  fields: readonly Field[],
+  index: number,
+  endColumn: number,
+  file: string,
+  line: number,
+  services: ServiceTable,
+): PortTest | undefined {
+  if (fields[index] === undefined) return undefined;
+  const port = readPortTest(fields, index, endColumn, file, line, services);
+  rejectLeftover(fields, index + 2);
+  return port;
+}

@@ -4,14 +4,7 @@
  */
 import type { IdentdField, IdentdMode, ServerConfig, ServerRule, SpecialCommand } from './ast.ts';
 import { LineProblem } from './config-error.ts';
-import {
-  defaultedAddr,
-  isOperator,
-  parseUserList,
-  readAddrPair,
-  readPortTest,
-  rejectLeftover,
-} from './fields.ts';
+import { defaultedAddr, isOperator, readAddrPair, readOptionalUsers, readPortTail } from './fields.ts';
 import type { Field } from './lexer.ts';
 import { parseLines, type RuleLine } from './parse-driver.ts';
 import { builtinServices, type ServiceTable } from './services.ts';
@@ -62,17 +55,13 @@ function parseRule(lexed: RuleLine, file: string, services: ServiceTable): Serve
   }
   let i = 1;
   let identd: IdentdField | undefined;
-  let users: ServerRule['users'];
   const identdField = fields[i];
   if (identdField?.text.startsWith('?=')) {
     identd = parseIdentd(identdField, file, line);
     i++;
   }
-  const usersField = fields[i];
-  if (usersField?.text.startsWith('*=')) {
-    users = parseUserList(usersField, file, line);
-    i++;
-  }
+  const users = readOptionalUsers(fields, i, file, line);
+  if (users) i++;
   const src = readAddrPair(fields, i, endColumn, { file, line, maskCode: 'E_CONF_SRC_MASK', role: 'source' });
   i = src.next;
   let dst = defaultedAddr(file, line, fields[i]?.column ?? endColumn);
@@ -89,12 +78,7 @@ function parseRule(lexed: RuleLine, file: string, services: ServiceTable): Serve
     dstDefaulted = false;
     i = pair.next;
   }
-  let port: ServerRule['port'];
-  if (fields[i] !== undefined) {
-    port = readPortTest(fields, i, endColumn, file, line, services);
-    i += 2;
-  }
-  rejectLeftover(fields, i);
+  const port = readPortTail(fields, i, endColumn, file, line, services);
   return {
     file,
     line,

@@ -5,7 +5,7 @@
  */
 import type { ClientConfig, ClientRule, ServerListField } from './ast.ts';
 import { LineProblem } from './config-error.ts';
-import { parseUserList, readAddrPair, readPortTest, rejectLeftover } from './fields.ts';
+import { readAddrPair, readOptionalUsers, readPortTail } from './fields.ts';
 import type { Field } from './lexer.ts';
 import { parseLines, type RuleLine } from './parse-driver.ts';
 import { builtinServices, type ServiceTable } from './services.ts';
@@ -66,12 +66,8 @@ function parseRule(lexed: RuleLine, file: string, services: ServiceTable): Clien
       i++;
     }
   }
-  let users: ClientRule['users'];
-  const usersField = fields[i];
-  if (usersField?.text.startsWith('*=')) {
-    users = parseUserList(usersField, file, line);
-    i++;
-  }
+  const users = readOptionalUsers(fields, i, file, line);
+  if (users) i++;
   const dst = readAddrPair(fields, i, endColumn, {
     file,
     line,
@@ -79,12 +75,7 @@ function parseRule(lexed: RuleLine, file: string, services: ServiceTable): Clien
     role: 'destination',
   });
   i = dst.next;
-  let port: ClientRule['port'];
-  if (fields[i] !== undefined) {
-    port = readPortTest(fields, i, endColumn, file, line, services);
-    i += 2;
-  }
-  rejectLeftover(fields, i);
+  const port = readPortTail(fields, i, endColumn, file, line, services);
   return {
     file,
     line,
