@@ -11,19 +11,20 @@ import { dialByRoute, type RouteDial } from './route-dial.ts';
  * hop is `via`, or what the origin's socks.conf says (the policy engine rsockd uses); the route,
  * every server attempt and the outbound connection are emitted as `probe` events. Every runtime
  * runs this one client: the local runtime in-process, netns and docker through the host agent.
- * The request and outcome are structurally the runtime's ProbeRequest/ProbeOutcome.
  */
 
 export type ProbeProtocol = 'socks4' | 'socks4a' | 'socks5';
 
 export interface HostProbeRequest {
   readonly user: string;
-  /** Explicit first hop: `host`, `host:port`, an address, `[v6]:port`; absent = socks.conf. */
+  /** Explicit first hop (`host`, `host:port`, an address, `[v6]:port`, topology terms); absent = the origin's socks.conf. */
   readonly via?: string;
   readonly useSocksConf?: boolean;
   readonly protocol: ProbeProtocol;
+  /** SOCKS5 username/password; `user` is the USERID for SOCKS4. */
   readonly credentials?: { readonly username: string; readonly password: string };
   readonly command: 'connect' | 'bind';
+  /** Destination: host name of the topology, address, or DNS-style name; and port. */
   readonly target: { readonly host: string; readonly port: number };
   readonly send?: string;
   /** BIND: somebody connects back to the bound address (see HostProbeContext.bindPeer). */
@@ -32,9 +33,11 @@ export interface HostProbeRequest {
 }
 
 export interface HostProbeOutcome {
+  /** Reply code of the first hop (SOCKS4 CD or SOCKS5 REP), null if none came. */
   readonly reply: number | null;
   readonly secondReply?: number | null;
   readonly protocol: ProbeProtocol;
+  /** Route the probe's own socks.conf chose, when used. */
   readonly clientRoute?: { readonly action: 'deny' | 'direct' | 'sockd'; readonly line: number | null };
   readonly local?: Endpoint;
   readonly bound?: Endpoint;

@@ -1,3 +1,4 @@
+import type { HostProbeOutcome, HostProbeRequest, ProbeProtocol } from '../client/probe.ts';
 import type { Endpoint, EventSink, LabEvent } from '../common/events.ts';
 import type { HostModel, IdentdBehaviour, ResolvedTopology } from '../topology/model.ts';
 
@@ -42,40 +43,20 @@ export interface Runtime {
   up(topology: ResolvedTopology, options?: UpOptions): Promise<Lab>;
 }
 
-export type ProbeProtocol = 'socks4' | 'socks4a' | 'socks5';
+export type { ProbeProtocol };
 
-/** One client request issued from inside a host, as a user (what `sockslab probe` does). */
-export interface ProbeRequest {
+/**
+ * One client request issued from inside a host, as a user (what `sockslab probe` does): the
+ * probe client's request (src/client/probe.ts, where each field is described) plus where from.
+ */
+export interface ProbeRequest extends HostProbeRequest {
   readonly from: string;
-  readonly user: string;
-  /** Explicit first hop (`host` or `host:port`, topology terms); absent = the origin's socks.conf. */
-  readonly via?: string;
-  readonly useSocksConf?: boolean;
-  readonly protocol: ProbeProtocol;
-  /** SOCKS5 username/password; `user` is the USERID for SOCKS4. */
-  readonly credentials?: { readonly username: string; readonly password: string };
-  readonly command: 'connect' | 'bind';
-  /** Destination: host name of the topology, address, or DNS-style name; and port. */
-  readonly target: { readonly host: string; readonly port: number };
-  readonly send?: string;
   /** For bind: which host connects back to the bound address (and from which of its users). */
   readonly bindPeer?: { readonly from: string; readonly user?: string };
-  readonly timeoutMs?: number;
 }
 
-export interface ProbeOutcome {
-  /** Reply code of the first hop (SOCKS4 CD or SOCKS5 REP), null if none came. */
-  readonly reply: number | null;
-  readonly secondReply?: number | null;
-  readonly protocol: ProbeProtocol;
-  /** Route the probe's own socks.conf chose, when used. */
-  readonly clientRoute?: { readonly action: 'deny' | 'direct' | 'sockd'; readonly line: number | null };
-  readonly local?: Endpoint;
-  readonly bound?: Endpoint;
-  readonly received: string;
-  readonly error?: string;
-  readonly durationMs: number;
-}
+/** What a probe got: the probe client's outcome, the same on every runtime. */
+export type ProbeOutcome = HostProbeOutcome;
 
 export interface LabHost {
   readonly model: HostModel;

@@ -36,7 +36,8 @@ const allowed: Record<string, readonly string[]> = {
   server: ['common', 'config', 'policy', 'protocol', 'net', 'identd'],
   client: ['common', 'config', 'policy', 'protocol', 'net'],
   topology: ['common', 'config', 'policy'],
-  runtime: ['common', 'topology', 'net'],
+  // client: the Runtime interface's ProbeRequest/ProbeOutcome are the probe client's (src/client/probe.ts).
+  runtime: ['common', 'topology', 'net', 'client'],
   'runtime/local': [
     'common',
     'config',
