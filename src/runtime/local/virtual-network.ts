@@ -209,15 +209,20 @@ export class VirtualNetwork {
     const remoteReal = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
     const remote = this.toTopology({ address: remoteReal, port: socket.remotePort ?? 0 });
     const local: Endpoint = { address: b.iface.address, port: b.port };
+    onConnection(this.owned(host, user, { socket, local, remote }));
+  }
+
+  /** Registers which user of which host owns a connection (identd answers from it) until it closes. */
+  private owned(host: string, user: string, conn: Conn): Conn {
     const release = this.owners.add({
       host,
-      localPort: local.port,
-      remoteAddress: remote.address,
-      remotePort: remote.port,
+      localPort: conn.local.port,
+      remoteAddress: conn.remote.address,
+      remotePort: conn.remote.port,
       user,
     });
-    socket.once('close', release);
-    onConnection({ socket, local, remote });
+    conn.socket.once('close', release);
+    return conn;
   }
 
   /** Where a dial from `host` to `address` lands, or why it cannot. */
@@ -280,15 +285,7 @@ export class VirtualNetwork {
     const socket = await this.dial(r.from.real, b, options.timeoutMs, at);
     const local: Endpoint = { address: r.from.address, port: socket.localPort ?? 0 };
     const remote: Endpoint = { address: r.to.address, port: options.port };
-    const release = this.owners.add({
-      host,
-      localPort: local.port,
-      remoteAddress: remote.address,
-      remotePort: remote.port,
-      user,
-    });
-    socket.once('close', release);
-    return { socket, local, remote };
+    return this.owned(host, user, { socket, local, remote });
   }
 
   private unreachableFailure(options: ConnectOptions, at: Endpoint): Promise<never> {
