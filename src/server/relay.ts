@@ -1,11 +1,18 @@
 import type { Socket } from 'node:net';
 
 /**
- * b.6 relay between two connected sockets: bytes unchanged both ways with backpressure (pipe
- * pauses the reader while the writer's buffer is full, so no buffer grows without bound),
- * half-close propagated (EOF from one side ends the other side's write direction, copying the
- * other way goes on), idle timer, and both sockets destroyed on any error. Byte counts come from
- * the sockets' own counters, so no per-chunk work is added to the data path.
+ * b.6 relay between two connected sockets: bytes unchanged both ways with backpressure (a
+ * direction stops reading while the other socket's write buffer is full, so no buffer grows
+ * without bound), half-close propagated (EOF from one side ends the other side's write
+ * direction, copying the other way goes on), idle timer, and both sockets destroyed on any error.
+ * Byte counts come from the sockets' own counters, so no per-chunk work is added to the data path.
+ *
+ * Each direction is a Pump. It starts on the stream's own reads (Node allocates a buffer per
+ * read and frees it after the write, so an idle connection pins no buffer). Once a direction
+ * carries bulk traffic it switches to reading into one buffer of its own (socket `onread` mode,
+ * see BulkReads): no allocation and no garbage per chunk, and reads up to BulkBufferBytes, which
+ * halves the syscalls of a busy relay. A cascade of rsockd processes on a 2-core machine is bound
+ * by exactly that per-byte CPU.
  */
 
 export interface RelayResult {
@@ -26,6 +33,102 @@ export interface RelayOptions {
   /** Bytes the remote sent after its handshake reply (an upstream's early data), sent to the client first. */
   readonly earlyRemote?: Buffer | null;
   readonly idleMs: number;
+}
+
+/** A read at least this large means the direction carries bulk data: switch it to its own buffer. */
+const BulkThreshold = 32 * 1024;
+/** The own read buffer of a bulk direction (one per busy direction, none for idle ones). */
+const BulkBufferBytes = 256 * 1024;
+
+/**
+ * Access to net.Socket's user-buffer read mode for sockets we did not construct (the accepted
+ * ones): the `onread` constructor option stores its buffer and callback under internal symbols
+ * that `onStreamRead` consults on every read. Found by description once; when a Node version
+ * lacks them, bulk mode is simply not used and every direction stays on stream reads.
+ */
+interface BulkReads {
+  readonly buffer: symbol;
+  readonly callback: symbol;
+  readonly generator: symbol;
+}
+
+let bulkReads: BulkReads | null | undefined;
+function bulkReadsOf(socket: Socket): BulkReads | null {
+  if (bulkReads !== undefined) return bulkReads;
+  const own = Object.getOwnPropertySymbols(socket);
+  const find = (name: string) => own.find((s) => s.description === name);
+  const buffer = find('kBuffer');
+  const callback = find('kBufferCb');
+  const generator = find('kBufferGen');
+  const handle = (socket as unknown as { _handle?: { useUserBuffer?: unknown } })._handle;
+  bulkReads =
+    buffer && callback && generator && typeof handle?.useUserBuffer === 'function'
+      ? { buffer, callback, generator }
+      : null;
+  return bulkReads;
+}
+
+/** One direction: src → dst. */
+class Pump {
+  private bulk = false;
+  /** The buffer the next bulk read lands in; null after a write still holds it. */
+  private own: Buffer | null = null;
+
+  constructor(
+    private readonly src: Socket,
+    private readonly dst: Socket,
+  ) {
+    src.on('data', this.onData);
+    src.once('end', this.onEnd);
+    dst.on('drain', this.onDrain);
+  }
+
+  start(): void {
+    this.src.resume();
+  }
+
+  /** Stream-mode chunks (and anything left in the readable buffer after switching to bulk mode). */
+  private readonly onData = (chunk: Buffer): void => {
+    if (!this.dst.write(chunk)) this.src.pause();
+    if (!this.bulk && chunk.length >= BulkThreshold) this.toBulk();
+  };
+
+  private readonly onDrain = (): void => {
+    // Reading stopped only for backpressure; resume() also restarts a bulk socket's reads.
+    if (!this.src.destroyed) this.src.resume();
+  };
+
+  private readonly onEnd = (): void => {
+    if (!this.dst.destroyed) this.dst.end();
+  };
+
+  private toBulk(): void {
+    const src = this.src as unknown as Record<symbol, unknown> & {
+      _handle: { useUserBuffer(b: Buffer): void } | null;
+    };
+    const reads = bulkReadsOf(this.src);
+    if (!reads || !src._handle || this.src.destroyed) return;
+    this.bulk = true;
+    this.own = Buffer.allocUnsafeSlow(BulkBufferBytes);
+    src[reads.buffer] = this.own;
+    src[reads.callback] = this.onBulkRead;
+    src[reads.generator] = this.nextBuffer;
+    src._handle.useUserBuffer(this.own);
+  }
+
+  /** A bulk read of `n` bytes into `buf`; false stops reading until dst drains. */
+  private readonly onBulkRead = (n: number, buf: Buffer): boolean => {
+    const ok = this.dst.write(n === buf.length ? buf : buf.subarray(0, n));
+    // Written straight to the kernel (the usual case) leaves nothing queued and the buffer free;
+    // otherwise the queued write still points into it, and the next read needs a fresh one.
+    if (this.dst.writableLength > 0) this.own = null;
+    return ok;
+  };
+
+  private readonly nextBuffer = (): Buffer => {
+    this.own ??= Buffer.allocUnsafeSlow(BulkBufferBytes);
+    return this.own;
+  };
 }
 
 export class Relay {
@@ -57,10 +160,10 @@ export class Relay {
     }
     if (options.early && options.early.length > 0) remote.write(options.early);
     if (options.earlyRemote && options.earlyRemote.length > 0) client.write(options.earlyRemote);
-    client.pipe(remote);
-    remote.pipe(client);
-    client.resume();
-    remote.resume();
+    const up = new Pump(client, remote);
+    const down = new Pump(remote, client);
+    up.start();
+    down.start();
     if (this.closed === 2) this.finish();
   }
 

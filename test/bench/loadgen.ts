@@ -45,10 +45,12 @@ function once(): Promise<number> {
       let got = 0;
       sock.on('data', (chunk) => {
         got += chunk.length;
-        if (got >= payload.length) {
-          sock.destroy();
-          resolve(latency);
-        }
+      });
+      // the echo server closes first (see echo-server.ts `once`); we only finish our side
+      sock.on('end', () => {
+        sock.end();
+        if (got >= payload.length) resolve(latency);
+        else reject(new Error(`short echo: ${got} bytes`));
       });
       sock.write(payload);
     });

@@ -158,10 +158,10 @@ export async function startMicrosocks(port: number): Promise<Peer> {
   return peer('microsocks', '127.0.0.1', port, 'socks5', [child]);
 }
 
-export function startEcho(port: number): Promise<{ stop(): Promise<void> }> {
+export function startEcho(port: number, mode: 'echo' | 'once' = 'echo'): Promise<{ stop(): Promise<void> }> {
   const child = spawn(
     process.execPath,
-    ['--import=tsx', path.join(import.meta.dirname, 'echo-server.ts'), String(port)],
+    ['--import=tsx', path.join(import.meta.dirname, 'echo-server.ts'), String(port), '127.0.0.9', mode],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },

@@ -16,6 +16,7 @@ const idle = Number(process.env.BENCH_IDLE ?? 1000);
 const base = 21000 + Math.floor(Math.random() * 20000);
 const ECHO = base;
 const IPERF = base + 1;
+const ONCE = base + 2;
 
 if (!existsSync(path.resolve(import.meta.dirname, '../../dist/cli/rsockd.js'))) {
   throw new Error('dist/ is missing: run `npm run build` first (npm run bench does)');
@@ -63,6 +64,7 @@ async function withPeer(start: Starter, fn: (p: Peer) => Promise<void>) {
 }
 
 const echo = await startEcho(ECHO);
+const echoOnce = await startEcho(ONCE, 'once');
 const iperf = startIperfServer(IPERF);
 await new Promise((r) => setTimeout(r, 300));
 try {
@@ -73,25 +75,25 @@ try {
       await withPeer(start, async (peer) => {
         record('1-hop throughput (Gbit/s)', name, await throughput(peer, IPERF, seconds));
         const socks5 = { ...peer, proto: 'socks5' as const };
-        const c1 = await connectionRate(socks5, ECHO, 1, seconds);
+        const c1 = await connectionRate(socks5, ONCE, 1, seconds);
         record('connections/s, concurrency 1 (SOCKS5)', name, c1.perSecond);
         record('connect latency p50 (ms, SOCKS5)', name, c1.p50);
         record('connect latency p99 (ms, SOCKS5)', name, c1.p99);
         record(
           'connections/s, concurrency 64 (SOCKS5)',
           name,
-          (await connectionRate(socks5, ECHO, 64, seconds)).perSecond,
+          (await connectionRate(socks5, ONCE, 64, seconds)).perSecond,
         );
         if (peer.proto === 'socks4') {
           record(
             'connections/s, concurrency 1 (SOCKS4)',
             name,
-            (await connectionRate(peer, ECHO, 1, seconds)).perSecond,
+            (await connectionRate(peer, ONCE, 1, seconds)).perSecond,
           );
           record(
             'connections/s, concurrency 64 (SOCKS4)',
             name,
-            (await connectionRate(peer, ECHO, 64, seconds)).perSecond,
+            (await connectionRate(peer, ONCE, 64, seconds)).perSecond,
           );
         }
         record(
@@ -110,6 +112,7 @@ try {
 } finally {
   iperf.stop();
   await echo.stop();
+  await echoOnce.stop();
 }
 
 const lowerIsBetter = (metric: string) => metric.includes('latency') || metric.includes('memory');

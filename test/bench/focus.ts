@@ -1,0 +1,56 @@
+/**
+ * A quicker, focused variant of run.ts for iterating on one metric:
+ *   FOCUS=3hop|1hop|rate1|rate64|mem PEERS=rsockd,Dante ROUNDS=4 node --expose-gc --import=tsx test/bench/focus.ts
+ * Same peers, same loads and logging as run.ts; rounds interleaved in a shuffled order.
+ */
+import { connectionRate, idleMemory, startIperfServer, throughput } from './measure.ts';
+import { type Peer, startDante, startEcho, startMicrosocks, startRsockd } from './peers.ts';
+
+const focus = process.env.FOCUS ?? '3hop';
+const rounds = Number(process.env.ROUNDS ?? 4);
+const seconds = Number(process.env.BENCH_SECONDS ?? 3);
+const names = (process.env.PEERS ?? 'rsockd,Dante').split(',');
+const extra = (process.env.RSOCKD_ARGS ?? '').split(' ').filter(Boolean);
+const base = 21000 + Math.floor(Math.random() * 20000);
+const hops = focus === '3hop' ? 3 : 1;
+const starters: Record<string, () => Promise<Peer>> = {
+  rsockd: () => startRsockd(hops, base + 10, hops === 1 ? ['--socks5', ...extra] : extra),
+  Dante: () => startDante(hops, base + 20),
+  microsocks: () => startMicrosocks(base + 30),
+};
+const echo = await startEcho(base, 'echo');
+const once = await startEcho(base + 2, 'once');
+const iperf = startIperfServer(base + 1);
+await new Promise((r) => setTimeout(r, 300));
+const out: Record<string, number[]> = {};
+try {
+  for (let r = 0; r < rounds; r++) {
+    for (const name of [...names].sort(() => Math.random() - 0.5)) {
+      const peer = await starters[name]!();
+      try {
+        let v: number;
+        if (focus === '3hop' || focus === '1hop') v = await throughput(peer, base + 1, seconds);
+        else if (focus === 'mem') v = await idleMemory(peer, base, Number(process.env.BENCH_IDLE ?? 1000));
+        else {
+          const c = focus === 'rate64' ? 64 : 1;
+          const proto = (process.env.PROTO ?? 'socks5') as 'socks4' | 'socks5';
+          const res = await connectionRate({ ...peer, proto }, base + 2, c, seconds);
+          v = res.perSecond;
+          if (c === 1) (out[`${name} p99`] ??= []).push(res.p99);
+        }
+        (out[name] ??= []).push(v);
+      } finally {
+        await peer.stop();
+      }
+    }
+  }
+} finally {
+  iperf.stop();
+  await echo.stop();
+  await once.stop();
+}
+const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+for (const [k, xs] of Object.entries(out))
+  process.stdout.write(
+    `${focus} ${k}: median ${med(xs).toFixed(2)}  all ${xs.map((x) => x.toFixed(2)).join(' ')}\n`,
+  );
