@@ -95,7 +95,9 @@ setInterval(() => {}, 1000);
     });
     t.regex(
       dry.stdout,
-      new RegExp(`would remove docker run ${killedRun} \\(dk-reap-killed, owner pid \\d+\\): 3 containers, 2 networks`),
+      new RegExp(
+        `would remove docker run ${killedRun} \\(dk-reap-killed, owner pid \\d+\\): 3 containers, 2 networks`,
+      ),
     );
     t.notRegex(dry.stdout, new RegExp(live.runId));
     t.is((await leftovers(killedRun)).length, 1, 'a dry run removed something');
