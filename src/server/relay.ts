@@ -111,24 +111,24 @@ class Pump {
     this.bulk = true;
     this.own = Buffer.allocUnsafeSlow(BulkBufferBytes);
     src[reads.buffer] = this.own;
-    src[reads.callback] = this.onBulkRead;
-    src[reads.generator] = this.nextBuffer;
+    src[reads.callback] = (n: number, buf: Buffer) => this.onBulkRead(n, buf);
+    src[reads.generator] = () => this.nextBuffer();
     src._handle.useUserBuffer(this.own);
   }
 
   /** A bulk read of `n` bytes into `buf`; false stops reading until dst drains. */
-  private readonly onBulkRead = (n: number, buf: Buffer): boolean => {
+  private onBulkRead(n: number, buf: Buffer): boolean {
     const ok = this.dst.write(n === buf.length ? buf : buf.subarray(0, n));
     // Written straight to the kernel (the usual case) leaves nothing queued and the buffer free;
     // otherwise the queued write still points into it, and the next read needs a fresh one.
     if (this.dst.writableLength > 0) this.own = null;
     return ok;
-  };
+  }
 
-  private readonly nextBuffer = (): Buffer => {
+  private nextBuffer(): Buffer {
     this.own ??= Buffer.allocUnsafeSlow(BulkBufferBytes);
     return this.own;
-  };
+  }
 }
 
 export class Relay {

@@ -73,6 +73,18 @@ export class TableResolver implements Resolver {
   }
 }
 
+/**
+ * A resolver that can tell, without waiting, an answer it already holds (the cache below): the
+ * DNS timer needs no timer for those, so a cache hit costs no timer and no extra promise hop.
+ */
+export const cachedAnswer = Symbol('cachedAnswer');
+interface Peekable {
+  [cachedAnswer](kind: 'reverse' | 'forward', key: string): Promise<readonly string[]> | undefined;
+}
+function isPeekable(r: Resolver): r is Resolver & Peekable {
+  return typeof (r as Partial<Peekable>)[cachedAnswer] === 'function';
+}
+
 /** b.7 DNS timer: a lookup that takes longer than `ms` counts as "no answer" (j.32). */
 export function withLookupTimeout(inner: Resolver, ms: number, clock: Clock): Resolver {
   const bounded = (p: Promise<readonly string[]>): Promise<readonly string[]> =>
@@ -89,9 +101,10 @@ export function withLookupTimeout(inner: Resolver, ms: number, clock: Clock): Re
         },
       );
     });
+  const peek = isPeekable(inner) ? inner : null;
   return {
-    reverse: (a) => bounded(inner.reverse(a)),
-    forward: (n) => bounded(inner.forward(n)),
+    reverse: (a) => peek?.[cachedAnswer]('reverse', a) ?? bounded(inner.reverse(a)),
+    forward: (n) => peek?.[cachedAnswer]('forward', n) ?? bounded(inner.forward(n)),
   };
 }
 
@@ -108,25 +121,62 @@ export function withCache(
   const ttl = options.ttlMs ?? 60_000;
   const negativeTtl = options.negativeTtlMs ?? 10_000;
   const max = options.maxEntries ?? 10_000;
-  const cache = new Map<string, { until: number; value: Promise<readonly string[]> }>();
-  const lookup = (key: string, ask: () => Promise<readonly string[]>): Promise<readonly string[]> => {
+  interface Entry {
+    until: number;
+    value: Promise<readonly string[]>;
+    /** The answer once it arrived: served at once, even while a refresh is under way. */
+    settled: Promise<readonly string[]> | null;
+    /** When the refresh under way started (0: none); one that hangs is given up after negativeTtl. */
+    refreshing: number;
+  }
+  const cache = new Map<string, Entry>();
+  const ask = (key: string, question: () => Promise<readonly string[]>, entry: Entry | null): Entry => {
+    if (!entry && cache.size >= max) cache.delete(cache.keys().next().value as string);
     const now = clock.now();
-    const hit = cache.get(key);
-    if (hit && hit.until > now) return hit.value;
-    if (cache.size >= max) cache.delete(cache.keys().next().value as string);
-    const value = ask();
-    const entry = { until: now + ttl, value };
-    cache.set(key, entry);
+    const value = question();
+    const e: Entry = entry ?? { until: now + ttl, value, settled: null, refreshing: 0 };
+    e.refreshing = now;
+    if (!entry) cache.set(key, e);
     value.then(
       (v) => {
-        if (v.length === 0) entry.until = clock.now() + negativeTtl;
+        e.value = value;
+        e.settled = value;
+        e.refreshing = 0;
+        e.until = clock.now() + (v.length === 0 ? negativeTtl : ttl);
       },
-      () => cache.delete(key),
+      () => {
+        e.refreshing = 0;
+        if (!e.settled) cache.delete(key);
+      },
     );
-    return value;
+    return e;
   };
+  /**
+   * A held answer: fresh, or expired but still served while one refresh runs in the background
+   * (a busy server never makes a request wait for a TTL to run out).
+   */
+  const held = (key: string, question: () => Promise<readonly string[]>) => {
+    const hit = cache.get(key);
+    if (!hit?.settled) return undefined;
+    const now = clock.now();
+    if (hit.until <= now && (hit.refreshing === 0 || now - hit.refreshing > negativeTtl)) {
+      ask(key, question, hit);
+    }
+    return hit.settled;
+  };
+  const lookup = (key: string, question: () => Promise<readonly string[]>): Promise<readonly string[]> => {
+    const hit = cache.get(key);
+    if (hit) return held(key, question) ?? hit.value;
+    return ask(key, question, null).value;
+  };
+  const rKey = (a: string) => `r:${a}`;
+  const fKey = (n: string) => `f:${n.toLowerCase()}`;
   return {
-    reverse: (a) => lookup(`r:${a}`, () => inner.reverse(a)),
-    forward: (n) => lookup(`f:${n.toLowerCase()}`, () => inner.forward(n)),
-  };
+    reverse: (a) => lookup(rKey(a), () => inner.reverse(a)),
+    forward: (n) => lookup(fKey(n), () => inner.forward(n)),
+    [cachedAnswer]: (kind: 'reverse' | 'forward', key: string) =>
+      kind === 'reverse'
+        ? held(rKey(key), () => inner.reverse(key))
+        : held(fKey(key), () => inner.forward(key)),
+  } as Resolver & Peekable;
 }

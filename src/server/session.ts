@@ -80,6 +80,8 @@ type LogLevel = 'notice' | 'err' | 'warning' | 'info';
 const MaxHandshakeBytes = 4096;
 /** Bytes a BIND client may send while we wait for the peer; beyond this we stop reading it. */
 const MaxEarlyWhileWaiting = 64 * 1024;
+/** One shared empty buffer: an idle session holds no buffer of its own. */
+const Empty = Buffer.alloc(0);
 
 function isUnusable(c: unknown): c is UnusableConfig {
   return typeof c === 'object' && c !== null && 'unusable' in c;
@@ -96,10 +98,11 @@ export class Session {
   readonly id: string;
   private readonly client: Socket;
   private readonly started: number;
-  private buf: Buffer = Buffer.alloc(0);
+  private buf: Buffer = Empty;
   /** 'handshake' until the request is read, then 'processing' (decision, dial, relay). */
   private stage: 'handshake' | 'processing' = 'handshake';
-  private readonly handshake: Handshake;
+  /** The negotiation state; dropped once the request is read. */
+  private handshake: Handshake | null;
   private handshakeBytes = 0;
   private requestTimer: { clear(): void } | null = null;
   private establishTimer: { clear(): void } | null = null;
@@ -183,11 +186,16 @@ export class Session {
     this.finish('aborted');
   }
 
+  private clearEstablishTimer(): void {
+    this.establishTimer?.clear();
+    this.establishTimer = null;
+  }
+
   private finish(reason: EndReason): void {
     if (this.finished) return;
     this.finished = true;
     this.requestTimer?.clear();
-    this.establishTimer?.clear();
+    this.clearEstablishTimer();
     const handlers = this.finishHandlers;
     this.finishHandlers = [];
     for (const h of handlers) h();
@@ -216,7 +224,9 @@ export class Session {
       this.dropWithoutReply('handshake-too-long');
       return;
     }
-    const step = this.handshake.advance(this.buf);
+    const hs = this.handshake;
+    if (!hs) return;
+    const step = hs.advance(this.buf);
     if (step.consumed > 0) {
       this.handshakeBytes += step.consumed;
       this.buf = this.buf.subarray(step.consumed);
@@ -268,7 +278,7 @@ export class Session {
 
   private onEarlyEnd = (): void => {
     if (this.stage === 'processing' || this.finished) return;
-    const incompleteHeader = this.handshake.headerIncomplete(this.buf.length);
+    const incompleteHeader = this.handshake?.headerIncomplete(this.buf.length) ?? false;
     this.stage = 'processing';
     this.client.destroy();
     if (incompleteHeader) {
@@ -281,7 +291,7 @@ export class Session {
 
   private onRequestTimeout = (): void => {
     if (this.stage === 'processing' || this.finished) return;
-    const incompleteHeader = this.handshake.headerIncomplete(this.buf.length);
+    const incompleteHeader = this.handshake?.headerIncomplete(this.buf.length) ?? false;
     this.stage = 'processing';
     this.client.destroy();
     if (incompleteHeader) {
@@ -294,13 +304,14 @@ export class Session {
 
   private startProcessing(req: ParsedRequest): void {
     this.stage = 'processing';
+    this.handshake = null;
     this.requestTimer?.clear();
     this.requestTimer = null;
     this.client.off('data', this.onData);
     this.client.off('end', this.onEarlyEnd);
     this.client.pause();
     const early = this.buf.length > 0 ? Buffer.from(this.buf) : null;
-    this.buf = Buffer.alloc(0);
+    this.buf = Empty;
     this.process(req, early).catch((err: unknown) => {
       // A bug or an unexpected socket state: end this session only.
       this.log('err', `internal error: ${err instanceof Error ? err.message : String(err)}`);
@@ -619,11 +630,11 @@ export class Session {
       return this.finish('client-gone');
     }
     this.outbound = out.socket;
-    this.establishTimer?.clear();
+    this.clearEstablishTimer();
     this.emit({ type: 'outbound', local: out.local, remote: out.remote, via: 'direct' });
     this.sendGranted(req, 'only', req.version === 4 ? { address: '0.0.0.0', port: 0 } : out.local);
     this.log('notice', `connected -- ${run.reqdesc}`);
-    await this.startRelay(run, out.socket, 0, null, dst.display, null);
+    this.startRelay(run, out.socket, 0, null, dst.display, null);
   }
 
   private async connectViaUpstream(run: RunState, route: RouteDecision): Promise<void> {
@@ -653,10 +664,10 @@ export class Session {
         systemErrorText('ECONNREFUSED'),
       );
     }
-    this.establishTimer?.clear();
+    this.clearEstablishTimer();
     this.sendGranted(req, 'only', req.version === 4 ? { address: '0.0.0.0', port: 0 } : up.conn.local);
     this.log('notice', `connected -- ${run.reqdesc}`);
-    await this.startRelay(run, up.conn.socket, 8, reply.rest, run.dst.display, null);
+    this.startRelay(run, up.conn.socket, 8, reply.rest, run.dst.display, null);
   }
 
   /** The upstream SOCKS 4/4A request (d.8): our client's USERID; 4A when the name did not resolve. */
@@ -793,7 +804,7 @@ export class Session {
       if (!this.finished) this.finish('client-gone');
       return;
     }
-    this.establishTimer?.clear();
+    this.clearEstablishTimer();
     const peerAddr = got.remote.address;
     const allowed =
       dst.dotted === '0.0.0.0' && req.hostname === undefined
@@ -828,7 +839,7 @@ export class Session {
     this.emit({ type: 'outbound', local: got.local, remote: got.remote, via: 'bind' });
     this.sendGranted(req, 'second', got.remote);
     this.log('notice', `connected -- ${run.reqdesc} (${peerServ})`);
-    await this.startRelay(run, got.socket, 0, null, peerHost.display, peerServ);
+    this.startRelay(run, got.socket, 0, null, peerHost.display, peerServ);
   }
 
   /**
@@ -912,7 +923,7 @@ export class Session {
       if (!this.finished) this.finish('client-gone');
       return;
     }
-    this.establishTimer?.clear();
+    this.clearEstablishTimer();
     const peer: Endpoint = { address: second.value.address, port: second.value.port };
     const peerServ = serviceLabel(peer.port, (p) => this.ctx.services.nameOf(p));
     if (second.value.code !== Socks4Code.Granted) {
@@ -937,20 +948,21 @@ export class Session {
     this.sendGranted(req, 'second', peer);
     const peerHost = await hostFromAddress(this.ctx.resolver, peer.address);
     this.log('notice', `connected -- ${run.reqdesc} (${peerServ})`);
-    await this.startRelay(run, sock, 16, second.rest, peerHost.display, peerServ);
+    this.startRelay(run, sock, 16, second.rest, peerHost.display, peerServ);
   }
 
   // ------------------------------------------------------------------ relay (b.6)
 
-  private async startRelay(
+  private startRelay(
     run: RunState,
     remote: Socket,
     remoteHandshakeBytes: number,
     earlyRemote: Buffer | null,
     remoteHost: string,
     peerServ: string | null,
-  ): Promise<void> {
+  ): void {
     this.stopWatching();
+    this.stopWatching = noop;
     const parts: Buffer[] = [];
     if (run.early) parts.push(run.early);
     parts.push(...this.waitingEarly);
@@ -964,16 +976,21 @@ export class Session {
       idleMs: this.ctx.timers.relayIdle,
     });
     this.relay = relay;
-    const result: RelayResult = await relay.done;
-    this.fromClient = result.fromClient;
-    this.fromRemote = result.fromRemote;
-    const suffix = peerServ !== null ? ` (${peerServ})` : '';
-    this.log('notice', `terminated -- ${run.reqdesc}${suffix}.`);
-    this.log(
-      'notice',
-      `${result.fromClient} bytes from ${run.src.display}, ${result.fromRemote} bytes from ${remoteHost}`,
-    );
-    this.finish(result.reason);
+    // The async steps that led here end now: a relaying session keeps only these three strings
+    // for its termination log, not the request, the decision or the host records.
+    const terminated = flat(`terminated -- ${run.reqdesc}${peerServ !== null ? ` (${peerServ})` : ''}.`);
+    const srcHost = flat(run.src.display);
+    const remoteName = flat(remoteHost);
+    relay.done.then((result) => {
+      this.fromClient = result.fromClient;
+      this.fromRemote = result.fromRemote;
+      this.log('notice', terminated);
+      this.log(
+        'notice',
+        `${result.fromClient} bytes from ${srcHost}, ${result.fromRemote} bytes from ${remoteName}`,
+      );
+      this.finish(result.reason);
+    }, noop);
   }
 }
 
@@ -989,6 +1006,14 @@ interface RunState {
 }
 
 function noop(): void {}
+
+/**
+ * A log text built from many pieces is a tree of string nodes; a long-lived session keeps one
+ * flat copy instead (slicing makes V8 flatten it and drop the pieces).
+ */
+function flat(text: string): string {
+  return ` ${text}`.slice(1);
+}
 
 function v4OrZero(address: string): string {
   return /^\d{1,3}(\.\d{1,3}){3}$/.test(address) ? address : '0.0.0.0';

@@ -69,3 +69,46 @@ test('the cache answers repeated questions without asking again until the TTL pa
   await r.forward('none');
   t.is(asked, 4, 'empty answers expire sooner');
 });
+
+test('an expired answer is still served at once while one refresh runs in the background', async (t) => {
+  const clock = manualClock();
+  let asked = 0;
+  let answer: (v: string[]) => void = () => {};
+  const inner = {
+    reverse: () => {
+      asked++;
+      return asked === 1 ? Promise.resolve(['old.lab']) : new Promise<string[]>((r) => (answer = r));
+    },
+    forward: async () => [],
+  };
+  const r = withCache(inner, clock, { ttlMs: 1000, negativeTtlMs: 100 });
+  t.deepEqual(await r.reverse('1.1.1.1'), ['old.lab']);
+  clock.advance(1001);
+  t.deepEqual(await r.reverse('1.1.1.1'), ['old.lab'], 'stale answer, no waiting');
+  t.deepEqual(await r.reverse('1.1.1.1'), ['old.lab']);
+  t.is(asked, 2, 'one refresh only');
+  answer(['new.lab']);
+  await new Promise((res) => setImmediate(res));
+  t.deepEqual(await r.reverse('1.1.1.1'), ['new.lab']);
+});
+
+test('behind the DNS timer, a cached answer needs no timer; a miss is still bounded', async (t) => {
+  const clock = manualClock();
+  let timers = 0;
+  const counting: Clock = {
+    now: clock.now,
+    setTimeout(fn, ms) {
+      timers++;
+      return clock.setTimeout(fn, ms);
+    },
+  };
+  const inner = { reverse: async () => ['n.lab'], forward: () => new Promise<string[]>(() => {}) };
+  const r = withLookupTimeout(withCache(inner, clock), 5000, counting);
+  t.deepEqual(await r.reverse('1.1.1.1'), ['n.lab']);
+  t.is(timers, 1);
+  t.deepEqual(await r.reverse('1.1.1.1'), ['n.lab']);
+  t.is(timers, 1, 'the hit took no timer');
+  const pending = r.forward('slow.lab');
+  clock.advance(5000);
+  t.deepEqual(await pending, []);
+});
