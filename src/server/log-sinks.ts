@@ -5,32 +5,47 @@ import type { ClassicLog } from './options.ts';
 
 /**
  * Where the classic log (h.4, h.6) and the JSON-lines events go. Writers batch lines and write
- * once per tick, so logging never blocks the accept → decide → connect path with a synchronous
- * write per line.
+ * a batch at a time, so logging never blocks the accept → decide → connect path with a
+ * synchronous write per line, nor costs a thread-pool round trip per connection.
  */
 
 export type LogLevel = 'notice' | 'err' | 'warning' | 'info';
 
-/** A line sink that coalesces writes within one tick. */
+/** How long lines may wait to be written together; a busy server writes ~40 batches a second. */
+const FlushDelayMs = 25;
+/** A batch this large is written at once. */
+const FlushBytes = 64 * 1024;
+
+/**
+ * A line sink that coalesces writes: lines wait up to FlushDelayMs (or until FlushBytes are
+ * pending), so a server under load makes one file write per batch instead of a thread-pool
+ * round trip per connection.
+ */
 export class LineWriter {
   private pending = '';
-  private scheduled = false;
+  private timer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly stream: { write(chunk: string): unknown },
     private readonly fd?: number,
+    private readonly delayMs: number = FlushDelayMs,
   ) {}
 
   write(line: string): void {
     this.pending += line;
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.flush);
+    if (this.pending.length >= FlushBytes) this.flush();
+    else if (this.timer === null) {
+      this.timer = setTimeout(this.flush, this.delayMs);
+      // The exit path writes what is left (flushSync); a pending batch never keeps the process up.
+      this.timer.unref();
     }
   }
 
   readonly flush = (): void => {
-    this.scheduled = false;
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
     if (this.pending === '') return;
     const chunk = this.pending;
     this.pending = '';
@@ -39,6 +54,10 @@ export class LineWriter {
 
   /** At exit: write what is left synchronously, so the last lines are not lost. */
   flushSync(): void {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
     if (this.pending === '') return;
     const chunk = this.pending;
     this.pending = '';

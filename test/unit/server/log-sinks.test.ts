@@ -24,3 +24,19 @@ test('syslog priorities use facility daemon: notice 29, err 27', (t) => {
     '<29>Jan  5 04:03:02 sockd[7]: hello',
   );
 });
+
+test('lines are written together after a short delay, or at once when a large batch is pending', async (t) => {
+  const chunks: string[] = [];
+  const writer = new LineWriter({ write: (c: string) => chunks.push(c) }, undefined, 20);
+  writer.write('a\n');
+  writer.write('b\n');
+  t.deepEqual(chunks, []);
+  await new Promise((r) => setTimeout(r, 60));
+  t.deepEqual(chunks, ['a\nb\n']);
+  const big = `${'x'.repeat(70 * 1024)}\n`;
+  writer.write(big);
+  t.deepEqual(chunks, ['a\nb\n', big], 'over 64 KiB goes out without waiting');
+  writer.write('c\n');
+  writer.flushSync();
+  t.deepEqual(chunks, ['a\nb\n', big, 'c\n']);
+});
