@@ -23,11 +23,31 @@ export function unmapAddress(address: string | undefined): string {
   return address;
 }
 
-/** The Conn view of a connected socket (also used for inetd mode's fd 0). */
+/**
+ * The Conn view of a connected socket (also used for inetd mode's fd 0). Each address costs a
+ * system call (getsockname / getpeername), and many sessions never look at one of them (a
+ * CONNECT without identd or events never needs the client's local address), so each is read on
+ * first use and then kept.
+ */
 export function connOfSocket(socket: Socket): Conn {
-  const local: Endpoint = { address: unmapAddress(socket.localAddress), port: socket.localPort ?? 0 };
-  const remote: Endpoint = { address: unmapAddress(socket.remoteAddress), port: socket.remotePort ?? 0 };
-  return { socket, local, remote };
+  return new SocketConn(socket);
+}
+
+class SocketConn implements Conn {
+  private localEnd: Endpoint | undefined;
+  private remoteEnd: Endpoint | undefined;
+  constructor(readonly socket: Socket) {}
+  get local(): Endpoint {
+    this.localEnd ??= { address: unmapAddress(this.socket.localAddress), port: this.socket.localPort ?? 0 };
+    return this.localEnd;
+  }
+  get remote(): Endpoint {
+    this.remoteEnd ??= {
+      address: unmapAddress(this.socket.remoteAddress),
+      port: this.socket.remotePort ?? 0,
+    };
+    return this.remoteEnd;
+  }
 }
 
 function timeoutError(options: ConnectOptions): NodeJS.ErrnoException {
