@@ -12,6 +12,7 @@ import type { Resolver } from '../policy/resolver.ts';
 import {
   defaultRulePaths,
   type LoadedRules,
+  loadErrorDetails,
   loadRuleFiles,
   loadWarnings,
   mergeReload,
@@ -21,7 +22,7 @@ import {
 import { fileWriter, JsonLinesSink, LineWriter, SyslogLog, TextLog, teeSinks } from '../server/log-sinks.ts';
 import type { ClassicLog, ServerOptions, ServerRules, Timers } from '../server/options.ts';
 import { SystemResolver, TableResolver, withCache } from '../server/resolvers.ts';
-import { fsUserFileReader, SocksServer } from '../server/server.ts';
+import { DefaultMaxSessions, fsUserFileReader, SocksServer } from '../server/server.ts';
 import { fsAsyncUserFileReader } from '../server/user-files.ts';
 
 /**
@@ -57,6 +58,8 @@ export interface ServerArgs {
   readonly workers: number;
   readonly routeConnect: boolean;
   readonly drainTimeoutMs: number;
+  /** Sessions in progress at most (`--max-sessions`, default 4096). */
+  readonly maxSessions: number;
   /** Unknown single-dash arguments: warned about and ignored (h.1). */
   readonly warnings: readonly string[];
 }
@@ -94,6 +97,7 @@ const valueOptions = new Set([
   '--hosts',
   '--workers',
   '--drain-timeout',
+  '--max-sessions',
   ...Object.keys(timerOptions),
 ]);
 
@@ -185,6 +189,10 @@ export function parseServerArgs(
   if (!/^\d+$/.test(workersText) || Number(workersText) < 1) {
     throw new UsageError(`--workers: expected a positive number, got ${JSON.stringify(workersText)}`);
   }
+  const maxText = v('--max-sessions') ?? String(DefaultMaxSessions);
+  if (!/^\d+$/.test(maxText) || Number(maxText) < 1) {
+    throw new UsageError(`--max-sessions: expected a positive number, got ${JSON.stringify(maxText)}`);
+  }
   const port = v('--port');
   const upstream = v('--upstream-port');
   const identdPort = v('--identd-port');
@@ -215,6 +223,7 @@ export function parseServerArgs(
     workers: Number(workersText),
     routeConnect: flags.has('--route-connect'),
     drainTimeoutMs: drain === undefined ? 30_000 : seconds('--drain-timeout', drain),
+    maxSessions: Number(maxText),
     warnings,
   };
 }
@@ -239,7 +248,7 @@ export const usageText = (program: Program) =>
        [--socks5] [--passwd PATH] [--socks5-auth optional|required] [--default-server HOST] [--upstream-port N]
        [--timeout-request S] [--timeout-identd S] [--timeout-establish S] [--timeout-upstream S]
        [--timeout-idle S] [--timeout-dns S] [--timeout-command S] [--hosts FILE] [--workers N]
-       [--route-connect] [--drain-timeout S]
+       [--route-connect] [--drain-timeout S] [--max-sessions N]
 `;
 
 // ---------------------------------------------------------------------------- running
@@ -360,6 +369,7 @@ function serverOptions(
     routeConnect: args.routeConnect,
     routePath: args.paths.route,
     services,
+    maxSessions: args.maxSessions,
   };
 }
 
@@ -450,6 +460,8 @@ async function runStandalone(
     services,
     frozen: readFrozenFile,
   });
+  // Every config error also in compiler style (file:line:col, the line, a caret) for the operator.
+  printDetails(args, loadErrorDetails(loaded));
   if (loaded.server.status === 'invalid') {
     // c.12: at start-up every error is printed and the server exits 1.
     for (const m of loaded.server.messages) {
@@ -488,6 +500,7 @@ async function runStandalone(
       logLoadProblems(next, out);
       const merged = mergeReload(rules, next);
       for (const e of merged.errors) out.log?.write('err', e);
+      printDetails(args, merged.details);
       if (merged.errors.length > 0)
         out.log?.write('notice', 'reload: invalid files kept their previous rules');
       rules = merged.rules;
@@ -515,6 +528,11 @@ async function runStandalone(
   process.off('SIGHUP', onHup);
   if (!isWorker) removePidfile(args);
   return 0;
+}
+
+/** Config errors in compiler style on stderr, each block prefixed with the program name. */
+function printDetails(args: ServerArgs, details: readonly string[]): void {
+  for (const d of details) process.stderr.write(`${args.program}: ${d}\n`);
 }
 
 function writePidfile(args: ServerArgs, out: Outputs): void {

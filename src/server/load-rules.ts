@@ -36,7 +36,17 @@ export const defaultRulePaths: RulePaths = {
 export type Loaded<T> =
   | { readonly status: 'ok'; readonly config: T; readonly path: string; readonly warnings: readonly string[] }
   | { readonly status: 'missing'; readonly path: string }
-  | { readonly status: 'invalid'; readonly path: string; readonly messages: readonly string[] };
+  | {
+      readonly status: 'invalid';
+      readonly path: string;
+      /** The classic messages (c.12), one per error: what is logged. */
+      readonly messages: readonly string[];
+      /**
+       * The same errors in compiler style (`file:line:col: what, expected …`, the line and a
+       * caret), for the operator's terminal; empty when the file has no line to show (frozen).
+       */
+      readonly details?: readonly string[];
+    };
 
 export interface LoadedRules {
   readonly server: Loaded<ServerConfig>;
@@ -103,7 +113,12 @@ async function loadOne<T extends ServerConfig | ClientConfig | RouteConfig>(
     return { status: 'ok', config: parse(text, textPath), path: textPath, warnings: [] };
   } catch (err) {
     if (err instanceof ConfigFileError)
-      return { status: 'invalid', path: textPath, messages: err.classicMessages };
+      return {
+        status: 'invalid',
+        path: textPath,
+        messages: err.classicMessages,
+        details: err.errors.map((e) => e.message),
+      };
     throw err;
   }
 }
@@ -174,12 +189,14 @@ export function toServerRules(loaded: LoadedRules): ServerRules {
 export function mergeReload(
   previous: ServerRules,
   loaded: LoadedRules,
-): { rules: ServerRules; errors: string[] } {
+): { rules: ServerRules; errors: string[]; details: string[] } {
   const next = toServerRules(loaded);
   const errors: string[] = [];
+  const details: string[] = [];
   const pick = <T>(prev: T, nxt: T, l: Loaded<unknown> | null): T => {
     if (l && l.status === 'invalid') {
       errors.push(...l.messages);
+      details.push(...(l.details ?? []));
       return prev;
     }
     return nxt;
@@ -191,7 +208,16 @@ export function mergeReload(
       route: pick(previous.route ?? null, next.route ?? null, loaded.route),
     },
     errors,
+    details,
   };
+}
+
+/** The compiler-style form of every error in the loaded files, in file order (server, client, route). */
+export function loadErrorDetails(loaded: LoadedRules): string[] {
+  const out: string[] = [];
+  for (const l of [loaded.server, loaded.client, loaded.route])
+    if (l && l.status === 'invalid') out.push(...(l.details ?? []));
+  return out;
 }
 
 /** Warnings of the loaded files (frozen older than text, f.3). */

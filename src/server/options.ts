@@ -131,4 +131,9 @@ export interface ServerOptions {
   readonly routePath?: string;
   /** Listen backlog in standalone mode (default 511). */
   readonly backlog?: number;
+  /**
+   * Sessions in progress at most (default 4096). A connection beyond it is closed at once, with
+   * no reply, and logged at most once a second with the count of those closed since.
+   */
+  readonly maxSessions?: number;
 }

@@ -29,9 +29,15 @@ export class SocksServer implements AsyncDisposable {
   private listener: Listener | null = null;
   private nextId = 1;
   private closing = false;
+  private readonly maxSessions: number;
+  /** Connections closed for the session bound since the last such log line, and its time. */
+  private overflowUnreported = 0;
+  private overflowLoggedAt = Number.NEGATIVE_INFINITY;
+  private overflowTimer: { clear(): void } | null = null;
 
   constructor(private readonly options: ServerOptions) {
     this.rules = options.rules;
+    this.maxSessions = options.maxSessions ?? DefaultMaxSessions;
     const clock = options.clock ?? systemClock;
     const timers: Timers = { ...defaultTimers, ...options.timers };
     const passwd = options.passwd ? parsePasswdFile(options.passwd.text, options.passwd.file) : null;
@@ -110,11 +116,38 @@ export class SocksServer implements AsyncDisposable {
       conn.socket.destroy();
       return Promise.resolve();
     }
+    if (this.sessions.size >= this.maxSessions) {
+      conn.socket.destroy();
+      this.reportOverflow();
+      return Promise.resolve();
+    }
     const session = new Session(this.ctx, conn, String(this.nextId++));
     this.sessions.add(session);
     return session.done.then(() => {
       this.sessions.delete(session);
     });
+  }
+
+  /** At most one line a second about connections closed for the session bound. */
+  private reportOverflow(): void {
+    this.overflowUnreported++;
+    const now = this.ctx.clock.now();
+    const wait = this.overflowLoggedAt + 1000 - now;
+    if (wait <= 0) this.writeOverflow(now);
+    else this.overflowTimer ??= this.ctx.clock.setTimeout(() => this.writeOverflow(), wait);
+  }
+
+  private writeOverflow(now = this.ctx.clock.now()): void {
+    this.overflowTimer?.clear();
+    this.overflowTimer = null;
+    const n = this.overflowUnreported;
+    if (n === 0) return;
+    this.overflowUnreported = 0;
+    this.overflowLoggedAt = now;
+    this.ctx.log?.write(
+      'warning',
+      `too many sessions (limit ${this.maxSessions}): closed ${n} connection${n === 1 ? '' : 's'} without a reply`,
+    );
   }
 
   /**
@@ -125,6 +158,7 @@ export class SocksServer implements AsyncDisposable {
     options: { readonly drain: boolean; readonly timeoutMs?: number } = { drain: false },
   ): Promise<void> {
     this.closing = true;
+    this.writeOverflow();
     const listener = this.listener;
     this.listener = null;
     const closed = listener ? listener.close() : Promise.resolve();
@@ -146,6 +180,9 @@ export class SocksServer implements AsyncDisposable {
     await this.close({ drain: false });
   }
 }
+
+/** Sessions in progress at most unless configured: far above what the tests and lab need. */
+export const DefaultMaxSessions = 4096;
 
 /**
  * The production user-file reader (c.8): read at match time, every time. Synchronous because the

@@ -161,6 +161,19 @@ test('standalone start-up with an invalid sockd.conf prints every error and exit
   t.true(r.stderr.includes(`Invalid entry at line 1 in file ${conf}`), r.stderr);
   t.true(r.stderr.includes(`Invalid permit/deny field at line 2 in file ${conf}`), r.stderr);
   t.true(r.stderr.includes(`Invalid ?= field at line 3 in file ${conf}`), r.stderr);
+  // The same errors in compiler style: file:line:col, what and what was expected, the line, a caret.
+  const lines = String(r.stderr).split('\n');
+  for (const [n, source] of [
+    [1, 'permit 1.2.3.4'],
+    [2, 'allow ALL'],
+    [3, 'permit ?=x ALL'],
+  ] as const) {
+    const at = lines.findIndex((l) => l.startsWith(`sockd: ${conf}:${n}:`));
+    t.true(at >= 0, `compiler-style error for line ${n}:\n${r.stderr}`);
+    t.regex(lines[at]!, new RegExp(`^sockd: ${conf}:${n}:\\d+: \\S.*`));
+    t.is(lines[at + 1], source);
+    t.regex(lines[at + 2]!, /^ *\^$/);
+  }
 });
 
 test('SIGHUP reloads; a broken file keeps the old rules and logs its errors; SIGTERM drains and removes the pid file', async (t) => {
@@ -176,9 +189,19 @@ test('SIGHUP reloads; a broken file keeps the old rules and logs its errors; SIG
   const first = await socks4({ proxy, dst: echo.host, port: echo.port, user: 'u1' });
   t.is(first.reply?.code, 90);
 
+  let stderr = '';
+  s.proc.stderr?.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
   await writeFile(conf, 'permit ALL\nthis is not a rule\n');
   process.kill(s.proc.pid!, 'SIGHUP');
   await waitForLogLine(s.logFile, (l) => l === `Invalid permit/deny field at line 2 in file ${conf}`);
+  for (let i = 0; i < 50 && !stderr.includes('^'); i++) await new Promise((r) => setTimeout(r, 100));
+  t.regex(
+    stderr,
+    new RegExp(`rsockd: ${conf.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2:1: .+\nthis is not a rule\n\\^\n`),
+    'the rejected reload also shows the error in compiler style',
+  );
   const stillOld = await socks4({ proxy, dst: echo.host, port: echo.port, user: 'u2' });
   t.is(stillOld.reply?.code, 90, 'the old rules are kept');
   stillOld.socket.destroy();

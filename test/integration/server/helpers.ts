@@ -77,6 +77,7 @@ export interface ServerSpec {
   readonly resolver?: Resolver;
   readonly userFilesAsync?: AsyncUserFileReader;
   readonly routeConnect?: boolean;
+  readonly maxSessions?: number;
 }
 
 export function rulesFrom(spec: Pick<ServerSpec, 'sockdConf' | 'socksConf' | 'route'>): ServerRules {
@@ -130,6 +131,7 @@ export async function startServer(t: ExecutionContext, spec: ServerSpec): Promis
     userFiles,
     ...(spec.userFilesAsync ? { userFilesAsync: spec.userFilesAsync } : {}),
     ...(spec.routeConnect !== undefined ? { routeConnect: spec.routeConnect } : {}),
+    ...(spec.maxSessions !== undefined ? { maxSessions: spec.maxSessions } : {}),
     events: { emit: (e) => events.push(e) },
     log: { write: (_level, message) => logs.push(message) },
     timers: { requestRead: 3000, establish: 5000, identd: 2000, upstreamConnect: 2000, ...spec.timers },

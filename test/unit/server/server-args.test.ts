@@ -107,3 +107,10 @@ test('-ver text: TAB-led lines, SOCKSified for rsockd, multi-homed and SOCKS 5 l
     '\tCSTC multi-homed SOCKSified SOCKS proxy server version 4.3.\n\tDoes not support clients that use Rrcmd().\n\tSupports SOCKS 4A.\n\tSupports SOCKS 5 (RFC 1928, RFC 1929).\n',
   );
 });
+
+test('--max-sessions bounds concurrent sessions: 4096 unless given, a positive number', (t) => {
+  t.is(parseServerArgs('sockd', [], {}).maxSessions, 4096);
+  t.is(parseServerArgs('sockd', ['--max-sessions', '12'], {}).maxSessions, 12);
+  t.throws(() => parseServerArgs('sockd', ['--max-sessions', '0'], {}), { instanceOf: UsageError });
+  t.throws(() => parseServerArgs('sockd', ['--max-sessions=lots'], {}), { instanceOf: UsageError });
+});
