@@ -156,7 +156,9 @@ export class Session {
 
   private log(level: LogLevel, message: string): void {
     this.ctx.log?.write(level, message);
-    this.emit({ type: 'log', level, message });
+    if (this.ctx.events) {
+      this.emit({ type: 'log', level, message });
+    }
   }
 
   private onClientError = (): void => {
@@ -206,13 +208,15 @@ export class Session {
       if (c.writableEnded && !c.writableFinished) c.once('finish', () => c.destroy());
       else c.destroy();
     }
-    this.emit({
-      type: 'close',
-      bytesFromClient: this.fromClient,
-      bytesFromRemote: this.fromRemote,
-      durationMs: this.ctx.clock.now() - this.started,
-      reason,
-    });
+    if (this.ctx.events) {
+      this.emit({
+        type: 'close',
+        bytesFromClient: this.fromClient,
+        bytesFromRemote: this.fromRemote,
+        durationMs: this.ctx.clock.now() - this.started,
+        reason,
+      });
+    }
     this.resolveDone();
   }
 
@@ -237,14 +241,16 @@ export class Session {
       for (const b of step.send) this.client.write(b);
       this.client.end();
       if (outcome.authFailedUser !== undefined) {
-        this.emit({
-          type: 'decision',
-          action: 'deny',
-          rule: null,
-          reason: 'auth-failed',
-          user: outcome.authFailedUser,
-          realUser: 'unknown',
-        });
+        if (this.ctx.events) {
+          this.emit({
+            type: 'decision',
+            action: 'deny',
+            rule: null,
+            reason: 'auth-failed',
+            user: outcome.authFailedUser,
+            realUser: 'unknown',
+          });
+        }
       }
       this.finish(outcome.reason);
       return;
@@ -324,7 +330,9 @@ export class Session {
 
   private sendFailure(req: ParsedRequest, failure: Failure, bound?: Endpoint): void {
     const code = req.version === 4 ? socks4CodeFor(failure) : socks5RepFor(failure);
-    this.emit({ type: 'reply', version: req.version, code, phase: 'only', ...(bound ? { bound } : {}) });
+    if (this.ctx.events) {
+      this.emit({ type: 'reply', version: req.version, code, phase: 'only', ...(bound ? { bound } : {}) });
+    }
     if (this.client.destroyed) return;
     const bytes =
       req.version === 4
@@ -336,7 +344,9 @@ export class Session {
 
   private sendGranted(req: ParsedRequest, phase: 'only' | 'first' | 'second', bound: Endpoint): void {
     const code = req.version === 4 ? Socks4Code.Granted : Socks5Rep.Succeeded;
-    this.emit({ type: 'reply', version: req.version, code, phase, bound });
+    if (this.ctx.events) {
+      this.emit({ type: 'reply', version: req.version, code, phase, bound });
+    }
     if (this.client.destroyed) return;
     this.client.write(
       req.version === 4
@@ -351,20 +361,22 @@ export class Session {
     const ctx = this.ctx;
     const rules = ctx.rules(); // snapshot: a reload does not change an in-flight session
     // The request event comes first, before any (possibly slow) name lookup.
-    this.emit({
-      type: 'request',
-      client: this.conn.remote,
-      local: this.conn.local,
-      version: req.version,
-      command: req.command,
-      dst: {
-        // SOCKS 5 names have no wire address; 4A keeps its received 0.0.0.x (b.3).
-        host: req.version === 5 && req.hostname !== undefined ? req.hostname : req.address,
-        port: req.port,
-        ...(req.hostname !== undefined ? { name: req.hostname } : {}),
-      },
-      user: req.user,
-    });
+    if (this.ctx.events) {
+      this.emit({
+        type: 'request',
+        client: this.conn.remote,
+        local: this.conn.local,
+        version: req.version,
+        command: req.command,
+        dst: {
+          // SOCKS 5 names have no wire address; 4A keeps its received 0.0.0.x (b.3).
+          host: req.version === 5 && req.hostname !== undefined ? req.hostname : req.address,
+          port: req.port,
+          ...(req.hostname !== undefined ? { name: req.hostname } : {}),
+        },
+        user: req.user,
+      });
+    }
     const [src, dst] = await Promise.all([
       hostFromAddress(ctx.resolver, this.conn.remote.address),
       req.hostname !== undefined
@@ -391,14 +403,16 @@ export class Session {
         dstServ,
       });
       this.log('notice', `refused -- ${desc}`);
-      this.emit({
-        type: 'decision',
-        action: 'deny',
-        rule: null,
-        reason: 'config-unusable',
-        user: req.user,
-        realUser: 'unknown',
-      });
+      if (this.ctx.events) {
+        this.emit({
+          type: 'decision',
+          action: 'deny',
+          rule: null,
+          reason: 'config-unusable',
+          user: req.user,
+          realUser: 'unknown',
+        });
+      }
       this.sendFailure(req, { kind: 'config-unusable' });
       return this.finish('config-unusable');
     }
@@ -424,30 +438,34 @@ export class Session {
         timeoutMs: ctx.timers.identd,
       });
       identd = q.kind === 'user' ? { kind: 'user', user: q.user } : { kind: 'unavailable', reason: q.reason };
-      this.emit({
-        type: 'identd',
-        queried: { address: this.conn.remote.address, port: ctx.identdPort },
-        answer: q.answer,
-        verdict: q.kind === 'unavailable' ? 'unavailable' : q.user === req.user ? 'confirmed' : 'mismatch',
-        ...(q.kind === 'user' ? { user: q.user } : { reason: q.reason }),
-      });
+      if (this.ctx.events) {
+        this.emit({
+          type: 'identd',
+          queried: { address: this.conn.remote.address, port: ctx.identdPort },
+          answer: q.answer,
+          verdict: q.kind === 'unavailable' ? 'unavailable' : q.user === req.user ? 'confirmed' : 'mismatch',
+          ...(q.kind === 'user' ? { user: q.user } : { reason: q.reason }),
+        });
+      }
     }
     const outcome = applyIdentd(decision, identd);
-    this.emit({
-      type: 'decision',
-      action: outcome.granted ? 'permit' : 'deny',
-      rule: decision.rule,
-      reason:
-        outcome.identdVerdict === 'unavailable' && !outcome.granted
-          ? 'identd-unavailable'
-          : outcome.identdVerdict === 'mismatch'
-            ? 'identd-mismatch'
-            : decision.rule
-              ? 'rule'
-              : 'no-match',
-      user: req.user,
-      realUser: outcome.realUser,
-    });
+    if (this.ctx.events) {
+      this.emit({
+        type: 'decision',
+        action: outcome.granted ? 'permit' : 'deny',
+        rule: decision.rule,
+        reason:
+          outcome.identdVerdict === 'unavailable' && !outcome.granted
+            ? 'identd-unavailable'
+            : outcome.identdVerdict === 'mismatch'
+              ? 'identd-mismatch'
+              : decision.rule
+                ? 'rule'
+                : 'no-match',
+        user: req.user,
+        realUser: outcome.realUser,
+      });
+    }
     for (const step of outcome.steps) {
       if (step.kind === 'log') this.log(step.level, step.text);
       else await this.runCommand(step.command, decision, outcome.realUser);
@@ -497,7 +515,9 @@ export class Session {
     };
     if (!expanded.ok) {
       this.log(expanded.reason === 'too-long' ? 'err' : 'notice', expanded.log);
-      this.emit({ ...base, status: expanded.reason });
+      if (this.ctx.events) {
+        this.emit({ ...base, status: expanded.reason });
+      }
       return;
     }
     const r = await ctx.commands.run(expanded.runnable, { timeoutMs: ctx.timers.shellCommand });
@@ -507,7 +527,9 @@ export class Session {
         'notice',
         `shell command for pid ${ctx.pid} still running after ${fmtSeconds(ctx.timers.shellCommand)} s`,
       );
-    this.emit({ ...base, status: r.status, ...(r.exitCode !== undefined ? { exitCode: r.exitCode } : {}) });
+    if (this.ctx.events) {
+      this.emit({ ...base, status: r.status, ...(r.exitCode !== undefined ? { exitCode: r.exitCode } : {}) });
+    }
   }
 
   private onEstablishTimeout(run: RunState): void {
@@ -545,7 +567,9 @@ export class Session {
     if (isUnusable(client)) {
       for (const m of client.unusable) this.log('err', m);
       this.log('notice', `${bind ? 'Refused' : 'refused'} -- ${routed}`);
-      this.emit({ type: 'route', action: 'deny', rule: null, servers: [] });
+      if (this.ctx.events) {
+        this.emit({ type: 'route', action: 'deny', rule: null, servers: [] });
+      }
       this.sendFailure(req, { kind: 'config-unusable' });
       this.finish('client-config-unusable');
       return null;
@@ -563,13 +587,15 @@ export class Session {
       },
     );
     for (const e of decision.userFileErrors) this.log('err', e);
-    this.emit({
-      type: 'route',
-      action: decision.action,
-      rule: decision.rule,
-      servers: decision.servers,
-      ...(decision.shortcut ? { shortcut: decision.shortcut } : {}),
-    });
+    if (this.ctx.events) {
+      this.emit({
+        type: 'route',
+        action: decision.action,
+        rule: decision.rule,
+        servers: decision.servers,
+        ...(decision.shortcut ? { shortcut: decision.shortcut } : {}),
+      });
+    }
     if (decision.command) {
       await this.runCommand({ ...decision.command, origin: 'route' }, run.decision, realUser);
     }
@@ -631,7 +657,9 @@ export class Session {
     }
     this.outbound = out.socket;
     this.clearEstablishTimer();
-    this.emit({ type: 'outbound', local: out.local, remote: out.remote, via: 'direct' });
+    if (this.ctx.events) {
+      this.emit({ type: 'outbound', local: out.local, remote: out.remote, via: 'direct' });
+    }
     this.sendGranted(req, 'only', req.version === 4 ? { address: '0.0.0.0', port: 0 } : out.local);
     this.log('notice', `connected -- ${run.reqdesc}`);
     this.startRelay(run, out.socket, 0, null, dst.display, null);
@@ -733,7 +761,9 @@ export class Session {
       return null;
     }
     this.outbound = conn.socket;
-    this.emit({ type: 'outbound', local: conn.local, remote: conn.remote, via: 'upstream' });
+    if (this.ctx.events) {
+      this.emit({ type: 'outbound', local: conn.local, remote: conn.remote, via: 'upstream' });
+    }
     const routed = describeRoutedCall({ command: req.command, user: req.user, realUser, dst, dstServ });
     this.log('notice', `${routed} using sockd at ${result.entry}`);
     return { conn, entry: result.entry };
@@ -826,7 +856,9 @@ export class Session {
       got.socket.destroy();
       const code =
         req.version === 4 ? socks4CodeFor({ kind: 'wrong-peer' }) : socks5RepFor({ kind: 'wrong-peer' });
-      this.emit({ type: 'reply', version: req.version, code, phase: 'second', bound: first });
+      if (this.ctx.events) {
+        this.emit({ type: 'reply', version: req.version, code, phase: 'second', bound: first });
+      }
       this.client.end(
         req.version === 4
           ? encodeSocks4Reply(code, first.port, v4OrZero(first.address))
@@ -836,7 +868,9 @@ export class Session {
       return this.finish('wrong-peer');
     }
     this.outbound = got.socket;
-    this.emit({ type: 'outbound', local: got.local, remote: got.remote, via: 'bind' });
+    if (this.ctx.events) {
+      this.emit({ type: 'outbound', local: got.local, remote: got.remote, via: 'bind' });
+    }
     this.sendGranted(req, 'second', got.remote);
     this.log('notice', `connected -- ${run.reqdesc} (${peerServ})`);
     this.startRelay(run, got.socket, 0, null, peerHost.display, peerServ);
@@ -936,7 +970,9 @@ export class Session {
       sock.destroy();
       // d.9: SOCKS 4 gets the upstream's code unchanged (VN 0); SOCKS 5 the wrong-peer REP.
       const code = req.version === 4 ? second.value.code : socks5RepFor({ kind: 'wrong-peer' });
-      this.emit({ type: 'reply', version: req.version, code, phase: 'second', bound: peer });
+      if (this.ctx.events) {
+        this.emit({ type: 'reply', version: req.version, code, phase: 'second', bound: peer });
+      }
       this.client.end(
         req.version === 4
           ? encodeSocks4Reply(code, peer.port, v4OrZero(peer.address))
