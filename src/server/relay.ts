@@ -79,7 +79,7 @@ class Pump {
     private readonly dst: Socket,
   ) {
     src.on('data', this.onData);
-    src.once('end', this.onEnd);
+    src.on('end', this.onEnd); // 'end' comes once; `on` spares the once-wrapper per socket
     dst.on('drain', this.onDrain);
   }
 
@@ -150,9 +150,9 @@ export class Relay {
     client.on('error', onError);
     remote.on('error', onError);
     if (client.destroyed) this.closed++;
-    else client.once('close', onClose);
+    else client.on('close', onClose);
     if (remote.destroyed) this.closed++;
-    else remote.once('close', onClose);
+    else remote.on('close', onClose);
     // Every relayed byte is read from or written to the client socket, so its inactivity timer
     // is exactly "no byte moved in either direction" (b.6).
     if (options.idleMs > 0 && Number.isFinite(options.idleMs)) {

@@ -133,9 +133,9 @@ export class Session {
       this.resolveDone = r;
     });
     this.client.on('error', this.onClientError);
-    this.client.once('close', this.onClientClose);
+    this.client.on('close', this.onClientClose);
     this.client.on('data', this.onData);
-    this.client.once('end', this.onEarlyEnd);
+    this.client.on('end', this.onEarlyEnd);
     this.requestTimer = ctx.clock.setTimeout(this.onRequestTimeout, ctx.timers.requestRead);
   }
 
