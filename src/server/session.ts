@@ -1,15 +1,11 @@
 import type { Socket } from 'node:net';
-import type { Clock } from '../common/clock.ts';
-import type { Endpoint, EventSink, LabEvent, RuleCite } from '../common/events.ts';
-import type { ClientConfig, IdentdMode, RouteConfig, ServerConfig } from '../config/ast.ts';
-import type { ServiceTable } from '../config/services.ts';
-import type { Conn, Listener, Net } from '../net/net.ts';
+import type { Endpoint, LabEvent, RuleCite } from '../common/events.ts';
+import type { ClientConfig, ServerConfig } from '../config/ast.ts';
+import type { Conn, Listener } from '../net/net.ts';
 import { decideClientRoute, type RouteDecision } from '../policy/client-route.ts';
 import { expandCommand } from '../policy/command.ts';
-import { type HostIdentity, hostFromAddress, hostFromName, parseDottedQuad } from '../policy/host.ts';
-import { chooseInterface, noInterfaceMessage } from '../policy/interface-choice.ts';
+import { hostFromAddress, hostFromName, parseDottedQuad } from '../policy/host.ts';
 import { describeRequest, describeRoutedCall, serviceLabel } from '../policy/request-desc.ts';
-import type { Resolver, UserFileReader } from '../policy/resolver.ts';
 import {
   type AccessDecision,
   type AccessOutcome,
@@ -19,62 +15,28 @@ import {
   type IdentdResult,
   serverCommandContext,
 } from '../policy/server-access.ts';
-import type { PasswdVerifier } from '../protocol/passwd-file.ts';
-import {
-  decodeSocks4Reply,
-  encodeSocks4Reply,
-  encodeSocks4Request,
-  type Socks4ReplyMessage,
-} from '../protocol/socks4.ts';
+import { encodeSocks4Reply } from '../protocol/socks4.ts';
 import { encodeSocks5Reply } from '../protocol/socks5.ts';
-import { dialWithFailover } from './failover.ts';
+import { bindDirect, bindViaUpstream } from './bind.ts';
+import { connectDirect } from './connect-direct.ts';
+import { connectViaUpstream } from './connect-upstream.ts';
 import { Handshake, type ParsedRequest } from './handshake.ts';
-import type { IdentdClient } from './identd-query.ts';
-import type { ClassicLog, CommandRunner, ServerRules, Timers, UnusableConfig } from './options.ts';
-import { readMessage } from './read-message.ts';
-import { Relay, type RelayResult } from './relay.ts';
+import type { ServerRules } from './options.ts';
+import { Relay } from './relay.ts';
+import { type Failure, Socks4Code, Socks5Rep, socks4CodeFor, socks5RepFor } from './replies.ts';
 import {
-  errnoOf,
-  type Failure,
-  Socks4Code,
-  Socks5Rep,
-  socks4CodeFor,
-  socks5RepFor,
-  systemErrorText,
-  unknownHostText,
-} from './replies.ts';
-import { type AsyncUserFileReader, snapshotUserFiles } from './user-files.ts';
+  flat,
+  isUnusable,
+  type LogLevel,
+  noop,
+  type RunState,
+  type SessionContext,
+  type SessionSteps,
+  v4OrZero,
+} from './session-steps.ts';
+import { snapshotUserFiles } from './user-files.ts';
 
-/** Everything a session needs from its server: resolved options and the current rules. */
-export interface SessionContext {
-  readonly mode: 'rsockd' | 'sockd';
-  readonly net: Net;
-  readonly resolver: Resolver;
-  readonly userFiles: UserFileReader;
-  readonly userFilesAsync: AsyncUserFileReader | undefined;
-  readonly services: ServiceTable;
-  readonly identd: IdentdClient;
-  readonly identdDefault: IdentdMode;
-  readonly identdPort: number;
-  readonly socks5: boolean;
-  readonly socks5Auth: 'optional' | 'required';
-  readonly passwd: PasswdVerifier | null;
-  readonly timers: Timers;
-  readonly clock: Clock;
-  readonly upstreamPort: number;
-  readonly defaultServer: string | undefined;
-  readonly multihomed: boolean;
-  readonly routeConnect: boolean;
-  readonly routePath: string;
-  readonly commands: CommandRunner;
-  readonly pid: number;
-  readonly hostLabel: string | undefined;
-  readonly events: EventSink | undefined;
-  readonly log: ClassicLog | undefined;
-  readonly rules: () => ServerRules;
-}
-
-type LogLevel = 'notice' | 'err' | 'warning' | 'info';
+export type { SessionContext };
 
 /** The largest handshake we buffer: SOCKS 4 header + 1024 USERID + 256 name, with margin. */
 const MaxHandshakeBytes = 4096;
@@ -83,20 +45,19 @@ const MaxEarlyWhileWaiting = 64 * 1024;
 /** One shared empty buffer: an idle session holds no buffer of its own. */
 const Empty = Buffer.alloc(0);
 
-function isUnusable(c: unknown): c is UnusableConfig {
-  return typeof c === 'object' && c !== null && 'unusable' in c;
-}
-
 /** Why the session ended, for the close event. */
 type EndReason = string;
 
 /**
- * One client connection, a.5 from accept to the termination log. Async steps are awaited per
- * session, so a slow identd, DNS server or shell command never holds up other sessions.
+ * One client connection, a.5 from accept to the termination log: request reading, the access
+ * decision and rsockd routing live here; the ways to reach the destination are their own
+ * modules (connect-direct.ts, connect-upstream.ts, bind.ts) working through SessionSteps.
+ * Async steps are awaited per session, so a slow identd, DNS server or shell command never holds
+ * up other sessions.
  */
-export class Session {
+export class Session implements SessionSteps {
   readonly id: string;
-  private readonly client: Socket;
+  readonly client: Socket;
   private readonly started: number;
   private buf: Buffer = Empty;
   /** 'handshake' until the request is read, then 'processing' (decision, dial, relay). */
@@ -107,12 +68,12 @@ export class Session {
   private requestTimer: { clear(): void } | null = null;
   private establishTimer: { clear(): void } | null = null;
   private user = '';
-  private finished = false;
+  finished = false;
   private relay: Relay | null = null;
-  private outbound: Socket | null = null;
-  private bindListener: Listener | null = null;
+  outbound: Socket | null = null;
+  bindListener: Listener | null = null;
   /** Set when the client went away or the server aborts; async steps check it. */
-  private gone = false;
+  gone = false;
   private goneHandlers: (() => void)[] = [];
   private finishHandlers: (() => void)[] = [];
   readonly done: Promise<void>;
@@ -121,8 +82,8 @@ export class Session {
   private fromRemote = 0;
 
   constructor(
-    private readonly ctx: SessionContext,
-    private readonly conn: Conn,
+    readonly ctx: SessionContext,
+    readonly conn: Conn,
     id: string,
   ) {
     this.id = id;
@@ -141,7 +102,7 @@ export class Session {
 
   // ------------------------------------------------------------------ plumbing
 
-  private emit(event: Record<string, unknown> & { type: LabEvent['type'] }): void {
+  emit(event: Record<string, unknown> & { type: LabEvent['type'] }): void {
     const sink = this.ctx.events;
     if (!sink) return;
     const base: Record<string, unknown> = {
@@ -154,7 +115,7 @@ export class Session {
     sink.emit({ ...base, ...event } as unknown as LabEvent);
   }
 
-  private log(level: LogLevel, message: string): void {
+  log(level: LogLevel, message: string): void {
     this.ctx.log?.write(level, message);
     if (this.ctx.events) {
       this.emit({ type: 'log', level, message });
@@ -169,6 +130,14 @@ export class Session {
     this.markGone();
     if (this.stage !== 'processing') this.onEarlyEnd();
   };
+
+  onGone(handler: () => void): void {
+    this.goneHandlers.push(handler);
+  }
+
+  onFinish(handler: () => void): void {
+    this.finishHandlers.push(handler);
+  }
 
   private markGone(): void {
     if (this.gone) return;
@@ -188,12 +157,12 @@ export class Session {
     this.finish('aborted');
   }
 
-  private clearEstablishTimer(): void {
+  clearEstablishTimer(): void {
     this.establishTimer?.clear();
     this.establishTimer = null;
   }
 
-  private finish(reason: EndReason): void {
+  finish(reason: EndReason): void {
     if (this.finished) return;
     this.finished = true;
     this.requestTimer?.clear();
@@ -328,7 +297,7 @@ export class Session {
 
   // ------------------------------------------------------------------ replies
 
-  private sendFailure(req: ParsedRequest, failure: Failure, bound?: Endpoint): void {
+  sendFailure(req: ParsedRequest, failure: Failure, bound?: Endpoint): void {
     const code = req.version === 4 ? socks4CodeFor(failure) : socks5RepFor(failure);
     if (this.ctx.events) {
       this.emit({ type: 'reply', version: req.version, code, phase: 'only', ...(bound ? { bound } : {}) });
@@ -342,7 +311,7 @@ export class Session {
     this.client.once('finish', () => this.client.destroy());
   }
 
-  private sendGranted(req: ParsedRequest, phase: 'only' | 'first' | 'second', bound: Endpoint): void {
+  sendGranted(req: ParsedRequest, phase: 'only' | 'first' | 'second', bound: Endpoint): void {
     const code = req.version === 4 ? Socks4Code.Granted : Socks5Rep.Succeeded;
     if (this.ctx.events) {
       this.emit({ type: 'reply', version: req.version, code, phase, bound });
@@ -494,10 +463,10 @@ export class Session {
     // a.5 step 7: establishment timer from the end of validation
     this.establishTimer = ctx.clock.setTimeout(() => this.onEstablishTimeout(run), ctx.timers.establish);
     if (route?.action === 'sockd') {
-      if (req.command === 'bind') await this.bindViaUpstream(run, route);
-      else await this.connectViaUpstream(run, route);
-    } else if (req.command === 'bind') await this.bindDirect(run, rules);
-    else await this.connectDirect(run, rules);
+      if (req.command === 'bind') await bindViaUpstream(this, run, route);
+      else await connectViaUpstream(this, run, route);
+    } else if (req.command === 'bind') await bindDirect(this, run, rules);
+    else await connectDirect(this, run, rules);
   }
 
   private async runCommand(
@@ -548,7 +517,7 @@ export class Session {
   }
 
   /** Connection-level failure after acceptance: reply, `failed -- …` log, close. */
-  private fail(run: RunState, failure: Failure, what: string, text: string, bound?: Endpoint): void {
+  fail(run: RunState, failure: Failure, what: string, text: string, bound?: Endpoint): void {
     if (this.finished) return;
     this.log('notice', `failed -- ${run.reqdesc}.  Error code: ${what} ${text}`);
     this.outbound?.destroy();
@@ -619,262 +588,7 @@ export class Session {
     return decision;
   }
 
-  // ------------------------------------------------------------------ CONNECT (b.4)
-
-  private async connectDirect(run: RunState, rules: ServerRules): Promise<void> {
-    const ctx = this.ctx;
-    const { req, dst } = run;
-    if (req.hostname !== undefined && dst.addresses.length === 0 && !isIp(req.hostname)) {
-      return this.fail(run, { kind: 'unresolved' }, 'gethostbyname()', unknownHostText);
-    }
-    // A name that is itself an address literal (an IPv6 text in a SOCKS 5 domain field) is dialled as is.
-    const literal = req.hostname !== undefined && dst.addresses.length === 0 ? req.hostname : undefined;
-    const host = literal ?? (req.version === 5 && req.hostname === undefined ? req.address : dst.dotted);
-    if (host === '0.0.0.0')
-      return this.fail(run, { kind: 'unspecified' }, 'connect()', systemErrorText('EINVAL'));
-    let localAddress: string | undefined;
-    if (ctx.routeConnect && ctx.multihomed) {
-      const route = rules.route;
-      if (route && !isUnusable(route)) localAddress = chooseInterface(route as RouteConfig, dst)?.iface;
-    }
-    let out: Conn;
-    try {
-      out = await ctx.net.connect({
-        host,
-        port: req.port,
-        timeoutMs: ctx.timers.establish,
-        ...(localAddress !== undefined ? { localAddress } : {}),
-      });
-    } catch (err) {
-      const code = errnoOf(err);
-      if (code === 'ETIMEDOUT' && this.finished) return;
-      return this.fail(run, { kind: 'errno', code }, 'connect()', systemErrorText(code));
-    }
-    out.socket.on('error', noop); // until the relay takes over; an early RST must not crash us
-    if (this.finished || this.gone) {
-      out.socket.destroy();
-      return this.finish('client-gone');
-    }
-    this.outbound = out.socket;
-    this.clearEstablishTimer();
-    if (this.ctx.events) {
-      this.emit({ type: 'outbound', local: out.local, remote: out.remote, via: 'direct' });
-    }
-    this.sendGranted(req, 'only', req.version === 4 ? { address: '0.0.0.0', port: 0 } : out.local);
-    this.log('notice', `connected -- ${run.reqdesc}`);
-    this.startRelay(run, out.socket, 0, null, dst.display, null);
-  }
-
-  private async connectViaUpstream(run: RunState, route: RouteDecision): Promise<void> {
-    const up = await this.dialUpstream(run, route);
-    if (!up) return;
-    const { req } = run;
-    up.conn.socket.write(this.upstreamRequest(run));
-    let reply: { value: Socks4ReplyMessage; rest: Buffer };
-    try {
-      reply = await readMessage(up.conn.socket, decodeSocks4Reply, 64);
-    } catch (err) {
-      if (this.finished) return;
-      return this.fail(
-        run,
-        { kind: 'upstream-rejected', code: null },
-        'connect()',
-        systemErrorText(errnoOf(err) ?? 'ECONNRESET'),
-      );
-    }
-    if (this.finished) return;
-    if (reply.value.code !== Socks4Code.Granted) {
-      // d.8: 92/93 concern identd on our host, never our client: always 91.
-      return this.fail(
-        run,
-        { kind: 'upstream-rejected', code: reply.value.code },
-        'connect()',
-        systemErrorText('ECONNREFUSED'),
-      );
-    }
-    this.clearEstablishTimer();
-    this.sendGranted(req, 'only', req.version === 4 ? { address: '0.0.0.0', port: 0 } : up.conn.local);
-    this.log('notice', `connected -- ${run.reqdesc}`);
-    this.startRelay(run, up.conn.socket, 8, reply.rest, run.dst.display, null);
-  }
-
-  /** The upstream SOCKS 4/4A request (d.8): our client's USERID; 4A when the name did not resolve. */
-  private upstreamRequest(run: RunState): Buffer {
-    const { req, dst } = run;
-    const user = req.user.replace(/\0/g, '');
-    if (req.hostname !== undefined && dst.addresses.length === 0) {
-      return encodeSocks4Request({
-        command: req.command === 'bind' ? 'bind' : 'connect',
-        port: req.port,
-        hostname: req.hostname,
-        user,
-      });
-    }
-    return encodeSocks4Request({
-      command: req.command === 'bind' ? 'bind' : 'connect',
-      port: req.port,
-      address: dst.dotted,
-      user,
-    });
-  }
-
-  /** d.7 fail-over: entries in order, each address with its own timer; only TCP failure moves on. */
-  private async dialUpstream(
-    run: RunState,
-    route: RouteDecision,
-  ): Promise<{ conn: Conn; entry: string } | null> {
-    const ctx = this.ctx;
-    const { req, dst, dstServ, realUser } = run;
-    const what = req.command === 'bind' ? 'bind()' : 'connect()';
-    if (dst.addresses.length === 0 && req.hostname === undefined) {
-      // SOCKS 5 IPv6 destinations cannot be expressed in the SOCKS 4 upstream protocol.
-      this.fail(run, { kind: 'address-type-unsupported' }, what, systemErrorText('EAFNOSUPPORT'));
-      return null;
-    }
-    if (route.servers.length === 0) {
-      this.log('notice', 'Failed to connect to sockd at (none)');
-      this.fail(run, { kind: 'upstream-unreachable' }, what, systemErrorText('ECONNREFUSED'));
-      return null;
-    }
-    const result = await dialWithFailover(
-      ctx.net,
-      ctx.resolver,
-      route.servers,
-      ctx.upstreamPort,
-      ctx.timers.upstreamConnect,
-      {
-        log: (m) => this.log('notice', m),
-        attempt: (a) => this.emit({ type: 'upstream-attempt', ...a }),
-        cancelled: () => this.finished,
-      },
-    );
-    if (result.kind === 'cancelled') return null;
-    if (result.kind === 'exhausted') {
-      this.fail(run, { kind: 'upstream-unreachable' }, what, result.lastError);
-      return null;
-    }
-    const conn = result.conn;
-    conn.socket.on('error', noop); // until the relay takes over
-    if (this.finished || this.gone) {
-      conn.socket.destroy();
-      this.finish('client-gone');
-      return null;
-    }
-    this.outbound = conn.socket;
-    if (this.ctx.events) {
-      this.emit({ type: 'outbound', local: conn.local, remote: conn.remote, via: 'upstream' });
-    }
-    const routed = describeRoutedCall({ command: req.command, user: req.user, realUser, dst, dstServ });
-    this.log('notice', `${routed} using sockd at ${result.entry}`);
-    return { conn, entry: result.entry };
-  }
-
-  // ------------------------------------------------------------------ BIND (b.5, d.9)
-
-  private async bindDirect(run: RunState, rules: ServerRules): Promise<void> {
-    const ctx = this.ctx;
-    const { req, dst } = run;
-    if (req.hostname !== undefined && dst.addresses.length === 0) {
-      return this.fail(run, { kind: 'unresolved' }, 'gethostbyname()', unknownHostText);
-    }
-    let iface = '0.0.0.0';
-    if (ctx.multihomed) {
-      const route = rules.route;
-      if (!route || isUnusable(route)) {
-        if (route && isUnusable(route)) for (const m of route.unusable) this.log('err', m);
-        else this.log('err', `Unable to open routing file (${ctx.routePath})`);
-        this.sendFailure(req, { kind: 'no-route' });
-        return this.finish('no-route-file');
-      }
-      const choice = chooseInterface(route as RouteConfig, dst);
-      if (!choice) {
-        this.log('err', noInterfaceMessage(dst));
-        this.sendFailure(req, { kind: 'no-route' });
-        return this.finish('no-route');
-      }
-      iface = choice.iface;
-    }
-    let peer: Conn | null = null;
-    let onPeer!: (c: Conn) => void;
-    const peerArrived = new Promise<Conn | null>((resolve) => {
-      onPeer = (c) => resolve(c);
-      this.goneHandlers.push(() => resolve(null));
-      this.finishHandlers.push(() => resolve(null));
-    });
-    let listener: Listener;
-    try {
-      listener = await ctx.net.listen({ host: iface, port: 0, backlog: 1 }, (c) => {
-        c.socket.on('error', noop);
-        if (peer) {
-          c.socket.destroy();
-          return;
-        }
-        peer = c;
-        onPeer(c);
-      });
-    } catch (err) {
-      const code = errnoOf(err);
-      return this.fail(run, { kind: 'errno', code }, 'bind()', systemErrorText(code));
-    }
-    this.bindListener = listener;
-    if (this.finished) {
-      void listener.close();
-      return;
-    }
-    const firstAddress =
-      req.version === 5 && listener.local.address === '0.0.0.0' ? this.conn.local.address : iface;
-    const first: Endpoint = { address: firstAddress, port: listener.local.port };
-    this.sendGranted(req, 'first', first);
-    this.watchClientWhileWaiting();
-    const got = await peerArrived;
-    void listener.close();
-    this.bindListener = null;
-    if (!got || this.finished) {
-      got?.socket.destroy();
-      if (!this.finished) this.finish('client-gone');
-      return;
-    }
-    this.clearEstablishTimer();
-    const peerAddr = got.remote.address;
-    const allowed =
-      dst.dotted === '0.0.0.0' && req.hostname === undefined
-        ? true
-        : req.hostname !== undefined
-          ? dst.addresses.includes(parseDottedQuad(peerAddr) ?? -1)
-          : peerAddr === (req.version === 5 ? req.address : dst.dotted);
-    const peerHost = await hostFromAddress(ctx.resolver, peerAddr);
-    const peerServ = serviceLabel(got.remote.port, (p) => ctx.services.nameOf(p));
-    if (this.finished) {
-      got.socket.destroy();
-      return;
-    }
-    if (!allowed) {
-      this.log(
-        'notice',
-        `failed -- ${run.reqdesc}. Error: connected to wrong host ${peerHost.display} (${peerServ})`,
-      );
-      got.socket.destroy();
-      const code =
-        req.version === 4 ? socks4CodeFor({ kind: 'wrong-peer' }) : socks5RepFor({ kind: 'wrong-peer' });
-      if (this.ctx.events) {
-        this.emit({ type: 'reply', version: req.version, code, phase: 'second', bound: first });
-      }
-      this.client.end(
-        req.version === 4
-          ? encodeSocks4Reply(code, first.port, v4OrZero(first.address))
-          : encodeSocks5Reply(code, first),
-      );
-      this.client.once('finish', () => this.client.destroy());
-      return this.finish('wrong-peer');
-    }
-    this.outbound = got.socket;
-    if (this.ctx.events) {
-      this.emit({ type: 'outbound', local: got.local, remote: got.remote, via: 'bind' });
-    }
-    this.sendGranted(req, 'second', got.remote);
-    this.log('notice', `connected -- ${run.reqdesc} (${peerServ})`);
-    this.startRelay(run, got.socket, 0, null, peerHost.display, peerServ);
-  }
+  // ------------------------------------------------------------------ waiting for a BIND peer (b.5)
 
   /**
    * While waiting for the BIND peer (or the upstream's second reply) the client is read into a
@@ -882,7 +596,7 @@ export class Session {
    */
   private waitingEarly: Buffer[] = [];
   private waitingBytes = 0;
-  private watchClientWhileWaiting(): void {
+  watchClientWhileWaiting(): void {
     const onData = (chunk: Buffer) => {
       this.waitingEarly.push(chunk);
       this.waitingBytes += chunk.length;
@@ -898,98 +612,11 @@ export class Session {
     };
     this.client.resume();
   }
-  private stopWatching: () => void = () => {};
-
-  private async bindViaUpstream(run: RunState, route: RouteDecision): Promise<void> {
-    const up = await this.dialUpstream(run, route);
-    if (!up) return;
-    const { req } = run;
-    const sock = up.conn.socket;
-    sock.write(this.upstreamRequest(run));
-    let first: { value: Socks4ReplyMessage; rest: Buffer };
-    try {
-      first = await readMessage(sock, decodeSocks4Reply, 64);
-    } catch (err) {
-      if (this.finished) return;
-      return this.fail(
-        run,
-        { kind: 'upstream-rejected', code: null },
-        'bind()',
-        systemErrorText(errnoOf(err) ?? 'ECONNRESET'),
-      );
-    }
-    if (this.finished) return;
-    if (first.value.code !== Socks4Code.Granted) {
-      return this.fail(
-        run,
-        { kind: 'upstream-rejected', code: first.value.code },
-        'bind()',
-        systemErrorText('ECONNREFUSED'),
-      );
-    }
-    // d.9: an upstream wildcard answer means "the server you talk to".
-    const bound: Endpoint = {
-      address: first.value.address === '0.0.0.0' ? up.conn.remote.address : first.value.address,
-      port: first.value.port,
-    };
-    this.sendGranted(req, 'first', bound);
-    this.watchClientWhileWaiting();
-    const secondP = readMessage(sock, decodeSocks4Reply, 64, first.rest);
-    const gone = new Promise<null>((resolve) => {
-      this.goneHandlers.push(() => resolve(null));
-    });
-    let second: { value: Socks4ReplyMessage; rest: Buffer } | null;
-    try {
-      second = await Promise.race([secondP, gone]);
-    } catch (err) {
-      if (this.finished) return;
-      this.stopWatching();
-      return this.fail(
-        run,
-        { kind: 'upstream-rejected', code: null },
-        'accept()',
-        systemErrorText(errnoOf(err) ?? 'ECONNRESET'),
-        bound,
-      );
-    }
-    if (!second || this.finished) {
-      sock.destroy();
-      if (!this.finished) this.finish('client-gone');
-      return;
-    }
-    this.clearEstablishTimer();
-    const peer: Endpoint = { address: second.value.address, port: second.value.port };
-    const peerServ = serviceLabel(peer.port, (p) => this.ctx.services.nameOf(p));
-    if (second.value.code !== Socks4Code.Granted) {
-      // The upstream checked the peer and logged it; we only know that it said no.
-      this.log(
-        'notice',
-        `failed -- ${run.reqdesc}.  Error code: accept() ${systemErrorText('ECONNREFUSED')}`,
-      );
-      this.stopWatching();
-      sock.destroy();
-      // d.9: SOCKS 4 gets the upstream's code unchanged (VN 0); SOCKS 5 the wrong-peer REP.
-      const code = req.version === 4 ? second.value.code : socks5RepFor({ kind: 'wrong-peer' });
-      if (this.ctx.events) {
-        this.emit({ type: 'reply', version: req.version, code, phase: 'second', bound: peer });
-      }
-      this.client.end(
-        req.version === 4
-          ? encodeSocks4Reply(code, peer.port, v4OrZero(peer.address))
-          : encodeSocks5Reply(code, peer),
-      );
-      this.client.once('finish', () => this.client.destroy());
-      return this.finish('upstream-wrong-peer');
-    }
-    this.sendGranted(req, 'second', peer);
-    const peerHost = await hostFromAddress(this.ctx.resolver, peer.address);
-    this.log('notice', `connected -- ${run.reqdesc} (${peerServ})`);
-    this.startRelay(run, sock, 16, second.rest, peerHost.display, peerServ);
-  }
+  stopWatching: () => void = noop;
 
   // ------------------------------------------------------------------ relay (b.6)
 
-  private startRelay(
+  startRelay(
     run: RunState,
     remote: Socket,
     remoteHandshakeBytes: number,
@@ -1028,35 +655,6 @@ export class Session {
       this.finish(result.reason);
     }, noop);
   }
-}
-
-interface RunState {
-  readonly req: ParsedRequest;
-  readonly src: HostIdentity;
-  readonly dst: HostIdentity;
-  readonly dstServ: string;
-  readonly reqdesc: string;
-  readonly realUser: string;
-  readonly early: Buffer | null;
-  readonly decision: AccessDecision;
-}
-
-function noop(): void {}
-
-/**
- * A log text built from many pieces is a tree of string nodes; a long-lived session keeps one
- * flat copy instead (slicing makes V8 flatten it and drop the pieces).
- */
-function flat(text: string): string {
-  return ` ${text}`.slice(1);
-}
-
-function v4OrZero(address: string): string {
-  return /^\d{1,3}(\.\d{1,3}){3}$/.test(address) ? address : '0.0.0.0';
-}
-
-function isIp(text: string): boolean {
-  return /^\d{1,3}(\.\d{1,3}){3}$/.test(text) || text.includes(':');
 }
 
 function fmtSeconds(ms: number): string {

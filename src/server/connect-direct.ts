@@ -1,0 +1,54 @@
+import type { RouteConfig } from '../config/ast.ts';
+import type { Conn } from '../net/net.ts';
+import { chooseInterface } from '../policy/interface-choice.ts';
+import type { ServerRules } from './options.ts';
+import { errnoOf, systemErrorText, unknownHostText } from './replies.ts';
+import { isIp, isUnusable, noop, type RunState, type SessionSteps } from './session-steps.ts';
+
+/**
+ * CONNECT straight to the destination (b.4): dial it (from the route's interface with
+ * --route-connect), reply, relay.
+ */
+
+export async function connectDirect(s: SessionSteps, run: RunState, rules: ServerRules): Promise<void> {
+  const ctx = s.ctx;
+  const { req, dst } = run;
+  if (req.hostname !== undefined && dst.addresses.length === 0 && !isIp(req.hostname)) {
+    return s.fail(run, { kind: 'unresolved' }, 'gethostbyname()', unknownHostText);
+  }
+  // A name that is itself an address literal (an IPv6 text in a SOCKS 5 domain field) is dialled as is.
+  const literal = req.hostname !== undefined && dst.addresses.length === 0 ? req.hostname : undefined;
+  const host = literal ?? (req.version === 5 && req.hostname === undefined ? req.address : dst.dotted);
+  if (host === '0.0.0.0') return s.fail(run, { kind: 'unspecified' }, 'connect()', systemErrorText('EINVAL'));
+  let localAddress: string | undefined;
+  if (ctx.routeConnect && ctx.multihomed) {
+    const route = rules.route;
+    if (route && !isUnusable(route)) localAddress = chooseInterface(route as RouteConfig, dst)?.iface;
+  }
+  let out: Conn;
+  try {
+    out = await ctx.net.connect({
+      host,
+      port: req.port,
+      timeoutMs: ctx.timers.establish,
+      ...(localAddress !== undefined ? { localAddress } : {}),
+    });
+  } catch (err) {
+    const code = errnoOf(err);
+    if (code === 'ETIMEDOUT' && s.finished) return;
+    return s.fail(run, { kind: 'errno', code }, 'connect()', systemErrorText(code));
+  }
+  out.socket.on('error', noop); // until the relay takes over; an early RST must not crash us
+  if (s.finished || s.gone) {
+    out.socket.destroy();
+    return s.finish('client-gone');
+  }
+  s.outbound = out.socket;
+  s.clearEstablishTimer();
+  if (s.ctx.events) {
+    s.emit({ type: 'outbound', local: out.local, remote: out.remote, via: 'direct' });
+  }
+  s.sendGranted(req, 'only', req.version === 4 ? { address: '0.0.0.0', port: 0 } : out.local);
+  s.log('notice', `connected -- ${run.reqdesc}`);
+  s.startRelay(run, out.socket, 0, null, dst.display, null);
+}

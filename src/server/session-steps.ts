@@ -1,0 +1,124 @@
+import type { Socket } from 'node:net';
+import type { Clock } from '../common/clock.ts';
+import type { Endpoint, EventSink, LabEvent } from '../common/events.ts';
+import type { IdentdMode } from '../config/ast.ts';
+import type { ServiceTable } from '../config/services.ts';
+import type { Conn, Listener, Net } from '../net/net.ts';
+import type { HostIdentity } from '../policy/host.ts';
+import type { Resolver, UserFileReader } from '../policy/resolver.ts';
+import type { AccessDecision } from '../policy/server-access.ts';
+import type { PasswdVerifier } from '../protocol/passwd-file.ts';
+import type { ParsedRequest } from './handshake.ts';
+import type { IdentdClient } from './identd-query.ts';
+import type { ClassicLog, CommandRunner, ServerRules, Timers, UnusableConfig } from './options.ts';
+import type { Failure } from './replies.ts';
+import type { AsyncUserFileReader } from './user-files.ts';
+
+/**
+ * What the steps of a session share: the server context every session gets, the state of one
+ * accepted request (RunState), and the session operations the CONNECT, upstream and BIND steps
+ * (connect-upstream.ts, bind.ts) call back into. Session (session.ts) implements SessionSteps.
+ */
+
+/** Everything a session needs from its server: resolved options and the current rules. */
+export interface SessionContext {
+  readonly mode: 'rsockd' | 'sockd';
+  readonly net: Net;
+  readonly resolver: Resolver;
+  readonly userFiles: UserFileReader;
+  readonly userFilesAsync: AsyncUserFileReader | undefined;
+  readonly services: ServiceTable;
+  readonly identd: IdentdClient;
+  readonly identdDefault: IdentdMode;
+  readonly identdPort: number;
+  readonly socks5: boolean;
+  readonly socks5Auth: 'optional' | 'required';
+  readonly passwd: PasswdVerifier | null;
+  readonly timers: Timers;
+  readonly clock: Clock;
+  readonly upstreamPort: number;
+  readonly defaultServer: string | undefined;
+  readonly multihomed: boolean;
+  readonly routeConnect: boolean;
+  readonly routePath: string;
+  readonly commands: CommandRunner;
+  readonly pid: number;
+  readonly hostLabel: string | undefined;
+  readonly events: EventSink | undefined;
+  readonly log: ClassicLog | undefined;
+  readonly rules: () => ServerRules;
+}
+
+export type LogLevel = 'notice' | 'err' | 'warning' | 'info';
+
+/** A request that passed the access decision: what every later step needs to know about it. */
+export interface RunState {
+  readonly req: ParsedRequest;
+  readonly src: HostIdentity;
+  readonly dst: HostIdentity;
+  readonly dstServ: string;
+  readonly reqdesc: string;
+  readonly realUser: string;
+  readonly early: Buffer | null;
+  readonly decision: AccessDecision;
+}
+
+export function noop(): void {}
+
+/**
+ * A log text built from many pieces is a tree of string nodes; a long-lived session keeps one
+ * flat copy instead (slicing makes V8 flatten it and drop the pieces).
+ */
+export function flat(text: string): string {
+  return ` ${text}`.slice(1);
+}
+
+export function v4OrZero(address: string): string {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(address) ? address : '0.0.0.0';
+}
+
+export function isIp(text: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(text) || text.includes(':');
+}
+
+export function isUnusable(c: unknown): c is UnusableConfig {
+  return typeof c === 'object' && c !== null && 'unusable' in c;
+}
+
+/** The session operations the step modules use. */
+export interface SessionSteps {
+  readonly ctx: SessionContext;
+  /** The client connection. */
+  readonly conn: Conn;
+  readonly client: Socket;
+  /** The session has ended (finish ran); async steps check it after every wait. */
+  readonly finished: boolean;
+  /** The client went away or the server aborts. */
+  readonly gone: boolean;
+  /** The destination / upstream / BIND peer socket once there is one. */
+  outbound: Socket | null;
+  bindListener: Listener | null;
+  log(level: LogLevel, message: string): void;
+  emit(event: Record<string, unknown> & { type: LabEvent['type'] }): void;
+  finish(reason: string): void;
+  /** Connection-level failure after acceptance: reply, `failed -- …` log, close. */
+  fail(run: RunState, failure: Failure, what: string, text: string, bound?: Endpoint): void;
+  sendFailure(req: ParsedRequest, failure: Failure, bound?: Endpoint): void;
+  sendGranted(req: ParsedRequest, phase: 'only' | 'first' | 'second', bound: Endpoint): void;
+  clearEstablishTimer(): void;
+  /** Called once when the client goes away (registered while waiting for a peer or upstream). */
+  onGone(handler: () => void): void;
+  /** Called once when the session finishes. */
+  onFinish(handler: () => void): void;
+  /** Between the first and second BIND reply: read the client into a bounded buffer. */
+  watchClientWhileWaiting(): void;
+  stopWatching(): void;
+  startRelay(
+    run: RunState,
+    remote: Socket,
+    remoteHandshakeBytes: number,
+    earlyRemote: Buffer | null,
+    remoteHost: string,
+    peerServ: string | null,
+  ): void;
+}
