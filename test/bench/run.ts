@@ -73,6 +73,14 @@ try {
     record('1-hop throughput (Gbit/s)', 'raw loopback', await throughput(null, IPERF, seconds));
     for (const [name, start] of shuffled(Object.entries(onePeer))) {
       await withPeer(start, async (peer) => {
+        // First on the fresh process: the memory a server needs for idle connections, without
+        // heap pages that earlier load left behind (the second memory row, after the rate
+        // tests, shows that warmer figure; for a Node server the two differ by several KiB).
+        record(
+          `memory per idle relayed connection, fresh process (KiB, ${idle} conns)`,
+          name,
+          await idleMemory(peer, ECHO, idle),
+        );
         record('1-hop throughput (Gbit/s)', name, await throughput(peer, IPERF, seconds));
         const socks5 = { ...peer, proto: 'socks5' as const };
         const c1 = await connectionRate(socks5, ONCE, 1, seconds);
@@ -97,7 +105,7 @@ try {
           );
         }
         record(
-          `memory per idle relayed connection (KiB, ${idle} conns)`,
+          `memory per idle relayed connection, after the rate tests (KiB, ${idle} conns)`,
           name,
           await idleMemory(peer, ECHO, idle),
         );
@@ -129,7 +137,11 @@ for (const [metric, row] of results) {
     `| ${metric}${lowerIsBetter(metric) ? ' ↓' : ''} | ${peers.map((p) => fmt(m(p))).join(' | ')} | ${ratio('Dante')} | ${ratio('microsocks')} | ${ratio('raw loopback')} |`,
   );
 }
-process.stdout.write(`\n${lines.join('\n')}\n\n↓ = lower is better (a ratio below 1 means rsockd wins).\n`);
+process.stdout.write(
+  `\n${lines.join('\n')}\n\n↓ = lower is better (a ratio below 1 means rsockd wins).\n` +
+    'Process models, every row: rsockd one process (no --workers; the 3-hop cascade is three), ' +
+    'Dante its default (forked negotiate/request/io processes), microsocks its default (a thread per client).\n',
+);
 
 // The lab's own benchmarks (topology up, diagram rendering, docker), when present.
 for (const file of readdirSync(import.meta.dirname)
