@@ -74,8 +74,15 @@ export class LineWriter {
 }
 
 /** `2026-11-26T06:18:05.123Z` — sortable and unambiguous across time zones. */
+let stampedAt = Number.NaN;
+let stamp = '';
 function timestamp(now: number): string {
-  return new Date(now).toISOString();
+  // A busy server writes several lines within the same millisecond: format once per millisecond.
+  if (now !== stampedAt) {
+    stampedAt = now;
+    stamp = new Date(now).toISOString();
+  }
+  return stamp;
 }
 
 /** h.4 without syslog: `<timestamp> sockd[pid]: message`, one per line. */
