@@ -73,9 +73,9 @@ try {
     record('1-hop throughput (Gbit/s)', 'raw loopback', await throughput(null, IPERF, seconds));
     for (const [name, start] of shuffled(Object.entries(onePeer))) {
       await withPeer(start, async (peer) => {
-        // First on the fresh process: the memory a server needs for idle connections, without
-        // heap pages that earlier load left behind (the second memory row, after the rate
-        // tests, shows that warmer figure; for a Node server the two differ by several KiB).
+        // First, on the fresh process: the memory a server needs for idle connections. Measured
+        // after the load tests instead, a garbage-collected server would put the connections
+        // into heap pages that load left behind, and show several KiB per connection too few.
         record(
           `memory per idle relayed connection, fresh process (KiB, ${idle} conns)`,
           name,
@@ -104,11 +104,6 @@ try {
             (await connectionRate(peer, ONCE, 64, seconds)).perSecond,
           );
         }
-        record(
-          `memory per idle relayed connection, after the rate tests (KiB, ${idle} conns)`,
-          name,
-          await idleMemory(peer, ECHO, idle),
-        );
       });
     }
     for (const [name, start] of shuffled(Object.entries(cascades))) {
