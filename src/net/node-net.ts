@@ -33,20 +33,17 @@ export function connOfSocket(socket: Socket): Conn {
   return new SocketConn(socket);
 }
 
+/**
+ * Addresses are read when the connection is handed over, not on first use: once the socket has
+ * closed, Node can no longer tell them, and consumers (echo services, identd lookups, events) may
+ * ask only at the end. One getsockname per connection is the price of a Conn that never lies.
+ */
 class SocketConn implements Conn {
-  private localEnd: Endpoint | undefined;
-  private remoteEnd: Endpoint | undefined;
-  constructor(readonly socket: Socket) {}
-  get local(): Endpoint {
-    this.localEnd ??= { address: unmapAddress(this.socket.localAddress), port: this.socket.localPort ?? 0 };
-    return this.localEnd;
-  }
-  get remote(): Endpoint {
-    this.remoteEnd ??= {
-      address: unmapAddress(this.socket.remoteAddress),
-      port: this.socket.remotePort ?? 0,
-    };
-    return this.remoteEnd;
+  readonly local: Endpoint;
+  readonly remote: Endpoint;
+  constructor(readonly socket: Socket) {
+    this.local = { address: unmapAddress(socket.localAddress), port: socket.localPort ?? 0 };
+    this.remote = { address: unmapAddress(socket.remoteAddress), port: socket.remotePort ?? 0 };
   }
 }
 
