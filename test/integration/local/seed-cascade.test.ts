@@ -1,5 +1,5 @@
 import test from 'ava';
-import type { Lab } from '../../../src/runtime/runtime.ts';
+import type { Lab, ProbeRequest } from '../../../src/runtime/runtime.ts';
 import { type Of, since, upReference } from './lab-helpers.ts';
 
 /** rsockd(8) / spec g.7: x on C → rsockd on B → sockd on A → z. */
@@ -12,6 +12,9 @@ test.after.always(async () => {
   await lab?.down();
 });
 
+/** x on C sends a SOCKS 4 CONNECT; each test names only what differs (first hop, target, data). */
+const xFromC = (request: Omit<ProbeRequest, 'from' | 'user' | 'protocol' | 'command'>) =>
+  lab.probe({ from: 'C', user: 'x', protocol: 'socks4', command: 'connect', ...request });
 const settle = () => new Promise((r) => setTimeout(r, 80));
 const pick = (events: readonly unknown[], type: string, host: string) =>
   (events as { type: string; host?: string }[]).filter((e) => e.type === type && e.host === host);
@@ -53,12 +56,8 @@ test.serial(
   "A's identd query to B is answered with B's rsockd owner, so A refuses and C gets 91",
   async (t) => {
     const mark = lab.events().length;
-    const outcome = await lab.probe({
-      from: 'C',
-      user: 'x',
+    const outcome = await xFromC({
       via: 'B',
-      protocol: 'socks4',
-      command: 'connect',
       target: { host: '198.51.100.10', port: 80 },
       send: 'GET / HTTP/1.0\r\n\r\n',
     });
@@ -83,12 +82,8 @@ test.serial(
 test.serial('a lying identd on C makes B refuse with 93', async (t) => {
   await lab.setIdentd('C', { kind: 'lying', user: 'mallory' });
   t.teardown(() => lab.setIdentd('C', { kind: 'truthful' }));
-  const outcome = await lab.probe({
-    from: 'C',
-    user: 'x',
+  const outcome = await xFromC({
     via: 'B:1080',
-    protocol: 'socks4',
-    command: 'connect',
     target: { host: 'z', port: 7 },
   });
   t.is(outcome.reply, 93);
@@ -98,23 +93,15 @@ test.serial('a bad replacement config keeps the old rules; a good one takes effe
   const bad = await lab.replaceConfig('B', 'sockd.conf', 'allow everything\n');
   t.false(bad.reloaded);
   t.regex(bad.error ?? '', /Invalid|action/);
-  const still = await lab.probe({
-    from: 'C',
-    user: 'x',
+  const still = await xFromC({
     via: 'B',
-    protocol: 'socks4',
-    command: 'connect',
     target: { host: 'z', port: 7 },
   });
   t.is(still.reply, 90);
   const good = await lab.replaceConfig('B', 'sockd.conf', 'deny 0.0.0.0 0.0.0.0\n');
   t.true(good.reloaded);
-  const denied = await lab.probe({
-    from: 'C',
-    user: 'x',
+  const denied = await xFromC({
     via: 'B',
-    protocol: 'socks4',
-    command: 'connect',
     target: { host: 'z', port: 7 },
   });
   t.is(denied.reply, 91);
@@ -123,22 +110,14 @@ test.serial('a bad replacement config keeps the old rules; a good one takes effe
 
 test.serial('cutting the dmz makes B fail to reach A; restoring it heals', async (t) => {
   await lab.cutNetwork('dmz');
-  const cut = await lab.probe({
-    from: 'C',
-    user: 'x',
+  const cut = await xFromC({
     via: 'B',
-    protocol: 'socks4',
-    command: 'connect',
     target: { host: 'z', port: 7 },
   });
   t.is(cut.reply, 91);
   await lab.restoreNetwork('dmz');
-  const healed = await lab.probe({
-    from: 'C',
-    user: 'x',
+  const healed = await xFromC({
     via: 'B',
-    protocol: 'socks4',
-    command: 'connect',
     target: { host: 'z', port: 7 },
     send: 'again',
   });
@@ -149,35 +128,23 @@ test.serial('cutting the dmz makes B fail to reach A; restoring it heals', async
 test.serial('a stopped host refuses connections until started again', async (t) => {
   await lab.stopHost('B');
   t.false(lab.host('B').running ?? true);
-  const down = await lab.probe({
-    from: 'C',
-    user: 'x',
+  const down = await xFromC({
     via: 'B',
-    protocol: 'socks4',
-    command: 'connect',
     target: { host: 'z', port: 7 },
   });
   t.is(down.reply, null);
   t.regex(down.error ?? '', /ECONNREFUSED/);
   await lab.startHost('B');
-  const up = await lab.probe({
-    from: 'C',
-    user: 'x',
+  const up = await xFromC({
     via: 'B',
-    protocol: 'socks4',
-    command: 'connect',
     target: { host: 'z', port: 7 },
   });
   t.is(up.reply, 90);
 });
 
 test.serial('C cannot reach z directly: the networks do not touch', async (t) => {
-  const direct = await lab.probe({
-    from: 'C',
-    user: 'x',
+  const direct = await xFromC({
     via: 'z:7',
-    protocol: 'socks4',
-    command: 'connect',
     target: { host: 'z', port: 7 },
   });
   t.is(direct.reply, null);
