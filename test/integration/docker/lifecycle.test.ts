@@ -64,9 +64,11 @@ test.serial('reap removes what a killed run left behind and spares a lab whose o
   t.timeout(90_000);
   const liveTopology = echoTopology('dk-reap-live', 22, 1, 0);
   const live = await dockerRuntime.up(liveTopology);
+  // Not under .docker-img: a parallel image build may be replacing that folder (seen in CI).
+  const scriptDir = mkdtempSync(join(tmpdir(), 'sockslab-reap-'));
   try {
     const killedRun = `k${newId(5)}`;
-    const script = join(root, '.docker-img', `reap-child-${process.pid}.mts`);
+    const script = join(scriptDir, 'reap-child.mts');
     writeFileSync(
       script,
       `import { dockerRuntime } from ${JSON.stringify(join(root, 'src/runtime/docker/index.ts'))};
@@ -113,7 +115,7 @@ setInterval(() => {}, 1000);
     t.is((await leftovers(live.runId)).length, 1);
   } finally {
     await live.down();
-    rmSync(join(root, '.docker-img', `reap-child-${process.pid}.mts`), { force: true });
+    rmSync(scriptDir, { recursive: true, force: true });
   }
   t.deepEqual(await leftovers(live.runId), []);
 });
