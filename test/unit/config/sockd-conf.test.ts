@@ -15,20 +15,14 @@ import {
   portCell,
   usersCell,
 } from './_describe.ts';
+import { rejectionOf } from './_rejection.ts';
 import { codeSpans, readFixture, specTable } from './_spec-tables.ts';
 
 const FILE = '/etc/sockd.conf';
 const parse = (text: string): ServerConfig => parseSockdConf(text, { file: FILE, services: builtinServices });
 
-function errorsOf(text: string, file = FILE): ConfigFileError {
-  try {
-    parseSockdConf(text, { file, services: builtinServices });
-  } catch (err) {
-    if (err instanceof ConfigFileError) return err;
-    throw err;
-  }
-  throw new Error('expected the file to be rejected');
-}
+const errorsOf = (text: string, file = FILE): ConfigFileError =>
+  rejectionOf(() => parseSockdConf(text, { file, services: builtinServices }));
 
 function only(text: string) {
   const rule = parse(text).rules[0];

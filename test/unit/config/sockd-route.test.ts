@@ -4,20 +4,13 @@ import { ConfigFileError } from '../../../src/config/config-error.ts';
 import { dotted } from '../../../src/config/inet.ts';
 import { checkLocalInterfaces, parseSockdRoute } from '../../../src/config/sockd-route.ts';
 import { addrCell, describeAddr } from './_describe.ts';
+import { rejectionOf } from './_rejection.ts';
 import { readFixture, specTable } from './_spec-tables.ts';
 
 const FILE = '/etc/sockd.route';
 const parse = (text: string) => parseSockdRoute(text, { file: FILE });
 
-function errorsOf(text: string): ConfigFileError {
-  try {
-    parse(text);
-  } catch (err) {
-    if (err instanceof ConfigFileError) return err;
-    throw err;
-  }
-  throw new Error('expected the file to be rejected');
-}
+const errorsOf = (text: string): ConfigFileError => rejectionOf(() => parse(text));
 
 const table = specTable('sockd.route.expect.md', ['line', 'interface', 'destination pattern']);
 const routes = parse(readFixture('sockd.route'));

@@ -15,20 +15,13 @@ import {
   serversCell,
   usersCell,
 } from './_describe.ts';
+import { rejectionOf } from './_rejection.ts';
 import { readFixture, specTable } from './_spec-tables.ts';
 
 const FILE = '/etc/socks.conf';
 const parse = (text: string): ClientConfig => parseSocksConf(text, { file: FILE, services: builtinServices });
 
-function errorsOf(text: string): ConfigFileError {
-  try {
-    parse(text);
-  } catch (err) {
-    if (err instanceof ConfigFileError) return err;
-    throw err;
-  }
-  throw new Error('expected the file to be rejected');
-}
+const errorsOf = (text: string): ConfigFileError => rejectionOf(() => parse(text));
 
 function only(text: string) {
   const rule = parse(text).rules[0];
