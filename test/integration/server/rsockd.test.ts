@@ -1,5 +1,5 @@
 import { createServer, type Socket } from 'node:net';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { startFakeIdentd } from '../../../src/identd/fake-identd.ts';
 import type { Net } from '../../../src/net/net.ts';
 import { nodeNet } from '../../../src/net/node-net.ts';
@@ -212,14 +212,17 @@ test('an upstream dying mid-stream ends only that session, with termination logs
   await assertServes(t, b, echo);
 });
 
-test('g.7: A verifying identd of requests from rsockd B refuses x with 93, B answers 91', async (t) => {
+/**
+ * The g.7 chain: x on C → rsockd B (strict identd on C) → sockd A (lenient by default, `aConf`).
+ * identd on C knows x; identd on B answers with the account running rsockd there: nobody.
+ */
+async function g7Chain(t: ExecutionContext, aConf: (B: string) => string) {
   const identdPort = randomPort();
   const port = randomPort();
   const C = freshAddress();
   const B = freshAddress();
   const A = freshAddress();
   const echo = await startEcho(t);
-  // identd on C knows x; identd on B answers with the account running rsockd there: nobody.
   for (const [host, owner] of [
     [C, 'x'],
     [B, 'nobody'],
@@ -236,7 +239,7 @@ test('g.7: A verifying identd of requests from rsockd B refuses x with 93, B ans
   const a = await startServer(t, {
     host: A,
     port,
-    sockdConf: 'permit ALL\n',
+    sockdConf: aConf(B),
     identdDefault: 'lenient',
     identdPort,
   });
@@ -250,6 +253,11 @@ test('g.7: A verifying identd of requests from rsockd B refuses x with 93, B ans
     identdPort,
   });
   const r = await socks4({ proxy: b, dst: echo.host, port: echo.port, user: 'x', from: C });
+  return { a, b, r, echo, B, C };
+}
+
+test('g.7: A verifying identd of requests from rsockd B refuses x with 93, B answers 91', async (t) => {
+  const { a, b, r, echo, B, C } = await g7Chain(t, () => 'permit ALL\n');
   t.is(r.reply?.code, 91);
   await waitForLog(a, (l) => l === `refused -- Connect from x(nobody)@${B} to ${echo.host} (${echo.port})`);
   await waitForLog(a, (l) => l === '*Alert*: real user is nobody, not x');
@@ -259,37 +267,7 @@ test('g.7: A verifying identd of requests from rsockd B refuses x with 93, B ans
 });
 
 test('g.7: with ?=n for rsockd hosts at A, A logs x(unknown)@B and the request goes through', async (t) => {
-  const identdPort = randomPort();
-  const port = randomPort();
-  const C = freshAddress();
-  const B = freshAddress();
-  const A = freshAddress();
-  const echo = await startEcho(t);
-  const id = await startFakeIdentd({
-    net: nodeNet,
-    host: C,
-    port: identdPort,
-    behaviour: { kind: 'truthful' },
-    lookup: () => 'x',
-  });
-  t.teardown(() => id.close());
-  const a = await startServer(t, {
-    host: A,
-    port,
-    sockdConf: `permit ?=n *=x ${B} 255.255.255.255\n`,
-    identdDefault: 'lenient',
-    identdPort,
-  });
-  const b = await startServer(t, {
-    mode: 'rsockd',
-    net: hostNet(B),
-    host: B,
-    sockdConf: 'permit ?=I ALL\n',
-    socksConf: `sockd @=${A} ALL\n`,
-    upstreamPort: port,
-    identdPort,
-  });
-  const r = await socks4({ proxy: b, dst: echo.host, port: echo.port, user: 'x', from: C });
+  const { a, b, r, echo, B, C } = await g7Chain(t, (B) => `permit ?=n *=x ${B} 255.255.255.255\n`);
   t.is(r.reply?.code, 90);
   t.deepEqual(await echoThrough(r.socket, Buffer.from('g7')), Buffer.from('g7'));
   r.socket.destroy();
