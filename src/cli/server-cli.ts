@@ -8,7 +8,8 @@ import type { EventSink } from '../common/events.ts';
 import type { IdentdMode } from '../config/ast.ts';
 import { readFrozenFile } from '../config/load.ts';
 import { loadServices, type ServiceTable } from '../config/services.ts';
-import { connOfSocket, nodeNet, socketFromFd } from '../net/node-net.ts';
+import { connOfSocket, socketFromFd } from '../net/node-net.ts';
+import { productionNet } from '../net/production-net.ts';
 import type { Resolver } from '../policy/resolver.ts';
 import {
   defaultRulePaths,
@@ -350,7 +351,8 @@ function serverOptions(
 ): ServerOptions {
   return {
     mode: args.program,
-    net: nodeNet,
+    // RSOCKD_NET=node runs on node:net instead of bare libuv handles (for comparisons).
+    net: productionNet(process.env.RSOCKD_NET === 'node' ? 'node' : 'uv'),
     listen: { host: args.listen, port: args.port ?? socksPort(services) },
     rules,
     identdDefault: args.identdDefault,

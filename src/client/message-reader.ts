@@ -1,5 +1,5 @@
-import type { Socket } from 'node:net';
 import { ProtocolError } from '../common/errors.ts';
+import type { ByteStream } from '../net/net.ts';
 
 /** What the protocol codecs return: more bytes needed, or a value and how many bytes it took. */
 export type Decoded<T> = { readonly need: number } | { readonly value: T; readonly consumed: number };
@@ -14,7 +14,7 @@ export class MessageReader {
   private failure: Error | null = null;
   private wake: (() => void) | null = null;
 
-  constructor(private readonly socket: Socket) {
+  constructor(private readonly socket: ByteStream) {
     socket.on('data', this.onData);
     socket.once('end', this.onEnd);
     socket.once('close', this.onEnd);

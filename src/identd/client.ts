@@ -3,10 +3,10 @@
  * SOCKS connection. Never throws for network trouble: every failure is an `unavailable` result
  * with a stable reason, because the server treats them all alike (g.4).
  */
-import type { Socket } from 'node:net';
+
 import { type Clock, systemClock } from '../common/clock.ts';
 import type { Endpoint } from '../common/events.ts';
-import type { Net } from '../net/net.ts';
+import type { ByteStream, Net } from '../net/net.ts';
 import { encodeIdentQuery, parseIdentAnswer } from '../protocol/ident.ts';
 
 /** Answer bytes read before giving up on a line end (g.2). */
@@ -58,7 +58,7 @@ export function queryIdentd(q: IdentdQuery): Promise<IdentdResult> {
   const timeoutMs = q.timeoutMs ?? IDENT_DEFAULT_TIMEOUT_MS;
   return new Promise<IdentdResult>((resolve) => {
     let done = false;
-    let socket: Socket | null = null;
+    let socket: ByteStream | null = null;
     let timer: { clear(): void } | undefined;
     const finish = (result: IdentdResult) => {
       if (done) return;

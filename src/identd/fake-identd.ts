@@ -6,10 +6,10 @@
  * The behaviour can be switched while running. Reads are bounded: one line of at most 1000
  * bytes within `readTimeoutMs` (10 s), else the connection is dropped without an answer.
  */
-import type { Socket } from 'node:net';
+
 import { type Clock, systemClock } from '../common/clock.ts';
 import type { Endpoint, EventSink, LabEvent } from '../common/events.ts';
-import type { Conn, Listener, Net } from '../net/net.ts';
+import type { ByteStream, Conn, Listener, Net } from '../net/net.ts';
 import { encodeIdentAnswer, type IdentReply, parseIdentQuery } from '../protocol/ident.ts';
 import type { IdentdBehaviour } from '../topology/model.ts';
 
@@ -77,7 +77,7 @@ export async function startFakeIdentd(options: FakeIdentdOptions): Promise<FakeI
   let port = options.port;
   let listener: Listener | null = null;
   let closed = false;
-  const sockets = new Set<Socket>();
+  const sockets = new Set<ByteStream>();
   // Switches run one after another so a quick down/up/down sequence cannot interleave.
   let queue: Promise<void> = Promise.resolve();
 

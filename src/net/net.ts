@@ -1,5 +1,36 @@
-import type { Socket } from 'node:net';
+import type { EventEmitter } from 'node:events';
 import type { Endpoint } from '../common/events.ts';
+
+/**
+ * The part of a connected TCP stream the server, identd client and probes use. node:net's Socket
+ * has exactly this shape (the local runtime and inetd mode hand those out); production uses the
+ * lighter UvSocket (net/uv-socket.ts), which keeps per-connection cost down. Semantics are
+ * net.Socket's with `allowHalfOpen`: 'data' listeners start reading unless paused, 'end' is the
+ * peer's EOF, `end()` half-closes, and 'close' comes once both directions are done or after
+ * `destroy()`.
+ */
+export interface ByteStream extends EventEmitter {
+  write(data: Uint8Array | string, cb?: (err?: Error | null) => void): boolean;
+  write(data: Uint8Array | string, encoding: BufferEncoding, cb?: (err?: Error | null) => void): boolean;
+  end(data?: Uint8Array | string, encoding?: BufferEncoding): this;
+  destroy(error?: Error): this;
+  pause(): this;
+  resume(): this;
+  setTimeout(ms: number, callback?: () => void): this;
+  setNoDelay(noDelay?: boolean): this;
+  readonly destroyed: boolean;
+  /** 'close' has been emitted. */
+  readonly closed: boolean;
+  readonly bytesRead: number;
+  readonly bytesWritten: number;
+  readonly writableLength: number;
+  readonly readableEnded: boolean;
+  readonly writableEnded: boolean;
+  readonly writableFinished: boolean;
+  /** The real peer (not translated: use Conn.remote for this Net's terms). */
+  readonly remoteAddress?: string | undefined;
+  readonly remotePort?: number | undefined;
+}
 
 /**
  * The Net port (design.md): the server never calls node:net directly. Production uses the
@@ -9,7 +40,7 @@ import type { Endpoint } from '../common/events.ts';
  */
 export interface Conn {
   /** The real byte stream. Its own address getters are in the real address space: use `local`/`remote`. */
-  readonly socket: Socket;
+  readonly socket: ByteStream;
   /** Our end, in this Net's address space. */
   readonly local: Endpoint;
   /** The peer, in this Net's address space. */

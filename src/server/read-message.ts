@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net';
+import type { ByteStream } from '../net/net.ts';
 import type { Decoded } from '../protocol/socks4.ts';
 
 /**
@@ -7,7 +7,7 @@ import type { Decoded } from '../protocol/socks4.ts';
  * socket error. The socket is paused again afterwards, so nothing is lost or read too early.
  */
 export function readMessage<T>(
-  socket: Socket,
+  socket: ByteStream,
   decode: (buf: Uint8Array) => Decoded<T>,
   maxBytes = 4096,
   prefix: Buffer = Buffer.alloc(0),

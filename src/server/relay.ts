@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net';
+import type { ByteStream } from '../net/net.ts';
 
 /**
  * b.6 relay between two connected sockets: bytes unchanged both ways with backpressure (a
@@ -41,7 +41,7 @@ const BulkThreshold = 32 * 1024;
 const BulkBufferBytes = 256 * 1024;
 
 /**
- * Access to net.Socket's user-buffer read mode for sockets we did not construct (the accepted
+ * Access to net.ByteStream's user-buffer read mode for sockets we did not construct (the accepted
  * ones): the `onread` constructor option stores its buffer and callback under internal symbols
  * that `onStreamRead` consults on every read. Found by description once; when a Node version
  * lacks them, bulk mode is simply not used and every direction stays on stream reads.
@@ -53,7 +53,7 @@ interface BulkReads {
 }
 
 let bulkReads: BulkReads | null | undefined;
-function bulkReadsOf(socket: Socket): BulkReads | null {
+function bulkReadsOf(socket: ByteStream): BulkReads | null {
   if (bulkReads !== undefined) return bulkReads;
   const own = Object.getOwnPropertySymbols(socket);
   const find = (name: string) => own.find((s) => s.description === name);
@@ -75,8 +75,8 @@ class Pump {
   private own: Buffer | null = null;
 
   constructor(
-    private readonly src: Socket,
-    private readonly dst: Socket,
+    private readonly src: ByteStream,
+    private readonly dst: ByteStream,
   ) {
     src.on('data', this.onData);
     src.on('end', this.onEnd); // 'end' comes once; `on` spares the once-wrapper per socket
@@ -138,8 +138,8 @@ export class Relay {
   readonly done: Promise<RelayResult>;
 
   constructor(
-    private readonly client: Socket,
-    private readonly remote: Socket,
+    private readonly client: ByteStream,
+    private readonly remote: ByteStream,
     private readonly options: RelayOptions,
   ) {
     this.done = new Promise((resolve) => {

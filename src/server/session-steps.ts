@@ -1,9 +1,8 @@
-import type { Socket } from 'node:net';
 import type { Clock } from '../common/clock.ts';
 import type { Endpoint, EventSink, LabEvent } from '../common/events.ts';
 import type { IdentdMode } from '../config/ast.ts';
 import type { ServiceTable } from '../config/services.ts';
-import type { Conn, Listener, Net } from '../net/net.ts';
+import type { ByteStream, Conn, Listener, Net } from '../net/net.ts';
 import type { HostIdentity } from '../policy/host.ts';
 import type { Resolver, UserFileReader } from '../policy/resolver.ts';
 import type { AccessDecision } from '../policy/server-access.ts';
@@ -90,13 +89,13 @@ export interface SessionSteps {
   readonly ctx: SessionContext;
   /** The client connection. */
   readonly conn: Conn;
-  readonly client: Socket;
+  readonly client: ByteStream;
   /** The session has ended (finish ran); async steps check it after every wait. */
   readonly finished: boolean;
   /** The client went away or the server aborts. */
   readonly gone: boolean;
   /** The destination / upstream / BIND peer socket once there is one. */
-  outbound: Socket | null;
+  outbound: ByteStream | null;
   bindListener: Listener | null;
   log(level: LogLevel, message: string): void;
   emit(event: Record<string, unknown> & { type: LabEvent['type'] }): void;
@@ -115,7 +114,7 @@ export interface SessionSteps {
   stopWatching(): void;
   startRelay(
     run: RunState,
-    remote: Socket,
+    remote: ByteStream,
     remoteHandshakeBytes: number,
     earlyRemote: Buffer | null,
     remoteHost: string,

@@ -1,7 +1,6 @@
-import type { Socket } from 'node:net';
 import type { Endpoint, LabEvent, RuleCite } from '../common/events.ts';
 import type { ClientConfig, ServerConfig } from '../config/ast.ts';
-import type { Conn, Listener } from '../net/net.ts';
+import type { ByteStream, Conn, Listener } from '../net/net.ts';
 import { decideClientRoute, type RouteDecision } from '../policy/client-route.ts';
 import { expandCommand } from '../policy/command.ts';
 import { hostFromAddress, hostFromName, parseDottedQuad } from '../policy/host.ts';
@@ -57,7 +56,7 @@ type EndReason = string;
  */
 export class Session implements SessionSteps {
   readonly id: string;
-  readonly client: Socket;
+  readonly client: ByteStream;
   private readonly started: number;
   private buf: Buffer = Empty;
   /** 'handshake' until the request is read, then 'processing' (decision, dial, relay). */
@@ -70,7 +69,7 @@ export class Session implements SessionSteps {
   private user = '';
   finished = false;
   private relay: Relay | null = null;
-  outbound: Socket | null = null;
+  outbound: ByteStream | null = null;
   bindListener: Listener | null = null;
   /** Set when the client went away or the server aborts; async steps check it. */
   gone = false;
@@ -618,7 +617,7 @@ export class Session implements SessionSteps {
 
   startRelay(
     run: RunState,
-    remote: Socket,
+    remote: ByteStream,
     remoteHandshakeBytes: number,
     earlyRemote: Buffer | null,
     remoteHost: string,

@@ -4,7 +4,7 @@
  * Same peers, same loads and logging as run.ts; rounds interleaved in a shuffled order.
  */
 import { connectionRate, idleMemory, startIperfServer, throughput } from './measure.ts';
-import { type Peer, startDante, startEcho, startMicrosocks, startRsockd } from './peers.ts';
+import { type Peer, startDante, startEcho, startMicrosocks, startRsockd, startScript } from './peers.ts';
 
 const focus = process.env.FOCUS ?? '3hop';
 const rounds = Number(process.env.ROUNDS ?? 4);
@@ -17,6 +17,7 @@ const starters: Record<string, () => Promise<Peer>> = {
   rsockd: () => startRsockd(hops, base + 10, hops === 1 ? ['--socks5', ...extra] : extra),
   Dante: () => startDante(hops, base + 20),
   microsocks: () => startMicrosocks(base + 30),
+  bare: () => startScript(process.env.BARE ?? '/tmp/proto/bare.mjs', base + 40),
 };
 const echo = await startEcho(base, 'echo');
 const once = await startEcho(base + 2, 'once');

@@ -103,7 +103,9 @@ export async function startRsockd(hops: 1 | 3, port: number, extra: readonly str
     const clientConf = path.join(dir, `socks${i}.conf`);
     writeFileSync(clientConf, last ? 'direct ALL\n' : `sockd @=127.0.1.${i + 1} 0.0.0.0 0.0.0.0\n`);
     const bin = path.join(root, 'dist/cli', last ? 'sockd.js' : 'rsockd.js');
-    const args = ['--expose-gc', bin, '--standalone', '--listen', `127.0.1.${i}`, '--port', String(port)];
+    // RSOCKD_NODE_ARGS: extra node flags for profiling (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`)
+    const nodeArgs = (process.env.RSOCKD_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const args = ['--expose-gc', ...nodeArgs, bin, '--standalone', '--listen', `127.0.1.${i}`, '--port', String(port)];
     args.push('--conf', conf, '--client-conf', clientConf, '--upstream-port', String(port));
     args.push('--log', path.join(dir, `hop${i}.log`), '--pidfile', path.join(dir, `hop${i}.pid`), ...extra);
     children.push(spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] }));
@@ -156,6 +158,13 @@ export async function startMicrosocks(port: number): Promise<Peer> {
   const child = spawn('microsocks', ['-i', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
   await waitForPort('127.0.0.1', port);
   return peer('microsocks', '127.0.0.1', port, 'socks5', [child]);
+}
+
+/** A reference relay script (node, `script HOST PORT`), e.g. a bare node:net relay as a floor for rsockd. */
+export async function startScript(script: string, port: number): Promise<Peer> {
+  const child = spawn(process.execPath, ['--expose-gc', script, '127.0.0.1', String(port)], { stdio: 'ignore' });
+  await waitForPort('127.0.0.1', port);
+  return peer('bare', '127.0.0.1', port, 'socks5', [child]);
 }
 
 export function startEcho(port: number, mode: 'echo' | 'once' = 'echo'): Promise<{ stop(): Promise<void> }> {

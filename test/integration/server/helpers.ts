@@ -7,7 +7,7 @@ import { parseSockdConf } from '../../../src/config/sockd-conf.ts';
 import { parseSockdRoute } from '../../../src/config/sockd-route.ts';
 import { parseSocksConf } from '../../../src/config/socks-conf.ts';
 import type { Net } from '../../../src/net/net.ts';
-import { nodeNet } from '../../../src/net/node-net.ts';
+import { productionNet } from '../../../src/net/production-net.ts';
 import { parseUserFile } from '../../../src/policy/match.ts';
 import type { Resolver, UserFileReader } from '../../../src/policy/resolver.ts';
 import { decodeSocks4Reply, encodeSocks4Request } from '../../../src/protocol/socks4.ts';
@@ -22,6 +22,12 @@ import type { AsyncUserFileReader } from '../../../src/server/user-files.ts';
  * fake upstream servers, a SOCKS 4 client, and a server factory that records classic log lines
  * and events.
  */
+
+/**
+ * The Net the servers under test run on: production's (bare libuv handles), or node:net with
+ * SOCKSLAB_SERVER_NET=node, so the whole suite can be run against either.
+ */
+export const serverNet: Net = productionNet(process.env.SOCKSLAB_SERVER_NET === 'node' ? 'node' : 'uv');
 
 const fileBase = { b: 20 + Math.floor(Math.random() * 200), c: Math.floor(Math.random() * 250) };
 let nextHost = 2;
@@ -119,7 +125,7 @@ export async function startServer(t: ExecutionContext, spec: ServerSpec): Promis
   const host = spec.host ?? freshAddress();
   const options: ServerOptions = {
     mode: spec.mode ?? 'sockd',
-    net: spec.net ?? nodeNet,
+    net: spec.net ?? serverNet,
     listen: { host, port: spec.port ?? 0 },
     rules: rulesFrom(spec),
     identdDefault: spec.identdDefault ?? 'off',

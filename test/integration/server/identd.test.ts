@@ -1,6 +1,5 @@
 import test from 'ava';
 import { startFakeIdentd } from '../../../src/identd/fake-identd.ts';
-import { nodeNet } from '../../../src/net/node-net.ts';
 import type { IdentdBehaviour } from '../../../src/topology/model.ts';
 import {
   assertServes,
@@ -8,6 +7,7 @@ import {
   echoThrough,
   freshAddress,
   randomPort,
+  serverNet,
   socks4,
   startEcho,
   startServer,
@@ -26,7 +26,7 @@ async function clientWithIdentd(
 ): Promise<string> {
   const host = freshAddress();
   const identd = await startFakeIdentd({
-    net: nodeNet,
+    net: serverNet,
     host,
     port: identdPort,
     behaviour,

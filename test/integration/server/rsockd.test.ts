@@ -2,7 +2,6 @@ import { createServer, type Socket } from 'node:net';
 import test, { type ExecutionContext } from 'ava';
 import { startFakeIdentd } from '../../../src/identd/fake-identd.ts';
 import type { Net } from '../../../src/net/net.ts';
-import { nodeNet } from '../../../src/net/node-net.ts';
 import { decodeSocks4Request, encodeSocks4Reply } from '../../../src/protocol/socks4.ts';
 import {
   assertServes,
@@ -11,6 +10,7 @@ import {
   freshAddress,
   randomPort,
   readBytes,
+  serverNet,
   sha256,
   socks4,
   startEcho,
@@ -24,8 +24,8 @@ import {
 /** The Net of a host with one address: outbound connections leave from that address. */
 function hostNet(address: string): Net {
   return {
-    listen: (o, cb) => nodeNet.listen(o, cb),
-    connect: (o) => nodeNet.connect({ ...o, localAddress: o.localAddress ?? address }),
+    listen: (o, cb) => serverNet.listen(o, cb),
+    connect: (o) => serverNet.connect({ ...o, localAddress: o.localAddress ?? address }),
   };
 }
 
@@ -228,7 +228,7 @@ async function g7Chain(t: ExecutionContext, aConf: (B: string) => string) {
     [B, 'nobody'],
   ] as const) {
     const id = await startFakeIdentd({
-      net: nodeNet,
+      net: serverNet,
       host,
       port: identdPort,
       behaviour: { kind: 'truthful' },

@@ -1,6 +1,5 @@
 import test from 'ava';
 import type { Net } from '../../../src/net/net.ts';
-import { nodeNet } from '../../../src/net/node-net.ts';
 import {
   assertServes,
   closedWithin,
@@ -9,6 +8,7 @@ import {
   freshAddress,
   readBytes,
   rulesFrom,
+  serverNet,
   socks4,
   startEcho,
   startServer,
@@ -228,8 +228,8 @@ test('the establishment timer ends a hanging connect with timed-out and no reply
   const blackhole = freshAddress();
   // The kernel refuses at once on loopback, so this Net never completes a connect to `blackhole`.
   const net: Net = {
-    listen: (o, cb) => nodeNet.listen(o, cb),
-    connect: (o) => (o.host === blackhole ? new Promise<never>(() => {}) : nodeNet.connect(o)),
+    listen: (o, cb) => serverNet.listen(o, cb),
+    connect: (o) => (o.host === blackhole ? new Promise<never>(() => {}) : serverNet.connect(o)),
   };
   const s = await startServer(t, { sockdConf: permitAll, timers: { establish: 1000 }, net });
   const r = await socks4({ proxy: s, dst: blackhole, port: 80, user: 'x' });

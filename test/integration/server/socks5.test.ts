@@ -1,7 +1,6 @@
 import { createServer, type Socket } from 'node:net';
 import test from 'ava';
 import type { Net } from '../../../src/net/net.ts';
-import { nodeNet } from '../../../src/net/node-net.ts';
 import { Credentials, encodeRfc1929Request } from '../../../src/protocol/rfc1929.ts';
 import {
   decodeSocks5MethodChoice,
@@ -17,6 +16,7 @@ import {
   echoThrough,
   freshAddress,
   readBytes,
+  serverNet,
   startEcho,
   startServer,
   waitForLog,
@@ -200,8 +200,8 @@ test('SOCKS 5 BIND reports the client-facing address first and the peer second',
 test('the establishment timer gives SOCKS 5 clients 0x04 and logs timed-out', async (t) => {
   const blackhole = freshAddress();
   const net: Net = {
-    listen: (o, cb) => nodeNet.listen(o, cb),
-    connect: (o) => (o.host === blackhole ? new Promise<never>(() => {}) : nodeNet.connect(o)),
+    listen: (o, cb) => serverNet.listen(o, cb),
+    connect: (o) => (o.host === blackhole ? new Promise<never>(() => {}) : serverNet.connect(o)),
   };
   const s = await startServer(t, {
     sockdConf: 'permit ALL\n',

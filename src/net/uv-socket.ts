@@ -1,0 +1,389 @@
+import { EventEmitter } from 'node:events';
+import { getSystemErrorName } from 'node:util';
+import type { ByteStream } from './net.ts';
+import { type TcpHandle, type UvBindings, UvENotConn, UvEof, type UvRequest } from './uv-bindings.ts';
+
+/**
+ * A connected TCP stream on a bare libuv handle: the ByteStream subset of net.Socket, always
+ * half-open capable. No stream buffers: a read is handed to the 'data' listeners as it arrives
+ * (pausing stops the handle's reads, so the kernel buffer is the only buffer), and a write goes
+ * straight to the handle (libuv writes at once when it can and queues the rest; `writableLength`
+ * counts what is queued, and `write` returns false past HighWaterMark, then 'drain').
+ *
+ * Events, in net.Socket's order: 'data', 'end' (peer EOF), 'finish' (our half-close done),
+ * 'timeout', 'drain', 'error' (next tick after destroy), 'close' (handle closed).
+ */
+
+/** Queued-write bytes above which `write` asks the caller to wait for 'drain' (net.Socket's default). */
+const HighWaterMark = 16 * 1024;
+
+/** A libuv error as node:net shapes it: `code`, `errno`, `syscall`, and the peer when known. */
+export function uvError(
+  status: number,
+  syscall: string,
+  address?: string,
+  port?: number,
+): NodeJS.ErrnoException {
+  let code: string;
+  try {
+    code = getSystemErrorName(status);
+  } catch {
+    code = `UV${status}`;
+  }
+  const where = address === undefined ? '' : port === undefined ? ` ${address}` : ` ${address}:${port}`;
+  const err = new Error(`${syscall} ${code}${where}`) as NodeJS.ErrnoException & {
+    address?: string;
+    port?: number;
+  };
+  err.errno = status;
+  err.code = code;
+  err.syscall = syscall;
+  if (address !== undefined) err.address = address;
+  if (port !== undefined) err.port = port;
+  return err;
+}
+
+interface WriteReq extends UvRequest {
+  socket: UvSocket;
+  bytes: number;
+  buffer: Uint8Array | string | null;
+  cb: ((err?: Error | null) => void) | null;
+}
+
+/**
+ * Direct reads into a caller's buffer (bulk relays): `onRead(n)` gets the byte count, the bytes are
+ * in the buffer last given; it returns the buffer for the next read (the same one when it was
+ * consumed synchronously) or null to stop reading until `resume()`.
+ */
+export type IntoBufferReader = (bytes: number) => Uint8Array | null;
+
+function noop(): void {}
+
+// One callback of each kind for every socket: the handle's `owner` leads back to its socket, so a
+// connection carries no closures of its own.
+function onHandleRead(this: TcpHandle, arrayBuffer: ArrayBuffer | undefined): Uint8Array | undefined {
+  return (this.owner as UvSocket).onRead(arrayBuffer);
+}
+function onWriteDone(this: WriteReq, status: number): void {
+  this.socket.onWriteDone(this, status);
+}
+function onShutdownDone(this: UvRequest, status: number): void {
+  (this.socket as UvSocket).onShutdownDone(status);
+}
+function onTimer(socket: UvSocket): void {
+  socket.onTimer();
+}
+
+export class UvSocket extends EventEmitter implements ByteStream {
+  destroyed = false;
+  closed = false;
+  readableEnded = false;
+  writableEnded = false;
+  writableFinished = false;
+  writableLength = 0;
+  remoteAddress: string | undefined;
+  remotePort: number | undefined;
+  /** null: never paused nor resumed (a 'data' listener starts reading, as with net.Socket). */
+  private flowing: boolean | null = null;
+  private reading = false;
+  private pendingWrites = 0;
+  private needDrain = false;
+  private handle: TcpHandle | null;
+  private finalBytesRead = 0;
+  private finalBytesWritten = 0;
+  private idleMs = 0;
+  private lastActive = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private intoBuffer: IntoBufferReader | null = null;
+
+  constructor(
+    private readonly uv: UvBindings,
+    handle: TcpHandle,
+  ) {
+    super();
+    this.handle = handle;
+    handle.owner = this;
+    handle.onread = onHandleRead;
+  }
+
+  get bytesRead(): number {
+    return this.handle ? this.handle.bytesRead : this.finalBytesRead;
+  }
+
+  get bytesWritten(): number {
+    return this.handle ? this.handle.bytesWritten : this.finalBytesWritten;
+  }
+
+  /** Our end as the kernel reports it; null once closed. */
+  sockname(): { address: string; port: number } | null {
+    const out: { address?: string; port?: number } = {};
+    if (this.handle?.getsockname(out) !== 0) return null;
+    return { address: out.address ?? '', port: out.port ?? 0 };
+  }
+
+  /** The peer as the kernel reports it; null once closed or reset. */
+  peername(): { address: string; port: number } | null {
+    const out: { address?: string; port?: number } = {};
+    if (this.handle?.getpeername(out) !== 0) return null;
+    return { address: out.address ?? '', port: out.port ?? 0 };
+  }
+
+  // ------------------------------------------------------------------ reading
+
+  // biome-ignore lint/suspicious/noExplicitAny: EventEmitter's own listener type
+  override on(event: string | symbol, listener: (...args: any[]) => void): this {
+    super.on(event, listener);
+    if (event === 'data' && this.flowing !== false) this.resume();
+    return this;
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: EventEmitter's own listener type
+  override addListener(event: string | symbol, listener: (...args: any[]) => void): this {
+    return this.on(event, listener);
+  }
+
+  pause(): this {
+    this.flowing = false;
+    if (this.reading && this.handle) {
+      this.reading = false;
+      this.handle.readStop();
+    }
+    return this;
+  }
+
+  resume(): this {
+    this.flowing = true;
+    if (!this.reading && this.handle && !this.readableEnded && !this.destroyed) {
+      this.reading = true;
+      const err = this.handle.readStart();
+      if (err !== 0) this.destroy(uvError(err, 'read'));
+    }
+    return this;
+  }
+
+  /**
+   * Switch reads to the caller's buffer (no allocation per read). 'data' is no longer emitted;
+   * `onRead` gets each read. EOF and errors still come as 'end' / 'error'.
+   */
+  readInto(buffer: Uint8Array, onRead: IntoBufferReader): boolean {
+    if (!this.handle) return false;
+    this.intoBuffer = onRead;
+    this.handle.useUserBuffer(buffer);
+    return true;
+  }
+
+  /** @internal called by the handle's read callback. */
+  onRead(arrayBuffer: ArrayBuffer | undefined): Uint8Array | undefined {
+    const n = this.uv.readResult();
+    if (n > 0) {
+      if (this.idleMs > 0) this.touch();
+      const into = this.intoBuffer;
+      if (into !== null) {
+        const next = into(n);
+        if (next === null) {
+          this.pause();
+          return undefined;
+        }
+        return next;
+      }
+      if (arrayBuffer === undefined) return undefined;
+      this.emit('data', Buffer.from(arrayBuffer, this.uv.readOffset(), n));
+      return undefined;
+    }
+    if (n === 0) return undefined; // EAGAIN-like: nothing this time
+    if (n === UvEof) {
+      this.readableEnded = true;
+      if (this.reading && this.handle) {
+        this.reading = false;
+        this.handle.readStop();
+      }
+      this.emit('end');
+      if (this.writableFinished) this.destroy();
+      return undefined;
+    }
+    this.destroy(uvError(n, 'read'));
+    return undefined;
+  }
+
+  // ------------------------------------------------------------------ writing
+
+  write(
+    data: Uint8Array | string,
+    encoding?: BufferEncoding | ((err?: Error | null) => void),
+    cb?: (err?: Error | null) => void,
+  ): boolean {
+    if (typeof encoding === 'function') {
+      cb = encoding;
+      encoding = undefined;
+    }
+    const handle = this.handle;
+    if (this.destroyed || this.writableEnded || handle === null) {
+      const err = Object.assign(
+        new Error(this.writableEnded ? 'write after end' : 'This socket has been ended by the other party'),
+        {
+          code: this.writableEnded ? 'ERR_STREAM_WRITE_AFTER_END' : 'ERR_STREAM_DESTROYED',
+        },
+      );
+      if (cb) process.nextTick(cb, err);
+      if (this.writableEnded && !this.destroyed) this.destroy(err);
+      return false;
+    }
+    const req = this.uv.newWriteReq() as WriteReq;
+    req.handle = handle;
+    req.oncomplete = onWriteDone as (status: number) => void;
+    req.socket = this;
+    req.cb = cb ?? null;
+    req.buffer = null;
+    let err: number;
+    if (typeof data === 'string') {
+      err =
+        encoding === 'latin1' || encoding === 'binary'
+          ? handle.writeLatin1String(req, data)
+          : handle.writeUtf8String(req, data);
+    } else {
+      err = handle.writeBuffer(req, data);
+    }
+    if (err !== 0) {
+      this.destroy(uvError(err, 'write'));
+      return false;
+    }
+    if (this.idleMs > 0) this.touch();
+    if (this.uv.lastWriteWasAsync()) {
+      // Queued in libuv: the bytes must stay alive until the completion callback.
+      req.bytes = this.uv.lastWriteBytes();
+      req.buffer = data;
+      this.pendingWrites++;
+      this.writableLength += req.bytes;
+      if (this.writableLength >= HighWaterMark) {
+        this.needDrain = true;
+        return false;
+      }
+    } else if (cb) {
+      process.nextTick(cb, null);
+    }
+    return true;
+  }
+
+  /** @internal */
+  onWriteDone(req: WriteReq, status: number): void {
+    this.pendingWrites--;
+    this.writableLength -= req.bytes;
+    req.buffer = null;
+    if (status < 0) {
+      const err = uvError(status, 'write');
+      req.cb?.(err);
+      this.destroy(err);
+      return;
+    }
+    req.cb?.(null);
+    if (this.idleMs > 0) this.touch();
+    if (this.pendingWrites === 0 && this.needDrain && !this.destroyed) {
+      this.needDrain = false;
+      this.emit('drain');
+    }
+  }
+
+  end(data?: Uint8Array | string, encoding?: BufferEncoding): this {
+    if (data !== undefined && !this.writableEnded) {
+      if (encoding !== undefined) this.write(data, encoding);
+      else this.write(data);
+    }
+    if (this.writableEnded || this.destroyed || this.handle === null) return this;
+    this.writableEnded = true;
+    // libuv runs the shutdown after every queued write, so there is nothing to wait for here.
+    const req = this.uv.newShutdownReq();
+    req.handle = this.handle;
+    req.oncomplete = onShutdownDone as (status: number) => void;
+    req.socket = this;
+    const err = this.handle.shutdown(req);
+    if (err === 1 || err === UvENotConn) process.nextTick(() => this.onShutdownDone(0));
+    else if (err !== 0) this.destroy(uvError(err, 'shutdown'));
+    return this;
+  }
+
+  /** @internal */
+  onShutdownDone(status: number): void {
+    if (this.destroyed) return;
+    if (status < 0 && status !== UvENotConn) {
+      this.destroy(uvError(status, 'shutdown'));
+      return;
+    }
+    this.writableFinished = true;
+    this.emit('finish');
+    if (this.readableEnded) this.destroy();
+  }
+
+  // ------------------------------------------------------------------ lifetime
+
+  destroy(error?: Error): this {
+    if (this.destroyed) return this;
+    this.destroyed = true;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    const handle = this.handle;
+    if (handle) {
+      this.finalBytesRead = handle.bytesRead;
+      this.finalBytesWritten = handle.bytesWritten;
+      this.reading = false;
+      handle.onread = noop as () => undefined;
+      this.handle = null;
+      handle.close(() => {
+        handle.owner = null;
+        this.closed = true;
+        this.emit('close', error !== undefined);
+      });
+    } else {
+      process.nextTick(() => {
+        this.closed = true;
+        this.emit('close', error !== undefined);
+      });
+    }
+    if (error) process.nextTick(() => this.emit('error', error));
+    return this;
+  }
+
+  setNoDelay(noDelay = true): this {
+    this.handle?.setNoDelay(noDelay);
+    return this;
+  }
+
+  /**
+   * Inactivity timer as net.Socket's: 'timeout' after `ms` without a read or write. One timer that
+   * re-arms itself for the remainder instead of being reset on every chunk.
+   */
+  setTimeout(ms: number, callback?: () => void): this {
+    if (callback) {
+      if (ms === 0) this.off('timeout', callback);
+      else this.once('timeout', callback);
+    }
+    this.idleMs = ms > 0 && Number.isFinite(ms) ? ms : 0;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.idleMs > 0 && !this.destroyed) {
+      this.lastActive = performance.now();
+      this.timer = setTimeout(onTimer, this.idleMs, this);
+    }
+    return this;
+  }
+
+  private touch(): void {
+    this.lastActive = performance.now();
+    if (this.timer === null && !this.destroyed) this.timer = setTimeout(onTimer, this.idleMs, this);
+  }
+
+  /** @internal */
+  onTimer(): void {
+    this.timer = null;
+    if (this.destroyed || this.idleMs === 0) return;
+    const idle = performance.now() - this.lastActive;
+    if (idle + 1 >= this.idleMs) {
+      this.emit('timeout');
+      return;
+    }
+    this.timer = setTimeout(onTimer, this.idleMs - idle, this);
+  }
+}
