@@ -38,6 +38,19 @@ export interface ByteStream extends EventEmitter {
  * addresses onto loopback addresses, reports peers back in topology terms, and refuses
  * connections the topology does not allow with the error a real network would give.
  */
+/**
+ * An optional ByteStream capability (UvSocket has it): reads land in the caller's buffer instead
+ * of a fresh one per read. `onRead(n)` gets each read's byte count and returns the buffer for the
+ * next read (the same one once consumed) or null to pause until `resume()`.
+ */
+export interface IntoBufferReadable {
+  readInto(buffer: Uint8Array, onRead: (bytes: number) => Uint8Array | null): boolean;
+}
+
+export function canReadInto(stream: ByteStream): stream is ByteStream & IntoBufferReadable {
+  return typeof (stream as Partial<IntoBufferReadable>).readInto === 'function';
+}
+
 export interface Conn {
   /** The real byte stream. Its own address getters are in the real address space: use `local`/`remote`. */
   readonly socket: ByteStream;

@@ -1,4 +1,4 @@
-import type { ByteStream } from '../net/net.ts';
+import { type ByteStream, canReadInto } from '../net/net.ts';
 
 /**
  * b.6 relay between two connected sockets: bytes unchanged both ways with backpressure (a
@@ -95,7 +95,13 @@ class Pump {
 
   private readonly onDrain = (): void => {
     // Reading stopped only for backpressure; resume() also restarts a bulk socket's reads.
-    if (!this.src.destroyed) this.src.resume();
+    if (this.src.destroyed) return;
+    if (this.bulk && this.own === null && canReadInto(this.src)) {
+      // The last buffer went out with a queued write: the next reads need a fresh one.
+      this.own = Buffer.allocUnsafeSlow(BulkBufferBytes);
+      this.src.readInto(this.own, this.onInto);
+    }
+    this.src.resume();
   };
 
   private readonly onEnd = (): void => {
@@ -103,6 +109,13 @@ class Pump {
   };
 
   private toBulk(): void {
+    if (canReadInto(this.src)) {
+      if (this.src.destroyed) return;
+      this.bulk = true;
+      this.own = Buffer.allocUnsafeSlow(BulkBufferBytes);
+      this.src.readInto(this.own, this.onInto);
+      return;
+    }
     const src = this.src as unknown as Record<symbol, unknown> & {
       _handle: { useUserBuffer(b: Buffer): void } | null;
     };
@@ -124,6 +137,14 @@ class Pump {
     if (this.dst.writableLength > 0) this.own = null;
     return ok;
   }
+
+  /** A read into `own` on a socket that reads into our buffer (UvSocket). */
+  private readonly onInto = (n: number): Uint8Array | null => {
+    const buf = this.own as Buffer;
+    const ok = this.dst.write(n === buf.length ? buf : buf.subarray(0, n));
+    if (this.dst.writableLength > 0) this.own = ok ? Buffer.allocUnsafeSlow(BulkBufferBytes) : null;
+    return ok ? this.own : null;
+  };
 
   private nextBuffer(): Buffer {
     this.own ??= Buffer.allocUnsafeSlow(BulkBufferBytes);
