@@ -41,10 +41,10 @@ export interface ByteStream extends EventEmitter {
 /**
  * An optional ByteStream capability (UvSocket has it): reads land in the caller's buffer instead
  * of a fresh one per read. `onRead(n)` gets each read's byte count and returns the buffer for the
- * next read (the same one once consumed) or null to pause until `resume()`.
+ * next read (the same one once consumed); to wait, it calls `pause()` and `resume()` later.
  */
 export interface IntoBufferReadable {
-  readInto(buffer: Uint8Array, onRead: (bytes: number) => Uint8Array | null): boolean;
+  readInto(buffer: Uint8Array, onRead: (bytes: number) => Uint8Array): boolean;
 }
 
 export function canReadInto(stream: ByteStream): stream is ByteStream & IntoBufferReadable {

@@ -53,16 +53,24 @@ interface WriteReq extends UvRequest {
 /**
  * Direct reads into a caller's buffer (bulk relays): `onRead(n)` gets the byte count, the bytes are
  * in the buffer last given; it returns the buffer for the next read (the same one when it was
- * consumed synchronously) or null to stop reading until `resume()`.
+ * consumed synchronously). To stop reading it calls `pause()` on the socket (and still returns the
+ * next buffer): the handle takes a new buffer only as a read's return value.
  */
-export type IntoBufferReader = (bytes: number) => Uint8Array | null;
+export type IntoBufferReader = (bytes: number) => Uint8Array;
+
+/**
+ * Every socket reads into this one buffer (libuv reads and our callback run back to back, so no
+ * two reads overlap) and copies out what it got: no 64 KiB allocation per read, as Node's
+ * default read path makes, and no ArrayBuffer for the collector per read.
+ */
+const SharedReads = Buffer.allocUnsafeSlow(64 * 1024);
 
 function noop(): void {}
 
 // One callback of each kind for every socket: the handle's `owner` leads back to its socket, so a
 // connection carries no closures of its own.
-function onHandleRead(this: TcpHandle, arrayBuffer: ArrayBuffer | undefined): Uint8Array | undefined {
-  return (this.owner as UvSocket).onRead(arrayBuffer);
+function onHandleRead(this: TcpHandle): Uint8Array | undefined {
+  return (this.owner as UvSocket).onRead();
 }
 function onWriteDone(this: WriteReq, status: number): void {
   this.socket.onWriteDone(this, status);
@@ -95,6 +103,10 @@ export class UvSocket extends EventEmitter implements ByteStream {
   private lastActive = 0;
   private timer: NodeJS.Timeout | null = null;
   private intoBuffer: IntoBufferReader | null = null;
+  /** The buffer the next read lands in (the handle keeps its own pointer to it). */
+  private current: Uint8Array = SharedReads;
+  /** A buffer given by `readInto`, handed to the handle at the end of the current read. */
+  private nextBuffer: Uint8Array | null = null;
 
   constructor(
     private readonly uv: UvBindings,
@@ -104,6 +116,7 @@ export class UvSocket extends EventEmitter implements ByteStream {
     this.handle = handle;
     handle.owner = this;
     handle.onread = onHandleRead;
+    handle.useUserBuffer(SharedReads);
   }
 
   get bytesRead(): number {
@@ -162,32 +175,35 @@ export class UvSocket extends EventEmitter implements ByteStream {
   }
 
   /**
-   * Switch reads to the caller's buffer (no allocation per read). 'data' is no longer emitted;
-   * `onRead` gets each read. EOF and errors still come as 'end' / 'error'.
+   * Switch reads to the caller's buffer (no copy per read). 'data' is no longer emitted once the
+   * switch is in effect; `onRead` gets each read. EOF and errors still come as 'end' / 'error'.
+   * Called from a 'data' listener (the usual case), the very next read lands in `buffer`.
    */
   readInto(buffer: Uint8Array, onRead: IntoBufferReader): boolean {
     if (!this.handle) return false;
     this.intoBuffer = onRead;
-    this.handle.useUserBuffer(buffer);
+    this.nextBuffer = buffer;
     return true;
   }
 
-  /** @internal called by the handle's read callback. */
-  onRead(arrayBuffer: ArrayBuffer | undefined): Uint8Array | undefined {
+  /** @internal called by the handle's read callback; the bytes are in `this.current`. */
+  onRead(): Uint8Array | undefined {
     const n = this.uv.readResult();
     if (n > 0) {
       if (this.idleMs > 0) this.touch();
       const into = this.intoBuffer;
-      if (into !== null) {
-        const next = into(n);
-        if (next === null) {
-          this.pause();
-          return undefined;
-        }
+      if (into !== null && this.current !== SharedReads) return into(n) ?? undefined;
+      // The shared buffer is reused by the next read of any socket: listeners get their own copy
+      // (from Buffer's pool for small reads, so no new ArrayBuffer per read).
+      const chunk = Buffer.allocUnsafe(n);
+      SharedReads.copy(chunk, 0, 0, n);
+      this.emit('data', chunk);
+      const next = this.nextBuffer;
+      if (next !== null && this.handle !== null) {
+        this.nextBuffer = null;
+        this.current = next;
         return next;
       }
-      if (arrayBuffer === undefined) return undefined;
-      this.emit('data', Buffer.from(arrayBuffer, this.uv.readOffset(), n));
       return undefined;
     }
     if (n === 0) return undefined; // EAGAIN-like: nothing this time

@@ -95,13 +95,7 @@ class Pump {
 
   private readonly onDrain = (): void => {
     // Reading stopped only for backpressure; resume() also restarts a bulk socket's reads.
-    if (this.src.destroyed) return;
-    if (this.bulk && this.own === null && canReadInto(this.src)) {
-      // The last buffer went out with a queued write: the next reads need a fresh one.
-      this.own = Buffer.allocUnsafeSlow(BulkBufferBytes);
-      this.src.readInto(this.own, this.onInto);
-    }
-    this.src.resume();
+    if (!this.src.destroyed) this.src.resume();
   };
 
   private readonly onEnd = (): void => {
@@ -139,11 +133,13 @@ class Pump {
   }
 
   /** A read into `own` on a socket that reads into our buffer (UvSocket). */
-  private readonly onInto = (n: number): Uint8Array | null => {
+  private readonly onInto = (n: number): Uint8Array => {
     const buf = this.own as Buffer;
     const ok = this.dst.write(n === buf.length ? buf : buf.subarray(0, n));
-    if (this.dst.writableLength > 0) this.own = ok ? Buffer.allocUnsafeSlow(BulkBufferBytes) : null;
-    return ok ? this.own : null;
+    // A queued write still points into the buffer: the next read needs a fresh one.
+    if (this.dst.writableLength > 0) this.own = Buffer.allocUnsafeSlow(BulkBufferBytes);
+    if (!ok) this.src.pause();
+    return this.own as Buffer;
   };
 
   private nextBuffer(): Buffer {

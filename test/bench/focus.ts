@@ -3,8 +3,24 @@
  *   FOCUS=3hop|1hop|rate1|rate64|mem PEERS=rsockd,Dante ROUNDS=4 node --expose-gc --import=tsx test/bench/focus.ts
  * Same peers, same loads and logging as run.ts; rounds interleaved in a shuffled order.
  */
+import { readFileSync } from 'node:fs';
 import { connectionRate, idleMemory, startIperfServer, throughput } from './measure.ts';
 import { type Peer, startDante, startEcho, startMicrosocks, startRsockd, startScript } from './peers.ts';
+
+/** utime + stime of the processes, in clock ticks (1/100 s). */
+function cpuTicks(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // ended
+    }
+  }
+  return ticks;
+}
 
 const focus = process.env.FOCUS ?? '3hop';
 const rounds = Number(process.env.ROUNDS ?? 4);
@@ -35,8 +51,11 @@ try {
         else {
           const c = focus === 'rate64' ? 64 : 1;
           const proto = (process.env.PROTO ?? 'socks5') as 'socks4' | 'socks5';
+          const cpu0 = cpuTicks(peer.pids());
           const res = await connectionRate({ ...peer, proto }, base + 2, c, seconds);
           v = res.perSecond;
+          // CPU the peer spent per connection (µs), from /proc ticks: shows cost apart from contention
+          (out[`${name} cpu µs/conn`] ??= []).push(((cpuTicks(peer.pids()) - cpu0) * 1e4) / (v * seconds));
           if (c === 1) (out[`${name} p99`] ??= []).push(res.p99);
         }
         (out[name] ??= []).push(v);
