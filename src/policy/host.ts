@@ -53,15 +53,18 @@ async function safely(lookup: Promise<readonly string[]>): Promise<readonly stri
   }
 }
 
+function uniqueNames(candidates: readonly string[]): string[] {
+  return candidates.filter(
+    (name, i) => candidates.findIndex((other) => other.toLowerCase() === name.toLowerCase()) === i,
+  );
+}
+
 /**
  * Names of an address confirmed by forward lookup (c.6): a PTR name is kept only if its own
  * forward lookup contains the address, so a forged PTR record cannot claim a zone.
  */
 async function confirmedNames(resolver: Resolver, dotted: string): Promise<string[]> {
-  const candidates = await safely(resolver.reverse(dotted));
-  const unique = candidates.filter(
-    (name, i) => candidates.findIndex((other) => other.toLowerCase() === name.toLowerCase()) === i,
-  );
+  const unique = uniqueNames(await safely(resolver.reverse(dotted)));
   // Confirm all candidates at once (each lookup has its own timeout); keep the PTR order.
   const confirmed = await Promise.all(
     unique.map(async (name) => (await safely(resolver.forward(name))).includes(dotted)),
@@ -69,25 +72,77 @@ async function confirmedNames(resolver: Resolver, dotted: string): Promise<strin
   return unique.filter((_, i) => confirmed[i]);
 }
 
-/**
- * Identity of a host known by address: the TCP peer, or a plain SOCKS 4 DSTIP (c.6).
- * Accepts a dotted string (IPv4-mapped IPv6 is unmapped first) or a 32-bit number.
- */
-export async function hostFromAddress(resolver: Resolver, ip: string | number): Promise<HostIdentity> {
+/** confirmedNames from answers the resolver already holds; undefined when one is missing. */
+function heldConfirmedNames(resolver: Resolver, dotted: string): string[] | undefined {
+  const candidates = resolver.held?.('reverse', dotted);
+  if (candidates === undefined) return undefined;
+  if (candidates.length === 0) return [];
+  const names: string[] = [];
+  for (const name of uniqueNames(candidates)) {
+    const addresses = resolver.held?.('forward', name);
+    if (addresses === undefined) return undefined;
+    if (addresses.includes(dotted)) names.push(name);
+  }
+  return names;
+}
+
+type Parsed = { readonly text: string; readonly addr: number | undefined };
+
+function parseHostAddress(ip: string | number): Parsed {
   const text = typeof ip === 'number' ? dottedOf(ip >>> 0) : unmapIPv4(ip);
-  const addr = parseDottedQuad(text);
+  return { text, addr: parseDottedQuad(text) };
+}
+
+function identityOf({ text, addr }: Parsed, names: readonly string[] | undefined): HostIdentity {
   if (addr === undefined) {
     // Native IPv6 peer: no IPv4 address, so only mask-0 rules, ALL, or a pattern equal to the
     // textual address can match it (c.6).
     return { addresses: [], names: [text], display: text, dotted: text };
   }
   if (addr === 0) return { addresses: [0], names: [], display: UnspecifiedHostName, dotted: '0.0.0.0' };
-  const names = await confirmedNames(resolver, text);
+  const confirmed = names ?? [];
   return {
     addresses: [addr],
-    names: names.length > 0 ? names : [text],
-    display: names[0] ?? text,
+    names: confirmed.length > 0 ? confirmed : [text],
+    display: confirmed[0] ?? text,
     dotted: text,
+  };
+}
+
+/**
+ * Identity of a host known by address: the TCP peer, or a plain SOCKS 4 DSTIP (c.6).
+ * Accepts a dotted string (IPv4-mapped IPv6 is unmapped first) or a 32-bit number.
+ */
+export async function hostFromAddress(resolver: Resolver, ip: string | number): Promise<HostIdentity> {
+  const parsed = parseHostAddress(ip);
+  if (parsed.addr === undefined || parsed.addr === 0) return identityOf(parsed, undefined);
+  return identityOf(parsed, await confirmedNames(resolver, parsed.text));
+}
+
+/** hostFromAddress without waiting, when the resolver already holds every answer it needs. */
+export function heldHostFromAddress(resolver: Resolver, ip: string | number): HostIdentity | undefined {
+  const parsed = parseHostAddress(ip);
+  if (parsed.addr === undefined || parsed.addr === 0) return identityOf(parsed, undefined);
+  const names = heldConfirmedNames(resolver, parsed.text);
+  return names === undefined ? undefined : identityOf(parsed, names);
+}
+
+function identityOfName(
+  name: string,
+  resolved: readonly string[],
+  wireAddress: number | undefined,
+): HostIdentity {
+  const addresses: number[] = [];
+  for (const a of resolved) {
+    const n = parseDottedQuad(unmapIPv4(a));
+    if (n !== undefined && !addresses.includes(n)) addresses.push(n);
+  }
+  const first = addresses[0];
+  return {
+    addresses,
+    names: [name],
+    display: name,
+    dotted: first !== undefined ? dottedOf(first) : dottedOf((wireAddress ?? 1) >>> 0),
   };
 }
 
@@ -102,19 +157,17 @@ export async function hostFromName(
   name: string,
   options: { readonly wireAddress?: number } = {},
 ): Promise<HostIdentity> {
-  const resolved = await safely(resolver.forward(name));
-  const addresses: number[] = [];
-  for (const a of resolved) {
-    const n = parseDottedQuad(unmapIPv4(a));
-    if (n !== undefined && !addresses.includes(n)) addresses.push(n);
-  }
-  const first = addresses[0];
-  return {
-    addresses,
-    names: [name],
-    display: name,
-    dotted: first !== undefined ? dottedOf(first) : dottedOf((options.wireAddress ?? 1) >>> 0),
-  };
+  return identityOfName(name, await safely(resolver.forward(name)), options.wireAddress);
+}
+
+/** hostFromName without waiting, when the resolver already holds the answer. */
+export function heldHostFromName(
+  resolver: Resolver,
+  name: string,
+  options: { readonly wireAddress?: number } = {},
+): HostIdentity | undefined {
+  const resolved = resolver.held?.('forward', name);
+  return resolved === undefined ? undefined : identityOfName(name, resolved, options.wireAddress);
 }
 
 /** c.5 matching of one host against one address field (numeric/mask, ALL, name, zone). */

@@ -8,6 +8,11 @@ export interface Resolver {
   reverse(address: string): Promise<readonly string[]>;
   /** IPv4 addresses (dotted) for a name, resolver order. [] when the name does not exist. */
   forward(name: string): Promise<readonly string[]>;
+  /**
+   * An answer already in hand (a cache hit), without waiting: lets a busy server decide a
+   * request without a promise per lookup. undefined = ask `reverse` / `forward`.
+   */
+  held?(kind: 'reverse' | 'forward', key: string): readonly string[] | undefined;
 }
 
 /** User files are read at match time (c.8); the reader is injected so policy stays pure. */

@@ -9,7 +9,7 @@
  * E_S5_COMMAND → REP 0x07, E_S5_ATYP → REP 0x08; every other code → close without reply.
  */
 import { ProtocolError } from '../common/errors.ts';
-import { type AddressKind, addressKind, formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from './address.ts';
+import { type AddressKind, formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from './address.ts';
 import type { Decoded } from './socks4.ts';
 
 /** VER of every SOCKS 5 message except the RFC 1929 sub-negotiation. */
@@ -169,21 +169,45 @@ function decodeAddress(
 
 /** ATYP | ADDR | PORT for an address text: dotted → IPv4, contains `:` → IPv6, else a domain name. */
 export function encodeSocks5Address(address: string, port: number): Buffer {
+  return withAddress(NoHead, address, port);
+}
+
+const NoHead: readonly number[] = [];
+
+/** `head`, then ATYP | ADDR | PORT, built in one buffer (requests and replies are sent per session). */
+function withAddress(head: readonly number[], address: string, port: number): Buffer {
   checkPort(port);
-  const portBytes = [port >> 8, port & 0xff];
-  const kind = addressKind(address);
-  if (kind === 'ipv4')
-    return Buffer.from([Socks5AddressType.IPv4, ...(parseIPv4(address) as Uint8Array), ...portBytes]);
-  if (kind === 'ipv6') {
-    const b = parseIPv6(address);
-    if (!b) throw encodeError('address', `${JSON.stringify(address)} is not an IPv6 address`);
-    return Buffer.from([Socks5AddressType.IPv6, ...b, ...portBytes]);
+  let at = head.length;
+  let out: Buffer;
+  const ipv4 = parseIPv4(address);
+  if (ipv4) {
+    out = Buffer.allocUnsafe(at + 7);
+    out[at] = Socks5AddressType.IPv4;
+    out.set(ipv4, at + 1);
+    at += 5;
+  } else if (address.includes(':')) {
+    const ipv6 = parseIPv6(address);
+    if (!ipv6) throw encodeError('address', `${JSON.stringify(address)} is not an IPv6 address`);
+    out = Buffer.allocUnsafe(at + 19);
+    out[at] = Socks5AddressType.IPv6;
+    out.set(ipv6, at + 1);
+    at += 17;
+  } else {
+    let latin1 = true;
+    for (let i = 0; i < address.length; i++) if (address.charCodeAt(i) > 0xff) latin1 = false;
+    if (address.length > 255 || !latin1) {
+      throw encodeError('address', 'a domain name is a latin1 byte string of at most 255 bytes');
+    }
+    out = Buffer.allocUnsafe(at + 4 + address.length);
+    out[at] = Socks5AddressType.Domain;
+    out[at + 1] = address.length;
+    out.write(address, at + 2, 'latin1');
+    at += 2 + address.length;
   }
-  const name = Buffer.from(address, 'latin1');
-  if (name.length > 255 || [...address].some((c) => c.charCodeAt(0) > 0xff)) {
-    throw encodeError('address', 'a domain name is a latin1 byte string of at most 255 bytes');
-  }
-  return Buffer.concat([Buffer.from([Socks5AddressType.Domain, name.length]), name, Buffer.from(portBytes)]);
+  for (let i = 0; i < head.length; i++) out[i] = head[i] as number;
+  out[at] = port >> 8;
+  out[at + 1] = port & 0xff;
+  return out;
 }
 
 // ---------------------------------------------------------------- requests and replies (i.3)
@@ -224,7 +248,7 @@ export function encodeSocks5Request(req: Socks5RequestInit): Buffer {
       : req.command === 'bind'
         ? Socks5Command.Bind
         : Socks5Command.UdpAssociate;
-  return Buffer.concat([Buffer.from([Socks5Version, cmd, 0]), encodeSocks5Address(req.address, req.port)]);
+  return withAddress([Socks5Version, cmd, 0], req.address, req.port);
 }
 
 export interface Socks5ReplyMessage extends Socks5Address {
@@ -237,10 +261,7 @@ export function encodeSocks5Reply(
   code: number,
   bound: { address: string; port: number } = { address: '0.0.0.0', port: 0 },
 ): Buffer {
-  return Buffer.concat([
-    Buffer.from([Socks5Version, byte('code', code), 0]),
-    encodeSocks5Address(bound.address, bound.port),
-  ]);
+  return withAddress([Socks5Version, byte('code', code), 0], bound.address, bound.port);
 }
 
 export function decodeSocks5Reply(buf: Uint8Array): Decoded<Socks5ReplyMessage> {

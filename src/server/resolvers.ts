@@ -71,18 +71,12 @@ export class TableResolver implements Resolver {
     if (ipv4.test(name)) return [name];
     return this.byName.get(name.toLowerCase()) ?? [];
   }
-}
 
-/**
- * A resolver that can tell, without waiting, an answer it already holds (the cache below): the
- * DNS timer needs no timer for those, so a cache hit costs no timer and no extra promise hop.
- */
-export const cachedAnswer = Symbol('cachedAnswer');
-interface Peekable {
-  [cachedAnswer](kind: 'reverse' | 'forward', key: string): Promise<readonly string[]> | undefined;
-}
-function isPeekable(r: Resolver): r is Resolver & Peekable {
-  return typeof (r as Partial<Peekable>)[cachedAnswer] === 'function';
+  /** A table holds every answer. */
+  held(kind: 'reverse' | 'forward', key: string): readonly string[] {
+    if (kind === 'reverse') return this.byAddress.get(key) ?? [];
+    return ipv4.test(key) ? [key] : (this.byName.get(key.toLowerCase()) ?? []);
+  }
 }
 
 /** b.7 DNS timer: a lookup that takes longer than `ms` counts as "no answer" (j.32). */
@@ -101,10 +95,18 @@ export function withLookupTimeout(inner: Resolver, ms: number, clock: Clock): Re
         },
       );
     });
-  const peek = isPeekable(inner) ? inner : null;
+  // A held answer needs no timer (and no extra promise hop).
+  const held = (kind: 'reverse' | 'forward', key: string) => inner.held?.(kind, key);
   return {
-    reverse: (a) => peek?.[cachedAnswer]('reverse', a) ?? bounded(inner.reverse(a)),
-    forward: (n) => peek?.[cachedAnswer]('forward', n) ?? bounded(inner.forward(n)),
+    reverse: (a) => {
+      const h = held('reverse', a);
+      return h ? Promise.resolve(h) : bounded(inner.reverse(a));
+    },
+    forward: (n) => {
+      const h = held('forward', n);
+      return h ? Promise.resolve(h) : bounded(inner.forward(n));
+    },
+    held,
   };
 }
 
@@ -126,6 +128,7 @@ export function withCache(
     value: Promise<readonly string[]>;
     /** The answer once it arrived: served at once, even while a refresh is under way. */
     settled: Promise<readonly string[]> | null;
+    answer: readonly string[] | null;
     /** When the refresh under way started (0: none); one that hangs is given up after negativeTtl. */
     refreshing: number;
   }
@@ -134,13 +137,14 @@ export function withCache(
     if (!entry && cache.size >= max) cache.delete(cache.keys().next().value as string);
     const now = clock.now();
     const value = question();
-    const e: Entry = entry ?? { until: now + ttl, value, settled: null, refreshing: 0 };
+    const e: Entry = entry ?? { until: now + ttl, value, settled: null, answer: null, refreshing: 0 };
     e.refreshing = now;
     if (!entry) cache.set(key, e);
     value.then(
       (v) => {
         e.value = value;
         e.settled = value;
+        e.answer = v;
         e.refreshing = 0;
         e.until = clock.now() + (v.length === 0 ? negativeTtl : ttl);
       },
@@ -155,15 +159,17 @@ export function withCache(
    * A held answer: fresh, or expired but still served while one refresh runs in the background
    * (a busy server never makes a request wait for a TTL to run out).
    */
-  const held = (key: string, question: () => Promise<readonly string[]>) => {
+  const heldEntry = (key: string, question: () => Promise<readonly string[]>): Entry | undefined => {
     const hit = cache.get(key);
     if (!hit?.settled) return undefined;
     const now = clock.now();
     if (hit.until <= now && (hit.refreshing === 0 || now - hit.refreshing > negativeTtl)) {
       ask(key, question, hit);
     }
-    return hit.settled;
+    return hit;
   };
+  const held = (key: string, question: () => Promise<readonly string[]>) =>
+    heldEntry(key, question)?.settled ?? undefined;
   const lookup = (key: string, question: () => Promise<readonly string[]>): Promise<readonly string[]> => {
     const hit = cache.get(key);
     if (hit) return held(key, question) ?? hit.value;
@@ -174,9 +180,10 @@ export function withCache(
   return {
     reverse: (a) => lookup(rKey(a), () => inner.reverse(a)),
     forward: (n) => lookup(fKey(n), () => inner.forward(n)),
-    [cachedAnswer]: (kind: 'reverse' | 'forward', key: string) =>
-      kind === 'reverse'
-        ? held(rKey(key), () => inner.reverse(key))
-        : held(fKey(key), () => inner.forward(key)),
-  } as Resolver & Peekable;
+    held: (kind, key) =>
+      (kind === 'reverse'
+        ? heldEntry(rKey(key), () => inner.reverse(key))
+        : heldEntry(fKey(key), () => inner.forward(key))
+      )?.answer ?? undefined,
+  };
 }

@@ -3,7 +3,13 @@ import type { ClientConfig, ServerConfig } from '../config/ast.ts';
 import type { ByteStream, Conn, Listener } from '../net/net.ts';
 import { decideClientRoute, type RouteDecision } from '../policy/client-route.ts';
 import { expandCommand } from '../policy/command.ts';
-import { hostFromAddress, hostFromName, parseDottedQuad } from '../policy/host.ts';
+import {
+  heldHostFromAddress,
+  heldHostFromName,
+  hostFromAddress,
+  hostFromName,
+  parseDottedQuad,
+} from '../policy/host.ts';
 import { describeRequest, describeRoutedCall, serviceLabel } from '../policy/request-desc.ts';
 import {
   type AccessDecision,
@@ -345,12 +351,23 @@ export class Session implements SessionSteps {
         user: req.user,
       });
     }
-    const [src, dst] = await Promise.all([
-      hostFromAddress(ctx.resolver, this.conn.remote.address),
+    // Answers the resolver already holds (its cache) decide at once, without a promise per lookup.
+    const nameWire = req.hostname !== undefined ? { wireAddress: parseDottedQuad(req.address) ?? 1 } : null;
+    const srcNow = heldHostFromAddress(ctx.resolver, this.conn.remote.address);
+    const dstNow =
       req.hostname !== undefined
-        ? hostFromName(ctx.resolver, req.hostname, { wireAddress: parseDottedQuad(req.address) ?? 1 })
-        : hostFromAddress(ctx.resolver, req.address),
-    ]);
+        ? heldHostFromName(ctx.resolver, req.hostname, nameWire ?? {})
+        : heldHostFromAddress(ctx.resolver, req.address);
+    const [src, dst] =
+      srcNow && dstNow
+        ? [srcNow, dstNow]
+        : await Promise.all([
+            srcNow ?? hostFromAddress(ctx.resolver, this.conn.remote.address),
+            dstNow ??
+              (req.hostname !== undefined
+                ? hostFromName(ctx.resolver, req.hostname, nameWire ?? {})
+                : hostFromAddress(ctx.resolver, req.address)),
+          ]);
     const dstServ = serviceLabel(req.port, (p) => ctx.services.nameOf(p));
     if (this.gone) return this.finish('client-gone');
 

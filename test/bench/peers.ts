@@ -97,6 +97,13 @@ export async function startRsockd(hops: 1 | 3, port: number, extra: readonly str
   const dir = mkdtempSync(path.join(work, 'rsockd-'));
   const conf = path.join(dir, 'sockd.conf');
   writeFileSync(conf, 'permit 0.0.0.0 0.0.0.0\n');
+  // Names come from this table, never from the system resolver: no DNS query leaves the machine
+  // (the peers do no reverse lookups either).
+  const hosts = path.join(dir, 'hosts');
+  writeFileSync(
+    hosts,
+    '127.0.0.1 localhost\n127.0.0.9 bench-target\n127.0.1.1 hop1\n127.0.1.2 hop2\n127.0.1.3 hop3\n',
+  );
   const children: ChildProcess[] = [];
   for (let i = 1; i <= hops; i++) {
     const last = i === hops;
@@ -105,8 +112,17 @@ export async function startRsockd(hops: 1 | 3, port: number, extra: readonly str
     const bin = path.join(root, 'dist/cli', last ? 'sockd.js' : 'rsockd.js');
     // RSOCKD_NODE_ARGS: extra node flags for profiling (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`)
     const nodeArgs = (process.env.RSOCKD_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const args = ['--expose-gc', ...nodeArgs, bin, '--standalone', '--listen', `127.0.1.${i}`, '--port', String(port)];
-    args.push('--conf', conf, '--client-conf', clientConf, '--upstream-port', String(port));
+    const args = [
+      '--expose-gc',
+      ...nodeArgs,
+      bin,
+      '--standalone',
+      '--listen',
+      `127.0.1.${i}`,
+      '--port',
+      String(port),
+    ];
+    args.push('--conf', conf, '--client-conf', clientConf, '--upstream-port', String(port), '--hosts', hosts);
     args.push('--log', path.join(dir, `hop${i}.log`), '--pidfile', path.join(dir, `hop${i}.pid`), ...extra);
     children.push(spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] }));
   }
@@ -162,7 +178,9 @@ export async function startMicrosocks(port: number): Promise<Peer> {
 
 /** A reference relay script (node, `script HOST PORT`), e.g. a bare node:net relay as a floor for rsockd. */
 export async function startScript(script: string, port: number): Promise<Peer> {
-  const child = spawn(process.execPath, ['--expose-gc', script, '127.0.0.1', String(port)], { stdio: 'ignore' });
+  const child = spawn(process.execPath, ['--expose-gc', script, '127.0.0.1', String(port)], {
+    stdio: 'ignore',
+  });
   await waitForPort('127.0.0.1', port);
   return peer('bare', '127.0.0.1', port, 'socks5', [child]);
 }
