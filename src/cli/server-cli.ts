@@ -352,7 +352,9 @@ function serverOptions(
   return {
     mode: args.program,
     // RSOCKD_NET=node runs on node:net instead of bare libuv handles (for comparisons).
-    net: productionNet(process.env.RSOCKD_NET === 'node' ? 'node' : 'uv'),
+    net: productionNet(process.env.RSOCKD_NET === 'node' ? 'node' : 'uv', {
+      clusterWorker: cluster.isWorker,
+    }),
     listen: { host: args.listen, port: args.port ?? socksPort(services) },
     rules,
     identdDefault: args.identdDefault,

@@ -8,7 +8,13 @@ export type NetKind = 'uv' | 'node';
  * The Net a real server runs on: sockets on bare libuv handles (uv-net.ts), or node:net when asked
  * (to compare the two) or when this Node lacks the handle bindings, which falls back by itself.
  */
-export function productionNet(kind: NetKind = 'uv'): Net {
+export function productionNet(kind: NetKind = 'uv', options: { readonly clusterWorker?: boolean } = {}): Net {
   if (kind === 'node') return nodeNet;
-  return createUvNet() ?? nodeNet;
+  const uv = createUvNet();
+  if (uv === null) return nodeNet;
+  // node:cluster shares a listener among workers only through node:net (a worker binding the port
+  // itself would get EADDRINUSE): workers accept with node:net and dial on bare handles.
+  if (options.clusterWorker)
+    return { listen: (o, onConnection) => nodeNet.listen(o, onConnection), connect: (o) => uv.connect(o) };
+  return uv;
 }
