@@ -19,7 +19,7 @@ export interface ByteStream extends EventEmitter {
   setTimeout(ms: number, callback?: () => void): this;
   setNoDelay(noDelay?: boolean): this;
   readonly destroyed: boolean;
-  /** 'close' has been emitted. */
+  /** The socket is closed for good (node:net sets this just before 'close', UvSocket as it emits it). */
   readonly closed: boolean;
   readonly bytesRead: number;
   readonly bytesWritten: number;

@@ -65,6 +65,11 @@ export type IntoBufferReader = (bytes: number) => Uint8Array;
  */
 const SharedReads = Buffer.allocUnsafeSlow(64 * 1024);
 
+/** In relay mode, a read at least this large means bulk traffic: the direction gets its own buffer. */
+const BulkThreshold = 32 * 1024;
+/** A bulk direction's own read buffer (reads of up to this size halve a busy relay's syscalls). */
+const BulkBufferBytes = 256 * 1024;
+
 function noop(): void {}
 
 // One callback of each kind for every socket: the handle's `owner` leads back to its socket, so a
@@ -107,6 +112,10 @@ export class UvSocket extends EventEmitter implements ByteStream {
   private current: Uint8Array = SharedReads;
   /** A buffer given by `readInto`, handed to the handle at the end of the current read. */
   private nextBuffer: Uint8Array | null = null;
+  /** Relay mode: where this socket's reads go. */
+  private sink: UvSocket | null = null;
+  /** Relay mode: the socket whose reads we write; resumed when our queued writes drain. */
+  private source: UvSocket | null = null;
 
   constructor(
     private readonly uv: UvBindings,
@@ -186,11 +195,45 @@ export class UvSocket extends EventEmitter implements ByteStream {
     return true;
   }
 
+  /**
+   * Relay mode, for two UvSockets: every read is written straight to `sink`, with no 'data',
+   * 'end' or 'drain' event and no listener per direction. The sink's backpressure pauses this
+   * socket until its queued writes drain; our EOF half-closes the sink. A direction that carries
+   * bulk traffic moves to its own read buffer (no copy per read). 'error' and 'close' come as usual.
+   */
+  relayTo(sink: UvSocket): void {
+    this.sink = sink;
+    sink.source = this;
+    this.resume();
+  }
+
+  /** A relay-mode read of `n` bytes; returns the buffer for the next read when it changes. */
+  private relayRead(n: number, sink: UvSocket): Uint8Array | undefined {
+    const buf = this.current;
+    if (buf === SharedReads) {
+      const chunk = Buffer.allocUnsafe(n);
+      SharedReads.copy(chunk, 0, 0, n);
+      if (!sink.write(chunk)) this.pause();
+      if (n < BulkThreshold || sink.destroyed) return undefined;
+      this.current = Buffer.allocUnsafeSlow(BulkBufferBytes);
+      return this.current;
+    }
+    const ok = sink.write(n === buf.length ? buf : buf.subarray(0, n));
+    if (!ok) this.pause();
+    // Written straight to the kernel (the usual case) leaves the buffer free for the next read;
+    // a queued write still points into it, so the next read needs a fresh one.
+    if (sink.writableLength === 0) return undefined;
+    this.current = Buffer.allocUnsafeSlow(BulkBufferBytes);
+    return this.current;
+  }
+
   /** @internal called by the handle's read callback; the bytes are in `this.current`. */
   onRead(): Uint8Array | undefined {
     const n = this.uv.readResult();
     if (n > 0) {
       if (this.idleMs > 0) this.touch();
+      const sink = this.sink;
+      if (sink !== null) return this.relayRead(n, sink);
       const into = this.intoBuffer;
       if (into !== null && this.current !== SharedReads) return into(n) ?? undefined;
       // The shared buffer is reused by the next read of any socket: listeners get their own copy
@@ -214,6 +257,7 @@ export class UvSocket extends EventEmitter implements ByteStream {
         this.handle.readStop();
       }
       this.emit('end');
+      if (this.sink !== null && !this.sink.destroyed) this.sink.end();
       if (this.writableFinished) this.destroy();
       return undefined;
     }
@@ -296,6 +340,8 @@ export class UvSocket extends EventEmitter implements ByteStream {
     if (this.pendingWrites === 0 && this.needDrain && !this.destroyed) {
       this.needDrain = false;
       this.emit('drain');
+      const source = this.source;
+      if (source !== null && !source.destroyed) source.resume();
     }
   }
 

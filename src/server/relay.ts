@@ -1,4 +1,5 @@
 import { type ByteStream, canReadInto } from '../net/net.ts';
+import { UvSocket } from '../net/uv-socket.ts';
 
 /**
  * b.6 relay between two connected sockets: bytes unchanged both ways with backpressure (a
@@ -173,14 +174,20 @@ export class Relay {
     // Every relayed byte is read from or written to the client socket, so its inactivity timer
     // is exactly "no byte moved in either direction" (b.6).
     if (options.idleMs > 0 && Number.isFinite(options.idleMs)) {
-      client.setTimeout(options.idleMs, this.onIdle);
+      client.on('timeout', this.onIdle);
+      client.setTimeout(options.idleMs);
     }
     if (options.early && options.early.length > 0) remote.write(options.early);
     if (options.earlyRemote && options.earlyRemote.length > 0) client.write(options.earlyRemote);
-    const up = new Pump(client, remote);
-    const down = new Pump(remote, client);
-    up.start();
-    down.start();
+    if (client instanceof UvSocket && remote instanceof UvSocket) {
+      // Both on bare handles: each socket writes its reads straight to the other (no listener,
+      // no Pump, no 'data' event per chunk; see UvSocket.relayTo).
+      client.relayTo(remote);
+      remote.relayTo(client);
+    } else {
+      new Pump(client, remote).start();
+      new Pump(remote, client).start();
+    }
     if (this.closed === 2) this.finish();
   }
 
@@ -220,6 +227,7 @@ export class Relay {
 
   private finish(): void {
     this.client.setTimeout(0);
+    this.client.off('timeout', this.onIdle);
     const fromClient = Math.max(0, this.client.bytesRead - this.options.clientHandshakeBytes);
     const fromRemote = Math.max(0, this.remote.bytesRead - this.options.remoteHandshakeBytes);
     this.settle({ fromClient, fromRemote, reason: this.reason });

@@ -655,6 +655,11 @@ export class Session implements SessionSteps {
       idleMs: this.ctx.timers.relayIdle,
     });
     this.relay = relay;
+    // The relay watches both sockets from here on: our own listeners would only double its work
+    // (and make every socket keep an array of listeners per event while it idles).
+    this.client.off('error', this.onClientError);
+    this.client.off('close', this.onClientClose);
+    remote.off('error', noop);
     // The async steps that led here end now: a relaying session keeps only these three strings
     // for its termination log, not the request, the decision or the host records.
     const terminated = flat(`terminated -- ${run.reqdesc}${peerServ !== null ? ` (${peerServ})` : ''}.`);
