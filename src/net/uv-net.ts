@@ -85,8 +85,13 @@ export class UvNet implements Net {
     };
   }
 
-  async connect(options: ConnectOptions): Promise<Conn> {
-    const host = await numericHost(options.host);
+  connect(options: ConnectOptions): Promise<Conn> {
+    // An address (the usual case) is dialled at once; a name is looked up first, as node:net does.
+    if (isIP(options.host) !== 0) return this.dial(options.host, options);
+    return numericHost(options.host).then((host) => this.dial(host, options));
+  }
+
+  private dial(host: string, options: ConnectOptions): Promise<Conn> {
     const uv = this.uv;
     return new Promise<Conn>((resolve, reject) => {
       const handle = uv.newSocketHandle();

@@ -26,19 +26,33 @@ export function dottedOf(addr: number): string {
 
 /** Strict dotted-quad parser for addresses coming from sockets/resolvers (not inet_aton). */
 export function parseDottedQuad(text: string): number | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
-  if (!m) return undefined;
+  // Hand-scanned: runs for both ends of every request. Up to three digits a part, leading zeros allowed.
   let value = 0;
-  for (const part of m.slice(1)) {
-    const n = Number(part);
-    if (n > 255) return undefined;
-    value = value * 256 + n;
+  let part = 0;
+  let digits = 0;
+  let parts = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (++digits > 3) return undefined;
+      part = part * 10 + (c - 48);
+    } else if (c === 46 /* . */ && digits > 0 && parts < 3) {
+      if (part > 255) return undefined;
+      value = value * 256 + part;
+      parts++;
+      part = 0;
+      digits = 0;
+    } else {
+      return undefined;
+    }
   }
-  return value >>> 0;
+  if (digits === 0 || parts !== 3 || part > 255) return undefined;
+  return (value * 256 + part) >>> 0;
 }
 
 /** `::ffff:a.b.c.d` (IPv4-mapped IPv6, as node reports peers on dual-stack sockets) → `a.b.c.d`. */
 export function unmapIPv4(address: string): string {
+  if (address.length < 8 || address.charCodeAt(0) !== 58 /* : */) return address;
   const m = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
   return m ? m[1]! : address;
 }
@@ -180,7 +194,10 @@ export function hostMatches(host: HostIdentity, spec: AddrSpec): boolean {
       const mask = spec.mask >>> 0;
       if (mask === 0) return true;
       const want = (p.addr & mask) >>> 0;
-      return host.addresses.slice(0, MaxMatchedAddresses).some((h) => (h & mask) >>> 0 === want);
+      const addresses = host.addresses;
+      const n = Math.min(addresses.length, MaxMatchedAddresses);
+      for (let i = 0; i < n; i++) if (((addresses[i] as number) & mask) >>> 0 === want) return true;
+      return false;
     }
     case 'name': {
       const name = p.name.toLowerCase();

@@ -30,18 +30,25 @@ export interface UserMatch {
  * c.8 user list: elements left to right, first hit decides; exact byte equality; an unreadable
  * file makes the whole list fail at once, even if a later element would match (fail closed).
  */
+// The answers without errors are shared: matching runs for every rule of every request.
+const Matched: UserMatch = Object.freeze({ matched: true, errors: Object.freeze([]) as readonly string[] });
+const NotMatched: UserMatch = Object.freeze({
+  matched: false,
+  errors: Object.freeze([]) as readonly string[],
+});
+
 export function usersMatch(list: UserList | undefined, user: string, read: UserFileReader): UserMatch {
-  if (!list || list.elements.length === 0) return { matched: true, errors: [] };
+  if (!list || list.elements.length === 0) return Matched;
   for (const el of list.elements) {
     if (el.kind === 'name') {
-      if (el.name === user) return { matched: true, errors: [] };
+      if (el.name === user) return Matched;
       continue;
     }
     const file = read(el.path);
     if (!file.ok) return { matched: false, errors: [`Unable to open userfile (${el.path}): ${file.error}`] };
-    if (file.names.includes(user)) return { matched: true, errors: [] };
+    if (file.names.includes(user)) return Matched;
   }
-  return { matched: false, errors: [] };
+  return NotMatched;
 }
 
 /**

@@ -55,39 +55,96 @@ export interface AccessDecision {
   readonly dstServ: string;
 }
 
+/** The c.11 special commands of a config, built once per (immutable) config, not per request. */
+const specials = new WeakMap<
+  ServerConfig,
+  { noIdentd: CommandTemplate | null; badId: CommandTemplate | null }
+>();
+function specialCommandsOf(config: ServerConfig): {
+  noIdentd: CommandTemplate | null;
+  badId: CommandTemplate | null;
+} {
+  let found = specials.get(config);
+  if (found === undefined) {
+    const special = (origin: CommandOrigin, s: ServerConfig['noIdentd']): CommandTemplate | null =>
+      s ? { origin, template: s.command, rule: { file: config.file, line: s.line } } : null;
+    found = { noIdentd: special('NO_IDENTD', config.noIdentd), badId: special('BAD_ID', config.badId) };
+    specials.set(config, found);
+  }
+  return found;
+}
+
 export function decideServerAccess(
   config: ServerConfig,
   request: ServerAccessRequest,
   options: ServerAccessOptions,
 ): AccessDecision {
   const userFileErrors: string[] = [];
-  const special = (kind: CommandOrigin, s: ServerConfig['noIdentd']): CommandTemplate | null =>
-    s ? { origin: kind, template: s.command, rule: { file: config.file, line: s.line } } : null;
-  const base = {
-    noIdentd: special('NO_IDENTD', config.noIdentd),
-    badId: special('BAD_ID', config.badId),
-    userFileErrors,
-    request,
-    dstServ: serviceLabel(request.port, options.serviceNameOf),
-  };
+  const { noIdentd, badId } = specialCommandsOf(config);
+  const dstServ = serviceLabel(request.port, options.serviceNameOf);
   for (const rule of config.rules) {
     if (!hostMatches(request.src, rule.src)) continue;
     if (!hostMatches(request.dst, rule.dst)) continue;
     const users = usersMatch(rule.users, request.user, options.userFiles);
-    userFileErrors.push(...users.errors);
+    if (users.errors.length > 0) userFileErrors.push(...users.errors);
     if (!users.matched) continue;
     if (!portMatches(rule.port, request.port)) continue;
-    const cite = { file: rule.file, line: rule.line };
+    const cite = ruleCiteOf(rule);
+    // Object literals with every field spelled out (no spread): one allocation, one shape.
     return {
-      ...base,
       rule: cite,
       source: rule.source,
       action: rule.action,
       identd: rule.action === 'deny' ? 'off' : (rule.identd?.mode ?? options.identdDefault),
       command: rule.command !== undefined ? { origin: 'rule', template: rule.command, rule: cite } : null,
+      noIdentd,
+      badId,
+      userFileErrors,
+      request,
+      dstServ,
     };
   }
-  return { ...base, rule: null, source: null, action: 'deny', identd: 'off', command: null };
+  return {
+    rule: null,
+    source: null,
+    action: 'deny',
+    identd: 'off',
+    command: null,
+    noIdentd,
+    badId,
+    userFileErrors,
+    request,
+    dstServ,
+  };
+}
+
+/** A rule's `{file, line}`, one object per rule rather than one per request. */
+const cites = new WeakMap<object, RuleCite>();
+function ruleCiteOf(rule: { readonly file: string; readonly line: number }): RuleCite {
+  let cite = cites.get(rule);
+  if (cite === undefined) {
+    cite = { file: rule.file, line: rule.line };
+    cites.set(rule, cite);
+  }
+  return cite;
+}
+
+const NoCommands: readonly CommandTemplate[] = Object.freeze([]);
+const NoLogs: readonly LogLine[] = Object.freeze([]);
+
+/** The `run` and `log` steps apart (shared empty lists for the common no-step outcome). */
+function splitSteps(steps: readonly AccessStep[]): {
+  commands: readonly CommandTemplate[];
+  logs: readonly LogLine[];
+} {
+  if (steps.length === 0) return { commands: NoCommands, logs: NoLogs };
+  const commands: CommandTemplate[] = [];
+  const logs: LogLine[] = [];
+  for (const s of steps) {
+    if (s.kind === 'run') commands.push(s.command);
+    else logs.push({ level: s.level, text: s.text });
+  }
+  return { commands, logs };
 }
 
 /** What the identd query (g.2–g.4) gave; 'not-asked' when the decision's mode is off. */
@@ -162,16 +219,19 @@ export function applyIdentd(
     realUser: string,
     identdVerdict: AccessOutcome['identdVerdict'],
     desc: string,
-  ): AccessOutcome => ({
-    reply,
-    granted: reply === AccessReply.Granted,
-    realUser,
-    identdVerdict,
-    reqdesc: desc,
-    steps,
-    commands: steps.flatMap((s) => (s.kind === 'run' ? [s.command] : [])),
-    logs: steps.flatMap((s) => (s.kind === 'log' ? [{ level: s.level, text: s.text }] : [])),
-  });
+  ): AccessOutcome => {
+    const { commands, logs } = splitSteps(steps);
+    return {
+      reply,
+      granted: reply === AccessReply.Granted,
+      realUser,
+      identdVerdict,
+      reqdesc: desc,
+      steps,
+      commands,
+      logs,
+    };
+  };
 
   if (decision.action === 'deny') {
     const desc = reqdesc('unknown');

@@ -27,12 +27,11 @@ export async function connectDirect(s: SessionSteps, run: RunState, rules: Serve
   }
   let out: Conn;
   try {
-    out = await ctx.net.connect({
-      host,
-      port: req.port,
-      timeoutMs: ctx.timers.establish,
-      ...(localAddress !== undefined ? { localAddress } : {}),
-    });
+    out = await ctx.net.connect(
+      localAddress === undefined
+        ? { host, port: req.port, timeoutMs: ctx.timers.establish }
+        : { host, port: req.port, timeoutMs: ctx.timers.establish, localAddress },
+    );
   } catch (err) {
     const code = errnoOf(err);
     if (code === 'ETIMEDOUT' && s.finished) return;

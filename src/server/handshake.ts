@@ -57,6 +57,8 @@ export interface HandshakeOptions {
   readonly passwd: PasswdVerifier | null;
 }
 
+const More: HandshakeOutcome = { kind: 'more' };
+
 type Stage = 'first' | 's4' | 's5-greeting' | 's5-auth' | 's5-request' | 'done';
 
 export class Handshake {
@@ -86,12 +88,12 @@ export class Handshake {
         const rest = consumed === 0 ? buf : buf.subarray(consumed);
         switch (this.stage) {
           case 'first':
-            if (rest.length === 0) return step({ kind: 'more' });
+            if (rest.length === 0) return step(More);
             this.stage = rest[0] === 5 && this.options.socks5 ? 's5-greeting' : 's4';
             continue;
           case 's4': {
             const r = decodeSocks4Request(rest);
-            if ('need' in r) return step({ kind: 'more' });
+            if ('need' in r) return step(More);
             consumed += r.consumed;
             const v = r.value;
             return step({
@@ -109,7 +111,7 @@ export class Handshake {
           }
           case 's5-greeting': {
             const r = decodeSocks5Greeting(rest);
-            if ('need' in r) return step({ kind: 'more' });
+            if ('need' in r) return step(More);
             consumed += r.consumed;
             const method = this.chooseMethod(r.value.methods);
             send.push(encodeSocks5MethodChoice(method));
@@ -120,7 +122,7 @@ export class Handshake {
           }
           case 's5-auth': {
             const r = decodeRfc1929Request(rest);
-            if ('need' in r) return step({ kind: 'more' });
+            if ('need' in r) return step(More);
             consumed += r.consumed;
             const ok = this.options.passwd?.verify(r.value.username, r.value.revealPassword()) ?? false;
             if (!ok) {
@@ -134,7 +136,7 @@ export class Handshake {
           }
           case 's5-request': {
             const r = decodeSocks5Request(rest);
-            if ('need' in r) return step({ kind: 'more' });
+            if ('need' in r) return step(More);
             consumed += r.consumed;
             const v = r.value;
             if (v.command === 'udp') {
@@ -156,7 +158,7 @@ export class Handshake {
             });
           }
           case 'done':
-            return step({ kind: 'more' });
+            return step(More);
         }
       }
     } catch (err) {

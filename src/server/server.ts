@@ -41,6 +41,7 @@ export class SocksServer implements AsyncDisposable {
     const clock = options.clock ?? systemClock;
     const timers: Timers = { ...defaultTimers, ...options.timers };
     const passwd = options.passwd ? parsePasswdFile(options.passwd.text, options.passwd.file) : null;
+    const services = options.services ?? builtinServices;
     this.ctx = {
       mode: options.mode,
       net: options.net,
@@ -48,7 +49,8 @@ export class SocksServer implements AsyncDisposable {
       resolver: withLookupTimeout(options.resolver, timers.dnsLookup, clock),
       userFiles: options.userFiles,
       userFilesAsync: options.userFilesAsync,
-      services: options.services ?? builtinServices,
+      services,
+      serviceNameOf: (port) => services.nameOf(port),
       identd: options.identd ?? netIdentdClient(options.net, clock),
       identdDefault: options.identdDefault,
       identdPort: options.identdPort,

@@ -27,6 +27,8 @@ export interface SessionContext {
   readonly userFiles: UserFileReader;
   readonly userFilesAsync: AsyncUserFileReader | undefined;
   readonly services: ServiceTable;
+  /** `services.nameOf` as a function value, made once (DSTSERV for every request). */
+  readonly serviceNameOf: (port: number) => string | undefined;
   readonly identd: IdentdClient;
   readonly identdDefault: IdentdMode;
   readonly identdPort: number;

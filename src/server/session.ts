@@ -368,7 +368,7 @@ export class Session implements SessionSteps {
                 ? hostFromName(ctx.resolver, req.hostname, nameWire ?? {})
                 : hostFromAddress(ctx.resolver, req.address)),
           ]);
-    const dstServ = serviceLabel(req.port, (p) => ctx.services.nameOf(p));
+    const dstServ = serviceLabel(req.port, ctx.serviceNameOf);
     if (this.gone) return this.finish('client-gone');
 
     if (req.emptyName) {
@@ -411,10 +411,10 @@ export class Session implements SessionSteps {
       {
         identdDefault: ctx.identdDefault,
         userFiles,
-        serviceNameOf: (p) => ctx.services.nameOf(p),
+        serviceNameOf: ctx.serviceNameOf,
       },
     );
-    let identd: IdentdResult = { kind: 'not-asked' };
+    let identd: IdentdResult = NotAsked;
     if (decision.action === 'permit' && decision.identd !== 'off') {
       const q = await ctx.identd({
         local: this.conn.local,
@@ -677,6 +677,8 @@ export class Session implements SessionSteps {
     }, noop);
   }
 }
+
+const NotAsked: IdentdResult = { kind: 'not-asked' };
 
 function fmtSeconds(ms: number): string {
   return String(Math.round(ms / 10) / 100);
