@@ -33,6 +33,9 @@ const starters: Record<string, () => Promise<Peer>> = {
   rsockd: () => startRsockd(hops, base + 10, hops === 1 ? ['--socks5', ...extra] : extra),
   Dante: () => startDante(hops, base + 20),
   microsocks: () => startMicrosocks(base + 30),
+  // RSOCKD_B=/path/to/other/checkout (built): the same rsockd peer from another tree, for A/B runs
+  rsockdB: () =>
+    startRsockd(hops, base + 50, hops === 1 ? ['--socks5', ...extra] : extra, process.env.RSOCKD_B ?? '.'),
   bare: () => startScript(process.env.BARE ?? '/tmp/proto/bare.mjs', base + 40),
 };
 const echo = await startEcho(base, 'echo');

@@ -93,7 +93,13 @@ function peer(
 }
 
 /** rsockd → rsockd → sockd on 127.0.1.{1,2,3}, all on one port (--upstream-port). */
-export async function startRsockd(hops: 1 | 3, port: number, extra: readonly string[] = []): Promise<Peer> {
+export async function startRsockd(
+  hops: 1 | 3,
+  port: number,
+  extra: readonly string[] = [],
+  /** Another checkout's built rsockd, for A/B runs (focus.ts RSOCKD_B). */
+  binRoot: string = root,
+): Promise<Peer> {
   const dir = mkdtempSync(path.join(work, 'rsockd-'));
   const conf = path.join(dir, 'sockd.conf');
   writeFileSync(conf, 'permit 0.0.0.0 0.0.0.0\n');
@@ -109,7 +115,7 @@ export async function startRsockd(hops: 1 | 3, port: number, extra: readonly str
     const last = i === hops;
     const clientConf = path.join(dir, `socks${i}.conf`);
     writeFileSync(clientConf, last ? 'direct ALL\n' : `sockd @=127.0.1.${i + 1} 0.0.0.0 0.0.0.0\n`);
-    const bin = path.join(root, 'dist/cli', last ? 'sockd.js' : 'rsockd.js');
+    const bin = path.join(binRoot, 'dist/cli', last ? 'sockd.js' : 'rsockd.js');
     // RSOCKD_NODE_ARGS: extra node flags for profiling (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`)
     const nodeArgs = (process.env.RSOCKD_NODE_ARGS ?? '').split(' ').filter(Boolean);
     const args = [
