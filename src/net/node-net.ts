@@ -47,7 +47,8 @@ class SocketConn implements Conn {
   }
 }
 
-function timeoutError(options: ConnectOptions): NodeJS.ErrnoException {
+/** The error a connect that outlived `timeoutMs` rejects with (both Nets). */
+export function connectTimeoutError(options: ConnectOptions): NodeJS.ErrnoException {
   const err: NodeJS.ErrnoException = new Error(
     `connect ETIMEDOUT ${options.host}:${options.port}`,
   ) as NodeJS.ErrnoException;
@@ -110,7 +111,7 @@ export class NodeNet implements Net {
         resolve(connOfSocket(socket));
       });
       if (options.timeoutMs !== undefined && options.timeoutMs > 0) {
-        timer = setTimeout(() => onError(timeoutError(options)), options.timeoutMs);
+        timer = setTimeout(() => onError(connectTimeoutError(options)), options.timeoutMs);
       }
     });
   }

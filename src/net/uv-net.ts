@@ -2,7 +2,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Endpoint } from '../common/events.ts';
 import type { Conn, ConnectOptions, Listener, ListenOptions, Net } from './net.ts';
-import { unmapAddress } from './node-net.ts';
+import { connectTimeoutError, unmapAddress } from './node-net.ts';
 import { loadUvBindings, type TcpHandle, type UvBindings } from './uv-bindings.ts';
 import { UvSocket, uvError } from './uv-socket.ts';
 
@@ -27,13 +27,6 @@ async function numericHost(host: string): Promise<string> {
 
 function bindHandle(handle: TcpHandle, address: string, port: number): number {
   return isIP(address) === 6 ? handle.bind6(address, port, 0) : handle.bind(address, port);
-}
-
-function timeoutError(options: ConnectOptions): NodeJS.ErrnoException {
-  const err = new Error(`connect ETIMEDOUT ${options.host}:${options.port}`) as NodeJS.ErrnoException;
-  err.code = 'ETIMEDOUT';
-  err.syscall = 'connect';
-  return err;
 }
 
 export class UvNet implements Net {
@@ -129,7 +122,7 @@ export class UvNet implements Net {
         isIP(host) === 6 ? handle.connect6(req, host, options.port) : handle.connect(req, host, options.port);
       if (err !== 0) return fail(uvError(err, 'connect', host, options.port));
       if (options.timeoutMs !== undefined && options.timeoutMs > 0) {
-        timer = setTimeout(() => fail(timeoutError(options)), options.timeoutMs);
+        timer = setTimeout(() => fail(connectTimeoutError(options)), options.timeoutMs);
       }
     });
   }
