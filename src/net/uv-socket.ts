@@ -215,6 +215,11 @@ export class UvSocket extends EventEmitter implements ByteStream {
   relayTo(sink: UvSocket): void {
     this.sink = sink;
     sink.source = this;
+    // An EOF read before the relay began is passed on now (resume() reads no further).
+    if (this.readableEnded) {
+      if (!sink.destroyed) sink.end();
+      return;
+    }
     this.resume();
   }
 
