@@ -1,12 +1,17 @@
 import test from 'ava';
+import fc from 'fast-check';
 import type { AddrSpec, HostPattern } from '../../../src/config/ast.ts';
 import { inetAton } from '../../../src/config/inet.ts';
 import {
   type HostIdentity,
+  heldHostFromAddress,
+  heldHostFromName,
   hostFromAddress,
   hostFromName,
   hostMatches,
+  parseDottedQuad,
   UnspecifiedHostName,
+  unmapIPv4,
 } from '../../../src/policy/host.ts';
 import type { Resolver } from '../../../src/policy/resolver.ts';
 import { hostsFileResolver, tableResolver } from '../../../src/policy/table-resolver.ts';
@@ -142,4 +147,85 @@ test('a hosts-style fixture answers reverse and forward lookups from the same li
   t.deepEqual(await r.forward('FW3.corp.example.com'), ['10.0.0.5', '10.0.0.6']);
   t.deepEqual(await r.forward('nosuch'), []);
   t.deepEqual((await hostFromAddress(r, '10.0.0.5')).names, ['fw3.corp.example.com', 'fw3']);
+});
+
+/** `resolver` with every answer also held, as a cache that has seen them answers. */
+const holding: Resolver = {
+  reverse: (a) => resolver.reverse(a),
+  forward: (n) => resolver.forward(n),
+  held: (kind, key) => {
+    const table = kind === 'reverse' ? reverseTable : forwardTable;
+    return table.get(kind === 'forward' ? key.toLowerCase() : key) ?? [];
+  },
+};
+const reverseTable = new Map([
+  ['10.9.1.10', ['ws1.eng.example.com', 'alias.example.com']],
+  ['10.9.1.11', ['ws2.eng.example.com']],
+]);
+const forwardTable = new Map([
+  ['ws1.eng.example.com', ['10.9.1.10']],
+  ['alias.example.com', ['10.1.1.1']],
+  ['ws2.eng.example.com', ['10.9.1.99']],
+  ['multi.example.com', ['192.0.2.1', '192.0.2.2']],
+]);
+
+test('with every answer held the identity is known at once and equals the looked-up one', async (t) => {
+  for (const a of ['10.9.1.10', '10.9.1.11', '192.0.2.77', '0.0.0.0', '::ffff:10.9.1.10', '2001:db8::1']) {
+    t.deepEqual(heldHostFromAddress(holding, a), await hostFromAddress(resolver, a), a);
+  }
+  t.deepEqual(
+    heldHostFromName(holding, 'multi.example.com'),
+    await hostFromName(resolver, 'multi.example.com'),
+  );
+});
+
+test('a missing held answer means "look it up", never a guess', (t) => {
+  const partial: Resolver = {
+    ...holding,
+    held: (kind, key) => (kind === 'reverse' ? holding.held?.(kind, key) : undefined),
+  };
+  t.is(heldHostFromAddress(partial, '10.9.1.10'), undefined, 'the PTR name still needs its forward check');
+  t.is(heldHostFromName(partial, 'multi.example.com'), undefined);
+  t.is(heldHostFromAddress({ reverse: resolver.reverse, forward: resolver.forward }, '10.9.1.10'), undefined);
+  // No name lookup is needed for these, held or not.
+  t.is(heldHostFromAddress(partial, '0.0.0.0')?.display, UnspecifiedHostName);
+});
+
+/** The regular-expression readings the hand-scanned parsers replaced, as references. */
+function referenceDottedQuad(text: string): number | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  if (!m) return undefined;
+  let value = 0;
+  for (const part of m.slice(1)) {
+    if (Number(part) > 255) return undefined;
+    value = value * 256 + Number(part);
+  }
+  return value >>> 0;
+}
+function referenceUnmap(address: string): string {
+  const m = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
+  return m ? m[1]! : address;
+}
+const addressLike = fc.oneof(
+  fc.stringMatching(/^[0-9.:fFx ]{0,18}$/),
+  fc
+    .tuple(
+      fc.nat(300),
+      fc.nat(300),
+      fc.nat(300),
+      fc.nat(1000),
+      fc.constantFrom('', '0', '::ffff:', '::FFFF:0'),
+    )
+    .map(([a, b, c, d, prefix]) => `${prefix}${a}.${b}.${c}.${d}`),
+);
+
+test('dotted quads and IPv4-mapped IPv6 are read exactly as the regular-expression reference reads them', (t) => {
+  fc.assert(
+    fc.property(addressLike, (text) => {
+      t.is(parseDottedQuad(text), referenceDottedQuad(text), text);
+      t.is(unmapIPv4(text), referenceUnmap(text), text);
+    }),
+    { numRuns: 3000 },
+  );
+  t.is(parseDottedQuad('010.1.1.1'), 0x0a010101, 'leading zeros are decimal here, not octal');
 });

@@ -50,3 +50,22 @@ test('address kinds: dotted is IPv4, a colon means IPv6, anything else is a name
   t.is(addressKind('www.example.org'), 'domain');
   t.is(addressKind('010.0.0.1'), 'domain');
 });
+
+test('dotted IPv4 is read exactly as a part-by-part reference reads it', (t) => {
+  const reference = (text: string): Uint8Array | null => {
+    const parts = text.split('.');
+    if (parts.length !== 4 || !parts.every((p) => /^(0|[1-9][0-9]{0,2})$/.test(p) && Number(p) <= 255))
+      return null;
+    return Uint8Array.from(parts.map(Number));
+  };
+  const text = fc.oneof(
+    fc.stringMatching(/^[0-9.]{0,16}$/),
+    fc.tuple(fc.nat(300), fc.nat(300), fc.nat(300), fc.nat(300)).map((p) => p.join('.')),
+  );
+  fc.assert(
+    fc.property(text, (s) => {
+      t.deepEqual(parseIPv4(s), reference(s), s);
+    }),
+    { numRuns: 3000 },
+  );
+});

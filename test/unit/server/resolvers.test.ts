@@ -112,3 +112,36 @@ test('behind the DNS timer, a cached answer needs no timer; a miss is still boun
   clock.advance(5000);
   t.deepEqual(await pending, []);
 });
+
+test('a held answer is there without waiting only once a lookup brought it, and follows the cache', async (t) => {
+  const clock = manualClock();
+  let answer: (v: string[]) => void = () => {};
+  let asked = 0;
+  const inner = {
+    reverse: () => {
+      asked++;
+      return asked === 1 ? Promise.resolve(['a.lab']) : new Promise<string[]>((r) => (answer = r));
+    },
+    forward: async () => ['10.0.0.1'],
+  };
+  const r = withLookupTimeout(withCache(inner, clock, { ttlMs: 1000, negativeTtlMs: 100 }), 5000, clock);
+  t.is(r.held?.('reverse', '10.0.0.1'), undefined, 'nothing held before the first lookup');
+  await r.reverse('10.0.0.1');
+  t.deepEqual(r.held?.('reverse', '10.0.0.1'), ['a.lab']);
+  t.is(r.held?.('forward', 'a.lab'), undefined, 'forward and reverse are held apart');
+  clock.advance(1001);
+  // Expired: still held (served at once) while the refresh that holding it started is under way.
+  t.deepEqual(r.held?.('reverse', '10.0.0.1'), ['a.lab']);
+  t.is(asked, 2, 'holding an expired answer started one refresh');
+  answer(['b.lab']);
+  await new Promise((res) => setImmediate(res));
+  t.deepEqual(r.held?.('reverse', '10.0.0.1'), ['b.lab']);
+});
+
+test('a hosts table holds every answer, names case-insensitively and addresses as themselves', (t) => {
+  const r = new TableResolver('10.1.1.1 alpha.lab a\n');
+  t.deepEqual(r.held('reverse', '10.1.1.1'), ['alpha.lab', 'a']);
+  t.deepEqual(r.held('forward', 'ALPHA.LAB'), ['10.1.1.1']);
+  t.deepEqual(r.held('forward', '10.2.2.2'), ['10.2.2.2']);
+  t.deepEqual(r.held('reverse', '10.9.9.9'), []);
+});
