@@ -1,6 +1,6 @@
 /**
  * A quicker, focused variant of run.ts for iterating on one metric:
- *   FOCUS=3hop|1hop|rate1|rate64|mem PEERS=rsockd,Dante ROUNDS=4 node --expose-gc --import=tsx test/bench/focus.ts
+ *   FOCUS=3hop|1hop|rate1|rate64|mem PEERS=rsockd,Dante,microsocks,floor ROUNDS=4 node --expose-gc --import=tsx test/bench/focus.ts
  * Same peers, same loads and logging as run.ts; rounds interleaved in a shuffled order.
  */
 import { readFileSync } from 'node:fs';
@@ -36,7 +36,9 @@ const starters: Record<string, () => Promise<Peer>> = {
   // RSOCKD_B=/path/to/other/checkout (built): the same rsockd peer from another tree, for A/B runs
   rsockdB: () =>
     startRsockd(hops, base + 50, hops === 1 ? ['--socks5', ...extra] : extra, process.env.RSOCKD_B ?? '.'),
-  bare: () => startScript(process.env.BARE ?? '/tmp/proto/bare.mjs', base + 40),
+  // the same handles with no features at all (floor-relay.mjs), or FLOOR=script for another reference
+  floor: () =>
+    startScript(process.env.FLOOR ?? new URL('./floor-relay.mjs', import.meta.url).pathname, base + 40),
 };
 const echo = await startEcho(base, 'echo');
 const once = await startEcho(base + 2, 'once');

@@ -182,13 +182,13 @@ export async function startMicrosocks(port: number): Promise<Peer> {
   return peer('microsocks', '127.0.0.1', port, 'socks5', [child]);
 }
 
-/** A reference relay script (node, `script HOST PORT`), e.g. a bare node:net relay as a floor for rsockd. */
+/** A reference relay script (node, `script HOST PORT`, SOCKS 5): floor-relay.mjs by default. */
 export async function startScript(script: string, port: number): Promise<Peer> {
   const child = spawn(process.execPath, ['--expose-gc', script, '127.0.0.1', String(port)], {
     stdio: 'ignore',
   });
   await waitForPort('127.0.0.1', port);
-  return peer('bare', '127.0.0.1', port, 'socks5', [child]);
+  return peer('floor', '127.0.0.1', port, 'socks5', [child]);
 }
 
 export function startEcho(port: number, mode: 'echo' | 'once' = 'echo'): Promise<{ stop(): Promise<void> }> {
