@@ -13,6 +13,7 @@ import { productionNet } from '../net/production-net.ts';
 import type { Resolver } from '../policy/resolver.ts';
 import {
   defaultRulePaths,
+  interfaceProblems,
   type LoadedRules,
   loadErrorDetails,
   loadRuleFiles,
@@ -26,6 +27,7 @@ import type { ClassicLog, ServerOptions, ServerRules, Timers } from '../server/o
 import { SystemResolver, TableResolver, withCache } from '../server/resolvers.ts';
 import { DefaultMaxSessions, fsUserFileReader, SocksServer } from '../server/server.ts';
 import { fsAsyncUserFileReader } from '../server/user-files.ts';
+import { localAddressTest } from './local-interfaces.ts';
 
 /**
  * The shared command line of `rsockd` and `sockd` (spec h.1, h.2, h.3). `rsockd.ts` and
@@ -378,8 +380,14 @@ function serverOptions(
   };
 }
 
-function logLoadProblems(loaded: LoadedRules, out: Outputs): void {
+function logLoadProblems(loaded: LoadedRules, out: Outputs, args: ServerArgs, multihomed: boolean): void {
   for (const w of loadWarnings(loaded)) out.warn(w);
+  // e: a multi-homed server's route file names interfaces of this host (checked at every load).
+  if (multihomed) {
+    const problems = interfaceProblems(loaded, localAddressTest());
+    for (const m of problems.classic) out.log?.write('err', m);
+    printDetails(args, problems.details);
+  }
 }
 
 /** Entry point of both binaries; returns the exit status. */
@@ -430,7 +438,7 @@ async function runInetd(
     services,
     frozen: readFrozenFile,
   });
-  logLoadProblems(loaded, out);
+  logLoadProblems(loaded, out, args, multihomed);
   const server = new SocksServer(
     serverOptions(args, toServerRules(loaded), out, resolver, services, multihomed),
   );
@@ -476,7 +484,7 @@ async function runStandalone(
     return 1;
   }
   if (args.workers > 1 && cluster.isPrimary) return runPrimary(args, out);
-  logLoadProblems(loaded, out);
+  logLoadProblems(loaded, out, args, multihomed);
   let rules = toServerRules(loaded);
   for (const l of [rules.client, rules.route]) {
     if (l && 'unusable' in l) for (const m of l.unusable) out.log?.write('err', m);
@@ -502,7 +510,7 @@ async function runStandalone(
         services,
         frozen: readFrozenFile,
       });
-      logLoadProblems(next, out);
+      logLoadProblems(next, out, args, multihomed);
       const merged = mergeReload(rules, next);
       for (const e of merged.errors) out.log?.write('err', e);
       printDetails(args, merged.details);

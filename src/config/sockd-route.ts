@@ -55,13 +55,18 @@ export function parseSockdRoute(text: string, options: { readonly file: string }
 }
 
 /**
- * Routes whose interface address is not one of `localAddrs` (dotted IPv4), as errors with the
- * message `Interface address X at line N is not local` (e). Pure: the caller lists the interfaces.
+ * Routes whose interface address is not local, as errors with the message `Interface address X at
+ * line N is not local` (e). Pure: the caller says what is local, as a list of dotted IPv4
+ * addresses or as a test (a host's loopback network is local as a whole, not only 127.0.0.1).
  */
-export function checkLocalInterfaces(config: RouteConfig, localAddrs: readonly string[]): ConfigError[] {
+export function checkLocalInterfaces(
+  config: RouteConfig,
+  localAddrs: readonly string[],
+  isLocal?: (addr: number) => boolean,
+): ConfigError[] {
   const local = new Set(localAddrs.map((a) => inetAton(a)).filter((a) => a !== undefined));
   return config.routes
-    .filter((route) => !local.has(route.iface))
+    .filter((route) => !local.has(route.iface) && !(isLocal?.(route.iface) ?? false))
     .map(
       (route) =>
         new ConfigError({

@@ -3,7 +3,7 @@ import type { ClientConfig, RouteConfig, ServerConfig } from '../config/ast.ts';
 import { ConfigFileError } from '../config/config-error.ts';
 import type { ServiceTable } from '../config/services.ts';
 import { parseSockdConf } from '../config/sockd-conf.ts';
-import { parseSockdRoute } from '../config/sockd-route.ts';
+import { checkLocalInterfaces, parseSockdRoute } from '../config/sockd-route.ts';
 import { parseSocksConf } from '../config/socks-conf.ts';
 import type { ServerRules, UnusableConfig } from './options.ts';
 
@@ -218,6 +218,21 @@ export function loadErrorDetails(loaded: LoadedRules): string[] {
   for (const l of [loaded.server, loaded.client, loaded.route])
     if (l && l.status === 'invalid') out.push(...(l.details ?? []));
   return out;
+}
+
+/**
+ * e: a loaded sockd.route whose interface addresses are not local to this host. The file stays in
+ * use (a BIND from such an interface then fails at bind() and says so); the errors are for the
+ * log (`Interface address X at line N is not local`) and, compiler-style, for stderr.
+ */
+export function interfaceProblems(
+  loaded: LoadedRules,
+  local: { readonly addresses: readonly string[]; readonly isLocal: (addr: number) => boolean },
+): { classic: string[]; details: string[] } {
+  const r = loaded.route;
+  if (r.status !== 'ok') return { classic: [], details: [] };
+  const errors = checkLocalInterfaces(r.config, local.addresses, local.isLocal);
+  return { classic: errors.map((e) => e.classic), details: errors.map((e) => e.message) };
 }
 
 /** Warnings of the loaded files (frozen older than text, f.3). */

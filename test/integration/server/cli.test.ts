@@ -348,3 +348,32 @@ test('--workers 2 serves through node:cluster workers sharing the listener', asy
   const done = await s.proc;
   t.is(done.exitCode, 0);
 });
+
+test('a multi-homed start-up names every sockd.route interface that is not local, and keeps serving', async (t) => {
+  t.timeout(60_000);
+  const dir = await tempDir(t);
+  await writeFile(join(dir, 'sockd.conf'), 'permit ALL\n');
+  // 192.0.2.77 (TEST-NET-1) is on no interface here; 127.0.9.9 is inside the loopback network.
+  const route = join(dir, 'sockd.route');
+  await writeFile(route, '192.0.2.77 10.0.0.0 255.0.0.0\n127.0.9.9 0.0.0.0 0.0.0.0\n');
+  const echo = await startEcho(t);
+  const s = await standalone(t, 'sockd', dir, ['--multihomed']);
+  const line = await waitForLogLine(s.logFile, (l) => l.includes('is not local'));
+  t.true(line.endsWith('Interface address 192.0.2.77 at line 1 is not local'), line);
+  const log = await readFile(s.logFile, 'utf8');
+  t.false(log.includes('127.0.9.9 at line 2'), 'an address of the loopback network is local');
+  const r = await socks4({
+    proxy: { host: s.host, port: s.port },
+    dst: echo.host,
+    port: echo.port,
+    user: 'u',
+  });
+  t.is(r.reply?.code, 90, 'the server serves on');
+  r.socket.destroy();
+  process.kill(s.proc.pid!, 'SIGTERM');
+  const done = await s.proc;
+  t.regex(
+    String(done.stderr),
+    /sockd\.route:1:1: interface address 192\.0\.2\.77 is not an address of this host/,
+  );
+});

@@ -105,3 +105,13 @@ test('on arbitrary text the route parser returns routes or throws ConfigFileErro
   );
   t.pass();
 });
+
+test('checkLocalInterfaces also takes a test for whole local networks (a loopback /8)', (t) => {
+  const loopback = (addr: number) => addr >>> 24 === 127;
+  const config = parseSockdRoute('127.0.9.9 ALL\n10.0.0.1 ALL\n192.0.2.1 ALL\n', { file: 'sockd.route' });
+  const errors = checkLocalInterfaces(config, ['10.0.0.1'], loopback);
+  t.deepEqual(
+    errors.map((e) => e.classic),
+    ['Interface address 192.0.2.1 at line 3 is not local'],
+  );
+});
