@@ -33,8 +33,9 @@ export interface ByteStream extends EventEmitter {
 }
 
 /**
- * The Net port (design.md): the server never calls node:net directly. Production uses the
- * node:net implementation; the local runtime gives each virtual host a Net that maps topology
+ * The Net port (design.md): the server never calls node:net directly. Production uses UvNet
+ * (bare libuv handles, uv-net.ts) or, on request or as a fallback, NodeNet (node:net); the local
+ * runtime gives each virtual host a Net that maps topology
  * addresses onto loopback addresses, reports peers back in topology terms, and refuses
  * connections the topology does not allow with the error a real network would give.
  */

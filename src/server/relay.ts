@@ -14,6 +14,9 @@ import { UvSocket } from '../net/uv-socket.ts';
  * see BulkReads): no allocation and no garbage per chunk, and reads up to BulkBufferBytes, which
  * halves the syscalls of a busy relay. A cascade of rsockd processes on a 2-core machine is bound
  * by exactly that per-byte CPU.
+ *
+ * Two UvSockets (the production Net) need no Pump: each writes its reads straight to the other
+ * (UvSocket.relayTo), with the same backpressure, half-close and bulk-buffer rules inside.
  */
 
 export interface RelayResult {
@@ -42,7 +45,7 @@ const BulkThreshold = 32 * 1024;
 const BulkBufferBytes = 256 * 1024;
 
 /**
- * Access to net.ByteStream's user-buffer read mode for sockets we did not construct (the accepted
+ * Access to net.Socket's user-buffer read mode for sockets we did not construct (the accepted
  * ones): the `onread` constructor option stores its buffer and callback under internal symbols
  * that `onStreamRead` consults on every read. Found by description once; when a Node version
  * lacks them, bulk mode is simply not used and every direction stays on stream reads.
