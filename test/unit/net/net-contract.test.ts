@@ -8,6 +8,7 @@ import { nodeNet } from '../../../src/net/node-net.ts';
 import { productionNet } from '../../../src/net/production-net.ts';
 import { UvSocket } from '../../../src/net/uv-socket.ts';
 import { testWhen } from '../../helpers/interop-tools.ts';
+import { eventually, Received, sha256, within } from './_streams.ts';
 
 /**
  * One behavioural contract (net.ts: Net, Listener, Conn, ByteStream) run against both Nets: NodeNet
@@ -26,28 +27,6 @@ const noop = (): void => {};
 
 // ------------------------------------------------------------------ plumbing
 
-/** `p`, or a rejection naming `what` when it takes longer than `ms`. */
-async function within<T>(p: Promise<T>, what: string, ms = 3000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([p, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Polls `cond` until it holds, or rejects naming `what`. */
-async function eventually(cond: () => boolean, what: string, ms = 3000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await sleep(5);
-  }
-}
-
 /** The rejection of a promise that must reject. */
 async function rejection(p: Promise<unknown>): Promise<NodeJS.ErrnoException> {
   try {
@@ -56,29 +35,6 @@ async function rejection(p: Promise<unknown>): Promise<NodeJS.ErrnoException> {
     return err as NodeJS.ErrnoException;
   }
   throw new Error('expected a rejection, got a value');
-}
-
-function sha256(data: Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
-/** Everything a stream delivers through 'data' listeners, and whether its 'end' came. */
-class Received {
-  readonly chunks: Buffer[] = [];
-  bytes = 0;
-  ended = false;
-  constructor(socket: ByteStream) {
-    socket.on('data', (chunk: Buffer) => {
-      this.chunks.push(Buffer.from(chunk));
-      this.bytes += chunk.length;
-    });
-    socket.on('end', () => {
-      this.ended = true;
-    });
-  }
-  get buffer(): Buffer {
-    return Buffer.concat(this.chunks);
-  }
 }
 
 interface Accepting {

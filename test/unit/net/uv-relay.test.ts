@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import test, { type ExecutionContext } from 'ava';
@@ -6,6 +6,7 @@ import type { ByteStream, Conn } from '../../../src/net/net.ts';
 import { productionNet } from '../../../src/net/production-net.ts';
 import { UvSocket } from '../../../src/net/uv-socket.ts';
 import { Relay } from '../../../src/server/relay.ts';
+import { eventually, Received, sha256, within } from './_streams.ts';
 
 /**
  * UvSocket's relay mode (`a.relayTo(b)`: a's reads written straight to b, b's backpressure pausing
@@ -21,58 +22,6 @@ const noop = (): void => {};
 const MiB = 1024 * 1024;
 
 // ------------------------------------------------------------------ plumbing
-
-/** `p`, or a rejection naming `what` when it takes longer than `ms`. */
-async function within<T>(p: Promise<T>, what: string, ms = 3000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([p, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Polls `cond` until it holds, or rejects naming `what`. */
-async function eventually(cond: () => boolean, what: string, ms = 3000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await sleep(5);
-  }
-}
-
-function sha256(data: Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
-/** Everything a stream delivers through 'data' listeners, and whether (and when) its 'end' came. */
-class Received {
-  readonly chunks: Buffer[] = [];
-  bytes = 0;
-  ended = false;
-  readonly end: Promise<void>;
-  constructor(socket: ByteStream) {
-    socket.on('data', (chunk: Buffer) => {
-      this.chunks.push(Buffer.from(chunk));
-      this.bytes += chunk.length;
-    });
-    this.end = new Promise<void>((resolve) => {
-      socket.on('end', () => {
-        this.ended = true;
-        resolve();
-      });
-    });
-  }
-  get buffer(): Buffer {
-    return Buffer.concat(this.chunks);
-  }
-  text(): string {
-    return this.buffer.toString('latin1');
-  }
-}
 
 /** A promise for the socket's 'close' (registered now, so an early 'close' is not missed). */
 function closeOf(socket: ByteStream): Promise<boolean> {

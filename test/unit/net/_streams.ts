@@ -1,0 +1,58 @@
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ByteStream } from '../../../src/net/net.ts';
+
+// Plumbing shared by the net tests (net-contract, uv-relay): deadlines, polling, checksums and a
+// recorder of what a stream delivers.
+
+/** `p`, or a rejection naming `what` when it takes longer than `ms`. */
+export async function within<T>(p: Promise<T>, what: string, ms = 3000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Polls `cond` until it holds, or rejects naming `what`. */
+export async function eventually(cond: () => boolean, what: string, ms = 3000): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!cond()) {
+    if (performance.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+    await sleep(5);
+  }
+}
+
+export function sha256(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Everything a stream delivers through 'data' listeners, and whether (and when) its 'end' came. */
+export class Received {
+  readonly chunks: Buffer[] = [];
+  bytes = 0;
+  ended = false;
+  readonly end: Promise<void>;
+  constructor(socket: ByteStream) {
+    socket.on('data', (chunk: Buffer) => {
+      this.chunks.push(Buffer.from(chunk));
+      this.bytes += chunk.length;
+    });
+    this.end = new Promise<void>((resolve) => {
+      socket.on('end', () => {
+        this.ended = true;
+        resolve();
+      });
+    });
+  }
+  get buffer(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+  text(): string {
+    return this.buffer.toString('latin1');
+  }
+}
