@@ -64,12 +64,11 @@ export class TableResolver implements Resolver {
   }
 
   async reverse(address: string): Promise<readonly string[]> {
-    return this.byAddress.get(address) ?? [];
+    return this.held('reverse', address);
   }
 
   async forward(name: string): Promise<readonly string[]> {
-    if (ipv4.test(name)) return [name];
-    return this.byName.get(name.toLowerCase()) ?? [];
+    return this.held('forward', name);
   }
 
   /** A table holds every answer. */
