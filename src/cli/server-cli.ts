@@ -380,6 +380,11 @@ function serverOptions(
   };
 }
 
+/** The rule files this server reads, as its options name them (start-up, inetd, every reload). */
+function loadRules(args: ServerArgs, services: ServiceTable): Promise<LoadedRules> {
+  return loadRuleFiles({ paths: args.paths, mode: args.program, services, frozen: readFrozenFile });
+}
+
 function logLoadProblems(loaded: LoadedRules, out: Outputs, args: ServerArgs, multihomed: boolean): void {
   for (const w of loadWarnings(loaded)) out.warn(w);
   // e: a multi-homed server's route file names interfaces of this host (checked at every load).
@@ -432,12 +437,7 @@ async function runInetd(
   services: ServiceTable,
   multihomed: boolean,
 ): Promise<number> {
-  const loaded = await loadRuleFiles({
-    paths: args.paths,
-    mode: args.program,
-    services,
-    frozen: readFrozenFile,
-  });
+  const loaded = await loadRules(args, services);
   logLoadProblems(loaded, out, args, multihomed);
   const server = new SocksServer(
     serverOptions(args, toServerRules(loaded), out, resolver, services, multihomed),
@@ -467,12 +467,7 @@ async function runStandalone(
   services: ServiceTable,
   multihomed: boolean,
 ): Promise<number> {
-  const loaded = await loadRuleFiles({
-    paths: args.paths,
-    mode: args.program,
-    services,
-    frozen: readFrozenFile,
-  });
+  const loaded = await loadRules(args, services);
   // Every config error also in compiler style (file:line:col, the line, a caret) for the operator.
   printDetails(args, loadErrorDetails(loaded));
   if (loaded.server.status === 'invalid') {
@@ -504,12 +499,7 @@ async function runStandalone(
   let reloading = Promise.resolve();
   const onHup = () => {
     reloading = reloading.then(async () => {
-      const next = await loadRuleFiles({
-        paths: args.paths,
-        mode: args.program,
-        services,
-        frozen: readFrozenFile,
-      });
+      const next = await loadRules(args, services);
       logLoadProblems(next, out, args, multihomed);
       const merged = mergeReload(rules, next);
       for (const e of merged.errors) out.log?.write('err', e);
