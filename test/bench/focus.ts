@@ -56,8 +56,10 @@ try {
         else {
           const c = focus === 'rate64' ? 64 : 1;
           const proto = (process.env.PROTO ?? 'socks5') as 'socks4' | 'socks5';
-          const cpu0 = cpuTicks(peer.pids());
-          const res = await connectionRate({ ...peer, proto }, base + 2, c, seconds);
+          let cpu0 = 0;
+          const res = await connectionRate({ ...peer, proto }, base + 2, c, seconds, () => {
+            cpu0 = cpuTicks(peer.pids());
+          });
           v = res.perSecond;
           // CPU the peer spent per connection (µs), from /proc ticks: shows cost apart from contention
           (out[`${name} cpu µs/conn`] ??= []).push(((cpuTicks(peer.pids()) - cpu0) * 1e4) / (v * seconds));

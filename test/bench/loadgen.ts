@@ -1,7 +1,11 @@
 /**
  * Connection-rate load generator (a child process, so it does not share a core's event loop with
  * the proxy under test): each request is TCP connect → SOCKS CONNECT → 64-byte echo → close.
- * Prints one JSON line: { done, failed, seconds, latencies: { p50, p99 } } (ms, connect→reply).
+ * With `--warmup S` the same load runs S seconds first and is not counted: a benchmark compares
+ * servers in their steady state, after a JIT-compiled server has compiled its hot paths (and this
+ * load generator its own), as a server in service for more than a few seconds is.
+ * Prints `warm` when the counted load begins, then one JSON line:
+ * { done, failed, seconds, latencies: { p50, p99 } } (ms, connect→reply).
  */
 import net from 'node:net';
 import { parseArgs } from 'node:util';
@@ -14,12 +18,12 @@ const { values } = parseArgs({
     target: { type: 'string' },
     concurrency: { type: 'string', default: '1' },
     seconds: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '0' },
   },
 });
 const [proxyHost, proxyPort] = (values.proxy ?? '').split(':');
 const [targetHost, targetPort] = (values.target ?? '').split(':');
 const concurrency = Number(values.concurrency);
-const deadline = performance.now() + Number(values.seconds) * 1000;
 const payload = Buffer.alloc(64, 0x61);
 
 function once(): Promise<number> {
@@ -59,17 +63,25 @@ function once(): Promise<number> {
 
 const latencies: number[] = [];
 let failed = 0;
-async function worker(): Promise<void> {
+async function worker(deadline: number, record: boolean): Promise<void> {
   while (performance.now() < deadline) {
     try {
-      latencies.push(await once());
+      const latency = await once();
+      if (record) latencies.push(latency);
     } catch {
-      failed++;
+      if (record) failed++;
     }
   }
 }
+function load(seconds: number, record: boolean): Promise<unknown> {
+  const deadline = performance.now() + seconds * 1000;
+  return Promise.all(Array.from({ length: concurrency }, () => worker(deadline, record)));
+}
+const warmup = Number(values.warmup);
+if (warmup > 0) await load(warmup, false);
+process.stdout.write('warm\n');
 const t0 = performance.now();
-await Promise.all(Array.from({ length: concurrency }, worker));
+await load(Number(values.seconds), true);
 const seconds = (performance.now() - t0) / 1000;
 latencies.sort((a, b) => a - b);
 const pct = (p: number) =>

@@ -43,12 +43,20 @@ export interface RateResult {
   failed: number;
 }
 
-/** Connections per second at a concurrency, with connect→reply latency percentiles. */
+/** Seconds of the same load run before each connection-rate measurement and not counted. */
+export const WarmupSeconds = Number(process.env.BENCH_WARMUP ?? 1);
+
+/**
+ * Connections per second at a concurrency, with connect→reply latency percentiles, after a
+ * warm-up of WarmupSeconds (see loadgen.ts). `onWarm` runs when the warm-up ends and the counted
+ * load begins (focus.ts samples the peer's CPU time there).
+ */
 export async function connectionRate(
   peer: Peer,
   echoPort: number,
   concurrency: number,
   seconds: number,
+  onWarm: () => void = () => {},
 ): Promise<RateResult> {
   const args = ['--import=tsx', path.join(import.meta.dirname, 'loadgen.ts')];
   args.push(
@@ -60,7 +68,26 @@ export async function connectionRate(
     `${TARGET_HOST}:${echoPort}`,
   );
   args.push('--concurrency', String(concurrency), '--seconds', String(seconds));
-  const { stdout } = await run(process.execPath, args);
+  args.push('--warmup', String(WarmupSeconds));
+  const stdout = await new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let text = '';
+    let warm = false;
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      text += chunk;
+      // The first line marks the end of the warm-up; the result is the line after it.
+      if (!warm && text.startsWith('warm\n')) {
+        warm = true;
+        text = text.slice('warm\n'.length);
+        onWarm();
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolve(text) : reject(new Error(`loadgen exited with ${code}`)),
+    );
+  });
   const r = JSON.parse(stdout) as {
     done: number;
     failed: number;
