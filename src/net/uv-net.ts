@@ -37,6 +37,9 @@ export class UvNet implements Net {
     const uv = this.uv;
     const handle = uv.newServerHandle();
     let err = bindHandle(handle, host, options.port);
+    // Linux copies TCP_NODELAY from a listening socket to the sockets it accepts: set once here,
+    // it spares a system call per connection.
+    const inheritsNoDelay = process.platform === 'linux' && err === 0 && handle.setNoDelay(true) === 0;
     if (err === 0) err = handle.listen(options.backlog ?? 511);
     const bound: { address?: string; port?: number } = {};
     if (err === 0) err = handle.getsockname(bound);
@@ -50,7 +53,7 @@ export class UvNet implements Net {
       // Accept errors (EMFILE…) must not end the listener; the next connection may succeed.
       if (status !== 0 || client === undefined) return;
       const socket = new UvSocket(uv, client);
-      client.setNoDelay(true);
+      if (!inheritsNoDelay) client.setNoDelay(true);
       const peer = socket.peername();
       // A peer that resets before we look at it has no address; drop it quietly.
       if (peer === null) {

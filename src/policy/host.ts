@@ -92,7 +92,8 @@ function heldConfirmedNames(resolver: Resolver, dotted: string): string[] | unde
   if (candidates === undefined) return undefined;
   if (candidates.length === 0) return [];
   const names: string[] = [];
-  for (const name of uniqueNames(candidates)) {
+  // One PTR name (the usual answer) is unique already.
+  for (const name of candidates.length === 1 ? candidates : uniqueNames(candidates)) {
     const addresses = resolver.held?.('forward', name);
     if (addresses === undefined) return undefined;
     if (addresses.includes(dotted)) names.push(name);

@@ -37,6 +37,8 @@ export interface RelayOptions {
   /** Bytes the remote sent after its handshake reply (an upstream's early data), sent to the client first. */
   readonly earlyRemote?: Buffer | null;
   readonly idleMs: number;
+  /** Called once with the result when both sockets have closed (`done` is the same as a promise). */
+  readonly onDone?: (result: RelayResult) => void;
 }
 
 /** A read at least this large means the direction carries bulk data: switch it to its own buffer. */
@@ -155,17 +157,15 @@ class Pump {
 export class Relay {
   private reason: RelayResult['reason'] = 'eof';
   private closed = 0;
-  private settle!: (r: RelayResult) => void;
-  readonly done: Promise<RelayResult>;
+  private result: RelayResult | null = null;
+  private settle: ((r: RelayResult) => void) | null = null;
+  private promise: Promise<RelayResult> | null = null;
 
   constructor(
     private readonly client: ByteStream,
     private readonly remote: ByteStream,
     private readonly options: RelayOptions,
   ) {
-    this.done = new Promise((resolve) => {
-      this.settle = resolve;
-    });
     const onClose = this.onClose;
     const onError = this.onError;
     client.on('error', onError);
@@ -191,7 +191,21 @@ export class Relay {
       new Pump(client, remote).start();
       new Pump(remote, client).start();
     }
-    if (this.closed === 2) this.finish();
+    // Both closed before we started: report after the constructor has returned, as for any relay.
+    if (this.closed === 2) queueMicrotask(() => this.finish());
+  }
+
+  /**
+   * The result once both sockets have closed. Made on first use: the server takes the result
+   * through `onDone`, with no promise and no microtask per connection.
+   */
+  get done(): Promise<RelayResult> {
+    this.promise ??= this.result
+      ? Promise.resolve(this.result)
+      : new Promise((resolve) => {
+          this.settle = resolve;
+        });
+    return this.promise;
   }
 
   /** End the session now (server shutdown without drain). */
@@ -233,6 +247,9 @@ export class Relay {
     this.client.off('timeout', this.onIdle);
     const fromClient = Math.max(0, this.client.bytesRead - this.options.clientHandshakeBytes);
     const fromRemote = Math.max(0, this.remote.bytesRead - this.options.remoteHandshakeBytes);
-    this.settle({ fromClient, fromRemote, reason: this.reason });
+    const result: RelayResult = { fromClient, fromRemote, reason: this.reason };
+    this.result = result;
+    this.settle?.(result);
+    this.options.onDone?.(result);
   }
 }

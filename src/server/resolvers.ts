@@ -112,7 +112,8 @@ export function withLookupTimeout(inner: Resolver, ms: number, clock: Clock): Re
 /**
  * A small answer cache in front of a resolver (what nscd does for the original): a standalone
  * server under load asks the same PTR/A questions for every request from the same client.
- * Positive answers live `ttlMs`, empty answers `negativeTtlMs`; at most `maxEntries` names.
+ * Positive answers live `ttlMs`, empty answers `negativeTtlMs`; at most `maxEntries` addresses
+ * and as many names.
  */
 export function withCache(
   inner: Resolver,
@@ -131,11 +132,18 @@ export function withCache(
     /** When the refresh under way started (0: none); one that hangs is given up after negativeTtl. */
     refreshing: number;
   }
-  const cache = new Map<string, Entry>();
-  const ask = (key: string, question: () => Promise<readonly string[]>, entry: Entry | null): Entry => {
+  // Reverse answers by address, forward answers by lower-cased name: two maps, so a lookup builds
+  // no key string and no closure (held() runs for both ends of every request).
+  type Kind = 'reverse' | 'forward';
+  const caches: Record<Kind, Map<string, Entry>> = { reverse: new Map(), forward: new Map() };
+  const question = (kind: Kind, key: string): Promise<readonly string[]> =>
+    kind === 'reverse' ? inner.reverse(key) : inner.forward(key);
+  // `key` is the cache key; `asked` the address or name as the caller gave it.
+  const ask = (kind: Kind, key: string, asked: string, entry: Entry | null): Entry => {
+    const cache = caches[kind];
     if (!entry && cache.size >= max) cache.delete(cache.keys().next().value as string);
     const now = clock.now();
-    const value = question();
+    const value = question(kind, asked);
     const e: Entry = entry ?? { until: now + ttl, value, settled: null, answer: null, refreshing: 0 };
     e.refreshing = now;
     if (!entry) cache.set(key, e);
@@ -158,31 +166,24 @@ export function withCache(
    * A held answer: fresh, or expired but still served while one refresh runs in the background
    * (a busy server never makes a request wait for a TTL to run out).
    */
-  const heldEntry = (key: string, question: () => Promise<readonly string[]>): Entry | undefined => {
-    const hit = cache.get(key);
+  const heldEntry = (kind: Kind, key: string, asked: string): Entry | undefined => {
+    const hit = caches[kind].get(key);
     if (!hit?.settled) return undefined;
     const now = clock.now();
     if (hit.until <= now && (hit.refreshing === 0 || now - hit.refreshing > negativeTtl)) {
-      ask(key, question, hit);
+      ask(kind, key, asked, hit);
     }
     return hit;
   };
-  const held = (key: string, question: () => Promise<readonly string[]>) =>
-    heldEntry(key, question)?.settled ?? undefined;
-  const lookup = (key: string, question: () => Promise<readonly string[]>): Promise<readonly string[]> => {
-    const hit = cache.get(key);
-    if (hit) return held(key, question) ?? hit.value;
-    return ask(key, question, null).value;
+  const lookup = (kind: Kind, key: string, asked: string): Promise<readonly string[]> => {
+    const hit = caches[kind].get(key);
+    if (hit) return heldEntry(kind, key, asked)?.settled ?? hit.value;
+    return ask(kind, key, asked, null).value;
   };
-  const rKey = (a: string) => `r:${a}`;
-  const fKey = (n: string) => `f:${n.toLowerCase()}`;
   return {
-    reverse: (a) => lookup(rKey(a), () => inner.reverse(a)),
-    forward: (n) => lookup(fKey(n), () => inner.forward(n)),
-    held: (kind, key) =>
-      (kind === 'reverse'
-        ? heldEntry(rKey(key), () => inner.reverse(key))
-        : heldEntry(fKey(key), () => inner.forward(key))
-      )?.answer ?? undefined,
+    reverse: (a) => lookup('reverse', a, a),
+    forward: (n) => lookup('forward', n.toLowerCase(), n),
+    held: (kind, asked) =>
+      heldEntry(kind, kind === 'forward' ? asked.toLowerCase() : asked, asked)?.answer ?? undefined,
   };
 }

@@ -93,7 +93,7 @@ export class SocksServer implements AsyncDisposable {
         ...(this.options.backlog !== undefined ? { backlog: this.options.backlog } : {}),
       },
       (conn) => {
-        void this.handleConnection(conn);
+        this.accept(conn);
       },
     );
     return this.listener;
@@ -110,25 +110,32 @@ export class SocksServer implements AsyncDisposable {
   }
 
   /**
-   * Serve one accepted connection (the listener calls this; inetd mode hands fd 0 in).
+   * Serve one accepted connection (inetd mode hands fd 0 in here).
    * Resolves when the session has ended and its logs are written.
    */
   handleConnection(conn: Conn): Promise<void> {
+    return this.accept(conn)?.done ?? Promise.resolve();
+  }
+
+  /** Start a session for a connection (null when it is refused unanswered); no promise of its own. */
+  private accept(conn: Conn): Session | null {
     if (this.closing) {
       conn.socket.destroy();
-      return Promise.resolve();
+      return null;
     }
     if (this.sessions.size >= this.maxSessions) {
       conn.socket.destroy();
       this.reportOverflow();
-      return Promise.resolve();
+      return null;
     }
-    const session = new Session(this.ctx, conn, String(this.nextId++));
+    const session = new Session(this.ctx, conn, String(this.nextId++), this.onSessionEnded);
     this.sessions.add(session);
-    return session.done.then(() => {
-      this.sessions.delete(session);
-    });
+    return session;
   }
+
+  private readonly onSessionEnded = (session: Session): void => {
+    this.sessions.delete(session);
+  };
 
   /** At most one line a second about connections closed for the session bound. */
   private reportOverflow(): void {

@@ -39,7 +39,7 @@ import {
   type SessionSteps,
   v4OrZero,
 } from './session-steps.ts';
-import { snapshotUserFiles } from './user-files.ts';
+import { snapshotUserFiles, userFilePaths } from './user-files.ts';
 
 export type { SessionContext };
 
@@ -81,8 +81,8 @@ export class Session implements SessionSteps {
   gone = false;
   private goneHandlers: (() => void)[] = [];
   private finishHandlers: (() => void)[] = [];
-  readonly done: Promise<void>;
-  private resolveDone!: () => void;
+  private donePromise: Promise<void> | null = null;
+  private resolveDone: (() => void) | null = null;
   private fromClient = 0;
   private fromRemote = 0;
 
@@ -90,14 +90,13 @@ export class Session implements SessionSteps {
     readonly ctx: SessionContext,
     readonly conn: Conn,
     id: string,
+    /** Called once when the session has ended and its logs are written (the server's bookkeeping). */
+    private readonly onEnded: (session: Session) => void = noop,
   ) {
     this.id = id;
     this.client = conn.socket;
     this.started = ctx.clock.now();
     this.handshake = new Handshake({ socks5: ctx.socks5, socks5Auth: ctx.socks5Auth, passwd: ctx.passwd });
-    this.done = new Promise((r) => {
-      this.resolveDone = r;
-    });
     this.client.on('error', this.onClientError);
     this.client.on('close', this.onClientClose);
     this.client.on('data', this.onData);
@@ -106,6 +105,16 @@ export class Session implements SessionSteps {
   }
 
   // ------------------------------------------------------------------ plumbing
+
+  /** Resolves when the session has ended and its logs are written (made on first use). */
+  get done(): Promise<void> {
+    this.donePromise ??= this.finished
+      ? Promise.resolve()
+      : new Promise((resolve) => {
+          this.resolveDone = resolve;
+        });
+    return this.donePromise;
+  }
 
   emit(event: Record<string, unknown> & { type: LabEvent['type'] }): void {
     const sink = this.ctx.events;
@@ -191,7 +200,8 @@ export class Session implements SessionSteps {
         reason,
       });
     }
-    this.resolveDone();
+    this.resolveDone?.();
+    this.onEnded(this);
   }
 
   // ------------------------------------------------------------------ request reading (b.1, i.1–i.3)
@@ -402,9 +412,11 @@ export class Session implements SessionSteps {
       return this.finish('config-unusable');
     }
 
-    const userFiles = ctx.userFilesAsync
-      ? await snapshotUserFiles(server as ServerConfig, ctx.userFilesAsync, ctx.userFiles)
-      : ctx.userFiles;
+    // Rules that name no user file (the usual case) are matched without waiting for anything.
+    const userFiles =
+      ctx.userFilesAsync && userFilePaths(server as ServerConfig).length > 0
+        ? await snapshotUserFiles(server as ServerConfig, ctx.userFilesAsync, ctx.userFiles)
+        : ctx.userFiles;
     const decision = decideServerAccess(
       server as ServerConfig,
       { src, dst, user: req.user, port: req.port, command: req.command },
@@ -560,7 +572,7 @@ export class Session implements SessionSteps {
       return null;
     }
     const userFiles =
-      ctx.userFilesAsync && client
+      ctx.userFilesAsync && client && userFilePaths(client as ClientConfig).length > 0
         ? await snapshotUserFiles(client as ClientConfig, ctx.userFilesAsync, ctx.userFiles)
         : ctx.userFiles;
     const decision = decideClientRoute(
@@ -647,12 +659,27 @@ export class Session implements SessionSteps {
     parts.push(...this.waitingEarly);
     this.waitingEarly = [];
     const early = parts.length === 0 ? null : parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    // The async steps that led here end now: a relaying session keeps only these three strings
+    // for its termination log, not the request, the decision or the host records.
+    const terminated = flat(`terminated -- ${run.reqdesc}${peerServ !== null ? ` (${peerServ})` : ''}.`);
+    const srcHost = flat(run.src.display);
+    const remoteName = flat(remoteHost);
     const relay = new Relay(this.client, remote, {
       clientHandshakeBytes: this.handshakeBytes,
       remoteHandshakeBytes,
       early,
       earlyRemote,
       idleMs: this.ctx.timers.relayIdle,
+      onDone: (result) => {
+        this.fromClient = result.fromClient;
+        this.fromRemote = result.fromRemote;
+        this.log('notice', terminated);
+        this.log(
+          'notice',
+          `${result.fromClient} bytes from ${srcHost}, ${result.fromRemote} bytes from ${remoteName}`,
+        );
+        this.finish(result.reason);
+      },
     });
     this.relay = relay;
     // The relay watches both sockets from here on: our own listeners would only double its work
@@ -660,21 +687,6 @@ export class Session implements SessionSteps {
     this.client.off('error', this.onClientError);
     this.client.off('close', this.onClientClose);
     remote.off('error', noop);
-    // The async steps that led here end now: a relaying session keeps only these three strings
-    // for its termination log, not the request, the decision or the host records.
-    const terminated = flat(`terminated -- ${run.reqdesc}${peerServ !== null ? ` (${peerServ})` : ''}.`);
-    const srcHost = flat(run.src.display);
-    const remoteName = flat(remoteHost);
-    relay.done.then((result) => {
-      this.fromClient = result.fromClient;
-      this.fromRemote = result.fromRemote;
-      this.log('notice', terminated);
-      this.log(
-        'notice',
-        `${result.fromClient} bytes from ${srcHost}, ${result.fromRemote} bytes from ${remoteName}`,
-      );
-      this.finish(result.reason);
-    }, noop);
   }
 }
 

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import test from 'ava';
-import { Relay } from '../../../src/server/relay.ts';
+import { Relay, type RelayResult } from '../../../src/server/relay.ts';
 
 /** Two connected TCP pairs on 127.0.0.1: [outer client, relay's client side] and [relay's remote side, outer peer]. */
 async function pair(): Promise<[net.Socket, net.Socket]> {
@@ -104,4 +104,52 @@ test('the idle timer ends a relay in which nothing moves', async (t) => {
   t.true(Date.now() - started >= 140);
   client.destroy();
   peer.destroy();
+});
+
+test('onDone reports the result once, the same one done resolves with, also when done is asked for late', async (t) => {
+  const [client, clientSide] = await pair();
+  const [remoteSide, peer] = await pair();
+  const reported: RelayResult[] = [];
+  const relay = new Relay(clientSide, remoteSide, {
+    clientHandshakeBytes: 0,
+    remoteHandshakeBytes: 0,
+    early: null,
+    idleMs: 0,
+    onDone: (result) => reported.push(result),
+  });
+  peer.on('data', () => {});
+  client.on('data', () => {});
+  client.end('ping');
+  peer.end('pong!');
+  await new Promise<void>((resolve) => clientSide.once('close', () => resolve()));
+  while (reported.length === 0) await new Promise((r) => setTimeout(r, 5));
+  t.deepEqual(reported, [{ fromClient: 4, fromRemote: 5, reason: 'eof' }]);
+  t.is(
+    await relay.done,
+    reported[0] as RelayResult,
+    'done, first asked for after the end, gives the same result',
+  );
+  await new Promise((r) => setTimeout(r, 20));
+  t.is(reported.length, 1);
+});
+
+test('a relay between two sockets already closed reports its end after the constructor returns', async (t) => {
+  const [client, clientSide] = await pair();
+  const [remoteSide, peer] = await pair();
+  clientSide.destroy();
+  remoteSide.destroy();
+  client.destroy();
+  peer.destroy();
+  await new Promise((r) => setImmediate(r));
+  let reported = 0;
+  const relay = new Relay(clientSide, remoteSide, {
+    clientHandshakeBytes: 0,
+    remoteHandshakeBytes: 0,
+    early: null,
+    idleMs: 0,
+    onDone: () => reported++,
+  });
+  t.is(reported, 0, 'not from inside the constructor');
+  t.is((await relay.done).reason, 'eof');
+  t.is(reported, 1);
 });

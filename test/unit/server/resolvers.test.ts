@@ -145,3 +145,27 @@ test('a hosts table holds every answer, names case-insensitively and addresses a
   t.deepEqual(r.held('forward', '10.2.2.2'), ['10.2.2.2']);
   t.deepEqual(r.held('reverse', '10.9.9.9'), []);
 });
+
+test('the cache keys names without case but asks with the name as given, and bounds each kind', async (t) => {
+  const clock = manualClock();
+  const asked: string[] = [];
+  const inner = {
+    reverse: async (a: string) => {
+      asked.push(`r ${a}`);
+      return ['n.lab'];
+    },
+    forward: async (n: string) => {
+      asked.push(`f ${n}`);
+      return ['10.0.0.1'];
+    },
+  };
+  const r = withCache(inner, clock, { maxEntries: 2 });
+  t.deepEqual(await r.forward('Mixed.Lab'), ['10.0.0.1']);
+  t.deepEqual(await r.forward('mixed.lab'), ['10.0.0.1']);
+  t.deepEqual(r.held?.('forward', 'MIXED.LAB'), ['10.0.0.1']);
+  t.deepEqual(asked, ['f Mixed.Lab'], 'one question, in the case it was asked');
+  for (const a of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) await r.reverse(a);
+  t.is(r.held?.('reverse', '10.0.0.1'), undefined, 'a third address pushed the oldest out');
+  t.deepEqual(r.held?.('reverse', '10.0.0.3'), ['n.lab']);
+  t.deepEqual(r.held?.('forward', 'mixed.lab'), ['10.0.0.1'], 'names are bounded apart from addresses');
+});
