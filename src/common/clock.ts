@@ -4,11 +4,19 @@ export interface Clock {
   setTimeout(fn: () => void, ms: number): { clear(): void };
 }
 
+/** A system timer as Clock hands it out: one small object per timer, no closure. */
+class SystemTimer {
+  constructor(private readonly timeout: NodeJS.Timeout) {}
+  clear(): void {
+    clearTimeout(this.timeout);
+  }
+}
+
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout(fn, ms) {
     const t = setTimeout(fn, ms);
     t.unref?.();
-    return { clear: () => clearTimeout(t) };
+    return new SystemTimer(t);
   },
 };

@@ -86,19 +86,24 @@ async function confirmedNames(resolver: Resolver, dotted: string): Promise<strin
   return unique.filter((_, i) => confirmed[i]);
 }
 
-/** confirmedNames from answers the resolver already holds; undefined when one is missing. */
-function heldConfirmedNames(resolver: Resolver, dotted: string): string[] | undefined {
-  const candidates = resolver.held?.('reverse', dotted);
-  if (candidates === undefined) return undefined;
-  if (candidates.length === 0) return [];
-  const names: string[] = [];
-  // One PTR name (the usual answer) is unique already.
-  for (const name of candidates.length === 1 ? candidates : uniqueNames(candidates)) {
-    const addresses = resolver.held?.('forward', name);
-    if (addresses === undefined) return undefined;
-    if (addresses.includes(dotted)) names.push(name);
+/**
+ * An identity built from held answers, kept with the answers it came from: the resolver hands out
+ * the same answer arrays until they change, so a busy client or destination is not re-confirmed
+ * (and its identity not rebuilt) for every request.
+ */
+interface HeldIdentity {
+  readonly text: string;
+  readonly names: readonly string[];
+  readonly forwards: readonly (readonly string[])[];
+  readonly identity: HostIdentity;
+}
+const heldIdentities = new WeakMap<readonly string[], HeldIdentity>();
+
+function sameForwards(resolver: Resolver, memo: HeldIdentity): boolean {
+  for (let i = 0; i < memo.names.length; i++) {
+    if (resolver.held?.('forward', memo.names[i] as string) !== memo.forwards[i]) return false;
   }
-  return names;
+  return true;
 }
 
 type Parsed = { readonly text: string; readonly addr: number | undefined };
@@ -138,8 +143,24 @@ export async function hostFromAddress(resolver: Resolver, ip: string | number): 
 export function heldHostFromAddress(resolver: Resolver, ip: string | number): HostIdentity | undefined {
   const parsed = parseHostAddress(ip);
   if (parsed.addr === undefined || parsed.addr === 0) return identityOf(parsed, undefined);
-  const names = heldConfirmedNames(resolver, parsed.text);
-  return names === undefined ? undefined : identityOf(parsed, names);
+  const candidates = resolver.held?.('reverse', parsed.text);
+  if (candidates === undefined) return undefined;
+  if (candidates.length === 0) return identityOf(parsed, []);
+  const memo = heldIdentities.get(candidates);
+  if (memo !== undefined && memo.text === parsed.text && sameForwards(resolver, memo)) return memo.identity;
+  // Confirm each PTR name by its own forward answer (c.6), as confirmedNames does.
+  const names = candidates.length === 1 ? candidates : uniqueNames(candidates);
+  const forwards: (readonly string[])[] = [];
+  const confirmed: string[] = [];
+  for (const name of names) {
+    const addresses = resolver.held?.('forward', name);
+    if (addresses === undefined) return undefined;
+    forwards.push(addresses);
+    if (addresses.includes(parsed.text)) confirmed.push(name);
+  }
+  const identity = identityOf(parsed, confirmed);
+  heldIdentities.set(candidates, { text: parsed.text, names, forwards, identity });
+  return identity;
 }
 
 function identityOfName(

@@ -131,6 +131,7 @@ function ruleCiteOf(rule: { readonly file: string; readonly line: number }): Rul
 
 const NoCommands: readonly CommandTemplate[] = Object.freeze([]);
 const NoLogs: readonly LogLine[] = Object.freeze([]);
+const NoSteps: readonly AccessStep[] = Object.freeze([]);
 
 /** The `run` and `log` steps apart (shared empty lists for the common no-step outcome). */
 function splitSteps(steps: readonly AccessStep[]): {
@@ -199,6 +200,28 @@ export function applyIdentd(
   identd: IdentdResult,
   claimedUser: string = decision.request.user,
 ): AccessOutcome {
+  // A permit without identd and without user-file errors, the usual request: one object, no steps
+  // to collect (the general path below gives the same outcome).
+  if (decision.action === 'permit' && decision.identd === 'off' && decision.userFileErrors.length === 0) {
+    const command = decision.command;
+    return {
+      reply: AccessReply.Granted,
+      granted: true,
+      realUser: 'unknown',
+      identdVerdict: 'not-asked',
+      reqdesc: describeRequest({
+        command: decision.request.command,
+        user: claimedUser,
+        realUser: 'unknown',
+        src: decision.request.src,
+        dst: decision.request.dst,
+        dstServ: decision.dstServ,
+      }),
+      steps: command ? [{ kind: 'run', command }] : NoSteps,
+      commands: command ? [command] : NoCommands,
+      logs: NoLogs,
+    };
+  }
   const steps: AccessStep[] = decision.userFileErrors.map((text) => ({ kind: 'log', level: 'err', text }));
   const run = (c: CommandTemplate | null) => {
     if (c) steps.push({ kind: 'run', command: c });

@@ -102,7 +102,9 @@ export function decodeSocks5Greeting(buf: Uint8Array): Decoded<Socks5Greeting> {
   if (buf.length < 2) return { need: 2 - buf.length };
   const n = buf[1] as number;
   if (buf.length < 2 + n) return { need: 2 + n - buf.length };
-  return { value: { version: 5, methods: [...buf.subarray(2, 2 + n)] }, consumed: 2 + n };
+  const methods: number[] = [];
+  for (let i = 2; i < 2 + n; i++) methods.push(buf[i] as number);
+  return { value: { version: 5, methods }, consumed: 2 + n };
 }
 
 export function encodeSocks5Greeting(methods: readonly number[]): Buffer {
@@ -112,7 +114,10 @@ export function encodeSocks5Greeting(methods: readonly number[]): Buffer {
 
 /** The server's choice (0xFF = none acceptable). */
 export function encodeSocks5MethodChoice(method: number): Buffer {
-  return Buffer.from([Socks5Version, byte('method', method)]);
+  const out = Buffer.allocUnsafe(2);
+  out[0] = Socks5Version;
+  out[1] = byte('method', method);
+  return out;
 }
 
 export function decodeSocks5MethodChoice(buf: Uint8Array): Decoded<{ readonly method: number }> {

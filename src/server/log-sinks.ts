@@ -87,15 +87,20 @@ function timestamp(now: number): string {
 
 /** h.4 without syslog: `<timestamp> sockd[pid]: message`, one per line. */
 export class TextLog implements ClassicLog {
+  /** ` sockd[pid]: `, the same for every line. */
+  private readonly tag: string;
+
   constructor(
     private readonly out: LineWriter,
-    private readonly ident: string,
-    private readonly pid: number,
+    ident: string,
+    pid: number,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.tag = ` ${ident}[${pid}]: `;
+  }
 
   write(_level: LogLevel, message: string): void {
-    this.out.write(`${timestamp(this.now())} ${this.ident}[${this.pid}]: ${message}\n`);
+    this.out.write(`${timestamp(this.now())}${this.tag}${message}\n`);
   }
 }
 

@@ -41,6 +41,9 @@ export class SystemResolver implements Resolver {
 }
 
 /** A hosts-style fixture table: lines `ip name [alias...]`, `#` comments. */
+/** The one empty answer a table gives for every name or address it does not hold. */
+const NoAnswer: readonly string[] = Object.freeze([]);
+
 export class TableResolver implements Resolver {
   private readonly byAddress = new Map<string, string[]>();
   private readonly byName = new Map<string, string[]>();
@@ -73,8 +76,8 @@ export class TableResolver implements Resolver {
 
   /** A table holds every answer. */
   held(kind: 'reverse' | 'forward', key: string): readonly string[] {
-    if (kind === 'reverse') return this.byAddress.get(key) ?? [];
-    return ipv4.test(key) ? [key] : (this.byName.get(key.toLowerCase()) ?? []);
+    if (kind === 'reverse') return this.byAddress.get(key) ?? NoAnswer;
+    return ipv4.test(key) ? [key] : (this.byName.get(key.toLowerCase()) ?? NoAnswer);
   }
 }
 

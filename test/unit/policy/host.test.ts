@@ -191,6 +191,26 @@ test('a missing held answer means "look it up", never a guess', (t) => {
   t.is(heldHostFromAddress(partial, '0.0.0.0')?.display, UnspecifiedHostName);
 });
 
+test('a held identity is built once while its answers stay the same, and again when one changes', (t) => {
+  const reverse = new Map([['10.7.0.1', ['gw.lab']]]);
+  const forward = new Map([['gw.lab', ['10.7.0.1']]]);
+  const changing: Resolver = {
+    reverse: async (a) => reverse.get(a) ?? [],
+    forward: async (n) => forward.get(n) ?? [],
+    held: (kind, key) => (kind === 'reverse' ? reverse : forward).get(key) ?? [],
+  };
+  const first = heldHostFromAddress(changing, '10.7.0.1');
+  t.is(first?.display, 'gw.lab');
+  t.is(heldHostFromAddress(changing, '10.7.0.1'), first, 'the same answers give the same identity');
+  forward.set('gw.lab', ['10.7.0.2']);
+  const moved = heldHostFromAddress(changing, '10.7.0.1');
+  t.is(moved?.display, '10.7.0.1', 'the PTR name no longer confirms: the address is shown');
+  t.deepEqual(moved?.names, ['10.7.0.1']);
+  reverse.set('10.7.0.1', ['other.lab']);
+  forward.set('other.lab', ['10.7.0.1']);
+  t.is(heldHostFromAddress(changing, '10.7.0.1')?.display, 'other.lab', 'a new PTR answer is seen');
+});
+
 /** The regular-expression readings the hand-scanned parsers replaced, as references. */
 function referenceDottedQuad(text: string): number | undefined {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
