@@ -22,7 +22,15 @@ import {
   type RulePaths,
   toServerRules,
 } from '../server/load-rules.ts';
-import { fileWriter, JsonLinesSink, LineWriter, SyslogLog, TextLog, teeSinks } from '../server/log-sinks.ts';
+import {
+  fileWriter,
+  JsonLinesSink,
+  LineWriter,
+  SyslogLog,
+  TextLog,
+  TextLogFlushDelayMs,
+  teeSinks,
+} from '../server/log-sinks.ts';
 import type { ClassicLog, ServerOptions, ServerRules, Timers } from '../server/options.ts';
 import { SystemResolver, TableResolver, withCache } from '../server/resolvers.ts';
 import { DefaultMaxSessions, fsUserFileReader, SocksServer } from '../server/server.ts';
@@ -286,7 +294,10 @@ function openOutputs(args: ServerArgs): Outputs {
       early.push('--log-format json with syslog: events are written to stderr');
     } else classic = syslog;
   } else {
-    const writer = args.log === 'stderr' ? stderrWriter : fileWriter(args.log).writer;
+    const writer =
+      args.log === 'stderr'
+        ? stderrWriter
+        : fileWriter(args.log, args.logFormat === 'json' ? undefined : TextLogFlushDelayMs).writer;
     if (writer !== stderrWriter) flushers.push(writer);
     if (args.logFormat === 'json') jsonOut = writer;
     else classic = new TextLog(writer, ident, pid);

@@ -149,16 +149,14 @@ export class UvSocket extends EventEmitter implements ByteStream {
 
   /** Our end as the kernel reports it; null once closed. */
   sockname(): { address: string; port: number } | null {
-    const out: { address?: string; port?: number } = {};
-    if (this.handle?.getsockname(out) !== 0) return null;
-    return { address: out.address ?? '', port: out.port ?? 0 };
+    const out = { address: '', port: 0 };
+    return this.handle?.getsockname(out) === 0 ? out : null;
   }
 
   /** The peer as the kernel reports it; null once closed or reset. */
   peername(): { address: string; port: number } | null {
-    const out: { address?: string; port?: number } = {};
-    if (this.handle?.getpeername(out) !== 0) return null;
-    return { address: out.address ?? '', port: out.port ?? 0 };
+    const out = { address: '', port: 0 };
+    return this.handle?.getpeername(out) === 0 ? out : null;
   }
 
   // ------------------------------------------------------------------ reading

@@ -78,25 +78,20 @@ export class Handshake {
   advance(buf: Buffer): HandshakeStep {
     const send: Buffer[] = [];
     let consumed = 0;
-    const step = (outcome: HandshakeOutcome): HandshakeStep => {
-      this.used += consumed;
-      if (outcome.kind !== 'more') this.stage = 'done';
-      return { consumed, send, outcome };
-    };
     try {
       for (;;) {
         const rest = consumed === 0 ? buf : buf.subarray(consumed);
         switch (this.stage) {
           case 'first':
-            if (rest.length === 0) return step(More);
+            if (rest.length === 0) return this.step(consumed, send, More);
             this.stage = rest[0] === 5 && this.options.socks5 ? 's5-greeting' : 's4';
             continue;
           case 's4': {
             const r = decodeSocks4Request(rest);
-            if ('need' in r) return step(More);
+            if ('need' in r) return this.step(consumed, send, More);
             consumed += r.consumed;
             const v = r.value;
-            return step({
+            return this.step(consumed, send, {
               kind: 'request',
               request: {
                 version: 4,
@@ -111,23 +106,27 @@ export class Handshake {
           }
           case 's5-greeting': {
             const r = decodeSocks5Greeting(rest);
-            if ('need' in r) return step(More);
+            if ('need' in r) return this.step(consumed, send, More);
             consumed += r.consumed;
             const method = this.chooseMethod(r.value.methods);
             send.push(encodeSocks5MethodChoice(method));
             if (method === Socks5Method.NoAcceptable)
-              return step({ kind: 'refuse', reason: 'no-acceptable-method' });
+              return this.step(consumed, send, { kind: 'refuse', reason: 'no-acceptable-method' });
             this.stage = method === Socks5Method.UserPass ? 's5-auth' : 's5-request';
             continue;
           }
           case 's5-auth': {
             const r = decodeRfc1929Request(rest);
-            if ('need' in r) return step(More);
+            if ('need' in r) return this.step(consumed, send, More);
             consumed += r.consumed;
             const ok = this.options.passwd?.verify(r.value.username, r.value.revealPassword()) ?? false;
             if (!ok) {
               send.push(encodeRfc1929Status(Rfc1929Status.Failure));
-              return step({ kind: 'refuse', reason: 'auth-failed', authFailedUser: r.value.username });
+              return this.step(consumed, send, {
+                kind: 'refuse',
+                reason: 'auth-failed',
+                authFailedUser: r.value.username,
+              });
             }
             this.user = r.value.username;
             send.push(encodeRfc1929Status(Rfc1929Status.Success));
@@ -136,15 +135,15 @@ export class Handshake {
           }
           case 's5-request': {
             const r = decodeSocks5Request(rest);
-            if ('need' in r) return step(More);
+            if ('need' in r) return this.step(consumed, send, More);
             consumed += r.consumed;
             const v = r.value;
             if (v.command === 'udp') {
               send.push(encodeSocks5Reply(socks5RepFor({ kind: 'command-unsupported' })));
-              return step({ kind: 'refuse', reason: 'udp-unsupported' });
+              return this.step(consumed, send, { kind: 'refuse', reason: 'udp-unsupported' });
             }
             const domain = v.addressType === 'domain';
-            return step({
+            return this.step(consumed, send, {
               kind: 'request',
               request: {
                 version: 5,
@@ -158,7 +157,7 @@ export class Handshake {
             });
           }
           case 'done':
-            return step(More);
+            return this.step(consumed, send, More);
         }
       }
     } catch (err) {
@@ -166,10 +165,17 @@ export class Handshake {
       if (code === 'E_S5_COMMAND' || code === 'E_S5_ATYP') {
         const kind = code === 'E_S5_COMMAND' ? 'command-unsupported' : 'address-type-unsupported';
         send.push(encodeSocks5Reply(socks5RepFor({ kind })));
-        return step({ kind: 'refuse', reason: code });
+        return this.step(consumed, send, { kind: 'refuse', reason: code });
       }
-      return step({ kind: 'drop', code, byte: (err as { byte?: number }).byte ?? 0 });
+      return this.step(consumed, send, { kind: 'drop', code, byte: (err as { byte?: number }).byte ?? 0 });
     }
+  }
+
+  /** The step that ends this advance (a method, not a closure: advance runs for every read). */
+  private step(consumed: number, send: Buffer[], outcome: HandshakeOutcome): HandshakeStep {
+    this.used += consumed;
+    if (outcome.kind !== 'more') this.stage = 'done';
+    return { consumed, send, outcome };
   }
 
   /** i.1: 0x02 when a passwd file exists and is offered; else 0x00 unless auth is required; else 0xFF. */

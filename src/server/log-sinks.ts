@@ -13,6 +13,13 @@ export type LogLevel = 'notice' | 'err' | 'warning' | 'info';
 
 /** How long lines may wait to be written together; a busy server writes ~40 batches a second. */
 const FlushDelayMs = 25;
+/**
+ * The classic text log file may wait longer: nothing reads it while it is written (the lab reads
+ * the event stream, whose quiet period is shorter). Each batch wakes a thread-pool thread, which
+ * on a small machine takes a core from whatever else runs; ~10 batches a second instead of ~40
+ * interrupt the busy connections less. Exit writes what is left.
+ */
+export const TextLogFlushDelayMs = 100;
 /** A batch this large is written at once. */
 const FlushBytes = 64 * 1024;
 
@@ -188,8 +195,11 @@ export function teeSinks(sinks: readonly EventSink[]): EventSink {
   };
 }
 
-export function fileWriter(path: string): { writer: LineWriter; stream: WriteStream } {
+export function fileWriter(
+  path: string,
+  delayMs: number = FlushDelayMs,
+): { writer: LineWriter; stream: WriteStream } {
   const stream = createWriteStream(path, { flags: 'a' });
   stream.on('error', () => {});
-  return { writer: new LineWriter(stream), stream };
+  return { writer: new LineWriter(stream, undefined, delayMs), stream };
 }
