@@ -27,47 +27,60 @@ const FlushBytes = 64 * 1024;
  * A line sink that coalesces writes: lines wait up to FlushDelayMs (or until FlushBytes are
  * pending), so a server under load makes one file write per batch instead of a thread-pool
  * round trip per connection.
+ *
+ * Each line is copied at once into a buffer outside the JavaScript heap. Held as strings, the
+ * lines of a batch would outlive a young-generation collection or two and be copied and promoted
+ * by each; the bytes of a pending batch cost the collector nothing.
  */
 export class LineWriter {
-  private pending = '';
+  private pending: Buffer | null = null;
+  private used = 0;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
-    private readonly stream: { write(chunk: string): unknown },
+    private readonly stream: { write(chunk: Uint8Array): unknown },
     private readonly fd?: number,
     private readonly delayMs: number = FlushDelayMs,
   ) {}
 
   write(line: string): void {
-    this.pending += line;
-    if (this.pending.length >= FlushBytes) this.flush();
-    else if (this.timer === null) {
+    // UTF-8 needs at most 3 bytes per UTF-16 unit: a line that might not fit starts a new batch.
+    if (this.pending !== null && this.used + line.length * 3 > this.pending.length) this.flush();
+    if (line.length * 3 > FlushBytes) {
+      this.stream.write(Buffer.from(line));
+      return;
+    }
+    this.pending ??= Buffer.allocUnsafeSlow(FlushBytes);
+    this.used += this.pending.write(line, this.used);
+    if (this.timer === null) {
       this.timer = setTimeout(this.flush, this.delayMs);
       // The exit path writes what is left (flushSync); a pending batch never keeps the process up.
       this.timer.unref();
     }
   }
 
-  readonly flush = (): void => {
+  /** The pending batch, handed over: the stream may hold it until written, so the next is new. */
+  private take(): Buffer | null {
     if (this.timer !== null) {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.pending === '') return;
-    const chunk = this.pending;
-    this.pending = '';
-    this.stream.write(chunk);
+    const pending = this.pending;
+    const used = this.used;
+    this.pending = null;
+    this.used = 0;
+    return pending === null || used === 0 ? null : pending.subarray(0, used);
+  }
+
+  readonly flush = (): void => {
+    const chunk = this.take();
+    if (chunk !== null) this.stream.write(chunk);
   };
 
   /** At exit: write what is left synchronously, so the last lines are not lost. */
   flushSync(): void {
-    if (this.timer !== null) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
-    if (this.pending === '') return;
-    const chunk = this.pending;
-    this.pending = '';
+    const chunk = this.take();
+    if (chunk === null) return;
     if (this.fd !== undefined) {
       try {
         writeSync(this.fd, chunk);

@@ -7,6 +7,7 @@ import type { UserFileReader } from '../policy/resolver.ts';
 import { parsePasswdFile } from '../protocol/passwd-file.ts';
 import { ShellCommandRunner } from './command-runner.ts';
 import { netIdentdClient } from './identd-query.ts';
+import { LiveList } from './live-list.ts';
 import { defaultTimers, type ServerOptions, type ServerRules, type Timers } from './options.ts';
 import { withLookupTimeout } from './resolvers.ts';
 import { Session, type SessionContext } from './session.ts';
@@ -25,7 +26,7 @@ import { Session, type SessionContext } from './session.ts';
 export class SocksServer implements AsyncDisposable {
   private rules: ServerRules;
   private readonly ctx: SessionContext;
-  private readonly sessions = new Set<Session>();
+  private readonly sessions = new LiveList<Session>();
   private listener: Listener | null = null;
   private nextId = 1;
   private closing = false;
@@ -172,7 +173,7 @@ export class SocksServer implements AsyncDisposable {
     this.listener = null;
     const closed = listener ? listener.close() : Promise.resolve();
     if (options.drain && this.sessions.size > 0) {
-      const all = Promise.all([...this.sessions].map((s) => s.done));
+      const all = Promise.all(this.sessions.toArray().map((s) => s.done));
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<void>((resolve) => {
         timer = setTimeout(resolve, options.timeoutMs ?? 30_000);
@@ -180,8 +181,9 @@ export class SocksServer implements AsyncDisposable {
       await Promise.race([all, timeout]);
       if (timer) clearTimeout(timer);
     }
-    for (const s of this.sessions) s.abort();
-    await Promise.all([...this.sessions].map((s) => s.done));
+    const rest = this.sessions.toArray();
+    for (const s of rest) s.abort();
+    await Promise.all(rest.map((s) => s.done));
     await closed;
   }
 

@@ -26,6 +26,7 @@ import { bindDirect, bindViaUpstream } from './bind.ts';
 import { connectDirect } from './connect-direct.ts';
 import { connectViaUpstream } from './connect-upstream.ts';
 import { Handshake, type ParsedRequest } from './handshake.ts';
+import type { Linked } from './live-list.ts';
 import type { ServerRules } from './options.ts';
 import { Relay } from './relay.ts';
 import { type Failure, Socks4Code, Socks5Rep, socks4CodeFor, socks5RepFor } from './replies.ts';
@@ -60,8 +61,11 @@ type EndReason = string;
  * Async steps are awaited per session, so a slow identd, DNS server or shell command never holds
  * up other sessions.
  */
-export class Session implements SessionSteps {
+export class Session implements SessionSteps, Linked<Session> {
   readonly id: string;
+  /** The server's list of sessions in progress (live-list.ts). */
+  listPrev: Session | null = null;
+  listNext: Session | null = null;
   readonly client: ByteStream;
   private readonly started: number;
   private buf: Buffer = Empty;

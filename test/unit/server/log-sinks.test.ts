@@ -5,7 +5,7 @@ import { LineWriter, rfc3164Line, syslogPriority, TextLog } from '../../../src/s
 
 test('the text log writes `<timestamp> ident[pid]: message` lines', async (t) => {
   const chunks: string[] = [];
-  const writer = new LineWriter({ write: (c: string) => chunks.push(c) });
+  const writer = new LineWriter({ write: (c: Uint8Array) => chunks.push(Buffer.from(c).toString()) });
   const log = new TextLog(writer, 'rsockd', 4242, () => Date.UTC(2026, 10, 26, 6, 0, 0));
   log.write('notice', 'connected -- Connect from x(unknown)@B to z (http)');
   log.write('err', 'Unable to open config file (/etc/sockd.conf)');
@@ -27,16 +27,28 @@ test('syslog priorities use facility daemon: notice 29, err 27', (t) => {
 
 test('lines are written together after a short delay, or at once when a large batch is pending', async (t) => {
   const chunks: string[] = [];
-  const writer = new LineWriter({ write: (c: string) => chunks.push(c) }, undefined, 20);
+  const writer = new LineWriter(
+    { write: (c: Uint8Array) => chunks.push(Buffer.from(c).toString()) },
+    undefined,
+    20,
+  );
   writer.write('a\n');
   writer.write('b\n');
   t.deepEqual(chunks, []);
   await new Promise((r) => setTimeout(r, 60));
   t.deepEqual(chunks, ['a\nb\n']);
   const big = `${'x'.repeat(70 * 1024)}\n`;
+  writer.write('before\n');
   writer.write(big);
-  t.deepEqual(chunks, ['a\nb\n', big], 'over 64 KiB goes out without waiting');
+  t.deepEqual(
+    chunks,
+    ['a\nb\n', 'before\n', big],
+    'over 64 KiB goes out without waiting, after what was pending',
+  );
+  const lines = Array.from({ length: 2000 }, (_, i) => `line ${i} ${'é'.repeat(i % 40)}\n`);
+  for (const line of lines) writer.write(line);
+  t.true(chunks.length > 3, 'a full batch goes out without waiting');
   writer.write('c\n');
   writer.flushSync();
-  t.deepEqual(chunks, ['a\nb\n', big, 'c\n']);
+  t.is(chunks.slice(3).join(''), `${lines.join('')}c\n`, 'every line once, in order, as UTF-8');
 });
