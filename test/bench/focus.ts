@@ -27,7 +27,9 @@ const rounds = Number(process.env.ROUNDS ?? 4);
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
 const names = (process.env.PEERS ?? 'rsockd,Dante').split(',');
 const extra = (process.env.RSOCKD_ARGS ?? '').split(' ').filter(Boolean);
-const base = 21000 + Math.floor(Math.random() * 20000);
+// Below Linux's ephemeral range (32768+): a listening port there can collide with a local port
+// still in TIME_WAIT from an earlier run's tens of thousands of connections.
+const base = 21000 + Math.floor(Math.random() * 10000);
 const hops = focus === '3hop' ? 3 : 1;
 const starters: Record<string, () => Promise<Peer>> = {
   rsockd: () => startRsockd(hops, base + 10, hops === 1 ? ['--socks5', ...extra] : extra),
