@@ -1,11 +1,11 @@
 /**
  * The server's sessions in progress, as a doubly linked list through the sessions themselves.
  *
- * Not a Set: a Set that many sessions enter and leave is rehashed again and again, and V8 keeps
- * each replaced hash table, with every session it held, for iterators that might still walk it.
- * Once such a table has been promoted to the old generation it keeps ended sessions alive through
- * every young-generation collection until the next full one, so each collection copies and
- * promotes hundreds of dead sessions. Unlinking here drops the last reference at once.
+ * Not a Set: measured here, a Set that sessions keep entering and leaving kept ended sessions
+ * reachable through young-generation collections until the next full one, so each young
+ * collection copied and promoted about 200 KB of dead sessions at concurrency 1 (about 7 KB with
+ * this list) and paused twice as long. V8 keeps the replaced hash tables of a Set for iterators
+ * that may still walk them, the likely way. Unlinking here drops the last reference at once.
  */
 export interface Linked<T> {
   listPrev: T | null;
