@@ -72,6 +72,17 @@ const BulkBufferBytes = 256 * 1024;
 
 function noop(): void {}
 
+/** Reads up to this size are copied byte by byte: Buffer#copy makes a view object per call. */
+const SmallCopy = 256;
+
+/** The first `n` bytes of the shared read buffer in a buffer of their own. */
+function copyOfSharedReads(n: number): Buffer {
+  const chunk = Buffer.allocUnsafe(n);
+  if (n <= SmallCopy) for (let i = 0; i < n; i++) chunk[i] = SharedReads[i] as number;
+  else SharedReads.copy(chunk, 0, 0, n);
+  return chunk;
+}
+
 // One callback of each kind for every socket: the handle's `owner` leads back to its socket, so a
 // connection carries no closures of its own.
 function onHandleRead(this: TcpHandle): Uint8Array | undefined {
@@ -225,9 +236,7 @@ export class UvSocket extends EventEmitter implements ByteStream {
   private relayRead(n: number, sink: UvSocket): Uint8Array | undefined {
     const buf = this.current;
     if (buf === SharedReads) {
-      const chunk = Buffer.allocUnsafe(n);
-      SharedReads.copy(chunk, 0, 0, n);
-      if (!sink.write(chunk)) this.pause();
+      if (!sink.write(copyOfSharedReads(n))) this.pause();
       if (n < BulkThreshold || sink.destroyed) return undefined;
       this.current = Buffer.allocUnsafeSlow(BulkBufferBytes);
       return this.current;
@@ -252,9 +261,7 @@ export class UvSocket extends EventEmitter implements ByteStream {
       if (into !== null && this.current !== SharedReads) return into(n) ?? undefined;
       // The shared buffer is reused by the next read of any socket: listeners get their own copy
       // (from Buffer's pool for small reads, so no new ArrayBuffer per read).
-      const chunk = Buffer.allocUnsafe(n);
-      SharedReads.copy(chunk, 0, 0, n);
-      this.emit('data', chunk);
+      this.emit('data', copyOfSharedReads(n));
       const next = this.nextBuffer;
       if (next !== null && this.handle !== null) {
         this.nextBuffer = null;

@@ -4,6 +4,7 @@ import type { ByteStream, Conn, Listener } from '../net/net.ts';
 import { decideClientRoute, type RouteDecision } from '../policy/client-route.ts';
 import { expandCommand } from '../policy/command.ts';
 import {
+  type HostIdentity,
   heldHostFromAddress,
   heldHostFromName,
   hostFromAddress,
@@ -372,16 +373,20 @@ export class Session implements SessionSteps, Linked<Session> {
       req.hostname !== undefined
         ? heldHostFromName(ctx.resolver, req.hostname, nameWire ?? {})
         : heldHostFromAddress(ctx.resolver, req.address);
-    const [src, dst] =
-      srcNow && dstNow
-        ? [srcNow, dstNow]
-        : await Promise.all([
-            srcNow ?? hostFromAddress(ctx.resolver, this.conn.remote.address),
-            dstNow ??
-              (req.hostname !== undefined
-                ? hostFromName(ctx.resolver, req.hostname, nameWire ?? {})
-                : hostFromAddress(ctx.resolver, req.address)),
-          ]);
+    let src: HostIdentity;
+    let dst: HostIdentity;
+    if (srcNow && dstNow) {
+      src = srcNow;
+      dst = dstNow;
+    } else {
+      [src, dst] = await Promise.all([
+        srcNow ?? hostFromAddress(ctx.resolver, this.conn.remote.address),
+        dstNow ??
+          (req.hostname !== undefined
+            ? hostFromName(ctx.resolver, req.hostname, nameWire ?? {})
+            : hostFromAddress(ctx.resolver, req.address)),
+      ]);
+    }
     const dstServ = serviceLabel(req.port, ctx.serviceNameOf);
     if (this.gone) return this.finish('client-gone');
 
