@@ -606,6 +606,11 @@ export function run(program: Program): void {
   // young generation that stays at its initial size costs a few more scavenges and no measurable
   // throughput (test/bench: 1-hop and 3-hop rows), and saves several KiB per idle connection.
   v8.setFlagsFromString('--semi-space-growth-factor=1');
+  // A young collection here finds little alive (the sessions in flight), so one thread finishes it
+  // sooner than it takes to wake helper threads and wait for them, and the helpers no longer take
+  // a core from the clients and servers the proxy talks to. Measured on 2 cores under connection
+  // load: mean pause 0.3 against 0.5 ms, the slowest 0.9 against 2.7 ms.
+  v8.setFlagsFromString('--no-parallel-scavenge');
   main(program, process.argv.slice(2), process.env).then(
     (code) => {
       process.exitCode = code;

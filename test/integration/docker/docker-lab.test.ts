@@ -88,9 +88,10 @@ test.serial(
       timeoutMs: 1_500,
     });
     t.false(isolated.ok);
-    // As on a host without a route, and as quickly as the local runtime's refusal.
+    // As on a host without a route: the kernel refuses at connect time. A packet dropped on the
+    // way would instead end in ETIMEDOUT from the dial's 1.5 s timer. (No bound on the time
+    // taken: on a loaded 2-core machine that is noise, not behaviour.)
     t.is(isolated.error, 'ENETUNREACH');
-    t.true(isolated.durationMs < 1_000, `failed after ${isolated.durationMs} ms`);
   },
 );
 
