@@ -7,7 +7,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { connectionRate, idleMemory, startIperfServer, throughput } from './measure.ts';
+import { connectionRate, idleMemory, startIperfServer, throughput, WarmupSeconds } from './measure.ts';
 import { type Peer, startDante, startEcho, startMicrosocks, startRsockd } from './peers.ts';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -137,7 +137,8 @@ for (const [metric, row] of results) {
 process.stdout.write(
   `\n${lines.join('\n')}\n\n↓ = lower is better (a ratio below 1 means rsockd wins).\n` +
     'Process models, every row: rsockd one process (no --workers; the 3-hop cascade is three), ' +
-    'Dante its default (forked negotiate/request/io processes), microsocks its default (a thread per client).\n',
+    'Dante its default (forked negotiate/request/io processes), microsocks its default (a thread per client).\n' +
+    `Connection rates and latencies: each measured after ${WarmupSeconds} s of the same load, not counted (BENCH_WARMUP).\n`,
 );
 
 // The lab's own benchmarks (topology up, diagram rendering, docker), when present.
