@@ -5,9 +5,8 @@ import type { RouteDecision } from '../policy/client-route.ts';
 import { hostFromAddress, parseDottedQuad } from '../policy/host.ts';
 import { chooseInterface, noInterfaceMessage } from '../policy/interface-choice.ts';
 import { serviceLabel } from '../policy/request-desc.ts';
-import { decodeSocks4Reply, encodeSocks4Reply, type Socks4ReplyMessage } from '../protocol/socks4.ts';
-import { encodeSocks5Reply } from '../protocol/socks5.ts';
-import { dialUpstream, upstreamRequest } from './connect-upstream.ts';
+import { decodeSocks4Reply, type Socks4ReplyMessage } from '../protocol/socks4.ts';
+import { dialUpstream, upstreamGrant } from './connect-upstream.ts';
 import type { ServerRules } from './options.ts';
 import { readMessage } from './read-message.ts';
 import {
@@ -18,7 +17,7 @@ import {
   systemErrorText,
   unknownHostText,
 } from './replies.ts';
-import { isUnusable, noop, type RunState, type SessionSteps, v4OrZero } from './session-steps.ts';
+import { isUnusable, noop, type RunState, type SessionSteps } from './session-steps.ts';
 
 /**
  * BIND (b.5, d.9): listen for the peer ourselves and send both replies, or pass the BIND on to
@@ -110,15 +109,7 @@ export async function bindDirect(s: SessionSteps, run: RunState, rules: ServerRu
     got.socket.destroy();
     const code =
       req.version === 4 ? socks4CodeFor({ kind: 'wrong-peer' }) : socks5RepFor({ kind: 'wrong-peer' });
-    if (s.ctx.events) {
-      s.emit({ type: 'reply', version: req.version, code, phase: 'second', bound: first });
-    }
-    s.client.end(
-      req.version === 4
-        ? encodeSocks4Reply(code, first.port, v4OrZero(first.address))
-        : encodeSocks5Reply(code, first),
-    );
-    s.client.once('finish', () => s.client.destroy());
+    s.sendFinalReply(req, code, 'second', first);
     return s.finish('wrong-peer');
   }
   s.outbound = got.socket;
@@ -135,28 +126,8 @@ export async function bindViaUpstream(s: SessionSteps, run: RunState, route: Rou
   if (!up) return;
   const { req } = run;
   const sock = up.conn.socket;
-  sock.write(upstreamRequest(run));
-  let first: { value: Socks4ReplyMessage; rest: Buffer };
-  try {
-    first = await readMessage(sock, decodeSocks4Reply, 64);
-  } catch (err) {
-    if (s.finished) return;
-    return s.fail(
-      run,
-      { kind: 'upstream-rejected', code: null },
-      'bind()',
-      systemErrorText(errnoOf(err) ?? 'ECONNRESET'),
-    );
-  }
-  if (s.finished) return;
-  if (first.value.code !== Socks4Code.Granted) {
-    return s.fail(
-      run,
-      { kind: 'upstream-rejected', code: first.value.code },
-      'bind()',
-      systemErrorText('ECONNREFUSED'),
-    );
-  }
+  const first = await upstreamGrant(s, run, up.conn, 'bind()');
+  if (!first) return;
   // d.9: an upstream wildcard answer means "the server you talk to".
   const bound: Endpoint = {
     address: first.value.address === '0.0.0.0' ? up.conn.remote.address : first.value.address,
@@ -197,15 +168,7 @@ export async function bindViaUpstream(s: SessionSteps, run: RunState, route: Rou
     sock.destroy();
     // d.9: SOCKS 4 gets the upstream's code unchanged (VN 0); SOCKS 5 the wrong-peer REP.
     const code = req.version === 4 ? second.value.code : socks5RepFor({ kind: 'wrong-peer' });
-    if (s.ctx.events) {
-      s.emit({ type: 'reply', version: req.version, code, phase: 'second', bound: peer });
-    }
-    s.client.end(
-      req.version === 4
-        ? encodeSocks4Reply(code, peer.port, v4OrZero(peer.address))
-        : encodeSocks5Reply(code, peer),
-    );
-    s.client.once('finish', () => s.client.destroy());
+    s.sendFinalReply(req, code, 'second', peer);
     return s.finish('upstream-wrong-peer');
   }
   s.sendGranted(req, 'second', peer);

@@ -20,33 +20,47 @@ export async function connectViaUpstream(
   const up = await dialUpstream(s, run, route);
   if (!up) return;
   const { req } = run;
-  up.conn.socket.write(upstreamRequest(run));
-  let reply: { value: Socks4ReplyMessage; rest: Buffer };
-  try {
-    reply = await readMessage(up.conn.socket, decodeSocks4Reply, 64);
-  } catch (err) {
-    if (s.finished) return;
-    return s.fail(
-      run,
-      { kind: 'upstream-rejected', code: null },
-      'connect()',
-      systemErrorText(errnoOf(err) ?? 'ECONNRESET'),
-    );
-  }
-  if (s.finished) return;
-  if (reply.value.code !== Socks4Code.Granted) {
-    // d.8: 92/93 concern identd on our host, never our client: always 91.
-    return s.fail(
-      run,
-      { kind: 'upstream-rejected', code: reply.value.code },
-      'connect()',
-      systemErrorText('ECONNREFUSED'),
-    );
-  }
+  const reply = await upstreamGrant(s, run, up.conn, 'connect()');
+  if (!reply) return;
   s.clearEstablishTimer();
   s.sendGranted(req, 'only', req.version === 4 ? { address: '0.0.0.0', port: 0 } : up.conn.local);
   s.log('notice', `connected -- ${run.reqdesc}`);
   s.startRelay(run, up.conn.socket, 8, reply.rest, run.dst.display, null);
+}
+
+/**
+ * Send our client's request to the upstream (d.8) and read its reply, the first of two for BIND.
+ * A reply other than 90 fails the session as refused (92/93 concern identd on our host, never our
+ * client: always 91), as does a reply that never comes; null then, and when the session ended
+ * meanwhile.
+ */
+export async function upstreamGrant(
+  s: SessionSteps,
+  run: RunState,
+  upstream: Conn,
+  what: 'connect()' | 'bind()',
+): Promise<{ value: Socks4ReplyMessage; rest: Buffer } | null> {
+  upstream.socket.write(upstreamRequest(run));
+  let reply: { value: Socks4ReplyMessage; rest: Buffer };
+  try {
+    reply = await readMessage(upstream.socket, decodeSocks4Reply, 64);
+  } catch (err) {
+    if (!s.finished) {
+      s.fail(
+        run,
+        { kind: 'upstream-rejected', code: null },
+        what,
+        systemErrorText(errnoOf(err) ?? 'ECONNRESET'),
+      );
+    }
+    return null;
+  }
+  if (s.finished) return null;
+  if (reply.value.code !== Socks4Code.Granted) {
+    s.fail(run, { kind: 'upstream-rejected', code: reply.value.code }, what, systemErrorText('ECONNREFUSED'));
+    return null;
+  }
+  return reply;
 }
 
 /** The upstream SOCKS 4/4A request (d.8): our client's USERID; 4A when the name did not resolve. */

@@ -105,6 +105,8 @@ export interface SessionSteps {
   /** Connection-level failure after acceptance: reply, `failed -- …` log, close. */
   fail(run: RunState, failure: Failure, what: string, text: string, bound?: Endpoint): void;
   sendFailure(req: ParsedRequest, failure: Failure, bound?: Endpoint): void;
+  /** A reply that ends the session (its code as given): the reply event, the bytes, close once flushed. */
+  sendFinalReply(req: ParsedRequest, code: number, phase: 'only' | 'second', bound?: Endpoint): void;
   sendGranted(req: ParsedRequest, phase: 'only' | 'first' | 'second', bound: Endpoint): void;
   clearEstablishTimer(): void;
   /** Called once when the client goes away (registered while waiting for a peer or upstream). */

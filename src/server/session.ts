@@ -318,14 +318,22 @@ export class Session implements SessionSteps, Linked<Session> {
   // ------------------------------------------------------------------ replies
 
   sendFailure(req: ParsedRequest, failure: Failure, bound?: Endpoint): void {
-    const code = req.version === 4 ? socks4CodeFor(failure) : socks5RepFor(failure);
+    this.sendFinalReply(
+      req,
+      req.version === 4 ? socks4CodeFor(failure) : socks5RepFor(failure),
+      'only',
+      bound,
+    );
+  }
+
+  sendFinalReply(req: ParsedRequest, code: number, phase: 'only' | 'second', bound?: Endpoint): void {
     if (this.ctx.events) {
-      this.emit({ type: 'reply', version: req.version, code, phase: 'only', ...(bound ? { bound } : {}) });
+      this.emit({ type: 'reply', version: req.version, code, phase, ...(bound ? { bound } : {}) });
     }
     if (this.client.destroyed) return;
     const bytes =
       req.version === 4
-        ? encodeSocks4Reply(code, bound?.port ?? 0, bound?.address ?? '0.0.0.0')
+        ? encodeSocks4Reply(code, bound?.port ?? 0, v4OrZero(bound?.address ?? '0.0.0.0'))
         : encodeSocks5Reply(code, bound ?? { address: '0.0.0.0', port: 0 });
     this.client.end(bytes);
     this.client.once('finish', () => this.client.destroy());
