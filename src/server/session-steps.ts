@@ -3,7 +3,7 @@ import type { Endpoint, EventSink, LabEvent } from '../common/events.ts';
 import type { IdentdMode } from '../config/ast.ts';
 import type { ServiceTable } from '../config/services.ts';
 import type { ByteStream, Conn, Listener, Net } from '../net/net.ts';
-import type { HostIdentity } from '../policy/host.ts';
+import { type HostIdentity, parseDottedQuad } from '../policy/host.ts';
 import type { Resolver, UserFileReader } from '../policy/resolver.ts';
 import type { AccessDecision } from '../policy/server-access.ts';
 import type { PasswdVerifier } from '../protocol/passwd-file.ts';
@@ -74,8 +74,9 @@ export function flat(text: string): string {
   return ` ${text}`.slice(1);
 }
 
+/** A SOCKS 4 reply carries IPv4 only: any other address (IPv6, empty) goes out as 0.0.0.0. */
 export function v4OrZero(address: string): string {
-  return /^\d{1,3}(\.\d{1,3}){3}$/.test(address) ? address : '0.0.0.0';
+  return parseDottedQuad(address) !== undefined ? address : '0.0.0.0';
 }
 
 export function isIp(text: string): boolean {
