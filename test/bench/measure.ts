@@ -43,8 +43,14 @@ export interface RateResult {
   failed: number;
 }
 
-/** Seconds of the same load run before each connection-rate measurement and not counted. */
-export const WarmupSeconds = Number(process.env.BENCH_WARMUP ?? 1);
+/**
+ * Seconds of the same load run before each connection-rate measurement and not counted. Four,
+ * because a JIT-compiled server is still compiling its per-connection code after one: at
+ * concurrency 1 (about 2 500 connections a second here) rsockd's `--trace-opt` shows functions of
+ * the CONNECT path optimised until 3 to 4 s in, each on a compiler thread that takes a core from
+ * the client and the echo server. A time, not a count, so concurrency 64 warms up no less.
+ */
+export const WarmupSeconds = Number(process.env.BENCH_WARMUP ?? 4);
 
 /**
  * Connections per second at a concurrency, with connect→reply latency percentiles, after a
