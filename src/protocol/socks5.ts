@@ -237,7 +237,9 @@ export function decodeSocks5Request(buf: Uint8Array): Decoded<Socks5Request> {
   const addr = decodeAddress(buf, 3);
   if ('need' in addr) return addr;
   const command: Socks5CommandName = buf[1] === 1 ? 'connect' : buf[1] === 2 ? 'bind' : 'udp';
-  return { value: { version: 5, command, ...addr.value }, consumed: addr.end };
+  // Field by field, not a spread: every request passes here, and a spread copies generically.
+  const { addressType, address, port } = addr.value;
+  return { value: { version: 5, command, addressType, address, port }, consumed: addr.end };
 }
 
 export interface Socks5RequestInit {

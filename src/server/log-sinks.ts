@@ -96,11 +96,21 @@ export class LineWriter {
 /** `2026-11-26T06:18:05.123Z` — sortable and unambiguous across time zones. */
 let stampedAt = Number.NaN;
 let stamp = '';
-function timestamp(now: number): string {
-  // A busy server writes several lines within the same millisecond: format once per millisecond.
+let prefixSecond = Number.NaN;
+let prefix = '';
+export function timestamp(now: number): string {
+  // A busy server writes several lines within the same millisecond, and a new millisecond within
+  // the same second: the date and time are formatted once per second, the milliseconds appended.
   if (now !== stampedAt) {
     stampedAt = now;
-    stamp = new Date(now).toISOString();
+    const ms = Math.floor(now);
+    const second = Math.floor(ms / 1000);
+    if (second !== prefixSecond) {
+      prefixSecond = second;
+      prefix = new Date(second * 1000).toISOString().slice(0, 20); // up to and including the '.'
+    }
+    const frac = ms - second * 1000;
+    stamp = `${prefix}${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}Z`;
   }
   return stamp;
 }

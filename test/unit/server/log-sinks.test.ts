@@ -1,5 +1,11 @@
 import test from 'ava';
-import { LineWriter, rfc3164Line, syslogPriority, TextLog } from '../../../src/server/log-sinks.ts';
+import {
+  LineWriter,
+  rfc3164Line,
+  syslogPriority,
+  TextLog,
+  timestamp,
+} from '../../../src/server/log-sinks.ts';
 
 // h.4: timestamp + `ident[pid]: message` lines; syslog facility daemon with notice/err priorities.
 
@@ -14,6 +20,23 @@ test('the text log writes `<timestamp> ident[pid]: message` lines', async (t) =>
     '2026-11-26T06:00:00.000Z rsockd[4242]: connected -- Connect from x(unknown)@B to z (http)\n' +
       '2026-11-26T06:00:00.000Z rsockd[4242]: Unable to open config file (/etc/sockd.conf)\n',
   ]);
+});
+
+test('log timestamps agree with toISOString through millisecond and second changes', (t) => {
+  const base = Date.UTC(2026, 11, 31, 23, 59, 58);
+  // in order, back in time, repeated, and across a year boundary
+  const times = [
+    base,
+    base + 7,
+    base + 7,
+    base + 45,
+    base + 999,
+    base + 1000,
+    base + 1001,
+    base + 2123,
+    base + 5,
+  ];
+  for (const ms of times) t.is(timestamp(ms), new Date(ms).toISOString(), String(ms));
 });
 
 test('syslog priorities use facility daemon: notice 29, err 27', (t) => {
