@@ -9,7 +9,7 @@
 
 /** A `stream_wrap` request (WriteWrap, ShutdownWrap) or `tcp_wrap` TCPConnectWrap. */
 export interface UvRequest {
-  handle?: TcpHandle;
+  handle?: TcpHandle | undefined;
   oncomplete?: (status: number) => void;
   [key: string]: unknown;
 }

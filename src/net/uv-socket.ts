@@ -44,11 +44,17 @@ export function uvError(
 }
 
 interface WriteReq extends UvRequest {
-  socket: UvSocket;
+  socket: UvSocket | null;
   bytes: number;
   buffer: Uint8Array | string | null;
   cb: ((err?: Error | null) => void) | null;
 }
+
+/**
+ * A write the kernel took at once (the usual case) never hands its request object to libuv: the
+ * next write of any socket uses that object again instead of constructing one from its template.
+ */
+let spareWriteReq: WriteReq | null = null;
 
 /**
  * Direct reads into a caller's buffer (bulk relays): `onRead(n)` gets the byte count, the bytes are
@@ -89,7 +95,7 @@ function onHandleRead(this: TcpHandle): Uint8Array | undefined {
   return (this.owner as UvSocket).onRead();
 }
 function onWriteDone(this: WriteReq, status: number): void {
-  this.socket.onWriteDone(this, status);
+  (this.socket as UvSocket).onWriteDone(this, status);
 }
 function onShutdownDone(this: UvRequest, status: number): void {
   (this.socket as UvSocket).onShutdownDone(status);
@@ -309,7 +315,8 @@ export class UvSocket extends EventEmitter implements ByteStream {
       if (this.writableEnded && !this.destroyed) this.destroy(err);
       return false;
     }
-    const req = this.uv.newWriteReq() as WriteReq;
+    const req = spareWriteReq ?? (this.uv.newWriteReq() as WriteReq);
+    spareWriteReq = null;
     req.handle = handle;
     req.oncomplete = onWriteDone as (status: number) => void;
     req.socket = this;
@@ -339,8 +346,13 @@ export class UvSocket extends EventEmitter implements ByteStream {
         this.needDrain = true;
         return false;
       }
-    } else if (cb) {
-      process.nextTick(cb, null);
+    } else {
+      // Written in full already: libuv never saw the request, so it is free for the next write.
+      req.handle = undefined;
+      req.socket = null;
+      req.cb = null;
+      spareWriteReq = req;
+      if (cb) process.nextTick(cb, null);
     }
     return true;
   }

@@ -35,9 +35,16 @@ const starters: Record<string, () => Promise<Peer>> = {
   rsockd: () => startRsockd(hops, base + 10, hops === 1 ? ['--socks5', ...extra] : extra),
   Dante: () => startDante(hops, base + 20),
   microsocks: () => startMicrosocks(base + 30),
-  // RSOCKD_B=/path/to/other/checkout (built): the same rsockd peer from another tree, for A/B runs
+  // RSOCKD_B=/path/to/other/checkout (built): the same rsockd peer from another tree, for A/B runs;
+  // RSOCKD_B_NODE_ARGS: node flags for that peer only (A/B of a V8 setting on one tree)
   rsockdB: () =>
-    startRsockd(hops, base + 50, hops === 1 ? ['--socks5', ...extra] : extra, process.env.RSOCKD_B ?? '.'),
+    startRsockd(
+      hops,
+      base + 50,
+      hops === 1 ? ['--socks5', ...extra] : extra,
+      process.env.RSOCKD_B ?? '.',
+      (process.env.RSOCKD_B_NODE_ARGS ?? process.env.RSOCKD_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    ),
   // the same handles with no features at all (floor-relay.mjs), or FLOOR=script for another reference
   floor: () =>
     startScript(process.env.FLOOR ?? new URL('./floor-relay.mjs', import.meta.url).pathname, base + 40),

@@ -99,6 +99,8 @@ export async function startRsockd(
   extra: readonly string[] = [],
   /** Another checkout's built rsockd, for A/B runs (focus.ts RSOCKD_B). */
   binRoot: string = root,
+  // RSOCKD_NODE_ARGS: extra node flags for profiling (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`)
+  nodeArgs: readonly string[] = (process.env.RSOCKD_NODE_ARGS ?? '').split(' ').filter(Boolean),
 ): Promise<Peer> {
   const dir = mkdtempSync(path.join(work, 'rsockd-'));
   const conf = path.join(dir, 'sockd.conf');
@@ -116,8 +118,6 @@ export async function startRsockd(
     const clientConf = path.join(dir, `socks${i}.conf`);
     writeFileSync(clientConf, last ? 'direct ALL\n' : `sockd @=127.0.1.${i + 1} 0.0.0.0 0.0.0.0\n`);
     const bin = path.join(binRoot, 'dist/cli', last ? 'sockd.js' : 'rsockd.js');
-    // RSOCKD_NODE_ARGS: extra node flags for profiling (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`)
-    const nodeArgs = (process.env.RSOCKD_NODE_ARGS ?? '').split(' ').filter(Boolean);
     const args = [
       '--expose-gc',
       ...nodeArgs,
