@@ -4,7 +4,7 @@
  * a three-server cascade. Every peer is stopped by pid; nothing else is touched.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -21,6 +21,11 @@ export interface Peer {
 
 const root = path.resolve(import.meta.dirname, '../..');
 const work = mkdtempSync(path.join(tmpdir(), 'sockslab-bench-'));
+// Configs and the peers' logs (a hundred MiB or more after a full run) go when the run ends;
+// BENCH_KEEP=1 keeps them for a look.
+process.on('exit', () => {
+  if (!process.env.BENCH_KEEP) rmSync(work, { recursive: true, force: true });
+});
 
 export function waitForPort(host: string, port: number, timeoutMs = 10_000): Promise<void> {
   const until = Date.now() + timeoutMs;
