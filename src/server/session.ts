@@ -84,8 +84,9 @@ export class Session implements SessionSteps, Linked<Session> {
   bindListener: Listener | null = null;
   /** Set when the client went away or the server aborts; async steps check it. */
   gone = false;
-  private goneHandlers: (() => void)[] = [];
-  private finishHandlers: (() => void)[] = [];
+  /** Only BIND waits on these: made on first use, not for every session. */
+  private goneHandlers: (() => void)[] | null = null;
+  private finishHandlers: (() => void)[] | null = null;
   private donePromise: Promise<void> | null = null;
   private resolveDone: (() => void) | null = null;
   private fromClient = 0;
@@ -100,7 +101,8 @@ export class Session implements SessionSteps, Linked<Session> {
   ) {
     this.id = id;
     this.client = conn.socket;
-    this.started = ctx.clock.now();
+    // Only the close event reports the duration: no clock read per session without events.
+    this.started = ctx.events ? ctx.clock.now() : 0;
     this.handshake = new Handshake({ socks5: ctx.socks5, socks5Auth: ctx.socks5Auth, passwd: ctx.passwd });
     this.client.on('error', this.onClientError);
     this.client.on('close', this.onClientClose);
@@ -151,19 +153,19 @@ export class Session implements SessionSteps, Linked<Session> {
   };
 
   onGone(handler: () => void): void {
-    this.goneHandlers.push(handler);
+    (this.goneHandlers ??= []).push(handler);
   }
 
   onFinish(handler: () => void): void {
-    this.finishHandlers.push(handler);
+    (this.finishHandlers ??= []).push(handler);
   }
 
   private markGone(): void {
     if (this.gone) return;
     this.gone = true;
     const handlers = this.goneHandlers;
-    this.goneHandlers = [];
-    for (const h of handlers) h();
+    this.goneHandlers = null;
+    if (handlers !== null) for (const h of handlers) h();
   }
 
   /** End the session immediately (server shutdown without drain). */
@@ -187,8 +189,8 @@ export class Session implements SessionSteps, Linked<Session> {
     this.requestTimer?.clear();
     this.clearEstablishTimer();
     const handlers = this.finishHandlers;
-    this.finishHandlers = [];
-    for (const h of handlers) h();
+    this.finishHandlers = null;
+    if (handlers !== null) for (const h of handlers) h();
     this.client.off('data', this.onData);
     // A final reply may still be in flight: destroy once it is flushed, never leave it half-open.
     const c = this.client;
