@@ -141,6 +141,21 @@ process.stdout.write(
     `Connection rates and latencies: each measured after ${WarmupSeconds} s of the same load, not counted (BENCH_WARMUP).\n`,
 );
 
+// Every round's value under each median, and rsockd ÷ microsocks within each round: the spread
+// shows how much of a small ratio is the machine (rounds run in the order recorded).
+const spread = [`\nEvery round, in order (${rounds} rounds; the medians above come from these):`];
+for (const [metric, row] of results) {
+  const values = (p: string) => (row.get(p) ?? []).map(fmt).join(' ');
+  const cells = peers.filter((p) => row.has(p)).map((p) => `${p} ${values(p)}`);
+  const ours = row.get('rsockd') ?? [];
+  const theirs = row.get('microsocks') ?? [];
+  if (theirs.length > 0 && theirs.length === ours.length) {
+    cells.push(`rsockd ÷ microsocks ${ours.map((x, i) => fmt(x / (theirs[i] as number))).join(' ')}`);
+  }
+  spread.push(`- ${metric}: ${cells.join('; ')}`);
+}
+process.stdout.write(`${spread.join('\n')}\n`);
+
 // The lab's own benchmarks (topology up, diagram rendering, docker), when present.
 for (const file of readdirSync(import.meta.dirname)
   .filter((f) => f.endsWith('.bench.ts'))
