@@ -133,6 +133,18 @@ const NoCommands: readonly CommandTemplate[] = Object.freeze([]);
 const NoLogs: readonly LogLine[] = Object.freeze([]);
 const NoSteps: readonly AccessStep[] = Object.freeze([]);
 
+/** The request's REQDESC (h.6) as this decision saw it, with the real user identd gave. */
+function decisionDesc(decision: AccessDecision, claimedUser: string, realUser: string): string {
+  return describeRequest({
+    command: decision.request.command,
+    user: claimedUser,
+    realUser,
+    src: decision.request.src,
+    dst: decision.request.dst,
+    dstServ: decision.dstServ,
+  });
+}
+
 /** The `run` and `log` steps apart (shared empty lists for the common no-step outcome). */
 function splitSteps(steps: readonly AccessStep[]): {
   commands: readonly CommandTemplate[];
@@ -209,14 +221,7 @@ export function applyIdentd(
       granted: true,
       realUser: 'unknown',
       identdVerdict: 'not-asked',
-      reqdesc: describeRequest({
-        command: decision.request.command,
-        user: claimedUser,
-        realUser: 'unknown',
-        src: decision.request.src,
-        dst: decision.request.dst,
-        dstServ: decision.dstServ,
-      }),
+      reqdesc: decisionDesc(decision, claimedUser, 'unknown'),
       steps: command ? [{ kind: 'run', command }] : NoSteps,
       commands: command ? [command] : NoCommands,
       logs: NoLogs,
@@ -227,15 +232,7 @@ export function applyIdentd(
     if (c) steps.push({ kind: 'run', command: c });
   };
   const log = (text: string) => steps.push({ kind: 'log', level: 'notice', text });
-  const reqdesc = (realUser: string) =>
-    describeRequest({
-      command: decision.request.command,
-      user: claimedUser,
-      realUser,
-      src: decision.request.src,
-      dst: decision.request.dst,
-      dstServ: decision.dstServ,
-    });
+  const reqdesc = (realUser: string) => decisionDesc(decision, claimedUser, realUser);
   const srcHost = decision.request.src.display;
   const finish = (
     reply: AccessReplyCode,
