@@ -4,6 +4,7 @@ import type { PasswdVerifier } from '../protocol/passwd-file.ts';
 import { decodeRfc1929Request, encodeRfc1929Status, Rfc1929Status } from '../protocol/rfc1929.ts';
 import { decodeSocks4Request } from '../protocol/socks4.ts';
 import {
+  chooseSocks5Method,
   decodeSocks5Greeting,
   decodeSocks5Request,
   encodeSocks5MethodChoice,
@@ -178,11 +179,11 @@ export class Handshake {
     return { consumed, send, outcome };
   }
 
-  /** i.1: 0x02 when a passwd file exists and is offered; else 0x00 unless auth is required; else 0xFF. */
+  /** i.1, as the codec's chooseSocks5Method decides it for this server's passwd file and auth mode. */
   private chooseMethod(offered: readonly number[]): number {
-    if (this.options.passwd && offered.includes(Socks5Method.UserPass)) return Socks5Method.UserPass;
-    if (offered.includes(Socks5Method.NoAuth) && this.options.socks5Auth !== 'required')
-      return Socks5Method.NoAuth;
-    return Socks5Method.NoAcceptable;
+    return chooseSocks5Method(offered, {
+      passwd: Boolean(this.options.passwd),
+      authRequired: this.options.socks5Auth === 'required',
+    });
   }
 }
