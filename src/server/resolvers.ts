@@ -40,10 +40,10 @@ export class SystemResolver implements Resolver {
   }
 }
 
-/** A hosts-style fixture table: lines `ip name [alias...]`, `#` comments. */
 /** The one empty answer a table gives for every name or address it does not hold. */
 const NoAnswer: readonly string[] = Object.freeze([]);
 
+/** A hosts-style fixture table: lines `ip name [alias...]`, `#` comments. */
 export class TableResolver implements Resolver {
   private readonly byAddress = new Map<string, string[]>();
   private readonly byName = new Map<string, string[]>();
