@@ -5,7 +5,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { connectionRate, idleMemory, startIperfServer, throughput } from './measure.ts';
-import { type Peer, startDante, startEcho, startMicrosocks, startRsockd, startScript } from './peers.ts';
+import {
+  type Peer,
+  portBase,
+  startDante,
+  startEcho,
+  startMicrosocks,
+  startRsockd,
+  startScript,
+} from './peers.ts';
 
 /** utime + stime of the processes, in clock ticks (1/100 s). */
 function cpuTicks(pids: number[]): number {
@@ -27,9 +35,7 @@ const rounds = Number(process.env.ROUNDS ?? 4);
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
 const names = (process.env.PEERS ?? 'rsockd,Dante').split(',');
 const extra = (process.env.RSOCKD_ARGS ?? '').split(' ').filter(Boolean);
-// Below Linux's ephemeral range (32768+): a listening port there can collide with a local port
-// still in TIME_WAIT from an earlier run's tens of thousands of connections.
-const base = 21000 + Math.floor(Math.random() * 10000);
+const base = portBase();
 const hops = focus === '3hop' ? 3 : 1;
 const starters: Record<string, () => Promise<Peer>> = {
   rsockd: () => startRsockd(hops, base + 10, hops === 1 ? ['--socks5', ...extra] : extra),

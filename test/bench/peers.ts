@@ -27,6 +27,15 @@ process.on('exit', () => {
   if (!process.env.BENCH_KEEP) rmSync(work, { recursive: true, force: true });
 });
 
+/**
+ * A random first port for a run's peers (each takes base + a small offset). Below Linux's
+ * ephemeral range (32768+): a listening port there can collide with a local port still in
+ * TIME_WAIT from an earlier run's tens of thousands of connections.
+ */
+export function portBase(): number {
+  return 21000 + Math.floor(Math.random() * 10000);
+}
+
 export function waitForPort(host: string, port: number, timeoutMs = 10_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   return new Promise((resolve, reject) => {

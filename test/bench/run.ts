@@ -8,14 +8,12 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { connectionRate, idleMemory, startIperfServer, throughput, WarmupSeconds } from './measure.ts';
-import { type Peer, startDante, startEcho, startMicrosocks, startRsockd } from './peers.ts';
+import { type Peer, portBase, startDante, startEcho, startMicrosocks, startRsockd } from './peers.ts';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
 const idle = Number(process.env.BENCH_IDLE ?? 1000);
-// Below Linux's ephemeral range (32768+): a listening port there can collide with a local port
-// still in TIME_WAIT from an earlier run's tens of thousands of connections.
-const base = 21000 + Math.floor(Math.random() * 10000);
+const base = portBase();
 const ECHO = base;
 const IPERF = base + 1;
 const ONCE = base + 2;
