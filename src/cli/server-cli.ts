@@ -32,6 +32,7 @@ import {
   teeSinks,
 } from '../server/log-sinks.ts';
 import type { ClassicLog, ServerOptions, ServerRules, Timers } from '../server/options.ts';
+import { quietCollector, v8YoungGeneration } from '../server/quiet-gc.ts';
 import { SystemResolver, TableResolver, withCache } from '../server/resolvers.ts';
 import { DefaultMaxSessions, fsUserFileReader, SocksServer } from '../server/server.ts';
 import { fsAsyncUserFileReader } from '../server/user-files.ts';
@@ -388,7 +389,15 @@ function serverOptions(
     routePath: args.paths.route,
     services,
     maxSessions: args.maxSessions,
+    ...quietGc(),
   };
+}
+
+/** Young collections at quiet moments (quiet-gc.ts); RSOCKD_QUIET_GC=0 leaves them to V8 (for comparisons). */
+function quietGc(): Pick<ServerOptions, 'onQuiet'> {
+  if (process.env.RSOCKD_QUIET_GC === '0') return {};
+  const young = v8YoungGeneration();
+  return young ? { onQuiet: quietCollector(young) } : {};
 }
 
 /** The rule files this server reads, as its options name them (start-up, inetd, every reload). */

@@ -136,4 +136,10 @@ export interface ServerOptions {
    * no reply, and logged at most once a second with the count of those closed since.
    */
   readonly maxSessions?: number;
+  /**
+   * Called when no session is waiting for its reply any more (the last one got it or ended), with
+   * a check that this is still so. Production uses it to collect garbage off every client's
+   * critical path (quiet-gc.ts).
+   */
+  readonly onQuiet?: (stillQuiet: () => boolean) => void;
 }

@@ -27,6 +27,8 @@ export class SocksServer implements AsyncDisposable {
   private rules: ServerRules;
   private readonly ctx: SessionContext;
   private readonly sessions = new LiveList<Session>();
+  /** Sessions accepted whose client has not had its (first) reply yet. */
+  private awaitingReply = 0;
   private listener: Listener | null = null;
   private nextId = 1;
   private closing = false;
@@ -129,10 +131,23 @@ export class SocksServer implements AsyncDisposable {
       this.reportOverflow();
       return null;
     }
-    const session = new Session(this.ctx, conn, String(this.nextId++), this.onSessionEnded);
+    this.awaitingReply++;
+    const session = new Session(
+      this.ctx,
+      conn,
+      String(this.nextId++),
+      this.onSessionEnded,
+      this.onSessionReplied,
+    );
     this.sessions.add(session);
     return session;
   }
+
+  private readonly onSessionReplied = (): void => {
+    if (--this.awaitingReply === 0) this.options.onQuiet?.(this.isQuiet);
+  };
+
+  private readonly isQuiet = (): boolean => this.awaitingReply === 0;
 
   private readonly onSessionEnded = (session: Session): void => {
     this.sessions.delete(session);

@@ -91,6 +91,8 @@ export class Session implements SessionSteps, Linked<Session> {
   private resolveDone: (() => void) | null = null;
   private fromClient = 0;
   private fromRemote = 0;
+  /** Until the client has its (first) reply, or the session ends. */
+  private awaitingReply = true;
 
   constructor(
     readonly ctx: SessionContext,
@@ -98,6 +100,8 @@ export class Session implements SessionSteps, Linked<Session> {
     id: string,
     /** Called once when the session has ended and its logs are written (the server's bookkeeping). */
     private readonly onEnded: (session: Session) => void = noop,
+    /** Called once when the client has its first reply, or the session ends without one. */
+    private readonly onReplied: () => void = noop,
   ) {
     this.id = id;
     this.client = conn.socket;
@@ -186,6 +190,7 @@ export class Session implements SessionSteps, Linked<Session> {
   finish(reason: EndReason): void {
     if (this.finished) return;
     this.finished = true;
+    this.replied();
     this.requestTimer?.clear();
     this.clearEstablishTimer();
     const handlers = this.finishHandlers;
@@ -339,6 +344,13 @@ export class Session implements SessionSteps, Linked<Session> {
         : encodeSocks5Reply(code, bound ?? { address: '0.0.0.0', port: 0 });
     this.client.end(bytes);
     this.client.once('finish', () => this.client.destroy());
+    this.replied();
+  }
+
+  private replied(): void {
+    if (!this.awaitingReply) return;
+    this.awaitingReply = false;
+    this.onReplied();
   }
 
   sendGranted(req: ParsedRequest, phase: 'only' | 'first' | 'second', bound: Endpoint): void {
@@ -352,6 +364,7 @@ export class Session implements SessionSteps, Linked<Session> {
         ? encodeSocks4Reply(code, bound.port, v4OrZero(bound.address))
         : encodeSocks5Reply(code, bound),
     );
+    if (phase !== 'second') this.replied();
   }
 
   // ------------------------------------------------------------------ decision (Appendix A)

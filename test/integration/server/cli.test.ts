@@ -20,12 +20,22 @@ import {
 const root = new URL('../../../', import.meta.url).pathname;
 const node = process.execPath;
 
-function cli(program: 'rsockd' | 'sockd', args: string[]) {
-  return execa(node, ['--import=tsx', join(root, `src/cli/${program}.ts`), ...args], {
-    cwd: root,
-    reject: false,
-    env: { SOCKS_SERVER: '', SOCKD_CONF: '', SOCKD_FC: '' },
-  });
+/** `nodeArgs` go to node itself (before the program); `env` adds to the cleared SOCKS variables. */
+interface Launch {
+  readonly nodeArgs?: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+function cli(program: 'rsockd' | 'sockd', args: string[], launch: Launch = {}) {
+  return execa(
+    node,
+    [...(launch.nodeArgs ?? []), '--import=tsx', join(root, `src/cli/${program}.ts`), ...args],
+    {
+      cwd: root,
+      reject: false,
+      env: { SOCKS_SERVER: '', SOCKD_CONF: '', SOCKD_FC: '', ...launch.env },
+    },
+  );
 }
 
 async function tempDir(t: ExecutionContext): Promise<string> {
@@ -39,37 +49,42 @@ async function standalone(
   program: 'rsockd' | 'sockd',
   dir: string,
   extra: string[] = [],
+  launch: Launch = {},
 ): Promise<{ proc: ReturnType<typeof cli>; host: string; port: number; logFile: string; pidfile: string }> {
   const host = freshAddress();
   const port = randomPort();
   const logFile = join(dir, 'log');
   const pidfile = join(dir, 'pid');
-  const proc = cli(program, [
-    '--standalone',
-    '--listen',
-    host,
-    '--port',
-    String(port),
-    '--conf',
-    join(dir, 'sockd.conf'),
-    '--fc',
-    join(dir, 'sockd.fc'),
-    '--client-conf',
-    join(dir, 'socks.conf'),
-    '--client-fc',
-    join(dir, 'socks.fc'),
-    '--route',
-    join(dir, 'sockd.route'),
-    '--fr',
-    join(dir, 'sockd.fr'),
-    '--pidfile',
-    pidfile,
-    '--log',
-    logFile,
-    '--hosts',
-    '/dev/null',
-    ...extra,
-  ]);
+  const proc = cli(
+    program,
+    [
+      '--standalone',
+      '--listen',
+      host,
+      '--port',
+      String(port),
+      '--conf',
+      join(dir, 'sockd.conf'),
+      '--fc',
+      join(dir, 'sockd.fc'),
+      '--client-conf',
+      join(dir, 'socks.conf'),
+      '--client-fc',
+      join(dir, 'socks.fc'),
+      '--route',
+      join(dir, 'sockd.route'),
+      '--fr',
+      join(dir, 'sockd.fr'),
+      '--pidfile',
+      pidfile,
+      '--log',
+      logFile,
+      '--hosts',
+      '/dev/null',
+      ...extra,
+    ],
+    launch,
+  );
   t.teardown(() => {
     if (proc.pid !== undefined && proc.exitCode === null) process.kill(proc.pid, 'SIGKILL');
   });
@@ -347,6 +362,37 @@ test('--workers 2 serves through node:cluster workers sharing the listener', asy
   process.kill(s.proc.pid!, 'SIGTERM');
   const done = await s.proc;
   t.is(done.exitCode, 0);
+});
+
+test('a busy rsockd collects its young garbage at quiet moments; RSOCKD_QUIET_GC=0 leaves that to V8', async (t) => {
+  t.timeout(120_000);
+  const echo = await startEcho(t);
+  /** Young collections V8 traced during 600 sessions, by who started them. */
+  async function scavenges(env: Record<string, string>): Promise<{ quiet: number; v8: number }> {
+    const dir = await tempDir(t);
+    await writeFile(join(dir, 'sockd.conf'), 'permit ALL\n');
+    await writeFile(join(dir, 'socks.conf'), 'direct ALL\n');
+    const s = await standalone(t, 'rsockd', dir, [], { nodeArgs: ['--trace-gc'], env });
+    const proxy = { host: s.host, port: s.port };
+    let granted = 0;
+    for (let i = 0; i < 600; i++) {
+      const r = await socks4({ proxy, dst: echo.host, port: echo.port, user: 'gc' });
+      if (r.reply?.code === 90) granted++;
+      r.socket.destroy();
+    }
+    t.is(granted, 600);
+    process.kill(s.proc.pid!, 'SIGTERM');
+    const lines = (await s.proc).stdout.split('\n').filter((l) => l.includes(': Scavenge '));
+    // V8 names a collection asked for through gc() "testing"; its own are "task" or "allocation failure".
+    const quiet = lines.filter((l) => l.includes(' testing;')).length;
+    return { quiet, v8: lines.length - quiet };
+  }
+  const on = await scavenges({});
+  const off = await scavenges({ RSOCKD_QUIET_GC: '0' });
+  t.log(`quiet-moment collections: on ${JSON.stringify(on)}, off ${JSON.stringify(off)}`);
+  t.true(on.quiet >= 2, 'rsockd collected at quiet moments');
+  t.is(off.quiet, 0, "with RSOCKD_QUIET_GC=0 every collection is V8's own");
+  t.true(off.v8 >= 1, 'the same load makes V8 collect by itself');
 });
 
 test('a multi-homed start-up names every sockd.route interface that is not local, and keeps serving', async (t) => {

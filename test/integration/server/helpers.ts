@@ -84,6 +84,7 @@ export interface ServerSpec {
   readonly userFilesAsync?: AsyncUserFileReader;
   readonly routeConnect?: boolean;
   readonly maxSessions?: number;
+  readonly onQuiet?: (stillQuiet: () => boolean) => void;
 }
 
 export function rulesFrom(spec: Pick<ServerSpec, 'sockdConf' | 'socksConf' | 'route'>): ServerRules {
@@ -138,6 +139,7 @@ export async function startServer(t: ExecutionContext, spec: ServerSpec): Promis
     ...(spec.userFilesAsync ? { userFilesAsync: spec.userFilesAsync } : {}),
     ...(spec.routeConnect !== undefined ? { routeConnect: spec.routeConnect } : {}),
     ...(spec.maxSessions !== undefined ? { maxSessions: spec.maxSessions } : {}),
+    ...(spec.onQuiet !== undefined ? { onQuiet: spec.onQuiet } : {}),
     events: { emit: (e) => events.push(e) },
     log: { write: (_level, message) => logs.push(message) },
     timers: { requestRead: 3000, establish: 5000, identd: 2000, upstreamConnect: 2000, ...spec.timers },
