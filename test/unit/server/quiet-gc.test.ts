@@ -1,6 +1,7 @@
 import test from 'ava';
 import {
   QuietCollectFill,
+  QuietReadEvery,
   quietCollector,
   v8YoungGeneration,
   type YoungGeneration,
@@ -37,7 +38,7 @@ function heldDefer(): { defer: (run: () => void) => void; runAll: () => void; he
 test('a quiet moment with the young generation at least half full collects, at the end of the turn', (t) => {
   const gen = fakeGeneration(QuietCollectFill);
   const turn = heldDefer();
-  const onQuiet = quietCollector(gen, QuietCollectFill, turn.defer);
+  const onQuiet = quietCollector(gen, QuietCollectFill, turn.defer, 1);
   onQuiet(() => true);
   t.is(gen.collections, 0, 'not inside the turn that replied');
   turn.runAll();
@@ -47,7 +48,7 @@ test('a quiet moment with the young generation at least half full collects, at t
 test('a quiet moment with the young generation under the threshold collects nothing', (t) => {
   const gen = fakeGeneration(QuietCollectFill - 0.01);
   const turn = heldDefer();
-  quietCollector(gen, QuietCollectFill, turn.defer)(() => true);
+  quietCollector(gen, QuietCollectFill, turn.defer, 1)(() => true);
   t.is(turn.held(), 0);
   t.is(gen.collections, 0);
 });
@@ -55,7 +56,7 @@ test('a quiet moment with the young generation under the threshold collects noth
 test('the collection is dropped when a client started waiting again before the turn ended', (t) => {
   const gen = fakeGeneration(0.9);
   const turn = heldDefer();
-  quietCollector(gen, QuietCollectFill, turn.defer)(() => false);
+  quietCollector(gen, QuietCollectFill, turn.defer, 1)(() => false);
   turn.runAll();
   t.is(gen.collections, 0);
 });
@@ -63,7 +64,7 @@ test('the collection is dropped when a client started waiting again before the t
 test('quiet moments within one turn schedule one collection', (t) => {
   const gen = fakeGeneration(0.9);
   const turn = heldDefer();
-  const onQuiet = quietCollector(gen, QuietCollectFill, turn.defer);
+  const onQuiet = quietCollector(gen, QuietCollectFill, turn.defer, 1);
   onQuiet(() => true);
   onQuiet(() => true);
   t.is(turn.held(), 1);
@@ -73,6 +74,26 @@ test('quiet moments within one turn schedule one collection', (t) => {
   onQuiet(() => true);
   turn.runAll();
   t.is(gen.collections, 2, 'the next turn may collect again');
+});
+
+test('the fill is read at every eighth quiet moment only', (t) => {
+  const gen = fakeGeneration(0.9);
+  let reads = 0;
+  const counted = {
+    fill: () => {
+      reads++;
+      return gen.fill();
+    },
+    collect: gen.collect,
+  };
+  const turn = heldDefer();
+  const onQuiet = quietCollector(counted, QuietCollectFill, turn.defer);
+  for (let i = 0; i < QuietReadEvery - 1; i++) onQuiet(() => true);
+  t.is(reads, 0);
+  onQuiet(() => true);
+  t.is(reads, 1);
+  turn.runAll();
+  t.is(gen.collections, 1);
 });
 
 test("this process's young generation fills with garbage and empties when collected", (t) => {
