@@ -57,6 +57,30 @@ export const WarmupSeconds = Number(process.env.BENCH_WARMUP ?? 4);
  * warm-up of WarmupSeconds (see loadgen.ts). `onWarm` runs when the warm-up ends and the counted
  * load begins (focus.ts samples the peer's CPU time there).
  */
+/**
+ * Netfilter's connection table, when the kernel keeps one (Docker loads it): every loopback
+ * connection of a load run takes an entry that outlives the connection by two minutes, and a full
+ * table drops new SYNs, which the client retries after a second. Such a stall would show up as a
+ * latency of 1000 ms and a rate collapse for whichever peer was measured, so say so before it happens.
+ */
+function warnIfConntrackFilling(): void {
+  let count: number;
+  let max: number;
+  try {
+    count = Number(readFileSync('/proc/sys/net/netfilter/nf_conntrack_count', 'utf8'));
+    max = Number(readFileSync('/proc/sys/net/netfilter/nf_conntrack_max', 'utf8'));
+  } catch {
+    return; // no connection tracking: nothing to fill
+  }
+  if (max > 0 && count > max / 2) {
+    process.stderr.write(
+      `warning: netfilter's connection table holds ${count} of ${max} entries; when it is full, new loopback ` +
+        'connections are dropped and retried a second later. Raise net.netfilter.nf_conntrack_max or wait ' +
+        'two minutes between runs.\n',
+    );
+  }
+}
+
 export async function connectionRate(
   peer: Peer,
   echoPort: number,
@@ -64,6 +88,7 @@ export async function connectionRate(
   seconds: number,
   onWarm: () => void = () => {},
 ): Promise<RateResult> {
+  warnIfConntrackFilling();
   const args = ['--import=tsx', path.join(import.meta.dirname, 'loadgen.ts')];
   args.push(
     '--proxy',
@@ -100,6 +125,11 @@ export async function connectionRate(
     seconds: number;
     latencies: { p50: number; p99: number };
   };
+  if (r.failed > 0) {
+    process.stderr.write(
+      `${peer.name} (${peer.proto}, concurrency ${concurrency}): ${r.failed} connections failed while counted\n`,
+    );
+  }
   return { perSecond: r.done / r.seconds, p50: r.latencies.p50, p99: r.latencies.p99, failed: r.failed };
 }
 
