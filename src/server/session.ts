@@ -1,8 +1,7 @@
-import type { Endpoint, LabEvent, RuleCite } from '../common/events.ts';
-import type { ClientConfig, ServerConfig } from '../config/ast.ts';
+import type { Endpoint, LabEvent } from '../common/events.ts';
+import type { ServerConfig } from '../config/ast.ts';
 import type { ByteStream, Conn, Listener } from '../net/net.ts';
-import { decideClientRoute, type RouteDecision } from '../policy/client-route.ts';
-import { expandCommand } from '../policy/command.ts';
+import type { RouteDecision } from '../policy/client-route.ts';
 import {
   type HostIdentity,
   heldHostFromAddress,
@@ -11,15 +10,12 @@ import {
   hostFromName,
   parseDottedQuad,
 } from '../policy/host.ts';
-import { describeRequest, describeRoutedCall, serviceLabel } from '../policy/request-desc.ts';
+import { describeRequest, serviceLabel } from '../policy/request-desc.ts';
 import {
-  type AccessDecision,
   type AccessOutcome,
   applyIdentd,
-  type CommandTemplate,
   decideServerAccess,
   type IdentdResult,
-  serverCommandContext,
 } from '../policy/server-access.ts';
 import { encodeSocks4Reply } from '../protocol/socks4.ts';
 import { encodeSocks5Reply } from '../protocol/socks5.ts';
@@ -28,9 +24,10 @@ import { connectDirect } from './connect-direct.ts';
 import { connectViaUpstream } from './connect-upstream.ts';
 import { Handshake, type ParsedRequest } from './handshake.ts';
 import type { Linked } from './live-list.ts';
-import type { ServerRules } from './options.ts';
 import { Relay } from './relay.ts';
 import { type Failure, Socks4Code, Socks5Rep, socks4CodeFor, socks5RepFor } from './replies.ts';
+import { routeRequest } from './route-step.ts';
+import { runRuleCommand } from './rule-command.ts';
 import {
   flat,
   isUnusable,
@@ -56,9 +53,10 @@ const Empty = Buffer.alloc(0);
 type EndReason = string;
 
 /**
- * One client connection, a.5 from accept to the termination log: request reading, the access
- * decision and rsockd routing live here; the ways to reach the destination are their own
- * modules (connect-direct.ts, connect-upstream.ts, bind.ts) working through SessionSteps.
+ * One client connection, a.5 from accept to the termination log: request reading and the access
+ * decision live here; the steps after it are their own modules working through SessionSteps:
+ * rsockd routing (route-step.ts), rule shell commands (rule-command.ts) and the ways to reach
+ * the destination (connect-direct.ts, connect-upstream.ts, bind.ts).
  * Async steps are awaited per session, so a slow identd, DNS server or shell command never holds
  * up other sessions.
  */
@@ -497,7 +495,7 @@ export class Session implements SessionSteps, Linked<Session> {
     }
     for (const step of outcome.steps) {
       if (step.kind === 'log') this.log(step.level, step.text);
-      else await this.runCommand(step.command, decision, outcome.realUser);
+      else await runRuleCommand(this, step.command, decision, outcome.realUser);
     }
     if (!outcome.granted) {
       const failure: Failure =
@@ -517,7 +515,7 @@ export class Session implements SessionSteps, Linked<Session> {
     // a.5 step 6: rsockd routing
     let route: RouteDecision | null = null;
     if (ctx.mode === 'rsockd') {
-      route = await this.route(run, rules);
+      route = await routeRequest(this, run, rules);
       if (route === null) return; // refused, already answered
     }
     // a.5 step 7: establishment timer from the end of validation
@@ -527,38 +525,6 @@ export class Session implements SessionSteps, Linked<Session> {
       else await connectViaUpstream(this, run, route);
     } else if (req.command === 'bind') await bindDirect(this, run, rules);
     else await connectDirect(this, run, rules);
-  }
-
-  private async runCommand(
-    command: CommandTemplate | { origin: 'route'; template: string; rule: RuleCite },
-    decision: AccessDecision,
-    realUser: string,
-  ): Promise<void> {
-    const ctx = this.ctx;
-    const expanded = expandCommand(command.template, serverCommandContext(decision, realUser, ctx.pid));
-    const base = {
-      type: 'command' as const,
-      origin: command.origin,
-      rule: command.rule,
-      command: expanded.text,
-    };
-    if (!expanded.ok) {
-      this.log(expanded.reason === 'too-long' ? 'err' : 'notice', expanded.log);
-      if (this.ctx.events) {
-        this.emit({ ...base, status: expanded.reason });
-      }
-      return;
-    }
-    const r = await ctx.commands.run(expanded.runnable, { timeoutMs: ctx.timers.shellCommand });
-    if (r.status === 'spawn-failed') this.log('err', `Cannot execute shell command for pid ${ctx.pid}`);
-    else if (r.status === 'timeout')
-      this.log(
-        'notice',
-        `shell command for pid ${ctx.pid} still running after ${fmtSeconds(ctx.timers.shellCommand)} s`,
-      );
-    if (this.ctx.events) {
-      this.emit({ ...base, status: r.status, ...(r.exitCode !== undefined ? { exitCode: r.exitCode } : {}) });
-    }
   }
 
   private onEstablishTimeout(run: RunState): void {
@@ -583,69 +549,6 @@ export class Session implements SessionSteps, Linked<Session> {
     this.outbound?.destroy();
     this.sendFailure(run.req, failure, bound);
     this.finish(`failed: ${what} ${text}`);
-  }
-
-  // ------------------------------------------------------------------ routing (d)
-
-  private async route(run: RunState, rules: ServerRules): Promise<RouteDecision | null> {
-    const ctx = this.ctx;
-    const { req, dst, dstServ, realUser } = run;
-    const client = rules.client ?? null;
-    const routed = describeRoutedCall({ command: req.command, user: req.user, realUser, dst, dstServ });
-    const bind = req.command === 'bind';
-    if (isUnusable(client)) {
-      for (const m of client.unusable) this.log('err', m);
-      this.log('notice', `${bind ? 'Refused' : 'refused'} -- ${routed}`);
-      if (this.ctx.events) {
-        this.emit({ type: 'route', action: 'deny', rule: null, servers: [] });
-      }
-      this.sendFailure(req, { kind: 'config-unusable' });
-      this.finish('client-config-unusable');
-      return null;
-    }
-    const userFiles =
-      ctx.userFilesAsync && client && userFilePaths(client as ClientConfig).length > 0
-        ? await snapshotUserFiles(client as ClientConfig, ctx.userFilesAsync, ctx.userFiles)
-        : ctx.userFiles;
-    const decision = decideClientRoute(
-      client as ClientConfig | null,
-      { dst, user: req.user, port: req.port },
-      {
-        userFiles,
-        ...(ctx.defaultServer !== undefined ? { defaultServer: ctx.defaultServer } : {}),
-      },
-    );
-    for (const e of decision.userFileErrors) this.log('err', e);
-    if (this.ctx.events) {
-      this.emit({
-        type: 'route',
-        action: decision.action,
-        rule: decision.rule,
-        servers: decision.servers,
-        ...(decision.shortcut ? { shortcut: decision.shortcut } : {}),
-      });
-    }
-    if (decision.command) {
-      await this.runCommand({ ...decision.command, origin: 'route' }, run.decision, realUser);
-    }
-    if (decision.action === 'deny') {
-      this.log('notice', `${bind ? 'Refused' : 'refused'} -- ${routed}`);
-      this.log(
-        'notice',
-        `failed -- ${run.reqdesc}.  Error code: ${bind ? 'bind()' : 'connect()'} Connection refused`,
-      );
-      this.sendFailure(req, { kind: 'refused' });
-      this.finish('route-deny');
-      return null;
-    }
-    if (decision.action === 'direct') {
-      this.log('notice', `${bind ? 'bind()' : 'connect()'} directly ${routed.slice(routed.indexOf('from'))}`);
-    }
-    if (this.gone) {
-      this.finish('client-gone');
-      return null;
-    }
-    return decision;
   }
 
   // ------------------------------------------------------------------ waiting for a BIND peer (b.5)
@@ -723,9 +626,5 @@ export class Session implements SessionSteps, Linked<Session> {
 }
 
 const NotAsked: IdentdResult = { kind: 'not-asked' };
-
-function fmtSeconds(ms: number): string {
-  return String(Math.round(ms / 10) / 100);
-}
 
 export type { AccessOutcome };
