@@ -111,7 +111,7 @@ export class UvNet implements Net {
         settled = true;
         if (timer) clearTimeout(timer);
         const socket = new UvSocket(uv, handle);
-        handle.setNoDelay(true);
+        socket.noDelayFromFirstWrite();
         socket.remoteAddress = host;
         socket.remotePort = options.port;
         const own = socket.sockname();

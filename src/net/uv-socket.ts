@@ -144,6 +144,11 @@ export class UvSocket extends EventEmitter implements ByteStream {
   private sink: UvSocket | null = null;
   /** Relay mode: the socket whose reads we write; resumed when our queued writes drain. */
   private source: UvSocket | null = null;
+  /**
+   * Nagle is switched off just before the first write (see `noDelayFromFirstWrite`), not when the
+   * connection is made: the system call then stays off the path from connect to the reply.
+   */
+  private noDelayPending = false;
 
   constructor(
     private readonly uv: UvBindings,
@@ -315,6 +320,10 @@ export class UvSocket extends EventEmitter implements ByteStream {
       if (this.writableEnded && !this.destroyed) this.destroy(err);
       return false;
     }
+    if (this.noDelayPending) {
+      this.noDelayPending = false;
+      handle.setNoDelay(true);
+    }
     const req = spareWriteReq ?? (this.uv.newWriteReq() as WriteReq);
     spareWriteReq = null;
     req.handle = handle;
@@ -440,8 +449,14 @@ export class UvSocket extends EventEmitter implements ByteStream {
   }
 
   setNoDelay(noDelay = true): this {
+    this.noDelayPending = false;
     this.handle?.setNoDelay(noDelay);
     return this;
+  }
+
+  /** Nagle off from the first write on (a dialled connection's first bytes are never delayed anyway). */
+  noDelayFromFirstWrite(): void {
+    this.noDelayPending = true;
   }
 
   /**

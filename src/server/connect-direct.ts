@@ -43,11 +43,12 @@ export async function connectDirect(s: SessionSteps, run: RunState, rules: Serve
     return s.finish('client-gone');
   }
   s.outbound = out.socket;
-  s.clearEstablishTimer();
   if (s.ctx.events) {
     s.emit({ type: 'outbound', local: out.local, remote: out.remote, via: 'direct' });
   }
   s.sendGranted(req, 'only', req.version === 4 ? { address: '0.0.0.0', port: 0 } : out.local);
+  // The timer can wait until the client has its reply: nothing runs in between.
+  s.clearEstablishTimer();
   s.log('notice', `connected -- ${run.reqdesc}`);
   s.startRelay(run, out.socket, 0, null, dst.display, null);
 }
