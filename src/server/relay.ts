@@ -90,7 +90,9 @@ class Pump {
   }
 
   start(): void {
-    this.src.resume();
+    // The source's EOF may have come before the relay (its early bytes are already passed on).
+    if (this.src.readableEnded) this.onEnd();
+    else this.src.resume();
   }
 
   /** Stream-mode chunks (and anything left in the readable buffer after switching to bulk mode). */

@@ -44,7 +44,10 @@ export type { SessionContext };
 
 /** The largest handshake we buffer: SOCKS 4 header + 1024 USERID + 256 name, with margin. */
 const MaxHandshakeBytes = 4096;
-/** Bytes a BIND client may send while we wait for the peer; beyond this we stop reading it. */
+/**
+ * Bytes a client may send after its request and before its relay starts (while the request is
+ * decided and dialled, or a BIND waits for its peer); beyond this we stop reading it.
+ */
 const MaxEarlyWhileWaiting = 64 * 1024;
 /** One shared empty buffer: an idle session holds no buffer of its own. */
 const Empty = Buffer.alloc(0);
@@ -217,8 +220,12 @@ export class Session implements SessionSteps, Linked<Session> {
   // ------------------------------------------------------------------ request reading (b.1, i.1–i.3)
 
   private onData = (chunk: Buffer): void => {
+    if (this.stage === 'processing') {
+      this.keepWhileWaiting(chunk);
+      return;
+    }
     this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
-    if (this.buf.length > MaxHandshakeBytes && this.stage !== 'processing') {
+    if (this.buf.length > MaxHandshakeBytes) {
       this.dropWithoutReply('handshake-too-long');
       return;
     }
@@ -307,9 +314,8 @@ export class Session implements SessionSteps, Linked<Session> {
     this.handshake = null;
     this.requestTimer?.clear();
     this.requestTimer = null;
-    this.client.off('data', this.onData);
-    this.client.off('end', this.onEarlyEnd);
-    this.client.pause();
+    // The client is read on (into a bounded buffer, onData) rather than paused: stopping and
+    // restarting its reads would cost the relay two system calls right after the reply.
     const early = this.buf.length > 0 ? Buffer.from(this.buf) : null;
     this.buf = Empty;
     this.process(req, early).catch((err: unknown) => {
@@ -554,26 +560,25 @@ export class Session implements SessionSteps, Linked<Session> {
   // ------------------------------------------------------------------ waiting for a BIND peer (b.5)
 
   /**
-   * While waiting for the BIND peer (or the upstream's second reply) the client is read into a
-   * bounded buffer, so its closing is noticed at once (b.5.2) and its early bytes are kept.
+   * From the request on, what the client sends is kept in a bounded buffer for the relay (its
+   * early bytes); while a BIND waits for its peer (or the upstream's second reply), the client's
+   * closing is noticed at once as well (b.5.2).
    */
-  private waitingEarly: Buffer[] = [];
+  private waitingEarly: Buffer[] | null = null;
   private waitingBytes = 0;
+  private keepWhileWaiting(chunk: Buffer): void {
+    (this.waitingEarly ??= []).push(chunk);
+    this.waitingBytes += chunk.length;
+    if (this.waitingBytes >= MaxEarlyWhileWaiting) this.client.pause();
+  }
   watchClientWhileWaiting(): void {
-    const onData = (chunk: Buffer) => {
-      this.waitingEarly.push(chunk);
-      this.waitingBytes += chunk.length;
-      if (this.waitingBytes >= MaxEarlyWhileWaiting) this.client.pause();
-    };
+    if (this.client.readableEnded) {
+      this.markGone();
+      return;
+    }
     const onEnd = () => this.markGone();
-    this.client.on('data', onData);
     this.client.once('end', onEnd);
-    this.stopWatching = () => {
-      this.client.off('data', onData);
-      this.client.off('end', onEnd);
-      this.client.pause();
-    };
-    this.client.resume();
+    this.stopWatching = () => this.client.off('end', onEnd);
   }
   stopWatching: () => void = noop;
 
@@ -589,10 +594,13 @@ export class Session implements SessionSteps, Linked<Session> {
   ): void {
     this.stopWatching();
     this.stopWatching = noop;
+    // The relay reads the client from here on.
+    this.client.off('data', this.onData);
+    this.client.off('end', this.onEarlyEnd);
     const parts: Buffer[] = [];
     if (run.early) parts.push(run.early);
-    parts.push(...this.waitingEarly);
-    this.waitingEarly = [];
+    if (this.waitingEarly !== null) parts.push(...this.waitingEarly);
+    this.waitingEarly = null;
     const early = parts.length === 0 ? null : parts.length === 1 ? parts[0]! : Buffer.concat(parts);
     // The async steps that led here end now: a relaying session keeps only these three strings
     // for its termination log, not the request, the decision or the host records.

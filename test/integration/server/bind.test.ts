@@ -1,4 +1,6 @@
 import test from 'ava';
+import { encodeSocks4Request } from '../../../src/protocol/socks4.ts';
+import type { CommandRunner } from '../../../src/server/options.ts';
 import {
   assertServes,
   closedWithin,
@@ -9,6 +11,7 @@ import {
   socks4,
   startEcho,
   startServer,
+  waitFor,
   waitForLog,
 } from './helpers.ts';
 
@@ -125,6 +128,25 @@ test('a client closing while waiting cancels the BIND listener at once', async (
   await new Promise((res) => setTimeout(res, 200));
   await t.throwsAsync(connectTcp(s.host, r.reply!.port));
   t.is(s.server.activeSessions, 0);
+});
+
+test('a client that closed before its first reply ends the BIND wait as soon as it is answered', async (t) => {
+  // The line's shell command takes 300 ms, so the client's EOF arrives while the request is decided.
+  const slowCommand: CommandRunner = {
+    run: () => new Promise((resolve) => setTimeout(() => resolve({ status: 'ran', exitCode: 0 }), 300)),
+  };
+  const s = await startServer(t, {
+    sockdConf: 'permit ALL : true\n',
+    commands: slowCommand,
+    timers: { establish: 10_000 },
+  });
+  const client = await connectTcp(s.host, s.port);
+  client.on('error', () => {});
+  client.end(encodeSocks4Request({ command: 'bind', port: 21, address: freshAddress(), user: 'u' }));
+  const first = decodeReply(await readBytes(client, 8));
+  t.is(first.code, 90);
+  await waitFor(() => s.server.activeSessions === 0, 2000);
+  await t.throwsAsync(connectTcp(s.host, first.port), undefined, 'the BIND listener is closed');
 });
 
 test('multi-homed BIND listens on the interface chosen by the route file and reports it', async (t) => {

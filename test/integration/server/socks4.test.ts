@@ -1,5 +1,8 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import type { Net } from '../../../src/net/net.ts';
+import { productionNet } from '../../../src/net/production-net.ts';
+import { encodeSocks4Request } from '../../../src/protocol/socks4.ts';
+import type { CommandRunner } from '../../../src/server/options.ts';
 import {
   assertServes,
   closedWithin,
@@ -192,9 +195,11 @@ test('a slow-loris client is closed by the request timer without reply while oth
   await assertServes(t, s, echo);
 });
 
-test('half-close from the client is propagated and the reply direction keeps flowing', async (t) => {
-  // A destination that answers only after it has seen EOF: proves EOF was forwarded and that
-  // the other direction stayed open.
+/**
+ * A destination that answers only after it has seen EOF, with `got:` and all it received: proves
+ * EOF was forwarded and that the other direction stayed open.
+ */
+async function startEofAnswerer(t: ExecutionContext): Promise<{ host: string; port: number }> {
   const { createServer } = await import('node:net');
   const host = freshAddress();
   const srv = createServer({ allowHalfOpen: true }, (c) => {
@@ -204,7 +209,11 @@ test('half-close from the client is propagated and the reply direction keeps flo
   });
   await new Promise<void>((r) => srv.listen(0, host, () => r()));
   t.teardown(() => srv.close());
-  const port = (srv.address() as { port: number }).port;
+  return { host, port: (srv.address() as { port: number }).port };
+}
+
+test('half-close from the client is propagated and the reply direction keeps flowing', async (t) => {
+  const { host, port } = await startEofAnswerer(t);
   const s = await startServer(t, { sockdConf: permitAll });
   const r = await socks4({ proxy: s, dst: host, port });
   t.is(r.reply?.code, 90);
@@ -213,6 +222,36 @@ test('half-close from the client is propagated and the reply direction keeps flo
   t.is(back.toString(), 'got:abc');
   await waitForLog(s, (l) => l === `3 bytes from ${r.from}, 7 bytes from ${host}`);
 });
+
+for (const [label, net] of [
+  ['libuv handles', productionNet('uv')],
+  ['node:net', productionNet('node')],
+] as const) {
+  test(`bytes and EOF a client sends while its request is decided reach the destination after the reply, in order (${label})`, async (t) => {
+    const { host, port } = await startEofAnswerer(t);
+    // The line's shell command takes 300 ms: the client writes and half-closes meanwhile.
+    const slowCommand: CommandRunner = {
+      run: () => new Promise((resolve) => setTimeout(() => resolve({ status: 'ran', exitCode: 0 }), 300)),
+    };
+    const s = await startServer(t, {
+      sockdConf: 'permit 127.0.0.0 255.0.0.0 : true\n',
+      commands: slowCommand,
+      net,
+    });
+    const client = await connectTcp(s.host, s.port);
+    client.on('error', () => {});
+    client.write(encodeSocks4Request({ command: 'connect', port, address: host, user: 'u' }));
+    await new Promise((r) => setTimeout(r, 50));
+    client.write('early ');
+    await new Promise((r) => setTimeout(r, 50));
+    client.end('and last');
+    const reply = await readBytes(client, 8);
+    t.is(reply[1], 90);
+    const back = await readBytes(client, 'got:early and last'.length);
+    t.is(back.toString(), 'got:early and last');
+    await waitForLog(s, (l) => l === `14 bytes from ${client.localAddress}, 18 bytes from ${host}`);
+  });
+}
 
 test('the idle timer ends a silent session with the normal termination logs', async (t) => {
   const echo = await startEcho(t);
