@@ -1,5 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { systemClock } from '../common/clock.ts';
 import type { Endpoint } from '../common/events.ts';
 import type { Conn, ConnectOptions, Listener, ListenOptions, Net } from './net.ts';
 import { connectTimeoutError, unmapAddress } from './node-net.ts';
@@ -92,11 +93,11 @@ export class UvNet implements Net {
     return new Promise<Conn>((resolve, reject) => {
       const handle = uv.newSocketHandle();
       let settled = false;
-      let timer: NodeJS.Timeout | undefined;
+      let timer: { clear(): void } | undefined;
       const fail = (err: Error) => {
         if (settled) return;
         settled = true;
-        if (timer) clearTimeout(timer);
+        timer?.clear();
         handle.close();
         reject(err);
       };
@@ -109,7 +110,7 @@ export class UvNet implements Net {
         if (settled) return; // timed out: the handle is already closed
         if (status !== 0) return fail(uvError(status, 'connect', host, options.port));
         settled = true;
-        if (timer) clearTimeout(timer);
+        timer?.clear();
         const socket = new UvSocket(uv, handle);
         socket.noDelayFromFirstWrite();
         socket.remoteAddress = host;
@@ -125,7 +126,7 @@ export class UvNet implements Net {
         isIP(host) === 6 ? handle.connect6(req, host, options.port) : handle.connect(req, host, options.port);
       if (err !== 0) return fail(uvError(err, 'connect', host, options.port));
       if (options.timeoutMs !== undefined && options.timeoutMs > 0) {
-        timer = setTimeout(() => fail(connectTimeoutError(options)), options.timeoutMs);
+        timer = systemClock.setTimeout(() => fail(connectTimeoutError(options)), options.timeoutMs);
       }
     });
   }

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { getSystemErrorName } from 'node:util';
+import { systemClock } from '../common/clock.ts';
 import type { ByteStream } from './net.ts';
 import { type TcpHandle, type UvBindings, UvENotConn, UvEof, type UvRequest } from './uv-bindings.ts';
 
@@ -111,9 +112,6 @@ function finishAndClose(socket: UvSocket): void {
   socket.emit('finish');
   socket.destroy();
 }
-function onTimer(socket: UvSocket): void {
-  socket.onTimer();
-}
 
 export class UvSocket extends EventEmitter implements ByteStream {
   destroyed = false;
@@ -134,7 +132,7 @@ export class UvSocket extends EventEmitter implements ByteStream {
   private finalBytesWritten = 0;
   private idleMs = 0;
   private lastActive = 0;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: { clear(): void } | null = null;
   private intoBuffer: IntoBufferReader | null = null;
   /** The buffer the next read lands in (the handle keeps its own pointer to it). */
   private current: Uint8Array = SharedReads;
@@ -429,7 +427,7 @@ export class UvSocket extends EventEmitter implements ByteStream {
     if (this.destroyed) return this;
     this.destroyed = true;
     if (this.timer) {
-      clearTimeout(this.timer);
+      this.timer.clear();
       this.timer = null;
     }
     const handle = this.handle;
@@ -470,19 +468,20 @@ export class UvSocket extends EventEmitter implements ByteStream {
     }
     this.idleMs = ms > 0 && Number.isFinite(ms) ? ms : 0;
     if (this.timer) {
-      clearTimeout(this.timer);
+      this.timer.clear();
       this.timer = null;
     }
     if (this.idleMs > 0 && !this.destroyed) {
       this.lastActive = performance.now();
-      this.timer = setTimeout(onTimer, this.idleMs, this);
+      this.timer = systemClock.setTimeout(() => this.onTimer(), this.idleMs);
     }
     return this;
   }
 
   private touch(): void {
     this.lastActive = performance.now();
-    if (this.timer === null && !this.destroyed) this.timer = setTimeout(onTimer, this.idleMs, this);
+    if (this.timer === null && !this.destroyed)
+      this.timer = systemClock.setTimeout(() => this.onTimer(), this.idleMs);
   }
 
   /** @internal */
@@ -494,6 +493,6 @@ export class UvSocket extends EventEmitter implements ByteStream {
       this.emit('timeout');
       return;
     }
-    this.timer = setTimeout(onTimer, this.idleMs - idle, this);
+    this.timer = systemClock.setTimeout(() => this.onTimer(), this.idleMs - idle);
   }
 }
