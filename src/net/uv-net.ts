@@ -1,6 +1,5 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { systemClock } from '../common/clock.ts';
 import type { Endpoint } from '../common/events.ts';
 import type { Conn, ConnectOptions, Listener, ListenOptions, Net } from './net.ts';
 import { connectTimeoutError, unmapAddress } from './node-net.ts';
@@ -93,11 +92,11 @@ export class UvNet implements Net {
     return new Promise<Conn>((resolve, reject) => {
       const handle = uv.newSocketHandle();
       let settled = false;
-      let timer: { clear(): void } | undefined;
+      let timer: NodeJS.Timeout | undefined;
       const fail = (err: Error) => {
         if (settled) return;
         settled = true;
-        timer?.clear();
+        if (timer) clearTimeout(timer);
         handle.close();
         reject(err);
       };
@@ -110,7 +109,7 @@ export class UvNet implements Net {
         if (settled) return; // timed out: the handle is already closed
         if (status !== 0) return fail(uvError(status, 'connect', host, options.port));
         settled = true;
-        timer?.clear();
+        if (timer) clearTimeout(timer);
         const socket = new UvSocket(uv, handle);
         socket.noDelayFromFirstWrite();
         socket.remoteAddress = host;
@@ -126,7 +125,7 @@ export class UvNet implements Net {
         isIP(host) === 6 ? handle.connect6(req, host, options.port) : handle.connect(req, host, options.port);
       if (err !== 0) return fail(uvError(err, 'connect', host, options.port));
       if (options.timeoutMs !== undefined && options.timeoutMs > 0) {
-        timer = systemClock.setTimeout(() => fail(connectTimeoutError(options)), options.timeoutMs);
+        timer = setTimeout(() => fail(connectTimeoutError(options)), options.timeoutMs);
       }
     });
   }

@@ -1,6 +1,5 @@
 import { EventEmitter } from 'node:events';
 import { getSystemErrorName } from 'node:util';
-import { systemClock } from '../common/clock.ts';
 import type { ByteStream } from './net.ts';
 import { type TcpHandle, type UvBindings, UvENotConn, UvEof, type UvRequest } from './uv-bindings.ts';
 
@@ -112,6 +111,9 @@ function finishAndClose(socket: UvSocket): void {
   socket.emit('finish');
   socket.destroy();
 }
+function onTimer(socket: UvSocket): void {
+  socket.onTimer();
+}
 
 export class UvSocket extends EventEmitter implements ByteStream {
   destroyed = false;
@@ -132,7 +134,7 @@ export class UvSocket extends EventEmitter implements ByteStream {
   private finalBytesWritten = 0;
   private idleMs = 0;
   private lastActive = 0;
-  private timer: { clear(): void } | null = null;
+  private timer: NodeJS.Timeout | null = null;
   private intoBuffer: IntoBufferReader | null = null;
   /** The buffer the next read lands in (the handle keeps its own pointer to it). */
   private current: Uint8Array = SharedReads;
@@ -427,7 +429,7 @@ export class UvSocket extends EventEmitter implements ByteStream {
     if (this.destroyed) return this;
     this.destroyed = true;
     if (this.timer) {
-      this.timer.clear();
+      clearTimeout(this.timer);
       this.timer = null;
     }
     const handle = this.handle;
@@ -468,20 +470,19 @@ export class UvSocket extends EventEmitter implements ByteStream {
     }
     this.idleMs = ms > 0 && Number.isFinite(ms) ? ms : 0;
     if (this.timer) {
-      this.timer.clear();
+      clearTimeout(this.timer);
       this.timer = null;
     }
     if (this.idleMs > 0 && !this.destroyed) {
       this.lastActive = performance.now();
-      this.timer = systemClock.setTimeout(() => this.onTimer(), this.idleMs);
+      this.timer = setTimeout(onTimer, this.idleMs, this);
     }
     return this;
   }
 
   private touch(): void {
     this.lastActive = performance.now();
-    if (this.timer === null && !this.destroyed)
-      this.timer = systemClock.setTimeout(() => this.onTimer(), this.idleMs);
+    if (this.timer === null && !this.destroyed) this.timer = setTimeout(onTimer, this.idleMs, this);
   }
 
   /** @internal */
@@ -493,6 +494,6 @@ export class UvSocket extends EventEmitter implements ByteStream {
       this.emit('timeout');
       return;
     }
-    this.timer = systemClock.setTimeout(() => this.onTimer(), this.idleMs - idle);
+    this.timer = setTimeout(onTimer, this.idleMs - idle, this);
   }
 }
