@@ -3,7 +3,7 @@ import type { Conn } from '../net/net.ts';
 import { chooseInterface } from '../policy/interface-choice.ts';
 import type { ServerRules } from './options.ts';
 import { errnoOf, systemErrorText, unknownHostText } from './replies.ts';
-import { isIp, isUnusable, noop, type RunState, type SessionSteps } from './session-steps.ts';
+import { grantConnect, isIp, isUnusable, noop, type RunState, type SessionSteps } from './session-steps.ts';
 
 /**
  * CONNECT straight to the destination (b.4): dial it (from the route's interface with
@@ -46,9 +46,5 @@ export async function connectDirect(s: SessionSteps, run: RunState, rules: Serve
   if (s.ctx.events) {
     s.emit({ type: 'outbound', local: out.local, remote: out.remote, via: 'direct' });
   }
-  s.sendGranted(req, 'only', req.version === 4 ? { address: '0.0.0.0', port: 0 } : out.local);
-  // The timer can wait until the client has its reply: nothing runs in between.
-  s.clearEstablishTimer();
-  s.log('notice', `connected -- ${run.reqdesc}`);
-  s.startRelay(run, out.socket, 0, null, dst.display, null);
+  grantConnect(s, run, out, 0, null);
 }

@@ -5,7 +5,7 @@ import { decodeSocks4Reply, encodeSocks4Request, type Socks4ReplyMessage } from 
 import { dialWithFailover } from './failover.ts';
 import { readMessage } from './read-message.ts';
 import { errnoOf, Socks4Code, systemErrorText } from './replies.ts';
-import { noop, type RunState, type SessionSteps } from './session-steps.ts';
+import { grantConnect, noop, type RunState, type SessionSteps } from './session-steps.ts';
 
 /**
  * CONNECT through an upstream SOCKS server (d.7, d.8): dial the route's servers with fail-over,
@@ -19,13 +19,9 @@ export async function connectViaUpstream(
 ): Promise<void> {
   const up = await dialUpstream(s, run, route);
   if (!up) return;
-  const { req } = run;
   const reply = await upstreamGrant(s, run, up.conn, 'connect()');
   if (!reply) return;
-  s.clearEstablishTimer();
-  s.sendGranted(req, 'only', req.version === 4 ? { address: '0.0.0.0', port: 0 } : up.conn.local);
-  s.log('notice', `connected -- ${run.reqdesc}`);
-  s.startRelay(run, up.conn.socket, 8, reply.rest, run.dst.display, null);
+  grantConnect(s, run, up.conn, 8, reply.rest);
 }
 
 /**

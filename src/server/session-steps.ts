@@ -79,6 +79,25 @@ export function v4OrZero(address: string): string {
   return parseDottedQuad(address) !== undefined ? address : '0.0.0.0';
 }
 
+/**
+ * A CONNECT is established, directly or through an upstream (b.4, d.8): the granted reply (SOCKS 4
+ * 0.0.0.0:0, SOCKS 5 our end of `out`), the `connected --` line and the relay. The establishment
+ * timer is cleared after the reply: nothing runs in between, and the client gets its reply sooner.
+ */
+export function grantConnect(
+  s: SessionSteps,
+  run: RunState,
+  out: Conn,
+  remoteHandshakeBytes: number,
+  earlyRemote: Buffer | null,
+): void {
+  const { req } = run;
+  s.sendGranted(req, 'only', req.version === 4 ? { address: '0.0.0.0', port: 0 } : out.local);
+  s.clearEstablishTimer();
+  s.log('notice', `connected -- ${run.reqdesc}`);
+  s.startRelay(run, out.socket, remoteHandshakeBytes, earlyRemote, run.dst.display, null);
+}
+
 export function isIp(text: string): boolean {
   return /^\d{1,3}(\.\d{1,3}){3}$/.test(text) || text.includes(':');
 }
