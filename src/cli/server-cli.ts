@@ -389,13 +389,17 @@ function serverOptions(
     routePath: args.paths.route,
     services,
     maxSessions: args.maxSessions,
-    ...quietGc(),
+    ...quietGc(args),
   };
 }
 
-/** Young collections at quiet moments (quiet-gc.ts); RSOCKD_QUIET_GC=0 leaves them to V8 (for comparisons). */
-function quietGc(): Pick<ServerOptions, 'onQuiet'> {
-  if (process.env.RSOCKD_QUIET_GC === '0') return {};
+/**
+ * Young collections at quiet moments (quiet-gc.ts) for a standalone server; RSOCKD_QUIET_GC=0
+ * leaves them to V8 (for comparisons). An inetd-mode process serves one connection and exits:
+ * it would only pay the set-up (a V8 context, some 2 ms and 1.5 MiB).
+ */
+function quietGc(args: ServerArgs): Pick<ServerOptions, 'onQuiet'> {
+  if (!args.standalone || process.env.RSOCKD_QUIET_GC === '0') return {};
   const young = v8YoungGeneration();
   return young ? { onQuiet: quietCollector(young) } : {};
 }
