@@ -49,7 +49,8 @@ const starters: Record<string, () => Promise<Peer>> = {
       base + 50,
       hops === 1 ? ['--socks5', ...extra] : extra,
       process.env.RSOCKD_B ?? '.',
-      (process.env.RSOCKD_B_NODE_ARGS ?? process.env.RSOCKD_NODE_ARGS ?? '').split(' ').filter(Boolean),
+      // unset: startRsockd's own default (RSOCKD_NODE_ARGS)
+      process.env.RSOCKD_B_NODE_ARGS?.split(' ').filter(Boolean),
     ),
   // the same handles with no features at all (floor-relay.mjs), or FLOOR=script for another reference
   floor: () =>

@@ -53,11 +53,6 @@ export interface RateResult {
 export const WarmupSeconds = Number(process.env.BENCH_WARMUP ?? 4);
 
 /**
- * Connections per second at a concurrency, with connect→reply latency percentiles, after a
- * warm-up of WarmupSeconds (see loadgen.ts). `onWarm` runs when the warm-up ends and the counted
- * load begins (focus.ts samples the peer's CPU time there).
- */
-/**
  * Netfilter's connection table, when the kernel keeps one (Docker loads it): every loopback
  * connection of a load run takes an entry that outlives the connection by two minutes, and a full
  * table drops new SYNs, which the client retries after a second. Such a stall would show up as a
@@ -81,6 +76,11 @@ function warnIfConntrackFilling(): void {
   }
 }
 
+/**
+ * Connections per second at a concurrency, with connect→reply latency percentiles, after a
+ * warm-up of WarmupSeconds (see loadgen.ts). `onWarm` runs when the warm-up ends and the counted
+ * load begins (focus.ts samples the peer's CPU time there).
+ */
 export async function connectionRate(
   peer: Peer,
   echoPort: number,
