@@ -1,6 +1,5 @@
 import test from 'ava';
 import { encodeSocks4Request } from '../../../src/protocol/socks4.ts';
-import type { CommandRunner } from '../../../src/server/options.ts';
 import {
   assertServes,
   closedWithin,
@@ -8,6 +7,7 @@ import {
   freshAddress,
   randomPort,
   readBytes,
+  slowRunner,
   socks4,
   startEcho,
   startServer,
@@ -132,12 +132,9 @@ test('a client closing while waiting cancels the BIND listener at once', async (
 
 test('a client that closed before its first reply ends the BIND wait as soon as it is answered', async (t) => {
   // The line's shell command takes 300 ms, so the client's EOF arrives while the request is decided.
-  const slowCommand: CommandRunner = {
-    run: () => new Promise((resolve) => setTimeout(() => resolve({ status: 'ran', exitCode: 0 }), 300)),
-  };
   const s = await startServer(t, {
     sockdConf: 'permit ALL : true\n',
-    commands: slowCommand,
+    commands: slowRunner(300),
     timers: { establish: 10_000 },
   });
   const client = await connectTcp(s.host, s.port);

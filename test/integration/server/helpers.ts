@@ -114,6 +114,13 @@ export function recordingRunner(into: string[]): CommandRunner {
   };
 }
 
+/** Every command takes `ms` and succeeds: keeps a session in its decision while the client acts. */
+export function slowRunner(ms: number): CommandRunner {
+  return {
+    run: () => new Promise((resolve) => setTimeout(() => resolve({ status: 'ran', exitCode: 0 }), ms)),
+  };
+}
+
 export async function startServer(t: ExecutionContext, spec: ServerSpec): Promise<TestServer> {
   const logs: string[] = [];
   const events: LabEvent[] = [];

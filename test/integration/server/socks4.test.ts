@@ -2,7 +2,6 @@ import test, { type ExecutionContext } from 'ava';
 import type { Net } from '../../../src/net/net.ts';
 import { productionNet } from '../../../src/net/production-net.ts';
 import { encodeSocks4Request } from '../../../src/protocol/socks4.ts';
-import type { CommandRunner } from '../../../src/server/options.ts';
 import {
   assertServes,
   closedWithin,
@@ -12,6 +11,7 @@ import {
   readBytes,
   rulesFrom,
   serverNet,
+  slowRunner,
   socks4,
   startEcho,
   startServer,
@@ -230,12 +230,9 @@ for (const [label, net] of [
   test(`bytes and EOF a client sends while its request is decided reach the destination after the reply, in order (${label})`, async (t) => {
     const { host, port } = await startEofAnswerer(t);
     // The line's shell command takes 300 ms: the client writes and half-closes meanwhile.
-    const slowCommand: CommandRunner = {
-      run: () => new Promise((resolve) => setTimeout(() => resolve({ status: 'ran', exitCode: 0 }), 300)),
-    };
     const s = await startServer(t, {
       sockdConf: 'permit 127.0.0.0 255.0.0.0 : true\n',
-      commands: slowCommand,
+      commands: slowRunner(300),
       net,
     });
     const client = await connectTcp(s.host, s.port);
