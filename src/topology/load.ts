@@ -1,27 +1,32 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { configParsers } from './config-parsers.ts';
 import { TopologyError, TopologyErrorCode, type TopologyIssue } from './errors.ts';
 import { deepFreeze } from './freeze.ts';
-import type { ResolvedTopology } from './model.ts';
-import { type ConfigParsers, type ParsedHostConfigs, resolveTopology } from './resolve.ts';
+import type { ParsedHostConfigs, ResolvedTopology } from './model.ts';
+import { type ConfigParsers, type InvalidConfigs, resolveTopology } from './resolve.ts';
 import { TopologySchema } from './schema.ts';
 import { YamlSource } from './yaml-source.ts';
 import { translateIssues } from './zod-issues.ts';
 
 /**
- * loadTopology(file): YAML → schema check → resolve → semantic checks → deep-frozen
- * ResolvedTopology, or a TopologyError listing every problem with file, YAML path and line:col.
+ * loadTopology(file): YAML → schema check → resolve (configs parsed) → semantic checks →
+ * deep-frozen ResolvedTopology, or a TopologyError listing every problem with file, YAML path
+ * and line:col.
  */
 
 export interface LoadOptions {
-  /** Config parsers; default: the config module's (so configs are checked to parse); null: skip. */
-  readonly parsers?: ConfigParsers | null;
+  /** Config parsers; default: the config module's. */
+  readonly parsers?: ConfigParsers;
+  /** `fail` (default): a config that does not parse fails the load; `keep`: its error stays in the model. */
+  readonly invalidConfigs?: InvalidConfigs;
 }
 
 export interface LoadedTopology {
   readonly topology: ResolvedTopology;
-  /** Parsed configs per host name (empty when no parsers). */
+  /**
+   * Parsed configs per host name: a view of the model's (`hostConfigs(host)`), for callers that
+   * take the map. Frozen with the topology.
+   */
   readonly configs: ReadonlyMap<string, ParsedHostConfigs>;
 }
 
@@ -66,9 +71,13 @@ export async function parseTopologyText(
   if (!checked.success) {
     throw new TopologyError(file, sortIssues(translateIssues(checked.error.issues, source, TopologySchema)));
   }
-  const parsers = options.parsers === null ? undefined : (options.parsers ?? configParsers);
-  const resolved = await resolveTopology(source, checked.data, { absFile: path.resolve(file), parsers });
+  const resolved = await resolveTopology(source, checked.data, {
+    absFile: path.resolve(file),
+    parsers: options.parsers,
+    invalidConfigs: options.invalidConfigs,
+  });
   if (resolved.issues.length > 0) throw new TopologyError(file, sortIssues(resolved.issues));
+  // The map's entries are the model's own objects, so freezing the topology freezes them too.
   return { topology: deepFreeze(resolved.topology), configs: resolved.configs };
 }
 

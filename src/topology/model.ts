@@ -1,8 +1,13 @@
 /**
  * The resolved topology: what a loaded, validated YAML topology means, deep-frozen. Runtimes,
- * the scenario runner, analysis and diagrams all read this and nothing rawer.
+ * the scenario runner, analysis and diagrams all read this and nothing rawer. Its configs are
+ * parsed once, here at the boundary: every config text travels with its parse result, so no
+ * module above config/ parses config text again.
  * (Owned by the topology module; extend freely, rename only with every user.)
  */
+
+import type { AnyConfig, ClientConfig, RouteConfig, ServerConfig } from '../config/ast.ts';
+import type { ConfigFileError } from '../config/config-error.ts';
 
 export const Roles = ['client', 'rsockd', 'sockd', 'identd-only', 'echo'] as const;
 export type Role = (typeof Roles)[number];
@@ -21,6 +26,31 @@ export interface ConfigText {
   /** The name used in decisions and reports (`sockd.conf`, `socks.conf`, `sockd.route`). */
   readonly name: string;
   readonly origin: TextOrigin;
+}
+
+/**
+ * What the config module made of a text: the parsed config, or the error rejecting the file as
+ * a whole (c.12) with every invalid line. A loaded topology holds only `ok` ones unless it was
+ * loaded for drawing (`invalidConfigs: 'keep'`); a scenario's replacement text may be invalid.
+ */
+export type ConfigParse<C extends AnyConfig = AnyConfig> =
+  | { readonly ok: true; readonly config: C }
+  | { readonly ok: false; readonly error: ConfigFileError };
+
+/** A config text with its parse result: the text and origin for messages and for runtimes that write files. */
+export interface ParsedConfigText<C extends AnyConfig = AnyConfig> extends ConfigText {
+  readonly parsed: ConfigParse<C>;
+}
+
+/** The configs of one host that parsed (what analysis and the local runtime work from). */
+export interface ParsedHostConfigs {
+  /** The server's sockd.conf. */
+  readonly server?: ServerConfig;
+  /** An rsockd's own socks.conf (its routing). */
+  readonly client?: ClientConfig;
+  readonly route?: RouteConfig;
+  /** The socks.conf a probe from this host uses (`clientSocksConf`). */
+  readonly probeClient?: ClientConfig;
 }
 
 export interface NetworkModel {
@@ -67,9 +97,10 @@ export interface ServerModel {
   readonly identdDefault: 'off' | 'lenient' | 'strict';
   readonly socks5: boolean;
   readonly multihomed?: boolean;
-  readonly sockdConf: ConfigText;
-  readonly socksConf?: ConfigText;
-  readonly sockdRoute?: ConfigText;
+  readonly sockdConf: ParsedConfigText<ServerConfig>;
+  /** rsockd only: a sockd reads no socks.conf. */
+  readonly socksConf?: ParsedConfigText<ClientConfig>;
+  readonly sockdRoute?: ParsedConfigText<RouteConfig>;
   readonly passwd?: ConfigText;
   /** User files referenced by absolute path from the configs (`/etc/sockd/staff.users`). */
   readonly userFiles: readonly { readonly path: string; readonly text: string }[];
@@ -96,7 +127,7 @@ export interface HostModel {
   };
   readonly echo?: readonly EchoService[];
   /** socks.conf used by `probe --use-socks-conf` from this host. */
-  readonly clientSocksConf?: ConfigText;
+  readonly clientSocksConf?: ParsedConfigText<ClientConfig>;
   /** The lab starts this host's services only when asked (startHost): a server that is down. */
   readonly stopped?: boolean;
 }
@@ -108,4 +139,23 @@ export interface ResolvedTopology {
   readonly description?: string;
   readonly networks: readonly NetworkModel[];
   readonly hosts: readonly HostModel[];
+}
+
+/** The config of a parse result, when it parsed. */
+export function parsedConfig<C extends AnyConfig>(text: ParsedConfigText<C> | undefined): C | undefined {
+  return text?.parsed.ok ? text.parsed.config : undefined;
+}
+
+/** The host's configs that parsed, in the shape analysis and the local runtime use. */
+export function hostConfigs(host: HostModel): ParsedHostConfigs {
+  const server = parsedConfig(host.server?.sockdConf);
+  const client = host.server?.kind === 'rsockd' ? parsedConfig(host.server.socksConf) : undefined;
+  const route = parsedConfig(host.server?.sockdRoute);
+  const probeClient = parsedConfig(host.clientSocksConf);
+  return {
+    ...(server ? { server } : {}),
+    ...(client ? { client } : {}),
+    ...(route ? { route } : {}),
+    ...(probeClient ? { probeClient } : {}),
+  };
 }

@@ -1,20 +1,25 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ClientConfig, RouteConfig, ServerConfig } from '../config/ast.ts';
+import { type ConfigName, configParsers, parseConfigText } from './config-parsers.ts';
 import { TopologyErrorCode as Codes, suggest, type TopologyIssue, type YamlPath } from './errors.ts';
 import { hostTable } from './host-table.ts';
 import { formatIPv4 } from './ipv4.ts';
-import type {
-  ConfigText,
-  EchoService,
-  HostModel,
-  IdentdBehaviour,
-  InterfaceModel,
-  NetworkModel,
-  ResolvedTopology,
-  Role,
-  ServerModel,
-  UserModel,
+import {
+  type ConfigText,
+  type EchoService,
+  type HostModel,
+  hostConfigs,
+  type IdentdBehaviour,
+  type InterfaceModel,
+  type NetworkModel,
+  type ParsedConfigText,
+  type ParsedHostConfigs,
+  parsedConfig,
+  type ResolvedTopology,
+  type Role,
+  type ServerModel,
+  type UserModel,
 } from './model.ts';
 import type {
   RawEchoService,
@@ -29,23 +34,26 @@ import type { YamlSource } from './yaml-source.ts';
 
 /**
  * Raw (schema-valid) topology → ResolvedTopology: defaults merged, addresses assigned and
- * checked, texts read, configs parsed, references checked. Collects every problem it finds.
+ * checked, texts read, configs parsed (each text keeps its parse result), references checked.
+ * Collects every problem it finds.
  */
 
-/** Config parsers (the config module's); injected so the topology stays testable alone. */
+/** Config parsers (default: the config module's); injectable so the topology can be tested alone. */
 export interface ConfigParsers {
   readonly 'sockd.conf': (text: string, file: string) => ServerConfig;
   readonly 'socks.conf': (text: string, file: string) => ClientConfig;
   readonly 'sockd.route': (text: string, file: string) => RouteConfig;
 }
 
-/** The parsed configs of one host, kept by the loader for later checks and the runtime. */
-export interface ParsedHostConfigs {
-  readonly server?: ServerConfig;
-  readonly client?: ClientConfig;
-  readonly route?: RouteConfig;
-  readonly probeClient?: ClientConfig;
-}
+/** Where ParsedHostConfigs always was; the model holds it now (a host's `hostConfigs` view). */
+export type { ParsedHostConfigs };
+
+/**
+ * What a config that does not parse does to the load: `fail` (default) makes it a problem of the
+ * topology, with its position; `keep` keeps the error in the model and skips the checks that read
+ * configs (what `sockslab graph` wants: draw a broken config as a note; `check` validates).
+ */
+export type InvalidConfigs = 'fail' | 'keep';
 
 export const IdentdPort = 113;
 export const SocksPort = 1080;
@@ -58,7 +66,8 @@ interface Ctx {
   readonly source: YamlSource;
   readonly raw: RawTopology;
   readonly dir: string;
-  readonly parsers: ConfigParsers | undefined;
+  readonly parsers: ConfigParsers;
+  readonly invalidConfigs: InvalidConfigs;
   readonly issues: TopologyIssue[];
 }
 
@@ -84,7 +93,11 @@ function merge(...layers: (Record<string, unknown> | undefined)[]): Record<strin
 export async function resolveTopology(
   source: YamlSource,
   raw: RawTopology,
-  options: { readonly absFile: string; readonly parsers?: ConfigParsers | undefined },
+  options: {
+    readonly absFile: string;
+    readonly parsers?: ConfigParsers | undefined;
+    readonly invalidConfigs?: InvalidConfigs | undefined;
+  },
 ): Promise<{
   topology: ResolvedTopology;
   configs: ReadonlyMap<string, ParsedHostConfigs>;
@@ -94,7 +107,8 @@ export async function resolveTopology(
     source,
     raw,
     dir: path.dirname(options.absFile),
-    parsers: options.parsers,
+    parsers: options.parsers ?? configParsers,
+    invalidConfigs: options.invalidConfigs ?? 'fail',
     issues: [],
   };
   const issue = (code: (typeof Codes)[keyof typeof Codes], p: YamlPath, message: string) =>
@@ -227,7 +241,6 @@ export async function resolveTopology(
   }
 
   const hosts: HostModel[] = [];
-  const configs = new Map<string, ParsedHostConfigs>();
   for (const h of merged) {
     const f = h.fields;
     const hostPath = ['hosts', h.name];
@@ -235,12 +248,6 @@ export async function resolveTopology(
     for (const u of implicitUsers) if (!users.some((x) => x.name === u.name)) users.push(u);
 
     const identd = resolveIdentd(f.identd, h.role);
-    const parsed: {
-      server?: ServerConfig;
-      client?: ClientConfig;
-      route?: RouteConfig;
-      probeClient?: ClientConfig;
-    } = {};
 
     let server: ServerModel | undefined;
     const isServerRole = h.role === 'rsockd' || h.role === 'sockd';
@@ -260,7 +267,6 @@ export async function resolveTopology(
         f.server,
         whereOf(h.name, h.role, 'server'),
         users,
-        parsed,
       );
     }
     const echo = (f.echo ?? []).map(resolveEcho);
@@ -283,13 +289,11 @@ export async function resolveTopology(
       claim(e.port, `${e.kind} service`, whereOf(h.name, h.role, 'echo', i));
     });
 
-    let clientSocksConf: ConfigText | undefined;
+    let clientSocksConf: ParsedConfigText<ClientConfig> | undefined;
     const clientSource = f['socks.conf'];
     if (clientSource !== undefined) {
       const p = whereOf(h.name, h.role, 'socks.conf');
-      clientSocksConf = await loadText(ctx, clientSource, p, 'socks.conf');
-      const c = parseConfig(ctx, 'socks.conf', clientSocksConf, p);
-      if (c) parsed.probeClient = c as ClientConfig;
+      clientSocksConf = parseConfig(ctx, 'socks.conf', await loadText(ctx, clientSource, p, 'socks.conf'), p);
     }
 
     hosts.push({
@@ -304,7 +308,6 @@ export async function resolveTopology(
       ...(clientSocksConf ? { clientSocksConf } : {}),
       ...(f.stopped ? { stopped: true } : {}),
     });
-    configs.set(h.name, parsed);
   }
 
   const topology: ResolvedTopology = {
@@ -314,7 +317,8 @@ export async function resolveTopology(
     networks,
     hosts,
   };
-  checkReferences(ctx, topology, configs, whereOf);
+  const configs = new Map(hosts.map((h) => [h.name, hostConfigs(h)]));
+  checkReferences(ctx, topology, whereOf);
   return { topology, configs, issues: ctx.issues };
 }
 
@@ -374,7 +378,6 @@ async function resolveServer(
   raw: RawServer,
   p: YamlPath,
   users: readonly UserModel[],
-  parsed: { server?: ServerConfig; client?: ClientConfig; route?: RouteConfig },
 ): Promise<ServerModel | undefined> {
   const owner = raw.user ?? 'root';
   if (!users.some((u) => u.name === owner)) {
@@ -413,20 +416,29 @@ async function resolveServer(
       ),
     );
   }
-  const sockdConf = await loadText(ctx, raw['sockd.conf'], [...p, 'sockd.conf'], 'sockd.conf');
-  const s = parseConfig(ctx, 'sockd.conf', sockdConf, [...p, 'sockd.conf']);
-  if (s) parsed.server = s as ServerConfig;
-  let socksConf: ConfigText | undefined;
+  const sockdConf = parseConfig(
+    ctx,
+    'sockd.conf',
+    await loadText(ctx, raw['sockd.conf'], [...p, 'sockd.conf'], 'sockd.conf'),
+    [...p, 'sockd.conf'],
+  );
+  let socksConf: ParsedConfigText<ClientConfig> | undefined;
   if (raw['socks.conf'] !== undefined && role === 'rsockd') {
-    socksConf = await loadText(ctx, raw['socks.conf'], [...p, 'socks.conf'], 'socks.conf');
-    const c = parseConfig(ctx, 'socks.conf', socksConf, [...p, 'socks.conf']);
-    if (c) parsed.client = c as ClientConfig;
+    socksConf = parseConfig(
+      ctx,
+      'socks.conf',
+      await loadText(ctx, raw['socks.conf'], [...p, 'socks.conf'], 'socks.conf'),
+      [...p, 'socks.conf'],
+    );
   }
-  let sockdRoute: ConfigText | undefined;
+  let sockdRoute: ParsedConfigText<RouteConfig> | undefined;
   if (raw['sockd.route'] !== undefined) {
-    sockdRoute = await loadText(ctx, raw['sockd.route'], [...p, 'sockd.route'], 'sockd.route');
-    const r = parseConfig(ctx, 'sockd.route', sockdRoute, [...p, 'sockd.route']);
-    if (r) parsed.route = r as RouteConfig;
+    sockdRoute = parseConfig(
+      ctx,
+      'sockd.route',
+      await loadText(ctx, raw['sockd.route'], [...p, 'sockd.route'], 'sockd.route'),
+      [...p, 'sockd.route'],
+    );
   }
   const passwd =
     raw.passwd !== undefined ? await loadText(ctx, raw.passwd, [...p, 'passwd'], 'passwd') : undefined;
@@ -475,17 +487,6 @@ async function loadText(ctx: Ctx, src: RawTextSource, p: YamlPath, name: string)
   }
 }
 
-interface ConfigErrorLike {
-  readonly line: number;
-  readonly column: number;
-  readonly classic: string;
-  readonly message: string;
-}
-
-function isConfigFileError(err: unknown): err is { errors: readonly ConfigErrorLike[] } {
-  return typeof err === 'object' && err !== null && Array.isArray((err as { errors?: unknown }).errors);
-}
-
 /** Where line/column of a config text are, in YAML terms (inline) or in the config file itself. */
 export function configPosition(
   text: ConfigText,
@@ -500,53 +501,46 @@ export function configPosition(
   };
 }
 
-function parseConfig(
+/**
+ * Parses a config text once, for good: the result travels with the text in the model. A text that
+ * does not parse is a problem of the topology, each invalid line placed in the YAML (inline text)
+ * or in its own file, unless the load keeps invalid configs (drawing).
+ */
+function parseConfig<K extends ConfigName>(
   ctx: Ctx,
-  kind: keyof ConfigParsers,
+  kind: K,
   text: ConfigText,
   p: YamlPath,
-): ServerConfig | ClientConfig | RouteConfig | undefined {
-  const parser = ctx.parsers?.[kind];
-  if (!parser) return undefined;
-  try {
-    return parser(text.text, text.name);
-  } catch (err) {
-    const errors = isConfigFileError(err) ? err.errors : null;
-    if (!errors) {
-      ctx.issues.push(ctx.source.issue(Codes.Config, p, `${kind} does not parse: ${(err as Error).message}`));
-      return undefined;
+): ReturnType<typeof parseConfigText<K>> {
+  const parsed = parseConfigText(kind, text, ctx.parsers);
+  if (parsed.parsed.ok || ctx.invalidConfigs === 'keep') return parsed;
+  for (const e of parsed.parsed.error.errors) {
+    // The first line of a ConfigError message is `file:line[:col]: what`; keep the `what`.
+    const first = (e.message.split('\n')[0] ?? '').replace(/^[^:]*:\d+(:\d+)?: /, '');
+    const where = configPosition(text, e.line, e.column);
+    const message = `${kind} line ${e.line}: ${first} (${e.classic})`;
+    if (text.origin.inline) {
+      ctx.issues.push(ctx.source.issue(Codes.Config, p, message, { line: where.line, column: where.column }));
+    } else {
+      const src = text.text.split(/\r?\n/)[e.line - 1] ?? '';
+      ctx.issues.push({
+        code: Codes.Config,
+        file: ctx.source.file,
+        path: p,
+        line: ctx.source.valuePosition(p).line,
+        column: ctx.source.valuePosition(p).column,
+        message: `${text.origin.file}:${e.line}:${e.column}: ${first} (${e.classic})`,
+        excerpt: [src, `${src.slice(0, Math.max(0, e.column - 1)).replace(/[^\t]/g, ' ')}^`],
+      });
     }
-    for (const e of errors) {
-      // The first line of a ConfigError message is `file:line[:col]: what`; keep the `what`.
-      const first = (e.message.split('\n')[0] ?? '').replace(/^[^:]*:\d+(:\d+)?: /, '');
-      const where = configPosition(text, e.line, e.column);
-      const message = `${kind} line ${e.line}: ${first} (${e.classic})`;
-      if (text.origin.inline) {
-        ctx.issues.push(
-          ctx.source.issue(Codes.Config, p, message, { line: where.line, column: where.column }),
-        );
-      } else {
-        const src = text.text.split(/\r?\n/)[e.line - 1] ?? '';
-        ctx.issues.push({
-          code: Codes.Config,
-          file: ctx.source.file,
-          path: p,
-          line: ctx.source.valuePosition(p).line,
-          column: ctx.source.valuePosition(p).column,
-          message: `${text.origin.file}:${e.line}:${e.column}: ${first} (${e.classic})`,
-          excerpt: [src, `${src.slice(0, Math.max(0, e.column - 1)).replace(/[^\t]/g, ' ')}^`],
-        });
-      }
-    }
-    return undefined;
   }
+  return parsed;
 }
 
 /** socks.conf server lists and default servers must name hosts that run a server. */
 function checkReferences(
   ctx: Ctx,
   topology: ResolvedTopology,
-  configs: ReadonlyMap<string, ParsedHostConfigs>,
   whereOf: (host: string, role: Role, key: HostKey, ...rest: (string | number)[]) => YamlPath,
 ): void {
   const table = hostTable(topology);
@@ -558,13 +552,15 @@ function checkReferences(
     return null;
   };
   for (const host of topology.hosts) {
-    const parsed = configs.get(host.name);
-    const lists: [ClientConfig | undefined, ConfigText | undefined, YamlPath][] = [
-      [parsed?.client, host.server?.socksConf, [...whereOf(host.name, host.role, 'server'), 'socks.conf']],
-      [parsed?.probeClient, host.clientSocksConf, whereOf(host.name, host.role, 'socks.conf')],
+    // A load that keeps invalid configs (drawing) checks no config's contents: `check` validates.
+    const checkConfigs = ctx.invalidConfigs === 'fail';
+    const lists: [ParsedConfigText<ClientConfig> | undefined, YamlPath][] = [
+      [host.server?.socksConf, [...whereOf(host.name, host.role, 'server'), 'socks.conf']],
+      [host.clientSocksConf, whereOf(host.name, host.role, 'socks.conf')],
     ];
-    for (const [config, text, p] of lists) {
-      if (!config || !text) continue;
+    for (const [text, p] of lists) {
+      const config = parsedConfig(text);
+      if (!checkConfigs || !config || !text) continue;
       for (const rule of config.rules) {
         for (const entry of rule.servers?.entries ?? []) {
           const problem = describe(entry);
@@ -590,8 +586,8 @@ function checkReferences(
         );
       }
     }
-    const route = parsed?.route;
-    if (route && host.server?.sockdRoute) {
+    const route = parsedConfig(host.server?.sockdRoute);
+    if (checkConfigs && route && host.server?.sockdRoute) {
       const own = new Set(host.interfaces.map((i) => i.address));
       for (const r of route.routes) {
         const iface = formatIPv4(r.iface >>> 0);

@@ -8,13 +8,12 @@
 import { performance } from 'node:perf_hooks';
 import { renderSvg } from '../../src/diagram/render-svg.ts';
 import { topologyDot } from '../../src/diagram/topology-dot.ts';
-import type { ConfigText, HostModel, ResolvedTopology, ServerModel } from '../../src/topology/model.ts';
+import type { ConfigName } from '../../src/topology/config-parsers.ts';
+import type { HostModel, ResolvedTopology, ServerModel } from '../../src/topology/model.ts';
+import { configText } from '../helpers/config-text.ts';
 
-const conf = (name: string, text: string): ConfigText => ({
-  name,
-  text,
-  origin: { file: `/bench/${name}`, line: 1, column: 1, inline: true },
-});
+const conf = <K extends ConfigName>(name: K, text: string) =>
+  configText(name, text, { file: `/bench/${name}`, line: 1, column: 1, inline: true });
 
 const server = (kind: 'rsockd' | 'sockd', socksConf?: string): ServerModel => ({
   kind,

@@ -8,13 +8,12 @@
  */
 import { performance } from 'node:perf_hooks';
 import { type NetnsLab, netnsRuntime } from '../../src/runtime/netns/index.ts';
-import type { ConfigText, HostModel, ResolvedTopology } from '../../src/topology/model.ts';
+import type { ConfigName } from '../../src/topology/config-parsers.ts';
+import type { HostModel, ResolvedTopology } from '../../src/topology/model.ts';
+import { configText } from '../helpers/config-text.ts';
 
-const conf = (name: string, text: string): ConfigText => ({
-  name,
-  text,
-  origin: { file: `/bench/${name}`, line: 1, column: 1, inline: true },
-});
+const conf = <K extends ConfigName>(name: K, text: string) =>
+  configText(name, text, { file: `/bench/${name}`, line: 1, column: 1, inline: true });
 
 const users = [
   { name: 'root', uid: 0 },

@@ -88,7 +88,7 @@ export function register(program: Command): void {
       const format = pickFormat(options);
       // Configs are not required to parse: the diagram draws a broken one as a warning note,
       // which is what a reviewer needs to see (`sockslab check` is the validator).
-      const topology = await loadTopology(topologyFile, { parsers: null });
+      const topology = await loadTopology(topologyFile, { invalidConfigs: 'keep' });
       for (const warning of diagramWarnings(topology))
         process.stderr.write(`sockslab graph: warning: ${warning}\n`);
       const trace = options.trace === undefined ? undefined : await caseTrace(options.trace, options.case);

@@ -12,6 +12,7 @@ import {
 import { runPrefix } from '../../../src/runtime/netns/names.ts';
 import { loadTopology } from '../../../src/topology/load.ts';
 import type { ResolvedTopology } from '../../../src/topology/model.ts';
+import { configText } from '../../helpers/config-text.ts';
 import { alive, namespacesWith, netnsTest, processesOfRun, root, shortTimeouts } from './support.ts';
 
 /** Lab lifecycles on real namespaces: BIND across namespaces, failed starts, leftovers of dead runs. */
@@ -73,11 +74,12 @@ const tiny = (name: string, userFile?: string): ResolvedTopology => ({
         port: 1080,
         identdDefault: 'off',
         socks5: false,
-        sockdConf: {
-          name: 'sockd.conf',
-          text: 'permit 0.0.0.0 0.0.0.0\n',
-          origin: { file: 'inline', line: 1, column: 1, inline: true },
-        },
+        sockdConf: configText('sockd.conf', 'permit 0.0.0.0 0.0.0.0\n', {
+          file: 'inline',
+          line: 1,
+          column: 1,
+          inline: true,
+        }),
         userFiles: userFile ? [{ path: userFile, text: 'x\n' }] : [],
         upstreamPort: 1080,
         identdPort: 113,

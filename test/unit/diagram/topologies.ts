@@ -2,10 +2,17 @@
  * Hand-built resolved topologies for the diagram tests (the same shapes as the reference
  * topologies, but independent of the loader so a loader change cannot move these goldens).
  */
-import type { ConfigText, HostModel, ResolvedTopology, ServerModel } from '../../../src/topology/model.ts';
+import type { ConfigName, ConfigOfName } from '../../../src/topology/config-parsers.ts';
+import type {
+  HostModel,
+  ParsedConfigText,
+  ResolvedTopology,
+  ServerModel,
+} from '../../../src/topology/model.ts';
+import { configText } from '../../helpers/config-text.ts';
 
-export function conf(name: string, text: string): ConfigText {
-  return { name, text, origin: { file: `/lab/${name}`, line: 1, column: 1, inline: true } };
+export function conf<K extends ConfigName>(name: K, text: string): ParsedConfigText<ConfigOfName[K]> {
+  return configText(name, text);
 }
 
 export function server(kind: 'rsockd' | 'sockd', extra: Partial<ServerModel> = {}): ServerModel {

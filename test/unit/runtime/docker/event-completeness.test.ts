@@ -2,8 +2,9 @@ import test from 'ava';
 import type { LabEvent } from '../../../../src/common/events.ts';
 import { missingEvents } from '../../../../src/runtime/docker/event-completeness.ts';
 import type { ResolvedTopology } from '../../../../src/topology/model.ts';
+import { configText } from '../../../helpers/config-text.ts';
 
-const conf = { name: 'sockd.conf', text: '', origin: { file: 't', line: 1, column: 1, inline: true } };
+const conf = configText('sockd.conf', '', { file: 't', line: 1, column: 1, inline: true });
 const users = [{ name: 'root', uid: 0 }];
 const topology: ResolvedTopology = {
   name: 't',

@@ -1,9 +1,12 @@
 import test from 'ava';
 import { buildHostSpec, ImagePaths, serverArgv } from '../../../../src/runtime/host-spec.ts';
+import type { ConfigName } from '../../../../src/topology/config-parsers.ts';
 import type { HostModel, ResolvedTopology, ServerModel } from '../../../../src/topology/model.ts';
+import { configText } from '../../../helpers/config-text.ts';
 
 const origin = { file: 't.yaml', line: 1, column: 1, inline: true };
 const text = (name: string, body: string) => ({ name, text: body, origin });
+const parsedText = <K extends ConfigName>(name: K, body: string) => configText(name, body, origin);
 
 const server: ServerModel = {
   kind: 'rsockd',
@@ -12,8 +15,8 @@ const server: ServerModel = {
   identdDefault: 'strict',
   identdPort: 113,
   socks5: true,
-  sockdConf: text('sockd.conf', 'permit 0.0.0.0 0.0.0.0\n'),
-  socksConf: text('socks.conf', 'direct 0.0.0.0 0.0.0.0\n'),
+  sockdConf: parsedText('sockd.conf', 'permit 0.0.0.0 0.0.0.0\n'),
+  socksConf: parsedText('socks.conf', 'direct 0.0.0.0 0.0.0.0\n'),
   passwd: text('passwd', 'x:{plain}secret\n'),
   userFiles: [{ path: '/etc/sockd/staff.users', text: 'x y\n' }],
   defaultServer: 'A',
