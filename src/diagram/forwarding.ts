@@ -1,15 +1,13 @@
 /**
  * Forwarding edges: which upstream SOCKS servers each host's socks.conf sends requests to.
- * Read from the topology's config text alone (no runtime): every `sockd` line contributes one
+ * Read from the topology's parsed configs alone (no runtime): every `sockd` line contributes one
  * route per server in its `@=` list, numbered in fail-over order, or one route to the default
  * server when it names none (d.5, d.6). Upstream names and addresses are mapped to topology
  * hosts through their interfaces; what cannot be mapped stays an external name.
  */
 import type { AddrSpec, ClientConfig, ClientRule } from '../config/ast.ts';
-import { ConfigFileError } from '../config/config-error.ts';
 import { dotted } from '../config/inet.ts';
-import { parseSocksConf } from '../config/socks-conf.ts';
-import type { ConfigText, HostModel, ResolvedTopology } from '../topology/model.ts';
+import type { HostModel, ParsedConfigText, ResolvedTopology } from '../topology/model.ts';
 import { HostIndex, sortedHosts } from './topology-facts.ts';
 
 /** Where a forwarding edge ends: a topology host, or a server the topology does not contain. */
@@ -54,7 +52,7 @@ export interface Forwarding {
 }
 
 /** The socks.conf a host routes by: the server's for an rsockd, the probe's for a client. */
-export function routingConf(host: HostModel): ConfigText | undefined {
+export function routingConf(host: HostModel): ParsedConfigText<ClientConfig> | undefined {
   if (host.server !== undefined) return host.server.kind === 'rsockd' ? host.server.socksConf : undefined;
   return host.clientSocksConf;
 }
@@ -90,18 +88,14 @@ function upstreamKey(upstream: Upstream): string {
   return upstream.kind === 'host' ? `h ${upstream.host}` : `x ${upstream.name}`;
 }
 
-function parse(conf: ConfigText): ClientConfig | { readonly error: string } {
-  try {
-    return parseSocksConf(conf.text, { file: conf.name });
-  } catch (err) {
-    if (err instanceof ConfigFileError) {
-      const first = err.errors[0];
-      const where = first === undefined ? conf.name : `${conf.name}:${first.line}`;
-      const more = err.errors.length > 1 ? ` (+${err.errors.length - 1} more)` : '';
-      return { error: `${where} is invalid${more}: ${first?.classic ?? err.message}; no forwarding drawn` };
-    }
-    return { error: `${conf.name} could not be read: ${err instanceof Error ? err.message : String(err)}` };
-  }
+/** The parsed socks.conf, or the warning to draw when the topology kept it invalid. */
+function parsed(conf: ParsedConfigText<ClientConfig>): ClientConfig | { readonly error: string } {
+  if (conf.parsed.ok) return conf.parsed.config;
+  const err = conf.parsed.error;
+  const first = err.errors[0];
+  const where = first === undefined ? conf.name : `${conf.name}:${first.line}`;
+  const more = err.errors.length > 1 ? ` (+${err.errors.length - 1} more)` : '';
+  return { error: `${where} is invalid${more}: ${first?.classic ?? err.message}; no forwarding drawn` };
 }
 
 /** Forwarding edges of every host, sorted by source host then upstream; warnings likewise. */
@@ -118,9 +112,9 @@ export function forwarding(topology: ResolvedTopology): Forwarding {
   for (const host of sortedHosts(topology)) {
     const conf = routingConf(host);
     if (conf === undefined) continue;
-    const parsed = parse(conf);
-    if ('error' in parsed) {
-      warnings.push({ host: host.name, message: parsed.error });
+    const config = parsed(conf);
+    if ('error' in config) {
+      warnings.push({ host: host.name, message: config.error });
       continue;
     }
     const byUpstream = new Map<string, { to: Upstream; routes: ForwardingRoute[] }>();
@@ -130,7 +124,7 @@ export function forwarding(topology: ResolvedTopology): Forwarding {
       entry.routes.push(route);
       byUpstream.set(key, entry);
     };
-    for (const rule of parsed.rules) {
+    for (const rule of config.rules) {
       const matches = describeMatch(rule);
       if (rule.action !== 'sockd') {
         const lines = local.get(host.name) ?? [];

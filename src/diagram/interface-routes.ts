@@ -3,9 +3,7 @@
  * destinations get a listening socket on that address. Drawn on the host's edge into the
  * network the address is on, so the picture shows which side each BIND faces.
  */
-import { ConfigFileError } from '../config/config-error.ts';
 import { dotted } from '../config/inet.ts';
-import { parseSockdRoute } from '../config/sockd-route.ts';
 import type { ResolvedTopology } from '../topology/model.ts';
 import { describeDestination, type ForwardingWarning } from './forwarding.ts';
 import { sortedHosts } from './topology-facts.ts';
@@ -22,24 +20,24 @@ export function interfaceRoutes(topology: ResolvedTopology): InterfaceRoutes {
   for (const host of sortedHosts(topology)) {
     const conf = host.server?.sockdRoute;
     if (conf === undefined) continue;
-    try {
-      const parsed = parseSockdRoute(conf.text, { file: conf.name });
-      const lines = new Map<string, string[]>();
-      for (const route of parsed.routes) {
-        const address = dotted(route.iface);
-        const list = lines.get(address) ?? [];
-        list.push(`BIND to ${describeDestination(route.dst)} (${conf.name}:${route.line})`);
-        lines.set(address, list);
-      }
-      byHost.set(host.name, lines);
-    } catch (err) {
-      if (!(err instanceof ConfigFileError)) throw err;
+    if (!conf.parsed.ok) {
+      // Only a topology loaded for drawing keeps an invalid config; it becomes a note.
+      const err = conf.parsed.error;
       const first = err.errors[0];
       warnings.push({
         host: host.name,
         message: `${conf.name}${first === undefined ? '' : `:${first.line}`} is invalid: ${first?.classic ?? err.message}; BIND interfaces not drawn`,
       });
+      continue;
     }
+    const lines = new Map<string, string[]>();
+    for (const route of conf.parsed.config.routes) {
+      const address = dotted(route.iface);
+      const list = lines.get(address) ?? [];
+      list.push(`BIND to ${describeDestination(route.dst)} (${conf.name}:${route.line})`);
+      lines.set(address, list);
+    }
+    byHost.set(host.name, lines);
   }
   return { byHost, warnings };
 }
