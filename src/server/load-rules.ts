@@ -123,6 +123,43 @@ async function loadOne<T extends ServerConfig | ClientConfig | RouteConfig>(
   }
 }
 
+type RuleFileKind = 'sockd.conf' | 'socks.conf' | 'sockd.route';
+interface ConfigOfKind {
+  readonly 'sockd.conf': ServerConfig;
+  readonly 'socks.conf': ClientConfig;
+  readonly 'sockd.route': RouteConfig;
+}
+
+/** The text parser of each rule file (sockd.route knows no service names). */
+const textParsers: {
+  readonly [K in RuleFileKind]: (text: string, file: string, services?: ServiceTable) => ConfigOfKind[K];
+} = {
+  'sockd.conf': (text, file, services) => parseSockdConf(text, { file, ...(services ? { services } : {}) }),
+  'socks.conf': (text, file, services) => parseSocksConf(text, { file, ...(services ? { services } : {}) }),
+  'sockd.route': (text, file) => parseSockdRoute(text, { file }),
+};
+
+/**
+ * One rule file's text, parsed as the server parses the file on start-up or reload: the local
+ * runtime keeps its hosts' files in memory and hands a replaced text here, where a netns or
+ * docker host writes the file and signals the server. Invalid text keeps its ConfigFileError.
+ */
+export function parseRuleText<K extends RuleFileKind>(
+  kind: K,
+  text: string,
+  file: string,
+  services?: ServiceTable,
+):
+  | { readonly ok: true; readonly config: ConfigOfKind[K] }
+  | { readonly ok: false; readonly error: ConfigFileError } {
+  try {
+    return { ok: true, config: textParsers[kind](text, file, services) as ConfigOfKind[K] };
+  } catch (err) {
+    if (err instanceof ConfigFileError) return { ok: false, error: err };
+    throw err;
+  }
+}
+
 export interface LoadOptions {
   readonly paths: RulePaths;
   readonly mode: 'rsockd' | 'sockd';
@@ -132,13 +169,13 @@ export interface LoadOptions {
 
 export async function loadRuleFiles(options: LoadOptions): Promise<LoadedRules> {
   const { paths } = options;
-  const svc = options.services ? { services: options.services } : {};
+  const svc = options.services;
   const [server, client, route] = await Promise.all([
     loadOne<ServerConfig>(
       paths.conf,
       paths.fc,
       'sockd.conf',
-      (t, file) => parseSockdConf(t, { file, ...svc }),
+      (t, file) => textParsers['sockd.conf'](t, file, svc),
       options.frozen,
     ),
     options.mode === 'rsockd'
@@ -146,7 +183,7 @@ export async function loadRuleFiles(options: LoadOptions): Promise<LoadedRules> 
           paths.clientConf,
           paths.clientFc,
           'socks.conf',
-          (t, file) => parseSocksConf(t, { file, ...svc }),
+          (t, file) => textParsers['socks.conf'](t, file, svc),
           options.frozen,
         )
       : Promise.resolve(null),
@@ -154,7 +191,7 @@ export async function loadRuleFiles(options: LoadOptions): Promise<LoadedRules> 
       paths.route,
       paths.fr,
       'sockd.route',
-      (t, file) => parseSockdRoute(t, { file }),
+      (t, file) => textParsers['sockd.route'](t, file),
       options.frozen,
     ),
   ]);

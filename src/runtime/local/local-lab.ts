@@ -8,11 +8,16 @@ import type { Resolver } from '../../policy/resolver.ts';
 import type { CommandRunner, ServerRules, Timers } from '../../server/options.ts';
 import { SocksServer } from '../../server/server.ts';
 import { hostsResolver, topologyUserFiles } from '../../topology/host-table.ts';
-import type { HostModel, IdentdBehaviour, ResolvedTopology } from '../../topology/model.ts';
+import {
+  type HostModel,
+  type IdentdBehaviour,
+  parsedConfig,
+  type ResolvedTopology,
+} from '../../topology/model.ts';
 import { startEchoService } from '../echo-service.ts';
 import type { Lab, LabHost, ProbeOutcome, ProbeRequest, UpOptions } from '../runtime.ts';
 import { runProbe } from './probe.ts';
-import { type ConfigName, parseConfigText, replaceRule, serverRules } from './server-rules.ts';
+import { type ConfigName, replaceRule, serverRules } from './server-rules.ts';
 import { VirtualNetwork } from './virtual-network.ts';
 
 /**
@@ -44,7 +49,6 @@ export class LocalLab implements Lab {
   private readonly log: LabEvent[] = [];
   private readonly sinks = new Set<EventSink>();
   private readonly resolver: Resolver;
-  private readonly clientConfigs = new Map<string, ClientConfig | null>();
   private closed = false;
 
   private constructor(
@@ -256,13 +260,9 @@ export class LocalLab implements Lab {
     }
   }
 
+  /** The socks.conf a probe from this host uses (`--use-socks-conf`); null when it has none. */
   private clientConfig(host: string): ClientConfig | null {
-    if (!this.clientConfigs.has(host)) {
-      const text = this.runtimeOf(host).model.clientSocksConf;
-      const parsed = text ? parseConfigText('socks.conf', text.text) : null;
-      this.clientConfigs.set(host, parsed?.ok ? (parsed.config as ClientConfig) : null);
-    }
-    return this.clientConfigs.get(host) ?? null;
+    return parsedConfig(this.runtimeOf(host).model.clientSocksConf) ?? null;
   }
 
   async probe(request: ProbeRequest): Promise<ProbeOutcome> {
