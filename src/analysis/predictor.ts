@@ -1,8 +1,7 @@
 import type { ScenarioCase, ScenarioStep } from '../scenario/model.ts';
 import type { PredictionCheck } from '../scenario/result.ts';
 import type { Trace } from '../scenario/trace.ts';
-import type { ResolvedTopology } from '../topology/model.ts';
-import type { ParsedHostConfigs } from '../topology/resolve.ts';
+import { type ParsedHostConfigs, type ResolvedTopology, topologyConfigs } from '../topology/model.ts';
 import { comparePrediction } from './agreement.ts';
 import { predictRequest } from './predict.ts';
 import { LabWorld } from './world.ts';
@@ -16,9 +15,10 @@ export interface Predictor {
   check(c: ScenarioCase, trace: Trace): Promise<PredictionCheck>;
 }
 
+/** `configs` defaults to the topology's own parsed configs. */
 export function createPredictor(
   topology: ResolvedTopology,
-  configs: ReadonlyMap<string, ParsedHostConfigs>,
+  configs: ReadonlyMap<string, ParsedHostConfigs> = topologyConfigs(topology),
 ): Predictor {
   const world = new LabWorld(topology, configs);
   return {

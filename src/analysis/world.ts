@@ -1,10 +1,15 @@
 import type { ClientConfig, RouteConfig, ServerConfig } from '../config/ast.ts';
 import type { Resolver, UserFileReader } from '../policy/resolver.ts';
 import type { ScenarioStep } from '../scenario/model.ts';
-import { configParsers } from '../topology/config-parsers.ts';
 import { type HostTable, hostsResolver, hostTable, topologyUserFiles } from '../topology/host-table.ts';
-import type { HostModel, IdentdBehaviour, ResolvedTopology, ServerModel } from '../topology/model.ts';
-import type { ParsedHostConfigs } from '../topology/resolve.ts';
+import {
+  type HostModel,
+  type IdentdBehaviour,
+  type ParsedHostConfigs,
+  type ResolvedTopology,
+  type ServerModel,
+  topologyConfigs,
+} from '../topology/model.ts';
 
 /**
  * The lab as static analysis sees it: the topology, each host's parsed configs, and the state
@@ -21,9 +26,10 @@ export class LabWorld {
   private readonly byAddress = new Map<string, { host: HostModel; network: string }>();
   private readonly table: HostTable;
 
+  /** `configs` defaults to the topology's own parsed configs (what the loader's map holds). */
   constructor(
     readonly topology: ResolvedTopology,
-    configs: ReadonlyMap<string, ParsedHostConfigs>,
+    configs: ReadonlyMap<string, ParsedHostConfigs> = topologyConfigs(topology),
   ) {
     this.table = hostTable(topology);
     for (const [host, c] of configs) this.configs.set(host, { ...c });
@@ -126,21 +132,19 @@ export class LabWorld {
       case 'wait':
         return;
       case 'replaceConfig': {
+        // Parsed when the scenario was resolved; a text rejected as a whole (c.12) keeps the running rules.
+        if (!step.config.parsed.ok) return;
+        const config = step.config.parsed.config;
         const current = this.configs.get(step.host) ?? {};
-        const host = this.host(step.host);
-        try {
-          const next: ParsedHostConfigs =
-            step.file === 'sockd.conf'
-              ? { ...current, server: configParsers['sockd.conf'](step.text, 'sockd.conf') }
-              : step.file === 'sockd.route'
-                ? { ...current, route: configParsers['sockd.route'](step.text, 'sockd.route') }
-                : host?.server
-                  ? { ...current, client: configParsers['socks.conf'](step.text, 'socks.conf') }
-                  : { ...current, probeClient: configParsers['socks.conf'](step.text, 'socks.conf') };
-          this.configs.set(step.host, next);
-        } catch {
-          // Rejected as a whole (c.12): the running rules stay.
-        }
+        const next: ParsedHostConfigs =
+          config.kind === 'sockd.conf'
+            ? { ...current, server: config }
+            : config.kind === 'sockd.route'
+              ? { ...current, route: config }
+              : this.host(step.host)?.server
+                ? { ...current, client: config }
+                : { ...current, probeClient: config };
+        this.configs.set(step.host, next);
         return;
       }
     }

@@ -20,6 +20,11 @@ export interface LoadedScenario {
    * points at a map key instead of its value (for unknown keys).
    */
   locate(path: YamlPath, at?: 'key' | 'value'): { readonly line: number; readonly column: number };
+  /**
+   * Where the text of the string at `path` starts: for a block scalar (`|`), its first content
+   * line; otherwise the value itself. Config texts count their lines from here.
+   */
+  textStart(path: YamlPath): { readonly line: number; readonly column: number };
 }
 
 /** `cases[2].expect.foo` */
@@ -143,7 +148,20 @@ export function parseScenarioText(text: string, file: string): LoadedScenario {
     const { path, what, code, at } = describeIssue(issue);
     throw scenarioError(code, where, path, what, at);
   }
-  return { file, raw: parsed.data, locate: where.locate };
+  const lines = text.split(/\r?\n/);
+  const textStart = (path: YamlPath) => {
+    const start = where.locate(path, 'value');
+    const node = doc.getIn(path, true);
+    if (!isScalar(node) || (node.type !== 'BLOCK_LITERAL' && node.type !== 'BLOCK_FOLDED')) return start;
+    // The header (`|`, `|-`) ends its line; the content starts on the next non-blank line.
+    for (let l = start.line + 1; l <= lines.length; l++) {
+      const line = lines[l - 1] ?? '';
+      if (line.trim() === '') continue;
+      return { line: start.line + 1, column: line.length - line.trimStart().length + 1 };
+    }
+    return start;
+  };
+  return { file, raw: parsed.data, locate: where.locate, textStart };
 }
 
 function toLineCol(pos: { line: number; col: number }): { line: number; column: number } {

@@ -1,5 +1,5 @@
 import type { ProbeProtocol, ProbeRequest } from '../runtime/runtime.ts';
-import type { IdentdBehaviour } from '../topology/model.ts';
+import type { IdentdBehaviour, ParsedConfigText } from '../topology/model.ts';
 
 /**
  * A scenario after loading, validation against the topology and matrix expansion: every case is
@@ -21,7 +21,13 @@ export type ScenarioStep =
       readonly kind: 'replaceConfig';
       readonly host: string;
       readonly file: 'sockd.conf' | 'socks.conf' | 'sockd.route';
+      /** The new text, as runtimes write it (the same as `config.text`). */
       readonly text: string;
+      /**
+       * The text parsed once, at scenario resolution, with its place in the scenario file. An
+       * invalid text is a legal step (the server rejects it and keeps its rules): its error stays here.
+       */
+      readonly config: ParsedConfigText;
       readonly reloaded?: boolean;
     }
   | { readonly kind: 'cut'; readonly network: string }

@@ -1,5 +1,6 @@
 import { basename, extname } from 'node:path';
 import type { ProbeProtocol, ProbeRequest } from '../runtime/runtime.ts';
+import { parseConfigText } from '../topology/config-parsers.ts';
 import type { IdentdBehaviour, ResolvedTopology } from '../topology/model.ts';
 import { type LoadedScenario, scenarioError, type YamlPath } from './load.ts';
 import type {
@@ -222,11 +223,19 @@ export function resolveScenario(loaded: LoadedScenario, topology: ResolvedTopolo
       return { kind: 'identd', host: host(s.identd.host, [...path, 'identd', 'host']), behaviour };
     }
     const r = s.replaceConfig;
+    const at = loaded.textStart([...path, 'replaceConfig', 'text']);
     return {
       kind: 'replaceConfig',
       host: host(r.host, [...path, 'replaceConfig', 'host']),
       file: r.file,
       text: r.text,
+      // Lines of the parse error count from the text's first line in the scenario file, as an
+      // inline config in a topology does (configPosition).
+      config: parseConfigText(r.file, {
+        text: r.text,
+        name: r.file,
+        origin: { file: loaded.file, line: at.line, column: at.column, inline: true },
+      }),
       ...(r.reloaded !== undefined ? { reloaded: r.reloaded } : {}),
     };
   }

@@ -146,6 +146,13 @@ export function parsedConfig<C extends AnyConfig>(text: ParsedConfigText<C> | un
   return text?.parsed.ok ? text.parsed.config : undefined;
 }
 
+/** Every host's configs that parsed, by host name (what `loadTopologyWithConfigs` returns as `configs`). */
+export function topologyConfigs(
+  topology: Pick<ResolvedTopology, 'hosts'>,
+): ReadonlyMap<string, ParsedHostConfigs> {
+  return new Map(topology.hosts.map((h) => [h.name, hostConfigs(h)]));
+}
+
 /** The host's configs that parsed, in the shape analysis and the local runtime use. */
 export function hostConfigs(host: HostModel): ParsedHostConfigs {
   const server = parsedConfig(host.server?.sockdConf);

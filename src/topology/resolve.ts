@@ -9,7 +9,6 @@ import {
   type ConfigText,
   type EchoService,
   type HostModel,
-  hostConfigs,
   type IdentdBehaviour,
   type InterfaceModel,
   type NetworkModel,
@@ -19,6 +18,7 @@ import {
   type ResolvedTopology,
   type Role,
   type ServerModel,
+  topologyConfigs,
   type UserModel,
 } from './model.ts';
 import type {
@@ -317,7 +317,7 @@ export async function resolveTopology(
     networks,
     hosts,
   };
-  const configs = new Map(hosts.map((h) => [h.name, hostConfigs(h)]));
+  const configs = topologyConfigs(topology);
   checkReferences(ctx, topology, whereOf);
   return { topology, configs, issues: ctx.issues };
 }

@@ -6,6 +6,7 @@ import type { ProbeRequest } from '../../../src/runtime/runtime.ts';
 import { parseScenarioText } from '../../../src/scenario/load.ts';
 import { resolveScenario } from '../../../src/scenario/resolve.ts';
 import { loadTopologyWithConfigs } from '../../../src/topology/load.ts';
+import { configText } from '../../helpers/config-text.ts';
 import { projectRoot } from '../../helpers/seed-topology.ts';
 
 async function seedWorld() {
@@ -75,13 +76,21 @@ test('fault steps change the world the prediction sees: identd down gives 92, a 
 
 test('a reloaded config replaces the rules, and a broken one keeps the old rules', async (t) => {
   const { world } = await seedWorld();
-  world.apply({ kind: 'replaceConfig', host: 'B', file: 'sockd.conf', text: 'permit ?=Q 0.0.0.0 0.0.0.0\n' });
+  const broken = 'permit ?=Q 0.0.0.0 0.0.0.0\n';
+  world.apply({
+    kind: 'replaceConfig',
+    host: 'B',
+    file: 'sockd.conf',
+    text: broken,
+    config: configText('sockd.conf', broken),
+  });
   t.is((await predictRequest(world, xToZ(7))).reply, 90);
   world.apply({
     kind: 'replaceConfig',
     host: 'B',
     file: 'sockd.conf',
     text: '# closed\ndeny 0.0.0.0 0.0.0.0\n',
+    config: configText('sockd.conf', '# closed\ndeny 0.0.0.0 0.0.0.0\n'),
   });
   const p = await predictRequest(world, xToZ(7));
   t.is(p.reply, 91);

@@ -3,6 +3,7 @@ import test from 'ava';
 import { parseScenarioText } from '../../../src/scenario/load.ts';
 import { resolveScenario } from '../../../src/scenario/resolve.ts';
 import { scenarioJsonSchema } from '../../../src/scenario/schema.ts';
+import { configPosition } from '../../../src/topology/resolve.ts';
 import { projectRoot, seedCascade } from '../../helpers/seed-topology.ts';
 
 const header = '# yaml-language-server: $schema=scenario.schema.json\n';
@@ -145,6 +146,44 @@ cases:
   t.deepEqual(c.steps[0], { kind: 'identd', host: 'C', behaviour: { kind: 'lying', user: 'mallory' } });
   t.deepEqual(c.steps[4], { kind: 'wait', ms: 50 });
   t.is(c.cleanup.length, 3);
+});
+
+test('a replaceConfig text is parsed once at resolution; a bad one stays a step, its error placed at its scenario line', async (t) => {
+  const text = `${header}topology: seed-cascade
+cases:
+  - name: reload
+    from: C
+    user: x
+    connect: z:7
+    steps:
+      - replaceConfig: { host: B, file: sockd.conf, text: "deny 0.0.0.0 0.0.0.0\\n" }
+      - replaceConfig:
+          host: B
+          file: sockd.conf
+          reloaded: false
+          text: |
+            permit 10.1.0.0 255.255.255.0
+            allow everything
+    expect: { reply: granted }
+`;
+  const [good, bad] = (await resolveText(text)).cases[0]!.steps;
+  if (good?.kind !== 'replaceConfig' || bad?.kind !== 'replaceConfig')
+    return t.fail('two replaceConfig steps');
+  t.true(good.config.parsed.ok);
+  t.is(good.config.parsed.ok && good.config.parsed.config.kind, 'sockd.conf');
+  t.is(bad.text, 'permit 10.1.0.0 255.255.255.0\nallow everything\n');
+  t.is(bad.config.text, bad.text);
+  if (bad.config.parsed.ok) return t.fail('the second text does not parse');
+  const [only, ...more] = bad.config.parsed.error.errors;
+  t.deepEqual(more, []);
+  t.is(only?.line, 2);
+  t.is(only?.code, 'E_CONF_ACTION');
+  // Line 2 of the block is line 16 of the scenario file; the block is indented by 12 columns.
+  t.deepEqual(configPosition(bad.config, only?.line ?? 0, only?.column ?? 0), {
+    file: 'scenarios/t.yaml',
+    line: 16,
+    column: 13,
+  });
 });
 
 test('the first hop may be a host, host:port or an address; an unknown host is an error', async (t) => {
