@@ -10,7 +10,7 @@ export const TopologyErrorCode = {
   UnknownKey: 'E_TOPO_UNKNOWN_KEY',
   /** a value of the wrong type, a missing field, or a value outside the allowed set */
   Value: 'E_TOPO_VALUE',
-  /** a subnet that is not an IPv4 CIDR block */
+  /** a subnet that is not an IPv4 or IPv6 CIDR block (malformed, no prefix, host bits set, loopback) */
   Subnet: 'E_TOPO_SUBNET',
   /** an address that is malformed, outside its subnet, or not free */
   Address: 'E_TOPO_ADDRESS',
