@@ -9,9 +9,9 @@
 
 import { type Clock, systemClock } from '../common/clock.ts';
 import type { Endpoint, EventSink, LabEvent } from '../common/events.ts';
+import type { IdentdBehaviour } from '../common/identd-behaviour.ts';
 import type { ByteStream, Conn, Listener, Net } from '../net/net.ts';
 import { encodeIdentAnswer, type IdentReply, parseIdentQuery } from '../protocol/ident.ts';
-import type { IdentdBehaviour } from '../topology/model.ts';
 
 export const IDENTD_LINE_LIMIT = 1000;
 export const IDENTD_DEFAULT_READ_TIMEOUT_MS = 10_000;

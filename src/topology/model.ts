@@ -6,6 +6,7 @@
  * (Owned by the topology module; extend freely, rename only with every user.)
  */
 
+import type { IdentdBehaviour } from '../common/identd-behaviour.ts';
 import type { AnyConfig, ClientConfig, RouteConfig, ServerConfig } from '../config/ast.ts';
 import type { ConfigFileError } from '../config/config-error.ts';
 
@@ -70,13 +71,7 @@ export interface UserModel {
   readonly uid: number;
 }
 
-export type IdentdBehaviour =
-  | { readonly kind: 'truthful' }
-  | { readonly kind: 'down' }
-  | { readonly kind: 'silent' }
-  | { readonly kind: 'lying'; readonly user: string }
-  | { readonly kind: 'error'; readonly error: 'NO-USER' | 'HIDDEN-USER' | 'UNKNOWN-ERROR' }
-  | { readonly kind: 'garbage' };
+export type { IdentdBehaviour };
 
 export const EchoKinds = ['echo', 'discard', 'http-ok', 'banner'] as const;
 export type EchoKind = (typeof EchoKinds)[number];
