@@ -20,23 +20,31 @@ const current = () => project.getSourceFiles();
 function moduleOf(file: string): string {
   const rel = path.relative(path.join(root, 'src'), file).split(path.sep);
   if (rel[0] === 'runtime' && rel.length > 2) return `runtime/${rel[1]}`;
-  // The registry imports every driver, so it is a module of its own that only cli/ may use.
+  // The registry is a module of its own so it can be held to importing no driver: drivers
+  // register with it from cli/ (and tests), and only cli/ may use it.
   if (rel[0] === 'runtime' && rel[1] === 'registry.ts') return 'runtime/registry';
   return rel[0] ?? '';
 }
 
-/** What each module may import of src/ (besides itself). `runtime` is the Runtime interface module only, never a driver. */
+/**
+ * What each module may import of src/ (besides itself). `runtime` is the Runtime interface module
+ * only, never a driver. Importing config/ means its types and pure helpers: which files may parse
+ * config text is the narrower rule of `configParsers` below.
+ */
 const allowed: Record<string, readonly string[]> = {
   common: [],
   protocol: ['common'],
   config: ['common'],
   policy: ['common', 'config'],
   net: ['common'],
-  identd: ['common', 'net', 'protocol', 'topology'],
+  identd: ['common', 'net', 'protocol'],
   server: ['common', 'config', 'policy', 'protocol', 'net', 'identd'],
   client: ['common', 'config', 'policy', 'protocol', 'net'],
+  // policy: the host table serves the lab's name service and user files (host-table.ts) as
+  // policy's own ports (Resolver, UserFileReader), so runtimes and analysis share one of each.
   topology: ['common', 'config', 'policy'],
-  // client: the Runtime interface's ProbeRequest/ProbeOutcome are the probe client's (src/client/probe.ts).
+  // client: the Runtime interface's ProbeRequest/ProbeOutcome are the probe client's
+  // (src/client/probe.ts): one definition of a probe for the local runtime, the agents and analysis.
   runtime: ['common', 'topology', 'net', 'client'],
   'runtime/local': [
     'common',
@@ -55,9 +63,35 @@ const allowed: Record<string, readonly string[]> = {
   scenario: ['common', 'config', 'policy', 'topology', 'runtime', 'analysis'],
   analysis: ['common', 'config', 'policy', 'topology', 'scenario', 'runtime'],
   report: ['common', 'scenario', 'topology', 'analysis', 'runtime'],
+  // config: the model's parsed configs are config objects (AddrSpec, ClientRule), and their
+  // addresses print with config's `dotted`; diagrams parse nothing (see configParsers).
   diagram: ['common', 'config', 'topology', 'scenario', 'runtime'],
-  'runtime/registry': ['common', 'topology', 'runtime', 'runtime/local', 'runtime/netns', 'runtime/docker'],
+  'runtime/registry': ['common', 'runtime'],
   cli: ['*'],
+};
+
+/**
+ * design.md: `topology` carries parsed `config` objects; nothing above `config` parses config
+ * text again. Each module that turns config text into config objects, and the src paths (file,
+ * or folder ending in /) that may import it; config/ itself may always.
+ */
+const topologyBoundary = ['topology/', 'scenario/resolve.ts'];
+// cli/: test_sockd_conf, make_*fc, dump_* and rsockd/sockd parse the files named on their command line.
+// server/: the server reads its own files (load-rules.ts), as the real program does.
+// runtime/docker/agent/: agents inside a netns/docker host read their files from disk, as the real programs do.
+const readsFiles = ['cli/', 'server/', 'runtime/docker/agent/'];
+const configParsers: Record<string, readonly string[]> = {
+  'config/lexer.ts': [...topologyBoundary, ...readsFiles],
+  'config/parse-driver.ts': [...topologyBoundary, ...readsFiles],
+  'config/sockd-conf.ts': [...topologyBoundary, ...readsFiles],
+  'config/socks-conf.ts': [...topologyBoundary, ...readsFiles],
+  'config/sockd-route.ts': [...topologyBoundary, ...readsFiles],
+  'config/load.ts': [...topologyBoundary, ...readsFiles],
+  // The loaders' parsers: topology/ for topologies, scenario/resolve.ts for replaceConfig texts.
+  'topology/config-parsers.ts': topologyBoundary,
+  // The server's file reader; the local runtime hands it a replaced file's text (its files live
+  // in memory), as a netns or docker host writes the file and the server reloads it.
+  'server/load-rules.ts': ['server/', 'cli/', 'runtime/local/server-rules.ts'],
 };
 
 interface Violation {
@@ -93,6 +127,33 @@ function importViolations(): Violation[] {
         out.push({ where: where(decl), what: `module ${from} has no dependency rule` });
       } else if (!may.includes('*') && !may.includes(to)) {
         out.push({ where: where(decl), what: `${from} may not import ${to} (${spec})` });
+      }
+    }
+  }
+  return out;
+}
+
+function parserViolations(): Violation[] {
+  const out: Violation[] = [];
+  const src = path.join(root, 'src');
+  const under = (rel: string, places: readonly string[]) =>
+    places.some((p) => (p.endsWith('/') ? rel.startsWith(p) : rel === p));
+  for (const sf of current()) {
+    const from = path.relative(src, sf.getFilePath()).split(path.sep).join('/');
+    if (from.startsWith('config/')) continue;
+    for (const decl of [...sf.getImportDeclarations(), ...sf.getExportDeclarations()]) {
+      const spec = decl.getModuleSpecifierValue();
+      if (!spec?.startsWith('.')) continue;
+      const target = path
+        .relative(src, path.resolve(path.dirname(sf.getFilePath()), spec))
+        .split(path.sep)
+        .join('/');
+      const may = configParsers[target];
+      if (may && !under(from, may)) {
+        out.push({
+          where: where(decl),
+          what: `${from} may not import the config parser ${target}: read the parsed config from the topology (or the scenario step)`,
+        });
       }
     }
   }
@@ -151,6 +212,11 @@ test('imports follow the dependency direction of design.md', (t) => {
   t.is(violations.length, 0, format(violations));
 });
 
+test('no module above config/ parses config text but the loaders, the CLI tools and the programs reading their own files', (t) => {
+  const violations = parserViolations();
+  t.is(violations.length, 0, format(violations));
+});
+
 test('only cli/ reads process.argv or process.env or calls process.exit', (t) => {
   const violations = processViolations();
   t.is(violations.length, 0, format(violations));
@@ -173,6 +239,29 @@ test('the checker itself catches a forbidden import', (t) => {
     const violations = importViolations().filter((v) => v.where.includes('__layering_probe'));
     t.is(violations.length, 1);
     t.regex(violations[0]?.what ?? '', /protocol may not import server/);
+  } finally {
+    project.removeSourceFile(probe);
+  }
+});
+
+test('the checker itself catches a config parse in a diagram', (t) => {
+  const probe = project.createSourceFile(
+    path.join(root, 'src/diagram/__parser_probe.ts'),
+    "import { parseSocksConf } from '../config/socks-conf.ts';\nexport const p = parseSocksConf;\n",
+    { overwrite: true },
+  );
+  try {
+    const violations = parserViolations().filter((v) => v.where.includes('__parser_probe'));
+    t.is(violations.length, 1);
+    t.regex(
+      violations[0]?.what ?? '',
+      /diagram\/__parser_probe\.ts may not import the config parser config\/socks-conf\.ts/,
+    );
+    t.deepEqual(
+      importViolations().filter((v) => v.where.includes('__parser_probe')),
+      [],
+      'diagram may import config/ as such: the parser rule is what stops this',
+    );
   } finally {
     project.removeSourceFile(probe);
   }
