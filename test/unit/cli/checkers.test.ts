@@ -232,7 +232,7 @@ test('--json prints one decision record on stdout', async (t) => {
   t.is(record.commands[0].text, '/usr/bin/logger -t sockd "rejected a_b@10.7.0.1 to 198.51.100.10 (http)"');
 });
 
-test('--json gives the server\'s 91 for row D10: rule 7 permits nosuch.invalid, but the name has no address', async (t) => {
+test("--json gives the server's 91 for row D10: rule 7 permits nosuch.invalid, but the name has no address", async (t) => {
   const table = readMdTables(readFileSync(join(specFixtureDir, 'sockd.conf.domains.expect.md'), 'utf8')).find(
     (tb) => tb.header.includes('why') && tb.rows.some((r) => r.get('#') === 'D10'),
   );
