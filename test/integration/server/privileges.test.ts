@@ -24,7 +24,11 @@ function nobody(): { uid: number; gid: number } | undefined {
 function rootWithNobody(t: ExecutionContext): { uid: number; gid: number } | undefined {
   const target = nobody();
   const missing =
-    process.getuid?.() !== 0 ? 'needs root (setuid after bind)' : target === undefined ? 'no `nobody` user' : '';
+    process.getuid?.() !== 0
+      ? 'needs root (setuid after bind)'
+      : target === undefined
+        ? 'no `nobody` user'
+        : '';
   if (missing === '') return target;
   if (process.env.SOCKSLAB_REQUIRE_ALL === '1') t.fail(missing);
   else t.log(`skipped: ${missing}`);
@@ -55,7 +59,13 @@ test('--user nobody: the relay sockets and the hook belong to nobody; the listen
   await writeFile(join(dir, 'sockd.conf'), `permit 127.0.0.0 255.0.0.0 : id > ${hooks}/id-%u\n`);
   const echo = await startEcho(t);
   const s = await launchRsockd(t, dir, ['--user', 'nobody']);
-  const r = await socks4({ proxy: s, dst: echo.host, port: echo.port, user: 'probe', replyTimeoutMs: 30_000 });
+  const r = await socks4({
+    proxy: s,
+    dst: echo.host,
+    port: echo.port,
+    user: 'probe',
+    replyTimeoutMs: 30_000,
+  });
   t.is(r.reply?.code, 90);
   t.deepEqual(await echoThrough(r.socket, Buffer.from('ping')), Buffer.from('ping'));
 
@@ -105,7 +115,13 @@ test('--user with --workers 2: every worker serves as nobody', async (t) => {
   const pids = new Set<number>();
   const deadline = Date.now() + 60_000;
   for (let i = 0; pids.size < 2 && Date.now() < deadline; i++) {
-    const r = await socks4({ proxy: s, dst: echo.host, port: echo.port, user: `w${i}`, replyTimeoutMs: 30_000 });
+    const r = await socks4({
+      proxy: s,
+      dst: echo.host,
+      port: echo.port,
+      user: `w${i}`,
+      replyTimeoutMs: 30_000,
+    });
     t.is(r.reply?.code, 90);
     const outbound = tcpRows().find(
       (row) => row.remote.address === echo.host && row.remote.port === echo.port && row.inode !== 0,
@@ -144,4 +160,49 @@ test('--user with an unknown user stops rsockd at start-up, naming the user', as
   const launched = launchRsockd(t, dir, ['--user', 'no-such-user-sockslab']);
   const err = await t.throwsAsync(launched);
   t.regex(err?.message ?? '', /--user: no such user "no-such-user-sockslab"/);
+});
+
+test('after the drop a SIGHUP cannot read a root-only socks.conf: warned at start-up, its rules kept, not "all direct"', async (t) => {
+  t.timeout(120_000);
+  const target = rootWithNobody(t);
+  if (!target) return;
+  const dir = await tempDir(t);
+  await writeFile(join(dir, 'sockd.conf'), 'permit 127.0.0.0 255.0.0.0\n');
+  const socksConf = join(dir, 'socks.conf');
+  await writeFile(socksConf, 'deny 0.0.0.0 0.0.0.0\n', { mode: 0o600 });
+  const echo = await startEcho(t);
+  const s = await launchRsockd(t, dir, ['--user', 'nobody']);
+  await waitForLines(s.logFile, (ls) =>
+    ls.some((l) =>
+      l.includes(`${socksConf} is not readable by nobody: a SIGHUP reload will keep its current rules`),
+    ),
+  );
+  const before = await socks4({
+    proxy: s,
+    dst: echo.host,
+    port: echo.port,
+    user: 'u',
+    replyTimeoutMs: 30_000,
+  });
+  t.is(before.reply?.code, 91, 'socks.conf denies');
+  before.socket.destroy();
+  process.kill(s.proc.pid!, 'SIGHUP');
+  await waitForLines(s.logFile, (ls) =>
+    ls.some((l) => l.includes('reload: invalid files kept their previous rules')),
+  );
+  const lines = await rawLogLines(s.logFile);
+  t.true(lines.some((l) => l.includes(`Unable to open socks.conf (${socksConf}): EACCES`)));
+  const after = await socks4({
+    proxy: s,
+    dst: echo.host,
+    port: echo.port,
+    user: 'u',
+    replyTimeoutMs: 30_000,
+  });
+  t.is(
+    after.reply?.code,
+    91,
+    'still denied: the unreadable file did not become "no file, everything direct"',
+  );
+  after.socket.destroy();
 });
