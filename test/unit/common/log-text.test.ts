@@ -6,7 +6,7 @@ import { escapeLogText } from '../../../src/common/log-text.ts';
 // the result reads back unambiguously.
 
 /** The inverse, for the round-trip property (the tests' own, independent reading). */
-function unescape(text: string): string {
+function readBack(text: string): string {
   return text.replace(/\\(n|r|t|\\|x[0-9a-f]{2})/g, (_, e: string) =>
     e === 'n'
       ? '\n'
@@ -42,7 +42,7 @@ test('an escaped text has no control character and reads back to the original', 
         }),
         (s) => {
           const e = escapeLogText(s);
-          return !/[\u0000-\u001f\u007f-\u009f]/.test(e) && unescape(e) === s;
+          return !/[\u0000-\u001f\u007f-\u009f]/.test(e) && readBack(e) === s;
         },
       ),
     ),
