@@ -5,12 +5,14 @@ import v8 from 'node:v8';
 import { systemClock } from '../common/clock.ts';
 import { SockslabError } from '../common/errors.ts';
 import type { EventSink } from '../common/events.ts';
+import { escapeLogText } from '../common/log-text.ts';
 import type { IdentdMode } from '../config/ast.ts';
 import { readFrozenFile } from '../config/load.ts';
 import { loadServices, type ServiceTable } from '../config/services.ts';
 import { connOfSocket, socketFromFd } from '../net/node-net.ts';
 import { productionNet } from '../net/production-net.ts';
 import type { Resolver } from '../policy/resolver.ts';
+import { closeInheritedDescriptors, descriptorOfPath } from '../server/inherited-fds.ts';
 import {
   defaultRulePaths,
   interfaceProblems,
@@ -32,11 +34,13 @@ import {
   teeSinks,
 } from '../server/log-sinks.ts';
 import type { ClassicLog, ServerOptions, ServerRules, Timers } from '../server/options.ts';
+import type { UserSpec } from '../server/privileges.ts';
 import { quietCollector, v8YoungGeneration } from '../server/quiet-gc.ts';
 import { SystemResolver, TableResolver, withCache } from '../server/resolvers.ts';
 import { DefaultMaxSessions, fsUserFileReader, SocksServer } from '../server/server.ts';
 import { fsAsyncUserFileReader } from '../server/user-files.ts';
 import { localAddressTest } from './local-interfaces.ts';
+import { type Privileges, privilegesFor, userOption } from './server-user.ts';
 
 /**
  * The shared command line of `rsockd` and `sockd` (spec h.1, h.2, h.3). `rsockd.ts` and
@@ -73,6 +77,8 @@ export interface ServerArgs {
   readonly drainTimeoutMs: number;
   /** Sessions in progress at most (`--max-sessions`, default 4096). */
   readonly maxSessions: number;
+  /** `--user U[:G]`: the identity sessions, relays and hooks run as (server-user.ts). */
+  readonly user: UserSpec | undefined;
   /** Unknown single-dash arguments: warned about and ignored (h.1). */
   readonly warnings: readonly string[];
 }
@@ -111,6 +117,7 @@ const valueOptions = new Set([
   '--workers',
   '--drain-timeout',
   '--max-sessions',
+  '--user',
   ...Object.keys(timerOptions),
 ]);
 
@@ -237,6 +244,7 @@ export function parseServerArgs(
     routeConnect: flags.has('--route-connect'),
     drainTimeoutMs: drain === undefined ? 30_000 : seconds('--drain-timeout', drain),
     maxSessions: Number(maxText),
+    user: userOption(v('--user'), (m) => new UsageError(m)),
     warnings,
   };
 }
@@ -261,7 +269,7 @@ export const usageText = (program: Program) =>
        [--socks5] [--passwd PATH] [--socks5-auth optional|required] [--default-server HOST] [--upstream-port N]
        [--timeout-request S] [--timeout-identd S] [--timeout-establish S] [--timeout-upstream S]
        [--timeout-idle S] [--timeout-dns S] [--timeout-command S] [--hosts FILE] [--workers N]
-       [--route-connect] [--drain-timeout S] [--max-sessions N]
+       [--route-connect] [--drain-timeout S] [--max-sessions N] [--user USER[:GROUP]]
 `;
 
 // ---------------------------------------------------------------------------- running
@@ -274,7 +282,7 @@ interface Outputs {
   flush(): void;
 }
 
-function openOutputs(args: ServerArgs): Outputs {
+function openOutputs(args: ServerArgs, privileges: Privileges): Outputs {
   const ident = args.program;
   const pid = process.pid;
   const flushers: LineWriter[] = [];
@@ -285,7 +293,7 @@ function openOutputs(args: ServerArgs): Outputs {
   let syslog: SyslogLog | null = null;
   const early: string[] = [];
   if (args.log === 'syslog') {
-    syslog = SyslogLog.open(ident, pid);
+    syslog = SyslogLog.open(ident, pid, '/dev/log', privileges.identity);
     if (!syslog) {
       early.push('syslog socket /dev/log is not available; logging to stderr');
       if (args.logFormat === 'json') jsonOut = stderrWriter;
@@ -314,7 +322,7 @@ function openOutputs(args: ServerArgs): Outputs {
   const warn = (message: string) => {
     if (classic) classic.write('warning', message);
     events?.emit({ t: Date.now(), service: ident, pid, type: 'log', level: 'warning', message });
-    if (args.log !== 'stderr') stderrWriter.write(`${ident}: ${message}\n`);
+    if (args.log !== 'stderr') stderrWriter.write(`${ident}: ${escapeLogText(message)}\n`);
   };
   for (const m of early) warn(m);
   return {
@@ -441,13 +449,20 @@ export async function main(
     process.stdout.write(versionText(program, multihomed, args.socks5));
     return 1;
   }
-  const out = openOutputs(args);
+  const privileges = privilegesFor(args);
+  // c.10: shell commands get no descriptor rsockd inherited; close them all (a log path naming
+  // one through /dev/fd/N once it is open).
+  const named = [args.log, args.events].map((p) => (p === undefined ? undefined : descriptorOfPath(p)));
+  closeInheritedDescriptors(new Set(named.filter((fd) => fd !== undefined)));
+  const out = openOutputs(args, privileges);
+  closeInheritedDescriptors();
+  privileges.started(out);
   for (const w of args.warnings) out.warn(w);
   try {
     const services = loadServices();
     const resolver = await buildResolver(args);
-    if (!args.standalone) return await runInetd(args, out, resolver, services, multihomed);
-    return await runStandalone(args, out, resolver, services, multihomed);
+    if (!args.standalone) return await runInetd(args, out, resolver, services, multihomed, privileges);
+    return await runStandalone(args, out, resolver, services, multihomed, privileges);
   } finally {
     out.flush();
   }
@@ -460,12 +475,14 @@ async function runInetd(
   resolver: Resolver,
   services: ServiceTable,
   multihomed: boolean,
+  privileges: Privileges,
 ): Promise<number> {
   const loaded = await loadRules(args, services);
   logLoadProblems(loaded, out, args, multihomed);
   const server = new SocksServer(
     serverOptions(args, toServerRules(loaded), out, resolver, services, multihomed),
   );
+  privileges.drop(out);
   let socket: import('node:net').Socket;
   try {
     socket = socketFromFd(0);
@@ -490,6 +507,7 @@ async function runStandalone(
   resolver: Resolver,
   services: ServiceTable,
   multihomed: boolean,
+  privileges: Privileges,
 ): Promise<number> {
   const loaded = await loadRules(args, services);
   // Every config error also in compiler style (file:line:col, the line, a caret) for the operator.
@@ -520,6 +538,7 @@ async function runStandalone(
   }
   const isWorker = cluster.isWorker;
   if (!isWorker) writePidfile(args, out);
+  privileges.drop(out);
   let reloading = Promise.resolve();
   const onHup = () => {
     reloading = reloading.then(async () => {

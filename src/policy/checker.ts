@@ -107,7 +107,13 @@ export interface SockdCheckRecord {
     readonly port?: number;
   };
   readonly permitted: boolean;
+  /** What the server would answer (b.2): 90 granted, else the refusal code. */
   readonly reply: number | null;
+  /**
+   * Why `reply` is not what the rules alone say, when it is not: a permitted request whose
+   * destination name has no address is answered 91 by the server (b.3), not 90. null otherwise.
+   */
+  readonly replyReason: string | null;
   readonly rule: RuleCite | null;
   readonly source: string | null;
   readonly action: 'permit' | 'deny' | null;
@@ -193,6 +199,7 @@ export async function checkSockdConf(input: SockdCheckInput): Promise<SockdCheck
         ...baseRecord,
         permitted: false,
         reply: null,
+        replyReason: null,
         rule: null,
         source: null,
         action: null,
@@ -263,6 +270,11 @@ export async function checkSockdConf(input: SockdCheckInput): Promise<SockdCheck
     }
   }
   const exitCode = permitted ? SockdCheckExit.Permitted : SockdCheckExit.Denied;
+  // b.3: the rules permit, but a name with no address cannot be dialled; the server answers 91
+  // (logging `failed -- … gethostbyname()`), so the record gives that answer and says why. The
+  // exit status and text lines stay the rule's verdict, as the original tool printed them.
+  const unresolved = permitted && inetAton(input.dst) === undefined && dst.addresses.length === 0;
+  const reply = unresolved ? 91 : permitted ? 90 : outcome.reply === 90 ? 91 : outcome.reply;
   return {
     lines,
     exitCode,
@@ -271,7 +283,10 @@ export async function checkSockdConf(input: SockdCheckInput): Promise<SockdCheck
     record: {
       ...baseRecord,
       permitted,
-      reply: permitted ? 90 : outcome.reply === 90 ? 91 : outcome.reply,
+      reply,
+      replyReason: unresolved
+        ? `destination name ${input.dst} cannot be resolved: the server answers 91 (gethostbyname() failed, spec b.3)`
+        : null,
       rule: decision.rule,
       source: decision.source,
       action: decision.rule ? decision.action : null,

@@ -54,9 +54,18 @@ export type ExpandedCommand =
 /** c.10: the expanded command must be shorter than this many bytes. */
 export const MaxCommandBytes = 8191;
 
-/** c.10 sanitising: anything but letters, digits and `! @ % - _ = + \ : , . /` becomes `_`. */
+/**
+ * c.10 sanitising, then the hook-value rules of this implementation:
+ * 1. (spec) anything but letters, digits and `! @ % - _ = + \ : , . /` becomes `_`;
+ * 2. a `-` as the value's first character becomes `_`, so a value is never an option
+ *    (`--output=x` → `_-output=x`) of the program the administrator's template calls;
+ * 3. a `.` as the value's first character or right after a `/` becomes `_`, so no path segment
+ *    of a value is `.` or `..` (`../../x` → `_./_./x`), nor joins a template's `.` into one:
+ *    `> /var/log/by-user/%u` stays inside by-user/ whatever the client claims.
+ * Every other character the spec allows is kept, so ordinary names expand as before.
+ */
 export function sanitiseValue(value: string): string {
-  return value.replace(/[^A-Za-z0-9!@%\-_=+\\:,./]/g, '_');
+  return value.replace(/[^A-Za-z0-9!@%\-_=+\\:,./]/g, '_').replace(/^[-.]|(?<=\/)\./g, '_');
 }
 
 function valueFor(ctx: CommandContext, code: string): string | undefined {

@@ -159,6 +159,12 @@ export function serverArgv(host: HostModel, timeouts: LabTimeouts = {}): readonl
   }
   if (s.identdDefault === 'lenient') argv.push('-i');
   if (s.identdDefault === 'strict') argv.push('-I');
+  // The agent starts the server as root; the server binds, reads its files (the passwd file is
+  // its owner's, mode 0600) and then becomes its owner itself (--user), as in production. By
+  // number: the topology's users need not be in the image's /etc/passwd. Root stays root, said
+  // explicitly so the server does not warn about it.
+  const owner = userOf(host, s.owner);
+  argv.push('--user', `${owner.uid}:${owner.uid}`);
   return argv;
 }
 

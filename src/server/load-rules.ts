@@ -106,8 +106,17 @@ async function loadOne<T extends ServerConfig | ClientConfig | RouteConfig>(
   let text: string;
   try {
     text = await readFile(textPath, 'latin1');
-  } catch {
-    return { status: 'missing', path: textPath };
+  } catch (err) {
+    // Only a file that is not there is "missing" (refuse all / all direct / no routes). One that
+    // is there but unreadable — a server that dropped to --user re-reading a root-only file on
+    // SIGHUP — is an error, so a reload keeps its current rules instead of changing meaning.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { status: 'missing', path: textPath };
+    const reason = err instanceof Error ? err.message : String(err);
+    return {
+      status: 'invalid',
+      path: textPath,
+      messages: [`Unable to open ${kind} (${textPath}): ${reason}`],
+    };
   }
   try {
     return { status: 'ok', config: parse(text, textPath), path: textPath, warnings: [] };

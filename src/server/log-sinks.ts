@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, existsSync, type WriteStream, writeSync } from 'node:fs';
+import { createWriteStream, existsSync, openSync, type WriteStream, writeSync } from 'node:fs';
 import type { EventSink, LabEvent } from '../common/events.ts';
+import { escapeLogText } from '../common/log-text.ts';
 import type { ClassicLog } from './options.ts';
 
 /**
@@ -115,7 +116,10 @@ export function timestamp(now: number): string {
   return stamp;
 }
 
-/** h.4 without syslog: `<timestamp> sockd[pid]: message`, one per line. */
+/**
+ * h.4 without syslog: `<timestamp> sockd[pid]: message`, one per line; the message escaped
+ * (common/log-text.ts), so a request value can never start a line of its own.
+ */
 export class TextLog implements ClassicLog {
   /** ` sockd[pid]: `, the same for every line. */
   private readonly tag: string;
@@ -130,7 +134,7 @@ export class TextLog implements ClassicLog {
   }
 
   write(_level: LogLevel, message: string): void {
-    this.out.write(`${timestamp(this.now())}${this.tag}${message}\n`);
+    this.out.write(`${timestamp(this.now())}${this.tag}${escapeLogText(message)}\n`);
   }
 }
 
@@ -154,7 +158,7 @@ export function rfc3164Line(level: LogLevel, ident: string, pid: number, message
   const time = [now.getHours(), now.getMinutes(), now.getSeconds()]
     .map((n) => String(n).padStart(2, '0'))
     .join(':');
-  return `<${syslogPriority(level)}>${months[now.getMonth()]} ${day} ${time} ${ident}[${pid}]: ${message}`;
+  return `<${syslogPriority(level)}>${months[now.getMonth()]} ${day} ${time} ${ident}[${pid}]: ${escapeLogText(message)}`;
 }
 
 /**
@@ -169,14 +173,20 @@ export class SyslogLog implements ClassicLog {
     private readonly out: LineWriter,
   ) {}
 
-  static open(ident: string, pid: number, socketPath = '/dev/log'): SyslogLog | null {
+  /** `as`: the identity the server will drop to (--user); logger runs as it from the start. */
+  static open(
+    ident: string,
+    pid: number,
+    socketPath = '/dev/log',
+    as?: { readonly uid: number; readonly gid: number },
+  ): SyslogLog | null {
     if (!existsSync(socketPath)) return null;
     let child: ChildProcess;
     try {
       child = spawn(
         'logger',
         ['--prio-prefix', `--socket=${socketPath}`, '-t', ident, `--id=${pid}`, '--socket-errors=off'],
-        { stdio: ['pipe', 'ignore', 'ignore'] },
+        { stdio: ['pipe', 'ignore', 'ignore'], ...(as ? { uid: as.uid, gid: as.gid } : {}) },
       );
     } catch {
       return null;
@@ -191,7 +201,8 @@ export class SyslogLog implements ClassicLog {
   }
 
   write(level: LogLevel, message: string): void {
-    this.out.write(`<${syslogPriority(level)}>${message.replace(/\n/g, ' ')}\n`);
+    // logger reads one message per line: an unescaped newline would make a second, forged one.
+    this.out.write(`<${syslogPriority(level)}>${escapeLogText(message)}\n`);
   }
 
   close(): void {
@@ -222,7 +233,11 @@ export function fileWriter(
   path: string,
   delayMs: number = FlushDelayMs,
 ): { writer: LineWriter; stream: WriteStream } {
-  const stream = createWriteStream(path, { flags: 'a' });
+  // Opened now, not when the stream gets round to it: a server that drops privileges (--user)
+  // opens its logs as root just before, and a log it cannot open is a start-up error, not
+  // silently lost lines.
+  const fd = openSync(path, 'a');
+  const stream = createWriteStream(path, { fd, flags: 'a' });
   stream.on('error', () => {});
   return { writer: new LineWriter(stream, undefined, delayMs), stream };
 }

@@ -17,8 +17,8 @@ import { ensureImage } from './image.ts';
  *   and keep lab hosts off the machine's own services (firewall.ts).
  * - Hosts (docker-lab.ts): fixed addresses, every network a host sits on, ip_forward=0, never the
  *   default bridge, DNS options that fail fast. Inside, the host agent (src/cli/host-agent.ts)
- *   runs the server CLI as the owner's uid, the fake identd answering from /proc/net/tcp, echo
- *   services, and forwards events as JSON lines on stdout (the driver follows the logs).
+ *   runs the server CLI (which drops to the owner's uid itself, --user), the fake identd
+ *   answering from /proc/net/tcp, echo services, and forwards events as JSON lines on stdout (the driver follows the logs).
  * - Probes run inside the origin container as the origin user's uid (`docker exec`); the driver
  *   never dials a lab address itself.
  * - Lifecycle: labels `sockslab.lab=true`, `sockslab.run=<id>` and the owner pid on everything;

@@ -53,3 +53,40 @@ test('classic lines reach a unix datagram syslog socket with daemon priorities a
 test('without a syslog socket the sink is not available (the CLI then falls back to stderr)', (t) => {
   t.is(SyslogLog.open('sockd', 1, '/nonexistent/dev/log'), null);
 });
+
+test('a message with a newline, CR, ESC and NUL is one syslog datagram with those escaped', async (t) => {
+  if (!have('perl') || !have('logger')) {
+    const reason = 'perl and logger(1) are needed to stand in for syslogd';
+    if (process.env.SOCKSLAB_REQUIRE_ALL === '1') t.fail(reason);
+    else t.log(`skipped: ${reason}`);
+    t.pass();
+    return;
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'syslog-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'log');
+  // Two datagrams expected: the hostile line and a marker after it (a forged second line would
+  // arrive as its own datagram before the marker).
+  const script =
+    'use Socket; socket(S, PF_UNIX, SOCK_DGRAM, 0) or die "socket: $!"; ' +
+    'bind(S, pack_sockaddr_un($ARGV[0])) or die "bind: $!"; $| = 1; print "ready\\n"; ' +
+    'for (1..2) { recv(S, $m, 4096, 0); $m =~ s/([\\x00-\\x1f])/sprintf("<%02x>", ord($1))/ge; print "$m\\n"; }';
+  const syslogd = spawn('perl', ['-e', script, path], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => syslogd.kill());
+  let out = '';
+  syslogd.stdout.setEncoding('utf8');
+  syslogd.stdout.on('data', (d: string) => {
+    out += d;
+  });
+  while (!out.includes('ready') || !existsSync(path)) await new Promise((r) => setTimeout(r, 20));
+  const log = SyslogLog.open('rsockd', 4321, path);
+  t.truthy(log);
+  log!.write('notice', 'refused -- Connect from x\n<29>forged\r\x1b[2J\x00(unknown)@h');
+  log!.write('notice', 'marker');
+  log!.close();
+  await new Promise<void>((r) => syslogd.on('exit', () => r()));
+  const lines = out.trim().split('\n').slice(1);
+  t.is(lines.length, 2);
+  t.regex(lines[0]!, /rsockd\[4321\]: refused -- Connect from x\\n<29>forged\\r\\x1b\[2J\\x00\(unknown\)@h$/);
+  t.regex(lines[1]!, /rsockd\[4321\]: marker$/);
+});

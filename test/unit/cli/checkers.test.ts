@@ -18,7 +18,8 @@ import test from 'ava';
 import { execa } from 'execa';
 import { freeze } from '../../../src/config/frozen.ts';
 import { parseSockdConf } from '../../../src/config/sockd-conf.ts';
-import { specFixtureDir } from '../../helpers/spec-fixtures.ts';
+import { readMdTables } from '../../helpers/md-table.ts';
+import { destinationFromCell, lineFromCell, specFixtureDir } from '../../helpers/spec-fixtures.ts';
 
 const sockdCli = new URL('../../../src/cli/test-sockd-conf.ts', import.meta.url).pathname;
 const socksCli = new URL('../../../src/cli/test-socks-conf.ts', import.meta.url).pathname;
@@ -229,6 +230,37 @@ test('--json prints one decision record on stdout', async (t) => {
   const record = JSON.parse(r.stdout);
   t.like(record, { tool: 'test_sockd_conf', permitted: false, reply: 91, rule: { line: 20 }, exitCode: 0 });
   t.is(record.commands[0].text, '/usr/bin/logger -t sockd "rejected a_b@10.7.0.1 to 198.51.100.10 (http)"');
+});
+
+test("--json gives the server's 91 for row D10: rule 7 permits nosuch.invalid, but the name has no address", async (t) => {
+  const table = readMdTables(readFileSync(join(specFixtureDir, 'sockd.conf.domains.expect.md'), 'utf8')).find(
+    (tb) => tb.header.includes('why') && tb.rows.some((r) => r.get('#') === 'D10'),
+  );
+  const row = table?.rows.find((r) => r.get('#') === 'D10');
+  if (!row) return t.fail('row D10 not found in sockd.conf.domains.expect.md');
+  const dst = destinationFromCell(row.get('destination (as requested)'));
+  if (!('name' in dst)) return t.fail('D10 names its destination');
+  const r = await run(sockdCli, [
+    '--json',
+    '-C',
+    domains,
+    row.get('user'),
+    row.get('src ip'),
+    dst.name,
+    row.get('port'),
+  ]);
+  const record = JSON.parse(r.stdout);
+  t.is(record.reply, Number(row.get('reply')));
+  t.is(record.rule.line, lineFromCell(row.get('line')));
+  t.true(record.permitted, 'the rule itself permits');
+  t.regex(record.replyReason, /nosuch\.invalid cannot be resolved.*91/);
+  t.is(r.exit, 1);
+});
+
+test('--json says nothing about resolution when the permitted name resolves (D1-style, reply 90)', async (t) => {
+  const r = await run(sockdCli, ['--json', '-C', domains, 'u', '10.9.1.10', 'www.example.org', '80']);
+  const record = JSON.parse(r.stdout);
+  t.like(record, { permitted: true, reply: 90, replyReason: null });
 });
 
 test('-x runs the expanded commands through /bin/sh', async (t) => {

@@ -42,6 +42,39 @@ test('characters outside the c.10 set in a value become underscores, template te
   t.is(sanitiseValue('Az09!@%-_=+\\:,./'), 'Az09!@%-_=+\\:,./', 'the allowed characters stay');
 });
 
+test('a value cannot steer a hook: no leading `-` (option), no `.` or `..` path segment', (t) => {
+  const cases: [string, string][] = [
+    ['../../x', '_./_./x'],
+    ['..', '_.'],
+    ['.', '_'],
+    ['a/../b', 'a/_./b'],
+    ['a/./b', 'a/_/b'],
+    ['--output=/tmp/x', '_-output=/tmp/x'],
+    ['-rf', '_rf'],
+    ['.hidden', '_hidden'],
+    ['a-b.c', 'a-b.c'],
+    ['bob..x', 'bob..x'],
+  ];
+  for (const [raw, want] of cases) t.is(sanitiseValue(raw), want, JSON.stringify(raw));
+  t.is(
+    textOf('cat > /var/log/by-user/%u', { ...ctx, user: '../../etc/passwd' }),
+    'cat > /var/log/by-user/_./_./etc/passwd',
+  );
+  t.is(textOf('sort %u /dev/null', { ...ctx, user: '--output=/etc/x' }), 'sort _-output=/etc/x /dev/null');
+  fc.assert(
+    fc.property(fc.string({ unit: fc.constantFrom('.', '/', '-', 'a', '\\'), maxLength: 16 }), (raw) => {
+      const v = sanitiseValue(raw);
+      const segments = v.split('/');
+      return (
+        !v.startsWith('-') &&
+        !v.startsWith('.') &&
+        segments.every((seg) => seg !== '.' && seg !== '..' && !seg.startsWith('.'))
+      );
+    }),
+    { numRuns: 500 },
+  );
+});
+
 test("leading blanks of the stored command (after the line's colon) are not part of the command", (t) => {
   t.is(textOf('  \techo %u'), 'echo alice');
 });

@@ -75,3 +75,18 @@ test('lines are written together after a short delay, or at once when a large ba
   writer.flushSync();
   t.is(chunks.slice(3).join(''), `${lines.join('')}c\n`, 'every line once, in order, as UTF-8');
 });
+
+test('a message with a newline stays one text-log line; syslog lines are escaped the same way', (t) => {
+  const chunks: string[] = [];
+  const writer = new LineWriter({ write: (c: Uint8Array) => chunks.push(Buffer.from(c).toString()) });
+  const log = new TextLog(writer, 'rsockd', 7, () => Date.UTC(2026, 10, 26, 6, 0, 0));
+  log.write(
+    'notice',
+    'refused -- Connect from x\n2026-11-26T06:00:00.000Z rsockd[1]: forged\x1b[2J(unknown)@h',
+  );
+  writer.flush();
+  t.deepEqual(chunks, [
+    '2026-11-26T06:00:00.000Z rsockd[7]: refused -- Connect from x\\n2026-11-26T06:00:00.000Z rsockd[1]: forged\\x1b[2J(unknown)@h\n',
+  ]);
+  t.regex(rfc3164Line('notice', 'rsockd', 7, 'a\nb\x00', new Date(0)), /rsockd\[7\]: a\\nb\\x00$/);
+});

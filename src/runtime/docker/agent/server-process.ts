@@ -6,8 +6,9 @@ import type { ServerSpec } from '../host-spec.ts';
 import { FileTail } from './file-tail.ts';
 
 /**
- * The rsockd/sockd CLI as a child process of the host agent, running as the topology's server
- * owner (so /proc/net/tcp, and therefore identd, attributes its sockets to that user). Its events
+ * The rsockd/sockd CLI as a child process of the host agent. It starts as root and becomes the
+ * topology's server owner itself (`--user`, after binding), so /proc/net/tcp, and therefore
+ * identd, attributes its sessions' sockets to that user. Its events
  * file is tailed (JSON objects with a `type` are events); its stdout and stderr are text lines.
  */
 
@@ -80,9 +81,8 @@ export class ServerProcess {
     });
     await tail.start();
     this.tail = tail;
+    // Started as root: the server's own --user (in spec.argv) drops to the owner after binding.
     const child = spawn(process.execPath, [this.script, ...this.spec.argv], {
-      uid: this.spec.uid,
-      gid: this.spec.gid,
       cwd: this.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { PATH: '/usr/bin:/bin', HOME: '/tmp', USER: this.spec.owner, LOGNAME: this.spec.owner },

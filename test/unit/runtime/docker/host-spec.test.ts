@@ -64,6 +64,13 @@ test('the server runs standalone in the config directory with bare file names, e
   t.true(argv.includes('-I'), 'strict identd default is -I');
 });
 
+test('the server is started as root and told to become its owner by number (--user uid:gid)', (t) => {
+  const argv = serverArgv(B);
+  t.is(argv[argv.indexOf('--user') + 1], '65534:65534');
+  const rootOwned = serverArgv({ ...B, server: { ...B.server!, owner: 'root' } });
+  t.is(rootOwned[rootOwned.indexOf('--user') + 1], '0:0', 'root said explicitly: no warning');
+});
+
 test('lab timeouts become the server CLI timer options in seconds', (t) => {
   const argv = serverArgv(B, { identd: 1_500, upstreamConnect: 250 });
   t.is(argv[argv.indexOf('--timeout-identd') + 1], '1.5');
