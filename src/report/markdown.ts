@@ -1,4 +1,5 @@
 import { traceLines } from '../scenario/trace-text.ts';
+import { coverageMarkdown } from './coverage-text.ts';
 import type { DiagramHooks } from './diagrams.ts';
 import type { AttributionRow, CaseReport, RunReport } from './model.ts';
 
@@ -105,6 +106,7 @@ export function renderMarkdown(report: RunReport, hooks: DiagramHooks = {}): str
     out.push('');
   }
   out.push('## identd attribution', '', ...attributionTable(report.attribution), '');
+  if (report.coverage) out.push(...coverageMarkdown(report.coverage));
   const mermaid = hooks.caseMermaid;
   out.push('## Traces', '');
   for (const c of report.cases) {

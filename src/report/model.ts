@@ -1,3 +1,4 @@
+import type { RuleCoverage } from '../analysis/rule-coverage.ts';
 import type { Failure } from '../scenario/expect.ts';
 import { serverUsed } from '../scenario/expect.ts';
 import type { CaseExpectations } from '../scenario/model.ts';
@@ -129,6 +130,8 @@ export interface RunReport {
   };
   readonly cases: readonly CaseReport[];
   readonly attribution: readonly AttributionRow[];
+  /** Which config lines the observed cases reached and which decided them (null: not computed). */
+  readonly coverage: RuleCoverage | null;
 }
 
 export interface RunInfo {
@@ -278,6 +281,7 @@ export function buildRunReport(
   info: RunInfo,
   topology: ResolvedTopology,
   results: readonly CaseResult[],
+  coverage: RuleCoverage | null = null,
 ): RunReport {
   const cases = results.map(caseReport);
   const passed = cases.filter((c) => c.verdict === 'pass').length;
@@ -302,5 +306,6 @@ export function buildRunReport(
     topology: topologySummary(topology, info.topologyFile),
     cases,
     attribution: attributionRows(cases),
+    coverage,
   };
 }

@@ -144,6 +144,7 @@ function buildHop(
   const identd = of('identd').at(-1);
   const route = of('route').at(-1);
   const outbound = of('outbound').at(-1);
+  const iface = of('interface').find((e) => e.purpose === 'bind');
   const reply = of('reply').find((r) => r.phase !== 'second');
   const host = req.host ?? name(req.local.address);
   let identdHop: TraceHop['identd'];
@@ -199,6 +200,9 @@ function buildHop(
       : {}),
     ...(outbound
       ? { outbound: { local: outbound.local, remote: outbound.remote, to: name(outbound.remote.address) } }
+      : {}),
+    ...(iface
+      ? { iface: { address: iface.iface, file: iface.rule?.file ?? null, line: iface.rule?.line ?? null } }
       : {}),
     reply: reply?.code ?? null,
     ...(reply ? { replyVersion: reply.version } : {}),

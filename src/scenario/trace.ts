@@ -46,6 +46,12 @@ export interface TraceHop {
     }[];
   };
   readonly outbound?: { readonly local: Endpoint; readonly remote: Endpoint; readonly to: string };
+  /** sockd.route's choice of the BIND's listening interface (multi-homed hop); null line = none matched. */
+  readonly iface?: {
+    readonly address: string | null;
+    readonly file: string | null;
+    readonly line: number | null;
+  };
   readonly reply: number | null;
   /** Protocol of that reply: 5 when this hop spoke SOCKS 5 to its client, else 4. */
   readonly replyVersion?: 4 | 5;
