@@ -80,7 +80,11 @@ export function predictedTrace(c: ScenarioCase, p: Prediction, topology: Resolve
     };
   });
   return {
-    origin: { host: c.request.from, user: c.request.user },
+    origin: {
+      host: c.request.from,
+      user: c.request.user,
+      ...(c.request.claim !== undefined ? { claim: c.request.claim } : {}),
+    },
     target: c.request.target,
     protocol: c.protocol,
     command: c.request.command,

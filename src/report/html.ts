@@ -2,7 +2,7 @@ import type { FileCoverage, RuleCoverage } from '../analysis/rule-coverage.ts';
 import { describeReply } from '../scenario/replies.ts';
 import { coverageHeadline, fileLabel } from './coverage-text.ts';
 import type { DiagramHooks } from './diagrams.ts';
-import type { CaseReport, HopReport, RunReport } from './model.ts';
+import { type CaseReport, type HopReport, type RunReport, requestUser } from './model.ts';
 import { xmlEscape as h } from './xml.ts';
 
 /**
@@ -44,7 +44,7 @@ function hopRow(hop: HopReport): string {
 
 function caseSection(c: CaseReport, index: number, hooks: DiagramHooks): string {
   const parts = [
-    `<details id="${caseId(c, index)}"${c.verdict === 'fail' ? ' open' : ''}><summary>${verdict(c)} <strong>${h(c.name)}</strong> — ${h(c.request.user)}@${h(c.request.from)} ${h(c.request.command)} ${h(c.request.target)} (${h(c.request.protocol)}, first hop ${h(c.request.via)}): ${h(c.observed.replyName)}</summary>`,
+    `<details id="${caseId(c, index)}"${c.verdict === 'fail' ? ' open' : ''}><summary>${verdict(c)} <strong>${h(c.name)}</strong> — ${h(requestUser(c))}@${h(c.request.from)} ${h(c.request.command)} ${h(c.request.target)} (${h(c.request.protocol)}, first hop ${h(c.request.via)}): ${h(c.observed.replyName)}</summary>`,
     `<p class="muted"><code>${h(c.source.file)}:${c.source.line}</code>${c.tags.length ? ` · tags: ${c.tags.map(h).join(', ')}` : ''}${c.request.steps.length ? ` · steps: ${c.request.steps.map(h).join('; ')}` : ''}</p>`,
     `<p>Path: <strong>${c.observed.path.map(h).join(' → ')}</strong>${c.observed.error ? ` · error: ${h(c.observed.error)}` : ''}</p>`,
   ];
@@ -146,7 +146,7 @@ export function renderHtml(report: RunReport, hooks: DiagramHooks = {}): string 
   const p = report.run.predictions;
   const rows = report.cases.map(
     (c, i) =>
-      `<tr${c.verdict === 'fail' ? ' class="failed"' : ''}><td>${verdict(c)}</td><td><a href="#${caseId(c, i)}">${h(c.name)}</a></td><td>${h(c.scenario)}</td><td>${h(c.request.user)}@${h(c.request.from)} ${h(c.request.command)} ${h(c.request.target)}</td><td>${h(c.observed.replyName)}</td><td>${c.observed.path.map(h).join(' → ')}</td><td>${c.prediction ? (c.prediction.agreed ? 'agrees' : '<span class="fail">disagrees</span>') : 'n/a'}</td></tr>`,
+      `<tr${c.verdict === 'fail' ? ' class="failed"' : ''}><td>${verdict(c)}</td><td><a href="#${caseId(c, i)}">${h(c.name)}</a></td><td>${h(c.scenario)}</td><td>${h(requestUser(c))}@${h(c.request.from)} ${h(c.request.command)} ${h(c.request.target)}</td><td>${h(c.observed.replyName)}</td><td>${c.observed.path.map(h).join(' → ')}</td><td>${c.prediction ? (c.prediction.agreed ? 'agrees' : '<span class="fail">disagrees</span>') : 'n/a'}</td></tr>`,
   );
   const attribution = report.attribution.map(
     (r) =>

@@ -1,7 +1,7 @@
 import { traceLines } from '../scenario/trace-text.ts';
 import { coverageMarkdown } from './coverage-text.ts';
 import type { DiagramHooks } from './diagrams.ts';
-import type { AttributionRow, CaseReport, RunReport } from './model.ts';
+import { type AttributionRow, type CaseReport, type RunReport, requestUser } from './model.ts';
 
 /** summary.md: results table, disagreements with the prediction, attribution matrix, failures. */
 
@@ -69,7 +69,7 @@ export function renderMarkdown(report: RunReport, hooks: DiagramHooks = {}): str
         c.verdict === 'pass' ? 'pass' : '**FAIL**',
         c.name,
         c.scenario,
-        `${c.request.user}@${c.request.from} ${c.request.command} ${c.request.target} (${c.request.protocol})`,
+        `${requestUser(c)}@${c.request.from} ${c.request.command} ${c.request.target} (${c.request.protocol})`,
         c.observed.replyName,
         c.observed.path.join(' → '),
         predictionCell(c),

@@ -56,7 +56,10 @@ export interface CaseReport {
   readonly source: { readonly file: string; readonly line: number; readonly column: number };
   readonly request: {
     readonly from: string;
+    /** Owner of the origin's socket (whom identd names). */
     readonly user: string;
+    /** USERID sent instead of `user` (a forged claim); null = user. */
+    readonly claim: string | null;
     readonly protocol: string;
     readonly command: 'connect' | 'bind';
     readonly target: string;
@@ -213,6 +216,7 @@ export function caseReport(r: CaseResult): CaseReport {
     request: {
       from: req.from,
       user: req.user,
+      claim: req.claim ?? null,
       protocol: req.protocol,
       command: req.command,
       target: `${req.target.host}:${req.target.port}`,
@@ -243,6 +247,11 @@ export function caseReport(r: CaseResult): CaseReport {
       : null,
     trace: r.trace,
   };
+}
+
+/** `x`, or `y (claims x)` when the origin's socket owner y sent the USERID x. */
+export function requestUser(c: Pick<CaseReport, 'request'>): string {
+  return c.request.claim !== null ? `${c.request.user} (claims ${c.request.claim})` : c.request.user;
 }
 
 export function attributionRows(cases: readonly CaseReport[]): AttributionRow[] {

@@ -119,7 +119,11 @@ export function stitchTraces(
   const path = [request.from, ...hops.map((h) => h.host)];
   if (destination?.reached) path.push(destination.host);
   return {
-    origin: { host: request.from, user: request.user },
+    origin: {
+      host: request.from,
+      user: request.user,
+      ...(request.claim !== undefined ? { claim: request.claim } : {}),
+    },
     target: { host: request.target.host, port: request.target.port },
     protocol: request.protocol,
     command: request.command,

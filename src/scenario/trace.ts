@@ -60,7 +60,8 @@ export interface TraceHop {
 }
 
 export interface Trace {
-  readonly origin: { readonly host: string; readonly user: string };
+  /** `user` owns the origin's socket (whom identd names); `claim` is the USERID it sent instead, if forged. */
+  readonly origin: { readonly host: string; readonly user: string; readonly claim?: string };
   readonly target: { readonly host: string; readonly port: number };
   readonly protocol: string;
   readonly command: 'connect' | 'bind';
