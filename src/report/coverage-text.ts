@@ -107,15 +107,18 @@ export function coverageMarkdown(c: RuleCoverage): string[] {
   for (const h of c.hosts) {
     for (const f of h.files) {
       out.push(`### ${h.host} ${fileLabel(f)}`, '', `\`${f.origin}\``, '');
-      out.push('| line | reached | decided | text | decided cases |', '|---|---|---|---|---|');
+      out.push(
+        '| line | reached | decided | text | decided cases | reached, not decided |',
+        '|---|---|---|---|---|---|',
+      );
       for (const l of f.lines) {
         if (!l.rule) {
-          if (l.text.trim() !== '') out.push(`| ${l.line} | | | ${cell(l.text)} | |`);
+          if (l.text.trim() !== '') out.push(`| ${l.line} | | | ${cell(l.text)} | | |`);
           continue;
         }
         const never = l.reached.length === 0;
         out.push(
-          `| ${l.line} | ${never ? '**0**' : l.reached.length} | ${l.decided.length} | \`${cell(l.text)}\`${never ? ' **never reached**' : ''} | ${cell(l.decided.join('; '))} |`,
+          `| ${l.line} | ${never ? '**0**' : l.reached.length} | ${l.decided.length} | \`${cell(l.text)}\`${never ? ' **never reached**' : ''} | ${cell(l.decided.join('; '))} | ${cell(l.reached.filter((n) => !l.decided.includes(n)).join('; '))} |`,
         );
       }
       out.push('');
