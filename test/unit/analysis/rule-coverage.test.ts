@@ -199,3 +199,47 @@ test('a route shortcut compares no line, while a route deny without a line compa
     ],
   );
 });
+
+test('a BIND that found no sockd.route line was compared with every line of it', async (t) => {
+  const { topology, configs } = await loadTopologyWithConfigs(
+    `${projectRoot}topologies/multihomed-bind.yaml`,
+  );
+  const scenario = resolveScenario(
+    await loadScenarioFile(`${projectRoot}scenarios/multihomed-bind.yaml`, 'scenarios/multihomed-bind.yaml'),
+    topology,
+  );
+  const base = scenario.cases.find((c) => c.steps.length === 0)!;
+  const trace: Trace = {
+    origin: { host: 'C', user: 'x' },
+    target: { host: 'ftp', port: 21 },
+    protocol: 'socks4',
+    command: 'bind',
+    hops: [
+      {
+        host: 'fw',
+        service: 'sockd',
+        session: '1',
+        client: { address: '10.3.0.10', port: 40000 },
+        from: 'C',
+        user: 'x',
+        decision: { action: 'permit', file: 'sockd.conf', line: 1, reason: 'rule' },
+        iface: { address: null, file: null, line: null },
+        reply: 91,
+        commands: [],
+        logs: [],
+      },
+    ],
+    path: ['C', 'fw'],
+    reply: 91,
+  };
+  const cov = ruleCoverage(topology, configs, [{ case: { ...base, name: 'no route' }, trace }], 'observed');
+  const route = cov.hosts.find((h) => h.host === 'fw')!.files.find((f) => f.file === 'sockd.route')!;
+  t.deepEqual(
+    route.lines.filter((l) => l.rule).map((l) => [l.line, l.reached, l.decided]),
+    [
+      [2, ['no route'], []],
+      [3, ['no route'], []],
+      [4, ['no route'], []],
+    ],
+  );
+});
