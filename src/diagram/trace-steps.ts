@@ -5,6 +5,7 @@
  * draw these same steps, so they number them the same way.
  */
 import type { Trace, TraceHop } from '../scenario/trace.ts';
+import { originUser } from '../scenario/trace-text.ts';
 
 export type StepStatus =
   /** the hop accepted the request (or the destination was reached) */
@@ -154,6 +155,6 @@ export function traceSteps(trace: Trace): TraceStep[] {
 
 /** `x@C → Z:7 (connect): granted` — the one-line summary used as a title. */
 export function traceSummary(trace: Trace): string {
-  const user = trace.origin.user === '' ? '' : `${trace.origin.user}@`;
+  const user = trace.origin.user === '' ? '' : `${originUser(trace)}@`;
   return `${user}${trace.origin.host} → ${trace.target.host}:${trace.target.port} (${trace.command}, ${trace.protocol}): ${replyText(trace.reply)}`;
 }
