@@ -52,20 +52,26 @@ export function userOption(
   }
 }
 
-const isRoot = () => process.getuid?.() === 0;
-
 export function privilegesFor(args: {
   readonly user: UserSpec | undefined;
   readonly workers: number;
   readonly paths: RulePaths;
 }): Privileges {
   const identity = args.user === undefined ? undefined : resolveIdentity(args.user);
+  const uid = process.getuid?.();
+  if (identity !== undefined && uid !== undefined && uid !== 0 && uid !== identity.uid) {
+    // Said before anything is bound or opened, not after the listener is up.
+    throw new PrivilegeError(
+      'E_USER_NOT_ROOT',
+      `--user ${identity.name}: changing identity needs root; this process runs as uid ${uid}`,
+    );
+  }
   const primaryOfWorkers = args.workers > 1 && cluster.isPrimary;
   return {
     identity,
     started(report) {
       if (!cluster.isPrimary) return; // the primary has said it
-      if (identity === undefined && isRoot()) {
+      if (identity === undefined && uid === 0) {
         report.warn(
           'running as root without --user: sessions, relays and shell commands will run as root (use --user USER[:GROUP])',
         );

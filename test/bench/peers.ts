@@ -144,6 +144,9 @@ export async function startRsockd(
     ];
     args.push('--conf', conf, '--client-conf', clientConf, '--upstream-port', String(port), '--hosts', hosts);
     args.push('--log', path.join(dir, `hop${i}.log`), '--pidfile', path.join(dir, `hop${i}.pid`), ...extra);
+    // RSOCKD_BENCH_USER=nobody: the hops drop to that user after binding (--user), as Dante's
+    // peers do (user.unprivileged), to compare like with like and to show the drop costs nothing.
+    if (process.env.RSOCKD_BENCH_USER) args.push('--user', process.env.RSOCKD_BENCH_USER);
     children.push(spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] }));
   }
   for (let i = 1; i <= hops; i++) await waitForPort(`127.0.1.${i}`, port);

@@ -114,3 +114,13 @@ test('--max-sessions bounds concurrent sessions: 4096 unless given, a positive n
   t.throws(() => parseServerArgs('sockd', ['--max-sessions', '0'], {}), { instanceOf: UsageError });
   t.throws(() => parseServerArgs('sockd', ['--max-sessions=lots'], {}), { instanceOf: UsageError });
 });
+
+test('--user takes USER or USER:GROUP; none means no identity change; a malformed one is a usage error', (t) => {
+  t.is(parseServerArgs('rsockd', [], {}).user, undefined);
+  t.deepEqual(parseServerArgs('rsockd', ['--user', 'proxy'], {}).user, { user: 'proxy' });
+  t.deepEqual(parseServerArgs('sockd', ['--user=65534:65534'], {}).user, { user: '65534', group: '65534' });
+  t.throws(() => parseServerArgs('rsockd', ['--user', 'a:b:c'], {}), {
+    instanceOf: UsageError,
+    message: /--user: expected USER or USER:GROUP/,
+  });
+});
