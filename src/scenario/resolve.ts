@@ -1,7 +1,7 @@
 import { basename, extname } from 'node:path';
 import type { ProbeProtocol, ProbeRequest } from '../runtime/runtime.ts';
 import { parseConfigText } from '../topology/config-parsers.ts';
-import type { IdentdBehaviour, ResolvedTopology } from '../topology/model.ts';
+import type { IdentdBehaviour, ResolvedTopology, TextOrigin } from '../topology/model.ts';
 import { type LoadedScenario, scenarioError, type YamlPath } from './load.ts';
 import type {
   CaseExpectations,
@@ -90,6 +90,30 @@ function substitute<T>(value: T, binding: Binding): T {
 }
 
 const Ipv4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
+
+type ReplaceConfigStep = Extract<ScenarioStep, { kind: 'replaceConfig' }>;
+
+/**
+ * A replaceConfig step as the scenario loader makes it: the text parsed once, here. `origin` is
+ * where the text starts (a scenario's YAML line, so a parse error's lines count from there, as an
+ * inline config in a topology does: configPosition); code that makes steps of its own may leave it out.
+ */
+export function replaceConfigStep(
+  host: string,
+  file: ReplaceConfigStep['file'],
+  text: string,
+  options: { readonly origin?: TextOrigin; readonly reloaded?: boolean } = {},
+): ReplaceConfigStep {
+  const origin = options.origin ?? { file, line: 1, column: 1, inline: false };
+  return {
+    kind: 'replaceConfig',
+    host,
+    file,
+    text,
+    config: parseConfigText(file, { text, name: file, origin }),
+    ...(options.reloaded !== undefined ? { reloaded: options.reloaded } : {}),
+  };
+}
 
 export function resolveScenario(loaded: LoadedScenario, topology: ResolvedTopology): Scenario {
   const raw = loaded.raw;
@@ -270,20 +294,10 @@ export function resolveScenario(loaded: LoadedScenario, topology: ResolvedTopolo
     }
     const r = s.replaceConfig;
     const at = loaded.textStart([...path, 'replaceConfig', 'text']);
-    return {
-      kind: 'replaceConfig',
-      host: host(r.host, [...path, 'replaceConfig', 'host']),
-      file: r.file,
-      text: r.text,
-      // Lines of the parse error count from the text's first line in the scenario file, as an
-      // inline config in a topology does (configPosition).
-      config: parseConfigText(r.file, {
-        text: r.text,
-        name: r.file,
-        origin: { file: loaded.file, line: at.line, column: at.column, inline: true },
-      }),
+    return replaceConfigStep(host(r.host, [...path, 'replaceConfig', 'host']), r.file, r.text, {
+      origin: { file: loaded.file, line: at.line, column: at.column, inline: true },
       ...(r.reloaded !== undefined ? { reloaded: r.reloaded } : {}),
-    };
+    });
   }
 
   function reply(value: number | string, protocol: ProbeProtocol, path: YamlPath): number | null {

@@ -25,7 +25,7 @@ export interface LoadedTopology {
   readonly topology: ResolvedTopology;
   /**
    * Parsed configs per host name: a view of the model's (`hostConfigs(host)`), for callers that
-   * take the map. Frozen with the topology.
+   * take the map. The config objects are the model's own, frozen with it.
    */
   readonly configs: ReadonlyMap<string, ParsedHostConfigs>;
 }
@@ -77,7 +77,7 @@ export async function parseTopologyText(
     invalidConfigs: options.invalidConfigs,
   });
   if (resolved.issues.length > 0) throw new TopologyError(file, sortIssues(resolved.issues));
-  // The map's entries are the model's own objects, so freezing the topology freezes them too.
+  // The map holds the model's own config objects, so freezing the topology freezes them too.
   return { topology: deepFreeze(resolved.topology), configs: resolved.configs };
 }
 

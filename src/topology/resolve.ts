@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ClientConfig, RouteConfig, ServerConfig } from '../config/ast.ts';
-import { type ConfigName, configParsers, parseConfigText } from './config-parsers.ts';
+import { type ConfigName, type ConfigOfName, configParsers, parseConfigText } from './config-parsers.ts';
 import { TopologyErrorCode as Codes, suggest, type TopologyIssue, type YamlPath } from './errors.ts';
 import { hostTable } from './host-table.ts';
 import { formatIPv4 } from './ipv4.ts';
@@ -45,7 +45,7 @@ export interface ConfigParsers {
   readonly 'sockd.route': (text: string, file: string) => RouteConfig;
 }
 
-/** Where ParsedHostConfigs always was; the model holds it now (a host's `hostConfigs` view). */
+/** Defined with the model (a host's `hostConfigs` view); re-exported for callers that import it from here. */
 export type { ParsedHostConfigs };
 
 /**
@@ -511,7 +511,7 @@ function parseConfig<K extends ConfigName>(
   kind: K,
   text: ConfigText,
   p: YamlPath,
-): ReturnType<typeof parseConfigText<K>> {
+): ParsedConfigText<ConfigOfName[K]> {
   const parsed = parseConfigText(kind, text, ctx.parsers);
   if (parsed.parsed.ok || ctx.invalidConfigs === 'keep') return parsed;
   for (const e of parsed.parsed.error.errors) {

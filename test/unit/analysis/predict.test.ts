@@ -4,9 +4,8 @@ import { predictRequest } from '../../../src/analysis/predict.ts';
 import { LabWorld } from '../../../src/analysis/world.ts';
 import type { ProbeRequest } from '../../../src/runtime/runtime.ts';
 import { parseScenarioText } from '../../../src/scenario/load.ts';
-import { resolveScenario } from '../../../src/scenario/resolve.ts';
+import { replaceConfigStep, resolveScenario } from '../../../src/scenario/resolve.ts';
 import { loadTopologyWithConfigs } from '../../../src/topology/load.ts';
-import { configText } from '../../helpers/config-text.ts';
 import { projectRoot } from '../../helpers/seed-topology.ts';
 
 async function seedWorld() {
@@ -76,22 +75,9 @@ test('fault steps change the world the prediction sees: identd down gives 92, a 
 
 test('a reloaded config replaces the rules, and a broken one keeps the old rules', async (t) => {
   const { world } = await seedWorld();
-  const broken = 'permit ?=Q 0.0.0.0 0.0.0.0\n';
-  world.apply({
-    kind: 'replaceConfig',
-    host: 'B',
-    file: 'sockd.conf',
-    text: broken,
-    config: configText('sockd.conf', broken),
-  });
+  world.apply(replaceConfigStep('B', 'sockd.conf', 'permit ?=Q 0.0.0.0 0.0.0.0\n'));
   t.is((await predictRequest(world, xToZ(7))).reply, 90);
-  world.apply({
-    kind: 'replaceConfig',
-    host: 'B',
-    file: 'sockd.conf',
-    text: '# closed\ndeny 0.0.0.0 0.0.0.0\n',
-    config: configText('sockd.conf', '# closed\ndeny 0.0.0.0 0.0.0.0\n'),
-  });
+  world.apply(replaceConfigStep('B', 'sockd.conf', '# closed\ndeny 0.0.0.0 0.0.0.0\n'));
   const p = await predictRequest(world, xToZ(7));
   t.is(p.reply, 91);
   t.deepEqual([p.hops[0]!.decision.action, p.hops[0]!.decision.line], ['deny', 2]);

@@ -2,7 +2,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { loadRuleFiles, mergeReload, type RulePaths, toServerRules } from '../../../src/server/load-rules.ts';
+import {
+  loadRuleFiles,
+  mergeReload,
+  parseRuleText,
+  type RulePaths,
+  toServerRules,
+} from '../../../src/server/load-rules.ts';
 
 // File selection and fail-closed loading (c.1, c.12, d.1, e) and the reload policy of h.3.
 
@@ -79,4 +85,27 @@ test('a valid frozen file is used instead of the text file (f.3), and a corrupt 
   t.true(
     'unusable' in broken.server && broken.server.unusable[0]!.startsWith(`Error: read from ${paths.fc}: `),
   );
+});
+
+test('a file text handed over in memory parses as the file would, and an invalid one keeps every classic message', (t) => {
+  const good = parseRuleText('socks.conf', 'direct 10.1.0.0 255.255.255.0\nsockd @=A ALL\n', 'socks.conf');
+  if (!good.ok) return t.fail(good.error.message);
+  t.is(good.config.kind, 'socks.conf');
+  t.deepEqual(
+    good.config.rules.map((r) => [r.line, r.action]),
+    [
+      [1, 'direct'],
+      [2, 'sockd'],
+    ],
+  );
+  const bad = parseRuleText(
+    'sockd.conf',
+    'permit 10.0.0.0 255.0.0.0\nallow everything\npermit 10.0.0.0\n',
+    'sockd.conf',
+  );
+  if (bad.ok) return t.fail('the text is invalid');
+  t.deepEqual(bad.error.classicMessages, [
+    'Invalid permit/deny field at line 2 in file sockd.conf',
+    'Invalid entry at line 3 in file sockd.conf',
+  ]);
 });

@@ -291,3 +291,38 @@ hosts:
   t.deepEqual(identd.e?.behaviour, { kind: 'lying', user: 'root' });
   t.is(identd.f, undefined);
 });
+
+test('the loaded topology carries each config parsed and frozen beside its text, and the configs map is a view of them', async (t) => {
+  const text = twoHosts.replace(
+    'users: { x: 1001 } }',
+    'users: { x: 1001 }, socks.conf: "sockd @=B ALL\\n" }',
+  );
+  const { topology, configs } = await parseTopologyText(header + text, path.join(tmpdir(), 't.yaml'));
+  const b = topology.hosts.find((h) => h.name === 'B')!;
+  const parsed = b.server?.sockdConf.parsed;
+  if (!parsed?.ok) return t.fail('sockd.conf parses');
+  t.is(parsed.config.rules[0]?.line, 1);
+  t.is(parsed.config.rules[0]?.action, 'permit');
+  t.true(Object.isFrozen(parsed.config) && Object.isFrozen(parsed.config.rules[0]));
+  t.is(b.server?.sockdConf.text, 'permit 10.1.0.0 255.255.255.0\n');
+  t.is(configs.get('B')?.server, parsed.config, 'the map holds the model’s own object');
+  const c = topology.hosts.find((h) => h.name === 'C')!;
+  t.is(configs.get('C')?.probeClient?.rules[0]?.servers?.entries[0], 'B');
+  t.is(
+    configs.get('C')?.probeClient,
+    c.clientSocksConf?.parsed.ok ? c.clientSocksConf.parsed.config : undefined,
+  );
+});
+
+test('loaded for drawing, a config that does not parse stays in the model with its error instead of failing the load', async (t) => {
+  const broken = twoHosts.replace('permit 10.1.0.0 255.255.255.0', 'allow everything');
+  const err = await failure(broken);
+  t.is(only(err, 'E_TOPO_CONFIG').line, 12);
+  const { topology, configs } = await parseTopologyText(header + broken, path.join(tmpdir(), 't.yaml'), {
+    invalidConfigs: 'keep',
+  });
+  const conf = topology.hosts.find((h) => h.name === 'B')?.server?.sockdConf;
+  if (conf?.parsed.ok !== false) return t.fail('sockd.conf is kept invalid');
+  t.is(conf.parsed.error.errors[0]?.classic, 'Invalid permit/deny field at line 1 in file sockd.conf');
+  t.deepEqual(configs.get('B'), {});
+});
