@@ -83,7 +83,13 @@ export interface MatrixRow {
     readonly live: boolean;
     readonly hosts: readonly string[];
   };
-  readonly port: { readonly id: string; readonly label: string; readonly witness: number };
+  readonly port: {
+    readonly id: string;
+    readonly label: string;
+    readonly witness: number;
+    /** A host of the destination listens on this port (a service). */
+    readonly listening: boolean;
+  };
   readonly verdict: Verdict;
   /** What the origin gets (SOCKS 5 codes for socks5); null = no reply. */
   readonly reply: number | null;
@@ -207,7 +213,7 @@ function rowOf(c: RequestClass, origins: readonly string[], p: Prediction): Matr
       live: c.destination.live,
       hosts: c.destination.hosts,
     },
-    port: { id: c.port.id, label: c.port.label, witness: c.port.witness },
+    port: { id: c.port.id, label: c.port.label, witness: c.port.witness, listening: c.port.listening },
     verdict: verdictOf(p),
     reply: p.reply,
     path: p.path,

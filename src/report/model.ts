@@ -6,6 +6,7 @@ import type { CaseResult } from '../scenario/result.ts';
 import { describeStep } from '../scenario/step-text.ts';
 import type { HopDecision, Trace } from '../scenario/trace.ts';
 import type { ResolvedTopology } from '../topology/model.ts';
+import type { MatrixReport } from './matrix-heat.ts';
 
 /**
  * The run report model: the stable, versioned shape written as report.json, and the one model
@@ -129,6 +130,8 @@ export interface RunReport {
   };
   readonly cases: readonly CaseReport[];
   readonly attribution: readonly AttributionRow[];
+  /** The request-class matrix of the topology (static, before fault steps); absent in older reports. */
+  readonly matrix?: MatrixReport;
 }
 
 export interface RunInfo {
