@@ -56,6 +56,8 @@ function destinationCell(r: MatrixRow): string {
   return r.destination.kind === 'name' ? `name ${r.destination.label}` : r.destination.label;
 }
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
 /** Above this many rows the terminal table groups classes by outcome (and says so). */
 export const TerminalRowLimit = 200;
 
@@ -121,7 +123,7 @@ export function renderMatrixText(m: Matrix, options: MatrixTextOptions = {}): st
   const out: string[] = [];
   const filtered = m.rows.length !== m.classes;
   out.push(
-    `sockslab matrix — ${m.topology}: ${m.classes} classes enumerated (${m.atoms.origins} origins, ${m.atoms.addresses} address atoms, ${m.atoms.names} name atoms, ${m.atoms.users} named users)${filtered ? `, ${m.rows.length} selected by the filter` : ''}`,
+    `sockslab matrix — ${m.topology}: ${m.classes} classes enumerated (${plural(m.atoms.origins, 'origin')}, ${m.atoms.addresses} address atoms, ${m.atoms.names} name atoms, ${m.atoms.users} named users)${filtered ? `, ${m.rows.length} selected by the filter` : ''}`,
   );
   for (const n of m.notes) out.push(`  note: ${n}`);
   const grouped = !options.all && m.rows.length > TerminalRowLimit;
@@ -184,6 +186,7 @@ function groupedTable(rows: readonly MatrixRow[]): string[] {
       'verdict',
       'path',
       'lines',
+      'identd',
       'route',
       'failover',
       'protocols',

@@ -113,6 +113,11 @@ test('the terminal table groups by origin and says when it groups by outcome', a
   t.regex(grouped, /^sockslab matrix — seed-cascade: 472 classes enumerated/);
   t.regex(grouped, /grouped: 472 classes are more than 200 rows/);
   t.regex(grouped, /^C — 472 classes: /m);
+  t.regex(
+    grouped,
+    /^ {2}classes +reply +verdict +path +lines +identd +route +failover +protocols +users +destinations +ports$/m,
+  );
+  t.regex(grouped, /\(1 origin, 11 address atoms/);
   const few = renderMatrixText(await buildMatrix(world, { filter: { user: 'x', to: 'z' } }));
   t.notRegex(few, /grouped:/);
   t.regex(
