@@ -163,8 +163,11 @@ table.heat td.cell{padding:0;min-width:4.5rem} .heat a{display:flex;height:1.6re
 .legend span{display:inline-block;width:.9rem;height:.9rem;margin:0 .25rem 0 .8rem;vertical-align:middle}
 `;
 
-function cellId(c: HeatCell): string {
-  return `m-${(c.origin + '-' + c.service).replace(/[^A-Za-z0-9_-]+/g, '-')}`;
+/** Unique per report (the index) and readable (the slug), even when two names slug alike. */
+function cellIds(cells: readonly HeatCell[]): Map<HeatCell, string> {
+  return new Map(
+    cells.map((c, i) => [c, `m-${i + 1}-${`${c.origin}-${c.service}`.replace(/[^A-Za-z0-9_-]+/g, '-')}`]),
+  );
 }
 
 function tooltip(c: HeatCell): string {
@@ -190,6 +193,8 @@ function bar(c: HeatCell): string {
 /** The index.html section: legend, heat map (origin rows × service columns), and each cell's outcomes. */
 export function renderMatrixHtml(r: MatrixReport): string {
   const byKey = new Map(r.cells.map((c) => [`${c.origin}\u0000${c.service}`, c]));
+  const ids = cellIds(r.cells);
+  const cellId = (c: HeatCell) => ids.get(c)!;
   const legend = (Object.keys(Verdicts) as Verdict[])
     .filter((v) => (r.verdicts[v] ?? 0) > 0)
     .map((v) => `<span style="background:${VerdictColour[v]}"></span>${h(v)} ${r.verdicts[v]}`)
@@ -197,7 +202,7 @@ export function renderMatrixHtml(r: MatrixReport): string {
   const head = `<tr><th>origin</th>${r.services.map((s) => `<th class="svc">${h(s.id === OtherService ? 'other destinations' : s.id)}</th>`).join('')}</tr>`;
   const rows = r.origins.map((o) => {
     const label =
-      o.hosts.length > 1 ? `${o.id} <span class="muted">(+${o.hosts.length - 1} alike)</span>` : h(o.id);
+      o.hosts.length > 1 ? `${h(o.id)} <span class="muted">(+${o.hosts.length - 1} alike)</span>` : h(o.id);
     const tds = r.services.map((s) => {
       const c = byKey.get(`${o.id}\u0000${s.id}`);
       return c

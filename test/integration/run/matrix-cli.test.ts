@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -78,4 +78,30 @@ hosts:
   const port = await sockslab(['matrix', 'topologies/seed-cascade.yaml', '--port', '70000']);
   t.is(port.exitCode, 2);
   t.regex(port.stderr, /--port "70000" is no port number/);
+});
+
+test('sockslab run writes the matrix into report.json and its heat map into index.html', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'sockslab-matrix-run-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const r = await sockslab(['run', 'topologies/failover.yaml', '--report-dir', dir]);
+  t.is(r.exitCode, 0, r.stdout + r.stderr);
+  const report = JSON.parse(await readFile(join(dir, 'latest', 'report.json'), 'utf8')) as {
+    version: number;
+    matrix: {
+      classes: number;
+      evaluated: number;
+      rows: unknown[];
+      cells: { origin: string; service: string }[];
+    };
+  };
+  t.is(report.version, 1);
+  t.true(report.matrix.classes > 0);
+  t.is(report.matrix.rows.length, report.matrix.classes);
+  t.true(report.matrix.cells.some((c) => c.origin === 'C' && c.service === 'z:7'));
+  const html = await readFile(join(dir, 'latest', 'index.html'), 'utf8');
+  t.regex(
+    html,
+    new RegExp(`<h2>Request classes</h2>\\n<p class="muted">${report.matrix.classes} exact request classes`),
+  );
+  t.regex(html, /title="granted ×\d+: C &gt; R &gt; fw2 &gt; z · R sockd\.conf:1, fw2 sockd\.conf:1/);
 });
