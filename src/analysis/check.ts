@@ -91,6 +91,33 @@ function predictable(e: CaseExpectations): CaseExpectations {
   return { ...rest, logs: [], noLogs: [], commands: [] };
 }
 
+/**
+ * What the one expectation checker says about a prediction: the expectations of `c` (only the
+ * predictable part) held against the prediction in the shape of an observation.
+ */
+export function predictionContradictions(
+  c: ScenarioCase,
+  prediction: Prediction,
+  topology: ResolvedTopology,
+  expect: CaseExpectations = c.expect,
+): Failure[] {
+  return checkExpectations(
+    predictable(expect),
+    {
+      outcome: {
+        reply: prediction.reply,
+        ...(prediction.secondReply !== undefined ? { secondReply: prediction.secondReply } : {}),
+        protocol: c.protocol,
+        received: '',
+        durationMs: 0,
+        ...(prediction.clientRoute ? { clientRoute: prediction.clientRoute } : {}),
+      },
+      trace: predictedTrace(c, prediction, topology),
+    },
+    c.protocol,
+  );
+}
+
 export async function checkTopology(
   topology: ResolvedTopology,
   configs: ReadonlyMap<string, ParsedHostConfigs>,
@@ -101,23 +128,7 @@ export async function checkTopology(
   for (const c of cases) {
     for (const s of c.steps) world.apply(s);
     const prediction = await predictRequest(world, c.request);
-    const trace = predictedTrace(c, prediction, topology);
-    const expect = predictable(c.expect);
-    const contradictions = checkExpectations(
-      expect,
-      {
-        outcome: {
-          reply: prediction.reply,
-          ...(prediction.secondReply !== undefined ? { secondReply: prediction.secondReply } : {}),
-          protocol: c.protocol,
-          received: '',
-          durationMs: 0,
-          ...(prediction.clientRoute ? { clientRoute: prediction.clientRoute } : {}),
-        },
-        trace,
-      },
-      c.protocol,
-    );
+    const contradictions = predictionContradictions(c, prediction, topology);
     checks.push({ case: c, prediction, contradictions });
     for (const s of c.cleanup) world.apply(s);
   }
