@@ -93,7 +93,10 @@ export async function predictRequest(world: LabWorld, request: ProbeRequest): Pr
   const dst = byName
     ? await hostFromName(world.resolver, request.target.host)
     : await hostFromAddress(world.resolver, targetAddress);
-  const claimed = request.protocol === 'socks5' ? (request.credentials?.username ?? '') : request.user;
+  // The USERID on the wire: a forged claim when set; the socket (and the origin's socks.conf
+  // lookup, as the client library does it) stays the process owner's.
+  const claimed =
+    request.protocol === 'socks5' ? (request.credentials?.username ?? '') : (request.claim ?? request.user);
 
   const noReply = (path: string[], extra: Partial<Prediction> = {}): Prediction => ({
     reply: null,

@@ -17,6 +17,8 @@ export type ProbeProtocol = 'socks4' | 'socks4a' | 'socks5';
 
 export interface HostProbeRequest {
   readonly user: string;
+  /** USERID sent (SOCKS 4/4A) when it differs from the process owner `user` (a forged claim); absent = user. */
+  readonly claim?: string;
   /** Explicit first hop (`host`, `host:port`, an address, `[v6]:port`, topology terms); absent = the origin's socks.conf. */
   readonly via?: string;
   readonly useSocksConf?: boolean;
