@@ -1,4 +1,6 @@
 import type { AnyConfig } from '../config/ast.ts';
+import type { ProbeRequest } from '../runtime/runtime.ts';
+import { addressFrom } from '../topology/host-table.ts';
 import type { ParsedHostConfigs } from '../topology/resolve.ts';
 import { type RequestClass, requestClasses } from './classes.ts';
 import type { Design, Mutant } from './mutants.ts';
@@ -47,14 +49,19 @@ function atomsOfBoth(design: Design, mutant: Mutant): Map<string, ParsedHostConf
   return configs;
 }
 
-function describe(c: RequestClass): string {
+function describe(c: RequestClass, request: ProbeRequest): string {
   const who = c.user.claim !== undefined ? `${c.user.owner} claiming ${c.user.claim}` : c.user.owner;
+  const what = c.destination.hosts.length === 0 ? ` (${c.destination.label})` : '';
+  const protocol = c.protocol === 'socks4' ? '' : ` ${c.protocol}`;
+  return `${c.origin} ${who} → ${request.target.host}:${request.target.port}${what}${protocol}`;
+}
+
+/** A SOCKS 4 witness to a host's address names the host, as cases do, when that names the same address. */
+function byName(design: Design, c: RequestClass): ProbeRequest {
   const host = c.destination.hosts.length === 1 ? c.destination.hosts[0] : undefined;
-  const where =
-    host !== undefined && host !== c.destination.witness
-      ? `${host} (${c.destination.witness})`
-      : c.destination.witness;
-  return `${c.origin} ${who} → ${where}:${c.port.witness}${c.protocol === 'socks4' ? '' : ` ${c.protocol}`}`;
+  if (c.protocol !== 'socks4' || host === undefined) return c.witness;
+  if (addressFrom(design.topology.hosts, c.origin, host) !== c.destination.witness) return c.witness;
+  return { ...c.witness, target: { ...c.witness.target, host } };
 }
 
 function classWitnesses(design: Design, configs: ReadonlyMap<string, ParsedHostConfigs>): Witness[] {
@@ -71,7 +78,8 @@ function classWitnesses(design: Design, configs: ReadonlyMap<string, ParsedHostC
       (c.destination.live ? 0 : 4) +
       (c.port.listening ? 0 : 2) +
       (echo ? 0 : 1);
-    ranked.push({ w: { request: c.witness, steps: [], cleanup: [], label: describe(c) }, rank });
+    const request = byName(design, c);
+    ranked.push({ w: { request, steps: [], cleanup: [], label: describe(c, request) }, rank });
   }
   return ranked.sort((a, b) => a.rank - b.rank).map((x) => x.w);
 }

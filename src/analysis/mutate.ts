@@ -30,8 +30,6 @@ export interface SuggestedCase {
   readonly differences: readonly Failure[];
   readonly original: Prediction;
   readonly mutated: Prediction;
-  /** The same case with the mutant's expectations (what --confirm checks on the mutant's lab). */
-  readonly mutantCase: ScenarioCase;
 }
 
 export type Verdict =
@@ -201,16 +199,12 @@ function suggestedCase(
   const expect = mergeExpectations(kept);
   const name = `${w.label} (tells ${mutant.id} apart)`;
   const c = witnessCase(w, name, expect);
-  const mutantExpect = mergeExpectations(
-    expectationPieces(mutated, w.request).filter((_, i) => kept.includes(pieces[i]!) || i < 2),
-  );
   return {
     witness: w,
     case: c,
     differences: predictionContradictions(c, mutated, topology),
     original,
     mutated,
-    mutantCase: witnessCase(w, `${name} [mutant]`, mutantExpect),
   };
 }
 
