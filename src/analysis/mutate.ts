@@ -28,6 +28,11 @@ export interface SuggestedCase {
   readonly case: ScenarioCase;
   /** What the mutant gives instead (the failures of `case` on the mutant). */
   readonly differences: readonly Failure[];
+  /**
+   * The first case of the suite whose steps write the mutated file anew (a reload with fixed
+   * text): from there on the mutation is gone, so the suggested case must come before it.
+   */
+  readonly before?: string;
   readonly original: Prediction;
   readonly mutated: Prediction;
 }
@@ -208,6 +213,23 @@ function suggestedCase(
   };
 }
 
+/** Does a step of this case write the file the mutant edits (as LabWorld.apply reads the step)? */
+function rewrites(c: ScenarioCase, design: Design, mutant: Mutant): boolean {
+  const hasServer = design.topology.hosts.some((h) => h.name === mutant.host && h.server);
+  return [...c.steps, ...c.cleanup].some((s) => {
+    if (s.kind !== 'replaceConfig' || s.host !== mutant.host) return false;
+    const slot =
+      s.file === 'sockd.conf'
+        ? 'server'
+        : s.file === 'sockd.route'
+          ? 'route'
+          : hasServer
+            ? 'client'
+            : 'probeClient';
+    return slot === mutant.slot;
+  });
+}
+
 export interface JudgeOptions {
   readonly witnesses?: WitnessSource;
   /** Called after each mutant (progress on a terminal). */
@@ -248,6 +270,9 @@ export async function judgeMutants(
       verdict = { status: 'survived', mutant };
     } else {
       verdict = await distinguish(design, mutant, configs, options.witnesses, predictOriginal);
+      const before = cases.find((c) => rewrites(c, design, mutant));
+      if (verdict.status === 'survived' && verdict.suggested && before)
+        verdict = { ...verdict, suggested: { ...verdict.suggested, before: before.name } };
     }
     verdicts.push(verdict);
     options.onVerdict?.(verdict, index, mutants.length);

@@ -73,7 +73,12 @@ export function renderMutation(
         out.push(`      ${d.what}: ${d.actual} (design: ${d.expected})`);
       const c = confirmed.get(v.mutant.id);
       if (c) out.push(`    live (${c.runtime}): ${c.confirmed ? 'confirmed' : `not confirmed: ${c.reason}`}`);
-      out.push('    suggested case:', indent(suggestedYaml(v.suggested), '      '));
+      out.push(
+        v.suggested.before !== undefined
+          ? `    suggested case (paste it before "${v.suggested.before}", whose steps write ${v.mutant.host}'s ${v.mutant.file} anew):`
+          : '    suggested case:',
+        indent(suggestedYaml(v.suggested), '      '),
+      );
     }
   }
   const equivalent = run.verdicts.filter((v) => v.status === 'equivalent');
@@ -120,6 +125,7 @@ function verdictJson(v: Verdict, confirm: ReadonlyMap<string, ConfirmResult>) {
               witness: v.suggested.witness.label,
               case: rawCase(v.suggested.case.name, v.suggested.witness, v.suggested.case.expect),
               differences: v.suggested.differences,
+              before: v.suggested.before ?? null,
             }
           : null,
         ...(confirm.has(v.mutant.id) ? { confirm: confirm.get(v.mutant.id) } : {}),
