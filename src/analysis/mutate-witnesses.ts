@@ -1,10 +1,13 @@
-import type { AnyConfig } from '../config/ast.ts';
+import type { AddrSpec, AnyConfig } from '../config/ast.ts';
+import { dumpConfig } from '../config/dump.ts';
+import { type HostIdentity, hostMatches, parseDottedQuad } from '../policy/host.ts';
 import type { ProbeRequest } from '../runtime/runtime.ts';
 import { addressFrom } from '../topology/host-table.ts';
+import type { HostModel } from '../topology/model.ts';
 import type { ParsedHostConfigs } from '../topology/resolve.ts';
 import { type RequestClass, requestClasses } from './classes.ts';
 import type { Design, Mutant } from './mutants.ts';
-import type { WitnessSource } from './mutate.ts';
+import { type WitnessSource, witnessKey } from './mutate.ts';
 import type { Witness } from './witness-case.ts';
 import { LabWorld } from './world.ts';
 
@@ -64,8 +67,57 @@ function byName(design: Design, c: RequestClass): ProbeRequest {
   return { ...c.witness, target: { ...c.witness.target, host } };
 }
 
-function classWitnesses(design: Design, configs: ReadonlyMap<string, ParsedHostConfigs>): Witness[] {
-  const space = requestClasses(new LabWorld(design.topology, configs));
+/** Hosts that send requests, as classes.ts counts them: clients and hosts with a socks.conf of their own. */
+function senders(world: LabWorld): HostModel[] {
+  return world.topology.hosts.filter((h) => h.role === 'client' || world.probeConfig(h.name) !== null);
+}
+
+/**
+ * What every decision can know of an origin: its users, identd, own socks.conf, networks, and
+ * which source fields of every sockd.conf its addresses match. Origins alike in all of this get
+ * the same answers to the same requests (up to their names), so one stands for all: a mutant
+ * that one of them tells apart, each of them does.
+ */
+function originKey(world: LabWorld, h: HostModel, sources: readonly AddrSpec[]): string {
+  const probe = world.probeConfig(h.name);
+  const seen = h.interfaces.map((i) => {
+    const n = parseDottedQuad(i.address);
+    const id: HostIdentity = {
+      names: [h.name],
+      addresses: n === undefined ? [] : [n],
+      display: h.name,
+      dotted: i.address,
+    };
+    return `${i.network}:${sources.map((s) => (hostMatches(id, s) ? 1 : 0)).join('')}`;
+  });
+  return JSON.stringify([
+    h.role,
+    h.server ? h.name : null,
+    h.users.map((u) => u.name),
+    world.identdOf(h.name) ?? null,
+    h.identd?.port ?? null,
+    world.running(h.name),
+    (h.echo ?? []).map((e) => e.port),
+    probe ? dumpConfig(probe) : null,
+    seen,
+  ]);
+}
+
+/** One origin for each group of alike senders (the mutated host always stands alone). */
+function representatives(world: LabWorld, mutant: Mutant): string[] {
+  const sources = world.topology.hosts.flatMap((h) =>
+    (world.serverConfig(h.name)?.rules ?? []).map((r) => r.src),
+  );
+  const seen = new Map<string, string>();
+  for (const h of senders(world)) {
+    const key = h.name === mutant.host ? `mutated:${h.name}` : originKey(world, h, sources);
+    if (!seen.has(key)) seen.set(key, h.name);
+  }
+  return [...seen.values()];
+}
+
+function classWitnesses(design: Design, world: LabWorld, origins: readonly string[]): Witness[] {
+  const space = requestClasses(world, { origins });
   const roles = new Map(design.topology.hosts.map((h) => [h.name, h.role]));
   const ranked: { w: Witness; rank: number }[] = [];
   for (const c of space.classes()) {
@@ -84,12 +136,59 @@ function classWitnesses(design: Design, configs: ReadonlyMap<string, ParsedHostC
   return ranked.sort((a, b) => a.rank - b.rank).map((x) => x.w);
 }
 
-/** A WitnessSource over request classes; the design's own classes are built once. */
+/**
+ * sockd.route is read only for BIND (b.5): its mutants are held against each class witness
+ * turned into a BIND whose peer is the destination host.
+ */
+function asBind(world: LabWorld, w: Witness): Witness {
+  const owner = world.owner(w.request.target.host)?.host.name ?? world.host(w.request.target.host)?.name;
+  return {
+    ...w,
+    request: { ...w.request, command: 'bind', ...(owner ? { bindPeer: { from: owner } } : {}) },
+    label: `${w.label} BIND`,
+  };
+}
+
+/**
+ * A WitnessSource over request classes, restricted to the origins whose requests can meet the
+ * mutated host (an origin's own socks.conf: that origin; a server: the alike-grouped senders
+ * that reach it through socks.conf server lists). Spaces are cached per world and origins.
+ */
 export function classWitnessSource(): WitnessSource {
-  let own: { design: Design; witnesses: Witness[] } | undefined;
-  return (design, mutant) => {
-    if (addsAtoms(mutant)) return classWitnesses(design, atomsOfBoth(design, mutant));
-    if (own?.design !== design) own = { design, witnesses: classWitnesses(design, design.configs) };
-    return own.witnesses;
+  const cache = new Map<string, Witness[]>();
+  let reach: { design: Design; servers: Map<string, readonly string[]> } | undefined;
+  const witnessesOf = (design: Design, world: LabWorld, mutant: Mutant, key: string | undefined) => {
+    const origins =
+      mutant.slot === 'probeClient'
+        ? [mutant.host]
+        : representatives(world, mutant).filter(
+            (o) => o === mutant.host || (reach?.servers.get(o) ?? []).includes(mutant.host),
+          );
+    const full =
+      key === undefined
+        ? undefined
+        : `${key}|${mutant.slot === 'route' ? 'bind' : 'connect'}|${origins.join(',')}`;
+    let witnesses = full === undefined ? undefined : cache.get(full);
+    if (!witnesses) {
+      const connect = classWitnesses(design, world, origins);
+      witnesses = mutant.slot === 'route' ? connect.map((w) => asBind(world, w)) : connect;
+      if (full !== undefined) cache.set(full, witnesses);
+    }
+    return witnesses;
+  };
+  return function* (design, mutant) {
+    if (reach?.design !== design) {
+      const space = requestClasses(new LabWorld(design.topology, design.configs));
+      reach = { design, servers: new Map(space.origins.map((o) => [o.origin, o.servers])) };
+      cache.clear();
+    }
+    // The design's own classes first (built once, predicted once); they tell most mutants apart.
+    const own = witnessesOf(design, new LabWorld(design.topology, design.configs), mutant, 'design');
+    yield* own;
+    if (!addsAtoms(mutant)) return;
+    // Only then the classes over the mutant's atoms too, which the equivalence proof needs.
+    const seen = new Set(own.map(witnessKey));
+    const world = new LabWorld(design.topology, atomsOfBoth(design, mutant));
+    for (const w of witnessesOf(design, world, mutant, undefined)) if (!seen.has(witnessKey(w))) yield w;
   };
 }

@@ -17,10 +17,7 @@ import { LabWorld } from './world.ts';
  */
 
 /** Candidate requests for telling a mutant apart (the request classes of design and mutant). */
-export type WitnessSource = (
-  design: Design,
-  mutant: Mutant,
-) => readonly Witness[] | Promise<readonly Witness[]>;
+export type WitnessSource = (design: Design, mutant: Mutant) => Iterable<Witness>;
 
 /** A case that tells the mutant apart, with expectations for the original design. */
 export interface SuggestedCase {
@@ -107,9 +104,23 @@ async function firstKill(
   return undefined;
 }
 
-/** Hosts whose configs a prediction consulted: nothing else can change it. */
-function consulted(p: Prediction, origin: string): Set<string> {
-  return new Set([origin, ...p.path, ...p.hops.map((h) => h.host)]);
+/**
+ * Can the mutation change this prediction? Only if the mutated file was read as far as the
+ * mutated line: every line before it is the same in both, so a request decided by an earlier
+ * line (or never meeting the file) is decided the same way by the mutant.
+ */
+function meetsMutation(p: Prediction, mutant: Mutant, request: Witness['request']): boolean {
+  const reached = (line: number | null) => line === null || line >= mutant.line;
+  switch (mutant.slot) {
+    case 'probeClient':
+      return request.from === mutant.host && p.clientRoute !== undefined && reached(p.clientRoute.line);
+    case 'server':
+      return p.hops.some((h) => h.host === mutant.host && reached(h.decision.line));
+    case 'client':
+      return p.hops.some((h) => h.host === mutant.host && h.route !== undefined && reached(h.route.line));
+    case 'route':
+      return request.command === 'bind' && p.hops.some((h) => h.host === mutant.host);
+  }
 }
 
 /**
@@ -150,23 +161,75 @@ class WitnessPredictor {
   }
 }
 
-const witnessKey = (w: Witness) => JSON.stringify([w.request, w.steps]);
+/**
+ * Everything of a prediction the expectation checker can look at, as one string: equal strings
+ * mean no expectation tells the two predictions apart (the cheap test before building a case).
+ */
+function outcomeSignature(p: Prediction): string {
+  return JSON.stringify([
+    p.reply,
+    p.secondReply,
+    p.path,
+    p.reached,
+    p.clientRoute,
+    p.hops.map((h) => [h.host, h.decision, h.identd, h.route, h.reply]),
+  ]);
+}
+
+/** Identifies a witness by what predictRequest reads of it (cheaper than stringifying it all). */
+export function witnessKey(w: Witness): string {
+  const r = w.request;
+  const head = `${r.from}|${r.user}|${r.claim ?? ''}|${r.protocol}|${r.command}|${r.target.host}:${r.target.port}|${r.via ?? ''}|${r.useSocksConf ?? ''}`;
+  const tail =
+    r.credentials || r.bindPeer || w.steps.length > 0
+      ? JSON.stringify([r.credentials, r.bindPeer, w.steps])
+      : '';
+  return head + tail;
+}
+
+interface Known {
+  readonly prediction: Prediction;
+  readonly signature: string;
+}
+
+/** The design's predictions of witnesses, made once: by object, else by request and steps. */
+class DesignPredictions {
+  private readonly byObject = new WeakMap<Witness, Known>();
+  private readonly byKey = new Map<string, Known>();
+  private readonly world: WitnessPredictor;
+  constructor(design: Design) {
+    this.world = new WitnessPredictor(design.topology, design.configs);
+  }
+  async get(w: Witness): Promise<Known> {
+    let known = this.byObject.get(w);
+    if (known) return known;
+    const key = witnessKey(w);
+    known = this.byKey.get(key);
+    if (!known) {
+      const prediction = await this.world.predict(w);
+      known = { prediction, signature: outcomeSignature(prediction) };
+      this.byKey.set(key, known);
+    }
+    this.byObject.set(w, known);
+    return known;
+  }
+}
 
 /**
  * Fault variants a mutant of the identd mode needs: ?=I and ?=i differ only when identd is
  * unavailable, so each witness that meets the mutated host is also tried with identd down on the
  * host that server would ask.
  */
-function identdVariants(
+async function identdVariants(
   witnesses: readonly Witness[],
-  original: (w: Witness) => Prediction | undefined,
+  originals: DesignPredictions,
   design: Design,
   mutant: Mutant,
-): Witness[] {
+): Promise<Witness[]> {
   if (mutant.operator !== 'identd') return [];
   const out: Witness[] = [];
   for (const w of witnesses) {
-    const hop = original(w)?.hops.find((h) => h.host === mutant.host);
+    const hop = (await originals.get(w)).prediction.hops.find((h) => h.host === mutant.host);
     const asked = hop ? design.topology.hosts.find((h) => h.name === hop.from) : undefined;
     if (!asked?.identd || asked.identd.behaviour.kind === 'down') continue;
     out.push({
@@ -244,17 +307,7 @@ export async function judgeMutants(
 ): Promise<MutationRun> {
   const baseline = await suiteBaseline(design, cases);
   const holds = baseline.map((f) => f.length === 0);
-  const originalWorld = new WitnessPredictor(design.topology, design.configs);
-  const originals = new Map<string, Prediction>();
-  const predictOriginal = async (w: Witness) => {
-    const key = witnessKey(w);
-    let p = originals.get(key);
-    if (!p) {
-      p = await originalWorld.predict(w);
-      originals.set(key, p);
-    }
-    return p;
-  };
+  const originals = new DesignPredictions(design);
   const verdicts: Verdict[] = [];
   for (const [index, mutant] of mutants.entries()) {
     const configs = configsWith(design, mutant);
@@ -269,7 +322,7 @@ export async function judgeMutants(
     } else if (!options.witnesses) {
       verdict = { status: 'survived', mutant };
     } else {
-      verdict = await distinguish(design, mutant, configs, options.witnesses, predictOriginal);
+      verdict = await distinguish(design, mutant, configs, options.witnesses, originals);
       const before = cases.find((c) => rewrites(c, design, mutant));
       if (verdict.status === 'survived' && verdict.suggested && before)
         verdict = { ...verdict, suggested: { ...verdict.suggested, before: before.name } };
@@ -300,21 +353,22 @@ async function distinguish(
   mutant: Mutant,
   configs: ReadonlyMap<string, ParsedHostConfigs>,
   source: WitnessSource,
-  predictOriginal: (w: Witness) => Promise<Prediction>,
+  originals: DesignPredictions,
 ): Promise<Verdict> {
-  const base = await source(design, mutant);
-  const known = new Map<string, Prediction>();
-  for (const w of base) known.set(witnessKey(w), await predictOriginal(w));
-  const candidates = [...base, ...identdVariants(base, (w) => known.get(witnessKey(w)), design, mutant)];
+  let candidates: Iterable<Witness> = source(design, mutant);
+  if (mutant.operator === 'identd') {
+    const base = [...candidates];
+    candidates = [...base, ...(await identdVariants(base, originals, design, mutant))];
+  }
   const mutantWorld = new WitnessPredictor(design.topology, configs);
   let tried = 0;
   for (const w of candidates) {
-    const original = await predictOriginal(w);
-    // Only a request that meets the mutated host can see the mutation.
-    if (!consulted(original, w.request.from).has(mutant.host)) continue;
+    const { prediction: original, signature } = await originals.get(w);
+    if (!meetsMutation(original, mutant, w.request)) continue;
     tried++;
     const mutated = await mutantWorld.predict(w);
     const relabelled = onOriginalLines(mutated, mutant, w.request.from);
+    if (outcomeSignature(relabelled) === signature) continue;
     const suggested = suggestedCase(design, mutant, w, original, mutated, relabelled);
     if (suggested) return { status: 'survived', mutant, suggested };
   }
