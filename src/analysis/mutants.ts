@@ -392,14 +392,10 @@ export function mutantTopology(topology: ResolvedTopology, mutant: Mutant): Reso
         return h.clientSocksConf ? { ...h, clientSocksConf: swap(h.clientSocksConf) } : h;
       const s = h.server;
       if (!s) return h;
-      switch (mutant.slot) {
-        case 'server':
-          return { ...h, server: { ...s, sockdConf: swap(s.sockdConf) } };
-        case 'client':
-          return s.socksConf ? { ...h, server: { ...s, socksConf: swap(s.socksConf) } } : h;
-        case 'route':
-          return s.sockdRoute ? { ...h, server: { ...s, sockdRoute: swap(s.sockdRoute) } } : h;
-      }
+      if (mutant.slot === 'server') return { ...h, server: { ...s, sockdConf: swap(s.sockdConf) } };
+      if (mutant.slot === 'client')
+        return s.socksConf ? { ...h, server: { ...s, socksConf: swap(s.socksConf) } } : h;
+      return s.sockdRoute ? { ...h, server: { ...s, sockdRoute: swap(s.sockdRoute) } } : h;
     }),
   };
 }

@@ -1,4 +1,4 @@
-import { Document, isMap, isScalar, isSeq, visit } from 'yaml';
+import { Document, isScalar, visit } from 'yaml';
 import type { DiffLine, Mutant } from '../analysis/mutants.ts';
 import type { MutationRun, SuggestedCase, Verdict } from '../analysis/mutate.ts';
 import type { ConfirmResult } from '../analysis/mutate-confirm.ts';
