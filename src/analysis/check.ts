@@ -111,6 +111,35 @@ function predictable(e: CaseExpectations): CaseExpectations {
   return { ...rest, logs: [], noLogs: [], commands: [] };
 }
 
+/**
+ * What the one expectation checker says about a prediction: the expectations of `c` (only the
+ * predictable part) held against the prediction in the shape of an observation.
+ */
+export function predictionContradictions(
+  c: ScenarioCase,
+  prediction: Prediction,
+  topology: ResolvedTopology,
+  expect: CaseExpectations = c.expect,
+  /** The prediction as an observation (check adds the BIND interface it works out). */
+  trace: Trace = predictedTrace(c, prediction, topology),
+): Failure[] {
+  return checkExpectations(
+    predictable(expect),
+    {
+      outcome: {
+        reply: prediction.reply,
+        ...(prediction.secondReply !== undefined ? { secondReply: prediction.secondReply } : {}),
+        protocol: c.protocol,
+        received: '',
+        durationMs: 0,
+        ...(prediction.clientRoute ? { clientRoute: prediction.clientRoute } : {}),
+      },
+      trace,
+    },
+    c.protocol,
+  );
+}
+
 export async function checkTopology(
   topology: ResolvedTopology,
   configs: ReadonlyMap<string, ParsedHostConfigs>,
@@ -127,22 +156,7 @@ export async function checkTopology(
     const iface = await predictedBindInterface(world, c, prediction);
     const trace = withInterface(predictedTrace(c, prediction, topology), iface);
     covered.push({ case: c, trace });
-    const expect = predictable(c.expect);
-    const contradictions = checkExpectations(
-      expect,
-      {
-        outcome: {
-          reply: prediction.reply,
-          ...(prediction.secondReply !== undefined ? { secondReply: prediction.secondReply } : {}),
-          protocol: c.protocol,
-          received: '',
-          durationMs: 0,
-          ...(prediction.clientRoute ? { clientRoute: prediction.clientRoute } : {}),
-        },
-        trace,
-      },
-      c.protocol,
-    );
+    const contradictions = predictionContradictions(c, prediction, topology, c.expect, trace);
     checks.push({ case: c, prediction, contradictions });
     for (const s of c.cleanup) world.apply(s);
   }

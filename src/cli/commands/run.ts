@@ -44,7 +44,7 @@ interface RunOptions {
 }
 
 /** Lab timers for scenario runs: short, so fault cases (silent identd, dead upstreams) take seconds. */
-const ScenarioTimeouts: LabTimeouts = {
+export const ScenarioTimeouts: LabTimeouts = {
   identd: 1_500,
   upstreamConnect: 1_500,
   establish: 8_000,
