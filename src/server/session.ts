@@ -225,18 +225,20 @@ export class Session implements SessionSteps, Linked<Session> {
       return;
     }
     this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
-    if (this.buf.length > MaxHandshakeBytes) {
-      this.dropWithoutReply('handshake-too-long');
-      return;
-    }
     const hs = this.handshake;
     if (!hs) return;
+    // The bound applies to the request, not to what follows it: a read may carry the request and
+    // up to a whole read buffer of early payload (b.1), which is kept, never a reason to close.
     const step = hs.advance(this.buf);
     if (step.consumed > 0) {
       this.handshakeBytes += step.consumed;
       this.buf = this.buf.subarray(step.consumed);
     }
     const outcome = step.outcome;
+    if (outcome.kind === 'more' && this.buf.length > MaxHandshakeBytes) {
+      this.dropWithoutReply('handshake-too-long');
+      return;
+    }
     if (outcome.kind === 'refuse') {
       this.stage = 'processing';
       for (const b of step.send) this.client.write(b);
@@ -318,6 +320,12 @@ export class Session implements SessionSteps, Linked<Session> {
     // restarting its reads would cost the relay two system calls right after the reply.
     const early = this.buf.length > 0 ? Buffer.from(this.buf) : null;
     this.buf = Empty;
+    // The request's own read may already have brought a full early buffer: stop reading until the
+    // relay starts (the kernel holds the rest), as for bytes that come later.
+    if (early !== null) {
+      this.waitingBytes = early.length;
+      if (early.length >= MaxEarlyWhileWaiting) this.client.pause();
+    }
     this.process(req, early).catch((err: unknown) => {
       // A bug or an unexpected socket state: end this session only.
       this.log('err', `internal error: ${err instanceof Error ? err.message : String(err)}`);
