@@ -425,6 +425,55 @@ export class UvSocket extends EventEmitter implements ByteStream {
 
   // ------------------------------------------------------------------ lifetime
 
+  /**
+   * End with a reset (RST) instead of a FIN, as net.Socket's `resetAndDestroy`: the peer sees
+   * ECONNRESET, so a transfer cut short never looks complete. Queued writes are dropped.
+   */
+  resetAndDestroy(): this {
+    if (this.destroyed) return this;
+    const handle = this.handle;
+    if (handle !== null && typeof handle.reset === 'function') {
+      this.detachHandle(handle);
+      // uv_tcp_close_reset refuses while a shutdown is queued: a plain close then.
+      if (handle.reset() !== 0) handle.close();
+      process.nextTick(emitErrorAndClose, this, undefined);
+      return this;
+    }
+    return this.destroy();
+  }
+
+  /** Sockets whose reads are stopped by `pause()` (backpressure in relay mode). */
+  readsPaused(): boolean {
+    return this.flowing === false && !this.destroyed && !this.readableEnded;
+  }
+
+  /**
+   * Whether the connection still exists in the kernel. A peer that reset it or stopped answering
+   * keepalive probes while we were not reading leaves no event behind: only this check finds it.
+   */
+  peerConnected(): boolean {
+    return this.peername() !== null;
+  }
+
+  setKeepAlive(enable = false, initialDelayMs = 0): this {
+    this.handle?.setKeepAlive?.(enable, Math.floor(initialDelayMs / 1000));
+    return this;
+  }
+
+  private detachHandle(handle: TcpHandle): void {
+    this.destroyed = true;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    this.finalBytesRead = handle.bytesRead;
+    this.finalBytesWritten = handle.bytesWritten;
+    this.reading = false;
+    handle.onread = noop as () => undefined;
+    handle.owner = null;
+    this.handle = null;
+  }
+
   destroy(error?: Error): this {
     if (this.destroyed) return this;
     this.destroyed = true;

@@ -95,7 +95,7 @@ function requestBytes(
   return {
     bytes: Buffer.concat([
       encodeSocks5Greeting([0]),
-      encodeSocks5Request({ command: 'connect', addressType: 'ipv4', address: dst, port }),
+      encodeSocks5Request({ command: 'connect', address: dst, port }),
     ]),
     reply: 2 + 10,
   };

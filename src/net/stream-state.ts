@@ -1,0 +1,29 @@
+import type { ByteStream } from './net.ts';
+import { UvSocket } from './uv-socket.ts';
+
+/**
+ * Two questions about a stream that neither Net answers through events while its reads are
+ * stopped: are its reads paused (backpressure), and does the connection still exist in the
+ * kernel (a peer's RST, or keepalive giving up, is only noticed by a read or write otherwise).
+ * The stuck-session check (server.ts) asks them of relaying sessions.
+ */
+
+interface NodeSocketInternals {
+  isPaused?: () => boolean;
+  _handle?: { getpeername?: (out: object) => number } | null;
+}
+
+export function readsPaused(stream: ByteStream): boolean {
+  if (stream instanceof UvSocket) return stream.readsPaused();
+  if (stream.destroyed || stream.readableEnded) return false;
+  return (stream as unknown as NodeSocketInternals).isPaused?.() === true;
+}
+
+/** False once the kernel no longer knows the connection (getpeername fails with ENOTCONN). */
+export function peerConnected(stream: ByteStream): boolean {
+  if (stream.destroyed) return false;
+  if (stream instanceof UvSocket) return stream.peerConnected();
+  const handle = (stream as unknown as NodeSocketInternals)._handle;
+  if (typeof handle?.getpeername !== 'function') return true; // not a TCP socket we can ask
+  return handle.getpeername({}) === 0;
+}
