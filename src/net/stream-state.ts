@@ -10,13 +10,16 @@ import { UvSocket } from './uv-socket.ts';
 
 interface NodeSocketInternals {
   isPaused?: () => boolean;
-  _handle?: { getpeername?: (out: object) => number } | null;
+  _handle?: { getpeername?: (out: object) => number; reading?: boolean } | null;
 }
 
 export function readsPaused(stream: ByteStream): boolean {
   if (stream instanceof UvSocket) return stream.readsPaused();
   if (stream.destroyed || stream.readableEnded) return false;
-  return (stream as unknown as NodeSocketInternals).isPaused?.() === true;
+  const socket = stream as unknown as NodeSocketInternals;
+  // A socket reading into its own buffer (relay bulk mode) stops its handle without pausing the
+  // stream: the handle's `reading` flag tells.
+  return socket.isPaused?.() === true || socket._handle?.reading === false;
 }
 
 /** False once the kernel no longer knows the connection (getpeername fails with ENOTCONN). */

@@ -86,6 +86,10 @@ export interface ServerSpec {
   readonly routeConnect?: boolean;
   readonly maxSessions?: number;
   readonly identd?: IdentdClient;
+  readonly maxSessionsPerSource?: number;
+  readonly maxHandshakes?: number;
+  readonly maxHandshakesPerSource?: number;
+  readonly stuckCheckMs?: number;
   readonly onQuiet?: (stillQuiet: () => boolean) => void;
 }
 
@@ -150,6 +154,10 @@ export async function startServer(t: ExecutionContext, spec: ServerSpec): Promis
     ...(spec.maxSessions !== undefined ? { maxSessions: spec.maxSessions } : {}),
     ...(spec.onQuiet !== undefined ? { onQuiet: spec.onQuiet } : {}),
     ...(spec.identd !== undefined ? { identd: spec.identd } : {}),
+    ...(spec.maxSessionsPerSource !== undefined ? { maxSessionsPerSource: spec.maxSessionsPerSource } : {}),
+    ...(spec.maxHandshakes !== undefined ? { maxHandshakes: spec.maxHandshakes } : {}),
+    ...(spec.maxHandshakesPerSource !== undefined ? { maxHandshakesPerSource: spec.maxHandshakesPerSource } : {}),
+    ...(spec.stuckCheckMs !== undefined ? { stuckCheckMs: spec.stuckCheckMs } : {}),
     events: { emit: (e) => events.push(e) },
     log: { write: (_level, message) => logs.push(message) },
     timers: { requestRead: 3000, establish: 5000, identd: 2000, upstreamConnect: 2000, ...spec.timers },
