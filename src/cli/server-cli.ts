@@ -37,6 +37,7 @@ import { SystemResolver, TableResolver, withCache } from '../server/resolvers.ts
 import { DefaultMaxSessions, fsUserFileReader, SocksServer } from '../server/server.ts';
 import { fsAsyncUserFileReader } from '../server/user-files.ts';
 import { localAddressTest } from './local-interfaces.ts';
+import { type LimitArgs, limitUsage, limitValueOptions, parseLimitArgs } from './server-limit-args.ts';
 
 /**
  * The shared command line of `rsockd` and `sockd` (spec h.1, h.2, h.3). `rsockd.ts` and
@@ -73,6 +74,8 @@ export interface ServerArgs {
   readonly drainTimeoutMs: number;
   /** Sessions in progress at most (`--max-sessions`, default 4096). */
   readonly maxSessions: number;
+  /** Per-source and handshake limits, stuck-session check, keepalive (server-limit-args.ts). */
+  readonly limits: LimitArgs;
   /** Unknown single-dash arguments: warned about and ignored (h.1). */
   readonly warnings: readonly string[];
 }
@@ -111,6 +114,7 @@ const valueOptions = new Set([
   '--workers',
   '--drain-timeout',
   '--max-sessions',
+  ...limitValueOptions,
   ...Object.keys(timerOptions),
 ]);
 
@@ -237,6 +241,9 @@ export function parseServerArgs(
     routeConnect: flags.has('--route-connect'),
     drainTimeoutMs: drain === undefined ? 30_000 : seconds('--drain-timeout', drain),
     maxSessions: Number(maxText),
+    limits: parseLimitArgs(v, (message) => {
+      throw new UsageError(message);
+    }),
     warnings,
   };
 }
@@ -262,6 +269,7 @@ export const usageText = (program: Program) =>
        [--timeout-request S] [--timeout-identd S] [--timeout-establish S] [--timeout-upstream S]
        [--timeout-idle S] [--timeout-dns S] [--timeout-command S] [--hosts FILE] [--workers N]
        [--route-connect] [--drain-timeout S] [--max-sessions N]
+       ${limitUsage}
 `;
 
 // ---------------------------------------------------------------------------- running
@@ -389,6 +397,7 @@ function serverOptions(
     routePath: args.paths.route,
     services,
     maxSessions: args.maxSessions,
+    ...args.limits,
     ...quietGc(args),
   };
 }
