@@ -150,6 +150,8 @@ export interface ServerOptions {
    * kernel no longer knows (peer reset, keepalive gave up); default 10 s, 0 = never.
    */
   readonly stuckCheckMs?: number;
+  /** Whether a descriptor can still be opened: null or EMFILE/ENFILE (default: descriptor-probe.ts). */
+  readonly descriptorProbe?: () => string | null;
   /** TCP keepalive on client connections, first probe after this much silence (ms); default 60 s, 0 = off. */
   readonly keepAliveMs?: number;
   /**

@@ -6,6 +6,7 @@ import { parseUserFile } from '../policy/match.ts';
 import type { UserFileReader } from '../policy/resolver.ts';
 import { parsePasswdFile } from '../protocol/passwd-file.ts';
 import { ShellCommandRunner } from './command-runner.ts';
+import { probeDescriptor } from './descriptor-probe.ts';
 import { netIdentdClient } from './identd-query.ts';
 import { LiveList } from './live-list.ts';
 import { defaultTimers, type ServerOptions, type ServerRules, type Timers } from './options.ts';
@@ -47,6 +48,8 @@ export class SocksServer implements AsyncDisposable {
   private backOffUntil = Number.NEGATIVE_INFINITY;
   private backOffMs = 0;
   private stuckTimer: { clear(): void } | null = null;
+  /** When the descriptor headroom was last probed (descriptor-probe.ts). */
+  private probedAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: ServerOptions) {
     this.rules = options.rules;
@@ -69,7 +72,7 @@ export class SocksServer implements AsyncDisposable {
     this.acceptErrors = new RateLimitedReport(clock, 60_000, (n, detail) =>
       options.log?.write(
         'warning',
-        `accept() failed ${n} time${n === 1 ? '' : 's'}: ${detail}; new connections are closed at once while descriptors are short (back-off up to ${MaxBackOffMs / 1000} s)`,
+        `accept() failing: ${detail}, seen ${n} time${n === 1 ? '' : 's'}; new connections are closed unanswered while it lasts (back-off up to ${MaxBackOffMs / 1000} s)`,
       ),
     );
     const timers: Timers = { ...defaultTimers, ...options.timers };
@@ -159,7 +162,9 @@ export class SocksServer implements AsyncDisposable {
       conn.socket.destroy();
       return null;
     }
-    if (this.backOffUntil > this.ctx.clock.now()) {
+    const now = this.ctx.clock.now();
+    if (now - this.probedAt >= DescriptorProbeMs) this.probeDescriptors(now);
+    if (this.backOffUntil > now) {
       conn.socket.destroy();
       return null;
     }
@@ -220,6 +225,13 @@ export class SocksServer implements AsyncDisposable {
     if (count !== undefined && --count.sessions === 0) this.perSource.delete(source);
   };
 
+  /** See descriptor-probe.ts: accept failures for want of descriptors reach us only this way. */
+  private probeDescriptors(now: number): void {
+    this.probedAt = now;
+    const code = (this.options.descriptorProbe ?? probeDescriptor)();
+    if (code !== null) this.onAcceptError(Object.assign(new Error(code), { code }));
+  }
+
   /**
    * Out of descriptors (EMFILE, ENFILE): libuv has already accepted and closed what was waiting.
    * A listening handle cannot be paused, so the back-off is on our side: connections accepted in
@@ -248,6 +260,7 @@ export class SocksServer implements AsyncDisposable {
     if (every <= 0 || this.closing) return;
     this.stuckTimer = this.ctx.clock.setTimeout(() => {
       this.stuckTimer = null;
+      this.probeDescriptors(this.ctx.clock.now());
       for (const s of this.sessions.toArray()) s.endIfPeerGone();
       if (this.sessions.size > 0) this.armStuckCheck();
     }, every);
@@ -306,6 +319,8 @@ export const DefaultMaxHandshakesPerSource = 128;
 export const DefaultStuckCheckMs = 10_000;
 /** TCP keepalive on client connections: first probe after this much silence (ms). */
 export const DefaultKeepAliveMs = 60_000;
+/** At most this often (ms) an accept probes whether descriptors are left (descriptor-probe.ts). */
+const DescriptorProbeMs = 100;
 /** The longest accept back-off after EMFILE/ENFILE (ms). */
 const MaxBackOffMs = 2000;
 

@@ -2,7 +2,15 @@ import { createServer, type Socket } from 'node:net';
 import test, { type ExecutionContext } from 'ava';
 import { productionNet } from '../../../src/net/production-net.ts';
 import { encodeSocks4Request } from '../../../src/protocol/socks4.ts';
-import { connectTcp, freshAddress, randomPort, readBytes, startServer, waitFor, waitForLog } from './helpers.ts';
+import {
+  connectTcp,
+  freshAddress,
+  randomPort,
+  readBytes,
+  startServer,
+  waitFor,
+  waitForLog,
+} from './helpers.ts';
 
 // Honest endings: a session the server cuts (drain timeout, an upstream that dies, a vanished
 // peer) ends the client side with a reset, so a cut transfer never looks like a complete one, and

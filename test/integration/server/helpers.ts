@@ -156,7 +156,9 @@ export async function startServer(t: ExecutionContext, spec: ServerSpec): Promis
     ...(spec.identd !== undefined ? { identd: spec.identd } : {}),
     ...(spec.maxSessionsPerSource !== undefined ? { maxSessionsPerSource: spec.maxSessionsPerSource } : {}),
     ...(spec.maxHandshakes !== undefined ? { maxHandshakes: spec.maxHandshakes } : {}),
-    ...(spec.maxHandshakesPerSource !== undefined ? { maxHandshakesPerSource: spec.maxHandshakesPerSource } : {}),
+    ...(spec.maxHandshakesPerSource !== undefined
+      ? { maxHandshakesPerSource: spec.maxHandshakesPerSource }
+      : {}),
     ...(spec.stuckCheckMs !== undefined ? { stuckCheckMs: spec.stuckCheckMs } : {}),
     events: { emit: (e) => events.push(e) },
     log: { write: (_level, message) => logs.push(message) },

@@ -133,7 +133,13 @@ test('fairness and stuck-session options: counts are positive numbers, durations
       ],
       {},
     ).limits,
-    { maxSessionsPerSource: 64, maxHandshakes: 32, maxHandshakesPerSource: 8, stuckCheckMs: 500, keepAliveMs: 0 },
+    {
+      maxSessionsPerSource: 64,
+      maxHandshakes: 32,
+      maxHandshakesPerSource: 8,
+      stuckCheckMs: 500,
+      keepAliveMs: 0,
+    },
   );
   t.throws(() => parseServerArgs('sockd', ['--max-sessions-per-source', '0'], {}), {
     instanceOf: UsageError,
