@@ -432,14 +432,13 @@ export class UvSocket extends EventEmitter implements ByteStream {
   resetAndDestroy(): this {
     if (this.destroyed) return this;
     const handle = this.handle;
-    if (handle !== null && typeof handle.reset === 'function') {
-      this.detachHandle(handle);
-      // uv_tcp_close_reset refuses while a shutdown is queued: a plain close then.
-      if (handle.reset() !== 0) handle.close();
-      process.nextTick(emitErrorAndClose, this, undefined);
-      return this;
-    }
-    return this.destroy();
+    // After our FIN (end()) libuv refuses to reset (uv_tcp_close_reset after a shutdown), and Node
+    // would then never close the handle: a plain close, the peer has had our whole stream anyway.
+    if (handle === null || this.writableEnded || typeof handle.reset !== 'function') return this.destroy();
+    this.detachHandle(handle);
+    handle.reset();
+    process.nextTick(emitErrorAndClose, this, undefined);
+    return this;
   }
 
   /** Sockets whose reads are stopped by `pause()` (backpressure in relay mode). */

@@ -1,5 +1,5 @@
 import { type ByteStream, canReadInto } from '../net/net.ts';
-import { peerConnected, readsPaused } from '../net/stream-state.ts';
+import { peerConnected, readsPaused, resetOrClose } from '../net/stream-state.ts';
 import { UvSocket } from '../net/uv-socket.ts';
 
 /**
@@ -261,8 +261,8 @@ export class Relay {
       this.side = side;
       this.detail = detail;
     }
-    this.client.resetAndDestroy();
-    this.remote.resetAndDestroy();
+    resetOrClose(this.client);
+    resetOrClose(this.remote);
   }
 
   private onClientError = (err: NodeJS.ErrnoException): void => {

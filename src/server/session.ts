@@ -1,6 +1,7 @@
 import type { Endpoint, LabEvent } from '../common/events.ts';
 import type { ServerConfig } from '../config/ast.ts';
 import type { ByteStream, Conn, Listener } from '../net/net.ts';
+import { resetOrClose } from '../net/stream-state.ts';
 import type { RouteDecision } from '../policy/client-route.ts';
 import {
   type HostIdentity,
@@ -183,9 +184,9 @@ export class Session implements SessionSteps, Linked<Session> {
   abort(why: string): void {
     this.markGone();
     this.relay?.abort(why);
-    this.outbound?.resetAndDestroy();
+    if (this.outbound) resetOrClose(this.outbound);
     void this.bindListener?.close();
-    this.client.resetAndDestroy();
+    resetOrClose(this.client);
     this.finish('aborted');
   }
 

@@ -37,7 +37,12 @@ for (const kind of ['uv', 'node'] as const) {
     let line = '';
     for (let i = 0; i < 50 && line === ''; i++) {
       await new Promise((r) => setTimeout(r, 20));
-      const out = execFileSync('ss', ['-tnoH', 'state', 'established', `( sport = :${listener.local.port} )`]);
+      const out = execFileSync('ss', [
+        '-tnoH',
+        'state',
+        'established',
+        `( sport = :${listener.local.port} )`,
+      ]);
       line = out.toString().trim();
     }
     t.regex(line, /timer:\(keepalive,4[0-5]sec,0\)/);
