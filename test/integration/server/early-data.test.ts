@@ -130,24 +130,64 @@ for (const [label, net] of nets) {
     }
   }
 
-  test(`BIND with 4096 bytes of early payload in the request's write hands them to the peer after the second reply (${label})`, async (t) => {
-    const app = freshAddress();
-    const s = await startServer(t, { sockdConf: 'permit ALL\n', net });
+  for (const proto of ['socks4', 'socks5'] as const) {
+    test(`${proto} BIND with 4096 bytes of early payload in the request's write hands them to the peer after the second reply (${label})`, async (t) => {
+      const app = freshAddress();
+      const s = await startServer(t, { sockdConf: 'permit ALL\n', socks5: true, net });
+      const early = randomBytes(4096);
+      const client = await connectTcp(s.host, s.port);
+      client.on('error', () => {});
+      const request =
+        proto === 'socks4'
+          ? encodeSocks4Request({ command: 'bind', port: 21, address: app, user: 'u' })
+          : Buffer.concat([
+              encodeSocks5Greeting([0]),
+              encodeSocks5Request({ command: 'bind', address: app, port: 21 }),
+            ]);
+      client.write(Buffer.concat([request, early]));
+      // SOCKS 4: VN CD PORT ADDR; SOCKS 5: method choice, then VER REP RSV ATYP ADDR PORT.
+      const first = await readBytes(client, proto === 'socks4' ? 8 : 12);
+      t.is(proto === 'socks4' ? first[1] : first[3], proto === 'socks4' ? 90 : 0);
+      const port = proto === 'socks4' ? first.readUInt16BE(2) : first.readUInt16BE(10);
+      const peer = await connectTcp(s.host, port, app);
+      const second = await readBytes(client, proto === 'socks4' ? 8 : 10);
+      t.is(second[1], proto === 'socks4' ? 90 : 0);
+      const got = await readBytes(peer, early.length);
+      t.is(sha256(got), sha256(early));
+      peer.destroy();
+      client.destroy();
+    });
+  }
+
+  test(`early payload in a CONNECT's write reaches the destination through an upstream sockd (${label})`, async (t) => {
+    const dest = await startRecorder(t);
+    const upstreamPort = randomPort();
+    const upstream = await startServer(t, {
+      sockdConf: 'permit ALL\n',
+      host: freshAddress(),
+      port: upstreamPort,
+      net,
+    });
+    const s = await startServer(t, {
+      mode: 'rsockd',
+      sockdConf: 'permit ALL\n',
+      socksConf: `sockd @=${upstream.host} ALL\n`,
+      upstreamPort,
+      net,
+    });
     const early = randomBytes(4096);
     const client = await connectTcp(s.host, s.port);
     client.on('error', () => {});
     client.write(
-      Buffer.concat([encodeSocks4Request({ command: 'bind', port: 21, address: app, user: 'u' }), early]),
+      Buffer.concat([
+        encodeSocks4Request({ command: 'connect', port: dest.port, address: dest.host, user: 'u' }),
+        early,
+      ]),
     );
-    const first = await readBytes(client, 8);
-    t.is(first[1], 90);
-    const peer = await connectTcp(s.host, first.readUInt16BE(2), app);
-    const second = await readBytes(client, 8);
-    t.is(second[1], 90);
-    const got = await readBytes(peer, early.length);
+    t.is((await readBytes(client, 8))[1], 90);
+    client.end();
+    const got = await dest.received;
     t.is(sha256(got), sha256(early));
-    peer.destroy();
-    client.destroy();
   });
 
   test(`more than the 64 KiB early buffer pauses the client instead of closing it; everything arrives (${label})`, async (t) => {
