@@ -183,6 +183,11 @@ export class Session implements SessionSteps, Linked<Session> {
    */
   abort(why: string): void {
     this.markGone();
+    // A session cut before its relay has no termination lines of its own: this one says so.
+    if (this.relay === null && !this.finished) {
+      const stage = this.stage === 'handshake' ? 'its request was read' : 'it was answered';
+      this.log('notice', `ended -- ${why} before ${stage}; ${this.conn.remote.address} was reset`);
+    }
     this.relay?.abort(why);
     if (this.outbound) resetOrClose(this.outbound);
     void this.bindListener?.close();

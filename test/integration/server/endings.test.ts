@@ -7,6 +7,7 @@ import {
   freshAddress,
   randomPort,
   readBytes,
+  slowRunner,
   startServer,
   waitFor,
   waitForLog,
@@ -149,3 +150,29 @@ for (const [label, net] of nets) {
     t.pass();
   });
 }
+
+test('a session cut at shutdown before its reply is reset and logs why', async (t) => {
+  const dest = await startSender(t, 0);
+  const s = await startServer(t, {
+    sockdConf: 'permit ALL : slow\n',
+    commands: slowRunner(5000),
+  });
+  const client = await connectTcp(s.host, s.port);
+  client.write(encodeSocks4Request({ command: 'connect', port: dest.port, address: dest.host, user: 'u' }));
+  const how = ending(client);
+  const from = client.localAddress;
+  await waitFor(() => s.events.some((e) => e.type === 'decision'));
+  const quiet = freshAddress();
+  const silent = await connectTcp(s.host, s.port, quiet);
+  silent.on('error', () => {});
+  await waitFor(() => s.server.activeSessions === 2);
+  await s.server.close({ drain: false });
+  t.is(await how, 'ECONNRESET');
+  t.true(
+    s.logs.includes(`ended -- server shutdown before it was answered; ${from} was reset`),
+  );
+  t.true(
+    s.logs.includes(`ended -- server shutdown before its request was read; ${quiet} was reset`),
+  );
+  silent.destroy();
+});
