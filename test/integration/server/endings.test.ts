@@ -168,11 +168,7 @@ test('a session cut at shutdown before its reply is reset and logs why', async (
   await waitFor(() => s.server.activeSessions === 2);
   await s.server.close({ drain: false });
   t.is(await how, 'ECONNRESET');
-  t.true(
-    s.logs.includes(`ended -- server shutdown before it was answered; ${from} was reset`),
-  );
-  t.true(
-    s.logs.includes(`ended -- server shutdown before its request was read; ${quiet} was reset`),
-  );
+  t.true(s.logs.includes(`ended -- server shutdown before it was answered; ${from} was reset`));
+  t.true(s.logs.includes(`ended -- server shutdown before its request was read; ${quiet} was reset`));
   silent.destroy();
 });
