@@ -71,6 +71,8 @@ export interface UvBindings {
 export const UvEof = -4095;
 /** libuv's UV_ENOTCONN (shutdown on a socket the peer already reset: nothing left to do). */
 export const UvENotConn = -107;
+/** libuv's UV_ECONNRESET. */
+export const UvEConnReset = -104;
 
 type Ctor<T> = new (...args: unknown[]) => T;
 

@@ -1,7 +1,14 @@
 import { EventEmitter } from 'node:events';
 import { getSystemErrorName } from 'node:util';
 import type { ByteStream } from './net.ts';
-import { type TcpHandle, type UvBindings, UvENotConn, UvEof, type UvRequest } from './uv-bindings.ts';
+import {
+  type TcpHandle,
+  type UvBindings,
+  UvEConnReset,
+  UvENotConn,
+  UvEof,
+  type UvRequest,
+} from './uv-bindings.ts';
 
 /**
  * A connected TCP stream on a bare libuv handle: the ByteStream subset of net.Socket, always
@@ -283,6 +290,14 @@ export class UvSocket extends EventEmitter implements ByteStream {
     }
     if (n === 0) return undefined; // EAGAIN-like: nothing this time
     if (n === UvEof) {
+      if (!this.writableEnded && this.peername() === null) {
+        // libuv reports a reset that comes right behind data as EOF (POLLHUP after a partial
+        // read, without reading the error). A peer's FIN leaves the connection known to the
+        // kernel (CLOSE_WAIT) while our side is open; a reset does not: then it is an error,
+        // never a clean end of a stream that was cut.
+        this.destroy(uvError(UvEConnReset, 'read'));
+        return undefined;
+      }
       this.readableEnded = true;
       if (this.reading && this.handle) {
         this.reading = false;

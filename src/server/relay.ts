@@ -128,6 +128,12 @@ class Pump {
   };
 
   private readonly onEnd = (): void => {
+    // node:net shares libuv's way of reporting a reset right behind data as EOF (see UvSocket's
+    // onRead): a connection the kernel no longer knows while our side is open was reset.
+    if (!this.src.writableEnded && !peerConnected(this.src)) {
+      this.src.destroy(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', syscall: 'read' }));
+      return;
+    }
     if (!this.dst.destroyed) this.dst.end();
   };
 

@@ -95,3 +95,19 @@ test('a node:net socket is not paused while it reads', async (t) => {
   c.on('data', () => {});
   t.false(readsPaused(c as unknown as ByteStream));
 });
+
+test('libuv handles: a reset right behind unread data is an error, not EOF (libuv reports it as EOF)', async (t) => {
+  const { ours, peer } = await pair(t, productionNet('uv'));
+  ours.pause();
+  // Data, then the reset, both waiting in the kernel before our first read.
+  await new Promise<void>((r) => peer.write(Buffer.alloc(200_000, 1), () => r()));
+  peer.resetAndDestroy();
+  await new Promise((r) => setTimeout(r, 100));
+  const how = new Promise<string>((resolve) => {
+    ours.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+    ours.on('end', () => resolve('EOF'));
+  });
+  ours.on('data', () => {});
+  ours.resume();
+  t.is(await how, 'ECONNRESET');
+});
