@@ -40,6 +40,7 @@ import { SystemResolver, TableResolver, withCache } from '../server/resolvers.ts
 import { DefaultMaxSessions, fsUserFileReader, SocksServer } from '../server/server.ts';
 import { fsAsyncUserFileReader } from '../server/user-files.ts';
 import { localAddressTest } from './local-interfaces.ts';
+import { type LimitArgs, limitUsage, limitValueOptions, parseLimitArgs } from './server-limit-args.ts';
 import { type Privileges, privilegesFor, userOption } from './server-user.ts';
 
 /**
@@ -79,6 +80,8 @@ export interface ServerArgs {
   readonly maxSessions: number;
   /** `--user U[:G]`: the identity sessions, relays and hooks run as (server-user.ts). */
   readonly user: UserSpec | undefined;
+  /** Per-source and handshake limits, stuck-session check, keepalive (server-limit-args.ts). */
+  readonly limits: LimitArgs;
   /** Unknown single-dash arguments: warned about and ignored (h.1). */
   readonly warnings: readonly string[];
 }
@@ -118,6 +121,7 @@ const valueOptions = new Set([
   '--drain-timeout',
   '--max-sessions',
   '--user',
+  ...limitValueOptions,
   ...Object.keys(timerOptions),
 ]);
 
@@ -245,6 +249,9 @@ export function parseServerArgs(
     drainTimeoutMs: drain === undefined ? 30_000 : seconds('--drain-timeout', drain),
     maxSessions: Number(maxText),
     user: userOption(v('--user'), (m) => new UsageError(m)),
+    limits: parseLimitArgs(v, (message) => {
+      throw new UsageError(message);
+    }),
     warnings,
   };
 }
@@ -270,6 +277,7 @@ export const usageText = (program: Program) =>
        [--timeout-request S] [--timeout-identd S] [--timeout-establish S] [--timeout-upstream S]
        [--timeout-idle S] [--timeout-dns S] [--timeout-command S] [--hosts FILE] [--workers N]
        [--route-connect] [--drain-timeout S] [--max-sessions N] [--user USER[:GROUP]]
+       ${limitUsage}
 `;
 
 // ---------------------------------------------------------------------------- running
@@ -397,6 +405,7 @@ function serverOptions(
     routePath: args.paths.route,
     services,
     maxSessions: args.maxSessions,
+    ...args.limits,
     ...quietGc(args),
   };
 }

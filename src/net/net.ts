@@ -14,6 +14,10 @@ export interface ByteStream extends EventEmitter {
   write(data: Uint8Array | string, encoding: BufferEncoding, cb?: (err?: Error | null) => void): boolean;
   end(data?: Uint8Array | string, encoding?: BufferEncoding): this;
   destroy(error?: Error): this;
+  /** Close with RST instead of FIN (the peer reads ECONNRESET): for sessions cut short. */
+  resetAndDestroy(): this;
+  /** TCP keepalive; `initialDelay` in ms (whole seconds are used). */
+  setKeepAlive(enable?: boolean, initialDelay?: number): this;
   pause(): this;
   resume(): this;
   setTimeout(ms: number, callback?: () => void): this;
@@ -66,6 +70,13 @@ export interface ListenOptions {
   /** 0 = ephemeral */
   readonly port: number;
   readonly backlog?: number;
+  /** TCP keepalive on every accepted connection, first probe after this much silence (ms). */
+  readonly keepAliveMs?: number;
+  /**
+   * Accept failures (EMFILE, ENFILE, …): the listener goes on; this hears of each one. libuv
+   * accepts and closes what is waiting when descriptors run out, so clients are not left hanging.
+   */
+  readonly onAcceptError?: (err: NodeJS.ErrnoException) => void;
 }
 
 export interface Listener {

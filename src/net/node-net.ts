@@ -59,7 +59,9 @@ export function connectTimeoutError(options: ConnectOptions): NodeJS.ErrnoExcept
 
 export class NodeNet implements Net {
   listen(options: ListenOptions, onConnection: (conn: Conn) => void): Promise<Listener> {
-    const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+    const keepAliveMs = options.keepAliveMs ?? 0;
+    const keepAlive = keepAliveMs > 0 ? { keepAlive: true, keepAliveInitialDelay: keepAliveMs } : {};
+    const server = createServer({ allowHalfOpen: true, noDelay: true, ...keepAlive }, (socket) => {
       // A peer that resets before we look at it has no address; drop it quietly.
       if (socket.remoteAddress === undefined) {
         socket.destroy();
@@ -72,7 +74,7 @@ export class NodeNet implements Net {
       server.listen({ host: options.host, port: options.port, backlog: options.backlog ?? 511 }, () => {
         server.off('error', reject);
         // Accept errors (EMFILE…) must not crash the process; the listener keeps going.
-        server.on('error', () => {});
+        server.on('error', (err: NodeJS.ErrnoException) => options.onAcceptError?.(err));
         const addr = server.address();
         const local: Endpoint =
           addr && typeof addr === 'object'

@@ -42,6 +42,10 @@ export interface TcpHandle {
   connect(req: UvRequest, address: string, port: number): number;
   connect6(req: UvRequest, address: string, port: number): number;
   useUserBuffer(buffer: Uint8Array): void;
+  /** Close with RST (uv_tcp_close_reset); optional: older Nodes lack it. */
+  reset?(callback?: () => void): number;
+  /** SO_KEEPALIVE with TCP_KEEPIDLE in seconds; optional. */
+  setKeepAlive?(enable: boolean, delaySeconds: number): number;
   readonly bytesRead: number;
   readonly bytesWritten: number;
   readonly writeQueueSize: number;
@@ -67,6 +71,8 @@ export interface UvBindings {
 export const UvEof = -4095;
 /** libuv's UV_ENOTCONN (shutdown on a socket the peer already reset: nothing left to do). */
 export const UvENotConn = -107;
+/** libuv's UV_ECONNRESET. */
+export const UvEConnReset = -104;
 
 type Ctor<T> = new (...args: unknown[]) => T;
 

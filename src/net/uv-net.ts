@@ -40,6 +40,11 @@ export class UvNet implements Net {
     // Linux copies TCP_NODELAY from a listening socket to the sockets it accepts: set once here,
     // it spares a system call per connection.
     const inheritsNoDelay = process.platform === 'linux' && err === 0 && handle.setNoDelay(true) === 0;
+    // Keepalive (SO_KEEPALIVE, TCP_KEEPIDLE) is inherited the same way.
+    const keepAliveS = Math.floor((options.keepAliveMs ?? 0) / 1000);
+    const inheritsKeepAlive =
+      keepAliveS === 0 ||
+      (process.platform === 'linux' && err === 0 && handle.setKeepAlive?.(true, keepAliveS) === 0);
     if (err === 0) err = handle.listen(options.backlog ?? 511);
     const bound: { address?: string; port?: number } = {};
     if (err === 0) err = handle.getsockname(bound);
@@ -51,9 +56,13 @@ export class UvNet implements Net {
     const wildcard = isWildcard(local.address);
     handle.onconnection = (status, client) => {
       // Accept errors (EMFILE…) must not end the listener; the next connection may succeed.
-      if (status !== 0 || client === undefined) return;
+      if (status !== 0 || client === undefined) {
+        if (status !== 0) options.onAcceptError?.(uvError(status, 'accept'));
+        return;
+      }
       const socket = new UvSocket(uv, client);
       if (!inheritsNoDelay) client.setNoDelay(true);
+      if (!inheritsKeepAlive) client.setKeepAlive?.(true, keepAliveS);
       const peer = socket.peername();
       // A peer that resets before we look at it has no address; drop it quietly.
       if (peer === null) {

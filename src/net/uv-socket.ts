@@ -1,7 +1,14 @@
 import { EventEmitter } from 'node:events';
 import { getSystemErrorName } from 'node:util';
 import type { ByteStream } from './net.ts';
-import { type TcpHandle, type UvBindings, UvENotConn, UvEof, type UvRequest } from './uv-bindings.ts';
+import {
+  type TcpHandle,
+  type UvBindings,
+  UvEConnReset,
+  UvENotConn,
+  UvEof,
+  type UvRequest,
+} from './uv-bindings.ts';
 
 /**
  * A connected TCP stream on a bare libuv handle: the ByteStream subset of net.Socket, always
@@ -283,6 +290,14 @@ export class UvSocket extends EventEmitter implements ByteStream {
     }
     if (n === 0) return undefined; // EAGAIN-like: nothing this time
     if (n === UvEof) {
+      if (!this.writableEnded && this.peername() === null) {
+        // libuv reports a reset that comes right behind data as EOF (POLLHUP after a partial
+        // read, without reading the error). A peer's FIN leaves the connection known to the
+        // kernel (CLOSE_WAIT) while our side is open; a reset does not: then it is an error,
+        // never a clean end of a stream that was cut.
+        this.destroy(uvError(UvEConnReset, 'read'));
+        return undefined;
+      }
       this.readableEnded = true;
       if (this.reading && this.handle) {
         this.reading = false;
@@ -424,6 +439,54 @@ export class UvSocket extends EventEmitter implements ByteStream {
   }
 
   // ------------------------------------------------------------------ lifetime
+
+  /**
+   * End with a reset (RST) instead of a FIN, as net.Socket's `resetAndDestroy`: the peer sees
+   * ECONNRESET, so a transfer cut short never looks complete. Queued writes are dropped.
+   */
+  resetAndDestroy(): this {
+    if (this.destroyed) return this;
+    const handle = this.handle;
+    // After our FIN (end()) libuv refuses to reset (uv_tcp_close_reset after a shutdown), and Node
+    // would then never close the handle: a plain close, the peer has had our whole stream anyway.
+    if (handle === null || this.writableEnded || typeof handle.reset !== 'function') return this.destroy();
+    this.detachHandle(handle);
+    handle.reset();
+    process.nextTick(emitErrorAndClose, this, undefined);
+    return this;
+  }
+
+  /** Sockets whose reads are stopped by `pause()` (backpressure in relay mode). */
+  readsPaused(): boolean {
+    return this.flowing === false && !this.destroyed && !this.readableEnded;
+  }
+
+  /**
+   * Whether the connection still exists in the kernel. A peer that reset it or stopped answering
+   * keepalive probes while we were not reading leaves no event behind: only this check finds it.
+   */
+  peerConnected(): boolean {
+    return this.peername() !== null;
+  }
+
+  setKeepAlive(enable = false, initialDelayMs = 0): this {
+    this.handle?.setKeepAlive?.(enable, Math.floor(initialDelayMs / 1000));
+    return this;
+  }
+
+  private detachHandle(handle: TcpHandle): void {
+    this.destroyed = true;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    this.finalBytesRead = handle.bytesRead;
+    this.finalBytesWritten = handle.bytesWritten;
+    this.reading = false;
+    handle.onread = noop as () => undefined;
+    handle.owner = null;
+    this.handle = null;
+  }
 
   destroy(error?: Error): this {
     if (this.destroyed) return this;

@@ -137,6 +137,24 @@ export interface ServerOptions {
    */
   readonly maxSessions?: number;
   /**
+   * Sessions from one client address at most (default 1024, or `maxSessions` when smaller); the
+   * connection beyond it is closed unanswered and logged like the global bound, naming the address.
+   */
+  readonly maxSessionsPerSource?: number;
+  /** Sessions whose request is still being read, at most (default 1024, or `maxSessions`). */
+  readonly maxHandshakes?: number;
+  /** Such sessions from one client address at most (default 128, or `maxSessions`). */
+  readonly maxHandshakesPerSource?: number;
+  /**
+   * How often (ms) relaying sessions whose reads are paused are checked for a connection the
+   * kernel no longer knows (peer reset, keepalive gave up); default 10 s, 0 = never.
+   */
+  readonly stuckCheckMs?: number;
+  /** Whether a descriptor can still be opened: null or EMFILE/ENFILE (default: descriptor-probe.ts). */
+  readonly descriptorProbe?: () => string | null;
+  /** TCP keepalive on client connections, first probe after this much silence (ms); default 60 s, 0 = off. */
+  readonly keepAliveMs?: number;
+  /**
    * Called when no session is waiting for its reply any more (the last one got it or ended), with
    * a check that this is still so. Production uses it to collect garbage off every client's
    * critical path (quiet-gc.ts).

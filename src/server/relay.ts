@@ -1,4 +1,5 @@
 import { type ByteStream, canReadInto } from '../net/net.ts';
+import { peerConnected, readsPaused, resetOrClose } from '../net/stream-state.ts';
 import { UvSocket } from '../net/uv-socket.ts';
 
 /**
@@ -19,12 +20,32 @@ import { UvSocket } from '../net/uv-socket.ts';
  * (UvSocket.relayTo), with the same backpressure, half-close and bulk-buffer rules inside.
  */
 
+/**
+ * How a relay ended. Only 'eof' is a clean ending (both directions finished); every other one
+ * ends both sockets with RST, so neither party mistakes a cut transfer for a complete one.
+ */
+export type RelayEnd =
+  /** Both directions saw EOF. */
+  | 'eof'
+  /** A read or write error on one side, or a side that closed without EOF. */
+  | 'error'
+  /** No byte moved for the idle time (b.6). */
+  | 'idle'
+  /** The server ended the session (shutdown, drain timeout). */
+  | 'aborted'
+  /** A side whose reads were paused no longer exists in the kernel (reset, keepalive gave up). */
+  | 'peer-gone';
+
 export interface RelayResult {
   /** Bytes the client sent during the relay (early payload included). */
   readonly fromClient: number;
   /** Bytes the destination/peer sent. */
   readonly fromRemote: number;
-  readonly reason: 'eof' | 'error' | 'idle' | 'aborted';
+  readonly reason: RelayEnd;
+  /** For endings other than 'eof': the side it came from (none for the server's own). */
+  readonly side?: 'client' | 'remote';
+  /** For endings other than 'eof': what happened (an errno code, the server's reason). */
+  readonly detail?: string;
 }
 
 export interface RelayOptions {
@@ -107,6 +128,12 @@ class Pump {
   };
 
   private readonly onEnd = (): void => {
+    // node:net shares libuv's way of reporting a reset right behind data as EOF (see UvSocket's
+    // onRead): a connection the kernel no longer knows while our side is open was reset.
+    if (!this.src.writableEnded && !peerConnected(this.src)) {
+      this.src.destroy(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', syscall: 'read' }));
+      return;
+    }
     if (!this.dst.destroyed) this.dst.end();
   };
 
@@ -157,7 +184,9 @@ class Pump {
 }
 
 export class Relay {
-  private reason: RelayResult['reason'] = 'eof';
+  private reason: RelayEnd = 'eof';
+  private side: 'client' | 'remote' | undefined;
+  private detail: string | undefined;
   private closed = 0;
   private result: RelayResult | null = null;
   private settle: ((r: RelayResult) => void) | null = null;
@@ -169,9 +198,8 @@ export class Relay {
     private readonly options: RelayOptions,
   ) {
     const onClose = this.onClose;
-    const onError = this.onError;
-    client.on('error', onError);
-    remote.on('error', onError);
+    client.on('error', this.onClientError);
+    remote.on('error', this.onRemoteError);
     if (client.destroyed) this.closed++;
     else client.on('close', onClose);
     if (remote.destroyed) this.closed++;
@@ -210,21 +238,53 @@ export class Relay {
     return this.promise;
   }
 
-  /** End the session now (server shutdown without drain). */
-  abort(): void {
-    if (this.reason === 'eof') this.reason = 'aborted';
-    this.client.destroy();
-    this.remote.destroy();
+  /**
+   * End the session now (server shutdown, drain timeout): both sides reset, and the result is
+   * reported before this returns, so the termination lines are written before the server is done.
+   */
+  abort(why: string): void {
+    this.cut('aborted', undefined, why);
+    this.finish();
   }
 
-  private onError = (): void => {
-    if (this.reason === 'eof') this.reason = 'error';
-    this.client.destroy();
-    this.remote.destroy();
+  /**
+   * The stuck-session check: when either side's reads are paused (the other side is not taking
+   * data), a side the kernel no longer knows (reset, or keepalive gave up) would otherwise sit
+   * unnoticed until the idle timer. True when the relay was ended for it.
+   */
+  endIfPeerGone(): boolean {
+    if (this.result !== null || (!readsPaused(this.client) && !readsPaused(this.remote))) return false;
+    const gone = !peerConnected(this.client) ? 'client' : !peerConnected(this.remote) ? 'remote' : null;
+    if (gone === null) return false;
+    this.cut('peer-gone', gone, 'ENOTCONN');
+    return true;
+  }
+
+  /** The first reason wins; the side it came from is already closed, the other is reset. */
+  private cut(reason: RelayEnd, side: 'client' | 'remote' | undefined, detail: string): void {
+    if (this.reason === 'eof') {
+      this.reason = reason;
+      this.side = side;
+      this.detail = detail;
+    }
+    resetOrClose(this.client);
+    resetOrClose(this.remote);
+  }
+
+  private onClientError = (err: NodeJS.ErrnoException): void => {
+    this.cut('error', 'client', err.code ?? err.message);
   };
 
+  private onRemoteError = (err: NodeJS.ErrnoException): void => {
+    this.cut('error', 'remote', err.code ?? err.message);
+  };
+
+  /** Nothing was in transit for the whole idle time: a plain close (FIN) tells no lie. */
   private onIdle = (): void => {
-    if (this.reason === 'eof') this.reason = 'idle';
+    if (this.reason === 'eof') {
+      this.reason = 'idle';
+      this.detail = `${Math.round(this.options.idleMs / 1000)} s`;
+    }
     this.client.destroy();
     this.remote.destroy();
   };
@@ -233,23 +293,34 @@ export class Relay {
     this.closed++;
     // One side gone for good (RST, or both of its directions finished): when the other side has
     // also finished both directions it closes by itself; if it is still sending into a closed
-    // socket the write error will destroy it.
+    // socket the write error will end it.
     if (this.closed === 1) {
-      const other = this.client.destroyed ? this.remote : this.client;
-      // If the closed side never sent EOF (reset), nothing more can be relayed: end the peer.
-      const closedSide = this.client.destroyed ? this.client : this.remote;
-      if (!closedSide.readableEnded) other.destroy();
+      const clientClosed = this.client.destroyed;
+      const other = clientClosed ? this.remote : this.client;
+      const closedSide = clientClosed ? this.client : this.remote;
+      // A side that closed without EOF (reset) can relay nothing more: the peer is reset too.
+      if (!closedSide.readableEnded) this.cut('error', clientClosed ? 'client' : 'remote', 'ECONNRESET');
       else if (other.writableFinished && other.readableEnded) other.destroy();
     }
     if (this.closed === 2) this.finish();
   };
 
   private finish(): void {
+    if (this.result !== null) return;
     this.client.setTimeout(0);
     this.client.off('timeout', this.onIdle);
     const fromClient = Math.max(0, this.client.bytesRead - this.options.clientHandshakeBytes);
     const fromRemote = Math.max(0, this.remote.bytesRead - this.options.remoteHandshakeBytes);
-    const result: RelayResult = { fromClient, fromRemote, reason: this.reason };
+    const result: RelayResult =
+      this.reason === 'eof'
+        ? { fromClient, fromRemote, reason: 'eof' }
+        : {
+            fromClient,
+            fromRemote,
+            reason: this.reason,
+            ...(this.side !== undefined ? { side: this.side } : {}),
+            ...(this.detail !== undefined ? { detail: this.detail } : {}),
+          };
     this.result = result;
     this.settle?.(result);
     this.options.onDone?.(result);

@@ -6,9 +6,12 @@ import { parseUserFile } from '../policy/match.ts';
 import type { UserFileReader } from '../policy/resolver.ts';
 import { parsePasswdFile } from '../protocol/passwd-file.ts';
 import { ShellCommandRunner } from './command-runner.ts';
+import { probeDescriptor } from './descriptor-probe.ts';
 import { netIdentdClient } from './identd-query.ts';
 import { LiveList } from './live-list.ts';
 import { defaultTimers, type ServerOptions, type ServerRules, type Timers } from './options.ts';
+import { RateLimitedReport } from './rate-limited-report.ts';
+import { systemErrorText } from './replies.ts';
 import { withLookupTimeout } from './resolvers.ts';
 import { Session, type SessionContext } from './session.ts';
 
@@ -29,19 +32,49 @@ export class SocksServer implements AsyncDisposable {
   private readonly sessions = new LiveList<Session>();
   /** Sessions accepted whose client has not had its (first) reply yet. */
   private awaitingReply = 0;
+  /** Sessions whose request has not been read in full yet. */
+  private handshakes = 0;
+  /** Per client address: its sessions and how many of them are still in the handshake. */
+  private readonly perSource = new Map<string, SourceCount>();
   private listener: Listener | null = null;
   private nextId = 1;
   private closing = false;
-  private readonly maxSessions: number;
-  /** Connections closed for the session bound since the last such log line, and its time. */
-  private overflowUnreported = 0;
-  private overflowLoggedAt = Number.NEGATIVE_INFINITY;
-  private overflowTimer: { clear(): void } | null = null;
+  private readonly limits: Limits;
+  /** One rate-limited log line per limit (connections closed unanswered at it). */
+  private readonly refusals: Record<keyof Limits, RateLimitedReport>;
+  /** Accept failures (EMFILE, ENFILE, …): one line a minute at most. */
+  private readonly acceptErrors: RateLimitedReport;
+  /** Until this time new connections are closed at once (descriptors ran out; see onAcceptError). */
+  private backOffUntil = Number.NEGATIVE_INFINITY;
+  private backOffMs = 0;
+  private stuckTimer: { clear(): void } | null = null;
+  /** When the descriptor headroom was last probed (descriptor-probe.ts). */
+  private probedAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: ServerOptions) {
     this.rules = options.rules;
-    this.maxSessions = options.maxSessions ?? DefaultMaxSessions;
+    this.limits = resolveLimits(options);
     const clock = options.clock ?? systemClock;
+    const refusal = (what: string, limit: number) =>
+      new RateLimitedReport(clock, 1000, (n, from) =>
+        options.log?.write(
+          'warning',
+          `${what} (limit ${limit}): closed ${n} connection${n === 1 ? '' : 's'} without a reply${from === '' ? '' : ` (the last from ${from})`}`,
+        ),
+      );
+    const l = this.limits;
+    this.refusals = {
+      sessions: refusal('too many sessions', l.sessions),
+      sessionsPerSource: refusal('too many sessions from one address', l.sessionsPerSource),
+      handshakes: refusal('too many requests being read', l.handshakes),
+      handshakesPerSource: refusal('too many requests being read from one address', l.handshakesPerSource),
+    };
+    this.acceptErrors = new RateLimitedReport(clock, 60_000, (n, detail) =>
+      options.log?.write(
+        'warning',
+        `accept() failing: ${detail}, seen ${n} time${n === 1 ? '' : 's'}; new connections are closed unanswered while it lasts (back-off up to ${MaxBackOffMs / 1000} s)`,
+      ),
+    );
     const timers: Timers = { ...defaultTimers, ...options.timers };
     const passwd = options.passwd ? parsePasswdFile(options.passwd.text, options.passwd.file) : null;
     const services = options.services ?? builtinServices;
@@ -89,11 +122,14 @@ export class SocksServer implements AsyncDisposable {
   /** Bind the listen address and serve (standalone mode). */
   async start(): Promise<Listener> {
     if (this.listener) return this.listener;
+    const keepAliveMs = this.options.keepAliveMs ?? DefaultKeepAliveMs;
     this.listener = await this.options.net.listen(
       {
         host: this.options.listen.host,
         port: this.options.listen.port,
         ...(this.options.backlog !== undefined ? { backlog: this.options.backlog } : {}),
+        ...(keepAliveMs > 0 ? { keepAliveMs } : {}),
+        onAcceptError: (err) => this.onAcceptError(err),
       },
       (conn) => {
         this.accept(conn);
@@ -126,11 +162,35 @@ export class SocksServer implements AsyncDisposable {
       conn.socket.destroy();
       return null;
     }
-    if (this.sessions.size >= this.maxSessions) {
+    const now = this.ctx.clock.now();
+    if (now - this.probedAt >= DescriptorProbeMs) this.probeDescriptors(now);
+    if (this.backOffUntil > now) {
       conn.socket.destroy();
-      this.reportOverflow();
       return null;
     }
+    const source = conn.remote.address;
+    const count = this.perSource.get(source);
+    const refused: keyof Limits | null =
+      this.sessions.size >= this.limits.sessions
+        ? 'sessions'
+        : count !== undefined && count.sessions >= this.limits.sessionsPerSource
+          ? 'sessionsPerSource'
+          : this.handshakes >= this.limits.handshakes
+            ? 'handshakes'
+            : count !== undefined && count.handshakes >= this.limits.handshakesPerSource
+              ? 'handshakesPerSource'
+              : null;
+    if (refused !== null) {
+      conn.socket.destroy();
+      this.refusals[refused].note(refused === 'sessions' || refused === 'handshakes' ? '' : source);
+      return null;
+    }
+    if (count === undefined) this.perSource.set(source, { sessions: 1, handshakes: 1 });
+    else {
+      count.sessions++;
+      count.handshakes++;
+    }
+    this.handshakes++;
     this.awaitingReply++;
     const session = new Session(
       this.ctx,
@@ -138,8 +198,10 @@ export class SocksServer implements AsyncDisposable {
       String(this.nextId++),
       this.onSessionEnded,
       this.onSessionReplied,
+      this.onRequestRead,
     );
     this.sessions.add(session);
+    if (this.stuckTimer === null) this.armStuckCheck();
     return session;
   }
 
@@ -149,30 +211,59 @@ export class SocksServer implements AsyncDisposable {
 
   private readonly isQuiet = (): boolean => this.awaitingReply === 0;
 
-  private readonly onSessionEnded = (session: Session): void => {
-    this.sessions.delete(session);
+  /** A session's request is read (or it ended before): it no longer counts as a handshake. */
+  private readonly onRequestRead = (session: Session): void => {
+    this.handshakes--;
+    const count = this.perSource.get(session.conn.remote.address);
+    if (count !== undefined) count.handshakes--;
   };
 
-  /** At most one line a second about connections closed for the session bound. */
-  private reportOverflow(): void {
-    this.overflowUnreported++;
-    const now = this.ctx.clock.now();
-    const wait = this.overflowLoggedAt + 1000 - now;
-    if (wait <= 0) this.writeOverflow(now);
-    else this.overflowTimer ??= this.ctx.clock.setTimeout(() => this.writeOverflow(), wait);
+  private readonly onSessionEnded = (session: Session): void => {
+    this.sessions.delete(session);
+    const source = session.conn.remote.address;
+    const count = this.perSource.get(source);
+    if (count !== undefined && --count.sessions === 0) this.perSource.delete(source);
+  };
+
+  /** See descriptor-probe.ts: accept failures for want of descriptors reach us only this way. */
+  private probeDescriptors(now: number): void {
+    this.probedAt = now;
+    const code = (this.options.descriptorProbe ?? probeDescriptor)();
+    if (code !== null) this.onAcceptError(Object.assign(new Error(code), { code }));
   }
 
-  private writeOverflow(now = this.ctx.clock.now()): void {
-    this.overflowTimer?.clear();
-    this.overflowTimer = null;
-    const n = this.overflowUnreported;
-    if (n === 0) return;
-    this.overflowUnreported = 0;
-    this.overflowLoggedAt = now;
-    this.ctx.log?.write(
-      'warning',
-      `too many sessions (limit ${this.maxSessions}): closed ${n} connection${n === 1 ? '' : 's'} without a reply`,
-    );
+  /**
+   * Out of descriptors (EMFILE, ENFILE): libuv has already accepted and closed what was waiting.
+   * A listening handle cannot be paused, so the back-off is on our side: connections accepted in
+   * the next moments are closed at once instead of starting sessions whose dials would fail for
+   * the same reason, leaving descriptors to the sessions already running. The window doubles
+   * while failures go on (50 ms up to MaxBackOffMs) and starts small again after a quiet one.
+   */
+  private onAcceptError(err: NodeJS.ErrnoException): void {
+    const now = this.ctx.clock.now();
+    const code = err.code ?? 'unknown';
+    if (code === 'EMFILE' || code === 'ENFILE') {
+      const recent = now < this.backOffUntil + this.backOffMs;
+      this.backOffMs = recent ? Math.min(MaxBackOffMs, Math.max(50, this.backOffMs * 2)) : 50;
+      this.backOffUntil = now + this.backOffMs;
+    }
+    this.acceptErrors.note(`${systemErrorText(code)} (${code})`);
+  }
+
+  /**
+   * The stuck-session check: every `stuckCheckMs`, relaying sessions with paused reads are asked
+   * whether both their connections still exist (relay.ts endIfPeerGone). One timer for the
+   * server, armed only while there are sessions.
+   */
+  private armStuckCheck(): void {
+    const every = this.options.stuckCheckMs ?? DefaultStuckCheckMs;
+    if (every <= 0 || this.closing) return;
+    this.stuckTimer = this.ctx.clock.setTimeout(() => {
+      this.stuckTimer = null;
+      this.probeDescriptors(this.ctx.clock.now());
+      for (const s of this.sessions.toArray()) s.endIfPeerGone();
+      if (this.sessions.size > 0) this.armStuckCheck();
+    }, every);
   }
 
   /**
@@ -183,7 +274,10 @@ export class SocksServer implements AsyncDisposable {
     options: { readonly drain: boolean; readonly timeoutMs?: number } = { drain: false },
   ): Promise<void> {
     this.closing = true;
-    this.writeOverflow();
+    this.stuckTimer?.clear();
+    this.stuckTimer = null;
+    for (const r of Object.values(this.refusals)) r.flush();
+    this.acceptErrors.flush();
     const listener = this.listener;
     this.listener = null;
     const closed = listener ? listener.close() : Promise.resolve();
@@ -197,7 +291,10 @@ export class SocksServer implements AsyncDisposable {
       if (timer) clearTimeout(timer);
     }
     const rest = this.sessions.toArray();
-    for (const s of rest) s.abort();
+    const why = options.drain
+      ? `drain timeout (${(options.timeoutMs ?? 30_000) / 1000} s) at shutdown`
+      : 'server shutdown';
+    for (const s of rest) s.abort(why);
     await Promise.all(rest.map((s) => s.done));
     await closed;
   }
@@ -209,6 +306,51 @@ export class SocksServer implements AsyncDisposable {
 
 /** Sessions in progress at most unless configured: far above what the tests and lab need. */
 export const DefaultMaxSessions = 4096;
+/**
+ * One address's sessions at most unless configured: a quarter of the default total, so one host
+ * (or one NAT) can never take every slot, yet a busy gateway is not cut short.
+ */
+export const DefaultMaxSessionsPerSource = 1024;
+/** Sessions whose request is still being read, at most (a request takes one round trip). */
+export const DefaultMaxHandshakes = 1024;
+/** One address's sessions whose request is still being read, at most. */
+export const DefaultMaxHandshakesPerSource = 128;
+/** How often relaying sessions with paused reads are checked for a vanished peer (ms). */
+export const DefaultStuckCheckMs = 10_000;
+/** TCP keepalive on client connections: first probe after this much silence (ms). */
+export const DefaultKeepAliveMs = 60_000;
+/** At most this often (ms) an accept probes whether descriptors are left (descriptor-probe.ts). */
+const DescriptorProbeMs = 100;
+/** The longest accept back-off after EMFILE/ENFILE (ms). */
+const MaxBackOffMs = 2000;
+
+interface SourceCount {
+  sessions: number;
+  handshakes: number;
+}
+
+/** The four session limits in force (ServerOptions documents each default). */
+export interface Limits {
+  readonly sessions: number;
+  readonly sessionsPerSource: number;
+  readonly handshakes: number;
+  readonly handshakesPerSource: number;
+}
+
+export function resolveLimits(o: {
+  readonly maxSessions?: number | undefined;
+  readonly maxSessionsPerSource?: number | undefined;
+  readonly maxHandshakes?: number | undefined;
+  readonly maxHandshakesPerSource?: number | undefined;
+}): Limits {
+  const sessions = o.maxSessions ?? DefaultMaxSessions;
+  return {
+    sessions,
+    sessionsPerSource: o.maxSessionsPerSource ?? Math.min(sessions, DefaultMaxSessionsPerSource),
+    handshakes: o.maxHandshakes ?? Math.min(sessions, DefaultMaxHandshakes),
+    handshakesPerSource: o.maxHandshakesPerSource ?? Math.min(sessions, DefaultMaxHandshakesPerSource),
+  };
+}
 
 /**
  * The production user-file reader (c.8): read at match time, every time. Synchronous because the

@@ -1,6 +1,7 @@
 import type { Endpoint, LabEvent } from '../common/events.ts';
 import type { ServerConfig } from '../config/ast.ts';
 import type { ByteStream, Conn, Listener } from '../net/net.ts';
+import { resetOrClose } from '../net/stream-state.ts';
 import type { RouteDecision } from '../policy/client-route.ts';
 import {
   type HostIdentity,
@@ -24,7 +25,7 @@ import { connectDirect } from './connect-direct.ts';
 import { connectViaUpstream } from './connect-upstream.ts';
 import { Handshake, type ParsedRequest } from './handshake.ts';
 import type { Linked } from './live-list.ts';
-import { Relay } from './relay.ts';
+import { Relay, type RelayResult } from './relay.ts';
 import { type Failure, Socks4Code, Socks5Rep, socks4CodeFor, socks5RepFor } from './replies.ts';
 import { routeRequest } from './route-step.ts';
 import { runRuleCommand } from './rule-command.ts';
@@ -103,6 +104,8 @@ export class Session implements SessionSteps, Linked<Session> {
     private readonly onEnded: (session: Session) => void = noop,
     /** Called once when the client has its first reply, or the session ends without one. */
     private readonly onReplied: () => void = noop,
+    /** Called once when the request is read in full, or the session ends before (handshake limits). */
+    private readonly onRequestRead: (session: Session) => void = noop,
   ) {
     this.id = id;
     this.client = conn.socket;
@@ -173,14 +176,28 @@ export class Session implements SessionSteps, Linked<Session> {
     if (handlers !== null) for (const h of handlers) h();
   }
 
-  /** End the session immediately (server shutdown without drain). */
-  abort(): void {
+  /**
+   * End the session now (server shutdown, drain timeout). Both connections are reset, so the
+   * client reads an error rather than a clean end of a transfer cut short, and a relaying session
+   * writes its termination lines before this returns.
+   */
+  abort(why: string): void {
     this.markGone();
-    this.relay?.abort();
-    this.outbound?.destroy();
+    // A session cut before its relay has no termination lines of its own: this one says so.
+    if (this.relay === null && !this.finished) {
+      const stage = this.stage === 'handshake' ? 'its request was read' : 'it was answered';
+      this.log('notice', `ended -- ${why} before ${stage}; ${this.conn.remote.address} was reset`);
+    }
+    this.relay?.abort(why);
+    if (this.outbound) resetOrClose(this.outbound);
     void this.bindListener?.close();
-    this.client.destroy();
+    resetOrClose(this.client);
     this.finish('aborted');
+  }
+
+  /** The stuck-session check (server.ts): true when the session was ended for a vanished peer. */
+  endIfPeerGone(): boolean {
+    return this.relay?.endIfPeerGone() ?? false;
   }
 
   clearEstablishTimer(): void {
@@ -191,6 +208,7 @@ export class Session implements SessionSteps, Linked<Session> {
   finish(reason: EndReason): void {
     if (this.finished) return;
     this.finished = true;
+    this.requestRead();
     this.replied();
     this.requestTimer?.clear();
     this.clearEstablishTimer();
@@ -225,18 +243,20 @@ export class Session implements SessionSteps, Linked<Session> {
       return;
     }
     this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
-    if (this.buf.length > MaxHandshakeBytes) {
-      this.dropWithoutReply('handshake-too-long');
-      return;
-    }
     const hs = this.handshake;
     if (!hs) return;
+    // The bound applies to the request, not to what follows it: a read may carry the request and
+    // up to a whole read buffer of early payload (b.1), which is kept, never a reason to close.
     const step = hs.advance(this.buf);
     if (step.consumed > 0) {
       this.handshakeBytes += step.consumed;
       this.buf = this.buf.subarray(step.consumed);
     }
     const outcome = step.outcome;
+    if (outcome.kind === 'more' && this.buf.length > MaxHandshakeBytes) {
+      this.dropWithoutReply('handshake-too-long');
+      return;
+    }
     if (outcome.kind === 'refuse') {
       this.stage = 'processing';
       for (const b of step.send) this.client.write(b);
@@ -299,18 +319,26 @@ export class Session implements SessionSteps, Linked<Session> {
   private onRequestTimeout = (): void => {
     if (this.stage === 'processing' || this.finished) return;
     const incompleteHeader = this.handshake?.headerIncomplete(this.buf.length) ?? false;
+    const received = this.handshakeBytes + this.buf.length;
     this.stage = 'processing';
     this.client.destroy();
-    if (incompleteHeader) {
-      void this.withSrcHost((h) =>
-        this.log('notice', `Error in GetDst: Connection timed out; from host ${h}`),
-      );
-    }
+    // One line per timed-out request: the classic one while the SOCKS 4 header is incomplete,
+    // otherwise (a SOCKS 5 negotiation, a USERID or 4A name without its NUL) one of ours.
+    const seconds = this.ctx.timers.requestRead / 1000;
+    void this.withSrcHost((h) =>
+      this.log(
+        'notice',
+        incompleteHeader
+          ? `Error in GetDst: Connection timed out; from host ${h}`
+          : `error -- request not complete after ${seconds} s (${received} bytes) from host ${h}`,
+      ),
+    );
     this.finish('request-timeout');
   };
 
   private startProcessing(req: ParsedRequest): void {
     this.stage = 'processing';
+    this.requestRead();
     this.handshake = null;
     this.requestTimer?.clear();
     this.requestTimer = null;
@@ -318,6 +346,12 @@ export class Session implements SessionSteps, Linked<Session> {
     // restarting its reads would cost the relay two system calls right after the reply.
     const early = this.buf.length > 0 ? Buffer.from(this.buf) : null;
     this.buf = Empty;
+    // The request's own read may already have brought a full early buffer: stop reading until the
+    // relay starts (the kernel holds the rest), as for bytes that come later.
+    if (early !== null) {
+      this.waitingBytes = early.length;
+      if (early.length >= MaxEarlyWhileWaiting) this.client.pause();
+    }
     this.process(req, early).catch((err: unknown) => {
       // A bug or an unexpected socket state: end this session only.
       this.log('err', `internal error: ${err instanceof Error ? err.message : String(err)}`);
@@ -349,6 +383,13 @@ export class Session implements SessionSteps, Linked<Session> {
     this.client.end(bytes);
     this.client.once('finish', () => this.client.destroy());
     this.replied();
+  }
+
+  private inHandshake = true;
+  private requestRead(): void {
+    if (!this.inHandshake) return;
+    this.inHandshake = false;
+    this.onRequestRead(this);
   }
 
   private replied(): void {
@@ -621,7 +662,8 @@ export class Session implements SessionSteps, Linked<Session> {
           'notice',
           `${result.fromClient} bytes from ${srcHost}, ${result.fromRemote} bytes from ${remoteName}`,
         );
-        this.finish(result.reason);
+        if (result.reason !== 'eof') this.log('notice', endedText(result, srcHost, remoteName));
+        this.finish(result.reason === 'eof' ? 'eof' : `${result.reason}: ${result.detail ?? ''}`);
       },
     });
     this.relay = relay;
@@ -634,5 +676,27 @@ export class Session implements SessionSteps, Linked<Session> {
 }
 
 const NotAsked: IdentdResult = { kind: 'not-asked' };
+
+/**
+ * The line after the byte counts when a relay did not end cleanly: why, and that the other
+ * party was reset (so it saw an error, not the end of a complete transfer).
+ */
+export function endedText(result: RelayResult, srcHost: string, remoteHost: string): string {
+  const host = result.side === 'client' ? srcHost : remoteHost;
+  const other = result.side === 'client' ? remoteHost : srcHost;
+  const detail = result.detail ?? '';
+  switch (result.reason) {
+    case 'error':
+      return `ended -- connection with ${host} failed (${detail}); ${other} was reset`;
+    case 'peer-gone':
+      return `ended -- ${host} went away while its reads were paused (${detail}); ${other} was reset`;
+    case 'idle':
+      return `ended -- no byte moved for ${detail}; both sides were closed`;
+    case 'aborted':
+      return `ended -- ${detail}; both sides were reset`;
+    default:
+      return `ended -- ${result.reason}`;
+  }
+}
 
 export type { AccessOutcome };

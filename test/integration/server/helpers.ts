@@ -11,6 +11,7 @@ import { productionNet } from '../../../src/net/production-net.ts';
 import { parseUserFile } from '../../../src/policy/match.ts';
 import type { Resolver, UserFileReader } from '../../../src/policy/resolver.ts';
 import { decodeSocks4Reply, encodeSocks4Request } from '../../../src/protocol/socks4.ts';
+import type { IdentdClient } from '../../../src/server/identd-query.ts';
 import type { CommandRunner, ServerOptions, ServerRules, Timers } from '../../../src/server/options.ts';
 import { TableResolver } from '../../../src/server/resolvers.ts';
 import { SocksServer } from '../../../src/server/server.ts';
@@ -84,6 +85,11 @@ export interface ServerSpec {
   readonly userFilesAsync?: AsyncUserFileReader;
   readonly routeConnect?: boolean;
   readonly maxSessions?: number;
+  readonly identd?: IdentdClient;
+  readonly maxSessionsPerSource?: number;
+  readonly maxHandshakes?: number;
+  readonly maxHandshakesPerSource?: number;
+  readonly stuckCheckMs?: number;
   readonly onQuiet?: (stillQuiet: () => boolean) => void;
 }
 
@@ -147,6 +153,13 @@ export async function startServer(t: ExecutionContext, spec: ServerSpec): Promis
     ...(spec.routeConnect !== undefined ? { routeConnect: spec.routeConnect } : {}),
     ...(spec.maxSessions !== undefined ? { maxSessions: spec.maxSessions } : {}),
     ...(spec.onQuiet !== undefined ? { onQuiet: spec.onQuiet } : {}),
+    ...(spec.identd !== undefined ? { identd: spec.identd } : {}),
+    ...(spec.maxSessionsPerSource !== undefined ? { maxSessionsPerSource: spec.maxSessionsPerSource } : {}),
+    ...(spec.maxHandshakes !== undefined ? { maxHandshakes: spec.maxHandshakes } : {}),
+    ...(spec.maxHandshakesPerSource !== undefined
+      ? { maxHandshakesPerSource: spec.maxHandshakesPerSource }
+      : {}),
+    ...(spec.stuckCheckMs !== undefined ? { stuckCheckMs: spec.stuckCheckMs } : {}),
     events: { emit: (e) => events.push(e) },
     log: { write: (_level, message) => logs.push(message) },
     timers: { requestRead: 3000, establish: 5000, identd: 2000, upstreamConnect: 2000, ...spec.timers },

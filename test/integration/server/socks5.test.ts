@@ -162,7 +162,11 @@ test('UDP ASSOCIATE gives 0x07 and an unknown address type 0x08', async (t) => {
 });
 
 test('CONNECT to an IPv6 address relays when the host has IPv6 loopback', async (t) => {
-  const v6 = createServer((c) => c.pipe(c));
+  const v6 = createServer((c) => {
+    // The client's destroy() can reach this side as a reset (the relay passes errors on).
+    c.on('error', () => {});
+    c.pipe(c);
+  });
   const ok = await new Promise<boolean>((resolve) => {
     v6.once('error', () => resolve(false));
     v6.listen(0, '::1', () => resolve(true));

@@ -124,3 +124,39 @@ test('--user takes USER or USER:GROUP; none means no identity change; a malforme
     message: /--user: expected USER or USER:GROUP/,
   });
 });
+
+test('fairness and stuck-session options: counts are positive numbers, durations seconds, absent ones left to the server', (t) => {
+  t.deepEqual(parseServerArgs('sockd', [], {}).limits, {});
+  t.deepEqual(
+    parseServerArgs(
+      'sockd',
+      [
+        '--max-sessions-per-source',
+        '64',
+        '--max-handshakes=32',
+        '--max-handshakes-per-source',
+        '8',
+        '--stuck-check',
+        '0.5',
+        '--keepalive',
+        '0',
+      ],
+      {},
+    ).limits,
+    {
+      maxSessionsPerSource: 64,
+      maxHandshakes: 32,
+      maxHandshakesPerSource: 8,
+      stuckCheckMs: 500,
+      keepAliveMs: 0,
+    },
+  );
+  t.throws(() => parseServerArgs('sockd', ['--max-sessions-per-source', '0'], {}), {
+    instanceOf: UsageError,
+    message: /--max-sessions-per-source: expected a positive number/,
+  });
+  t.throws(() => parseServerArgs('sockd', ['--stuck-check', 'soon'], {}), {
+    instanceOf: UsageError,
+    message: /--stuck-check: expected seconds/,
+  });
+});
