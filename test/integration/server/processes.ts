@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { connectTcp, freshAddress, randomPort } from './helpers.ts';
 
 /**
@@ -19,9 +19,9 @@ export interface Launch {
   readonly env?: Readonly<Record<string, string>>;
 }
 
-export type CliProcess = ResultPromise<{ cwd: string; reject: false; env: Record<string, string> }>;
+export type CliProcess = ReturnType<typeof cli>;
 
-export function cli(program: 'rsockd' | 'sockd', args: readonly string[], launch: Launch = {}): CliProcess {
+export function cli(program: 'rsockd' | 'sockd', args: readonly string[], launch: Launch = {}) {
   return execa(
     process.execPath,
     [...(launch.nodeArgs ?? []), '--import=tsx', join(root, `src/cli/${program}.ts`), ...args],
