@@ -369,6 +369,7 @@ function serverOptions(
     // RSOCKD_NET=node runs on node:net instead of bare libuv handles (for comparisons).
     net: productionNet(process.env.RSOCKD_NET === 'node' ? 'node' : 'uv', {
       clusterWorker: cluster.isWorker,
+      onFallback: (why) => netFallback(args, out, why),
     }),
     listen: { host: args.listen, port: args.port ?? socksPort(services) },
     rules,
@@ -392,6 +393,16 @@ function serverOptions(
     maxSessions: args.maxSessions,
     ...quietGc(args),
   };
+}
+
+/**
+ * Said once per process. inetd may hand the client's socket over as stderr too, so an inetd-mode
+ * process says it in the log only.
+ */
+function netFallback(args: ServerArgs, out: Outputs, why: string): void {
+  const message = `serving on node:net: bare libuv handles are not usable (${why})`;
+  if (args.standalone) out.warn(message);
+  else out.log?.write('warning', message);
 }
 
 /**
