@@ -31,6 +31,8 @@ import {
   TextLogFlushDelayMs,
   teeSinks,
 } from '../server/log-sinks.ts';
+import { ServerMetrics } from '../server/metrics.ts';
+import type { MetricsEndpoint } from '../server/metrics-endpoint.ts';
 import type { ClassicLog, ServerOptions, ServerRules, Timers } from '../server/options.ts';
 import { quietCollector, v8YoungGeneration } from '../server/quiet-gc.ts';
 import { SystemResolver, TableResolver, withCache } from '../server/resolvers.ts';
@@ -38,6 +40,12 @@ import { DefaultMaxSessions, fsUserFileReader, SocksServer } from '../server/ser
 import { fsAsyncUserFileReader } from '../server/user-files.ts';
 import type { SignalBox } from './early-signals.ts';
 import { localAddressTest } from './local-interfaces.ts';
+import {
+  type MetricsListen,
+  parseMetricsAddress,
+  serveOwnMetrics,
+  serveWorkersMetrics,
+} from './server-metrics.ts';
 
 /**
  * The shared command line of `rsockd` and `sockd` (spec h.1, h.2, h.3). `rsockd.ts` and
@@ -76,6 +84,8 @@ export interface ServerArgs {
   readonly maxSessions: number;
   /** Unknown single-dash arguments: warned about and ignored (h.1). */
   readonly warnings: readonly string[];
+  /** `--metrics ADDR:PORT`: Prometheus /metrics and /healthz there (off by default). */
+  readonly metrics: MetricsListen | undefined;
 }
 
 export class UsageError extends Error {}
@@ -112,6 +122,7 @@ const valueOptions = new Set([
   '--workers',
   '--drain-timeout',
   '--max-sessions',
+  '--metrics',
   ...Object.keys(timerOptions),
 ]);
 
@@ -239,7 +250,17 @@ export function parseServerArgs(
     drainTimeoutMs: drain === undefined ? 30_000 : seconds('--drain-timeout', drain),
     maxSessions: Number(maxText),
     warnings,
+    metrics: metricsOption(v('--metrics')),
   };
+}
+
+function metricsOption(text: string | undefined): MetricsListen | undefined {
+  if (text === undefined) return undefined;
+  const listen = parseMetricsAddress(text);
+  if (!listen) {
+    throw new UsageError(`--metrics: expected ADDR:PORT or [V6ADDR]:PORT, got ${JSON.stringify(text)}`);
+  }
+  return listen;
 }
 
 /** h.1 `-ver` text: TAB-led lines; exit status 1 (Original). */
@@ -262,7 +283,7 @@ export const usageText = (program: Program) =>
        [--socks5] [--passwd PATH] [--socks5-auth optional|required] [--default-server HOST] [--upstream-port N]
        [--timeout-request S] [--timeout-identd S] [--timeout-establish S] [--timeout-upstream S]
        [--timeout-idle S] [--timeout-dns S] [--timeout-command S] [--hosts FILE] [--workers N]
-       [--route-connect] [--drain-timeout S] [--max-sessions N]
+       [--route-connect] [--drain-timeout S] [--max-sessions N] [--metrics ADDR:PORT]
 `;
 
 // ---------------------------------------------------------------------------- running
@@ -270,6 +291,8 @@ export const usageText = (program: Program) =>
 interface Outputs {
   readonly log: ClassicLog | undefined;
   readonly events: EventSink | undefined;
+  /** `--metrics`: counted from the same events (metrics.ts). */
+  readonly metrics: ServerMetrics | undefined;
   /** Warnings and start-up errors for the operator (the log, plus stderr when the log is not stderr). */
   warn(message: string): void;
   flush(): void;
@@ -311,6 +334,8 @@ function openOutputs(args: ServerArgs): Outputs {
     flushers.push(w);
     sinks.push(new JsonLinesSink(w));
   }
+  const metrics = metricsSink(args);
+  if (metrics) sinks.push(metrics);
   const events = sinks.length > 0 ? teeSinks(sinks) : undefined;
   const warn = (message: string) => {
     if (classic) classic.write('warning', message);
@@ -321,12 +346,23 @@ function openOutputs(args: ServerArgs): Outputs {
   return {
     log: classic,
     events,
+    metrics,
     warn,
     flush() {
       for (const f of flushers) f.flushSync();
       syslog?.close();
     },
   };
+}
+
+/**
+ * The metrics of a process that serves sessions (standalone, not a --workers primary). The count
+ * of open connections is read from the server at scrape time, once there is one.
+ */
+let liveServer: SocksServer | null = null;
+function metricsSink(args: ServerArgs): ServerMetrics | undefined {
+  if (!args.metrics || !args.standalone || (args.workers > 1 && cluster.isPrimary)) return undefined;
+  return new ServerMetrics({ connections: () => liveServer?.activeSessions ?? 0 });
 }
 
 function socksPort(services: ServiceTable): number {
@@ -540,6 +576,13 @@ async function runStandalone(
     return 1;
   }
   const isWorker = cluster.isWorker;
+  let stopping = false;
+  liveServer = server;
+  const metricsEndpoint = await startOwnMetrics(args, out, () => !stopping, isWorker);
+  if (metricsEndpoint === 'failed') {
+    await server.close({ drain: false });
+    return 1;
+  }
   if (!isWorker) writePidfile(args, out);
   let reloading = Promise.resolve();
   const onHup = () => {
@@ -553,11 +596,11 @@ async function runStandalone(
         out.log?.write('notice', 'reload: files that could not be used kept their previous rules');
       rules = merged.rules;
       server.reload(rules);
+      out.metrics?.reloaded(merged.errors.length > 0 ? 'kept-previous' : 'ok');
     });
   };
   signals.take('SIGHUP', onHup);
   await new Promise<void>((resolve) => {
-    let stopping = false;
     const onTerm = () => {
       if (stopping) {
         void server.close({ drain: false }).then(resolve);
@@ -571,8 +614,32 @@ async function runStandalone(
     if (isWorker) process.on('disconnect', onTerm);
   });
   signals.release('SIGHUP');
+  await metricsEndpoint?.close();
   if (!isWorker) removePidfile(args);
   return 0;
+}
+
+/** `--metrics` of a process that serves sessions; 'failed' when its address cannot be bound. */
+async function startOwnMetrics(
+  args: ServerArgs,
+  out: Outputs,
+  healthy: () => boolean,
+  worker: boolean,
+): Promise<MetricsEndpoint | null | 'failed'> {
+  if (!args.metrics || !out.metrics) return null;
+  try {
+    return await serveOwnMetrics(args.metrics, out.metrics, healthy, worker);
+  } catch (err) {
+    metricsListenFailed(args, args.metrics, err);
+    return 'failed';
+  }
+}
+
+function metricsListenFailed(args: ServerArgs, listen: MetricsListen, err: unknown): void {
+  const text = err instanceof Error ? err.message : String(err);
+  process.stderr.write(
+    `${args.program}: --metrics: cannot listen on ${listen.host}:${listen.port}: ${text}\n`,
+  );
 }
 
 /** Config errors in compiler style on stderr, each block prefixed with the program name. */
@@ -619,6 +686,17 @@ async function runPrimary(args: ServerArgs, out: Outputs, signals: SignalBox): P
     });
   };
   for (let i = 0; i < args.workers; i++) fork();
+  let metricsEndpoint: MetricsEndpoint | null = null;
+  if (args.metrics) {
+    try {
+      metricsEndpoint = await serveWorkersMetrics(args.metrics, () => !stopping && workers.size > 0);
+    } catch (err) {
+      metricsListenFailed(args, args.metrics, err);
+      stopping = true;
+      for (const w of workers) w.process.kill('SIGTERM');
+      return 1;
+    }
+  }
   signals.take('SIGHUP', () => {
     for (const w of workers) w.process.kill('SIGHUP');
   });
@@ -632,6 +710,7 @@ async function runPrimary(args: ServerArgs, out: Outputs, signals: SignalBox): P
     signals.take('SIGTERM', onTerm);
     signals.take('SIGINT', onTerm);
   });
+  await metricsEndpoint?.close();
   removePidfile(args);
   return 0;
 }
