@@ -67,7 +67,8 @@ const starters: Record<string, () => Promise<Peer>> = {
 };
 const echo = await startEcho(base, 'echo');
 const once = await startEcho(base + 2, 'once');
-const iperf = startIperfServer(base + 1);
+// iperf3 only where throughput is measured: the connection-rate and memory foci run without it.
+const iperf = focus === '3hop' || focus === '1hop' ? startIperfServer(base + 1) : null;
 await new Promise((r) => setTimeout(r, 300));
 const out: Record<string, number[]> = {};
 try {
@@ -97,7 +98,7 @@ try {
     }
   }
 } finally {
-  iperf.stop();
+  iperf?.stop();
   await echo.stop();
   await once.stop();
 }
