@@ -78,6 +78,25 @@ function caseSection(c: CaseReport, index: number, hooks: DiagramHooks): string 
 }
 
 /** Unique per report even when two names differ only in punctuation. */
+/** The servers' own counters per host (what `--metrics` serves), when the runtime reported them. */
+function serverTotalsSection(report: RunReport): string {
+  if (!report.servers || report.servers.length === 0) return '';
+  const counts = (r: Readonly<Record<string, number>>) =>
+    Object.entries(r)
+      .map(([k, n]) => `${h(k)}: ${n}`)
+      .join(', ') || '—';
+  const rows = report.servers.map(
+    (s) =>
+      `<tr><td>${h(s.host)}</td><td>${s.sessions}</td><td>${s.permitted}</td><td>${s.denied}</td><td>${counts(s.replies)}</td><td>${counts(s.identd)}</td><td>${s.upstreamAttempts}</td><td>${s.upstreamFailovers}</td><td>${s.bytesFromClient}</td><td>${s.bytesFromRemote}</td></tr>`,
+  );
+  return `<h2>Server counters</h2>
+<p class="muted">Per host, the whole run: what each server counted itself (its <code>--metrics</code>), including requests the lab made beyond the cases.</p>
+<table><tr><th>host</th><th>sessions</th><th>permitted</th><th>denied</th><th>replies by code</th><th>identd</th><th>upstream attempts</th><th>failovers</th><th>bytes from clients</th><th>bytes from remotes</th></tr>
+${rows.join('\n')}
+</table>
+`;
+}
+
 function caseId(c: CaseReport, index: number): string {
   return `case-${index + 1}-${anchor(c.name)}`;
 }
@@ -124,7 +143,7 @@ ${rows.join('\n')}
 <table><tr><th>request</th><th>hop</th><th>client host</th><th>identd asked</th><th>answer</th><th>identd user</th><th>rule saw user</th><th>verdict</th><th>decision</th></tr>
 ${attribution.join('\n')}
 </table>
-<h2>Cases</h2>
+${serverTotalsSection(report)}<h2>Cases</h2>
 ${report.cases.map((c, i) => caseSection(c, i, hooks)).join('\n')}
 </body>
 </html>

@@ -1,3 +1,4 @@
+import type { ServerTotals } from '../common/server-totals.ts';
 import type { Failure } from '../scenario/expect.ts';
 import { serverUsed } from '../scenario/expect.ts';
 import type { CaseExpectations } from '../scenario/model.ts';
@@ -129,6 +130,13 @@ export interface RunReport {
   };
   readonly cases: readonly CaseReport[];
   readonly attribution: readonly AttributionRow[];
+  /** Each server's own counters over the run (its metrics), where the runtime reports them. */
+  readonly servers?: readonly ServerTotalsRow[];
+}
+
+/** One host's server counters for the whole run (every case, plus the lab's own checks). */
+export interface ServerTotalsRow extends ServerTotals {
+  readonly host: string;
 }
 
 export interface RunInfo {
@@ -278,6 +286,7 @@ export function buildRunReport(
   info: RunInfo,
   topology: ResolvedTopology,
   results: readonly CaseResult[],
+  servers?: Readonly<Record<string, ServerTotals>>,
 ): RunReport {
   const cases = results.map(caseReport);
   const passed = cases.filter((c) => c.verdict === 'pass').length;
@@ -302,5 +311,13 @@ export function buildRunReport(
     topology: topologySummary(topology, info.topologyFile),
     cases,
     attribution: attributionRows(cases),
+    ...(servers
+      ? {
+          servers: topology.hosts.flatMap((host) => {
+            const totals = servers[host.name];
+            return totals ? [{ host: host.name, ...totals }] : [];
+          }),
+        }
+      : {}),
   };
 }

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { EventSink, LabEvent } from '../common/events.ts';
+import type { ServerTotals } from '../common/server-totals.ts';
 
 /**
  * rsockd's Prometheus metrics, counted from the events the engine already emits (events.ts): the
@@ -185,6 +186,34 @@ export class ServerMetrics implements EventSink {
   /** A SIGHUP reload has been applied. */
   reloaded(result: ReloadResult): void {
     this.reloads.inc({ result });
+  }
+
+  /** Every counter summed over its labels, for reports (the lab's per-host totals). */
+  async totals(): Promise<ServerTotals> {
+    const values = async (c: Counter<string>) => (await c.get()).values;
+    const sum = async (
+      c: Counter<string>,
+      where: (labels: Record<string, unknown>) => boolean = () => true,
+    ) => (await values(c)).filter((v) => where(v.labels)).reduce((n, v) => n + v.value, 0);
+    const byLabel = async (c: Counter<string>, label: string) => {
+      const out: Record<string, number> = {};
+      for (const v of await values(c)) {
+        const key = String(v.labels[label]);
+        if (v.value > 0) out[key] = (out[key] ?? 0) + v.value;
+      }
+      return out;
+    };
+    return {
+      sessions: await sum(this.sessionsTotal),
+      replies: await byLabel(this.replies, 'code'),
+      permitted: await sum(this.decisions, (l) => l.action === 'permit'),
+      denied: await sum(this.decisions, (l) => l.action === 'deny'),
+      identd: await byLabel(this.identd, 'verdict'),
+      upstreamAttempts: await sum(this.upstreamAttempts),
+      upstreamFailovers: await sum(this.failovers),
+      bytesFromClient: await sum(this.bytes, (l) => l.direction === 'from_client'),
+      bytesFromRemote: await sum(this.bytes, (l) => l.direction === 'from_remote'),
+    };
   }
 
   /** The Prometheus text exposition of every metric. */

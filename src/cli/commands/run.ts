@@ -205,12 +205,14 @@ export async function runCommand(
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   let results: CaseResult[];
+  let servers: Awaited<ReturnType<NonNullable<typeof lab.serverTotals>>> | undefined;
   try {
     results = await execute(
       cases,
       { lab, ...(predictor ? { predictor } : {}) },
       options.json ? 'silent' : interactive ? 'tty' : 'plain',
     );
+    servers = await lab.serverTotals?.();
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -228,6 +230,7 @@ export async function runCommand(
     },
     topology,
     results,
+    servers,
   );
   const art = await diagrams(topology, results);
   const dir = await writeReports(resolve(cwd, options.reportDir), runDirName(started, id), report, art);
