@@ -123,7 +123,7 @@ test('the pid file is removed on every way out: SIGTERM, SIGINT, a crash, and th
       way.extra,
       'nodeArgs' in way ? { nodeArgs: way.nodeArgs } : {},
     );
-    for (let i = 0; i < 100 && !existsSync(s.pidfile); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 600 && !existsSync(s.pidfile); i++) await new Promise((r) => setTimeout(r, 50));
     t.is((await readFile(s.pidfile, 'utf8')).trim(), String(s.proc.pid), `${way.name}: pid file written`);
     process.kill(s.proc.pid!, way.signal);
     const done = await s.proc;
