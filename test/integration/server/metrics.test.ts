@@ -24,6 +24,17 @@ function httpGet(host: string, port: number, path: string): Promise<{ status: nu
   });
 }
 
+async function untilAnswers(host: string, port: number, path: string) {
+  for (let i = 0; ; i++) {
+    try {
+      return await httpGet(host, port, path);
+    } catch (err) {
+      if (i >= 300) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
 /** The value of one sample: the family by name, the sample whose labels include `labels`. */
 function sample(families: readonly ParsedFamily[], name: string, labels: Record<string, string> = {}) {
   const family = families.find((f) => f.name === name);
@@ -71,7 +82,8 @@ test('--metrics counts sessions, replies, decisions by line, identd, upstream fa
   ]);
   const proxy = { host: s.host, port: s.port };
 
-  const health = await httpGet(metricsHost, metricsPort, '/healthz');
+  // The endpoint starts right after the SOCKS listener: the first tries may find nothing yet.
+  const health = await untilAnswers(metricsHost, metricsPort, '/healthz');
   t.deepEqual(health, { status: 200, body: 'ok\n' });
 
   const a = await socks4({ proxy, dst: direct.host, port: direct.port, user: 'ann', replyTimeoutMs: 20_000 });
@@ -144,6 +156,7 @@ test('--metrics with --workers 2: the primary serves the sum of its workers', as
     '--metrics',
     `${metricsHost}:${metricsPort}`,
   ]);
+  await untilAnswers(metricsHost, metricsPort, '/healthz');
   const proxy = { host: s.host, port: s.port };
   const n = 6;
   for (let i = 0; i < n; i++) {
