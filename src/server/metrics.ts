@@ -24,43 +24,94 @@ type Protocol = 'socks4' | 'socks4a' | 'socks5';
 
 /** What one session has told us so far (between its request and its close). */
 interface SessionState {
-  readonly command: string;
-  readonly protocol: Protocol;
+  /** Its `command NUL protocol` key in the session tallies. */
+  readonly key: string;
   readonly requestAt: number;
   replied: boolean;
   /** The upstream server of the last attempt that failed (a next attempt is a failover from it). */
   failedServer: string | null;
 }
 
+type Labels = Record<string, string>;
+
+/** Joins label values into a Tally key; NUL occurs in no path, server name or code. */
+const Sep = '\u0000';
+
+/**
+ * Counts by label values in a plain Map, keyed by the values joined with NUL in `labelNames`
+ * order: the hot path pays a string and a Map lookup per count. prom-client, whose inc()
+ * validates and hashes its labels object on every call, sees the numbers only when scraped,
+ * through its `collect` hook, where the keys are split back into labels.
+ */
+class Tally {
+  private readonly counts = new Map<string, number>();
+  constructor(readonly labelNames: readonly string[]) {}
+  add(key: string, n = 1): void {
+    this.counts.set(key, (this.counts.get(key) ?? 0) + n);
+  }
+  *entries(): Iterable<{ readonly labels: Labels; readonly value: number }> {
+    for (const [key, value] of this.counts) {
+      const values = key.split(Sep);
+      const labels: Labels = {};
+      this.labelNames.forEach((name, i) => {
+        labels[name] = values[i] ?? '';
+      });
+      yield { labels, value };
+    }
+  }
+  sum(where: (labels: Labels) => boolean = () => true): number {
+    let n = 0;
+    for (const e of this.entries()) if (where(e.labels)) n += e.value;
+    return n;
+  }
+  by(label: string): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const e of this.entries())
+      if (e.value > 0) out[e.labels[label] ?? ''] = (out[e.labels[label] ?? ''] ?? 0) + e.value;
+    return out;
+  }
+}
+
 export class ServerMetrics implements EventSink {
   readonly registry: Registry;
   private readonly sessions = new Map<string, SessionState>();
-  private readonly sessionsTotal: Counter<'command' | 'protocol'>;
-  private readonly sessionsActive: Gauge<'command' | 'protocol'>;
-  private readonly replies: Counter<'version' | 'code'>;
-  private readonly decisions: Counter<'action' | 'reason' | 'file' | 'line'>;
-  private readonly identd: Counter<'verdict'>;
-  private readonly upstreamAttempts: Counter<'server' | 'result'>;
-  private readonly failovers: Counter<'server'>;
-  private readonly bytes: Counter<'direction'>;
+  private readonly sessionsTotal = new Tally(['command', 'protocol']);
+  private readonly sessionsActive = new Tally(['command', 'protocol']);
+  private readonly replies = new Tally(['version', 'code']);
+  private readonly decisions = new Tally(['action', 'reason', 'line', 'file']);
+  private readonly identd = new Tally(['verdict']);
+  private readonly upstreamAttempts = new Tally(['result', 'server']);
+  private readonly failovers = new Tally(['server']);
+  private readonly bytes = new Tally(['direction']);
+  private readonly reloads = new Tally(['result']);
   private readonly handshake: Histogram;
-  private readonly reloads: Counter<'result'>;
 
   /** `connections()`: connections in progress, read at scrape time (the server's own count). */
   constructor(options: { readonly connections?: () => number; readonly registry?: Registry } = {}) {
     const registers = [(this.registry = options.registry ?? new Registry())];
     const p = MetricPrefix;
-    this.sessionsTotal = new Counter({
-      name: `${p}sessions_total`,
-      help: 'SOCKS requests received, by command and protocol',
-      labelNames: ['command', 'protocol'],
-      registers,
-    });
-    this.sessionsActive = new Gauge({
+    const counter = (name: string, help: string, tally: Tally) =>
+      new Counter({
+        name: `${p}${name}`,
+        help,
+        labelNames: tally.labelNames,
+        registers,
+        collect() {
+          this.reset();
+          for (const e of tally.entries()) this.inc(e.labels, e.value);
+        },
+      });
+    counter('sessions_total', 'SOCKS requests received, by command and protocol', this.sessionsTotal);
+    const active = this.sessionsActive;
+    new Gauge({
       name: `${p}sessions_active`,
       help: 'Sessions between their request and their close, by command and protocol',
       labelNames: ['command', 'protocol'],
       registers,
+      collect() {
+        this.reset();
+        for (const e of active.entries()) this.set(e.labels, e.value);
+      },
     });
     const connections = options.connections;
     if (connections) {
@@ -73,42 +124,32 @@ export class ServerMetrics implements EventSink {
         },
       });
     }
-    this.replies = new Counter({
-      name: `${p}replies_total`,
-      help: 'Replies sent to clients, by SOCKS version and reply code (BIND counts both replies)',
-      labelNames: ['version', 'code'],
-      registers,
-    });
-    this.decisions = new Counter({
-      name: `${p}decisions_total`,
-      help: 'Access decisions, by action, reason and the sockd.conf file and line that decided',
-      labelNames: ['action', 'reason', 'file', 'line'],
-      registers,
-    });
-    this.identd = new Counter({
-      name: `${p}identd_total`,
-      help: 'identd queries about clients, by outcome',
-      labelNames: ['verdict'],
-      registers,
-    });
-    this.upstreamAttempts = new Counter({
-      name: `${p}upstream_attempts_total`,
-      help: 'Connections tried to upstream SOCKS servers, by server and result',
-      labelNames: ['server', 'result'],
-      registers,
-    });
-    this.failovers = new Counter({
-      name: `${p}upstream_failovers_total`,
-      help: 'Times a session moved on to the next upstream server after this one failed',
-      labelNames: ['server'],
-      registers,
-    });
-    this.bytes = new Counter({
-      name: `${p}bytes_total`,
-      help: 'Bytes relayed, by direction (from_client, from_remote), counted when a session closes',
-      labelNames: ['direction'],
-      registers,
-    });
+    counter(
+      'replies_total',
+      'Replies sent to clients, by SOCKS version and reply code (BIND counts both replies)',
+      this.replies,
+    );
+    counter(
+      'decisions_total',
+      'Access decisions, by action, reason and the sockd.conf file and line that decided',
+      this.decisions,
+    );
+    counter('identd_total', 'identd queries about clients, by outcome', this.identd);
+    counter(
+      'upstream_attempts_total',
+      'Connections tried to upstream SOCKS servers, by server and result',
+      this.upstreamAttempts,
+    );
+    counter(
+      'upstream_failovers_total',
+      'Times a session moved on to the next upstream server after this one failed',
+      this.failovers,
+    );
+    counter(
+      'bytes_total',
+      'Bytes relayed, by direction (from_client, from_remote), counted when a session closes',
+      this.bytes,
+    );
     this.handshake = new Histogram({
       name: `${p}handshake_seconds`,
       // One series: per-protocol latency differs by what the request asks, not by the protocol.
@@ -116,25 +157,24 @@ export class ServerMetrics implements EventSink {
       buckets: HandshakeBuckets,
       registers,
     });
-    this.reloads = new Counter({
-      name: `${p}reloads_total`,
-      help: 'SIGHUP reloads, by result (kept-previous: a file could not be used and kept its rules)',
-      labelNames: ['result'],
-      registers,
-    });
-    for (const result of ['ok', 'kept-previous'] as const) this.reloads.inc({ result }, 0);
+    counter(
+      'reloads_total',
+      'SIGHUP reloads, by result (kept-previous: a file could not be used and kept its rules)',
+      this.reloads,
+    );
+    for (const result of ['ok', 'kept-previous'] as const) this.reloads.add(result, 0);
   }
 
   emit(event: LabEvent): void {
     switch (event.type) {
       case 'request': {
         const protocol: Protocol = event.version === 5 ? 'socks5' : event.dst.name ? 'socks4a' : 'socks4';
-        const labels = { command: event.command, protocol };
-        this.sessionsTotal.inc(labels);
-        this.sessionsActive.inc(labels);
+        const key = event.command + Sep + protocol;
+        this.sessionsTotal.add(key);
+        this.sessionsActive.add(key);
         if (event.session !== undefined)
           this.sessions.set(event.session, {
-            ...labels,
+            key,
             requestAt: performance.now(),
             replied: false,
             failedServer: null,
@@ -142,7 +182,7 @@ export class ServerMetrics implements EventSink {
         return;
       }
       case 'reply': {
-        this.replies.inc({ version: event.version, code: event.code });
+        this.replies.add(event.version + Sep + event.code);
         const s = this.session(event);
         if (s && !s.replied) {
           s.replied = true;
@@ -151,30 +191,27 @@ export class ServerMetrics implements EventSink {
         return;
       }
       case 'decision':
-        this.decisions.inc({
-          action: event.action,
-          reason: event.reason,
-          file: event.rule?.file ?? '',
-          line: event.rule?.line ?? '',
-        });
+        this.decisions.add(
+          event.action + Sep + event.reason + Sep + (event.rule?.line ?? '') + Sep + (event.rule?.file ?? ''),
+        );
         return;
       case 'identd':
-        this.identd.inc({ verdict: event.verdict });
+        this.identd.add(event.verdict);
         return;
       case 'upstream-attempt': {
-        this.upstreamAttempts.inc({ server: event.server, result: event.ok ? 'ok' : 'failed' });
+        this.upstreamAttempts.add((event.ok ? 'ok' : 'failed') + Sep + event.server);
         const s = this.session(event);
         if (!s) return;
-        if (s.failedServer !== null) this.failovers.inc({ server: s.failedServer });
+        if (s.failedServer !== null) this.failovers.add(s.failedServer);
         s.failedServer = event.ok ? null : event.server;
         return;
       }
       case 'close': {
-        this.bytes.inc({ direction: 'from_client' }, event.bytesFromClient);
-        this.bytes.inc({ direction: 'from_remote' }, event.bytesFromRemote);
+        this.bytes.add('from_client', event.bytesFromClient);
+        this.bytes.add('from_remote', event.bytesFromRemote);
         const s = this.session(event);
         if (!s) return;
-        this.sessionsActive.dec({ command: s.command, protocol: s.protocol });
+        this.sessionsActive.add(s.key, -1);
         this.sessions.delete(event.session!);
         return;
       }
@@ -185,34 +222,21 @@ export class ServerMetrics implements EventSink {
 
   /** A SIGHUP reload has been applied. */
   reloaded(result: ReloadResult): void {
-    this.reloads.inc({ result });
+    this.reloads.add(result);
   }
 
   /** Every counter summed over its labels, for reports (the lab's per-host totals). */
   async totals(): Promise<ServerTotals> {
-    const values = async (c: Counter<string>) => (await c.get()).values;
-    const sum = async (
-      c: Counter<string>,
-      where: (labels: Record<string, unknown>) => boolean = () => true,
-    ) => (await values(c)).filter((v) => where(v.labels)).reduce((n, v) => n + v.value, 0);
-    const byLabel = async (c: Counter<string>, label: string) => {
-      const out: Record<string, number> = {};
-      for (const v of await values(c)) {
-        const key = String(v.labels[label]);
-        if (v.value > 0) out[key] = (out[key] ?? 0) + v.value;
-      }
-      return out;
-    };
     return {
-      sessions: await sum(this.sessionsTotal),
-      replies: await byLabel(this.replies, 'code'),
-      permitted: await sum(this.decisions, (l) => l.action === 'permit'),
-      denied: await sum(this.decisions, (l) => l.action === 'deny'),
-      identd: await byLabel(this.identd, 'verdict'),
-      upstreamAttempts: await sum(this.upstreamAttempts),
-      upstreamFailovers: await sum(this.failovers),
-      bytesFromClient: await sum(this.bytes, (l) => l.direction === 'from_client'),
-      bytesFromRemote: await sum(this.bytes, (l) => l.direction === 'from_remote'),
+      sessions: this.sessionsTotal.sum(),
+      replies: this.replies.by('code'),
+      permitted: this.decisions.sum((l) => l.action === 'permit'),
+      denied: this.decisions.sum((l) => l.action === 'deny'),
+      identd: this.identd.by('verdict'),
+      upstreamAttempts: this.upstreamAttempts.sum(),
+      upstreamFailovers: this.failovers.sum(),
+      bytesFromClient: this.bytes.sum((l) => l.direction === 'from_client'),
+      bytesFromRemote: this.bytes.sum((l) => l.direction === 'from_remote'),
     };
   }
 
