@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { LabControlState } from '../runtime/lab-control.ts';
@@ -49,4 +50,12 @@ export async function writeLabState(file: string, state: LabControlState): Promi
 
 export async function removeLabState(file: string): Promise<void> {
   await rm(file, { force: true });
+}
+
+/**
+ * The state file goes with the process however it ends (an orderly `down`, process.exit, an
+ * uncaught exception): a file naming a dead pid would make the next `up` or `probe` guess.
+ */
+export function removeLabStateOnExit(file: string): void {
+  process.once('exit', () => rmSync(file, { force: true }));
 }

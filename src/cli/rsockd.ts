@@ -1,5 +1,10 @@
 #!/usr/bin/env node
-import { run } from './server-cli.ts';
+import { holdSignals } from './early-signals.ts';
+
+// Signals first (early-signals.ts): loading the server's modules takes a while, and a SIGHUP in
+// that time must not end the process.
+const signals = holdSignals();
+const { run } = await import('./server-cli.ts');
 
 /** rsockd: the SOCKSified SOCKS server (spec a.2, h). */
-run('rsockd');
+run('rsockd', signals);

@@ -33,14 +33,23 @@ import {
   TextLogFlushDelayMs,
   teeSinks,
 } from '../server/log-sinks.ts';
+import { ServerMetrics } from '../server/metrics.ts';
+import type { MetricsEndpoint } from '../server/metrics-endpoint.ts';
 import type { ClassicLog, ServerOptions, ServerRules, Timers } from '../server/options.ts';
 import type { UserSpec } from '../server/privileges.ts';
 import { quietCollector, v8YoungGeneration } from '../server/quiet-gc.ts';
 import { SystemResolver, TableResolver, withCache } from '../server/resolvers.ts';
 import { DefaultMaxSessions, fsUserFileReader, SocksServer } from '../server/server.ts';
 import { fsAsyncUserFileReader } from '../server/user-files.ts';
+import type { SignalBox } from './early-signals.ts';
 import { localAddressTest } from './local-interfaces.ts';
 import { type LimitArgs, limitUsage, limitValueOptions, parseLimitArgs } from './server-limit-args.ts';
+import {
+  type MetricsListen,
+  parseMetricsAddress,
+  serveOwnMetrics,
+  serveWorkersMetrics,
+} from './server-metrics.ts';
 import { type Privileges, privilegesFor, userOption } from './server-user.ts';
 
 /**
@@ -84,6 +93,8 @@ export interface ServerArgs {
   readonly limits: LimitArgs;
   /** Unknown single-dash arguments: warned about and ignored (h.1). */
   readonly warnings: readonly string[];
+  /** `--metrics ADDR:PORT`: Prometheus /metrics and /healthz there (off by default). */
+  readonly metrics: MetricsListen | undefined;
 }
 
 export class UsageError extends Error {}
@@ -122,6 +133,7 @@ const valueOptions = new Set([
   '--max-sessions',
   '--user',
   ...limitValueOptions,
+  '--metrics',
   ...Object.keys(timerOptions),
 ]);
 
@@ -253,7 +265,17 @@ export function parseServerArgs(
       throw new UsageError(message);
     }),
     warnings,
+    metrics: metricsOption(v('--metrics')),
   };
+}
+
+function metricsOption(text: string | undefined): MetricsListen | undefined {
+  if (text === undefined) return undefined;
+  const listen = parseMetricsAddress(text);
+  if (!listen) {
+    throw new UsageError(`--metrics: expected ADDR:PORT or [V6ADDR]:PORT, got ${JSON.stringify(text)}`);
+  }
+  return listen;
 }
 
 /** h.1 `-ver` text: TAB-led lines; exit status 1 (Original). */
@@ -276,7 +298,7 @@ export const usageText = (program: Program) =>
        [--socks5] [--passwd PATH] [--socks5-auth optional|required] [--default-server HOST] [--upstream-port N]
        [--timeout-request S] [--timeout-identd S] [--timeout-establish S] [--timeout-upstream S]
        [--timeout-idle S] [--timeout-dns S] [--timeout-command S] [--hosts FILE] [--workers N]
-       [--route-connect] [--drain-timeout S] [--max-sessions N] [--user USER[:GROUP]]
+       [--route-connect] [--drain-timeout S] [--max-sessions N] [--user USER[:GROUP]] [--metrics ADDR:PORT]
        ${limitUsage}
 `;
 
@@ -285,6 +307,8 @@ export const usageText = (program: Program) =>
 interface Outputs {
   readonly log: ClassicLog | undefined;
   readonly events: EventSink | undefined;
+  /** `--metrics`: counted from the same events (metrics.ts). */
+  readonly metrics: ServerMetrics | undefined;
   /** Warnings and start-up errors for the operator (the log, plus stderr when the log is not stderr). */
   warn(message: string): void;
   flush(): void;
@@ -326,6 +350,8 @@ function openOutputs(args: ServerArgs, privileges: Privileges): Outputs {
     flushers.push(w);
     sinks.push(new JsonLinesSink(w));
   }
+  const metrics = metricsSink(args);
+  if (metrics) sinks.push(metrics);
   const events = sinks.length > 0 ? teeSinks(sinks) : undefined;
   const warn = (message: string) => {
     if (classic) classic.write('warning', message);
@@ -336,12 +362,23 @@ function openOutputs(args: ServerArgs, privileges: Privileges): Outputs {
   return {
     log: classic,
     events,
+    metrics,
     warn,
     flush() {
       for (const f of flushers) f.flushSync();
       syslog?.close();
     },
   };
+}
+
+/**
+ * The metrics of a process that serves sessions (standalone, not a --workers primary). The count
+ * of open connections is read from the server at scrape time, once there is one.
+ */
+let liveServer: SocksServer | null = null;
+function metricsSink(args: ServerArgs): ServerMetrics | undefined {
+  if (!args.metrics || !args.standalone || (args.workers > 1 && cluster.isPrimary)) return undefined;
+  return new ServerMetrics({ connections: () => liveServer?.activeSessions ?? 0 });
 }
 
 function socksPort(services: ServiceTable): number {
@@ -384,6 +421,7 @@ function serverOptions(
     // RSOCKD_NET=node runs on node:net instead of bare libuv handles (for comparisons).
     net: productionNet(process.env.RSOCKD_NET === 'node' ? 'node' : 'uv', {
       clusterWorker: cluster.isWorker,
+      onFallback: (why) => netFallback(args, out, why),
     }),
     listen: { host: args.listen, port: args.port ?? socksPort(services) },
     rules,
@@ -408,6 +446,16 @@ function serverOptions(
     ...args.limits,
     ...quietGc(args),
   };
+}
+
+/**
+ * Said once per process. inetd may hand the client's socket over as stderr too, so an inetd-mode
+ * process says it in the log only.
+ */
+function netFallback(args: ServerArgs, out: Outputs, why: string): void {
+  const message = `serving on node:net: bare libuv handles are not usable (${why})`;
+  if (args.standalone) out.warn(message);
+  else out.log?.write('warning', message);
 }
 
 /**
@@ -441,6 +489,7 @@ export async function main(
   program: Program,
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
+  signals: SignalBox,
 ): Promise<number> {
   let args: ServerArgs;
   try {
@@ -467,11 +516,15 @@ export async function main(
   closeInheritedDescriptors();
   privileges.started(out);
   for (const w of args.warnings) out.warn(w);
+  // The benchmark measures memory after a forced collection: under `node --expose-gc`, SIGUSR2 runs one
+  // (without the flag it is ignored rather than ending the server, SIGUSR2's default).
+  signals.take('SIGUSR2', () => (globalThis as { gc?: () => void }).gc?.());
   try {
     const services = loadServices();
     const resolver = await buildResolver(args);
-    if (!args.standalone) return await runInetd(args, out, resolver, services, multihomed, privileges);
-    return await runStandalone(args, out, resolver, services, multihomed, privileges);
+    if (!args.standalone)
+      return await runInetd(args, out, resolver, services, multihomed, privileges, signals);
+    return await runStandalone(args, out, resolver, services, multihomed, privileges, signals);
   } finally {
     out.flush();
   }
@@ -485,7 +538,11 @@ async function runInetd(
   services: ServiceTable,
   multihomed: boolean,
   privileges: Privileges,
+  signals: SignalBox,
 ): Promise<number> {
+  // One connection, its rules read for it: a SIGHUP has nothing to reload and stays held (ignored);
+  // SIGTERM/SIGINT end the process as they would by default (early-signals.ts).
+  void signals;
   const loaded = await loadRules(args, services);
   logLoadProblems(loaded, out, args, multihomed);
   const server = new SocksServer(
@@ -517,6 +574,7 @@ async function runStandalone(
   services: ServiceTable,
   multihomed: boolean,
   privileges: Privileges,
+  signals: SignalBox,
 ): Promise<number> {
   const loaded = await loadRules(args, services);
   // Every config error also in compiler style (file:line:col, the line, a caret) for the operator.
@@ -529,7 +587,7 @@ async function runStandalone(
     }
     return 1;
   }
-  if (args.workers > 1 && cluster.isPrimary) return runPrimary(args, out);
+  if (args.workers > 1 && cluster.isPrimary) return runPrimary(args, out, signals);
   logLoadProblems(loaded, out, args, multihomed);
   let rules = toServerRules(loaded);
   for (const l of [rules.client, rules.route]) {
@@ -546,6 +604,13 @@ async function runStandalone(
     return 1;
   }
   const isWorker = cluster.isWorker;
+  let stopping = false;
+  liveServer = server;
+  const metricsEndpoint = await startOwnMetrics(args, out, () => !stopping, isWorker);
+  if (metricsEndpoint === 'failed') {
+    await server.close({ drain: false });
+    return 1;
+  }
   if (!isWorker) writePidfile(args, out);
   privileges.drop(out);
   let reloading = Promise.resolve();
@@ -557,17 +622,14 @@ async function runStandalone(
       for (const e of merged.errors) out.log?.write('err', e);
       printDetails(args, merged.details);
       if (merged.errors.length > 0)
-        out.log?.write('notice', 'reload: invalid files kept their previous rules');
+        out.log?.write('notice', 'reload: files that could not be used kept their previous rules');
       rules = merged.rules;
       server.reload(rules);
+      out.metrics?.reloaded(merged.errors.length > 0 ? 'kept-previous' : 'ok');
     });
   };
-  process.on('SIGHUP', onHup);
-  // The benchmark measures memory after a forced collection: under `node --expose-gc`, SIGUSR2 runs one
-  // (without the flag it is ignored rather than ending the server, SIGUSR2's default).
-  process.on('SIGUSR2', () => (globalThis as { gc?: () => void }).gc?.());
+  signals.take('SIGHUP', onHup);
   await new Promise<void>((resolve) => {
-    let stopping = false;
     const onTerm = () => {
       if (stopping) {
         void server.close({ drain: false }).then(resolve);
@@ -576,13 +638,37 @@ async function runStandalone(
       stopping = true;
       void server.close({ drain: true, timeoutMs: args.drainTimeoutMs }).then(resolve);
     };
-    process.on('SIGTERM', onTerm);
-    process.on('SIGINT', onTerm);
+    signals.take('SIGTERM', onTerm);
+    signals.take('SIGINT', onTerm);
     if (isWorker) process.on('disconnect', onTerm);
   });
-  process.off('SIGHUP', onHup);
+  signals.release('SIGHUP');
+  await metricsEndpoint?.close();
   if (!isWorker) removePidfile(args);
   return 0;
+}
+
+/** `--metrics` of a process that serves sessions; 'failed' when its address cannot be bound. */
+async function startOwnMetrics(
+  args: ServerArgs,
+  out: Outputs,
+  healthy: () => boolean,
+  worker: boolean,
+): Promise<MetricsEndpoint | null | 'failed'> {
+  if (!args.metrics || !out.metrics) return null;
+  try {
+    return await serveOwnMetrics(args.metrics, out.metrics, healthy, worker);
+  } catch (err) {
+    metricsListenFailed(args, args.metrics, err);
+    return 'failed';
+  }
+}
+
+function metricsListenFailed(args: ServerArgs, listen: MetricsListen, err: unknown): void {
+  const text = err instanceof Error ? err.message : String(err);
+  process.stderr.write(
+    `${args.program}: --metrics: cannot listen on ${listen.host}:${listen.port}: ${text}\n`,
+  );
 }
 
 /** Config errors in compiler style on stderr, each block prefixed with the program name. */
@@ -590,9 +676,15 @@ function printDetails(args: ServerArgs, details: readonly string[]): void {
   for (const d of details) process.stderr.write(`${args.program}: ${d}\n`);
 }
 
+/**
+ * The pid file names this process only while it runs: it is removed on every way out that runs
+ * code (a drained stop, process.exit, an uncaught exception), not only the orderly one. SIGKILL
+ * leaves it, and the next start overwrites it.
+ */
 function writePidfile(args: ServerArgs, out: Outputs): void {
   try {
     writeFileSync(args.pidfile, `${process.pid}\n`);
+    process.once('exit', () => removePidfile(args));
   } catch (err) {
     out.warn(`cannot write pid file ${args.pidfile}: ${err instanceof Error ? err.message : String(err)}`);
   }
@@ -607,7 +699,7 @@ function removePidfile(args: ServerArgs): void {
 }
 
 /** `--workers N`: the primary forks N workers sharing the listener and forwards SIGHUP/SIGTERM. */
-async function runPrimary(args: ServerArgs, out: Outputs): Promise<number> {
+async function runPrimary(args: ServerArgs, out: Outputs, signals: SignalBox): Promise<number> {
   writePidfile(args, out);
   const workers = new Set<import('node:cluster').Worker>();
   let stopping = false;
@@ -623,7 +715,18 @@ async function runPrimary(args: ServerArgs, out: Outputs): Promise<number> {
     });
   };
   for (let i = 0; i < args.workers; i++) fork();
-  process.on('SIGHUP', () => {
+  let metricsEndpoint: MetricsEndpoint | null = null;
+  if (args.metrics) {
+    try {
+      metricsEndpoint = await serveWorkersMetrics(args.metrics, () => !stopping && workers.size > 0);
+    } catch (err) {
+      metricsListenFailed(args, args.metrics, err);
+      stopping = true;
+      for (const w of workers) w.process.kill('SIGTERM');
+      return 1;
+    }
+  }
+  signals.take('SIGHUP', () => {
     for (const w of workers) w.process.kill('SIGHUP');
   });
   await new Promise<void>((resolve) => {
@@ -633,15 +736,16 @@ async function runPrimary(args: ServerArgs, out: Outputs): Promise<number> {
       const check = () => (workers.size === 0 ? resolve() : setTimeout(check, 50));
       check();
     };
-    process.on('SIGTERM', onTerm);
-    process.on('SIGINT', onTerm);
+    signals.take('SIGTERM', onTerm);
+    signals.take('SIGINT', onTerm);
   });
+  await metricsEndpoint?.close();
   removePidfile(args);
   return 0;
 }
 
 /** Run `main` and exit with its status (only CLI files may call process.exit). */
-export function run(program: Program): void {
+export function run(program: Program, signals: SignalBox): void {
   // V8 grows the young generation under a burst of allocation (accepting a thousand connections
   // is one) and keeps it grown: tens of MiB a server holding idle connections never needs. A
   // young generation that stays at its initial size costs a few more scavenges and no measurable
@@ -652,7 +756,7 @@ export function run(program: Program): void {
   // a core from the clients and servers the proxy talks to. Measured on 2 cores under connection
   // load: mean pause 0.3 against 0.5 ms, the slowest 0.9 against 2.7 ms.
   v8.setFlagsFromString('--no-parallel-scavenge');
-  main(program, process.argv.slice(2), process.env).then(
+  main(program, process.argv.slice(2), process.env, signals).then(
     (code) => {
       process.exitCode = code;
       // Let pending writes drain, then leave even if a stray handle is still open.

@@ -4,7 +4,8 @@
  * of state, and that wrapper is most of a relayed connection's memory and much of its accept →
  * connect → close CPU. UvSocket (uv-socket.ts) drives the same handles with only what a SOCKS
  * server needs. The bindings are internal to Node: `loadUvBindings` checks every member it uses
- * and returns null when one is missing, and the caller falls back to node:net.
+ * and returns null when one is missing, and the caller falls back to node:net; `uvBindingsProblem`
+ * then says why, for the one log line about it.
  */
 
 /** A `stream_wrap` request (WriteWrap, ShutdownWrap) or `tcp_wrap` TCPConnectWrap. */
@@ -111,13 +112,30 @@ const HandleMethods = [
 ] as const;
 
 let cached: UvBindings | null | undefined;
+let problem: string | null = null;
+
+/** Why `loadUvBindings` gave null (after it did), else null. */
+export function uvBindingsProblem(): string | null {
+  return problem;
+}
 
 export function loadUvBindings(): UvBindings | null {
   if (cached !== undefined) return cached;
   cached = null;
+  // process.binding() is deprecated (DEP0111). Node warns about it under --pending-deprecation,
+  // and --throw-deprecation turns that warning into an exception thrown on the next tick, after
+  // any check here: the only safe move in such a process is not to call it at all.
+  if (process.throwDeprecation) {
+    problem = 'this process throws on deprecations (--throw-deprecation) and process.binding() is deprecated';
+    return null;
+  }
+  problem = 'process.binding() does not give the tcp_wrap/stream_wrap members this build uses';
   try {
     const binding = (process as unknown as { binding(name: string): unknown }).binding;
-    if (typeof binding !== 'function') return null;
+    if (typeof binding !== 'function') {
+      problem = 'process.binding() is not available';
+      return null;
+    }
     const tcp = binding.call(process, 'tcp_wrap') as RawTcpWrap;
     const stream = binding.call(process, 'stream_wrap') as RawStreamWrap;
     const { TCP, TCPConnectWrap, constants } = tcp;
@@ -142,8 +160,10 @@ export function loadUvBindings(): UvBindings | null {
       lastWriteWasAsync: () => state[kLastWriteWasAsync] !== 0,
       lastWriteBytes: () => state[kBytesWritten] ?? 0,
     };
-  } catch {
+    problem = null;
+  } catch (err) {
     cached = null;
+    problem = `process.binding() failed: ${err instanceof Error ? err.message : String(err)}`;
   }
   return cached;
 }

@@ -129,6 +129,25 @@ function coverageSection(c: RuleCoverage): string {
 }
 
 /** Unique per report even when two names differ only in punctuation. */
+/** The servers' own counters per host (what `--metrics` serves), when the runtime reported them. */
+function serverTotalsSection(report: RunReport): string {
+  if (!report.servers || report.servers.length === 0) return '';
+  const counts = (r: Readonly<Record<string, number>>) =>
+    Object.entries(r)
+      .map(([k, n]) => `${h(k)}: ${n}`)
+      .join(', ') || '—';
+  const rows = report.servers.map(
+    (s) =>
+      `<tr><td>${h(s.host)}</td><td>${s.sessions}</td><td>${s.permitted}</td><td>${s.denied}</td><td>${counts(s.replies)}</td><td>${counts(s.identd)}</td><td>${s.upstreamAttempts}</td><td>${s.upstreamFailovers}</td><td>${s.bytesFromClient}</td><td>${s.bytesFromRemote}</td></tr>`,
+  );
+  return `<h2>Server counters</h2>
+<p class="muted">Per host, the whole run: what each server counted itself (its <code>--metrics</code>), including requests the lab made beyond the cases.</p>
+<table><tr><th>host</th><th>sessions</th><th>permitted</th><th>denied</th><th>replies by code</th><th>identd</th><th>upstream attempts</th><th>failovers</th><th>bytes from clients</th><th>bytes from remotes</th></tr>
+${rows.join('\n')}
+</table>
+`;
+}
+
 function caseId(c: CaseReport, index: number): string {
   return `case-${index + 1}-${anchor(c.name)}`;
 }
@@ -177,7 +196,7 @@ ${report.matrix ? renderMatrixHtml(report.matrix) : ''}
 ${attribution.join('\n')}
 </table>
 ${report.coverage ? coverageSection(report.coverage) : ''}
-<h2>Cases</h2>
+${serverTotalsSection(report)}<h2>Cases</h2>
 ${report.cases.map((c, i) => caseSection(c, i, hooks)).join('\n')}
 </body>
 </html>

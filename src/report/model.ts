@@ -1,4 +1,5 @@
 import type { RuleCoverage } from '../analysis/rule-coverage.ts';
+import type { ServerTotals } from '../common/server-totals.ts';
 import type { Failure } from '../scenario/expect.ts';
 import { serverUsed } from '../scenario/expect.ts';
 import type { CaseExpectations } from '../scenario/model.ts';
@@ -138,6 +139,13 @@ export interface RunReport {
   readonly coverage: RuleCoverage | null;
   /** The request-class matrix of the topology (static, before fault steps); absent in older reports. */
   readonly matrix?: MatrixReport;
+  /** Each server's own counters over the run (its metrics), where the runtime reports them. */
+  readonly servers?: readonly ServerTotalsRow[];
+}
+
+/** One host's server counters for the whole run (every case, plus the lab's own checks). */
+export interface ServerTotalsRow extends ServerTotals {
+  readonly host: string;
 }
 
 export interface RunInfo {
@@ -294,6 +302,7 @@ export function buildRunReport(
   topology: ResolvedTopology,
   results: readonly CaseResult[],
   coverage: RuleCoverage | null = null,
+  servers?: Readonly<Record<string, ServerTotals>>,
 ): RunReport {
   const cases = results.map(caseReport);
   const passed = cases.filter((c) => c.verdict === 'pass').length;
@@ -319,5 +328,13 @@ export function buildRunReport(
     cases,
     attribution: attributionRows(cases),
     coverage,
+    ...(servers
+      ? {
+          servers: topology.hosts.flatMap((host) => {
+            const totals = servers[host.name];
+            return totals ? [{ host: host.name, ...totals }] : [];
+          }),
+        }
+      : {}),
   };
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, request as httpRequest, type Server } from 'node:http';
+import { z } from 'zod';
 import { SockslabError } from '../common/errors.ts';
 import type { LabEvent } from '../common/events.ts';
 import type { Lab, ProbeOutcome, ProbeRequest } from './runtime.ts';
@@ -33,6 +34,60 @@ export interface LabControl {
 }
 
 const SettleMs = 150;
+/** A probe request is a few hundred bytes; anything far larger is not one. */
+const MaxBodyBytes = 64 * 1024;
+
+/** The body of POST /probe, checked before it reaches the lab (unknown keys are errors). */
+const probeRequestSchema = z.strictObject({
+  from: z.string(),
+  user: z.string(),
+  via: z.string().optional(),
+  useSocksConf: z.boolean().optional(),
+  protocol: z.enum(['socks4', 'socks4a', 'socks5']),
+  credentials: z.strictObject({ username: z.string(), password: z.string() }).optional(),
+  command: z.enum(['connect', 'bind']),
+  target: z.strictObject({ host: z.string(), port: z.int().min(0).max(65535) }),
+  send: z.string().optional(),
+  bindPeer: z.strictObject({ from: z.string(), user: z.string().optional() }).optional(),
+  timeoutMs: z.number().positive().optional(),
+});
+
+/** A request the endpoint refuses, with the HTTP status and a stable code for the caller. */
+class ControlRequestError extends SockslabError {
+  constructor(
+    readonly status: number,
+    code: string,
+    message: string,
+  ) {
+    super(code, message);
+  }
+}
+
+/** The JSON body of a request, or a ControlRequestError saying what is wrong with it and where. */
+function parseBody(bytes: Buffer): unknown {
+  if (bytes.length === 0) return null;
+  try {
+    return JSON.parse(bytes.toString('utf8')) as unknown;
+  } catch (err) {
+    throw new ControlRequestError(
+      400,
+      'E_LAB_CONTROL_JSON',
+      `request body is not JSON: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+}
+
+function parseProbeRequest(body: unknown): ProbeRequest {
+  const parsed = probeRequestSchema.safeParse(body);
+  if (parsed.success) return parsed.data as ProbeRequest;
+  const issue = parsed.error.issues[0];
+  const where = issue && issue.path.length > 0 ? issue.path.join('.') : 'body';
+  throw new ControlRequestError(
+    400,
+    'E_LAB_CONTROL_REQUEST',
+    `not a probe request: ${where}: ${issue?.message ?? 'invalid'}`,
+  );
+}
 
 export async function startLabControl(
   lab: Lab,
@@ -41,23 +96,46 @@ export async function startLabControl(
   const token = randomBytes(18).toString('base64url');
   // One probe at a time, so the events of concurrent probes do not mix.
   let queue: Promise<unknown> = Promise.resolve();
+  // Whatever a caller sends, the answer is an HTTP status: nothing here may throw out of a
+  // callback, since an uncaught exception would end `sockslab up` and orphan its lab.
   const server: Server = createServer((req, res) => {
     const send = (status: number, body: unknown) => {
+      if (res.headersSent) return;
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
+    const refuse = (err: unknown) => {
+      if (err instanceof ControlRequestError) send(err.status, { error: err.message, code: err.code });
+      else send(500, { error: err instanceof Error ? err.message : String(err), code: 'E_LAB_CONTROL' });
+    };
     if (req.headers.authorization !== `Bearer ${token}`) return send(401, { error: 'bad token' });
     const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
+    let size = 0;
+    req.on('error', () => res.destroy());
+    // Past the limit the rest of the body is read and dropped (memory stays bounded) and the
+    // answer waits for its end, so the caller reads a 413 rather than a reset connection.
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= MaxBodyBytes) chunks.push(c);
+    });
     req.on('end', () => {
-      const body = chunks.length > 0 ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown) : null;
+      try {
+        if (size > MaxBodyBytes)
+          throw new ControlRequestError(413, 'E_LAB_CONTROL_SIZE', `request body over ${MaxBodyBytes} bytes`);
+        route(parseBody(Buffer.concat(chunks)));
+      } catch (err) {
+        refuse(err);
+      }
+    });
+    const route = (body: unknown) => {
       if (req.method === 'GET' && req.url === '/lab') {
         return send(200, { name: lab.topology.name, runId: lab.runId, runtime: lab.runtime });
       }
       if (req.method === 'POST' && req.url === '/probe') {
+        const request = parseProbeRequest(body);
         const job = queue.then(async () => {
           const mark = lab.events().length;
-          const outcome = await lab.probe(body as ProbeRequest);
+          const outcome = await lab.probe(request);
           await new Promise((r) => setTimeout(r, SettleMs));
           return { outcome, events: lab.events().slice(mark) } satisfies ControlProbeResult;
         });
@@ -78,7 +156,7 @@ export async function startLabControl(
         return;
       }
       send(404, { error: `no such endpoint ${req.method} ${req.url}` });
-    });
+    };
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

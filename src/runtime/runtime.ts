@@ -1,5 +1,6 @@
 import type { HostProbeOutcome, HostProbeRequest, ProbeProtocol } from '../client/probe.ts';
 import type { Endpoint, EventSink, LabEvent } from '../common/events.ts';
+import type { ServerTotals } from '../common/server-totals.ts';
 import type { HostModel, IdentdBehaviour, ResolvedTopology } from '../topology/model.ts';
 
 /**
@@ -91,4 +92,6 @@ export interface Lab extends AsyncDisposable {
   down(): Promise<void>;
   /** Subscribe to events from now on (what `sockslab up --events` streams); returns unsubscribe. */
   subscribe?(sink: EventSink): () => void;
+  /** What each host's SOCKS server counted so far, by host name (runtimes that can tell). */
+  serverTotals?(): Promise<Readonly<Record<string, ServerTotals>>>;
 }

@@ -35,7 +35,12 @@ export const defaultRulePaths: RulePaths = {
 /** One file's outcome; `invalid` = the file exists but has errors (start-up exits 1 on sockd.conf). */
 export type Loaded<T> =
   | { readonly status: 'ok'; readonly config: T; readonly path: string; readonly warnings: readonly string[] }
-  | { readonly status: 'missing'; readonly path: string }
+  | {
+      readonly status: 'missing';
+      readonly path: string;
+      /** Why it could not be read (`No such file or directory`, `Permission denied`, …). */
+      readonly reason: string;
+    }
   | {
       readonly status: 'invalid';
       readonly path: string;
@@ -67,6 +72,15 @@ async function exists(path: string): Promise<{ mtimeMs: number } | null> {
   } catch {
     return null;
   }
+}
+
+/** The errno of a failed read in the words of strerror(3), for the log. */
+function readFailure(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'No such file or directory';
+  if (code === 'EACCES') return 'Permission denied';
+  if (code === 'EISDIR') return 'Is a directory';
+  return code ?? (err instanceof Error ? err.message : String(err));
 }
 
 async function loadOne<T extends ServerConfig | ClientConfig | RouteConfig>(
@@ -110,7 +124,8 @@ async function loadOne<T extends ServerConfig | ClientConfig | RouteConfig>(
     // Only a file that is not there is "missing" (refuse all / all direct / no routes). One that
     // is there but unreadable — a server that dropped to --user re-reading a root-only file on
     // SIGHUP — is an error, so a reload keeps its current rules instead of changing meaning.
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { status: 'missing', path: textPath };
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      return { status: 'missing', path: textPath, reason: readFailure(err) };
     const reason = err instanceof Error ? err.message : String(err);
     return {
       status: 'invalid',
@@ -229,8 +244,11 @@ export function toServerRules(loaded: LoadedRules): ServerRules {
 }
 
 /**
- * Reload (h.3): every file that is now invalid keeps its previous rules; the returned messages
- * are the errors to log. A file that disappeared counts as the new state (missing).
+ * Reload (h.3): every file that is now invalid keeps its previous rules; so does every file that
+ * was in use and can no longer be read (deleted, renamed away, unreadable mid-deploy), since
+ * taking "missing" as the new state would refuse every request until the next SIGHUP. `errors`
+ * are the lines to log for this reload, once each (not per request). A file that was missing
+ * before and still is stays missing, without a message.
  */
 export function mergeReload(
   previous: ServerRules,
@@ -245,6 +263,10 @@ export function mergeReload(
       details.push(...(l.details ?? []));
       return prev;
     }
+    if (l && l.status === 'missing' && inUse(prev)) {
+      errors.push(`Unable to open config file (${l.path}): ${l.reason}; keeping its previous rules`);
+      return prev;
+    }
     return nxt;
   };
   return {
@@ -256,6 +278,11 @@ export function mergeReload(
     errors,
     details,
   };
+}
+
+/** Rules that were loaded from a file (not absent, not the refuse-everything stand-in). */
+function inUse(rules: unknown): boolean {
+  return rules !== null && rules !== undefined && !(typeof rules === 'object' && 'unusable' in rules);
 }
 
 /** The compiler-style form of every error in the loaded files, in file order (server, client, route). */

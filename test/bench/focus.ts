@@ -1,6 +1,7 @@
 /**
  * A quicker, focused variant of run.ts for iterating on one metric:
  *   FOCUS=3hop|1hop|rate1|rate64|mem PEERS=rsockd,Dante,microsocks,floor ROUNDS=4 node --expose-gc --import=tsx test/bench/focus.ts
+ * PEERS=rsockd,rsockdMetrics compares rsockd with and without `--metrics`.
  * Same peers, same loads and logging as run.ts; rounds interleaved in a shuffled order.
  */
 import { readFileSync } from 'node:fs';
@@ -39,6 +40,14 @@ const base = portBase();
 const hops = focus === '3hop' ? 3 : 1;
 const starters: Record<string, () => Promise<Peer>> = {
   rsockd: () => startRsockd(hops, base + 10, hops === 1 ? ['--socks5', ...extra] : extra),
+  // the same rsockd with `--metrics` on (the cost of counting from the event stream)
+  rsockdMetrics: () =>
+    startRsockd(hops, base + 60, [
+      ...(hops === 1 ? ['--socks5'] : []),
+      ...extra,
+      '--metrics',
+      `127.0.1.1:${base + 61}`,
+    ]),
   Dante: () => startDante(hops, base + 20),
   microsocks: () => startMicrosocks(base + 30),
   // RSOCKD_B=/path/to/other/checkout (built): the same rsockd peer from another tree, for A/B runs;
@@ -58,7 +67,8 @@ const starters: Record<string, () => Promise<Peer>> = {
 };
 const echo = await startEcho(base, 'echo');
 const once = await startEcho(base + 2, 'once');
-const iperf = startIperfServer(base + 1);
+// iperf3 only where throughput is measured: the connection-rate and memory foci run without it.
+const iperf = focus === '3hop' || focus === '1hop' ? startIperfServer(base + 1) : null;
 await new Promise((r) => setTimeout(r, 300));
 const out: Record<string, number[]> = {};
 try {
@@ -88,7 +98,7 @@ try {
     }
   }
 } finally {
-  iperf.stop();
+  iperf?.stop();
   await echo.stop();
   await once.stop();
 }

@@ -106,6 +106,23 @@ try {
         }
       });
     }
+    // --metrics costs what counting the event stream costs: the same connection load on rsockd with
+    // it on and off, in shuffled order within the round.
+    for (const [name, extraArgs] of shuffled([
+      ['rsockd', []],
+      ['rsockd --metrics', ['--metrics', `127.0.1.1:${base + 61}`]],
+    ] as const)) {
+      await withPeer(
+        () => startRsockd(1, base + 60, extraArgs),
+        async (peer) => {
+          record(
+            'connections/s, concurrency 64 (SOCKS4), rsockd with --metrics vs without',
+            name === 'rsockd' ? 'rsockd' : 'rsockd --metrics',
+            (await connectionRate(peer, ONCE, 64, seconds)).perSecond,
+          );
+        },
+      );
+    }
     for (const [name, start] of shuffled(Object.entries(cascades))) {
       await withPeer(start, async (peer) => {
         record('3-hop cascade throughput (Gbit/s)', name, await throughput(peer, IPERF, seconds));
@@ -121,6 +138,10 @@ try {
 const lowerIsBetter = (metric: string) => metric.includes('latency') || metric.includes('memory');
 const fmt = (x: number) => (Number.isNaN(x) ? '—' : x >= 100 ? x.toFixed(0) : x.toFixed(2));
 const peers = ['raw loopback', 'rsockd', 'Dante', 'microsocks'];
+const metricsRow = 'connections/s, concurrency 64 (SOCKS4), rsockd with --metrics vs without';
+// The --metrics row compares rsockd with itself: its own cells, after the table's other rows.
+const metricsCells = results.get(metricsRow);
+results.delete(metricsRow);
 const lines = [
   `| metric (median of ${rounds}) | ${peers.join(' | ')} | rsockd ÷ Dante | rsockd ÷ microsocks | rsockd ÷ raw |`,
   `|---|${peers.map(() => '---:').join('|')}|---:|---:|---:|`,
@@ -130,6 +151,13 @@ for (const [metric, row] of results) {
   const ratio = (p: string) => fmt(m('rsockd') / m(p));
   lines.push(
     `| ${metric}${lowerIsBetter(metric) ? ' ↓' : ''} | ${peers.map((p) => fmt(m(p))).join(' | ')} | ${ratio('Dante')} | ${ratio('microsocks')} | ${ratio('raw loopback')} |`,
+  );
+}
+if (metricsCells) {
+  const on = median(metricsCells.get('rsockd --metrics') ?? []);
+  const off = median(metricsCells.get('rsockd') ?? []);
+  lines.push(
+    `| connections/s, concurrency 64 (SOCKS4), --metrics: with ${fmt(on)}, without ${fmt(off)} | — | ${fmt(on / off)} (with ÷ without) | — | — | — | — | — |`,
   );
 }
 process.stdout.write(

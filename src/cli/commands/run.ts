@@ -211,12 +211,14 @@ export async function runCommand(
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   let results: CaseResult[];
+  let servers: Awaited<ReturnType<NonNullable<typeof lab.serverTotals>>> | undefined;
   try {
     results = await execute(
       cases,
       { lab, ...(predictor ? { predictor } : {}) },
       options.json ? 'silent' : interactive ? 'tty' : 'plain',
     );
+    servers = await lab.serverTotals?.();
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -243,6 +245,7 @@ export async function runCommand(
     topology,
     results,
     coverage,
+    servers,
   );
   const report: RunReport = { ...built, matrix };
   const art = await diagrams(topology, results);

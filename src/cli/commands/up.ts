@@ -4,7 +4,14 @@ import type { LabEvent } from '../../common/events.ts';
 import { startLabControl } from '../../runtime/lab-control.ts';
 import type { Lab, UpOptions } from '../../runtime/runtime.ts';
 import { loadTopology } from '../../topology/load.ts';
-import { readLabState, removeLabState, stateDir, stateFile, writeLabState } from '../lab-state.ts';
+import {
+  readLabState,
+  removeLabState,
+  removeLabStateOnExit,
+  stateDir,
+  stateFile,
+  writeLabState,
+} from '../lab-state.ts';
 import { runtimeRegistry } from '../runtimes.ts';
 
 /**
@@ -162,6 +169,7 @@ export function register(program: Command): void {
         token: control.token,
         startedAt: new Date().toISOString(),
       });
+      removeLabStateOnExit(statePath);
       process.stdout.write(`${labTable(lab)}\n\n`);
       process.stdout.write(
         `lab ${topology.name} is up (runtime ${lab.runtime}, run ${lab.runId}); control ${control.url}, state ${statePath}\n` +

@@ -1,10 +1,12 @@
 import { InputError } from '../../common/errors.ts';
 import type { Endpoint, EventSink, LabEvent } from '../../common/events.ts';
 import { newId } from '../../common/ids.ts';
+import type { ServerTotals } from '../../common/server-totals.ts';
 import type { ClientConfig } from '../../config/ast.ts';
 import { type FakeIdentd, startFakeIdentd } from '../../identd/fake-identd.ts';
 import type { Listener } from '../../net/net.ts';
 import type { Resolver } from '../../policy/resolver.ts';
+import { ServerMetrics } from '../../server/metrics.ts';
 import type { CommandRunner, ServerRules, Timers } from '../../server/options.ts';
 import { SocksServer } from '../../server/server.ts';
 import { hostsResolver, topologyUserFiles } from '../../topology/host-table.ts';
@@ -29,6 +31,8 @@ interface HostRuntime {
   readonly model: HostModel;
   rules?: ServerRules;
   server?: SocksServer;
+  /** The server's metrics (what `--metrics` counts), kept across stop/start. */
+  metrics?: ServerMetrics;
   identd?: FakeIdentd;
   /** Behaviour set by setIdentd, kept across stop/start. */
   identdBehaviour?: IdentdBehaviour;
@@ -171,6 +175,7 @@ export class LocalLab implements Lab {
     const server = model.server;
     if (server) {
       h.rules ??= serverRules(server);
+      const metrics = (h.metrics ??= new ServerMetrics());
       h.server = new SocksServer({
         mode: server.kind,
         net: this.network.netFor(name, server.owner),
@@ -182,7 +187,12 @@ export class LocalLab implements Lab {
         passwd: server.passwd ? { file: 'passwd', text: server.passwd.text } : null,
         resolver: this.resolver,
         userFiles: topologyUserFiles(server),
-        events,
+        events: {
+          emit: (e) => {
+            events.emit(e);
+            metrics.emit(e);
+          },
+        },
         timers: this.timers(),
         upstreamPort: server.upstreamPort,
         ...(server.defaultServer !== undefined ? { defaultServer: server.defaultServer } : {}),
@@ -226,6 +236,15 @@ export class LocalLab implements Lab {
     }
   }
 
+  async serverTotals(): Promise<Readonly<Record<string, ServerTotals>>> {
+    const out: Record<string, ServerTotals> = {};
+    for (const model of this.topology.hosts) {
+      const metrics = this.runtimeOf(model.name).metrics;
+      if (metrics) out[model.name] = await metrics.totals();
+    }
+    return out;
+  }
+
   async replaceConfig(
     host: string,
     file: ConfigName,
@@ -235,6 +254,7 @@ export class LocalLab implements Lab {
     if (!h.model.server) return { reloaded: false, error: `host ${host} runs no server` };
     h.rules ??= serverRules(h.model.server);
     const next = replaceRule(h.rules, file, text);
+    h.metrics?.reloaded(next.ok ? 'ok' : 'kept-previous');
     if (!next.ok) return { reloaded: false, error: next.error };
     h.rules = next.rules;
     h.server?.reload(next.rules);

@@ -71,6 +71,23 @@ test('on reload an invalid file keeps its previous rules and reports its errors'
   t.not(merged.rules.client, before.client, 'a valid new socks.conf is taken');
 });
 
+test('on reload a file that was in use and is now missing keeps its previous rules; one never there stays absent', async (t) => {
+  const paths = await dir(t);
+  await writeFile(paths.conf, 'permit ALL\n');
+  await writeFile(paths.clientConf, 'direct ALL\n');
+  const before = toServerRules(await loadRuleFiles({ paths, mode: 'rsockd' }));
+  await rm(paths.conf);
+  await rm(paths.clientConf);
+  const merged = mergeReload(before, await loadRuleFiles({ paths, mode: 'rsockd' }));
+  t.is(merged.rules.server, before.server);
+  t.is(merged.rules.client, before.client);
+  t.is(merged.rules.route, null, 'no sockd.route before, none now, nothing to say');
+  t.deepEqual(merged.errors, [
+    `Unable to open config file (${paths.conf}): No such file or directory; keeping its previous rules`,
+    `Unable to open config file (${paths.clientConf}): No such file or directory; keeping its previous rules`,
+  ]);
+});
+
 test('a valid frozen file is used instead of the text file (f.3), and a corrupt one fails closed', async (t) => {
   const { freeze } = await import('../../../src/config/frozen.ts');
   const { readFrozenFile } = await import('../../../src/config/load.ts');
