@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { register as check } from './commands/check.ts';
+import { register as diff } from './commands/diff.ts';
 import { register as down } from './commands/down.ts';
 import { register as graph } from './commands/graph.ts';
 import { register as probe } from './commands/probe.ts';
@@ -13,7 +14,7 @@ import { exitCodeFor } from './exit.ts';
 const program = new Command('sockslab')
   .description('bring up SOCKS server topologies, replay scenarios, check and draw them')
   .exitOverride();
-for (const register of [run, up, down, probe, check, graph, reap]) register(program);
+for (const register of [run, up, down, probe, check, graph, reap, diff]) register(program);
 
 try {
   await program.parseAsync(process.argv);
