@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { register as check } from './commands/check.ts';
 import { register as diff } from './commands/diff.ts';
 import { register as down } from './commands/down.ts';
+import { register as freeze } from './commands/freeze.ts';
 import { register as graph } from './commands/graph.ts';
 import { register as probe } from './commands/probe.ts';
 import { register as reap } from './commands/reap.ts';
@@ -14,7 +15,7 @@ import { exitCodeFor } from './exit.ts';
 const program = new Command('sockslab')
   .description('bring up SOCKS server topologies, replay scenarios, check and draw them')
   .exitOverride();
-for (const register of [run, up, down, probe, check, graph, reap, diff]) register(program);
+for (const register of [run, up, down, probe, check, graph, reap, diff, freeze]) register(program);
 
 try {
   await program.parseAsync(process.argv);
