@@ -5,6 +5,12 @@ import type { ResolvedTopology } from '../topology/model.ts';
 import type { ParsedHostConfigs } from '../topology/resolve.ts';
 import { type LintFinding, lintTopology } from './lint.ts';
 import { type Prediction, predictRequest } from './predict.ts';
+import {
+  type CoveredCase,
+  predictedBindInterface,
+  type RuleCoverage,
+  ruleCoverage,
+} from './rule-coverage.ts';
 import { LabWorld } from './world.ts';
 
 /**
@@ -24,6 +30,8 @@ export interface CheckResult {
   readonly topology: string;
   readonly lints: readonly LintFinding[];
   readonly cases: readonly CaseCheck[];
+  /** Which config lines the predicted cases reach and which decide them. */
+  readonly coverage: RuleCoverage;
 }
 
 /** A prediction in the shape of an observed trace, so the one expectation checker reads both. */
@@ -72,7 +80,11 @@ export function predictedTrace(c: ScenarioCase, p: Prediction, topology: Resolve
     };
   });
   return {
-    origin: { host: c.request.from, user: c.request.user },
+    origin: {
+      host: c.request.from,
+      user: c.request.user,
+      ...(c.request.claim !== undefined ? { claim: c.request.claim } : {}),
+    },
     target: c.request.target,
     protocol: c.protocol,
     command: c.request.command,
@@ -85,6 +97,14 @@ export function predictedTrace(c: ScenarioCase, p: Prediction, topology: Resolve
   };
 }
 
+/** The predicted trace with the last hop's sockd.route choice, which the prediction does not carry. */
+function withInterface(trace: Trace, iface: TraceHop['iface'] | undefined): Trace {
+  if (!iface || trace.hops.length === 0) return trace;
+  const hops = [...trace.hops];
+  hops[hops.length - 1] = { ...hops[hops.length - 1]!, iface };
+  return { ...trace, hops };
+}
+
 /** Only what static analysis can know: replies, path, rules, identd, routes. */
 function predictable(e: CaseExpectations): CaseExpectations {
   const { received: _received, echo: _echo, ...rest } = e;
@@ -95,13 +115,18 @@ export async function checkTopology(
   topology: ResolvedTopology,
   configs: ReadonlyMap<string, ParsedHostConfigs>,
   cases: readonly ScenarioCase[],
+  /** How `origin` names the topology file in the coverage (default: its absolute path). */
+  topologyFile: string = topology.file,
 ): Promise<CheckResult> {
   const world = new LabWorld(topology, configs);
   const checks: CaseCheck[] = [];
+  const covered: CoveredCase[] = [];
   for (const c of cases) {
     for (const s of c.steps) world.apply(s);
     const prediction = await predictRequest(world, c.request);
-    const trace = predictedTrace(c, prediction, topology);
+    const iface = await predictedBindInterface(world, c, prediction);
+    const trace = withInterface(predictedTrace(c, prediction, topology), iface);
+    covered.push({ case: c, trace });
     const expect = predictable(c.expect);
     const contradictions = checkExpectations(
       expect,
@@ -121,5 +146,10 @@ export async function checkTopology(
     checks.push({ case: c, prediction, contradictions });
     for (const s of c.cleanup) world.apply(s);
   }
-  return { topology: topology.name, lints: lintTopology(topology, configs), cases: checks };
+  return {
+    topology: topology.name,
+    lints: lintTopology(topology, configs),
+    cases: checks,
+    coverage: ruleCoverage(topology, configs, covered, 'predicted', topologyFile),
+  };
 }

@@ -193,7 +193,8 @@ export async function probeFromHost(
         command: request.command,
         host: target.host,
         port: target.port,
-        user: request.user,
+        // The USERID: a forged claim when given; the socket stays the owner's (identd says `user`).
+        user: request.claim ?? request.user,
         ...(request.credentials ? { credentials: request.credentials } : {}),
       },
       { timeoutMs },

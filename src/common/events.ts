@@ -85,6 +85,14 @@ export type LabEvent =
       readonly shortcut?: 'loopback' | 'no-file';
     })
   | (EventBase & {
+      /** sockd.route (e) chose the local interface for a BIND's listening socket (or, with --route-connect, a CONNECT's outbound one). */
+      readonly type: 'interface';
+      readonly purpose: 'bind' | 'connect';
+      /** The chosen interface address; null when no line matched (the BIND is refused). */
+      readonly iface: string | null;
+      readonly rule: RuleCite | null;
+    })
+  | (EventBase & {
       readonly type: 'upstream-attempt';
       readonly server: string;
       readonly address: string | null;

@@ -1,5 +1,6 @@
 import type { CheckResult } from '../analysis/check.ts';
 import { describeReply } from '../scenario/replies.ts';
+import { coverageText } from './coverage-text.ts';
 
 /** `sockslab check` output: lint findings, then each case's predicted outcome against its expectations. */
 export function renderCheck(result: CheckResult, options: { readonly verbose?: boolean } = {}): string {
@@ -19,6 +20,8 @@ export function renderCheck(result: CheckResult, options: { readonly verbose?: b
       out.push(`       ${f.what}: scenario expects ${f.expected}, configs give ${f.actual}`);
     if (!ok || options.verbose) for (const r of p.reasoning) out.push(`       · ${r}`);
   }
+  if (result.cases.length)
+    out.push('', ...coverageText(result.coverage, { lines: options.verbose === true }));
   const errors = result.lints.filter((l) => l.severity === 'error').length;
   const warnings = result.lints.length - errors;
   const bad = result.cases.filter((c) => c.contradictions.length > 0).length;
@@ -50,6 +53,7 @@ export function checkJson(result: CheckResult): string {
         },
         contradictions: c.contradictions,
       })),
+      coverage: result.coverage,
     },
     null,
     2,

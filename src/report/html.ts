@@ -1,6 +1,8 @@
+import type { FileCoverage, RuleCoverage } from '../analysis/rule-coverage.ts';
 import { describeReply } from '../scenario/replies.ts';
+import { coverageHeadline, fileLabel } from './coverage-text.ts';
 import type { DiagramHooks } from './diagrams.ts';
-import type { CaseReport, HopReport, RunReport } from './model.ts';
+import { type CaseReport, type HopReport, type RunReport, requestUser } from './model.ts';
 import { xmlEscape as h } from './xml.ts';
 
 /**
@@ -16,6 +18,9 @@ th{background:#f3f5f7} tr.failed td{background:#fff1f0} .pass{color:#116329;font
 code,pre{font:12px/1.4 ui-monospace,monospace} pre{background:#f6f8fa;padding:.6rem;overflow-x:auto}
 details{margin:.5rem 0;border:1px solid #d0d7de;border-radius:4px;padding:.4rem .7rem} summary{cursor:pointer}
 .diagram svg{max-width:100%;height:auto} .muted{color:#59636e}
+table.conf td.n{text-align:right;font-variant-numeric:tabular-nums} table.conf td.src{font:12px/1.4 ui-monospace,monospace;white-space:pre}
+table.conf tr.comment td{color:#59636e;border-color:#eef1f4} table.conf tr.never td{background:#fff1f0} table.conf tr.never td.src{font-weight:600}
+table.conf tr.undecided td{background:#fff8e5}
 `;
 
 const verdict = (c: CaseReport) =>
@@ -39,7 +44,7 @@ function hopRow(hop: HopReport): string {
 
 function caseSection(c: CaseReport, index: number, hooks: DiagramHooks): string {
   const parts = [
-    `<details id="${caseId(c, index)}"${c.verdict === 'fail' ? ' open' : ''}><summary>${verdict(c)} <strong>${h(c.name)}</strong> — ${h(c.request.user)}@${h(c.request.from)} ${h(c.request.command)} ${h(c.request.target)} (${h(c.request.protocol)}, first hop ${h(c.request.via)}): ${h(c.observed.replyName)}</summary>`,
+    `<details id="${caseId(c, index)}"${c.verdict === 'fail' ? ' open' : ''}><summary>${verdict(c)} <strong>${h(c.name)}</strong> — ${h(requestUser(c))}@${h(c.request.from)} ${h(c.request.command)} ${h(c.request.target)} (${h(c.request.protocol)}, first hop ${h(c.request.via)}): ${h(c.observed.replyName)}</summary>`,
     `<p class="muted"><code>${h(c.source.file)}:${c.source.line}</code>${c.tags.length ? ` · tags: ${c.tags.map(h).join(', ')}` : ''}${c.request.steps.length ? ` · steps: ${c.request.steps.map(h).join('; ')}` : ''}</p>`,
     `<p>Path: <strong>${c.observed.path.map(h).join(' → ')}</strong>${c.observed.error ? ` · error: ${h(c.observed.error)}` : ''}</p>`,
   ];
@@ -77,6 +82,51 @@ function caseSection(c: CaseReport, index: number, hooks: DiagramHooks): string 
   return parts.join('\n');
 }
 
+/** One config file, every physical line, with the cases that reached it and those it decided. */
+function coverageFile(f: FileCoverage): string {
+  const rows = f.lines.map((l) => {
+    if (!l.rule)
+      return `<tr class="comment"><td class="n">${l.line}</td><td></td><td></td><td class="src">${h(l.text)}</td></tr>`;
+    const cls =
+      l.reached.length === 0 ? ' class="never"' : l.decided.length === 0 ? ' class="undecided"' : '';
+    const title = (names: readonly string[]) => (names.length ? ` title="${h(names.join('\n'))}"` : '');
+    return `<tr${cls}><td class="n">${l.line}</td><td class="n"${title(l.reached)}>${l.reached.length}</td><td class="n"${title(l.decided)}>${l.decided.length}</td><td class="src">${h(l.text)}${l.reached.length === 0 ? ' <span class="fail">never reached</span>' : ''}</td></tr>`;
+  });
+  const t = f.totals;
+  return [
+    `<h3>${h(f.host)} ${h(fileLabel(f))} <span class="muted">· <code>${h(f.origin)}</code> · ${t.reached} of ${t.rules} rule lines reached, ${t.decided} decided</span></h3>`,
+    '<table class="conf"><tr><th>line</th><th>reached</th><th>decided</th><th>text</th></tr>',
+    ...rows,
+    '</table>',
+  ].join('\n');
+}
+
+function coverageSection(c: RuleCoverage): string {
+  const totals = c.hosts.flatMap((host) => [
+    ...host.files.map(
+      (f) =>
+        `<tr><td>${h(host.host)}</td><td>${h(fileLabel(f))}</td><td>${f.totals.rules}</td><td>${f.totals.reached}</td><td>${f.totals.decided}</td><td>${f.totals.never}</td></tr>`,
+    ),
+    `<tr><th>${h(host.host)}</th><th>total</th><th>${host.totals.rules}</th><th>${host.totals.reached}</th><th>${host.totals.decided}</th><th>${host.totals.never}</th></tr>`,
+  ]);
+  const never = c.never.length
+    ? `<p>Never reached: ${c.never.map((n) => `<code>${h(n.host)} ${h(fileLabel(n))}:${n.line}</code>`).join(', ')}</p>`
+    : '<p>Every rule line was reached by at least one case.</p>';
+  const uncounted = c.uncounted.length
+    ? `<p class="muted">Not counted (decided under a text a scenario step had replaced): ${c.uncounted.map((u) => `${h(u.case)} at ${h(u.host)} ${h(u.file)}${u.line !== null ? `:${u.line}` : ''}`).join('; ')}</p>`
+    : '';
+  return [
+    '<h2>Rule coverage</h2>',
+    `<p>${h(coverageHeadline(c))}. <span class="muted">Reached: the request was compared with the line (every line before the deciding one, and that one). Decided: the line matched. Hover a count for the cases.</span></p>`,
+    '<table><tr><th>host</th><th>file</th><th>rule lines</th><th>reached</th><th>decided</th><th>never reached</th></tr>',
+    ...totals,
+    '</table>',
+    never,
+    uncounted,
+    ...c.hosts.flatMap((host) => host.files.map(coverageFile)),
+  ].join('\n');
+}
+
 /** Unique per report even when two names differ only in punctuation. */
 function caseId(c: CaseReport, index: number): string {
   return `case-${index + 1}-${anchor(c.name)}`;
@@ -96,7 +146,7 @@ export function renderHtml(report: RunReport, hooks: DiagramHooks = {}): string 
   const p = report.run.predictions;
   const rows = report.cases.map(
     (c, i) =>
-      `<tr${c.verdict === 'fail' ? ' class="failed"' : ''}><td>${verdict(c)}</td><td><a href="#${caseId(c, i)}">${h(c.name)}</a></td><td>${h(c.scenario)}</td><td>${h(c.request.user)}@${h(c.request.from)} ${h(c.request.command)} ${h(c.request.target)}</td><td>${h(c.observed.replyName)}</td><td>${c.observed.path.map(h).join(' → ')}</td><td>${c.prediction ? (c.prediction.agreed ? 'agrees' : '<span class="fail">disagrees</span>') : 'n/a'}</td></tr>`,
+      `<tr${c.verdict === 'fail' ? ' class="failed"' : ''}><td>${verdict(c)}</td><td><a href="#${caseId(c, i)}">${h(c.name)}</a></td><td>${h(c.scenario)}</td><td>${h(requestUser(c))}@${h(c.request.from)} ${h(c.request.command)} ${h(c.request.target)}</td><td>${h(c.observed.replyName)}</td><td>${c.observed.path.map(h).join(' → ')}</td><td>${c.prediction ? (c.prediction.agreed ? 'agrees' : '<span class="fail">disagrees</span>') : 'n/a'}</td></tr>`,
   );
   const attribution = report.attribution.map(
     (r) =>
@@ -124,6 +174,7 @@ ${rows.join('\n')}
 <table><tr><th>request</th><th>hop</th><th>client host</th><th>identd asked</th><th>answer</th><th>identd user</th><th>rule saw user</th><th>verdict</th><th>decision</th></tr>
 ${attribution.join('\n')}
 </table>
+${report.coverage ? coverageSection(report.coverage) : ''}
 <h2>Cases</h2>
 ${report.cases.map((c, i) => caseSection(c, i, hooks)).join('\n')}
 </body>

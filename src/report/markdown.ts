@@ -1,6 +1,7 @@
 import { traceLines } from '../scenario/trace-text.ts';
+import { coverageMarkdown } from './coverage-text.ts';
 import type { DiagramHooks } from './diagrams.ts';
-import type { AttributionRow, CaseReport, RunReport } from './model.ts';
+import { type AttributionRow, type CaseReport, type RunReport, requestUser } from './model.ts';
 
 /** summary.md: results table, disagreements with the prediction, attribution matrix, failures. */
 
@@ -68,7 +69,7 @@ export function renderMarkdown(report: RunReport, hooks: DiagramHooks = {}): str
         c.verdict === 'pass' ? 'pass' : '**FAIL**',
         c.name,
         c.scenario,
-        `${c.request.user}@${c.request.from} ${c.request.command} ${c.request.target} (${c.request.protocol})`,
+        `${requestUser(c)}@${c.request.from} ${c.request.command} ${c.request.target} (${c.request.protocol})`,
         c.observed.replyName,
         c.observed.path.join(' → '),
         predictionCell(c),
@@ -105,6 +106,7 @@ export function renderMarkdown(report: RunReport, hooks: DiagramHooks = {}): str
     out.push('');
   }
   out.push('## identd attribution', '', ...attributionTable(report.attribution), '');
+  if (report.coverage) out.push(...coverageMarkdown(report.coverage));
   const mermaid = hooks.caseMermaid;
   out.push('## Traces', '');
   for (const c of report.cases) {

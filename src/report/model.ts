@@ -1,3 +1,4 @@
+import type { RuleCoverage } from '../analysis/rule-coverage.ts';
 import type { Failure } from '../scenario/expect.ts';
 import { serverUsed } from '../scenario/expect.ts';
 import type { CaseExpectations } from '../scenario/model.ts';
@@ -55,7 +56,10 @@ export interface CaseReport {
   readonly source: { readonly file: string; readonly line: number; readonly column: number };
   readonly request: {
     readonly from: string;
+    /** Owner of the origin's socket (whom identd names). */
     readonly user: string;
+    /** USERID sent instead of `user` (a forged claim); null = user. */
+    readonly claim: string | null;
     readonly protocol: string;
     readonly command: 'connect' | 'bind';
     readonly target: string;
@@ -129,6 +133,8 @@ export interface RunReport {
   };
   readonly cases: readonly CaseReport[];
   readonly attribution: readonly AttributionRow[];
+  /** Which config lines the observed cases reached and which decided them (null: not computed). */
+  readonly coverage: RuleCoverage | null;
 }
 
 export interface RunInfo {
@@ -210,6 +216,7 @@ export function caseReport(r: CaseResult): CaseReport {
     request: {
       from: req.from,
       user: req.user,
+      claim: req.claim ?? null,
       protocol: req.protocol,
       command: req.command,
       target: `${req.target.host}:${req.target.port}`,
@@ -240,6 +247,11 @@ export function caseReport(r: CaseResult): CaseReport {
       : null,
     trace: r.trace,
   };
+}
+
+/** `x`, or `y (claims x)` when the origin's socket owner y sent the USERID x. */
+export function requestUser(c: Pick<CaseReport, 'request'>): string {
+  return c.request.claim !== null ? `${c.request.user} (claims ${c.request.claim})` : c.request.user;
 }
 
 export function attributionRows(cases: readonly CaseReport[]): AttributionRow[] {
@@ -278,6 +290,7 @@ export function buildRunReport(
   info: RunInfo,
   topology: ResolvedTopology,
   results: readonly CaseResult[],
+  coverage: RuleCoverage | null = null,
 ): RunReport {
   const cases = results.map(caseReport);
   const passed = cases.filter((c) => c.verdict === 'pass').length;
@@ -302,5 +315,6 @@ export function buildRunReport(
     topology: topologySummary(topology, info.topologyFile),
     cases,
     attribution: attributionRows(cases),
+    coverage,
   };
 }

@@ -1,3 +1,4 @@
+import { coverageText } from './coverage-text.ts';
 import { failureText } from './junit.ts';
 import { predictionCell } from './markdown.ts';
 import type { RunReport } from './model.ts';
@@ -48,4 +49,9 @@ export function renderFindings(report: RunReport): string {
     .filter((c) => c.prediction && !c.prediction.agreed)
     .map((c) => `FINDING ${c.name}: ${c.prediction!.differences.join('; ')}`);
   return lines.length ? `${lines.join('\n')}\n` : '';
+}
+
+/** The run's rule coverage: totals per host and file, and the lines no case reached. */
+export function renderCoverage(report: RunReport): string {
+  return report.coverage ? `${coverageText(report.coverage).join('\n')}\n` : '';
 }

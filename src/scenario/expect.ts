@@ -100,7 +100,12 @@ export function checkExpectations(
       fail(`identd at ${i.host}`, i.none ? 'no identd query' : (i.user ?? i), onPath(i.host));
       continue;
     }
+    if (i.claimed !== undefined && i.claimed !== hop.user)
+      fail(`claimed user at ${i.host}`, i.claimed, hop.user === '' ? '(none)' : hop.user);
     const got = hop.identd;
+    const onlyClaim =
+      i.user === undefined && i.queried === undefined && i.answer === undefined && i.verdict === undefined;
+    if (i.claimed !== undefined && onlyClaim && !i.none) continue;
     if (i.none) {
       if (got)
         fail(

@@ -50,6 +50,8 @@ export interface IdentdExpectation {
   readonly host: string;
   /** true: this hop must not have asked identd at all. */
   readonly none?: boolean;
+  /** The USERID the hop received (the claim, forged or not), whatever identd said. */
+  readonly claimed?: string;
   readonly queried?: string;
   readonly answer?: string | null;
   readonly user?: string | null;

@@ -13,7 +13,7 @@ import type {
   TextMatcher,
 } from './model.ts';
 import { AllReplyNames, resolveReply } from './replies.ts';
-import type { RawCase, RawExpect, RawStep } from './schema.ts';
+import { type RawCase, type RawExpect, type RawStep, type RawTableRow, TableRequestKeys } from './schema.ts';
 
 /**
  * Scenario loader, second stage: check every name against the topology, expand matrices and
@@ -38,8 +38,29 @@ export function parseDuration(value: number | string): number {
 }
 
 const MatrixKeys = ['user', 'from', 'target', 'port'] as const;
-type MatrixKey = (typeof MatrixKeys)[number];
-type Binding = Partial<Record<MatrixKey, string | number>>;
+type BindingKey = (typeof TableRequestKeys)[number];
+type Binding = Partial<Record<BindingKey, string | number>>;
+
+/** One expansion of a case: its request dimensions, and for a table row its expectations and place. */
+interface Variant {
+  readonly binding: Binding;
+  /** The row's expectation keys (table rows only). */
+  readonly expect?: RawExpect;
+  /** YAML path of the row (table rows only): its errors and the case's source point there. */
+  readonly row?: YamlPath;
+}
+
+/** A table row split into request dimensions and expectations; keys keep the row's own spelling. */
+function splitRow(row: RawTableRow): { binding: Binding; expect: RawExpect } {
+  const binding: Binding = {};
+  const expect: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(row)) {
+    if ((TableRequestKeys as readonly string[]).includes(key))
+      binding[key as BindingKey] = value as string | number;
+    else expect[key] = value;
+  }
+  return { binding, expect: expect as RawExpect };
+}
 
 function combinations(matrix: RawCase['matrix']): Binding[] {
   let out: Binding[] = [{}];
@@ -54,7 +75,7 @@ function combinations(matrix: RawCase['matrix']): Binding[] {
 /** `${user}` etc. in every string of the case, so expectations can follow the matrix. */
 function substitute<T>(value: T, binding: Binding): T {
   if (typeof value === 'string') {
-    return value.replace(/\$\{(user|from|target|port)\}/g, (whole, key: MatrixKey) =>
+    return value.replace(/\$\{(user|from|claim|protocol|target|port)\}/g, (whole, key: BindingKey) =>
       binding[key] === undefined ? whole : String(binding[key]),
     ) as T;
   }
@@ -100,37 +121,52 @@ export function resolveScenario(loaded: LoadedScenario, topology: ResolvedTopolo
   const names = new Map<string, number>();
   raw.cases.forEach((rawCase, index) => {
     const base: YamlPath = ['cases', index];
-    for (const binding of combinations(rawCase.matrix)) {
-      const c = substitute(rawCase, binding);
-      const suffix = Object.entries(binding)
-        .filter(([k]) => !rawCase.name.includes(`\${${k}}`))
-        .map(([k, v]) => `${k}=${v}`)
+    if (rawCase.matrix && rawCase.table)
+      fail([...base, 'table'], 'a case has either matrix or table, not both', 'E_SCENARIO_SCHEMA');
+    if (!rawCase.expect && !rawCase.table)
+      fail(base, 'a case needs expect: (or a table: whose rows carry the expectations)', 'E_SCENARIO_SCHEMA');
+    const variants: Variant[] = rawCase.table
+      ? rawCase.table.map((row, j) => ({ ...splitRow(row), row: [...base, 'table', j] }))
+      : combinations(rawCase.matrix).map((binding) => ({ binding }));
+    for (const variant of variants) {
+      const { binding } = variant;
+      const substituted = substitute(rawCase, binding);
+      // A row's expectations replace the case's, key by key (a row's `identd` replaces the whole map).
+      const c: RawCase = variant.row
+        ? { ...substituted, expect: { ...substituted.expect, ...substitute(variant.expect, binding) } }
+        : substituted;
+      // Request keys in one fixed order, whatever the row's order, so names are stable.
+      const suffix = TableRequestKeys.filter((k) => binding[k] !== undefined)
+        .filter((k) => !rawCase.name.includes(`\${${k}}`))
+        .map((k) => `${k}=${binding[k]}`)
         .join(', ');
       const name = suffix ? `${c.name} [${suffix}]` : c.name;
       const seen = names.get(name);
       if (seen !== undefined)
         fail(
-          [...base, 'name'],
+          variant.row ?? [...base, 'name'],
           `duplicate case name "${name}" (also cases[${seen}])`,
           'E_SCENARIO_DUPLICATE',
         );
       names.set(name, index);
-      cases.push(resolveCase(c, binding, name, base));
+      cases.push(resolveCase(c, variant, name, base));
     }
   });
 
-  function resolveCase(c: RawCase, binding: Binding, name: string, base: YamlPath): ScenarioCase {
-    const protocol: ProbeProtocol = c.protocol ?? raw.defaults?.protocol ?? 'socks4';
-    const from = host(String(binding.from ?? c.from), [
-      ...base,
-      binding.from !== undefined ? 'matrix' : 'from',
-    ]);
+  function resolveCase(c: RawCase, variant: Variant, name: string, base: YamlPath): ScenarioCase {
+    const { binding } = variant;
+    /** Where a request key's value was written: the row, the matrix, or the case itself. */
+    const at = (key: BindingKey, own: YamlPath = [...base, key]): YamlPath =>
+      binding[key] === undefined ? own : variant.row ? [...variant.row, key] : [...base, 'matrix', key];
+    const protocol: ProbeProtocol =
+      (binding.protocol as ProbeProtocol | undefined) ?? c.protocol ?? raw.defaults?.protocol ?? 'socks4';
+    const from = host(String(binding.from ?? c.from), at('from'));
     if (c.connect && c.bind) fail(base, 'a case has either connect or bind, not both', 'E_SCENARIO_SCHEMA');
     if (!c.connect && !c.bind)
       fail(base, 'a case needs a request: connect: host:port or bind: {...}', 'E_SCENARIO_SCHEMA');
     if (c.credentials && protocol !== 'socks5') {
       fail(
-        [...base, 'credentials'],
+        binding.protocol !== undefined ? at('protocol') : [...base, 'credentials'],
         `credentials need protocol socks5 (this case uses ${protocol})`,
         'E_SCENARIO_SCHEMA',
       );
@@ -158,10 +194,10 @@ export function resolveScenario(loaded: LoadedScenario, topology: ResolvedTopolo
     if (binding.target !== undefined) target = { ...target, host: String(binding.target) };
     if (binding.port !== undefined) target = { ...target, port: Number(binding.port) };
     if (target.port > 65535)
-      fail([...base, 'connect'], `port ${target.port} out of range`, 'E_SCENARIO_SCHEMA');
+      fail(at('port', [...base, 'connect']), `port ${target.port} out of range`, 'E_SCENARIO_SCHEMA');
     if (!hosts.has(target.host) && !Ipv4.test(target.host) && !target.host.includes('.')) {
       fail(
-        [...base, c.connect ? 'connect' : 'bind'],
+        at('target', [...base, c.connect ? 'connect' : 'bind']),
         `unknown destination host "${target.host}"; hosts: ${[...hosts].sort().join(', ')}`,
       );
     }
@@ -175,9 +211,18 @@ export function resolveScenario(loaded: LoadedScenario, topology: ResolvedTopolo
     }
     const timeoutMs = c.timeout !== undefined ? parseDuration(c.timeout) : defaultTimeout;
     const user = String(binding.user ?? c.user);
+    const claim = binding.claim !== undefined ? String(binding.claim) : c.claim;
+    if (claim !== undefined && protocol === 'socks5')
+      fail(
+        at('claim'),
+        'claim is the SOCKS 4 USERID; a SOCKS 5 request names its user in credentials',
+        'E_SCENARIO_SCHEMA',
+      );
     const request: ProbeRequest = {
       from,
       user,
+      // Only a claim that differs from the owner is a forged one; the same name is no claim at all.
+      ...(claim !== undefined && claim !== user ? { claim } : {}),
       protocol,
       command,
       target,
@@ -189,7 +234,8 @@ export function resolveScenario(loaded: LoadedScenario, topology: ResolvedTopolo
     };
     const steps = (list: readonly RawStep[] | undefined, key: 'steps' | 'cleanup') =>
       (list ?? []).map((s, i) => resolveStep(s, [...base, key, i]));
-    const loc = loaded.locate(base);
+    if (variant.expect) resolveExpect(variant.expect, protocol, variant.row!); // the row's own errors, at the row
+    const loc = loaded.locate(variant.row ?? base);
     return {
       name,
       scenario: loaded.file,
@@ -200,7 +246,7 @@ export function resolveScenario(loaded: LoadedScenario, topology: ResolvedTopolo
       steps: steps(c.steps, 'steps'),
       cleanup: steps(c.cleanup, 'cleanup'),
       timeoutMs,
-      expect: resolveExpect(c.expect, protocol, [...base, 'expect']),
+      expect: resolveExpect(c.expect ?? {}, protocol, [...base, 'expect']),
       source: { file: loaded.file, line: loc.line, column: loc.column },
     };
   }

@@ -99,6 +99,7 @@ const RouteExpect = z.strictObject({
 const IdentdHopExpect = z.union([
   z.string().describe('user identd attributed; "none" = no identd query at that hop'),
   z.strictObject({
+    claimed: z.string().optional().describe('the USERID this hop received (a claim identd may contradict)'),
     queried: HostName.optional(),
     answer: z.string().nullable().optional(),
     user: z.string().nullable().optional(),
@@ -138,12 +139,35 @@ export const Matrix = z
   // biome-ignore lint/suspicious/noTemplateCurlyInString: documents the DSL's own ${...} placeholders
   .describe('expand the case over every combination; ${user} ${from} ${target} ${port} are substituted');
 
+/** Keys of a `table:` row that change the request (the rest are expectation keys, as in `expect`). */
+export const TableRequestKeys = ['from', 'user', 'claim', 'protocol', 'target', 'port'] as const;
+
+/** One row of a case's table: request dimensions plus expectations merged over the case's `expect`. */
+export const TableRow = Expect.extend({
+  from: HostName.optional().describe('origin host for this row'),
+  user: z.string().optional().describe('user on the origin host for this row'),
+  claim: z.string().optional().describe('USERID sent for this row (a forged claim)'),
+  protocol: Protocol.optional(),
+  target: z.string().optional().describe('destination host (connect or bind) for this row'),
+  port: Port.optional().describe('destination port for this row'),
+}).describe(
+  'request keys (from, user, claim, protocol, target, port) and expectation keys (reply, path, rules, identd, route, ...) merged over the case expect',
+);
+
 export const Case = z.strictObject({
   name: z.string().min(1),
   description: z.string().optional(),
   tags: z.array(z.string().min(1)).optional(),
   from: HostName.describe('origin host'),
-  user: z.string().describe('user on the origin host (SOCKS 4 USERID)'),
+  user: z
+    .string()
+    .describe(
+      'user on the origin host: owns the socket, and is the SOCKS 4 USERID unless claim says otherwise',
+    ),
+  claim: z
+    .string()
+    .optional()
+    .describe('USERID sent (SOCKS 4/4A) when it differs from user: a forged claim; absent = user'),
   protocol: Protocol.optional().describe('default socks4 (or the file defaults)'),
   credentials: Credentials.optional().describe('SOCKS 5 username/password'),
   via: z
@@ -156,8 +180,15 @@ export const Case = z.strictObject({
   steps: z.array(Step).optional().describe('faults applied before the request'),
   cleanup: z.array(Step).optional().describe('steps applied after the request, whatever happened'),
   matrix: Matrix.optional(),
+  table: z
+    .array(TableRow)
+    .min(1)
+    .optional()
+    .describe(
+      'one case per row, named `name [user=bob, port=22]`; the row expectations override expect key by key',
+    ),
   timeout: Duration.optional(),
-  expect: Expect,
+  expect: Expect.optional().describe('required unless a table gives each row its expectations'),
 });
 
 export const ScenarioFile = z.strictObject({
@@ -171,6 +202,7 @@ export type RawScenarioFile = z.infer<typeof ScenarioFile>;
 export type RawCase = z.infer<typeof Case>;
 export type RawStep = z.infer<typeof Step>;
 export type RawExpect = z.infer<typeof Expect>;
+export type RawTableRow = z.infer<typeof TableRow>;
 
 /** The editor schema, as committed in scenarios/scenario.schema.json. */
 export function scenarioJsonSchema(): string {

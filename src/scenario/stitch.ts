@@ -119,7 +119,11 @@ export function stitchTraces(
   const path = [request.from, ...hops.map((h) => h.host)];
   if (destination?.reached) path.push(destination.host);
   return {
-    origin: { host: request.from, user: request.user },
+    origin: {
+      host: request.from,
+      user: request.user,
+      ...(request.claim !== undefined ? { claim: request.claim } : {}),
+    },
     target: { host: request.target.host, port: request.target.port },
     protocol: request.protocol,
     command: request.command,
@@ -144,6 +148,7 @@ function buildHop(
   const identd = of('identd').at(-1);
   const route = of('route').at(-1);
   const outbound = of('outbound').at(-1);
+  const iface = of('interface').find((e) => e.purpose === 'bind');
   const reply = of('reply').find((r) => r.phase !== 'second');
   const host = req.host ?? name(req.local.address);
   let identdHop: TraceHop['identd'];
@@ -199,6 +204,9 @@ function buildHop(
       : {}),
     ...(outbound
       ? { outbound: { local: outbound.local, remote: outbound.remote, to: name(outbound.remote.address) } }
+      : {}),
+    ...(iface
+      ? { iface: { address: iface.iface, file: iface.rule?.file ?? null, line: iface.rule?.line ?? null } }
       : {}),
     reply: reply?.code ?? null,
     ...(reply ? { replyVersion: reply.version } : {}),

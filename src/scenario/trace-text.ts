@@ -4,7 +4,7 @@ import type { Trace, TraceHop } from './trace.ts';
 /** A trace as plain text lines, for terminal failures and Markdown: one line per hop. */
 export function traceLines(trace: Trace): string[] {
   const lines = [
-    `${trace.origin.user}@${trace.origin.host} → ${trace.command} ${trace.target.host}:${trace.target.port} (${trace.protocol})` +
+    `${originUser(trace)}@${trace.origin.host} → ${trace.command} ${trace.target.host}:${trace.target.port} (${trace.protocol})` +
       `: reply ${describeReply(trace.reply, trace.protocol)}`,
   ];
   if (trace.clientRoute) {
@@ -39,4 +39,11 @@ export function hopLine(hop: TraceHop): string {
   if (hop.outbound) parts.push(`→ ${hop.outbound.to}`);
   parts.push(`reply ${describeReply(hop.reply, hop.replyVersion === 5 ? 'socks5' : 'socks4')}`);
   return parts.join('; ');
+}
+
+/** `x`, or `y (claims x)` for a forged claim: the socket's owner and the USERID it sent. */
+export function originUser(trace: Pick<Trace, 'origin'>): string {
+  return trace.origin.claim !== undefined
+    ? `${trace.origin.user} (claims ${trace.origin.claim})`
+    : trace.origin.user;
 }

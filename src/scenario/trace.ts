@@ -46,6 +46,12 @@ export interface TraceHop {
     }[];
   };
   readonly outbound?: { readonly local: Endpoint; readonly remote: Endpoint; readonly to: string };
+  /** sockd.route's choice of the BIND's listening interface (multi-homed hop); null line = none matched. */
+  readonly iface?: {
+    readonly address: string | null;
+    readonly file: string | null;
+    readonly line: number | null;
+  };
   readonly reply: number | null;
   /** Protocol of that reply: 5 when this hop spoke SOCKS 5 to its client, else 4. */
   readonly replyVersion?: 4 | 5;
@@ -54,7 +60,8 @@ export interface TraceHop {
 }
 
 export interface Trace {
-  readonly origin: { readonly host: string; readonly user: string };
+  /** `user` owns the origin's socket (whom identd names); `claim` is the USERID it sent instead, if forged. */
+  readonly origin: { readonly host: string; readonly user: string; readonly claim?: string };
   readonly target: { readonly host: string; readonly port: number };
   readonly protocol: string;
   readonly command: 'connect' | 'bind';

@@ -40,6 +40,14 @@ export async function bindDirect(s: SessionSteps, run: RunState, rules: ServerRu
       return s.finish('no-route-file');
     }
     const choice = chooseInterface(route as RouteConfig, dst);
+    if (ctx.events) {
+      s.emit({
+        type: 'interface',
+        purpose: 'bind',
+        iface: choice?.iface ?? null,
+        rule: choice?.rule ?? null,
+      });
+    }
     if (!choice) {
       s.log('err', noInterfaceMessage(dst));
       s.sendFailure(req, { kind: 'no-route' });

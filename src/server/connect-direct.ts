@@ -23,7 +23,18 @@ export async function connectDirect(s: SessionSteps, run: RunState, rules: Serve
   let localAddress: string | undefined;
   if (ctx.routeConnect && ctx.multihomed) {
     const route = rules.route;
-    if (route && !isUnusable(route)) localAddress = chooseInterface(route as RouteConfig, dst)?.iface;
+    if (route && !isUnusable(route)) {
+      const choice = chooseInterface(route as RouteConfig, dst);
+      localAddress = choice?.iface;
+      if (ctx.events) {
+        s.emit({
+          type: 'interface',
+          purpose: 'connect',
+          iface: choice?.iface ?? null,
+          rule: choice?.rule ?? null,
+        });
+      }
+    }
   }
   let out: Conn;
   try {

@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { checkTopology } from '../../analysis/check.ts';
 import { checkJson, renderCheck } from '../../report/check-text.ts';
@@ -25,7 +25,8 @@ export async function checkCommand(
   options: CheckOptions,
 ): Promise<number> {
   const cwd = process.cwd();
-  const { topology, configs } = await loadTopologyWithConfigs(resolve(cwd, topologyArg));
+  const topologyFile = resolve(cwd, topologyArg);
+  const { topology, configs } = await loadTopologyWithConfigs(topologyFile);
   let cases: ReturnType<typeof allCases> = [];
   if (options.scenarios) {
     try {
@@ -49,7 +50,7 @@ export async function checkCommand(
         throw err;
     }
   }
-  const result = await checkTopology(topology, configs, cases);
+  const result = await checkTopology(topology, configs, cases, relative(cwd, topologyFile) || topologyFile);
   process.stdout.write(
     options.json ? checkJson(result) : renderCheck(result, { verbose: options.verbose === true }),
   );
@@ -71,7 +72,7 @@ export function register(program: Command): void {
     .option('--no-scenarios', 'lint only')
     .option('--json', 'machine-readable output')
     .option('--strict', 'lint warnings fail too')
-    .option('-v, --verbose', 'print the reasoning of every prediction')
+    .option('-v, --verbose', 'print the reasoning of every prediction and the coverage of every rule line')
     .action(async (topology: string, scenarios: string[], options: CheckOptions) => {
       process.exitCode = await checkCommand(topology, scenarios, options);
     });

@@ -13,7 +13,7 @@ import { runtimeRegistry } from '../runtimes.ts';
 import { eventLine } from './up.ts';
 
 /**
- * `sockslab probe <topology> --from C --user x [--via B[:port] | --use-socks-conf]
+ * `sockslab probe <topology> --from C --user x [--claim NAME] [--via B[:port] | --use-socks-conf]
  *  [--socks4|--socks4a|--socks5] (--connect host:port | --bind host:port [--bind-peer H[:user]])
  *  [--send text] [--json]`: one request from inside a host. Joins the running `sockslab up` lab
  * of that topology when there is one, else brings up a one-shot lab. Prints the reply, what came
@@ -23,6 +23,7 @@ import { eventLine } from './up.ts';
 interface ProbeFlags {
   from: string;
   user: string;
+  claim?: string;
   via?: string;
   useSocksConf?: boolean;
   socks4?: boolean;
@@ -78,10 +79,17 @@ export function probeRequest(flags: ProbeFlags): ProbeRequest {
   if ((flags.username === undefined) !== (flags.password === undefined)) {
     throw new InputError('E_CLI_OPTION', '--username and --password go together');
   }
+  if (flags.claim !== undefined && protocol === 'socks5') {
+    throw new InputError(
+      'E_CLI_OPTION',
+      '--claim sets the SOCKS 4 USERID; a SOCKS 5 user goes in --username',
+    );
+  }
   const [peerHost, peerUser] = (flags.bindPeer ?? '').split(':');
   return {
     from: flags.from,
     user: flags.user,
+    ...(flags.claim !== undefined && flags.claim !== flags.user ? { claim: flags.claim } : {}),
     ...(flags.via !== undefined ? { via: flags.via } : { useSocksConf: true }),
     protocol,
     command,
@@ -127,6 +135,10 @@ export function register(program: Command): void {
     .argument('<topology>', 'topology YAML file')
     .requiredOption('--from <host>', 'origin host')
     .requiredOption('--user <user>', 'user on the origin host (SOCKS 4 USERID; whom identd names)')
+    .option(
+      '--claim <name>',
+      'send this USERID instead of --user (a forged claim; identd still names --user)',
+    )
     .option('--via <host[:port]>', 'first SOCKS server (default: the origin host socks.conf)')
     .option('--use-socks-conf', "route by the origin host's socks.conf (the default without --via)")
     .option('--socks4', 'SOCKS 4 (default)')
@@ -161,7 +173,7 @@ export function register(program: Command): void {
       } else {
         const where = state ? `lab ${state.name} (pid ${state.pid})` : 'one-shot lab';
         process.stdout.write(
-          `${request.user}@${request.from} ${request.command} ${request.target.host}:${request.target.port} (${request.protocol}) in ${where}\n`,
+          `${request.user}${request.claim !== undefined ? ` (claiming ${request.claim})` : ''}@${request.from} ${request.command} ${request.target.host}:${request.target.port} (${request.protocol}) in ${where}\n`,
         );
         process.stdout.write(`reply: ${describeReply(outcome.reply, outcome.protocol)}\n`);
         if (outcome.secondReply !== undefined)

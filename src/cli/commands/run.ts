@@ -3,6 +3,7 @@ import { join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Listr } from 'listr2';
 import { createPredictor } from '../../analysis/predictor.ts';
+import { ruleCoverage } from '../../analysis/rule-coverage.ts';
 import { InputError } from '../../common/errors.ts';
 import { newId } from '../../common/ids.ts';
 import type { DiagramHooks } from '../../report/diagrams.ts';
@@ -11,7 +12,7 @@ import { renderJson } from '../../report/json.ts';
 import { failureMessage, renderJunit } from '../../report/junit.ts';
 import { renderMarkdown } from '../../report/markdown.ts';
 import { buildRunReport, type RunReport } from '../../report/model.ts';
-import { renderFailures, renderFindings, renderResultTable } from '../../report/terminal.ts';
+import { renderCoverage, renderFailures, renderFindings, renderResultTable } from '../../report/terminal.ts';
 import type { LabTimeouts } from '../../runtime/runtime.ts';
 import { allCases, selectScenarios } from '../../scenario/discover.ts';
 import type { ScenarioCase } from '../../scenario/model.ts';
@@ -216,6 +217,14 @@ export async function runCommand(
     process.off('SIGTERM', onSignal);
     await lab.down();
   }
+  const topologyName = relative(cwd, topologyFile) || topologyFile;
+  const coverage = ruleCoverage(
+    topology,
+    configs,
+    results.map((r) => ({ case: r.case, trace: r.trace })),
+    'observed',
+    topologyName,
+  );
   const report = buildRunReport(
     {
       id,
@@ -224,10 +233,11 @@ export async function runCommand(
       finishedAt: Date.now(),
       scenarios: scenarios.map((s) => s.file),
       tags: parseTags(options.tags),
-      topologyFile: relative(cwd, topologyFile) || topologyFile,
+      topologyFile: topologyName,
     },
     topology,
     results,
+    coverage,
   );
   const art = await diagrams(topology, results);
   const dir = await writeReports(resolve(cwd, options.reportDir), runDirName(started, id), report, art);
@@ -239,6 +249,7 @@ export async function runCommand(
     process.stdout.write(`\n${renderResultTable(report)}`);
     if (failures) process.stdout.write(`\n${failures}`);
     if (findings) process.stdout.write(`\n${findings}`);
+    process.stdout.write(`\n${renderCoverage(report)}`);
     if (art.warning) process.stderr.write(`sockslab: diagrams skipped: ${art.warning}\n`);
     process.stdout.write(
       `reports: ${relative(cwd, dir) || dir}/ (index.html, report.json, junit.xml, summary.md)\n`,

@@ -67,6 +67,8 @@ export function eventLine(e: LabEvent): string {
         return `decision ${e.action} ${e.rule ? `${e.rule.file}:${e.rule.line}` : '(no rule)'} [${e.reason}] user ${e.user} real ${e.realUser}`;
       case 'route':
         return `route ${e.action}${e.rule ? ` ${e.rule.file}:${e.rule.line}` : ''}${e.servers.length > 0 ? ` servers ${e.servers.join(',')}` : ''}`;
+      case 'interface':
+        return `interface ${e.purpose} ${e.iface ?? '(none)'}${e.rule ? ` ${e.rule.file}:${e.rule.line}` : ''}`;
       case 'upstream-attempt':
         return `upstream ${e.server} ${e.address ?? '?'}:${e.port} ${e.ok ? 'ok' : `failed ${e.error ?? ''}`}`;
       case 'outbound':

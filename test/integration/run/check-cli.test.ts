@@ -21,6 +21,24 @@ test('check on the seed cascade lints, predicts every case as its scenario expec
   t.regex(r.stdout, /^warning: A sockd\.conf:4: .*g\.7.* \[identd-behind-rsockd\]$/m);
   t.regex(r.stdout, /^ok {3}x reaches z's echo port through B and A: 90 \(granted\), C > B > A > z$/m);
   t.regex(r.stdout, /0 lint errors, 1 warning; (\d+) of \1 cases predicted as expected/);
+  t.regex(
+    r.stdout,
+    /^rule coverage \(predicted, \d+ cases\): 7 of 8 rule lines reached, 6 decided, 1 never reached$/m,
+  );
+  t.regex(r.stdout, /^ +B total +4 +3 +2 +1$/m);
+  t.regex(r.stdout, /^ {2}never reached:\n {4}B sockd\.conf:3 {2}deny 0\.0\.0\.0 0\.0\.0\.0$/m);
+});
+
+test('check --json and check -v give the coverage of every rule line', async (t) => {
+  const json = await sockslab(['check', 'topologies/seed-cascade.yaml', '--json']);
+  t.is(json.exitCode, 0, json.stderr);
+  const out = JSON.parse(json.stdout);
+  t.is(out.coverage.basis, 'predicted');
+  const a = out.coverage.hosts.find((h: { host: string }) => h.host === 'A');
+  t.deepEqual(a.totals, { rules: 3, reached: 3, decided: 3, never: 0 });
+  t.is(a.files[0].origin, 'topologies/seed-cascade.yaml:64');
+  const verbose = await sockslab(['check', 'topologies/seed-cascade.yaml', '-v']);
+  t.regex(verbose.stdout, /^ {4}A sockd\.conf:4 {2}2 \/ 1 {2}permit \*=\/etc\/sockd\/dept\.users /m);
 });
 
 test('check exits 1 when a scenario expects what the configs cannot give, with the reasoning', async (t) => {

@@ -1,5 +1,7 @@
 import test from 'ava';
+import { checkTopology } from '../../../src/analysis/check.ts';
 import { createPredictor } from '../../../src/analysis/predictor.ts';
+import { ruleCoverage } from '../../../src/analysis/rule-coverage.ts';
 import { localRuntime } from '../../../src/runtime/local/local-runtime.ts';
 import { loadScenarioFile } from '../../../src/scenario/load.ts';
 import { resolveScenario } from '../../../src/scenario/resolve.ts';
@@ -10,12 +12,13 @@ import { projectRoot } from '../../helpers/seed-topology.ts';
 
 /**
  * Every reference topology with its scenario suite on the local runtime: every case passes and
- * every observation agrees with the static prediction (same policy code on both sides).
+ * every observation agrees with the static prediction (same policy code on both sides), and the
+ * rule coverage of the run's traces equals the coverage `sockslab check` predicts, line by line.
  */
 const suites = ['seed-cascade', 'campus', 'failover', 'multihomed-bind'] as const;
 
 for (const name of suites) {
-  test(`the ${name} suite passes on the local runtime and agrees with the prediction`, async (t) => {
+  test(`the ${name} suite passes on the local runtime and agrees with the prediction, rule coverage included`, async (t) => {
     const { topology, configs } = await loadTopologyWithConfigs(`${projectRoot}topologies/${name}.yaml`);
     const scenario = resolveScenario(
       await loadScenarioFile(`${projectRoot}scenarios/${name}.yaml`, `scenarios/${name}.yaml`),
@@ -47,6 +50,10 @@ for (const name of suites) {
         t.is(r.verdict, 'pass', `${r.case.name}\n${detail}`);
         t.true(r.prediction?.agreed, `${r.case.name}: prediction\n${detail}`);
       }
+      const observed = ruleCoverage(topology, configs, results, 'observed');
+      const predicted = (await checkTopology(topology, configs, scenario.cases)).coverage;
+      t.deepEqual({ ...observed, basis: 'predicted' }, predicted);
+      t.true(observed.totals.reached > 0);
     } finally {
       await lab.down();
     }

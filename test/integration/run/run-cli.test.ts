@@ -44,6 +44,20 @@ test('run on the seed cascade passes, prints the table and writes the four repor
   const html = await readFile(join(latest, 'index.html'), 'utf8');
   t.regex(html, /<svg/);
   t.regex(await readFile(join(latest, 'topology.svg'), 'utf8'), /<svg/);
+  // Rule coverage of the observed traces: terminal, report.json, summary.md and index.html.
+  t.regex(
+    r.stdout,
+    /^rule coverage \(observed, \d+ cases\): 7 of 8 rule lines reached, 6 decided, 1 never reached$/m,
+  );
+  t.regex(r.stdout, /^ {4}B sockd\.conf:3 {2}deny 0\.0\.0\.0 0\.0\.0\.0$/m);
+  t.deepEqual(report.coverage.never, [
+    { host: 'B', file: 'sockd.conf', usedBy: 'server', line: 3, text: 'deny 0.0.0.0 0.0.0.0' },
+  ]);
+  t.regex(
+    await readFile(join(latest, 'summary.md'), 'utf8'),
+    /^- `B sockd\.conf:3` `deny 0\.0\.0\.0 0\.0\.0\.0`$/m,
+  );
+  t.regex(html, /<tr class="never"><td class="n">3<\/td>/);
 });
 
 test('a deliberately broken config in a copy of the seed cascade exits 1 naming the hop, the file and the line', async (t) => {

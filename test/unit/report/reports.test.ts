@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
+import { ruleCoverage } from '../../../src/analysis/rule-coverage.ts';
 import type { LabEvent } from '../../../src/common/events.ts';
 import { renderHtml } from '../../../src/report/html.ts';
 import { renderJson } from '../../../src/report/json.ts';
@@ -10,10 +11,11 @@ import { renderJunit } from '../../../src/report/junit.ts';
 import { renderMarkdown } from '../../../src/report/markdown.ts';
 import { buildRunReport, type RunReport } from '../../../src/report/model.ts';
 import { normaliseReport } from '../../../src/report/normalise.ts';
-import { renderResultTable } from '../../../src/report/terminal.ts';
+import { renderCoverage, renderResultTable } from '../../../src/report/terminal.ts';
+import { loadTopologyWithConfigs } from '../../../src/topology/load.ts';
 import { validateJunit } from '../../helpers/junit-validator.ts';
 import { outcomeOf, resultOf, seedCases } from '../../helpers/results.ts';
-import { projectRoot, seedCascade } from '../../helpers/seed-topology.ts';
+import { projectRoot, seedCascade, seedCascadeFile } from '../../helpers/seed-topology.ts';
 import { badIdAtA, ep, grantedCascade } from '../../helpers/synthetic-events.ts';
 
 const cases = `  - name: granted <echo> & "quoted"
@@ -107,7 +109,7 @@ test('report.json has the versioned shape with per-hop decision, identd and rout
     ['reply', 'identd user at A'],
   );
   const json = JSON.parse(renderJson(r));
-  t.deepEqual(Object.keys(json), ['version', 'run', 'topology', 'cases', 'attribution']);
+  t.deepEqual(Object.keys(json), ['version', 'run', 'topology', 'cases', 'attribution', 'coverage']);
 });
 
 test('report.json is identical across two runs of the same input after normalising times, ports and ids', async (t) => {
@@ -253,4 +255,54 @@ test('the terminal table lists each case with its verdict, reply and path', asyn
   t.regex(text, /^PASS {2}granted <echo> & "quoted" +90 \(granted\) +C > B > A > z/m);
   t.regex(text, /^FAIL {2}http expected granted but A says 93 +91 \(rejected\) +C > B > A/m);
   t.regex(text, /1 passed, 1 failed \(2 cases, runtime local, 1234 ms\)/);
+});
+
+test('report.json, summary.md, index.html and the terminal carry the rule coverage of the observed traces', async (t) => {
+  const base = await report();
+  const { topology, configs } = await loadTopologyWithConfigs(seedCascadeFile);
+  const [granted, http] = await seedCases(cases);
+  const coverage = ruleCoverage(
+    topology,
+    configs,
+    base.cases.map((c, i) => ({ case: [granted!, http!][i]!, trace: c.trace })),
+    'observed',
+    'topologies/seed-cascade.yaml',
+  );
+  const r: RunReport = { ...base, coverage };
+  const json = JSON.parse(renderJson(r));
+  const aSockd = json.coverage.hosts.find((h: { host: string }) => h.host === 'A').files[0];
+  // granted (port 7) is decided by A's line 2; the http case is compared with 2 and decided by 4.
+  t.deepEqual(
+    aSockd.lines
+      .filter((l: { rule: boolean }) => l.rule)
+      .map((l: { line: number; reached: string[]; decided: string[] }) => [
+        l.line,
+        l.reached.length,
+        l.decided.length,
+      ]),
+    [
+      [2, 2, 1],
+      [4, 1, 1],
+      [5, 0, 0],
+    ],
+  );
+  const md = renderMarkdown(r);
+  t.regex(md, /## Rule coverage/);
+  t.regex(md, /- `A sockd\.conf:5` `deny 0\.0\.0\.0 0\.0\.0\.0`/);
+  t.regex(md, /\| \*\*A\*\* \| total \| 3 \| 2 \| 2 \| 1 \|/);
+  const html = renderHtml(r);
+  t.regex(html, /<h2>Rule coverage<\/h2>/);
+  t.regex(
+    html,
+    /<tr class="never"><td class="n">5<\/td><td class="n">0<\/td><td class="n">0<\/td><td class="src">deny 0\.0\.0\.0 0\.0\.0\.0 <span class="fail">never reached<\/span>/,
+  );
+  // Comments of the file are listed too, in order, so the page reads as the config itself.
+  t.regex(
+    html,
+    /<tr class="comment"><td class="n">1<\/td><td><\/td><td><\/td><td class="src"># B relays for its users/,
+  );
+  t.regex(
+    renderCoverage(r),
+    /never reached:\n {4}B sockd\.conf:3 {2}deny 0\.0\.0\.0 0\.0\.0\.0\n {4}A sockd\.conf:5/,
+  );
 });

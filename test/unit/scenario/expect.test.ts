@@ -108,3 +108,30 @@ test('noLogs fails when a matching line was logged, and commands are matched lik
   t.is(r.failures[0]!.actual, 'A: *Alert*: real user is nobody, not x');
   t.is(r.failures[1]!.actual, '(no commands ran)');
 });
+
+test('an identd expectation may name the USERID a hop received apart from the user identd named', async (t) => {
+  const [right, wrong, claimOnly] = await seedCases(`  - name: claimed and attributed
+    from: C
+    user: x
+    connect: z:80
+    expect:
+      identd: { A: { claimed: x, user: nobody } }
+  - name: wrong claim
+    from: C
+    user: x
+    connect: z:80
+    expect:
+      identd: { A: { claimed: y } }
+  - name: claim at a hop that asked nobody
+    from: C
+    user: x
+    connect: z:80
+    expect:
+      identd: { B: { claimed: x } }
+`);
+  t.deepEqual((await resultOf(right!, badIdAtA(), outcomeOf(91))).failures, []);
+  t.deepEqual((await resultOf(wrong!, badIdAtA(), outcomeOf(91))).failures, [
+    { what: 'claimed user at A', expected: 'y', actual: 'x' },
+  ]);
+  t.deepEqual((await resultOf(claimOnly!, badIdAtA(), outcomeOf(91))).failures, []);
+});
