@@ -176,6 +176,6 @@ export function portRegionText(r: PortRegion): string {
   }
   if (next <= 65535) gaps.push([next, 65535]);
   const text = (g: [number, number]) => (g[0] === g[1] ? String(g[0]) : `${g[0]}-${g[1]}`);
-  if (gaps.length <= 6) return `not ${gaps.map(text).join(', ')}`;
+  if (gaps.length <= 6) return `not ${gaps.map(text).join('/')}`;
   return r.intervals.map(([lo, hi]) => (lo === hi ? String(lo) : `${lo}-${hi}`)).join(',');
 }

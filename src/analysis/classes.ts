@@ -1,3 +1,4 @@
+import { InputError } from '../common/errors.ts';
 import type { AddrSpec, ClientConfig, PortTest, ServerConfig, UserList } from '../config/ast.ts';
 import { dotted, inetAton } from '../config/inet.ts';
 import { dottedOf, type HostIdentity, hostMatches, parseDottedQuad } from '../policy/host.ts';
@@ -118,7 +119,14 @@ export interface UserAtom {
 }
 
 export interface OriginSpace {
+  /** The witness origin host. */
   readonly origin: string;
+  /**
+   * Every host this origin stands for: hosts whose requests every config line answers alike
+   * (same networks and source-rule answers, same users, identd, socks.conf and state).
+   */
+  readonly members: readonly string[];
+  readonly label: string;
   /** SOCKS 4 and 4A users: honest ones, then forged claims. */
   readonly users: readonly UserAtom[];
   /** SOCKS 5 (no USERID): one per owner signature. */
@@ -598,10 +606,11 @@ interface OriginInternal {
 
 function buildOrigin(
   world: LabWorld,
-  origin: HostModel,
+  members: readonly HostModel[],
   literals: readonly string[],
   worlds: readonly LabWorld[] = [world],
 ): OriginInternal {
+  const origin = members[0]!;
   const servers = serverClosure(world, origin);
   const sig = jointSignatures(worlds, origin);
   const [other, other2] = freshUsers(literals);
@@ -652,7 +661,7 @@ function buildOrigin(
       if (!pair) continue;
       const claimNames = [...claims.names, ...(claims.fresh.length > 0 ? [AnyOtherUser] : [])];
       forged.set(`${ok}#${ck}`, {
-        id: `${ownerId(owners)}>${claims.names[0] ?? AnyOtherUser}`,
+        id: `${ownerId(owners)}>${claims.fresh.length > 0 ? AnyOtherUser : claims.names[0]!}`,
         kind: 'forged',
         owner: pair[0],
         claim: pair[1],
@@ -674,6 +683,8 @@ function buildOrigin(
   return {
     space: {
       origin: origin.name,
+      members: members.map((m) => m.name),
+      label: members.length === 1 ? origin.name : `${origin.name} (+${members.length - 1} alike)`,
       users: [...honest.values(), ...forged.values()],
       users5: [...socks5.values()],
       servers: servers.map((s) => s.name),
@@ -685,13 +696,58 @@ function buildOrigin(
   };
 }
 
+/**
+ * What an origin host is to every config line: its networks with the answers of every source
+ * field (addresses and names) for its address there, its users, its identd, its own socks.conf
+ * and whether it runs. Hosts with one key are one origin (a LAN of identical workstations).
+ */
+function originKey(world: LabWorld, host: HostModel, srcSpecs: readonly AddrSpec[]): string {
+  const ifaces = host.interfaces.map((i) => {
+    const n = parseDottedQuad(i.address);
+    const id = identityOfNames([host.name], n === undefined ? [] : [n]);
+    return `${i.network}:${srcSpecs.map((s) => (hostMatches(id, s) ? 1 : 0)).join('')}`;
+  });
+  return JSON.stringify([
+    host.server ? `server ${host.name}` : host.role,
+    ifaces,
+    host.users.map((u) => u.name).sort(),
+    world.identdOf(host.name) ?? null,
+    (world.probeConfig(host.name)?.rules ?? []).map((r) => `${r.line}:${r.source}`),
+    world.running(host.name),
+  ]);
+}
+
+/** Origins alike in every world (`joint`: a host is one origin only if each world says so). */
+function originGroups(worlds: readonly LabWorld[], hosts: readonly HostModel[]): HostModel[][] {
+  const srcSpecs = worlds.map((world) =>
+    world.topology.hosts.flatMap((h) => (world.serverConfig(h.name)?.rules ?? []).map((r) => r.src)),
+  );
+  const groups = new Map<string, HostModel[]>();
+  for (const h of hosts) {
+    const k = worlds
+      .map((w, i) => {
+        const in_ = w.host(h.name);
+        return in_ ? originKey(w, in_, srcSpecs[i]!) : '-';
+      })
+      .join('|');
+    groups.set(k, [...(groups.get(k) ?? []), h]);
+  }
+  return [...groups.values()];
+}
+
 /** Hosts that send requests: clients, and any host with a socks.conf for its own programs. */
 function defaultOrigins(world: LabWorld): HostModel[] {
   return world.topology.hosts.filter((h) => h.role === 'client' || world.probeConfig(h.name) !== null);
 }
 
-export class ClassError extends Error {
-  readonly code = 'E_CLASS_ORIGIN';
+/** An origin named on the command line (`--from`) that is no host of the topology. */
+export class UnknownOriginError extends InputError {
+  constructor(
+    readonly origin: string,
+    hosts: readonly string[],
+  ) {
+    super('E_CLASS_ORIGIN', `unknown origin host \`${origin}\`; hosts: ${hosts.join(', ')}`);
+  }
 }
 
 /**
@@ -735,13 +791,14 @@ export class ClassSpace {
       origins = options.origins.map((o) => {
         const h = world.host(o);
         if (!h)
-          throw new ClassError(
-            `unknown origin host ${o}; hosts: ${world.topology.hosts.map((x) => x.name).join(', ')}`,
+          throw new UnknownOriginError(
+            o,
+            world.topology.hosts.map((x) => x.name),
           );
         return h;
       });
     } else origins = defaultOrigins(world);
-    this.internals = origins.map((o) => buildOrigin(world, o, this.users, worlds));
+    this.internals = originGroups(worlds, origins).map((g) => buildOrigin(world, g, this.users, worlds));
     this.origins = this.internals.map((i) => i.space);
     const ports = (atoms: readonly DestinationAtom[]) => atoms.reduce((n, a) => n + a.ports.length, 0);
     const addressPorts = ports(this.addresses);
@@ -789,7 +846,7 @@ export class ClassSpace {
    * enumerated, or a SOCKS 4 destination that is a name no host has).
    */
   classOf(request: ProbeRequest): RequestClass | undefined {
-    const o = this.internals.find((i) => i.space.origin === request.from);
+    const o = this.internals.find((i) => i.space.members.includes(request.from));
     if (!o || request.command !== 'connect' || request.credentials || (request.via && !request.useSocksConf))
       return undefined;
     const origin = this.world.host(request.from)!;
@@ -820,7 +877,7 @@ export class ClassSpace {
           ? o.honest.get(`${o.sig.owner(owner)}#${o.sig.claim(owner)}`)
           : o.forged.get(`${o.sig.owner(owner)}#${o.sig.claim(claim)}`);
     }
-    return user ? makeClass(request.from, protocol, user, destination, port) : undefined;
+    return user ? makeClass(o.space.origin, protocol, user, destination, port) : undefined;
   }
 
   /** The address atom holding a dotted IPv4 address. */

@@ -63,7 +63,10 @@ export interface MatrixHop {
 
 export interface MatrixRow {
   readonly id: string;
+  /** The witness origin host. */
   readonly origin: string;
+  /** Every origin host the class stands for (hosts alike to the witness). */
+  readonly origins: readonly string[];
   readonly protocol: ClassProtocol;
   readonly user: {
     readonly id: string;
@@ -161,7 +164,7 @@ export function verdictOf(p: Prediction): Verdict {
   return 'unreachable';
 }
 
-function rowOf(c: RequestClass, p: Prediction): MatrixRow {
+function rowOf(c: RequestClass, origins: readonly string[], p: Prediction): MatrixRow {
   const hops: MatrixHop[] = p.hops.map((h) => ({
     host: h.host,
     from: h.from,
@@ -184,6 +187,7 @@ function rowOf(c: RequestClass, p: Prediction): MatrixRow {
   return {
     id: c.id,
     origin: c.origin,
+    origins,
     protocol: c.protocol,
     user: {
       id: c.user.id,
@@ -214,12 +218,17 @@ function rowOf(c: RequestClass, p: Prediction): MatrixRow {
 }
 
 /** Does a class pass the filter? Filters pick whole atoms, so the rows stay exact classes. */
-function selects(space: ClassSpace, world: LabWorld, filter: MatrixFilter): (c: RequestClass) => boolean {
+function selects(
+  space: ClassSpace,
+  world: LabWorld,
+  filter: MatrixFilter,
+  members: ReadonlyMap<string, readonly string[]>,
+): (c: RequestClass) => boolean {
   const to = filter.to !== undefined ? destinationIds(space, world, filter.to) : undefined;
   const user = filter.user;
   const listed = user !== undefined && space.users.includes(user);
   return (c) => {
-    if (filter.from && !filter.from.includes(c.origin)) return false;
+    if (filter.from && !(members.get(c.origin) ?? []).some((m) => filter.from!.includes(m))) return false;
     if (to && !to.has(c.destination.id)) return false;
     if (
       filter.port !== undefined &&
@@ -253,7 +262,9 @@ export interface MatrixOptions extends ClassOptions {
 /** Builds the class space of the world and evaluates every (selected) class's witness. */
 export async function buildMatrix(world: LabWorld, options: MatrixOptions = {}): Promise<Matrix> {
   const filter = options.filter ?? {};
-  const space = requestClasses(world, options.origins ? { origins: options.origins } : {});
+  // Named origins are enumerated even when they are no client, each as its own witness.
+  const origins = options.origins ?? filter.from;
+  const space = requestClasses(world, origins ? { origins } : {});
   return evaluateSpace(space, world, filter);
 }
 
@@ -262,11 +273,12 @@ export async function evaluateSpace(
   world: LabWorld,
   filter: MatrixFilter = {},
 ): Promise<Matrix> {
-  const keep = selects(space, world, filter);
+  const members = new Map(space.origins.map((o) => [o.origin, o.members]));
+  const keep = selects(space, world, filter, members);
   const rows: MatrixRow[] = [];
   for (const c of space.classes()) {
     if (!keep(c)) continue;
-    rows.push(rowOf(c, await predictRequest(world, c.witness)));
+    rows.push(rowOf(c, members.get(c.origin) ?? [c.origin], await predictRequest(world, c.witness)));
   }
   return {
     topology: space.topology,

@@ -5,6 +5,7 @@ import { register as diff } from './commands/diff.ts';
 import { register as down } from './commands/down.ts';
 import { register as freeze } from './commands/freeze.ts';
 import { register as graph } from './commands/graph.ts';
+import { register as matrix } from './commands/matrix.ts';
 import { register as probe } from './commands/probe.ts';
 import { register as reap } from './commands/reap.ts';
 import { register as run } from './commands/run.ts';
@@ -15,7 +16,7 @@ import { exitCodeFor } from './exit.ts';
 const program = new Command('sockslab')
   .description('bring up SOCKS server topologies, replay scenarios, check and draw them')
   .exitOverride();
-for (const register of [run, up, down, probe, check, graph, reap, diff, freeze]) register(program);
+for (const register of [run, up, down, probe, check, matrix, graph, reap, diff, freeze]) register(program);
 
 try {
   await program.parseAsync(process.argv);

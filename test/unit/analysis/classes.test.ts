@@ -88,7 +88,7 @@ test('seed-cascade: the atoms are the ones its configs and hosts make', async (t
   );
   t.deepEqual(
     space.addresses.find((a) => a.witness === '198.51.100.10')!.ports.map((p) => p.label),
-    ['not 7, 80', '7', '80'],
+    ['not 7/80', '7', '80'],
   );
   t.is(space.count, [...space.classes()].length);
 });
@@ -101,36 +101,68 @@ for (const name of References) {
   });
 }
 
-/** A random request of the space: any origin user, any claim, any address/name, any port. */
-function requestArbitrary(space: ClassSpace, world: LabWorld): fc.Arbitrary<ProbeRequest> {
-  const origins = space.origins.map((o) => world.host(o.origin)!);
+/** Ports worth hitting: every listening port and every port a test names, with their neighbours. */
+function interestingPorts(world: LabWorld): number[] {
+  const ports = new Set<number>([0, 1, 65535]);
+  for (const h of world.topology.hosts) {
+    for (const p of [h.server?.port, h.identd?.port, ...(h.echo ?? []).map((e) => e.port)])
+      if (p !== undefined) [p - 1, p, p + 1].forEach((x) => ports.add(x));
+    const rules = [
+      ...(world.serverConfig(h.name)?.rules ?? []),
+      ...(world.clientConfig(h.name)?.rules ?? []),
+      ...(world.probeConfig(h.name)?.rules ?? []),
+    ];
+    for (const r of rules)
+      if (r.port) [r.port.port - 1, r.port.port, r.port.port + 1].forEach((x) => ports.add(x));
+  }
+  return [...ports].filter((p) => p >= 0 && p <= 65535);
+}
+
+/**
+ * A random request of the space, biased to where classes meet: host addresses and names, their
+ * neighbours, ports at every boundary; owners are the origin's users, claims mostly honest.
+ */
+export function requestArbitrary(space: ClassSpace, world: LabWorld): fc.Arbitrary<ProbeRequest> {
+  const origins = space.origins.flatMap((o) => o.members.map((m) => world.host(m)!));
   const hostAddresses = world.topology.hosts.flatMap((h) => h.interfaces.map((i) => i.address));
   const hostNames = world.topology.hosts.map((h) => h.name);
   const zoneNames = space.names.filter((n) => !n.live).map((n) => n.witness);
   const address = fc.oneof(
-    fc.constantFrom(...hostAddresses, '0.0.0.0', '127.0.0.1'),
-    fc.integer({ min: 0, max: 0xffffffff }).map((n) => dottedOf(n >>> 0)),
-    // Near a host: the same /24.
-    fc
-      .tuple(fc.constantFrom(...hostAddresses), fc.integer({ min: 0, max: 255 }))
-      .map(([a, last]) => a.replace(/\.\d+$/, `.${last}`)),
+    { arbitrary: fc.constantFrom(...hostAddresses), weight: 4 },
+    { arbitrary: fc.constantFrom('0.0.0.0', '127.0.0.1'), weight: 1 },
+    { arbitrary: fc.integer({ min: 0, max: 0xffffffff }).map((n) => dottedOf(n >>> 0)), weight: 1 },
+    {
+      // Near a host: the same /24.
+      arbitrary: fc
+        .tuple(fc.constantFrom(...hostAddresses), fc.integer({ min: 0, max: 255 }))
+        .map(([a, last]) => a.replace(/\.\d+$/, `.${last}`)),
+      weight: 2,
+    },
   );
   const name = fc.oneof(
-    fc.constantFrom(...hostNames),
-    fc.constantFrom(...zoneNames),
-    fc
-      .tuple(fc.stringMatching(/^[a-z]{1,6}$/), fc.constantFrom(...zoneNames, ...hostNames))
-      .map(([l, z]) => `${l}.${z}`),
+    { arbitrary: fc.constantFrom(...hostNames), weight: 3 },
+    { arbitrary: fc.constantFrom(...zoneNames), weight: 1 },
+    {
+      arbitrary: fc
+        .tuple(fc.stringMatching(/^[a-z]{1,6}$/), fc.constantFrom(...zoneNames, ...hostNames))
+        .map(([l, z]) => `${l}.${z}`),
+      weight: 1,
+    },
   );
-  const cutPorts = [0, 1, 7, 21, 79, 80, 81, 113, 1023, 1024, 1080, 65535];
-  const portArb = fc.oneof(fc.constantFrom(...cutPorts), fc.integer({ min: 0, max: 65535 }));
+  const portArb = fc.oneof(
+    { arbitrary: fc.constantFrom(...interestingPorts(world)), weight: 4 },
+    { arbitrary: fc.integer({ min: 0, max: 65535 }), weight: 1 },
+  );
+  const claimArb = fc.oneof(
+    { arbitrary: fc.constant(undefined), weight: 3 },
+    { arbitrary: fc.constantFrom(...space.users), weight: 2 },
+    { arbitrary: fc.stringMatching(/^[a-z]{1,8}$/), weight: 1 },
+  );
   return fc.constantFrom(...origins).chain((origin) =>
     fc
       .record({
         owner: fc.constantFrom(...origin.users.map((u) => u.name)),
-        claim: fc.option(fc.oneof(fc.constantFrom(...space.users), fc.stringMatching(/^[a-z]{1,8}$/)), {
-          nil: undefined,
-        }),
+        claim: claimArb,
         protocol: fc.constantFrom('socks4' as const, 'socks4a' as const, 'socks5' as const),
         byName: fc.boolean(),
         address,
@@ -164,7 +196,7 @@ for (const name of References) {
           ]);
           return outcomeKey(direct) === outcomeKey(byClass);
         }),
-        { numRuns: 400 },
+        { numRuns: 300 },
       ),
     );
   });
