@@ -15,9 +15,9 @@ import type { LabWorld } from './world.ts';
  * its configs (class order is the class space's, no dates, no run ids), so the same input gives
  * the same file byte for byte.
  *
- * Forged-claim classes (a USERID other than the process owner's) need the scenario key
- * `claim:`; until the scenario DSL has it they are written as comments with their expected
- * outcome, and counted as such.
+ * Cases are grouped by origin and protocol, one `table:` row per class (the witness's user,
+ * claim, target and port, then its expectations), with the class in words above each row.
+ * Forged-claim classes (a USERID other than the process owner's) are rows with `claim:`.
  */
 
 export interface FrozenCase {
@@ -36,7 +36,7 @@ export interface Frozen {
 }
 
 export interface FreezeOptions {
-  /** The scenario DSL accepts `claim:` (forged USERIDs) — then forged classes are real cases. */
+  /** false: write forged-claim classes as comments (for a scenario DSL without `claim:`). */
   readonly claims?: boolean;
 }
 
@@ -51,7 +51,7 @@ export async function freezeClasses(
     cases.push({
       cls,
       prediction: await predictRequest(world, cls.witness),
-      writable: cls.witness.claim === undefined || options.claims === true,
+      writable: cls.witness.claim === undefined || options.claims !== false,
     });
   return { topology: world.topology.name, source, cases, classes: space.count };
 }
@@ -75,11 +75,6 @@ function flow(entries: readonly (readonly [string, string | number | boolean | n
     .join(', ')} }`;
 }
 
-export function caseName(c: RequestClass): string {
-  const claim = c.user.kind === 'forged' ? '' : '';
-  return `${c.origin} ${c.protocol} ${c.user.label}${claim} → ${c.destination.label} port ${c.port.label}`;
-}
-
 /**
  * The path a run's trace can show: a first hop that closes without a request (SOCKS 5 to a
  * server without --socks5) reports nothing, so a prediction with no hop and no destination
@@ -89,59 +84,74 @@ function observablePath(p: Prediction): readonly string[] {
   return p.hops.length === 0 && !p.reached ? p.path.slice(0, 1) : p.path;
 }
 
-/** The case's lines (indented for a `cases:` list), or comment lines for a case not writable. */
-function caseLines(f: FrozenCase, name: string): string[] {
+/** A class in words, for the comment above its row. */
+export function classLabel(c: RequestClass): string {
+  const live = c.destination.live ? '' : ' (no host there)';
+  return `${c.user.label} → ${c.destination.label}${live}, port ${c.port.label}`;
+}
+
+function flowItems(
+  entries: readonly (readonly [string, string | number | boolean | null | undefined])[],
+): string {
+  return entries
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}: ${y(v as string | number | boolean | null)}`)
+    .join(', ');
+}
+
+/** One table row: the witness's request keys, then every expectation; flow style, wrapped. */
+function rowLines(f: FrozenCase): string[] {
   const { cls, prediction: p } = f;
   const w = cls.witness;
-  const lines = [
-    `- name: ${y(name)}`,
-    `  description: ${y(`class ${cls.id}${cls.destination.live ? '' : ' (destination: no host of the topology)'}`)}`,
-    `  tags: [frozen, ${y(verdictOf(p))}]`,
-    `  from: ${y(w.from)}`,
-    `  user: ${y(w.user)}`,
-    ...(w.claim !== undefined ? [`  claim: ${y(w.claim)}`] : []),
-    `  protocol: ${w.protocol}`,
-    `  connect: ${y(`${w.target.host}:${w.target.port}`)}`,
-    '  expect:',
-    `    reply: ${y(replyName(p.reply, w.protocol))}`,
-    `    path: [${observablePath(p)
+  const request = flowItems([
+    ['user', w.user],
+    ['claim', w.claim],
+    ['target', w.target.host],
+    ['port', w.target.port],
+    ['reply', replyName(p.reply, w.protocol)],
+  ]);
+  const more = [
+    `path: [${observablePath(p)
       .map((h) => y(h))
       .join(', ')}]`,
+    `reached: ${p.reached}`,
   ];
   // A shortcut (loopback, unspecified: d.3.1) decides before socks.conf is read: no line to cite.
   if (p.clientRoute && p.clientRoute.line !== null)
-    lines.push(
-      `    clientRoute: ${flow([
+    more.push(
+      `clientRoute: ${flow([
         ['action', p.clientRoute.action],
-        ['line', p.clientRoute.line ?? undefined],
+        ['line', p.clientRoute.line],
       ])}`,
     );
-  if (p.hops.length > 0) {
-    lines.push('    rules:');
-    for (const h of p.hops)
-      lines.push(
-        `      - ${flow([
-          ['host', h.host],
-          ['file', h.decision.file ?? undefined],
-          ['line', h.decision.line ?? undefined],
-          ['action', h.decision.action],
-          ['reason', h.decision.reason],
-        ])}`,
-      );
-    lines.push('    identd:');
-    for (const h of p.hops)
-      lines.push(
+  if (p.hops.length === 0) return [`- { ${request}, ${more.join(', ')} }`];
+  const rules = p.hops.map((h) =>
+    flow([
+      ['host', h.host],
+      ['file', h.decision.file ?? undefined],
+      ['line', h.decision.line ?? undefined],
+      ['action', h.decision.action],
+      // `rule` is what a cited line means; other reasons (no-match, identd-…) are said.
+      ['reason', h.decision.reason === 'rule' ? undefined : h.decision.reason],
+    ]),
+  );
+  const identd = p.hops.map(
+    (h) =>
+      `${y(h.host)}: ${
         h.identd
-          ? `      ${y(h.host)}: ${flow([
+          ? flow([
               ['queried', h.identd.queried],
               ['user', h.identd.user],
               ['verdict', h.identd.verdict],
-            ])}`
-          : `      ${y(h.host)}: none`,
-      );
-  }
-  lines.push(`    reached: ${p.reached}`);
-  return f.writable ? lines : lines.map((l) => `# ${l}`);
+            ])
+          : 'none'
+      }`,
+  );
+  return [
+    `- { ${request}, ${more.join(', ')},`,
+    `    rules: [${rules.join(', ')}],`,
+    `    identd: { ${identd.join(', ')} } }`,
+  ];
 }
 
 /** The frozen scenario file's text (see the module comment). */
@@ -150,29 +160,45 @@ export function renderFrozen(frozen: Frozen): string {
   const out = [
     '# yaml-language-server: $schema=scenario.schema.json',
     '#',
-    `# Frozen by \`sockslab freeze ${frozen.source}\`: one case per request class of ${frozen.topology}`,
-    `# (${frozen.classes} classes), each the class's witness request with every expectation its configs`,
-    '# give today. Run it in CI: a case fails exactly where a config change alters behaviour.',
-    '# Regenerate it (same input, same file) when a change is meant.',
+    `# Frozen by \`sockslab freeze ${frozen.source}\`: one table row per request class of`,
+    `# ${frozen.topology} (${frozen.classes} classes), grouped by origin and protocol. Each row is a class's`,
+    '# witness request with every expectation its configs give today; run in CI, a row fails exactly',
+    '# where a config change alters behaviour. Regenerate (same input, same file) when a change is meant.',
     ...(forged > 0
       ? [
           '#',
           `# ${forged} forged-claim classes (a USERID other than the process owner's) are kept as comments:`,
-          '# the scenario DSL of this version has no `claim:` key to send them with.',
+          '# this scenario DSL has no `claim:` key to send them with.',
         ]
       : []),
     `topology: ${y(frozen.topology)}`,
-    `description: ${y(`frozen behaviour of ${frozen.topology}: one case per request class`)}`,
+    `description: ${y(`frozen behaviour of ${frozen.topology}: one row per request class`)}`,
     'defaults: { timeout: 5s }',
     '',
     'cases:',
   ];
-  const seen = new Set<string>();
+  const groups = new Map<string, FrozenCase[]>();
   for (const f of frozen.cases) {
-    let name = caseName(f.cls);
-    if (seen.has(name)) name = `${name} [${f.cls.id}]`;
-    seen.add(name);
-    out.push(...caseLines(f, name).map((l) => `  ${l}`), '');
+    const k = `${f.cls.origin} ${f.cls.protocol}`;
+    groups.set(k, [...(groups.get(k) ?? []), f]);
+  }
+  for (const [name, cases] of groups) {
+    const first = (cases.find((c) => c.writable) ?? cases[0]!).cls.witness;
+    out.push(
+      `  - name: ${y(`${name} classes`)}`,
+      `    description: ${y(`every request class from ${first.from} over ${first.protocol} (${cases.length})`)}`,
+      `    tags: [frozen, ${first.protocol}]`,
+      `    from: ${y(first.from)}`,
+      `    user: ${y(first.user)}`,
+      `    protocol: ${first.protocol}`,
+      `    connect: ${y(`${first.target.host}:${first.target.port}`)}`,
+      '    table:',
+    );
+    for (const f of cases) {
+      out.push(`      # ${classLabel(f.cls)}: ${verdictOf(f.prediction)}`);
+      out.push(...rowLines(f).map((l) => `      ${f.writable ? '' : '# '}${l}`));
+    }
+    out.push('');
   }
   return `${out.join('\n').trimEnd()}\n`;
 }
