@@ -1,7 +1,14 @@
 import type { ProbeRequest } from '../runtime/runtime.ts';
 import { describeReply } from '../scenario/replies.ts';
 import { type RequestClass, requestClasses } from './classes.ts';
-import { type Design, type HostChanges, type HostMapping, jointWorlds, matchHosts } from './design-hosts.ts';
+import {
+  type Design,
+  type HostChanges,
+  type HostMapping,
+  hostsChanged,
+  jointWorlds,
+  matchHosts,
+} from './design-hosts.ts';
 import { outcomeKey, type Verdict, verdictOf } from './matrix.ts';
 import { type PredictedHop, type Prediction, predictRequest } from './predict.ts';
 import { LabWorld } from './world.ts';
@@ -147,7 +154,6 @@ export function diffKey(p: Prediction, w: ProbeRequest): string {
 
 /** Host names of a prediction through `names` (after → before), so the two sides compare. */
 function renamePrediction(p: Prediction, names: ReadonlyMap<string, string>): Prediction {
-  if ([...names].every(([a, b]) => a === b)) return p;
   const n = (x: string) => names.get(x) ?? x;
   return {
     ...p,
@@ -206,6 +212,62 @@ function mapRequest(w: ProbeRequest, names: ReadonlyMap<string, string>): ProbeR
 export interface DiffOptions {
   /** Only these origins (before names). */
   readonly origins?: readonly string[];
+  /** Predict every class in the after design too, even where the shortcut says it cannot differ (tests). */
+  readonly exhaustive?: boolean;
+}
+
+/**
+ * Hosts whose model differs between the designs (configs, user files, addresses, services,
+ * state), when both have the same hosts and networks; undefined otherwise. A prediction reads
+ * only the models and configs of the hosts it touches, so a class whose before prediction
+ * touches none of these has the same prediction after: no need to predict it twice.
+ */
+function changedHosts(before: Design, after: Design, m: HostMapping): Set<string> | undefined {
+  if (hostsChanged(m)) return undefined;
+  if (JSON.stringify(before.topology.networks) !== JSON.stringify(after.topology.networks)) return undefined;
+  // Where a text came from (file, line) does not change what it says.
+  const model = (h: unknown) =>
+    JSON.stringify(h, (k, v) => (k === 'origin' || k === 'description' ? undefined : v));
+  const changed = new Set<string>();
+  for (const h of before.topology.hosts) {
+    const a = after.topology.hosts.find((x) => x.name === h.name);
+    if (!a || model(h) !== model(a)) changed.add(h.name);
+  }
+  return changed;
+}
+
+/**
+ * Every host a prediction touched: the origin and the hosts its socks.conf may try first, each
+ * hop and the client it served, every upstream attempted, and the destination's owner.
+ */
+function touched(
+  world: LabWorld,
+  w: ProbeRequest,
+  p: Prediction,
+  firstHops: ReadonlySet<string>,
+): Set<string> {
+  const hosts = new Set<string>([w.from, ...firstHops, ...p.path]);
+  for (const h of p.hops) {
+    hosts.add(h.host);
+    hosts.add(h.from);
+    if (h.identd) hosts.add(h.identd.queried);
+    for (const a of h.route?.attempts ?? []) if (a.host) hosts.add(a.host);
+  }
+  const dst = world.host(w.target.host) ?? world.owner(w.target.host)?.host;
+  if (dst) hosts.add(dst.name);
+  return hosts;
+}
+
+/** Hosts any server list of an origin's own socks.conf names (the probe may try each). */
+function listedServers(world: LabWorld, origin: string): Set<string> {
+  const out = new Set<string>();
+  for (const r of world.probeConfig(origin)?.rules ?? [])
+    for (const e of r.servers?.entries ?? []) {
+      const h = world.host(e) ?? world.owner(e)?.host;
+      if (h) out.add(h.name);
+      else out.add('*'); // a name the shortcut cannot follow: never skip
+    }
+  return out;
 }
 
 /** Every class whose outcome differs between the two designs (see the module comment). */
@@ -220,6 +282,9 @@ export async function diffDesigns(
   const worldAfter = new LabWorld(after.topology, after.configs);
   const space = requestClasses(primary, { joint, ...(options.origins ? { origins: options.origins } : {}) });
   const shared = (host: string) => mapping.toAfter.has(host);
+  const changed = options.exhaustive ? undefined : changedHosts(before, after, mapping);
+  const identity = [...mapping.toAfter].every(([a, b]) => a === b);
+  const firstHops = new Map<string, Set<string>>();
   const changes: ClassChange[] = [];
   let compared = 0;
   let notShared = 0;
@@ -232,7 +297,13 @@ export async function diffDesigns(
     const w = c.witness;
     const wAfter = mapRequest(w, mapping.toAfter);
     const pa = await predictRequest(worldBefore, w);
-    const pb = renamePrediction(await predictRequest(worldAfter, wAfter), mapping.toBefore);
+    if (changed) {
+      let first = firstHops.get(w.from);
+      if (!first) firstHops.set(w.from, (first = listedServers(worldBefore, w.from)));
+      if (!first.has('*') && ![...touched(worldBefore, w, pa, first)].some((h) => changed.has(h))) continue;
+    }
+    const predicted = await predictRequest(worldAfter, wAfter);
+    const pb = identity ? predicted : renamePrediction(predicted, mapping.toBefore);
     if (diffKey(pa, w) === diffKey(pb, w)) continue;
     const a = sideOf(pa, w.protocol);
     const b = sideOf(pb, w.protocol);

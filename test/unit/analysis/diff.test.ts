@@ -211,3 +211,13 @@ test('past the list limit, changes are grouped by what changed and the text says
   t.false(/grouped/.test(all));
   t.is((all.match(/^\d+\. /gm) ?? []).length, diff.changes.length);
 });
+
+test('skipping the after prediction where no touched host changed gives the diff that predicts everything twice', async (t) => {
+  for (const planted of ['port', 'identd-flag', 'server-order', 'user-list', 'user-list-new-name']) {
+    const before = await seed();
+    const after = await design(fixture(planted));
+    const quick = await diffDesigns(before, after);
+    const full = await diffDesigns(before, after, { exhaustive: true });
+    t.deepEqual(quick, full, planted);
+  }
+});
