@@ -83,7 +83,13 @@ export interface MatrixRow {
     readonly live: boolean;
     readonly hosts: readonly string[];
   };
-  readonly port: { readonly id: string; readonly label: string; readonly witness: number };
+  readonly port: {
+    readonly id: string;
+    readonly label: string;
+    readonly witness: number;
+    /** A host of the destination listens on this port (a service). */
+    readonly listening: boolean;
+  };
   readonly verdict: Verdict;
   /** What the origin gets (SOCKS 5 codes for socks5); null = no reply. */
   readonly reply: number | null;
@@ -122,12 +128,15 @@ export interface Matrix {
 }
 
 /**
- * What a prediction decides, without the names that vary inside a class (the destination host
- * at the end of the path, the USERID text and identd's answer): equal keys = same answer from
- * every line of every hop. The property tests compare classes by it; diffs can too.
+ * What a prediction decides, without the names that vary inside a class (the origin host among
+ * alike origins, the destination host at the end of the path, the USERID text and identd's
+ * answer): equal keys = same answer from every line of every hop. The property tests compare
+ * classes by it; diffs can too.
  */
 export function outcomeKey(p: Prediction): string {
-  const path = p.reached ? p.path.slice(0, -1) : p.path;
+  const origin = p.path[0];
+  const name = (n: string) => (n === origin ? '(origin)' : n);
+  const path = (p.reached ? p.path.slice(0, -1) : p.path).map(name);
   return JSON.stringify([
     p.reply,
     p.secondReply ?? null,
@@ -136,12 +145,12 @@ export function outcomeKey(p: Prediction): string {
     p.clientRoute ?? null,
     p.hops.map((h) => [
       h.host,
-      h.from,
+      name(h.from),
       h.decision.action,
       h.decision.file,
       h.decision.line,
       h.decision.reason,
-      h.identd ? [h.identd.queried, h.identd.verdict] : null,
+      h.identd ? [name(h.identd.queried), h.identd.verdict] : null,
       h.route
         ? [h.route.action, h.route.file, h.route.line, h.route.attempts.map((a) => [a.server, a.host, a.ok])]
         : null,
@@ -204,7 +213,7 @@ function rowOf(c: RequestClass, origins: readonly string[], p: Prediction): Matr
       live: c.destination.live,
       hosts: c.destination.hosts,
     },
-    port: { id: c.port.id, label: c.port.label, witness: c.port.witness },
+    port: { id: c.port.id, label: c.port.label, witness: c.port.witness, listening: c.port.listening },
     verdict: verdictOf(p),
     reply: p.reply,
     path: p.path,

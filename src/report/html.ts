@@ -2,6 +2,7 @@ import type { FileCoverage, RuleCoverage } from '../analysis/rule-coverage.ts';
 import { describeReply } from '../scenario/replies.ts';
 import { coverageHeadline, fileLabel } from './coverage-text.ts';
 import type { DiagramHooks } from './diagrams.ts';
+import { MatrixStyle, renderMatrixHtml } from './matrix-heat.ts';
 import { type CaseReport, type HopReport, type RunReport, requestUser } from './model.ts';
 import { xmlEscape as h } from './xml.ts';
 
@@ -158,7 +159,7 @@ export function renderHtml(report: RunReport, hooks: DiagramHooks = {}): string 
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>sockslab — ${h(report.topology.name)} — ${t.failed ? `${t.failed} failed` : 'all passed'}</title>
-<style>${Style}</style>
+<style>${Style}${report.matrix ? MatrixStyle : ''}</style>
 </head>
 <body>
 <h1>sockslab run — ${h(report.topology.name)}</h1>
@@ -169,6 +170,7 @@ ${hooks.topologySvg ? `<h2>Topology</h2>\n<div class="diagram">${stripXmlProlog(
 <table><tr><th>verdict</th><th>case</th><th>scenario</th><th>request</th><th>reply</th><th>path</th><th>prediction</th></tr>
 ${rows.join('\n')}
 </table>
+${report.matrix ? renderMatrixHtml(report.matrix) : ''}
 <h2>identd attribution</h2>
 <p class="muted">Per request and hop: which host's identd the hop asked, what it answered, and the user the deciding rule saw.</p>
 <table><tr><th>request</th><th>hop</th><th>client host</th><th>identd asked</th><th>answer</th><th>identd user</th><th>rule saw user</th><th>verdict</th><th>decision</th></tr>

@@ -7,6 +7,7 @@ import type { CaseResult } from '../scenario/result.ts';
 import { describeStep } from '../scenario/step-text.ts';
 import type { HopDecision, Trace } from '../scenario/trace.ts';
 import type { ResolvedTopology } from '../topology/model.ts';
+import type { MatrixReport } from './matrix-heat.ts';
 
 /**
  * The run report model: the stable, versioned shape written as report.json, and the one model
@@ -135,6 +136,8 @@ export interface RunReport {
   readonly attribution: readonly AttributionRow[];
   /** Which config lines the observed cases reached and which decided them (null: not computed). */
   readonly coverage: RuleCoverage | null;
+  /** The request-class matrix of the topology (static, before fault steps); absent in older reports. */
+  readonly matrix?: MatrixReport;
 }
 
 export interface RunInfo {

@@ -59,7 +59,7 @@ export function generatedTopologyText(options: GeneratedOptions = {}): string {
         'socks.conf': [
           'deny 10.0.0.0 255.0.0.0 eq 23',
           `direct 10.${d}.0.0 255.255.255.0`,
-          `sockd @=mid${d} 0.0.0.0 0.0.0.0`,
+          `sockd @=10.100.0.${10 + d} 0.0.0.0 0.0.0.0`,
           '',
         ].join('\n'),
         'user-files': { '/etc/sockd/staff.users': `alice${d} bob${d}\n` },
@@ -119,7 +119,7 @@ export function generatedTopologyText(options: GeneratedOptions = {}): string {
       users,
       // One faulty identd per department, the rest truthful.
       identd: index === 1 ? (d % 2 === 0 ? 'down' : `lying:bob${d}`) : 'truthful',
-      'socks.conf': `sockd @=dept${d} 0.0.0.0 0.0.0.0\n`,
+      'socks.conf': `sockd @=10.${d}.0.1 0.0.0.0 0.0.0.0\n`,
     };
   }
   return stringify({

@@ -2,8 +2,10 @@ import { mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Listr } from 'listr2';
+import { buildMatrix } from '../../analysis/matrix.ts';
 import { createPredictor } from '../../analysis/predictor.ts';
 import { ruleCoverage } from '../../analysis/rule-coverage.ts';
+import { LabWorld } from '../../analysis/world.ts';
 import { InputError } from '../../common/errors.ts';
 import { newId } from '../../common/ids.ts';
 import type { DiagramHooks } from '../../report/diagrams.ts';
@@ -11,6 +13,7 @@ import { anchor, renderHtml } from '../../report/html.ts';
 import { renderJson } from '../../report/json.ts';
 import { failureMessage, renderJunit } from '../../report/junit.ts';
 import { renderMarkdown } from '../../report/markdown.ts';
+import { matrixReport } from '../../report/matrix-heat.ts';
 import { buildRunReport, type RunReport } from '../../report/model.ts';
 import { renderCoverage, renderFailures, renderFindings, renderResultTable } from '../../report/terminal.ts';
 import type { LabTimeouts } from '../../runtime/runtime.ts';
@@ -193,6 +196,8 @@ export async function runCommand(
   const predictor: CasePredictor | undefined = options.predict
     ? createPredictor(topology, configs)
     : undefined;
+  // The request-class matrix of the topology as written (static: before any scenario step).
+  const matrix = matrixReport(await buildMatrix(new LabWorld(topology, configs)));
   const lab = await runtime.up(topology, {
     runId: id,
     ...(options.specTimers ? {} : { timeouts: ScenarioTimeouts }),
@@ -225,20 +230,23 @@ export async function runCommand(
     'observed',
     topologyName,
   );
-  const report = buildRunReport(
-    {
-      id,
-      runtime: runtime.name,
-      startedAt: started,
-      finishedAt: Date.now(),
-      scenarios: scenarios.map((s) => s.file),
-      tags: parseTags(options.tags),
-      topologyFile: topologyName,
-    },
-    topology,
-    results,
-    coverage,
-  );
+  const report: RunReport = {
+    ...buildRunReport(
+      {
+        id,
+        runtime: runtime.name,
+        startedAt: started,
+        finishedAt: Date.now(),
+        scenarios: scenarios.map((s) => s.file),
+        tags: parseTags(options.tags),
+        topologyFile: topologyName,
+      },
+      topology,
+      results,
+      coverage,
+    ),
+    matrix,
+  };
   const art = await diagrams(topology, results);
   const dir = await writeReports(resolve(cwd, options.reportDir), runDirName(started, id), report, art);
   if (options.json) {

@@ -34,8 +34,20 @@ async function frozenFile(t: import('ava').ExecutionContext): Promise<{ dir: str
   return { dir, file };
 }
 
-async function run(topology: string, file: string, dir: string): Promise<{ exitCode: number; cases: ReportCase[] }> {
-  const r = await sockslab(['run', topology, file, '--json', '--no-predict', '--report-dir', join(dir, 'reports')]);
+async function run(
+  topology: string,
+  file: string,
+  dir: string,
+): Promise<{ exitCode: number; cases: ReportCase[] }> {
+  const r = await sockslab([
+    'run',
+    topology,
+    file,
+    '--json',
+    '--no-predict',
+    '--report-dir',
+    join(dir, 'reports'),
+  ]);
   const report = JSON.parse(r.stdout) as { cases: ReportCase[] };
   return { exitCode: r.exitCode ?? -1, cases: report.cases };
 }
@@ -45,7 +57,7 @@ test('freeze writes the same file byte for byte on every run, one table row per 
   const again = await sockslab(['freeze', seed]);
   t.is(again.exitCode, 0);
   const written = await readFile(file, 'utf8');
-  t.is(`${again.stdout}\n`, written, "execa strips the final newline of stdout");
+  t.is(`${again.stdout}\n`, written, 'execa strips the final newline of stdout');
   t.is((written.match(/^ {6}- \{ user: /gm) ?? []).length, 472);
   t.regex(written, /^ {2}- name: C socks4 classes$/m);
   t.regex(written, /^ {6}# x → z 198\.51\.100\.10, port 7: granted$/m);
@@ -69,7 +81,15 @@ test('against a changed config the frozen file fails in exactly the rows of the 
   const { dir, file } = await frozenFile(t);
   const changed = 'test/fixtures/diff/identd-flag.yaml';
   const diff = JSON.parse((await sockslab(['diff', seed, changed, '--json'])).stdout) as {
-    changes: { witness: { from: string; protocol: string; user: string; claim?: string; target: { host: string; port: number } } }[];
+    changes: {
+      witness: {
+        from: string;
+        protocol: string;
+        user: string;
+        claim?: string;
+        target: { host: string; port: number };
+      };
+    }[];
   };
   const expected = diff.changes.map(
     ({ witness: w }) =>

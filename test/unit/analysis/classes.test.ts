@@ -10,6 +10,7 @@ import { inetAton } from '../../../src/config/inet.ts';
 import { dottedOf } from '../../../src/policy/host.ts';
 import type { ProbeRequest } from '../../../src/runtime/runtime.ts';
 import { loadTopologyWithConfigs } from '../../../src/topology/load.ts';
+import { generatedTopology } from '../../helpers/generated-topology.ts';
 import { projectRoot } from '../../helpers/seed-topology.ts';
 
 const References = ['seed-cascade', 'campus', 'failover', 'multihomed-bind'] as const;
@@ -195,6 +196,80 @@ for (const name of References) {
             predictRequest(world, c.witness),
           ]);
           return outcomeKey(direct) === outcomeKey(byClass);
+        }),
+        { numRuns: 300 },
+      ),
+    );
+  });
+}
+
+/**
+ * A random member of a given class: a port of its port atom (borders and listening ports first),
+ * a host of its destination atom, an owner and claim the user atom stands for.
+ */
+function memberArbitrary(space: ClassSpace, world: LabWorld) {
+  const classes = [...space.classes()];
+  const interesting = interestingPorts(world);
+  return fc.constantFrom(...classes).chain((c) => {
+    const inAtom = interesting.filter((p) => c.port.intervals.some(([lo, hi]) => lo <= p && p <= hi));
+    const port = fc.oneof(
+      ...(inAtom.length > 0 ? [fc.constantFrom(...inAtom)] : []),
+      fc.constantFrom(...c.port.intervals).chain(([lo, hi]) => fc.integer({ min: lo, max: hi })),
+    );
+    const origin = world.host(c.origin)!;
+    const originNames = space.origins.find((o) => o.origin === c.origin)!.members;
+    const owners = c.user.owners.filter((u) => origin.users.some((x) => x.name === u));
+    const fresh = fc.stringMatching(/^[a-z]{1,8}$/).filter((n) => !space.users.includes(n));
+    const claims = c.user.claims.filter((n) => n !== '*');
+    const claim =
+      c.user.kind === 'forged'
+        ? c.user.claims.includes('*')
+          ? fc.oneof(fresh, ...(claims.length ? [fc.constantFrom(...claims)] : []))
+          : fc.constantFrom(...claims)
+        : fc.constant(undefined);
+    const target =
+      c.destination.members.length > 0
+        ? fc.constantFrom(...c.destination.members)
+        : fc.constant(c.destination.witness);
+    return fc
+      .record({
+        from: fc.constantFrom(...originNames),
+        owner: fc.constantFrom(...owners),
+        claim,
+        target,
+        port,
+      })
+      .filter((r) => r.claim === undefined || r.claim !== r.owner)
+      .map((r) => ({
+        cls: c,
+        request: {
+          ...c.witness,
+          from: r.from,
+          user: r.owner,
+          ...(r.claim !== undefined ? { claim: r.claim } : {}),
+          target: { host: r.target, port: r.port },
+        } as ProbeRequest,
+      }));
+  });
+}
+
+for (const name of [...References, 'generated'] as const) {
+  test(`${name}: every member of a class falls in it and is decided like its witness`, async (t) => {
+    let world: LabWorld;
+    if (name === 'generated') {
+      const { topology, configs } = await generatedTopology();
+      world = new LabWorld(topology, configs);
+    } else world = await worldOf(name);
+    const space = requestClasses(world);
+    await t.notThrowsAsync(
+      fc.assert(
+        fc.asyncProperty(memberArbitrary(space, world), async ({ cls, request }) => {
+          if (space.classOf(request)?.id !== cls.id) return false;
+          const [member, witness] = await Promise.all([
+            predictRequest(world, request),
+            predictRequest(world, cls.witness),
+          ]);
+          return outcomeKey(member) === outcomeKey(witness);
         }),
         { numRuns: 300 },
       ),
