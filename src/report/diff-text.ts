@@ -75,14 +75,11 @@ function confirmText(c: ClassChange): string[] {
 function sideBySide(a: DiffSide, b: DiffSide): string[] {
   const left = a.trace.length ? a.trace : ['(no decision)'];
   const right = b.trace.length ? b.trace : ['(no decision)'];
-  const width = Math.min(70, Math.max(6, ...left.map((l) => l.length)));
+  // Never cut a line: the column is as wide as the longest line before.
+  const width = Math.max(6, ...left.map((l) => l.length));
   const rows = Math.max(left.length, right.length);
   const out = [`     ${'before'.padEnd(width)} │ after`];
-  for (let i = 0; i < rows; i++) {
-    const l = left[i] ?? '';
-    const r = right[i] ?? '';
-    out.push(`     ${(l.length > width ? `${l.slice(0, width - 1)}…` : l).padEnd(width)} │ ${r}`);
-  }
+  for (let i = 0; i < rows; i++) out.push(`     ${(left[i] ?? '').padEnd(width)} │ ${right[i] ?? ''}`);
   return out;
 }
 
