@@ -149,6 +149,13 @@ export interface RequestClass {
 export interface ClassOptions {
   /** Only these origins (host names); default every host that sends requests. */
   readonly origins?: readonly string[];
+  /**
+   * Other states of the same design (another version of the configs, `sockslab diff`): their
+   * patterns, masks, port operators, user lists, server lists and listening ports cut the atoms
+   * too, so every class is uniform under each of these worlds as well (the joint refinement).
+   * Witnesses and names stay the first world's.
+   */
+  readonly joint?: readonly LabWorld[];
 }
 
 /** Any name not written anywhere, in user atoms' `claims`. */
@@ -203,6 +210,25 @@ function allPortTests(world: LabWorld): PortTest[] {
   return [...tests.values()];
 }
 
+/** A host's listening ports in each world that has it (`|`-joined), for grouping alike hosts. */
+function listeningKey(worlds: readonly LabWorld[], host: HostModel): string {
+  return worlds
+    .map((w) => {
+      const h = w.host(host.name);
+      return h ? `${listeningPorts(w, h).join(',')}${w.running(h.name) ? '' : '!'}` : '-';
+    })
+    .join('|');
+}
+
+/** Ports the host listens on in any of the worlds. */
+function listeningUnion(worlds: readonly LabWorld[], host: HostModel): number[] {
+  const ports = worlds.flatMap((w) => {
+    const h = w.host(host.name);
+    return h ? listeningPorts(w, h) : [];
+  });
+  return [...new Set(ports)].sort((a, b) => a - b);
+}
+
 function listeningPorts(world: LabWorld, host: HostModel): number[] {
   const ports = [
     ...(host.server ? [host.server.port] : []),
@@ -252,7 +278,12 @@ interface AddressAtomInternal {
   readonly regions: readonly AddressRegion[];
 }
 
-function buildAddressAtoms(world: LabWorld, specs: readonly AddrSpec[], tests: readonly PortTest[]) {
+function buildAddressAtoms(
+  world: LabWorld,
+  specs: readonly AddrSpec[],
+  tests: readonly PortTest[],
+  worlds: readonly LabWorld[] = [world],
+) {
   const cuts = new Map<string, Cube>();
   for (const s of specs) {
     if (s.pattern.kind !== 'ip' || s.mask >>> 0 === 0) continue; // mask 0 matches every address
@@ -307,7 +338,7 @@ function buildAddressAtoms(world: LabWorld, specs: readonly AddrSpec[], tests: r
       inside,
       nameSignature(patterns, [owner.host.name]),
       owner.network,
-      listeningPorts(world, owner.host).join(','),
+      listeningKey(worlds, owner.host),
       world.running(owner.host.name) ? 'up' : 'down',
     ].join('|');
     const g = grouped.get(key) ?? { regions: [], members: [], hosts: [] };
@@ -332,7 +363,7 @@ function buildAddressAtoms(world: LabWorld, specs: readonly AddrSpec[], tests: r
         hosts: g.hosts,
         members: g.members,
         live: true,
-        ports: portAtomsFor(tests, listeningPorts(world, first.host)),
+        ports: portAtomsFor(tests, listeningUnion(worlds, first.host)),
       },
     });
   }
@@ -520,6 +551,19 @@ function equalityConstants(world: LabWorld): string[] {
   return [...names].sort();
 }
 
+/** Signatures under every world (joint refinement): names alike in all of them are alike. */
+function jointSignatures(worlds: readonly LabWorld[], origin: HostModel): UserSignatures {
+  const each = worlds.flatMap((w) => {
+    const o = w.host(origin.name);
+    return o ? [signatures(w, o, serverClosure(w, o))] : [];
+  });
+  if (each.length === 1) return each[0]!;
+  return {
+    owner: (name) => each.map((s) => s.owner(name)).join('/'),
+    claim: (name) => each.map((s) => s.claim(name)).join('/'),
+  };
+}
+
 function literalNames(world: LabWorld): string[] {
   const names = new Set<string>(equalityConstants(world));
   for (const set of configSets(world)) {
@@ -564,10 +608,11 @@ function buildOrigin(
   world: LabWorld,
   members: readonly HostModel[],
   literals: readonly string[],
+  worlds: readonly LabWorld[] = [world],
 ): OriginInternal {
   const origin = members[0]!;
   const servers = serverClosure(world, origin);
-  const sig = signatures(world, origin, servers);
+  const sig = jointSignatures(worlds, origin);
   const [other, other2] = freshUsers(literals);
   const hostUsers = origin.users.map((u) => u.name);
   // Honest: owner = claim, grouped by both signatures.
@@ -672,13 +717,19 @@ function originKey(world: LabWorld, host: HostModel, srcSpecs: readonly AddrSpec
   ]);
 }
 
-function originGroups(world: LabWorld, hosts: readonly HostModel[]): HostModel[][] {
-  const srcSpecs = world.topology.hosts.flatMap((h) =>
-    (world.serverConfig(h.name)?.rules ?? []).map((r) => r.src),
+/** Origins alike in every world (`joint`: a host is one origin only if each world says so). */
+function originGroups(worlds: readonly LabWorld[], hosts: readonly HostModel[]): HostModel[][] {
+  const srcSpecs = worlds.map((world) =>
+    world.topology.hosts.flatMap((h) => (world.serverConfig(h.name)?.rules ?? []).map((r) => r.src)),
   );
   const groups = new Map<string, HostModel[]>();
   for (const h of hosts) {
-    const k = originKey(world, h, srcSpecs);
+    const k = worlds
+      .map((w, i) => {
+        const in_ = w.host(h.name);
+        return in_ ? originKey(w, in_, srcSpecs[i]!) : '-';
+      })
+      .join('|');
     groups.set(k, [...(groups.get(k) ?? []), h]);
   }
   return [...groups.values()];
@@ -723,9 +774,10 @@ export class ClassSpace {
     options: ClassOptions = {},
   ) {
     this.topology = world.topology.name;
-    const specs = allDstSpecs(world);
-    const tests = allPortTests(world);
-    const { atoms, patterns } = buildAddressAtoms(world, specs, tests);
+    const worlds = [world, ...(options.joint ?? [])];
+    const specs = worlds.flatMap(allDstSpecs);
+    const tests = worlds.flatMap(allPortTests);
+    const { atoms, patterns } = buildAddressAtoms(world, specs, tests, worlds);
     this.patterns = patterns;
     this.addressInternals = atoms;
     this.addresses = atoms.map((a) => a.atom);
@@ -733,7 +785,7 @@ export class ClassSpace {
       this.addressInternals.find((a) => a.regions.some((r) => regionHas(r, addr)))?.atom;
     this.nameInternals = buildNameAtoms(world, patterns, addressAtomOf, tests);
     this.names = this.nameInternals.map((n) => n.atom);
-    this.users = literalNames(world);
+    this.users = [...new Set(worlds.flatMap(literalNames))].sort();
     let origins: HostModel[];
     if (options.origins) {
       origins = options.origins.map((o) => {
@@ -746,7 +798,7 @@ export class ClassSpace {
         return h;
       });
     } else origins = defaultOrigins(world);
-    this.internals = originGroups(world, origins).map((g) => buildOrigin(world, g, this.users));
+    this.internals = originGroups(worlds, origins).map((g) => buildOrigin(world, g, this.users, worlds));
     this.origins = this.internals.map((i) => i.space);
     const ports = (atoms: readonly DestinationAtom[]) => atoms.reduce((n, a) => n + a.ports.length, 0);
     const addressPorts = ports(this.addresses);

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { register as check } from './commands/check.ts';
+import { register as diff } from './commands/diff.ts';
 import { register as down } from './commands/down.ts';
+import { register as freeze } from './commands/freeze.ts';
 import { register as graph } from './commands/graph.ts';
 import { register as matrix } from './commands/matrix.ts';
 import { register as mutate } from './commands/mutate.ts';
@@ -15,7 +17,8 @@ import { exitCodeFor } from './exit.ts';
 const program = new Command('sockslab')
   .description('bring up SOCKS server topologies, replay scenarios, check and draw them')
   .exitOverride();
-for (const register of [run, up, down, probe, check, matrix, mutate, graph, reap]) register(program);
+for (const register of [run, up, down, probe, check, matrix, diff, mutate, freeze, graph, reap])
+  register(program);
 
 try {
   await program.parseAsync(process.argv);

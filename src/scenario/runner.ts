@@ -83,13 +83,21 @@ export async function applyStep(lab: Lab, step: ScenarioStep, label: string): Pr
 
 /**
  * Waits until every server session that saw the request has closed and every direct outbound
- * connection has its echo service's event (echo services report when the connection ends), or
- * the settle time is over.
+ * connection has its echo service's event (echo services report when the connection ends) —
+ * and, when a reply came, until some server's request event is there — or the settle time is over.
  */
-async function settle(lab: Lab, from: number, settleMs: number): Promise<readonly LabEvent[]> {
+async function settle(
+  lab: Lab,
+  from: number,
+  settleMs: number,
+  answered: boolean,
+): Promise<readonly LabEvent[]> {
   const deadline = Date.now() + settleMs;
   for (;;) {
     const events = lab.events().slice(from);
+    // A reply came from a server, so it has a request event, even if its events travel slower
+    // than its reply (netns and docker agents forward them over a channel): wait for it.
+    const heard = !answered || events.some((e) => isServer(e) && e.type === 'request');
     const open = new Set<string>();
     const echoed = new Set(
       events.flatMap((e) => (e.type === 'echo' ? [`${e.peer.address}:${e.peer.port}`] : [])),
@@ -102,7 +110,7 @@ async function settle(lab: Lab, from: number, settleMs: number): Promise<readonl
       if (e.type === 'request') open.add(sessionKey(e));
       else if (e.type === 'close') open.delete(sessionKey(e));
     }
-    if ((open.size === 0 && unanswered === 0) || Date.now() >= deadline) return events;
+    if ((heard && open.size === 0 && unanswered === 0) || Date.now() >= deadline) return events;
     await sleep(10);
   }
 }
@@ -130,7 +138,7 @@ export async function runCase(options: Omit<RunnerOptions, 'cases'>, c: Scenario
       durationMs: now() - started,
     };
   }
-  const events = await settle(lab, from, options.settleMs ?? 500);
+  const events = await settle(lab, from, options.settleMs ?? 500, outcome.reply !== null);
   const trace = stitchTraces(events, lab.topology, { request: c.request, outcome });
   failures.push(
     ...checkExpectations(

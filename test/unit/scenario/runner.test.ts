@@ -1,4 +1,5 @@
 import test from 'ava';
+import type { LabEvent } from '../../../src/common/events.ts';
 import { runCases } from '../../../src/scenario/runner.ts';
 import { FakeLab } from '../../helpers/fake-lab.ts';
 import { outcomeOf, seedCases } from '../../helpers/results.ts';
@@ -91,5 +92,25 @@ test('a probe that throws becomes an outcome with no reply and the error, not a 
   const [r] = await runCases({ lab, cases: [c!], settleMs: 20 });
   t.is(r!.outcome.reply, null);
   t.is(r!.outcome.error, 'E_PROBE_USER: x is not a user of C');
+  t.is(r!.verdict, 'pass');
+});
+
+test('a reply that arrives before the server’s events still gets its hops: the runner waits for them', async (t) => {
+  const [c] = await seedCases(`  - name: quick refusal
+    from: C
+    user: x
+    connect: z:80
+    expect: { reply: rejected, path: [C, B, A] }
+`);
+  // netns and docker agents forward events over a channel: a fast refusal's reply can come first.
+  const lab: FakeLab = new FakeLab(await seedCascade(), {
+    probe: () => {
+      const late = badIdAtA(Date.now());
+      setTimeout(() => (lab.events() as LabEvent[]).push(...late), 100);
+      return { outcome: outcomeOf(91), events: [] };
+    },
+  });
+  const [r] = await runCases({ lab, cases: [c!], settleMs: 2_000 });
+  t.deepEqual(r!.trace.path, ['C', 'B', 'A']);
   t.is(r!.verdict, 'pass');
 });

@@ -1,0 +1,129 @@
+import type { Lab, LabTimeouts, ProbeRequest, Runtime } from '../runtime/runtime.ts';
+import type { ScenarioCase } from '../scenario/model.ts';
+import { describeReply } from '../scenario/replies.ts';
+import { runCase } from '../scenario/runner.ts';
+import type { ResolvedTopology } from '../topology/model.ts';
+import { comparePrediction } from './agreement.ts';
+import type { Design } from './design-hosts.ts';
+import type { ClassChange, DesignDiff, ObservedSide } from './diff.ts';
+import { predictRequest } from './predict.ts';
+import { LabWorld } from './world.ts';
+
+/**
+ * `sockslab diff --confirm`: bring both designs up on a runtime, one after the other, replay every
+ * changed class's witness on each, and compare each run with its design's prediction. A change is
+ * confirmed when both runs did what was predicted. Labs go through the runtime's normal
+ * lifecycle (`up`, then `down` in a finally), so nothing is left behind, even on a failure.
+ */
+
+/** Lab timers for replays: short, as `sockslab run` uses for scenarios. */
+export const ReplayTimeouts: LabTimeouts = {
+  identd: 1_500,
+  upstreamConnect: 1_500,
+  establish: 8_000,
+  requestRead: 8_000,
+  unreachable: 1_000,
+  identdRead: 1_500,
+};
+
+const ReplayCaseTimeoutMs = 10_000;
+
+/** A witness request as a scenario case with no expectations of its own (the prediction is the check). */
+export function witnessCase(name: string, request: ProbeRequest, file: string): ScenarioCase {
+  return {
+    name,
+    scenario: file,
+    tags: [],
+    protocol: request.protocol,
+    request: { ...request, timeoutMs: ReplayCaseTimeoutMs },
+    steps: [],
+    cleanup: [],
+    timeoutMs: ReplayCaseTimeoutMs,
+    expect: { rules: [], identd: [], routes: [], logs: [], noLogs: [], commands: [] },
+    source: { file, line: 0, column: 0 },
+  };
+}
+
+/** Replays requests on one started lab; each run against its prediction in `world`. */
+async function replayOn(
+  lab: Lab,
+  world: LabWorld,
+  requests: readonly ProbeRequest[],
+  file: string,
+): Promise<ObservedSide[]> {
+  const out: ObservedSide[] = [];
+  for (const [i, request] of requests.entries()) {
+    const prediction = await predictRequest(world, request);
+    const result = await runCase(
+      {
+        lab,
+        predictor: {
+          apply: () => undefined,
+          check: async (_c, trace) => comparePrediction(prediction, trace),
+        },
+      },
+      witnessCase(`witness ${i + 1}`, request, file),
+    );
+    out.push({
+      reply: describeReply(result.outcome.reply, request.protocol),
+      path: result.trace.path,
+      differences: result.prediction?.differences ?? ['no prediction'],
+    });
+  }
+  return out;
+}
+
+async function withLab<T>(
+  runtime: Runtime,
+  topology: ResolvedTopology,
+  use: (lab: Lab) => Promise<T>,
+): Promise<T> {
+  const lab = await runtime.up(topology, { timeouts: ReplayTimeouts });
+  try {
+    return await use(lab);
+  } finally {
+    await lab.down();
+  }
+}
+
+/** The diff with every change's `confirmation` filled in from live runs on `runtime`. */
+export async function confirmDiff(
+  diff: DesignDiff,
+  before: Design,
+  after: Design,
+  runtime: Runtime,
+): Promise<DesignDiff> {
+  if (diff.changes.length === 0) return diff;
+  const worldBefore = new LabWorld(before.topology, before.configs);
+  const worldAfter = new LabWorld(after.topology, after.configs);
+  const a = await withLab(runtime, before.topology, (lab) =>
+    replayOn(
+      lab,
+      worldBefore,
+      diff.changes.map((c) => c.witness),
+      before.label,
+    ),
+  );
+  const b = await withLab(runtime, after.topology, (lab) =>
+    replayOn(
+      lab,
+      worldAfter,
+      diff.changes.map((c) => c.witnessAfter),
+      after.label,
+    ),
+  );
+  const changes: ClassChange[] = diff.changes.map((c, i) => {
+    const x = a[i]!;
+    const y = b[i]!;
+    return {
+      ...c,
+      confirmation: {
+        runtime: runtime.name,
+        confirmed: x.differences.length === 0 && y.differences.length === 0,
+        before: x,
+        after: y,
+      },
+    };
+  });
+  return { ...diff, changes };
+}
