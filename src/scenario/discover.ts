@@ -47,7 +47,11 @@ export function scenarioPlace(topologyFile: string): ScenarioPlace {
 }
 
 /** `--scenario-dir` when given (every YAML file in it, relative to `cwd`), else the topology's place. */
-export function scenarioDirectory(topologyFile: string, explicit: string | undefined, cwd: string): ScenarioPlace {
+export function scenarioDirectory(
+  topologyFile: string,
+  explicit: string | undefined,
+  cwd: string,
+): ScenarioPlace {
   return explicit === undefined
     ? scenarioPlace(topologyFile)
     : { directory: resolve(cwd, explicit), pattern: anyYaml };

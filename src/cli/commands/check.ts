@@ -67,7 +67,10 @@ export function register(program: Command): void {
       'validate, lint and predict every scenario case without a runtime (exit 0 clean, 1 findings, 2 bad input)',
     )
     .argument('<topology>', 'topology YAML file')
-    .argument('[scenario...]', 'scenario files (default: every scenario file beside the topology naming it, see --scenario-dir)')
+    .argument(
+      '[scenario...]',
+      'scenario files (default: every scenario file beside the topology naming it, see --scenario-dir)',
+    )
     .option(
       '--scenario-dir <dir>',
       'where to look for scenario files (default: ../scenarios/ of a topologies/ directory, else *.scenario.yaml beside the topology)',

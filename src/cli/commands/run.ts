@@ -265,7 +265,10 @@ export function register(program: Command): void {
       'bring a topology up, replay its scenarios, check and report (exit 0 pass, 1 a case failed, 2 bad input/runtime)',
     )
     .argument('<topology>', 'topology YAML file')
-    .argument('[scenario...]', 'scenario files (default: every scenario file beside the topology naming it, see --scenario-dir)')
+    .argument(
+      '[scenario...]',
+      'scenario files (default: every scenario file beside the topology naming it, see --scenario-dir)',
+    )
     .option('--runtime <name>', 'local | netns | docker', 'local')
     .option('--tags <list>', 'only cases with one of these comma-separated tags')
     .option('--report-dir <dir>', 'where reports/<run>/ and reports/latest go', 'reports')

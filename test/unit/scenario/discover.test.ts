@@ -2,7 +2,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { allCases, scenarioDirectory, scenarioPlace, selectScenarios } from '../../../src/scenario/discover.ts';
+import {
+  allCases,
+  scenarioDirectory,
+  scenarioPlace,
+  selectScenarios,
+} from '../../../src/scenario/discover.ts';
 import { seedCascade } from '../../helpers/seed-topology.ts';
 
 const file = (topology: string, cases: string) =>
