@@ -5,8 +5,8 @@
 #   docker build -t rsockd .
 #   docker run -d -p 1080:1080 -v "$PWD/conf:/etc/rsockd:ro" rsockd
 #
-# /etc/rsockd holds sockd.conf and socks.conf (contrib/examples/ has both), and optionally
-# sockd.route and sockd.passwd; they must be readable by uid 65532. SIGHUP (docker kill -s HUP)
+# /etc/rsockd holds sockd.conf and socks.conf (contrib/examples/ has both), optionally sockd.route
+# (and a passwd file named with --passwd); they must be readable by uid 65532. SIGHUP (docker kill -s HUP)
 # re-reads them; docker stop (SIGTERM) drains sessions and exits 0.
 # BASE: any image with node (>= 20.19) on PATH; the default is the official LTS image.
 ARG BASE=node:24-bookworm-slim
@@ -30,5 +30,6 @@ EXPOSE 1080
 ENTRYPOINT ["node", "/opt/sockslab/dist/cli/rsockd.js", "--standalone", "--port", "1080", \
             "--log", "stderr", "--pidfile", "/tmp/rsockd.pid", \
             "--conf", "/etc/rsockd/sockd.conf", "--client-conf", "/etc/rsockd/socks.conf", \
-            "--route", "/etc/rsockd/sockd.route", "--passwd", "/etc/rsockd/sockd.passwd"]
+            "--route", "/etc/rsockd/sockd.route"]
+# SOCKS 5 with RFC 1929 passwords: docker run … rsockd --socks5 --passwd /etc/rsockd/sockd.passwd
 CMD ["--socks5"]
