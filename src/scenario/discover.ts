@@ -1,5 +1,5 @@
 import { readdir } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { InputError } from '../common/errors.ts';
 import type { ResolvedTopology } from '../topology/model.ts';
 import { loadScenarioFile } from './load.ts';
@@ -14,9 +14,47 @@ import { namesTopology, resolveScenario } from './resolve.ts';
 export interface ScenarioSelection {
   readonly files?: readonly string[];
   readonly directory: string;
+  /** Which file names in `directory` are scenario files (default: every `.yaml`/`.yml`). */
+  readonly pattern?: RegExp;
   readonly cwd: string;
   /** Keep only cases carrying at least one of these tags (empty = all). */
   readonly tags?: readonly string[];
+}
+
+/** Where scenario files for a topology are looked for when the command line names none. */
+export interface ScenarioPlace {
+  readonly directory: string;
+  readonly pattern: RegExp;
+}
+
+const anyYaml = /\.ya?ml$/;
+const scenarioYaml = /\.scenario\.ya?ml$/;
+
+/**
+ * The scenario files that belong to a topology file, found from the topology's own place (not the
+ * current directory, so an installed package or another checkout works from anywhere):
+ * - a topology in a directory named `topologies/` has its scenarios in the sibling `scenarios/`
+ *   (the repository's and the package's layout: `topologies/x.yaml` → `scenarios/*.yaml`);
+ * - any other topology has them beside it, as `*.scenario.yaml` (`lab.yaml` + `lab.scenario.yaml`),
+ *   so that the topology files of that directory are not read as scenarios.
+ * Pure: path in, place out.
+ */
+export function scenarioPlace(topologyFile: string): ScenarioPlace {
+  const dir = dirname(resolve(topologyFile));
+  return basename(dir) === 'topologies'
+    ? { directory: join(dirname(dir), 'scenarios'), pattern: anyYaml }
+    : { directory: dir, pattern: scenarioYaml };
+}
+
+/** `--scenario-dir` when given (every YAML file in it, relative to `cwd`), else the topology's place. */
+export function scenarioDirectory(
+  topologyFile: string,
+  explicit: string | undefined,
+  cwd: string,
+): ScenarioPlace {
+  return explicit === undefined
+    ? scenarioPlace(topologyFile)
+    : { directory: resolve(cwd, explicit), pattern: anyYaml };
 }
 
 export async function selectScenarios(
@@ -34,7 +72,8 @@ export async function selectScenarios(
   } else {
     let names: string[];
     try {
-      names = (await readdir(selection.directory)).filter((f) => /\.ya?ml$/.test(f)).sort();
+      const pattern = selection.pattern ?? anyYaml;
+      names = (await readdir(selection.directory)).filter((f) => pattern.test(f)).sort();
     } catch (err) {
       throw new InputError(
         'E_SCENARIO_DIR',

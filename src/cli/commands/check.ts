@@ -2,7 +2,7 @@ import { relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { checkTopology } from '../../analysis/check.ts';
 import { checkJson, renderCheck } from '../../report/check-text.ts';
-import { allCases, selectScenarios } from '../../scenario/discover.ts';
+import { allCases, scenarioDirectory, selectScenarios } from '../../scenario/discover.ts';
 import { loadTopologyWithConfigs } from '../../topology/load.ts';
 
 /**
@@ -12,7 +12,7 @@ import { loadTopologyWithConfigs } from '../../topology/load.ts';
  * contradicts its expectations, 2 invalid input.
  */
 interface CheckOptions {
-  readonly scenarioDir: string;
+  readonly scenarioDir?: string;
   readonly scenarios: boolean;
   readonly json?: boolean;
   readonly strict?: boolean;
@@ -33,7 +33,7 @@ export async function checkCommand(
       cases = allCases(
         await selectScenarios(topology, {
           files: scenarioArgs,
-          directory: resolve(cwd, options.scenarioDir),
+          ...scenarioDirectory(topologyFile, options.scenarioDir, cwd),
           cwd,
         }),
       );
@@ -67,8 +67,14 @@ export function register(program: Command): void {
       'validate, lint and predict every scenario case without a runtime (exit 0 clean, 1 findings, 2 bad input)',
     )
     .argument('<topology>', 'topology YAML file')
-    .argument('[scenario...]', 'scenario files (default: every file in scenarios/ naming this topology)')
-    .option('--scenario-dir <dir>', 'where to look for scenario files', 'scenarios')
+    .argument(
+      '[scenario...]',
+      'scenario files (default: every scenario file beside the topology naming it, see --scenario-dir)',
+    )
+    .option(
+      '--scenario-dir <dir>',
+      'where to look for scenario files (default: ../scenarios/ of a topologies/ directory, else *.scenario.yaml beside the topology)',
+    )
     .option('--no-scenarios', 'lint only')
     .option('--json', 'machine-readable output')
     .option('--strict', 'lint warnings fail too')

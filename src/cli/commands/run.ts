@@ -17,7 +17,7 @@ import { matrixReport } from '../../report/matrix-heat.ts';
 import { buildRunReport, type RunReport } from '../../report/model.ts';
 import { renderCoverage, renderFailures, renderFindings, renderResultTable } from '../../report/terminal.ts';
 import type { LabTimeouts } from '../../runtime/runtime.ts';
-import { allCases, selectScenarios } from '../../scenario/discover.ts';
+import { allCases, scenarioDirectory, selectScenarios } from '../../scenario/discover.ts';
 import type { ScenarioCase } from '../../scenario/model.ts';
 import { describeReply } from '../../scenario/replies.ts';
 import type { CaseResult } from '../../scenario/result.ts';
@@ -178,7 +178,7 @@ export async function runCommand(
   const { topology, configs } = await loadTopologyWithConfigs(topologyFile);
   const scenarios = await selectScenarios(topology, {
     files: scenarioArgs,
-    directory: resolve(cwd, options.scenarioDir ?? 'scenarios'),
+    ...scenarioDirectory(topologyFile, options.scenarioDir, cwd),
     cwd,
     tags: parseTags(options.tags),
   });
@@ -274,11 +274,17 @@ export function register(program: Command): void {
       'bring a topology up, replay its scenarios, check and report (exit 0 pass, 1 a case failed, 2 bad input/runtime)',
     )
     .argument('<topology>', 'topology YAML file')
-    .argument('[scenario...]', 'scenario files (default: every file in scenarios/ naming this topology)')
+    .argument(
+      '[scenario...]',
+      'scenario files (default: every scenario file beside the topology naming it, see --scenario-dir)',
+    )
     .option('--runtime <name>', 'local | netns | docker', 'local')
     .option('--tags <list>', 'only cases with one of these comma-separated tags')
     .option('--report-dir <dir>', 'where reports/<run>/ and reports/latest go', 'reports')
-    .option('--scenario-dir <dir>', 'where to look for scenario files', 'scenarios')
+    .option(
+      '--scenario-dir <dir>',
+      'where to look for scenario files (default: ../scenarios/ of a topologies/ directory, else *.scenario.yaml beside the topology)',
+    )
     .option('--json', 'print report.json to stdout instead of the table')
     .option(
       '--spec-timers',

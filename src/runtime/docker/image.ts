@@ -326,6 +326,30 @@ async function withBuildLock<T>(root: string, tag: string, fn: () => Promise<T>)
   }
 }
 
+async function buildBase(
+  engine: DockerEngine,
+  root: string,
+  inputs: ImageInputs,
+  base: string,
+): Promise<void> {
+  await withBuildLock(root, base, async () => {
+    if (!(await imageExists(engine, base))) await build(engine, root, base, (dir) => stageBase(inputs, dir));
+  });
+}
+
+/**
+ * The base image alone (node, /bin/sh, their libraries, production node_modules; FROM scratch,
+ * nothing pulled), built if missing: a local stand-in for an official Node image where no registry
+ * is reachable, e.g. for `docker build --build-arg BASE=<tag>` of the project's Dockerfile in CI.
+ * Its node is at /usr/bin/node and on the default PATH.
+ */
+export async function ensureBaseImage(engine: DockerEngine, root = projectRoot()): Promise<string> {
+  const inputs = await imageInputs(root);
+  const base = `${BaseRepository}:${await baseHash(inputs)}`;
+  await buildBase(engine, root, inputs, base);
+  return base;
+}
+
 /**
  * The host image for the current tree, built only when its inputs changed: the base when node or
  * node_modules changed, the thin host layer when dist/ changed. Older tags are removed so builds
@@ -337,9 +361,7 @@ export async function ensureImage(engine: DockerEngine, root = projectRoot()): P
   const base = `${BaseRepository}:${bHash}`;
   const tag = `${ImageRepository}:${await inputsHash(inputs, bHash)}`;
   if (await imageExists(engine, tag)) return tag;
-  await withBuildLock(root, base, async () => {
-    if (!(await imageExists(engine, base))) await build(engine, root, base, (dir) => stageBase(inputs, dir));
-  });
+  await buildBase(engine, root, inputs, base);
   await withBuildLock(root, tag, async () => {
     if (!(await imageExists(engine, tag)))
       await build(engine, root, tag, (dir) => stageHost(inputs, base, dir));

@@ -64,6 +64,6 @@ export const dockerRuntime: Runtime = createDockerRuntime();
 
 export { DockerLab } from './docker-lab.ts';
 export { type DockerEngine, type EngineConnector, engine as dockerEngine } from './engine.ts';
-export { BaseRepository, ensureImage, ImageLabel, ImageRepository } from './image.ts';
+export { BaseRepository, ensureBaseImage, ensureImage, ImageLabel, ImageRepository } from './image.ts';
 export { LabLabel } from './labels.ts';
 export { listRuns, ownerAlive, type RunSummary, reapRuns, removeRun } from './sweep.ts';
