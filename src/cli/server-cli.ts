@@ -540,6 +540,7 @@ async function runInetd(
   privileges: Privileges,
   signals: SignalBox,
 ): Promise<number> {
+  if (args.metrics) out.log?.write('warning', '--metrics is for --standalone servers; ignored in inetd mode');
   // One connection, its rules read for it: a SIGHUP has nothing to reload and stays held (ignored);
   // SIGTERM/SIGINT end the process as they would by default (early-signals.ts).
   void signals;
