@@ -8,6 +8,7 @@ import type { RuleCite } from '../common/events.ts';
 import type { ClientConfig, IdentdMode, RouteConfig, ServerConfig } from '../config/ast.ts';
 import { dotted, inetAton } from '../config/inet.ts';
 import type { ServiceTable } from '../config/services.ts';
+import { Socks4Reply } from '../protocol/socks4.ts';
 import { decideClientRoute, type RouteDecision } from './client-route.ts';
 import { type CommandContext, type ExpandedCommand, expandCommand } from './command.ts';
 import { type HostIdentity, hostFromAddress, hostFromName } from './host.ts';
@@ -244,8 +245,8 @@ export async function checkSockdConf(input: SockdCheckInput): Promise<SockdCheck
       if (s) lines.push(`Line ${s.line}: #${c.origin}:${s.command}`);
       lines.push(commandLine(c));
     }
-    if (outcome.reply === 92) lines.push('Access denied: cannot verify user-id.');
-    if (outcome.reply === 93) lines.push('Access denied: bad user-id.');
+    if (outcome.reply === Socks4Reply.NoIdentd) lines.push('Access denied: cannot verify user-id.');
+    if (outcome.reply === Socks4Reply.BadId) lines.push('Access denied: bad user-id.');
   }
 
   let permitted = outcome.granted;
@@ -274,7 +275,14 @@ export async function checkSockdConf(input: SockdCheckInput): Promise<SockdCheck
   // (logging `failed -- … gethostbyname()`), so the record gives that answer and says why. The
   // exit status and text lines stay the rule's verdict, as the original tool printed them.
   const unresolved = permitted && inetAton(input.dst) === undefined && dst.addresses.length === 0;
-  const reply = unresolved ? 91 : permitted ? 90 : outcome.reply === 90 ? 91 : outcome.reply;
+  const { Granted, Rejected } = Socks4Reply;
+  const reply = unresolved
+    ? Rejected
+    : permitted
+      ? Granted
+      : outcome.reply === Granted
+        ? Rejected
+        : outcome.reply;
   return {
     lines,
     exitCode,
