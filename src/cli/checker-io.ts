@@ -1,6 +1,6 @@
 /**
  * The I/O edge shared by test_sockd_conf and test_socks_conf: files, DNS, the shell. The policy
- * logic itself is in src/policy/checker.ts.
+ * logic itself is in src/cli/checker.ts.
  */
 import { spawn } from 'node:child_process';
 import { Resolver as DnsResolver, lookup, lookupService } from 'node:dns/promises';
@@ -8,10 +8,10 @@ import { readFileSync } from 'node:fs';
 import type { AnyConfig } from '../config/ast.ts';
 import { type ConfigPaths, loadConfigFile } from '../config/load.ts';
 import { builtinServices, loadServices, parseServices, type ServiceTable } from '../config/services.ts';
-import { type CheckedCommand, errorRecord } from '../policy/checker.ts';
 import { parseUserFile } from '../policy/match.ts';
 import type { Resolver, UserFileReader } from '../policy/resolver.ts';
 import { hostsFileResolver } from '../policy/table-resolver.ts';
+import { type CheckedCommand, errorRecord } from './checker.ts';
 
 /** j.32: every lookup gives up after 10 s; a failure counts as "no answer". */
 export const DefaultDnsTimeoutMs = 10_000;

@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { processAlive } from '../common/process-alive.ts';
 import type { LabControlState } from '../runtime/lab-control.ts';
 
 /**
@@ -18,15 +19,6 @@ export function stateFile(dir: string, name: string): string {
   return path.join(dir, `${name}.json`);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** The state of a running lab, or null (no file, or its process is gone: the file is removed). */
 export async function readLabState(file: string): Promise<LabControlState | null> {
   let text: string;
@@ -36,7 +28,7 @@ export async function readLabState(file: string): Promise<LabControlState | null
     return null;
   }
   const state = JSON.parse(text) as LabControlState;
-  if (!alive(state.pid)) {
+  if (!processAlive(state.pid)) {
     await rm(file, { force: true });
     return null;
   }

@@ -2,10 +2,11 @@
 /**
  * test_sockd_conf (f.5): evaluates one simulated CONNECT request against sockd.conf without any
  * network traffic; prints to stderr; exit 1 permitted, 0 denied, 255 usage or configuration error.
- * Thin: argv and files here, the evaluation in src/policy/checker.ts.
+ * Thin: argv and files here, the evaluation in src/cli/checker.ts.
  */
 import type { IdentdMode, RouteConfig } from '../config/ast.ts';
-import { checkSockdConf, type IdentdSimulation, SockdCheckUsage } from '../policy/checker.ts';
+import type { IdentdSimulation } from '../policy/identd-simulation.ts';
+import { checkSockdConf, SockdCheckUsage } from './checker.ts';
 import {
   checkerFailure,
   fsUserFileReader,

@@ -2,9 +2,9 @@
 /**
  * test_socks_conf (f.6): how an rsockd would route one request by socks.conf; prints to stderr;
  * exit 0 deny, 1 direct, 2 sockd, 255 usage or configuration error. Thin: argv and files here,
- * the evaluation in src/policy/checker.ts.
+ * the evaluation in src/cli/checker.ts.
  */
-import { checkSocksConf, SocksCheckUsage } from '../policy/checker.ts';
+import { checkSocksConf, SocksCheckUsage } from './checker.ts';
 import {
   checkerFailure,
   fsUserFileReader,

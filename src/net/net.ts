@@ -37,13 +37,6 @@ export interface ByteStream extends EventEmitter {
 }
 
 /**
- * The Net port (design.md): the server never calls node:net directly. Production uses UvNet
- * (bare libuv handles, uv-net.ts) or, on request or as a fallback, NodeNet (node:net); the local
- * runtime gives each virtual host a Net that maps topology
- * addresses onto loopback addresses, reports peers back in topology terms, and refuses
- * connections the topology does not allow with the error a real network would give.
- */
-/**
  * An optional ByteStream capability (UvSocket has it): reads land in the caller's buffer instead
  * of a fresh one per read. `onRead(n)` gets each read's byte count and returns the buffer for the
  * next read (the same one once consumed); to wait, it calls `pause()` and `resume()` later.
@@ -94,6 +87,13 @@ export interface ConnectOptions {
 }
 
 /**
+ * The Net port (design.md): the server never calls node:net directly. Production uses UvNet
+ * (bare libuv handles, uv-net.ts) or, on request or as a fallback, NodeNet (node:net); cluster
+ * workers use a mixed Net that accepts via node:net (the only way node:cluster shares a listener)
+ * and dials via bare handles (production-net.ts). The local runtime gives each virtual host a Net
+ * that maps topology addresses onto loopback addresses, reports peers back in topology terms, and
+ * refuses connections the topology does not allow with the error a real network would give.
+ *
  * Errors from `connect` are NodeJS.ErrnoException-like with `code` ECONNREFUSED, ETIMEDOUT,
  * ENETUNREACH, EHOSTUNREACH, … so callers map them to replies and log texts in one place.
  */

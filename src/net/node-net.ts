@@ -3,7 +3,9 @@ import type { Endpoint } from '../common/events.ts';
 import type { Conn, ConnectOptions, Listener, ListenOptions, Net } from './net.ts';
 
 /**
- * The production Net: plain node:net. Every socket it hands out is half-open capable (the relay
+ * The Net on plain node:net: production's fallback when the libuv handle bindings are missing or
+ * node:net is asked for, the accepting half of a cluster worker's Net (production-net.ts), and
+ * the lab's host agents' Net. Every socket it hands out is half-open capable (the relay
  * propagates half-close, b.6), has Nagle switched off (SOCKS traffic is interactive more often
  * than bulk, and the kernel still coalesces under load) and reports IPv4 peers as `a.b.c.d`
  * rather than the `::ffff:a.b.c.d` form dual-stack sockets use (c.6).
@@ -23,12 +25,7 @@ export function unmapAddress(address: string | undefined): string {
   return address;
 }
 
-/**
- * The Conn view of a connected socket (also used for inetd mode's fd 0). Each address costs a
- * system call (getsockname / getpeername), and many sessions never look at one of them (a
- * CONNECT without identd or events never needs the client's local address), so each is read on
- * first use and then kept.
- */
+/** The Conn view of a connected socket (also used for inetd mode's fd 0); see SocketConn. */
 export function connOfSocket(socket: Socket): Conn {
   return new SocketConn(socket);
 }

@@ -4,27 +4,15 @@
  * server (server/replies.ts, which adds the log texts) and the static analysis (analysis/
  * predict.ts) answer from the same table.
  */
+import { Socks4Reply } from '../protocol/socks4.ts';
+import { Socks5Reply, type Socks5ReplyCode } from '../protocol/socks5.ts';
 
-/** SOCKS 4 result codes (b.2). */
-export const Socks4Code = {
-  Granted: 90, // request granted
-  Rejected: 91, // rejected or failed (policy, routing, connect, resolve, BIND, config)
-  NoIdentd: 92, // strict identd mode and the client's identd gave no usable answer
-  BadId: 93, // identd answered with another user than the request named
-} as const;
-
-/** SOCKS 5 REP values (RFC 1928, spec i.3). */
-export const Socks5Rep = {
-  Succeeded: 0x00, // succeeded
-  GeneralFailure: 0x01, // socket errors, configuration unusable
-  NotAllowed: 0x02, // no match, deny, identd outcomes, routing deny, BIND wrong peer
-  NetworkUnreachable: 0x03, // ENETUNREACH
-  HostUnreachable: 0x04, // EHOSTUNREACH, name did not resolve, establishment timer
-  ConnectionRefused: 0x05, // destination refused
-  TtlExpired: 0x06, // (unused: no TTL information from TCP)
-  CommandNotSupported: 0x07, // UDP ASSOCIATE and unknown commands
-  AddressTypeNotSupported: 0x08, // unknown ATYP
-} as const;
+/**
+ * The codes themselves are protocol/'s (one definition); these names are kept for server/, which
+ * reaches them through server/replies.ts.
+ */
+export { Socks4Reply as Socks4Code } from '../protocol/socks4.ts';
+export { Socks5Reply as Socks5Rep } from '../protocol/socks5.ts';
 
 /** Why a request did not get (or keep) its GRANTED reply. */
 export type Failure =
@@ -54,19 +42,19 @@ export type Failure =
   | { readonly kind: 'command-unsupported' }
   | { readonly kind: 'address-type-unsupported' };
 
-function repForErrno(code: string | undefined): number {
+function repForErrno(code: string | undefined): Socks5ReplyCode {
   switch (code) {
     case 'ECONNREFUSED':
-      return Socks5Rep.ConnectionRefused;
+      return Socks5Reply.ConnectionRefused;
     case 'ENETUNREACH':
     case 'ENETDOWN':
-      return Socks5Rep.NetworkUnreachable;
+      return Socks5Reply.NetworkUnreachable;
     case 'EHOSTUNREACH':
     case 'EHOSTDOWN':
     case 'ETIMEDOUT':
-      return Socks5Rep.HostUnreachable;
+      return Socks5Reply.HostUnreachable;
     default:
-      return Socks5Rep.GeneralFailure;
+      return Socks5Reply.GeneralFailure;
   }
 }
 
@@ -74,11 +62,11 @@ function repForErrno(code: string | undefined): number {
 export function socks4CodeFor(failure: Failure): number {
   switch (failure.kind) {
     case 'identd-unavailable':
-      return Socks4Code.NoIdentd;
+      return Socks4Reply.NoIdentd;
     case 'identd-mismatch':
-      return Socks4Code.BadId;
+      return Socks4Reply.BadId;
     default:
-      return Socks4Code.Rejected;
+      return Socks4Reply.Rejected;
   }
 }
 
@@ -89,22 +77,22 @@ export function socks5RepFor(failure: Failure): number {
     case 'identd-unavailable':
     case 'identd-mismatch':
     case 'wrong-peer':
-      return Socks5Rep.NotAllowed;
+      return Socks5Reply.NotAllowed;
     case 'errno':
       return repForErrno(failure.code);
     case 'unresolved':
     case 'unspecified':
     case 'timeout':
-      return Socks5Rep.HostUnreachable;
+      return Socks5Reply.HostUnreachable;
     case 'upstream-unreachable':
-      return Socks5Rep.HostUnreachable;
+      return Socks5Reply.HostUnreachable;
     case 'command-unsupported':
-      return Socks5Rep.CommandNotSupported;
+      return Socks5Reply.CommandNotSupported;
     case 'address-type-unsupported':
-      return Socks5Rep.AddressTypeNotSupported;
+      return Socks5Reply.AddressTypeNotSupported;
     case 'config-unusable':
     case 'no-route':
     case 'upstream-rejected':
-      return Socks5Rep.GeneralFailure;
+      return Socks5Reply.GeneralFailure;
   }
 }

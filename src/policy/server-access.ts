@@ -1,6 +1,7 @@
 import { SockslabError } from '../common/errors.ts';
 import type { RuleCite } from '../common/events.ts';
 import type { IdentdMode, ServerConfig } from '../config/ast.ts';
+import { Socks4Reply, type Socks4ReplyCode } from '../protocol/socks4.ts';
 import type { CommandContext } from './command.ts';
 import { type HostIdentity, hostMatches } from './host.ts';
 import { portMatches, usersMatch } from './match.ts';
@@ -166,15 +167,6 @@ export type IdentdResult =
   | { readonly kind: 'unavailable'; readonly reason: string }
   | { readonly kind: 'user'; readonly user: string };
 
-/** SOCKS 4 result codes decided by the access step (b.2). */
-export const AccessReply = {
-  Granted: 90, // continue: routing, connect/bind, and only then the real 90
-  Rejected: 91, // no match or a deny line
-  NoIdentd: 92, // strict mode and identd unavailable
-  BadId: 93, // identd named another user
-} as const;
-export type AccessReplyCode = (typeof AccessReply)[keyof typeof AccessReply];
-
 export type LogLevel = 'notice' | 'err';
 export interface LogLine {
   readonly level: LogLevel;
@@ -187,8 +179,11 @@ export type AccessStep =
   | ({ readonly kind: 'log' } & LogLine);
 
 export interface AccessOutcome {
-  /** 90 = continue with the request (routing, dial); 91/92/93 = send this refusal and close. */
-  readonly reply: AccessReplyCode;
+  /**
+   * Granted (90) = continue with the request (routing, dial; the real 90 comes only after them);
+   * 91/92/93 = send this refusal and close.
+   */
+  readonly reply: Socks4ReplyCode;
   readonly granted: boolean;
   /** REALUSER / `%U`: identd's answer, `unknown` when it gave none. */
   readonly realUser: string;
@@ -217,7 +212,7 @@ export function applyIdentd(
   if (decision.action === 'permit' && decision.identd === 'off' && decision.userFileErrors.length === 0) {
     const command = decision.command;
     return {
-      reply: AccessReply.Granted,
+      reply: Socks4Reply.Granted,
       granted: true,
       realUser: 'unknown',
       identdVerdict: 'not-asked',
@@ -235,7 +230,7 @@ export function applyIdentd(
   const reqdesc = (realUser: string) => decisionDesc(decision, claimedUser, realUser);
   const srcHost = decision.request.src.display;
   const finish = (
-    reply: AccessReplyCode,
+    reply: Socks4ReplyCode,
     realUser: string,
     identdVerdict: AccessOutcome['identdVerdict'],
     desc: string,
@@ -243,7 +238,7 @@ export function applyIdentd(
     const { commands, logs } = splitSteps(steps);
     return {
       reply,
-      granted: reply === AccessReply.Granted,
+      granted: reply === Socks4Reply.Granted,
       realUser,
       identdVerdict,
       reqdesc: desc,
@@ -257,11 +252,11 @@ export function applyIdentd(
     const desc = reqdesc('unknown');
     run(decision.command);
     log(`refused -- ${desc}`);
-    return finish(AccessReply.Rejected, 'unknown', 'not-asked', desc);
+    return finish(Socks4Reply.Rejected, 'unknown', 'not-asked', desc);
   }
   if (decision.identd === 'off') {
     run(decision.command);
-    return finish(AccessReply.Granted, 'unknown', 'not-asked', reqdesc('unknown'));
+    return finish(Socks4Reply.Granted, 'unknown', 'not-asked', reqdesc('unknown'));
   }
   if (identd.kind === 'not-asked') {
     throw new SockslabError(
@@ -275,11 +270,11 @@ export function applyIdentd(
     if (decision.identd === 'strict') {
       log(`refused -- ${desc}`);
       log(`cannot connect to identd on ${srcHost}`);
-      return finish(AccessReply.NoIdentd, 'unknown', 'unavailable', desc);
+      return finish(Socks4Reply.NoIdentd, 'unknown', 'unavailable', desc);
     }
     log(`cannot connect to identd on ${srcHost}`);
     run(decision.command);
-    return finish(AccessReply.Granted, 'unknown', 'unavailable', desc);
+    return finish(Socks4Reply.Granted, 'unknown', 'unavailable', desc);
   }
   const realUser = identd.user;
   const desc = reqdesc(realUser);
@@ -287,10 +282,10 @@ export function applyIdentd(
     run(decision.badId);
     log(`refused -- ${desc}`);
     log(`*Alert*: real user is ${realUser}, not ${claimedUser}`);
-    return finish(AccessReply.BadId, realUser, 'mismatch', desc);
+    return finish(Socks4Reply.BadId, realUser, 'mismatch', desc);
   }
   run(decision.command);
-  return finish(AccessReply.Granted, realUser, 'confirmed', desc);
+  return finish(Socks4Reply.Granted, realUser, 'confirmed', desc);
 }
 
 /** c.10 expansion context for the commands of a server decision (`%U` = the outcome's real user). */

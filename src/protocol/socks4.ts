@@ -38,6 +38,17 @@ export const Socks4Reply = {
 } as const;
 export type Socks4ReplyCode = (typeof Socks4Reply)[keyof typeof Socks4Reply];
 
+/**
+ * The reply codes by the names scenarios, reports and traces use for them (one word each, so a
+ * scenario can say `expect: { reply: no-identd }`).
+ */
+export const Socks4ReplyByName = {
+  granted: Socks4Reply.Granted,
+  rejected: Socks4Reply.Rejected,
+  'no-identd': Socks4Reply.NoIdentd,
+  'bad-id': Socks4Reply.BadId,
+} as const satisfies Record<string, Socks4ReplyCode>;
+
 export interface Socks4Limits {
   /** USERID bytes kept; the rest up to the NUL is read and discarded (b.1, Original NAMELEN 128). */
   readonly userIdKeep: number;

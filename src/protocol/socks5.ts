@@ -10,7 +10,7 @@
  */
 import { ProtocolError } from '../common/errors.ts';
 import { type AddressKind, formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from './address.ts';
-import type { Decoded } from './socks4.ts';
+import { type Decoded, Socks4Reply, type Socks4ReplyCode } from './socks4.ts';
 
 /** VER of every SOCKS 5 message except the RFC 1929 sub-negotiation. */
 export const Socks5Version = 5;
@@ -66,6 +66,31 @@ export const Socks5Reply = {
   AddressTypeNotSupported: 0x08,
 } as const;
 export type Socks5ReplyCode = (typeof Socks5Reply)[keyof typeof Socks5Reply];
+
+/** The REP values by their RFC 1928 names, written as scenarios, reports and traces write them. */
+export const Socks5ReplyByName = {
+  succeeded: Socks5Reply.Succeeded,
+  'general-failure': Socks5Reply.GeneralFailure,
+  'not-allowed': Socks5Reply.NotAllowed,
+  'network-unreachable': Socks5Reply.NetworkUnreachable,
+  'host-unreachable': Socks5Reply.HostUnreachable,
+  'connection-refused': Socks5Reply.ConnectionRefused,
+  'ttl-expired': Socks5Reply.TtlExpired,
+  'command-not-supported': Socks5Reply.CommandNotSupported,
+  'address-type-not-supported': Socks5Reply.AddressTypeNotSupported,
+} as const satisfies Record<string, Socks5ReplyCode>;
+
+/**
+ * The SOCKS 5 REP that stands for a SOCKS 4 result when nothing finer is known (i.3): granted is
+ * succeeded, and every refusal, the identd ones (92, 93) included, is "not allowed by ruleset".
+ * Failures with a finer cause (errno, unresolved name, …) get their own REP from policy's table.
+ */
+export const Socks5ReplyOfSocks4: Readonly<Record<Socks4ReplyCode, Socks5ReplyCode>> = {
+  [Socks4Reply.Granted]: Socks5Reply.Succeeded,
+  [Socks4Reply.Rejected]: Socks5Reply.NotAllowed,
+  [Socks4Reply.NoIdentd]: Socks5Reply.NotAllowed,
+  [Socks4Reply.BadId]: Socks5Reply.NotAllowed,
+};
 
 export interface Socks5Address {
   readonly addressType: AddressKind;

@@ -1,28 +1,22 @@
+import { Socks4Reply, Socks4ReplyByName } from '../protocol/socks4.ts';
+import { Socks5ReplyByName, Socks5ReplyOfSocks4 } from '../protocol/socks5.ts';
 import type { ProbeProtocol } from '../runtime/runtime.ts';
 
 /**
  * Reply codes as scenarios name them. Scenario authors may write a number or a name; names are
  * resolved against the protocol of the case, since `rejected` is 91 in SOCKS 4 and 0x02 in SOCKS 5.
  */
-export const Socks4ReplyNames = {
-  granted: 90, // request granted (CONNECT up, or a BIND reply)
-  rejected: 91, // refused or failed: no rule, deny, routing deny, connect failure
-  'no-identd': 92, // strict identd mode and the client's identd gave no usable answer
-  'bad-id': 93, // identd answered with another user than the request named
-} as const;
+export const Socks4ReplyNames: Readonly<Record<string, number>> = Socks4ReplyByName;
 
-export const Socks5ReplyNames = {
-  granted: 0x00, // succeeded
-  succeeded: 0x00, // RFC 1928 name of the same code
-  'general-failure': 0x01, // socket errors, configuration unusable
-  'not-allowed': 0x02, // no match, deny, identd outcomes, routing deny
-  rejected: 0x02, // the SOCKS 4 word for "the rules said no"
-  'network-unreachable': 0x03, // no route to the network
-  'host-unreachable': 0x04, // host unreachable, name did not resolve, establishment timer
-  'connection-refused': 0x05, // destination refused the connection
-  'command-not-supported': 0x07, // e.g. UDP ASSOCIATE
-  'address-type-not-supported': 0x08, // e.g. IPv6
-} as const;
+/**
+ * SOCKS 5 names, plus the SOCKS 4 words `granted` and `rejected` for their SOCKS 5 counterparts,
+ * so one scenario reads the same under both protocols.
+ */
+export const Socks5ReplyNames: Readonly<Record<string, number>> = {
+  ...Socks5ReplyByName,
+  granted: Socks5ReplyOfSocks4[Socks4Reply.Granted],
+  rejected: Socks5ReplyOfSocks4[Socks4Reply.Rejected],
+};
 
 /** `none`: no reply at all came (closed without a reply, or timed out). */
 export const NoReply = 'none';

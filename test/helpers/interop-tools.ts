@@ -1,11 +1,14 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
+import { createServer, connect as tcpConnect } from 'node:net';
 import { delimiter, join } from 'node:path';
 import test, { type TestFn } from 'ava';
 
 /**
  * Which external programs the interop tests can use. A missing program turns a test file's tests
  * into skips that print the reason; with SOCKSLAB_REQUIRE_ALL=1 (CI) it is a failing test instead,
- * because CI installs every one of them (.ci/run).
+ * because CI installs every one of them (.ci/run). The same `testWhen` guards every other test that
+ * needs something of the host (IPv6 loopback, /bin/sh, root, /proc): a skip that says why, never a
+ * `t.pass()`.
  */
 
 export const requireAll = process.env.SOCKSLAB_REQUIRE_ALL === '1';
@@ -85,6 +88,41 @@ export function testWhen(label: string, ...probes: Probe[]): TestFn {
     console.log(`skipping ${label}: ${reason}`);
   }
   return test.skip as unknown as TestFn;
+}
+
+/** Why ::1 (and, separately, a dual-stack `::` listener taking IPv4) cannot be used here, or null. */
+export async function probeIpv6(): Promise<{ loopback: string | null; dualStack: string | null }> {
+  const server = createServer((s) => s.destroy());
+  const listening = await new Promise<string | null>((resolve) => {
+    server.once('error', (err) => resolve(`cannot listen on [::] (${err.message})`));
+    server.listen(0, '::', () => resolve(null));
+  });
+  if (listening !== null) return { loopback: listening, dualStack: listening };
+  const { port } = server.address() as { port: number };
+  const reach = (host: string) =>
+    new Promise<string | null>((resolve) => {
+      const s = tcpConnect({ host, port });
+      const timer = setTimeout(() => {
+        s.destroy();
+        resolve(`connect to ${host} timed out`);
+      }, 5000); // generous: a loaded CI host must not turn into a false skip
+      s.once('connect', () => {
+        clearTimeout(timer);
+        s.destroy();
+        resolve(null);
+      });
+      s.once('error', (err) => {
+        clearTimeout(timer);
+        resolve(`connect to ${host} failed (${err.message})`);
+      });
+    });
+  const loopback = await reach('::1');
+  const v4 = await reach('127.0.0.1');
+  await new Promise<void>((r) => server.close(() => r()));
+  return {
+    loopback: loopback && `IPv6 loopback ::1 is not usable: ${loopback}`,
+    dualStack: v4 && `a [::] listener does not take IPv4 connections: ${v4}`,
+  };
 }
 
 let services: Map<number, string> | null = null;

@@ -1,6 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InputError } from '../../common/errors.ts';
+import { processAlive } from '../../common/process-alive.ts';
 import { controlDown, type LabControlState } from '../../runtime/lab-control.ts';
 import { readLabState, removeLabState, stateDir, stateFile } from '../lab-state.ts';
 
@@ -15,15 +16,6 @@ import { readLabState, removeLabState, stateDir, stateFile } from '../lab-state.
 interface DownFlags {
   stateDir?: string;
   timeout: string;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function runningLabs(dir: string): Promise<LabControlState[]> {
@@ -55,8 +47,8 @@ async function stopServed(state: LabControlState, file: string, timeoutMs: numbe
     process.stderr.write(`sockslab down: ${state.name}: control endpoint: ${(err as Error).message}\n`);
   }
   const deadline = Date.now() + timeoutMs;
-  while (alive(state.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  if (!alive(state.pid)) return `down ${state.name} (runtime ${state.runtime}, run ${state.runId})`;
+  while (processAlive(state.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  if (!processAlive(state.pid)) return `down ${state.name} (runtime ${state.runtime}, run ${state.runId})`;
   if (state.runtime !== 'docker') {
     throw new InputError(
       'E_LAB_STUCK',

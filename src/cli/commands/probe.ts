@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { InputError } from '../../common/errors.ts';
 import type { LabEvent } from '../../common/events.ts';
+import { Socks4Reply } from '../../protocol/socks4.ts';
+import { Socks5Reply } from '../../protocol/socks5.ts';
 import { controlProbe } from '../../runtime/lab-control.ts';
 import type { ProbeOutcome, ProbeProtocol, ProbeRequest } from '../../runtime/runtime.ts';
 import { describeReply } from '../../scenario/replies.ts';
@@ -123,7 +125,7 @@ async function oneShot(
 }
 
 function granted(outcome: ProbeOutcome): boolean {
-  const ok = outcome.protocol === 'socks5' ? 0 : 90;
+  const ok = outcome.protocol === 'socks5' ? Socks5Reply.Succeeded : Socks4Reply.Granted;
   if (outcome.reply === null) return outcome.clientRoute?.action === 'direct' && outcome.error === undefined;
   return outcome.reply === ok && (outcome.secondReply === undefined || outcome.secondReply === ok);
 }

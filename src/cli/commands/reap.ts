@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { processAlive } from '../../common/process-alive.ts';
 
 /**
  * `sockslab reap` — remove what killed runs left behind, on every runtime that leaves something:
@@ -40,7 +41,7 @@ export function register(program: Command): void {
       const netns = await import('../../runtime/netns/index.ts');
       try {
         const runs = options.dryRun
-          ? (await netns.listNetnsRuns()).filter((r) => all || !netns.ownerAlive(r.ownerPid))
+          ? (await netns.listNetnsRuns()).filter((r) => all || !processAlive(r.ownerPid))
           : await netns.reapNetnsRuns({ all });
         for (const r of runs) {
           out(

@@ -3,6 +3,7 @@ import { constants, promises as fs } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { execa } from 'execa';
 import { RuntimeUnavailableError } from '../../common/errors.ts';
+import { processAlive } from '../../common/process-alive.ts';
 import type { DockerEngine } from './engine.ts';
 import { ImagePaths } from './host-spec.ts';
 
@@ -289,15 +290,6 @@ async function pruneOthers(engine: DockerEngine, repository: string, keep: strin
   }
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * One build at a time per tag on this machine: test files run in parallel processes and would all
  * stage and send the same 150 MB context. The lock file holds the builder's pid; a lock whose
@@ -315,7 +307,7 @@ async function withBuildLock<T>(root: string, tag: string, fn: () => Promise<T>)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const owner = Number(await fs.readFile(lock, 'utf8').catch(() => ''));
-      if (Number.isInteger(owner) && owner > 0 && !pidAlive(owner)) await fs.rm(lock, { force: true });
+      if (Number.isInteger(owner) && owner > 0 && !processAlive(owner)) await fs.rm(lock, { force: true });
       else await new Promise((r) => setTimeout(r, 200));
     }
   }

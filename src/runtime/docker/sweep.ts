@@ -1,3 +1,4 @@
+import { processAlive } from '../../common/process-alive.ts';
 import type { DockerEngine } from './engine.ts';
 import { removeIsolation } from './firewall.ts';
 import { LabLabel } from './labels.ts';
@@ -89,15 +90,12 @@ export async function listRuns(engine: DockerEngine): Promise<RunSummary[]> {
   return [...runs].map(([runId, r]) => ({ runId, ...r }));
 }
 
-/** Whether the process that brought a run up still exists on this machine. */
+/**
+ * Whether the process that brought a run up still exists on this machine. A run without an owner
+ * label (null) has no owner to wait for.
+ */
 export function ownerAlive(pid: number | null): boolean {
-  if (pid === null) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return pid !== null && processAlive(pid);
 }
 
 /** Removes runs whose owner process is gone (or every run with `all`); returns what was removed. */

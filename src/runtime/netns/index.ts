@@ -109,4 +109,4 @@ export const netnsRuntime: Runtime = createNetnsRuntime();
 
 export type { DialOutcome, DialRequest } from '../agent-protocol.ts';
 export { NetnsLab } from './netns-lab.ts';
-export { listNetnsRuns, type NetnsRunSummary, ownerAlive, reapNetnsRuns, removeNamespaces } from './reap.ts';
+export { listNetnsRuns, type NetnsRunSummary, reapNetnsRuns, removeNamespaces } from './reap.ts';

@@ -1,3 +1,4 @@
+import { processAlive } from '../../common/process-alive.ts';
 import { ipBatch, listNamespaces, namespacePids } from './ip.ts';
 import { parseNamespace } from './names.ts';
 import { deleteNamespacesBatch } from './plan.ts';
@@ -16,19 +17,9 @@ export interface NetnsRunSummary {
   readonly processes: number;
 }
 
-/** Whether a process exists (EPERM means it exists but is not ours to signal). */
-export function ownerAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 async function gone(pids: readonly number[], waitMs: number): Promise<void> {
   const deadline = Date.now() + waitMs;
-  while (pids.some((p) => ownerAlive(p)) && Date.now() < deadline) {
+  while (pids.some((p) => processAlive(p)) && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -70,7 +61,7 @@ export async function listNetnsRuns(): Promise<NetnsRunSummary[]> {
 
 /** Removes the namespaces of runs whose owner is dead (`all`: every sockslab run); returns them. */
 export async function reapNetnsRuns(options: { readonly all?: boolean } = {}): Promise<NetnsRunSummary[]> {
-  const runs = (await listNetnsRuns()).filter((r) => options.all === true || !ownerAlive(r.ownerPid));
+  const runs = (await listNetnsRuns()).filter((r) => options.all === true || !processAlive(r.ownerPid));
   const out: NetnsRunSummary[] = [];
   for (const r of runs) {
     const { processes } = await removeNamespaces(r.namespaces);

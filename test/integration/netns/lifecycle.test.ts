@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { TestFn } from 'ava';
 import { execa } from 'execa';
 import { newId } from '../../../src/common/ids.ts';
+import { processAlive } from '../../../src/common/process-alive.ts';
 import {
   createNetnsRuntime,
   listNetnsRuns,
@@ -13,7 +14,7 @@ import { runPrefix } from '../../../src/runtime/netns/names.ts';
 import { loadTopology } from '../../../src/topology/load.ts';
 import type { ResolvedTopology } from '../../../src/topology/model.ts';
 import { configText } from '../../helpers/config-text.ts';
-import { alive, namespacesWith, netnsTest, processesOfRun, root, shortTimeouts } from './support.ts';
+import { namespacesWith, netnsTest, processesOfRun, root, shortTimeouts } from './support.ts';
 
 /** Lab lifecycles on real namespaces: BIND across namespaces, failed starts, leftovers of dead runs. */
 
@@ -173,7 +174,7 @@ test.serial(
       t.deepEqual(await namespacesWith(deadNs), []);
       t.deepEqual(await namespacesWith(liveNs), [liveNs]);
       await sleeper;
-      t.false(alive(sleeperPid));
+      t.false(processAlive(sleeperPid));
     } finally {
       await execa('ip', ['netns', 'del', liveNs], { reject: false });
       await execa('ip', ['netns', 'del', deadNs], { reject: false });

@@ -2,11 +2,11 @@ import path from 'node:path';
 import type { TestFn } from 'ava';
 import { execa } from 'execa';
 import type { LabEvent } from '../../../src/common/events.ts';
+import { processAlive } from '../../../src/common/process-alive.ts';
 import { type NetnsLab, netnsRuntime } from '../../../src/runtime/netns/index.ts';
 import type { ProbeRequest } from '../../../src/runtime/runtime.ts';
 import { loadTopology } from '../../../src/topology/load.ts';
 import {
-  alive,
   cmdlineOf,
   namespacesWith,
   netnsTest,
@@ -57,7 +57,7 @@ test.after.always('down() leaves no namespace and no process of the lab behind',
   t.deepEqual(await processesOfRun(lab.runId), []);
   t.deepEqual(await namespacesWith(lab.plan.prefix), []);
   t.deepEqual(
-    [...pids, ...agents].filter((p) => alive(p)),
+    [...pids, ...agents].filter((p) => processAlive(p)),
     [],
   );
 });

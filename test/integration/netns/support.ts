@@ -79,15 +79,6 @@ export async function pidsIn(namespace: string): Promise<number[]> {
     .filter((n) => n > 0);
 }
 
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The effective uid of a process, from /proc/<pid>/status. */
 export async function uidOf(pid: number): Promise<number | null> {
   const { readFile } = await import('node:fs/promises');

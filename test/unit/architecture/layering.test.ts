@@ -35,7 +35,10 @@ const allowed: Record<string, readonly string[]> = {
   common: [],
   protocol: ['common'],
   config: ['common'],
-  policy: ['common', 'config'],
+  // protocol: the reply codes (SOCKS 4 results, SOCKS 5 REPs) are wire vocabulary with one
+  // definition in protocol/; policy decides which one a request gets (design.md: protocol, config
+  // and policy import nothing of the rest, not nothing of each other).
+  policy: ['common', 'config', 'protocol'],
   net: ['common'],
   identd: ['common', 'net', 'protocol'],
   server: ['common', 'config', 'policy', 'protocol', 'net', 'identd'],
@@ -60,7 +63,8 @@ const allowed: Record<string, readonly string[]> = {
   ],
   'runtime/netns': ['common', 'config', 'topology', 'runtime', 'net', 'identd', 'client'],
   'runtime/docker': ['common', 'config', 'topology', 'runtime', 'net', 'identd', 'client'],
-  scenario: ['common', 'config', 'policy', 'topology', 'runtime', 'analysis'],
+  // protocol: scenarios name reply codes with protocol/'s names (scenario/replies.ts).
+  scenario: ['common', 'config', 'policy', 'protocol', 'topology', 'runtime', 'analysis'],
   analysis: ['common', 'config', 'policy', 'topology', 'scenario', 'runtime'],
   report: ['common', 'scenario', 'topology', 'analysis', 'runtime'],
   // config: the model's parsed configs are config objects (AddrSpec, ClientRule), and their

@@ -3,6 +3,7 @@ import { createServer, type Socket, connect as tcpConnect } from 'node:net';
 import { endianness } from 'node:os';
 import test from 'ava';
 import { findConnection, ownerOf, parseProcNetTcp } from '../../../src/identd/proc-net-tcp.ts';
+import { testWhen } from '../../helpers/interop-tools.ts';
 
 // Captured on Linux x86_64 (little-endian) as root: listeners on 127.0.0.1:23411 and [::]:23412,
 // connections 127.0.0.2:40597 → 127.0.0.1:23411, [::1]:43000 → [::1]:23412 and
@@ -75,37 +76,39 @@ test('big-endian text reads the address words in order', (t) => {
   });
 });
 
-test('a socket this test opens appears in the live /proc/net/tcp owned by this process uid', async (t) => {
-  let text: string;
+const testWithProc = testWhen('the live /proc/net/tcp', () => {
   try {
-    text = readFileSync('/proc/net/tcp', 'utf8');
+    readFileSync('/proc/net/tcp', 'utf8');
+    return null;
   } catch (err) {
-    const reason = `no /proc/net/tcp here (${(err as Error).message})`;
-    if (process.env.SOCKSLAB_REQUIRE_ALL === '1') return t.fail(reason);
-    t.log(`skipped: ${reason}`);
-    return t.pass();
-  }
-  t.truthy(text);
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  const accepted = new Promise<Socket>((r) => server.once('connection', r));
-  const client = tcpConnect({ host: '127.0.0.1', port, localAddress: '127.0.0.3' });
-  await new Promise((r) => client.once('connect', r));
-  const peer = await accepted;
-  try {
-    const rows = parseProcNetTcp(readFileSync('/proc/net/tcp', 'utf8'), { endianness: endianness() });
-    // As the identd on 127.0.0.3 would be asked: "<client port> , <server port>" by 127.0.0.1.
-    const uid = ownerOf(rows, client.localPort as number, { address: '127.0.0.1', port });
-    t.is(uid, process.getuid?.() ?? -1);
-    t.is(
-      ownerOf(rows, port, { address: '127.0.0.3', port: client.localPort as number }),
-      uid,
-      'the server end too',
-    );
-  } finally {
-    client.destroy();
-    peer.destroy();
-    server.close();
+    return `no /proc/net/tcp here (${(err as Error).message})`;
   }
 });
+
+testWithProc(
+  'a socket this test opens appears in the live /proc/net/tcp owned by this process uid',
+  async (t) => {
+    const server = createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const accepted = new Promise<Socket>((r) => server.once('connection', r));
+    const client = tcpConnect({ host: '127.0.0.1', port, localAddress: '127.0.0.3' });
+    await new Promise((r) => client.once('connect', r));
+    const peer = await accepted;
+    try {
+      const rows = parseProcNetTcp(readFileSync('/proc/net/tcp', 'utf8'), { endianness: endianness() });
+      // As the identd on 127.0.0.3 would be asked: "<client port> , <server port>" by 127.0.0.1.
+      const uid = ownerOf(rows, client.localPort as number, { address: '127.0.0.1', port });
+      t.is(uid, process.getuid?.() ?? -1);
+      t.is(
+        ownerOf(rows, port, { address: '127.0.0.3', port: client.localPort as number }),
+        uid,
+        'the server end too',
+      );
+    } finally {
+      client.destroy();
+      peer.destroy();
+      server.close();
+    }
+  },
+);

@@ -7,7 +7,7 @@ import type { ByteStream, Conn, ConnectOptions, Listener, ListenOptions, Net } f
 import { nodeNet } from '../../../src/net/node-net.ts';
 import { productionNet } from '../../../src/net/production-net.ts';
 import { UvSocket } from '../../../src/net/uv-socket.ts';
-import { testWhen } from '../../helpers/interop-tools.ts';
+import { probeIpv6, testWhen } from '../../helpers/interop-tools.ts';
 import { eventually, Received, sha256, within } from './_streams.ts';
 
 /**
@@ -168,41 +168,6 @@ async function blackholePort(t: ExecutionContext): Promise<number> {
 }
 
 // ------------------------------------------------------------------ capabilities
-
-/** Why ::1 (and, separately, a dual-stack `::` listener taking IPv4) cannot be used here, or null. */
-async function probeIpv6(): Promise<{ loopback: string | null; dualStack: string | null }> {
-  const server = createServer((s) => s.destroy());
-  const listening = await new Promise<string | null>((resolve) => {
-    server.once('error', (err) => resolve(`cannot listen on [::] (${err.message})`));
-    server.listen(0, '::', () => resolve(null));
-  });
-  if (listening !== null) return { loopback: listening, dualStack: listening };
-  const { port } = server.address() as { port: number };
-  const reach = (host: string) =>
-    new Promise<string | null>((resolve) => {
-      const s = tcpConnect({ host, port });
-      const timer = setTimeout(() => {
-        s.destroy();
-        resolve(`connect to ${host} timed out`);
-      }, 1000);
-      s.once('connect', () => {
-        clearTimeout(timer);
-        s.destroy();
-        resolve(null);
-      });
-      s.once('error', (err) => {
-        clearTimeout(timer);
-        resolve(`connect to ${host} failed (${err.message})`);
-      });
-    });
-  const loopback = await reach('::1');
-  const v4 = await reach('127.0.0.1');
-  await new Promise<void>((r) => server.close(() => r()));
-  return {
-    loopback: loopback && `IPv6 loopback ::1 is not usable: ${loopback}`,
-    dualStack: v4 && `a [::] listener does not take IPv4 connections: ${v4}`,
-  };
-}
 
 const v6 = await probeIpv6();
 const testV6 = testWhen('IPv6 loopback ::1', () => v6.loopback);

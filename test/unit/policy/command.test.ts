@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import fc from 'fast-check';
 import { type CommandContext, expandCommand, sanitiseValue } from '../../../src/policy/command.ts';
+import { testWhen } from '../../helpers/interop-tools.ts';
 
 const ctx: CommandContext = {
   srcHost: 'ws1.eng.example.com',
@@ -122,7 +123,7 @@ test('inside single quotes a backslash value is closed, double-quoted and reopen
 
 // ---- Running the real /bin/sh: what an attacker-chosen user-id can do ----
 
-const hasSh = existsSync('/bin/sh');
+const testWithSh = testWhen('/bin/sh', () => (existsSync('/bin/sh') ? null : 'no /bin/sh on this host'));
 
 function sh(runnable: string): string {
   return execFileSync('/bin/sh', ['-c', runnable], { encoding: 'utf8', timeout: 5000 });
@@ -146,12 +147,7 @@ const hostile = fc.oneof(
   fc.constantFrom('x; rm -rf /', '$(id)', '`id`', "'; id; '", '"; id; "', '\\', '\\\\', 'a\\', '\n id'),
 );
 
-test('for any user-id, /bin/sh prints exactly the sanitised value and runs nothing injected', (t) => {
-  if (!hasSh) {
-    if (process.env.SOCKSLAB_REQUIRE_ALL === '1') return t.fail('/bin/sh is required');
-    t.log('skipped: no /bin/sh on this host');
-    return t.pass();
-  }
+testWithSh('for any user-id, /bin/sh prints exactly the sanitised value and runs nothing injected', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'sockslab-canary-'));
   const canary = join(dir, 'pwned');
   try {
@@ -173,8 +169,7 @@ test('for any user-id, /bin/sh prints exactly the sanitised value and runs nothi
   }
 });
 
-test('the escaping survives templates that mix quote states around one value', (t) => {
-  if (!hasSh) return t.pass();
+testWithSh('the escaping survives templates that mix quote states around one value', (t) => {
   for (const v of ['\\', 'a\\', '\\\\b', 'x\\y\\']) {
     const e = expandCommand(`printf %%s "a"%u'b'"%u"c'%u'`, { ...ctx, user: v });
     t.true(e.ok);
@@ -182,34 +177,36 @@ test('the escaping survives templates that mix quote states around one value', (
   }
 });
 
-test('a template backslash right before a value cannot be paired with a backslash of the value', (t) => {
-  if (!hasSh) return t.pass();
-  const dir = mkdtempSync(join(tmpdir(), 'sockslab-canary-'));
-  const canary = join(dir, 'pwned');
-  try {
-    fc.assert(
-      fc.property(
-        fc.string({ unit: fc.constantFrom('\\', 'a', '"', "'", ';', ' '), maxLength: 8 }),
-        fc.constantFrom('dq', 'uq', 'sq'),
-        (raw, kind) => {
-          const user = `${raw}";touch ${canary};"'`;
-          const template = {
-            dq: `printf %%s "\\%u"`,
-            uq: 'printf %%s \\%u',
-            sq: "printf %%s '\\%u'",
-          }[kind];
-          const e = expandCommand(template, { ...ctx, user });
-          if (!e.ok) return true;
-          const v = sanitiseValue(user);
-          // sh semantics of the admin's backslash before the value's first character:
-          const want = kind === 'sq' ? `\\${v}` : kind === 'uq' ? v : v.startsWith('\\') ? v : `\\${v}`;
-          return sh(e.runnable) === want && !existsSync(canary);
-        },
-      ),
-      { numRuns: 200 },
-    );
-    t.false(existsSync(canary));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+testWithSh(
+  'a template backslash right before a value cannot be paired with a backslash of the value',
+  (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'sockslab-canary-'));
+    const canary = join(dir, 'pwned');
+    try {
+      fc.assert(
+        fc.property(
+          fc.string({ unit: fc.constantFrom('\\', 'a', '"', "'", ';', ' '), maxLength: 8 }),
+          fc.constantFrom('dq', 'uq', 'sq'),
+          (raw, kind) => {
+            const user = `${raw}";touch ${canary};"'`;
+            const template = {
+              dq: `printf %%s "\\%u"`,
+              uq: 'printf %%s \\%u',
+              sq: "printf %%s '\\%u'",
+            }[kind];
+            const e = expandCommand(template, { ...ctx, user });
+            if (!e.ok) return true;
+            const v = sanitiseValue(user);
+            // sh semantics of the admin's backslash before the value's first character:
+            const want = kind === 'sq' ? `\\${v}` : kind === 'uq' ? v : v.startsWith('\\') ? v : `\\${v}`;
+            return sh(e.runnable) === want && !existsSync(canary);
+          },
+        ),
+        { numRuns: 200 },
+      );
+      t.false(existsSync(canary));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);

@@ -6,6 +6,7 @@
  */
 import { readdirSync } from 'node:fs';
 import test, { type ExecutionContext } from 'ava';
+import { checkSockdConf } from '../../../src/cli/checker.ts';
 import type { ClientConfig, RouteConfig, ServerConfig } from '../../../src/config/ast.ts';
 import { ConfigFileError } from '../../../src/config/config-error.ts';
 import { dotted } from '../../../src/config/inet.ts';
@@ -13,7 +14,6 @@ import { builtinServices } from '../../../src/config/services.ts';
 import { parseSockdConf } from '../../../src/config/sockd-conf.ts';
 import { parseSockdRoute } from '../../../src/config/sockd-route.ts';
 import { parseSocksConf } from '../../../src/config/socks-conf.ts';
-import { checkSockdConf } from '../../../src/policy/checker.ts';
 import { decideClientRoute, planServerAttempts } from '../../../src/policy/client-route.ts';
 import { expandCommand } from '../../../src/policy/command.ts';
 import { type HostIdentity, hostFromAddress, hostFromName } from '../../../src/policy/host.ts';

@@ -1,29 +1,30 @@
 /**
- * The logic of the two checkers (f.5 test_sockd_conf, f.6 test_socks_conf): evaluate one
- * simulated request through the same policy engine the server uses, and produce the exact lines
- * the tools print (to stderr), the exit status and a JSON-able record. No I/O: the CLI reads the
- * files, builds the resolver and prints; `sockslab check` can reuse these functions.
+ * The two checker tools (f.5 test_sockd_conf, f.6 test_socks_conf) apart from their argv and
+ * files: usage texts, exit statuses, the exact lines the tools print (to stderr) and a JSON-able
+ * record, for one simulated request evaluated by the same policy engine the server uses (identd
+ * simulation: policy/identd-simulation.ts). No I/O: test-sockd-conf.ts / test-socks-conf.ts read
+ * the files, build the resolver and print.
  */
 import type { RuleCite } from '../common/events.ts';
 import type { ClientConfig, IdentdMode, RouteConfig, ServerConfig } from '../config/ast.ts';
 import { dotted, inetAton } from '../config/inet.ts';
 import type { ServiceTable } from '../config/services.ts';
-import { decideClientRoute, type RouteDecision } from './client-route.ts';
-import { type CommandContext, type ExpandedCommand, expandCommand } from './command.ts';
-import { type HostIdentity, hostFromAddress, hostFromName } from './host.ts';
-import { chooseInterface, noInterfaceMessage } from './interface-choice.ts';
-import { serviceLabel } from './request-desc.ts';
-import type { Resolver, UserFileReader } from './resolver.ts';
+import { decideClientRoute, type RouteDecision } from '../policy/client-route.ts';
+import { type CommandContext, type ExpandedCommand, expandCommand } from '../policy/command.ts';
+import { type HostIdentity, hostFromAddress, hostFromName } from '../policy/host.ts';
+import { type IdentdSimulation, identdInput, simulatedDecision } from '../policy/identd-simulation.ts';
+import { chooseInterface, noInterfaceMessage } from '../policy/interface-choice.ts';
+import { serviceLabel } from '../policy/request-desc.ts';
+import type { Resolver, UserFileReader } from '../policy/resolver.ts';
 import {
-  type AccessDecision,
   type AccessOutcome,
   applyIdentd,
   type CommandOrigin,
   type CommandTemplate,
   decideServerAccess,
-  type IdentdResult,
   serverCommandContext,
-} from './server-access.ts';
+} from '../policy/server-access.ts';
+import { Socks4Reply } from '../protocol/socks4.ts';
 
 /** Exit statuses of f.5 and f.6. */
 export const SockdCheckExit = { Denied: 0, Permitted: 1, Error: 255 } as const;
@@ -52,20 +53,6 @@ export async function hostFromArgument(resolver: Resolver, text: string): Promis
   const numeric = inetAton(text);
   return numeric !== undefined ? hostFromAddress(resolver, dotted(numeric)) : hostFromName(resolver, text);
 }
-
-/**
- * How identd is simulated (f.5). `legacy` = the original flags: no flag → identd confirms the
- * user; `-i` unreachable but tolerated; `-I` unreachable, strict; `-B` another user (real user
- * `unknown`); a matched line with `?=n`/`?=` suppresses the simulation, `?=I`/`?=i` do not change
- * it. `exact` = the real server logic (c.9, g.5) with a global mode and a scripted identd.
- */
-export type IdentdSimulation =
-  | { readonly kind: 'legacy'; readonly flag: 'none' | 'i' | 'I' | 'B' }
-  | {
-      readonly kind: 'exact';
-      readonly mode: IdentdMode;
-      readonly identd: 'agree' | 'unreachable' | 'error' | { readonly user: string };
-    };
 
 export interface CheckedCommand {
   readonly origin: CommandOrigin;
@@ -150,35 +137,6 @@ function commandLine(c: CheckedCommand): string {
   return c.expanded.ok ? `Command: ${c.expanded.text}` : c.expanded.log;
 }
 
-function identdInput(sim: IdentdSimulation, decision: AccessDecision, user: string): IdentdResult {
-  if (decision.identd === 'off') return { kind: 'not-asked' };
-  if (sim.kind === 'legacy') {
-    if (sim.flag === 'i' || sim.flag === 'I')
-      return { kind: 'unavailable', reason: `simulated -${sim.flag}` };
-    // -B: "a different user"; the tool does not know which, so REALUSER stays `unknown` below.
-    if (sim.flag === 'B') return { kind: 'user', user: `${user}\u0000` };
-    return { kind: 'user', user };
-  }
-  if (sim.identd === 'agree') return { kind: 'user', user };
-  if (sim.identd === 'unreachable' || sim.identd === 'error') {
-    return { kind: 'unavailable', reason: `simulated ${sim.identd}` };
-  }
-  return { kind: 'user', user: sim.identd.user };
-}
-
-/** The effective identd mode the simulation applies to the matched line. */
-function simulatedDecision(
-  sim: IdentdSimulation,
-  decision: AccessDecision,
-  explicitOff: boolean,
-): AccessDecision {
-  if (sim.kind === 'exact' || decision.action === 'deny') return decision;
-  // Original tool: an explicit ?=n/?= switches identd off; otherwise the flags decide, whatever
-  // ?=I/?=i say. No flag = identd asked and agreeing.
-  if (explicitOff) return { ...decision, identd: 'off' };
-  return { ...decision, identd: sim.flag === 'i' ? 'lenient' : 'strict' };
-}
-
 export async function checkSockdConf(input: SockdCheckInput): Promise<SockdCheckResult> {
   const port = parsePortArgument(input.service, input.services);
   const header = `USER:${input.user},  SRC:${input.src},  DST:${input.dst}, PORT:${port ?? input.service}`;
@@ -244,8 +202,8 @@ export async function checkSockdConf(input: SockdCheckInput): Promise<SockdCheck
       if (s) lines.push(`Line ${s.line}: #${c.origin}:${s.command}`);
       lines.push(commandLine(c));
     }
-    if (outcome.reply === 92) lines.push('Access denied: cannot verify user-id.');
-    if (outcome.reply === 93) lines.push('Access denied: bad user-id.');
+    if (outcome.reply === Socks4Reply.NoIdentd) lines.push('Access denied: cannot verify user-id.');
+    if (outcome.reply === Socks4Reply.BadId) lines.push('Access denied: bad user-id.');
   }
 
   let permitted = outcome.granted;
@@ -274,7 +232,14 @@ export async function checkSockdConf(input: SockdCheckInput): Promise<SockdCheck
   // (logging `failed -- … gethostbyname()`), so the record gives that answer and says why. The
   // exit status and text lines stay the rule's verdict, as the original tool printed them.
   const unresolved = permitted && inetAton(input.dst) === undefined && dst.addresses.length === 0;
-  const reply = unresolved ? 91 : permitted ? 90 : outcome.reply === 90 ? 91 : outcome.reply;
+  const { Granted, Rejected } = Socks4Reply;
+  const reply = unresolved
+    ? Rejected
+    : permitted
+      ? Granted
+      : outcome.reply === Granted
+        ? Rejected
+        : outcome.reply;
   return {
     lines,
     exitCode,

@@ -1,7 +1,8 @@
 import test from 'ava';
+import { checkSockdConf, parsePortArgument } from '../../../src/cli/checker.ts';
 import { builtinServices } from '../../../src/config/services.ts';
 import { parseSockdConf } from '../../../src/config/sockd-conf.ts';
-import { checkSockdConf, type IdentdSimulation, parsePortArgument } from '../../../src/policy/checker.ts';
+import type { IdentdSimulation } from '../../../src/policy/identd-simulation.ts';
 import { tableResolver } from '../../../src/policy/table-resolver.ts';
 
 const config = parseSockdConf(
