@@ -5,7 +5,7 @@ import v8 from 'node:v8';
 import { systemClock } from '../common/clock.ts';
 import { SockslabError } from '../common/errors.ts';
 import type { EventSink } from '../common/events.ts';
-import { escapeLogText } from '../common/log-text.ts';
+import { escapeLogText, ReloadKeptNotice } from '../common/log-text.ts';
 import type { IdentdMode } from '../config/ast.ts';
 import { readFrozenFile } from '../config/load.ts';
 import { loadServices, type ServiceTable } from '../config/services.ts';
@@ -622,8 +622,7 @@ async function runStandalone(
       const merged = mergeReload(rules, next);
       for (const e of merged.errors) out.log?.write('err', e);
       printDetails(args, merged.details);
-      if (merged.errors.length > 0)
-        out.log?.write('notice', 'reload: files that could not be used kept their previous rules');
+      if (merged.errors.length > 0) out.log?.write('notice', ReloadKeptNotice);
       rules = merged.rules;
       server.reload(rules);
       out.metrics?.reloaded(merged.errors.length > 0 ? 'kept-previous' : 'ok');

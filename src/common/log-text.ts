@@ -28,3 +28,10 @@ export function escapeLogText(text: string): string {
   // The test first: almost every line is clean, and then no new string is made.
   return Unsafe.test(text) ? text.replace(UnsafeAll, escapeChar) : text;
 }
+
+/**
+ * The notice a SIGHUP writes when some file could not be used and kept its previous rules. One
+ * definition: the server writes it and the lab's host agents watch the log for it to tell a
+ * replaced config that was rejected from one that took effect.
+ */
+export const ReloadKeptNotice = 'reload: files that could not be used kept their previous rules';

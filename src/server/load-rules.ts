@@ -126,11 +126,10 @@ async function loadOne<T extends ServerConfig | ClientConfig | RouteConfig>(
     // SIGHUP — is an error, so a reload keeps its current rules instead of changing meaning.
     if ((err as NodeJS.ErrnoException).code === 'ENOENT')
       return { status: 'missing', path: textPath, reason: readFailure(err) };
-    const reason = err instanceof Error ? err.message : String(err);
     return {
       status: 'invalid',
       path: textPath,
-      messages: [`Unable to open ${kind} (${textPath}): ${reason}`],
+      messages: [`Unable to open config file (${textPath}): ${readFailure(err)}`],
     };
   }
   try {

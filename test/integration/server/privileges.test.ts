@@ -4,6 +4,7 @@ import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
+import { ReloadKeptNotice } from '../../../src/common/log-text.ts';
 import { parseProcNetTcp } from '../../../src/identd/proc-net-tcp.ts';
 import { testWhen } from '../../helpers/interop-tools.ts';
 import { launchRsockd, rawLogLines, waitForFile, waitForLines } from './cli-launch.ts';
@@ -200,11 +201,9 @@ testAsRoot(
     t.is(before.reply?.code, 91, 'socks.conf denies');
     before.socket.destroy();
     process.kill(s.proc.pid!, 'SIGHUP');
-    await waitForLines(s.logFile, (ls) =>
-      ls.some((l) => l.includes('reload: invalid files kept their previous rules')),
-    );
+    await waitForLines(s.logFile, (ls) => ls.some((l) => l.includes(ReloadKeptNotice)));
     const lines = await rawLogLines(s.logFile);
-    t.true(lines.some((l) => l.includes(`Unable to open socks.conf (${socksConf}): EACCES`)));
+    t.true(lines.some((l) => l.includes(`Unable to open config file (${socksConf}): Permission denied`)));
     const after = await socks4({
       proxy: s,
       dst: echo.host,

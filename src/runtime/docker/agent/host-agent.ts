@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
 import { dirname } from 'node:path';
 import type { EventSink, LabEvent } from '../../../common/events.ts';
+import { ReloadKeptNotice } from '../../../common/log-text.ts';
 import type { FakeIdentd } from '../../../identd/fake-identd.ts';
 import type { Net } from '../../../net/net.ts';
 import type { IdentdBehaviour } from '../../../topology/model.ts';
@@ -20,7 +21,7 @@ import { ServerProcess } from './server-process.ts';
  */
 
 /** What the server logs when SIGHUP found bad files (server-cli.ts). */
-const keptMarker = 'reload: invalid files kept their previous rules';
+const keptMarker = ReloadKeptNotice;
 
 export interface AgentOptions {
   readonly net: Net;
@@ -173,7 +174,7 @@ export class HostAgent {
     this.reloadLines.length = 0;
     this.watchingReload = true;
     this.server.reload();
-    // A bad file makes the server log its errors and then `reload: invalid files kept their previous rules`.
+    // A bad file makes the server log its errors and then the ReloadKeptNotice.
     const deadline = Date.now() + (this.options.reloadWindowMs ?? 400);
     while (Date.now() < deadline && !this.reloadLines.some((l) => l.includes(keptMarker))) {
       await new Promise((r) => setTimeout(r, 10));
