@@ -147,6 +147,17 @@ export type LabEventType = LabEvent['type'];
 /** Anything that accepts events: an EventEmitter wrapper, a JSON-lines writer, a collector. */
 export interface EventSink {
   emit(event: LabEvent): void;
+  /**
+   * The event types this sink reads; absent = every type. Emitters may skip building the others
+   * (a metrics sink reads a few types per session, and a log event per log line is most of the
+   * cost of events).
+   */
+  readonly types?: ReadonlySet<LabEvent['type']>;
+}
+
+/** Whether `sink` reads events of `type` (false without a sink). */
+export function sinkWants(sink: EventSink | undefined, type: LabEvent['type']): boolean {
+  return sink !== undefined && (sink.types === undefined || sink.types.has(type));
 }
 
 export const nullSink: EventSink = { emit() {} };

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, openSync, type WriteStream, writeSync } from 'node:fs';
-import type { EventSink, LabEvent } from '../common/events.ts';
+import { type EventSink, type LabEvent, sinkWants } from '../common/events.ts';
 import { escapeLogText } from '../common/log-text.ts';
 import type { ClassicLog } from './options.ts';
 
@@ -222,10 +222,13 @@ export class JsonLinesSink implements EventSink {
 /** Fan-out to several event sinks. */
 export function teeSinks(sinks: readonly EventSink[]): EventSink {
   if (sinks.length === 1) return sinks[0]!;
+  // The tee reads what any of its sinks reads: every type as soon as one sink reads them all.
+  const types = sinks.every((s) => s.types) ? new Set(sinks.flatMap((s) => [...(s.types ?? [])])) : undefined;
   return {
     emit(event) {
-      for (const s of sinks) s.emit(event);
+      for (const s of sinks) if (sinkWants(s, event.type)) s.emit(event);
     },
+    ...(types ? { types } : {}),
   };
 }
 

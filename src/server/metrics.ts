@@ -73,6 +73,15 @@ class Tally {
 }
 
 export class ServerMetrics implements EventSink {
+  /** The event types emit() counts: the engine builds no others for this sink (no log events). */
+  readonly types: ReadonlySet<LabEvent['type']> = new Set<LabEvent['type']>([
+    'request',
+    'reply',
+    'decision',
+    'identd',
+    'upstream-attempt',
+    'close',
+  ]);
   readonly registry: Registry;
   private readonly sessions = new Map<string, SessionState>();
   private readonly sessionsTotal = new Tally(['command', 'protocol']);

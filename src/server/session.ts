@@ -1,4 +1,4 @@
-import type { Endpoint, LabEvent } from '../common/events.ts';
+import { type Endpoint, type LabEvent, sinkWants } from '../common/events.ts';
 import type { ServerConfig } from '../config/ast.ts';
 import type { ByteStream, Conn, Listener } from '../net/net.ts';
 import { resetOrClose } from '../net/stream-state.ts';
@@ -133,7 +133,7 @@ export class Session implements SessionSteps, Linked<Session> {
 
   emit(event: Record<string, unknown> & { type: LabEvent['type'] }): void {
     const sink = this.ctx.events;
-    if (!sink) return;
+    if (!sinkWants(sink, event.type)) return;
     const base: Record<string, unknown> = {
       t: this.ctx.clock.now(),
       service: this.ctx.mode,
@@ -141,14 +141,12 @@ export class Session implements SessionSteps, Linked<Session> {
       session: this.id,
     };
     if (this.ctx.hostLabel !== undefined) base.host = this.ctx.hostLabel;
-    sink.emit({ ...base, ...event } as unknown as LabEvent);
+    sink!.emit({ ...base, ...event } as unknown as LabEvent);
   }
 
   log(level: LogLevel, message: string): void {
     this.ctx.log?.write(level, message);
-    if (this.ctx.events) {
-      this.emit({ type: 'log', level, message });
-    }
+    if (sinkWants(this.ctx.events, 'log')) this.emit({ type: 'log', level, message });
   }
 
   private onClientError = (): void => {

@@ -80,6 +80,8 @@ export interface ServerSpec {
   readonly userFiles?: Record<string, string>;
   readonly multihomed?: boolean;
   readonly label?: string;
+  /** The event types the recording sink says it reads (absent: every type). */
+  readonly eventTypes?: readonly LabEvent['type'][];
   readonly net?: Net;
   readonly resolver?: Resolver;
   readonly userFilesAsync?: AsyncUserFileReader;
@@ -160,7 +162,10 @@ export async function startServer(t: ExecutionContext, spec: ServerSpec): Promis
       ? { maxHandshakesPerSource: spec.maxHandshakesPerSource }
       : {}),
     ...(spec.stuckCheckMs !== undefined ? { stuckCheckMs: spec.stuckCheckMs } : {}),
-    events: { emit: (e) => events.push(e) },
+    events: {
+      emit: (e) => events.push(e),
+      ...(spec.eventTypes ? { types: new Set(spec.eventTypes) } : {}),
+    },
     log: { write: (_level, message) => logs.push(message) },
     timers: { requestRead: 3000, establish: 5000, identd: 2000, upstreamConnect: 2000, ...spec.timers },
     commands: spec.commands ?? recordingRunner(commands),
