@@ -1,4 +1,4 @@
-import type { Endpoint } from '../common/events.ts';
+import { type Endpoint, sinkWants } from '../common/events.ts';
 import type { RouteConfig } from '../config/ast.ts';
 import type { Conn, Listener } from '../net/net.ts';
 import type { RouteDecision } from '../policy/client-route.ts';
@@ -40,7 +40,7 @@ export async function bindDirect(s: SessionSteps, run: RunState, rules: ServerRu
       return s.finish('no-route-file');
     }
     const choice = chooseInterface(route as RouteConfig, dst);
-    if (ctx.events) {
+    if (sinkWants(ctx.events, 'interface')) {
       s.emit({
         type: 'interface',
         purpose: 'bind',
@@ -121,7 +121,7 @@ export async function bindDirect(s: SessionSteps, run: RunState, rules: ServerRu
     return s.finish('wrong-peer');
   }
   s.outbound = got.socket;
-  if (s.ctx.events) {
+  if (sinkWants(s.ctx.events, 'outbound')) {
     s.emit({ type: 'outbound', local: got.local, remote: got.remote, via: 'bind' });
   }
   s.sendGranted(req, 'second', got.remote);

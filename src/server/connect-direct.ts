@@ -1,3 +1,4 @@
+import { sinkWants } from '../common/events.ts';
 import type { RouteConfig } from '../config/ast.ts';
 import type { Conn } from '../net/net.ts';
 import { chooseInterface } from '../policy/interface-choice.ts';
@@ -26,7 +27,7 @@ export async function connectDirect(s: SessionSteps, run: RunState, rules: Serve
     if (route && !isUnusable(route)) {
       const choice = chooseInterface(route as RouteConfig, dst);
       localAddress = choice?.iface;
-      if (ctx.events) {
+      if (sinkWants(ctx.events, 'interface')) {
         s.emit({
           type: 'interface',
           purpose: 'connect',
@@ -54,7 +55,7 @@ export async function connectDirect(s: SessionSteps, run: RunState, rules: Serve
     return s.finish('client-gone');
   }
   s.outbound = out.socket;
-  if (s.ctx.events) {
+  if (sinkWants(s.ctx.events, 'outbound')) {
     s.emit({ type: 'outbound', local: out.local, remote: out.remote, via: 'direct' });
   }
   grantConnect(s, run, out, 0, null);

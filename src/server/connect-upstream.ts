@@ -1,3 +1,4 @@
+import { sinkWants } from '../common/events.ts';
 import type { Conn } from '../net/net.ts';
 import type { RouteDecision } from '../policy/client-route.ts';
 import { describeRoutedCall } from '../policy/request-desc.ts';
@@ -123,7 +124,7 @@ export async function dialUpstream(
     return null;
   }
   s.outbound = conn.socket;
-  if (s.ctx.events) {
+  if (sinkWants(s.ctx.events, 'outbound')) {
     s.emit({ type: 'outbound', local: conn.local, remote: conn.remote, via: 'upstream' });
   }
   const routed = describeRoutedCall({ command: req.command, user: req.user, realUser, dst, dstServ });

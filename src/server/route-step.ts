@@ -1,3 +1,4 @@
+import { sinkWants } from '../common/events.ts';
 import type { ClientConfig } from '../config/ast.ts';
 import { decideClientRoute, type RouteDecision } from '../policy/client-route.ts';
 import { describeRoutedCall } from '../policy/request-desc.ts';
@@ -24,7 +25,7 @@ export async function routeRequest(
   if (isUnusable(client)) {
     for (const m of client.unusable) s.log('err', m);
     s.log('notice', `${bind ? 'Refused' : 'refused'} -- ${routed}`);
-    if (ctx.events) s.emit({ type: 'route', action: 'deny', rule: null, servers: [] });
+    if (sinkWants(ctx.events, 'route')) s.emit({ type: 'route', action: 'deny', rule: null, servers: [] });
     s.sendFailure(req, { kind: 'config-unusable' });
     s.finish('client-config-unusable');
     return null;
@@ -42,7 +43,7 @@ export async function routeRequest(
     },
   );
   for (const e of decision.userFileErrors) s.log('err', e);
-  if (ctx.events) {
+  if (sinkWants(ctx.events, 'route')) {
     s.emit({
       type: 'route',
       action: decision.action,

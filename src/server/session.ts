@@ -220,7 +220,7 @@ export class Session implements SessionSteps, Linked<Session> {
       if (c.writableEnded && !c.writableFinished) c.once('finish', () => c.destroy());
       else c.destroy();
     }
-    if (this.ctx.events) {
+    if (sinkWants(this.ctx.events, 'close')) {
       this.emit({
         type: 'close',
         bytesFromClient: this.fromClient,
@@ -260,7 +260,7 @@ export class Session implements SessionSteps, Linked<Session> {
       for (const b of step.send) this.client.write(b);
       this.client.end();
       if (outcome.authFailedUser !== undefined) {
-        if (this.ctx.events) {
+        if (sinkWants(this.ctx.events, 'decision')) {
           this.emit({
             type: 'decision',
             action: 'deny',
@@ -370,7 +370,7 @@ export class Session implements SessionSteps, Linked<Session> {
   }
 
   sendFinalReply(req: ParsedRequest, code: number, phase: 'only' | 'second', bound?: Endpoint): void {
-    if (this.ctx.events) {
+    if (sinkWants(this.ctx.events, 'reply')) {
       this.emit({ type: 'reply', version: req.version, code, phase, ...(bound ? { bound } : {}) });
     }
     if (this.client.destroyed) return;
@@ -398,7 +398,7 @@ export class Session implements SessionSteps, Linked<Session> {
 
   sendGranted(req: ParsedRequest, phase: 'only' | 'first' | 'second', bound: Endpoint): void {
     const code = req.version === 4 ? Socks4Code.Granted : Socks5Rep.Succeeded;
-    if (this.ctx.events) {
+    if (sinkWants(this.ctx.events, 'reply')) {
       this.emit({ type: 'reply', version: req.version, code, phase, bound });
     }
     if (this.client.destroyed) return;
@@ -416,7 +416,7 @@ export class Session implements SessionSteps, Linked<Session> {
     const ctx = this.ctx;
     const rules = ctx.rules(); // snapshot: a reload does not change an in-flight session
     // The request event comes first, before any (possibly slow) name lookup.
-    if (this.ctx.events) {
+    if (sinkWants(this.ctx.events, 'request')) {
       this.emit({
         type: 'request',
         client: this.conn.remote,
@@ -473,7 +473,7 @@ export class Session implements SessionSteps, Linked<Session> {
         dstServ,
       });
       this.log('notice', `refused -- ${desc}`);
-      if (this.ctx.events) {
+      if (sinkWants(this.ctx.events, 'decision')) {
         this.emit({
           type: 'decision',
           action: 'deny',
@@ -510,7 +510,7 @@ export class Session implements SessionSteps, Linked<Session> {
         timeoutMs: ctx.timers.identd,
       });
       identd = q.kind === 'user' ? { kind: 'user', user: q.user } : { kind: 'unavailable', reason: q.reason };
-      if (this.ctx.events) {
+      if (sinkWants(this.ctx.events, 'identd')) {
         this.emit({
           type: 'identd',
           queried: { address: this.conn.remote.address, port: ctx.identdPort },
@@ -521,7 +521,7 @@ export class Session implements SessionSteps, Linked<Session> {
       }
     }
     const outcome = applyIdentd(decision, identd);
-    if (this.ctx.events) {
+    if (sinkWants(this.ctx.events, 'decision')) {
       this.emit({
         type: 'decision',
         action: outcome.granted ? 'permit' : 'deny',
