@@ -164,6 +164,7 @@ export function renderHtml(report: RunReport, hooks: DiagramHooks = {}): string 
 <h1>sockslab run — ${h(report.topology.name)}</h1>
 <p class="muted">runtime ${h(report.run.runtime)} · run <code>${h(report.run.id)}</code> · ${h(report.run.startedAt)} · ${report.run.durationMs} ms · topology <code>${h(report.topology.file)}</code></p>
 <p><span class="${t.failed ? 'fail' : 'pass'}">${t.passed} passed, ${t.failed} failed</span> of ${t.cases} cases · prediction: ${p.agreed} agreed, ${p.disagreed} disagreed, ${p.none} not predicted</p>
+${report.diagramFailures.length ? `<p class="fail">Diagrams not drawn: ${report.diagramFailures.map((f) => `${h(f.diagram)} (${h(f.error)})`).join('; ')}</p>` : ''}
 ${hooks.topologySvg ? `<h2>Topology</h2>\n<div class="diagram">${stripXmlProlog(hooks.topologySvg)}</div>` : ''}
 <h2>Results</h2>
 <table><tr><th>verdict</th><th>case</th><th>scenario</th><th>request</th><th>reply</th><th>path</th><th>prediction</th></tr>

@@ -135,6 +135,13 @@ export interface RunReport {
   readonly attribution: readonly AttributionRow[];
   /** Which config lines the observed cases reached and which decided them (null: not computed). */
   readonly coverage: RuleCoverage | null;
+  /** Diagrams that could not be drawn (each failure is its own; the others were written). */
+  readonly diagramFailures: readonly DiagramFailureReport[];
+}
+
+export interface DiagramFailureReport {
+  readonly diagram: string;
+  readonly error: string;
 }
 
 export interface RunInfo {
@@ -146,6 +153,7 @@ export interface RunInfo {
   readonly tags: readonly string[];
   /** How the topology file is named in the report (relative path, so reports are portable). */
   readonly topologyFile: string;
+  readonly diagramFailures?: readonly DiagramFailureReport[];
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -316,5 +324,6 @@ export function buildRunReport(
     cases,
     attribution: attributionRows(cases),
     coverage,
+    diagramFailures: info.diagramFailures ?? [],
   };
 }

@@ -109,7 +109,15 @@ test('report.json has the versioned shape with per-hop decision, identd and rout
     ['reply', 'identd user at A'],
   );
   const json = JSON.parse(renderJson(r));
-  t.deepEqual(Object.keys(json), ['version', 'run', 'topology', 'cases', 'attribution', 'coverage']);
+  t.deepEqual(Object.keys(json), [
+    'version',
+    'run',
+    'topology',
+    'cases',
+    'attribution',
+    'coverage',
+    'diagramFailures',
+  ]);
 });
 
 test('report.json is identical across two runs of the same input after normalising times, ports and ids', async (t) => {
@@ -305,4 +313,21 @@ test('report.json, summary.md, index.html and the terminal carry the rule covera
     renderCoverage(r),
     /never reached:\n {4}B sockd\.conf:3 {2}deny 0\.0\.0\.0 0\.0\.0\.0\n {4}A sockd\.conf:5/,
   );
+});
+
+test('diagrams that could not be drawn are named in report.json, summary.md and index.html', async (t) => {
+  const r: RunReport = {
+    ...(await report()),
+    diagramFailures: [{ diagram: 'granted (svg)', error: 'Graphviz could not lay out the diagram: <x>' }],
+  };
+  t.deepEqual(JSON.parse(renderJson(r)).diagramFailures, r.diagramFailures);
+  t.regex(
+    renderMarkdown(r),
+    /## Diagrams not drawn\n\n\| diagram \| error \|\n\|---\|---\|\n\| granted \(svg\) \| Graphviz could not/,
+  );
+  t.regex(
+    renderHtml(r),
+    /Diagrams not drawn: granted \(svg\) \(Graphviz could not lay out the diagram: &lt;x&gt;\)/,
+  );
+  t.deepEqual((await report()).diagramFailures, []);
 });
