@@ -110,6 +110,22 @@ export function resolveScenario(loaded: LoadedScenario, topology: ResolvedTopolo
     if (!hosts.has(name)) fail(path, `unknown host "${name}"; hosts: ${[...hosts].sort().join(', ')}`);
     return name;
   };
+  /**
+   * The owner of a socket must be an account of the host it runs on (it is what that host's
+   * identd names); a claimed USERID (`claim:`) may be anything and is not checked here.
+   */
+  const account = (hostName: string, user: string, path: YamlPath): string => {
+    const users = topology.hosts.find((h) => h.name === hostName)?.users ?? [];
+    if (!users.some((u) => u.name === user)) {
+      fail(
+        path,
+        `user "${user}" is not an account of host ${hostName}; its users: ${users.map((u) => u.name).join(', ')}` +
+          ' (to send another USERID, use claim:)',
+        'E_SCENARIO_USER',
+      );
+    }
+    return user;
+  };
   const network = (name: string, path: YamlPath): string => {
     if (!networks.has(name))
       fail(path, `unknown network "${name}"; networks: ${[...networks].sort().join(', ')}`);
@@ -186,9 +202,12 @@ export function resolveScenario(loaded: LoadedScenario, topology: ResolvedTopolo
       const b = c.bind!;
       target = { host: b.host, port: b.port };
       if (b.peer !== undefined) {
+        const peer = host(b.peer, [...base, 'bind', 'peer']);
         bindPeer = {
-          from: host(b.peer, [...base, 'bind', 'peer']),
-          ...(b.peerUser !== undefined ? { user: b.peerUser } : {}),
+          from: peer,
+          ...(b.peerUser !== undefined
+            ? { user: account(peer, b.peerUser, [...base, 'bind', 'peerUser']) }
+            : {}),
         };
       }
     }
@@ -211,7 +230,7 @@ export function resolveScenario(loaded: LoadedScenario, topology: ResolvedTopolo
       via = c.via;
     }
     const timeoutMs = c.timeout !== undefined ? parseDuration(c.timeout) : defaultTimeout;
-    const user = String(binding.user ?? c.user);
+    const user = account(from, String(binding.user ?? c.user), at('user'));
     const claim = binding.claim !== undefined ? String(binding.claim) : c.claim;
     if (claim !== undefined && protocol === 'socks5')
       fail(
