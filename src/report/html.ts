@@ -1,5 +1,6 @@
 import type { FileCoverage, RuleCoverage } from '../analysis/rule-coverage.ts';
 import { describeReply } from '../scenario/replies.ts';
+import { attemptTarget } from '../scenario/trace-text.ts';
 import { coverageHeadline, fileLabel } from './coverage-text.ts';
 import type { DiagramHooks } from './diagrams.ts';
 import { type CaseReport, type HopReport, type RunReport, requestUser } from './model.ts';
@@ -33,7 +34,7 @@ function hopRow(hop: HopReport): string {
   const route = hop.route
     ? `${h(hop.route.action)}${hop.route.line !== null ? ` (line ${hop.route.line})` : ''}` +
       (hop.route.attempts.length
-        ? `<br>${hop.route.attempts.map((a) => `${h(a.host ?? a.server)} ${a.ok ? '✓' : `✗ ${dash(a.error)}`}`).join('<br>')}`
+        ? `<br>${hop.route.attempts.map((a) => `${h(attemptTarget(a))} ${a.ok ? '✓' : `✗ ${dash(a.error)}`}`).join('<br>')}`
         : '')
     : '—';
   const identd = hop.identd

@@ -38,6 +38,8 @@ export interface HopReport {
     readonly attempts: readonly {
       readonly server: string;
       readonly host: string | null;
+      readonly address: string | null;
+      readonly port: number | null;
       readonly ok: boolean;
       readonly error: string | null;
     }[];
@@ -182,6 +184,8 @@ export function hopReport(hop: Trace['hops'][number]): HopReport {
           attempts: hop.route.attempts.map((a) => ({
             server: a.server,
             host: a.host ?? null,
+            address: a.address ?? null,
+            port: a.port ?? null,
             ok: a.ok,
             error: a.error ?? null,
           })),

@@ -227,6 +227,7 @@ function buildHop(
                 ok: a.ok,
                 ...(a.error !== undefined ? { error: a.error } : {}),
                 ...(h !== undefined && h !== a.address ? { host: h } : {}),
+                ...(a.address !== null ? { address: a.address, port: a.port } : {}),
               };
             }),
           },

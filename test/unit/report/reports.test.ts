@@ -98,7 +98,7 @@ test('report.json has the versioned shape with per-hop decision, identd and rout
       file: 'socks.conf',
       line: 3,
       server: 'A',
-      attempts: [{ server: '10.2.0.1', host: 'A', ok: true, error: null }],
+      attempts: [{ server: '10.2.0.1', host: 'A', address: '10.2.0.1', port: 1080, ok: true, error: null }],
     },
     reply: 90,
     replyName: '90 (granted)',
