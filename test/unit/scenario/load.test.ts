@@ -255,3 +255,14 @@ test('a claimed USERID may be anything: only the owner of the socket must be an 
   t.is(s.cases[0]!.request.user, 'x');
   t.is(s.cases[0]!.request.claim, 'mallory');
 });
+
+test('an alias with no anchor is a YAML error with file, line and column', async (t) => {
+  const err = await t.throwsAsync(
+    resolveText(minimal.replace('    expect:\n', '    tags: *common\n    expect:\n')),
+  );
+  t.is((err as { code?: string }).code, 'E_SCENARIO_YAML');
+  t.regex(
+    err!.message,
+    /^scenarios\/t\.yaml: \(9:11\): unknown alias \*common: no anchor &common before it$/,
+  );
+});

@@ -291,3 +291,24 @@ hosts:
   t.deepEqual(identd.e?.behaviour, { kind: 'lying', user: 'root' });
   t.is(identd.f, undefined);
 });
+
+test('an alias with no anchor is a YAML error at the alias, with file, line and column', async (t) => {
+  const err = await failure('name: t\nnetworks:\n  lan: { subnet: 10.1.0.0/24 }\nhosts:\n  C: *client\n');
+  t.is(err.issues.length, 1);
+  t.like(err.issues[0], { code: 'E_TOPO_YAML', line: 6, column: 6 });
+  t.regex(err.issues[0]!.message, /unknown alias \*client: no anchor &client before it/);
+  t.regex(err.message, /:6:6/);
+});
+
+test('aliases that would expand without bound are a YAML error at the first alias', async (t) => {
+  const laughs = [
+    'a: &a [x, x, x, x, x, x, x, x, x, x]',
+    'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]',
+    'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]',
+    'd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]',
+    'e: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]',
+  ].join('\n');
+  const err = await failure(`${laughs}\n`);
+  t.like(err.issues[0], { code: 'E_TOPO_YAML', line: 3, column: 8 });
+  t.regex(err.issues[0]!.message, /aliases cannot be expanded/);
+});
