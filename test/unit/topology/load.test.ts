@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { TopologyError, type TopologyErrorCode } from '../../../src/topology/errors.ts';
+import { topologyJsonSchemaText } from '../../../src/topology/json-schema.ts';
 import { loadTopology, parseTopologyText } from '../../../src/topology/load.ts';
 
 const header = '# yaml-language-server: $schema=topology.schema.json\n';
@@ -311,4 +312,36 @@ test('aliases that would expand without bound are a YAML error at the first alia
   const err = await failure(`${laughs}\n`);
   t.like(err.issues[0], { code: 'E_TOPO_YAML', line: 3, column: 8 });
   t.regex(err.issues[0]!.message, /aliases cannot be expanded/);
+});
+
+test('a host without an identd: key runs no identd, as the schema says; identd-only hosts run a truthful one', async (t) => {
+  const { topology } = await parseTopologyText(
+    `${header}name: t
+networks:
+  lan: { subnet: 10.1.0.0/24 }
+hosts:
+  S:
+    role: sockd
+    addresses: [lan]
+    server:
+      sockd.conf: |
+        permit 10.1.0.0 255.255.255.0
+  I:
+    role: identd-only
+    addresses: [lan]
+  T:
+    role: client
+    addresses: [lan]
+    identd: { port: 113 }
+`,
+    path.join(tmpdir(), 't.yaml'),
+  );
+  const identd = (name: string) => topology.hosts.find((h) => h.name === name)?.identd?.behaviour.kind;
+  t.is(identd('S'), undefined);
+  t.is(identd('I'), 'truthful');
+  t.is(identd('T'), 'truthful');
+  // The schema text, which editors show, says the same.
+  const text = topologyJsonSchemaText();
+  t.false(text.includes('truthful (default)'));
+  t.regex(text, /Without this key a host runs no identd/);
 });
