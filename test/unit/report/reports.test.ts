@@ -331,3 +331,34 @@ test('diagrams that could not be drawn are named in report.json, summary.md and 
   );
   t.deepEqual((await report()).diagramFailures, []);
 });
+
+test('junit.xml counts passed and failed cases apart, in <testsuites> and in each <testsuite>', async (t) => {
+  const [granted, http] = await seedCases(cases);
+  const pass = await resultOf(
+    granted!,
+    grantedCascade(),
+    outcomeOf(90, 'hello', { local: ep('10.1.0.10', 40001) }),
+  );
+  const fail = await resultOf(http!, badIdAtA(), outcomeOf(91, '', { local: ep('10.1.0.10', 40001) }));
+  // Two passed, one failed: counts that cannot be swapped unnoticed.
+  const r = buildRunReport(
+    {
+      id: 'run-junit',
+      runtime: 'local',
+      startedAt: 1_700_000_000_000,
+      finishedAt: 1_700_000_001_000,
+      scenarios: ['scenarios/synthetic.yaml'],
+      tags: [],
+      topologyFile: 'topologies/seed-cascade.yaml',
+    },
+    await seedCascade(),
+    [pass, { ...pass, case: { ...pass.case, name: 'granted again' } }, fail],
+  );
+  t.deepEqual(r.run.totals, { cases: 3, passed: 2, failed: 1 });
+  const xml = renderJunit(r);
+  t.deepEqual(validateJunit(xml), []);
+  t.regex(xml, /<testsuites name="sockslab seed-cascade" tests="3" failures="1" errors="0" /);
+  t.regex(xml, /<testsuite name="[^"]+" [^>]* tests="3" failures="1" errors="0" skipped="0" /);
+  t.is(xml.match(/<testcase /g)?.length, 3);
+  t.is(xml.match(/<failure /g)?.length, 1);
+});
