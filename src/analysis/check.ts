@@ -1,3 +1,4 @@
+import { ConfigsInPlace } from '../scenario/config-undo.ts';
 import { checkExpectations, type Failure } from '../scenario/expect.ts';
 import type { CaseExpectations, ScenarioCase } from '../scenario/model.ts';
 import type { Trace, TraceHop } from '../scenario/trace.ts';
@@ -121,8 +122,14 @@ export async function checkTopology(
   const world = new LabWorld(topology, configs);
   const checks: CaseCheck[] = [];
   const covered: CoveredCase[] = [];
+  // The same putting back of replaced configs as the runner (scenario/config-undo.ts).
+  const inPlace = new ConfigsInPlace(topology);
   for (const c of cases) {
-    for (const s of c.steps) world.apply(s);
+    const undo = inPlace.undoFor(c);
+    for (const s of c.steps) {
+      world.apply(s);
+      inPlace.follow(s);
+    }
     const prediction = await predictRequest(world, c.request);
     const iface = await predictedBindInterface(world, c, prediction);
     const trace = withInterface(predictedTrace(c, prediction, topology), iface);
@@ -144,7 +151,10 @@ export async function checkTopology(
       c.protocol,
     );
     checks.push({ case: c, prediction, contradictions });
-    for (const s of c.cleanup) world.apply(s);
+    for (const s of [...c.cleanup, ...undo]) {
+      world.apply(s);
+      inPlace.follow(s);
+    }
   }
   return {
     topology: topology.name,

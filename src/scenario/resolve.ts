@@ -265,6 +265,7 @@ export function resolveScenario(loaded: LoadedScenario, topology: ResolvedTopolo
       request,
       steps: steps(c.steps, 'steps'),
       cleanup: steps(c.cleanup, 'cleanup'),
+      keep: c.keep ?? false,
       timeoutMs,
       expect: resolveExpect(c.expect ?? {}, protocol, [...base, 'expect']),
       source: { file: loaded.file, line: loc.line, column: loc.column },

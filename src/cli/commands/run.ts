@@ -15,6 +15,7 @@ import { renderMarkdown } from '../../report/markdown.ts';
 import { buildRunReport, type RunReport } from '../../report/model.ts';
 import { renderCoverage, renderFailures, renderFindings, renderResultTable } from '../../report/terminal.ts';
 import type { LabTimeouts } from '../../runtime/runtime.ts';
+import { ConfigsInPlace } from '../../scenario/config-undo.ts';
 import { allCases, selectScenarios } from '../../scenario/discover.ts';
 import type { ScenarioCase } from '../../scenario/model.ts';
 import { describeReply } from '../../scenario/replies.ts';
@@ -208,7 +209,7 @@ export async function runCommand(
   try {
     results = await execute(
       cases,
-      { lab, ...(predictor ? { predictor } : {}) },
+      { lab, configs: new ConfigsInPlace(topology), ...(predictor ? { predictor } : {}) },
       options.json ? 'silent' : interactive ? 'tty' : 'plain',
     );
   } finally {

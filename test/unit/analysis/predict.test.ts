@@ -132,3 +132,41 @@ cases:
     ],
   );
 });
+
+test('check puts back the configs a case replaced, as the runner does, unless the case says keep: true', async (t) => {
+  const { topology, configs } = await seedWorld();
+  const text = (keep: string) => `# yaml-language-server: $schema=scenario.schema.json
+topology: seed-cascade
+cases:
+  - name: B closed for the day
+    from: C
+    user: x
+    connect: z:7
+    steps:
+      - replaceConfig: { host: B, file: sockd.conf, text: "deny 0.0.0.0 0.0.0.0\\n" }
+${keep}    expect: { reply: rejected, path: [C, B] }
+  - name: B open again
+    from: C
+    user: x
+    connect: z:7
+    expect: { reply: granted, path: [C, B, A, z] }
+`;
+  const undone = await checkTopology(
+    topology,
+    configs,
+    resolveScenario(parseScenarioText(text(''), 'scenarios/t.yaml'), topology).cases,
+  );
+  t.deepEqual(
+    undone.cases.map((c) => c.contradictions),
+    [[], []],
+  );
+  const kept = await checkTopology(
+    topology,
+    configs,
+    resolveScenario(parseScenarioText(text('    keep: true\n'), 'scenarios/t.yaml'), topology).cases,
+  );
+  t.deepEqual(
+    kept.cases[1]!.contradictions.map((f) => f.what),
+    ['reply', 'path'],
+  );
+});
