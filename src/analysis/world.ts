@@ -115,6 +115,11 @@ export class LabWorld {
     return { ok: true, local: local.address };
   }
 
+  /** Every host's parsed configs in force now, after the steps applied so far (for lint). */
+  configsInForce(): ReadonlyMap<string, ParsedHostConfigs> {
+    return this.configs;
+  }
+
   userFiles(server: ServerModel | undefined): UserFileReader {
     return topologyUserFiles(server);
   }
