@@ -1,5 +1,6 @@
+import { ConfigsInPlace } from '../scenario/config-undo.ts';
 import { checkExpectations, type Failure } from '../scenario/expect.ts';
-import type { CaseExpectations, ScenarioCase } from '../scenario/model.ts';
+import type { CaseExpectations, ScenarioCase, ScenarioStep } from '../scenario/model.ts';
 import type { Trace, TraceHop } from '../scenario/trace.ts';
 import type { ResolvedTopology } from '../topology/model.ts';
 import type { ParsedHostConfigs } from '../topology/resolve.ts';
@@ -150,19 +151,50 @@ export async function checkTopology(
   const world = new LabWorld(topology, configs);
   const checks: CaseCheck[] = [];
   const covered: CoveredCase[] = [];
+  // The same putting back of replaced configs as the runner (scenario/config-undo.ts).
+  const inPlace = new ConfigsInPlace(topology);
+  const stepLints = new Map<string, LintFinding>();
+  /** Lint, as in force after `step`, the config it put in place; findings point into the scenario. */
+  const lintStep = (c: ScenarioCase, step: ScenarioStep) => {
+    if (step.kind !== 'replaceConfig' || !step.config.parsed.ok) return;
+    const origin = step.config.origin;
+    for (const f of lintTopology(topology, world.configsInForce())) {
+      if (f.host !== step.host || f.file !== step.file) continue;
+      const finding: LintFinding = {
+        ...f,
+        file: origin.file,
+        line: f.line === null ? origin.line : origin.line + f.line - 1,
+        message: `${step.file} put in place by case "${c.name}": ${f.message}`,
+      };
+      stepLints.set(JSON.stringify(finding), finding);
+    }
+  };
   for (const c of cases) {
-    for (const s of c.steps) world.apply(s);
+    const undo = inPlace.undoFor(c);
+    for (const s of c.steps) {
+      world.apply(s);
+      inPlace.follow(s);
+      lintStep(c, s);
+    }
     const prediction = await predictRequest(world, c.request);
     const iface = await predictedBindInterface(world, c, prediction);
     const trace = withInterface(predictedTrace(c, prediction, topology), iface);
     covered.push({ case: c, trace });
     const contradictions = predictionContradictions(c, prediction, topology, c.expect, trace);
     checks.push({ case: c, prediction, contradictions });
-    for (const s of c.cleanup) world.apply(s);
+    for (const s of c.cleanup) {
+      world.apply(s);
+      inPlace.follow(s);
+      lintStep(c, s);
+    }
+    for (const s of undo) {
+      world.apply(s);
+      inPlace.follow(s);
+    }
   }
   return {
     topology: topology.name,
-    lints: lintTopology(topology, configs),
+    lints: [...lintTopology(topology, configs), ...stepLints.values()],
     cases: checks,
     coverage: ruleCoverage(topology, configs, covered, 'predicted', topologyFile),
   };

@@ -378,7 +378,7 @@ async function walkHop(
   const to = world.owner(input.dst.dotted)?.host.name ?? input.dst.display;
   if (!c.ok) {
     reasoning.push(`${name} cannot connect to ${to}:${request.target.port}: ${c.why} → 91`);
-    return fail({ ...base, ...routeHop, reply: 91 }, { kind: 'errno', code: 'ECONNREFUSED' });
+    return fail({ ...base, ...routeHop, reply: 91 }, { kind: 'errno', code: c.code });
   }
   reasoning.push(`${name} connects to ${to}:${request.target.port}`);
   return { hops: [{ ...base, ...routeHop, reply: 90 }], path: [name, to], reached: true, reply: 90 };

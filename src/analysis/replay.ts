@@ -38,6 +38,7 @@ export function witnessCase(name: string, request: ProbeRequest, file: string): 
     request: { ...request, timeoutMs: ReplayCaseTimeoutMs },
     steps: [],
     cleanup: [],
+    keep: false,
     timeoutMs: ReplayCaseTimeoutMs,
     expect: { rules: [], identd: [], routes: [], logs: [], noLogs: [], commands: [] },
     source: { file, line: 0, column: 0 },

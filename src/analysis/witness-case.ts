@@ -38,6 +38,7 @@ export function witnessCase(w: Witness, name: string, expect: CaseExpectations =
     request: w.request,
     steps: w.steps,
     cleanup: w.cleanup,
+    keep: false,
     timeoutMs: 5000,
     expect,
     source: { file: '(mutate)', line: 0, column: 0 },

@@ -94,17 +94,30 @@ export class LabWorld {
     from: HostModel,
     address: string,
     port: number,
-  ): { ok: true; local: string } | { ok: false; why: string } {
+  ): { ok: true; local: string } | { ok: false; why: string; code: 'ENETUNREACH' | 'ECONNREFUSED' } {
+    // No route (every runtime fails these at once with ENETUNREACH) versus a host that answers
+    // with a reset (nothing listening).
     const target = this.owner(address);
-    if (!target) return { ok: false, why: `${address} is no host of the topology` };
+    if (!target) return { ok: false, why: `${address} is no host of the topology`, code: 'ENETUNREACH' };
     const local = from.interfaces.find((i) => i.network === target.network);
     if (!local)
-      return { ok: false, why: `${from.name} has no interface on ${target.network} (where ${address} is)` };
-    if (this.isCut(target.network)) return { ok: false, why: `network ${target.network} is cut` };
-    if (!this.running(target.host.name)) return { ok: false, why: `${target.host.name} is stopped` };
+      return {
+        ok: false,
+        why: `${from.name} has no interface on ${target.network} (where ${address} is)`,
+        code: 'ENETUNREACH',
+      };
+    if (this.isCut(target.network))
+      return { ok: false, why: `network ${target.network} is cut`, code: 'ENETUNREACH' };
+    if (!this.running(target.host.name))
+      return { ok: false, why: `${target.host.name} is stopped`, code: 'ECONNREFUSED' };
     if (!this.listens(target.host, port))
-      return { ok: false, why: `nothing listens on ${target.host.name} port ${port}` };
+      return { ok: false, why: `nothing listens on ${target.host.name} port ${port}`, code: 'ECONNREFUSED' };
     return { ok: true, local: local.address };
+  }
+
+  /** Every host's parsed configs in force now, after the steps applied so far (for lint). */
+  configsInForce(): ReadonlyMap<string, ParsedHostConfigs> {
+    return this.configs;
   }
 
   userFiles(server: ServerModel | undefined): UserFileReader {

@@ -120,6 +120,12 @@ export type LabEvent =
       readonly bytesFromRemote: number;
       readonly durationMs: number;
       readonly reason: string;
+      /**
+       * The connection's ends, when the session ended before a request was read (no `request`
+       * event names them): a trace still finds the hop that closed without replying.
+       */
+      readonly client?: Endpoint;
+      readonly local?: Endpoint;
     })
   | (EventBase & {
       readonly type: 'log';

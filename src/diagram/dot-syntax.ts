@@ -23,10 +23,21 @@ export function clusterId(name: string): string {
   return dotId('cluster_net', name);
 }
 
-/** Text for inside an HTML-like label: markup characters escaped, control characters dropped. */
-export function html(text: string): string {
+/**
+ * Any text made fit for Graphviz, which reads no NUL inside a quoted string and copies text
+ * as it is into SVG: control characters (C0, DEL, C1) become blanks, and what XML cannot hold
+ * (lone surrogates, U+FFFE/U+FFFF) becomes U+FFFD. Every visible or quoted string goes through
+ * here, so a garbage wire answer (an identd reply of NUL and 0xFF bytes) stays plain text.
+ */
+export function dotText(text: string): string {
   return text
-    .replace(/[\u0000-\u001f\u007f]/g, ' ')
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ')
+    .replace(/[^\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '\uFFFD');
+}
+
+/** Text for inside an HTML-like label: `dotText`, then markup characters escaped. */
+export function html(text: string): string {
+  return dotText(text)
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
@@ -62,7 +73,7 @@ export function attrs(list: Readonly<Record<string, AttrValue | undefined>>): st
  * quotes and backslashes are still neutralised so a stray one cannot end the string early.
  */
 function quote(value: string): string {
-  return `"${value.replace(/\\/g, '/').replace(/"/g, "'")}"`;
+  return `"${dotText(value).replace(/\\/g, '/').replace(/"/g, "'")}"`;
 }
 
 /** Indented statement lines inside braces. */

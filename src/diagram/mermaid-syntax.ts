@@ -14,12 +14,16 @@ export function mermaidId(kind: string, name: string): string {
 /** ASCII characters that are never syntax inside a quoted label or a message. */
 const TEXT_SAFE = /[A-Za-z0-9 .,:/@=+*()\-?!'→✓✗≠]/;
 
-/** Label or message text with syntax characters as entities; control characters become blanks. */
+/**
+ * Label or message text with syntax characters as entities; control characters (C0, DEL, C1)
+ * become blanks, and lone surrogates and U+FFFE/U+FFFF (no character at all) become U+FFFD.
+ */
 export function mermaidText(text: string): string {
   let out = '';
   for (const ch of text) {
     const code = ch.codePointAt(0)!;
-    if (code < 32 || code === 127) out += ' ';
+    if (code < 32 || (code >= 127 && code < 160)) out += ' ';
+    else if ((code >= 0xd800 && code <= 0xdfff) || code === 0xfffe || code === 0xffff) out += '\uFFFD';
     else if (TEXT_SAFE.test(ch) || code > 127) out += ch;
     else out += `#${code};`;
   }

@@ -5,7 +5,7 @@
  * draw these same steps, so they number them the same way.
  */
 import type { Trace, TraceHop } from '../scenario/trace.ts';
-import { originUser } from '../scenario/trace-text.ts';
+import { attemptTarget, originUser } from '../scenario/trace-text.ts';
 
 export type StepStatus =
   /** the hop accepted the request (or the destination was reached) */
@@ -111,7 +111,7 @@ export function traceSteps(trace: Trace): TraceStep[] {
       if (attempt.ok) continue;
       // The runner names the host behind the address when it knows it; draw to that host.
       const to = attempt.host ?? attempt.server;
-      const server = to === attempt.server ? attempt.server : `${attempt.server} (${to})`;
+      const server = attemptTarget(attempt);
       steps.push({
         kind: 'attempt',
         from: hop.host,

@@ -1,5 +1,6 @@
 import type { FileCoverage, RuleCoverage } from '../analysis/rule-coverage.ts';
 import { describeReply } from '../scenario/replies.ts';
+import { attemptTarget } from '../scenario/trace-text.ts';
 import { coverageHeadline, fileLabel } from './coverage-text.ts';
 import type { DiagramHooks } from './diagrams.ts';
 import { MatrixStyle, renderMatrixHtml } from './matrix-heat.ts';
@@ -34,7 +35,7 @@ function hopRow(hop: HopReport): string {
   const route = hop.route
     ? `${h(hop.route.action)}${hop.route.line !== null ? ` (line ${hop.route.line})` : ''}` +
       (hop.route.attempts.length
-        ? `<br>${hop.route.attempts.map((a) => `${h(a.host ?? a.server)} ${a.ok ? '✓' : `✗ ${dash(a.error)}`}`).join('<br>')}`
+        ? `<br>${hop.route.attempts.map((a) => `${h(attemptTarget(a))} ${a.ok ? '✓' : `✗ ${dash(a.error)}`}`).join('<br>')}`
         : '')
     : '—';
   const identd = hop.identd
@@ -184,6 +185,7 @@ export function renderHtml(report: RunReport, hooks: DiagramHooks = {}): string 
 <h1>sockslab run — ${h(report.topology.name)}</h1>
 <p class="muted">runtime ${h(report.run.runtime)} · run <code>${h(report.run.id)}</code> · ${h(report.run.startedAt)} · ${report.run.durationMs} ms · topology <code>${h(report.topology.file)}</code></p>
 <p><span class="${t.failed ? 'fail' : 'pass'}">${t.passed} passed, ${t.failed} failed</span> of ${t.cases} cases · prediction: ${p.agreed} agreed, ${p.disagreed} disagreed, ${p.none} not predicted</p>
+${report.diagramFailures.length ? `<p class="fail">Diagrams not drawn: ${report.diagramFailures.map((f) => `${h(f.diagram)} (${h(f.error)})`).join('; ')}</p>` : ''}
 ${hooks.topologySvg ? `<h2>Topology</h2>\n<div class="diagram">${stripXmlProlog(hooks.topologySvg)}</div>` : ''}
 <h2>Results</h2>
 <table><tr><th>verdict</th><th>case</th><th>scenario</th><th>request</th><th>reply</th><th>path</th><th>prediction</th></tr>

@@ -105,6 +105,17 @@ export function renderMarkdown(report: RunReport, hooks: DiagramHooks = {}): str
     }
     out.push('');
   }
+  if (report.diagramFailures.length) {
+    out.push(
+      '## Diagrams not drawn',
+      '',
+      ...table(
+        ['diagram', 'error'],
+        report.diagramFailures.map((f) => [f.diagram, f.error]),
+      ),
+      '',
+    );
+  }
   out.push('## identd attribution', '', ...attributionTable(report.attribution), '');
   if (report.coverage) out.push(...coverageMarkdown(report.coverage));
   const mermaid = hooks.caseMermaid;

@@ -40,6 +40,8 @@ export interface HopReport {
     readonly attempts: readonly {
       readonly server: string;
       readonly host: string | null;
+      readonly address: string | null;
+      readonly port: number | null;
       readonly ok: boolean;
       readonly error: string | null;
     }[];
@@ -141,11 +143,18 @@ export interface RunReport {
   readonly matrix?: MatrixReport;
   /** Each server's own counters over the run (its metrics), where the runtime reports them. */
   readonly servers?: readonly ServerTotalsRow[];
+  /** Diagrams that could not be drawn (each failure is its own; the others were written). */
+  readonly diagramFailures: readonly DiagramFailureReport[];
 }
 
 /** One host's server counters for the whole run (every case, plus the lab's own checks). */
 export interface ServerTotalsRow extends ServerTotals {
   readonly host: string;
+}
+
+export interface DiagramFailureReport {
+  readonly diagram: string;
+  readonly error: string;
 }
 
 export interface RunInfo {
@@ -157,6 +166,7 @@ export interface RunInfo {
   readonly tags: readonly string[];
   /** How the topology file is named in the report (relative path, so reports are portable). */
   readonly topologyFile: string;
+  readonly diagramFailures?: readonly DiagramFailureReport[];
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -185,6 +195,8 @@ export function hopReport(hop: Trace['hops'][number]): HopReport {
           attempts: hop.route.attempts.map((a) => ({
             server: a.server,
             host: a.host ?? null,
+            address: a.address ?? null,
+            port: a.port ?? null,
             ok: a.ok,
             error: a.error ?? null,
           })),
@@ -328,6 +340,7 @@ export function buildRunReport(
     cases,
     attribution: attributionRows(cases),
     coverage,
+    diagramFailures: info.diagramFailures ?? [],
     ...(servers
       ? {
           servers: topology.hosts.flatMap((host) => {

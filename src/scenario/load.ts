@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { isMap, isPair, isScalar, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { InputError } from '../common/errors.ts';
+import { aliasProblems } from '../common/yaml-aliases.ts';
 import { type RawScenarioFile, ScenarioFile } from './schema.ts';
 
 /**
@@ -141,6 +142,11 @@ export function parseScenarioText(text: string, file: string): LoadedScenario {
       'E_SCENARIO_YAML',
       `${file}: (${line}:${column}): ${firstError.message.split('\n')[0]}`,
     );
+  }
+  const alias = aliasProblems(doc)[0];
+  if (alias) {
+    const { line, col } = lineCounter.linePos(alias.offset);
+    throw new InputError('E_SCENARIO_YAML', `${file}: (${line}:${col}): ${alias.message}`);
   }
   const parsed = ScenarioFile.safeParse(doc.toJS());
   if (!parsed.success) {

@@ -101,6 +101,8 @@ export interface ScenarioCase {
   readonly request: ProbeRequest;
   readonly steps: readonly ScenarioStep[];
   readonly cleanup: readonly ScenarioStep[];
+  /** Leave the configs the steps replaced in place for the next cases (default: put back after the case). */
+  readonly keep: boolean;
   readonly timeoutMs: number;
   readonly expect: CaseExpectations;
   readonly source: SourceRef;

@@ -134,6 +134,22 @@ export function resolveScenario(loaded: LoadedScenario, topology: ResolvedTopolo
     if (!hosts.has(name)) fail(path, `unknown host "${name}"; hosts: ${[...hosts].sort().join(', ')}`);
     return name;
   };
+  /**
+   * The owner of a socket must be an account of the host it runs on (it is what that host's
+   * identd names); a claimed USERID (`claim:`) may be anything and is not checked here.
+   */
+  const account = (hostName: string, user: string, path: YamlPath): string => {
+    const users = topology.hosts.find((h) => h.name === hostName)?.users ?? [];
+    if (!users.some((u) => u.name === user)) {
+      fail(
+        path,
+        `user "${user}" is not an account of host ${hostName}; its users: ${users.map((u) => u.name).join(', ')}` +
+          ' (to send another USERID, use claim:)',
+        'E_SCENARIO_USER',
+      );
+    }
+    return user;
+  };
   const network = (name: string, path: YamlPath): string => {
     if (!networks.has(name))
       fail(path, `unknown network "${name}"; networks: ${[...networks].sort().join(', ')}`);
@@ -210,9 +226,12 @@ export function resolveScenario(loaded: LoadedScenario, topology: ResolvedTopolo
       const b = c.bind!;
       target = { host: b.host, port: b.port };
       if (b.peer !== undefined) {
+        const peer = host(b.peer, [...base, 'bind', 'peer']);
         bindPeer = {
-          from: host(b.peer, [...base, 'bind', 'peer']),
-          ...(b.peerUser !== undefined ? { user: b.peerUser } : {}),
+          from: peer,
+          ...(b.peerUser !== undefined
+            ? { user: account(peer, b.peerUser, [...base, 'bind', 'peerUser']) }
+            : {}),
         };
       }
     }
@@ -235,7 +254,7 @@ export function resolveScenario(loaded: LoadedScenario, topology: ResolvedTopolo
       via = c.via;
     }
     const timeoutMs = c.timeout !== undefined ? parseDuration(c.timeout) : defaultTimeout;
-    const user = String(binding.user ?? c.user);
+    const user = account(from, String(binding.user ?? c.user), at('user'));
     const claim = binding.claim !== undefined ? String(binding.claim) : c.claim;
     if (claim !== undefined && protocol === 'socks5')
       fail(
@@ -270,6 +289,7 @@ export function resolveScenario(loaded: LoadedScenario, topology: ResolvedTopolo
       request,
       steps: steps(c.steps, 'steps'),
       cleanup: steps(c.cleanup, 'cleanup'),
+      keep: c.keep ?? false,
       timeoutMs,
       expect: resolveExpect(c.expect ?? {}, protocol, [...base, 'expect']),
       source: { file: loaded.file, line: loc.line, column: loc.column },

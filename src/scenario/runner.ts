@@ -1,5 +1,6 @@
 import type { LabEvent } from '../common/events.ts';
 import type { Lab, ProbeOutcome } from '../runtime/runtime.ts';
+import { ConfigsInPlace } from './config-undo.ts';
 import { checkExpectations, type Failure } from './expect.ts';
 import type { ScenarioCase, ScenarioStep } from './model.ts';
 import type { CaseResult, PredictionCheck } from './result.ts';
@@ -34,6 +35,11 @@ export interface RunnerOptions {
   /** Longest wait after the reply for every hop's close event (default 500 ms). */
   readonly settleMs?: number;
   readonly now?: () => number;
+  /**
+   * The config texts in place, followed across cases so each case's replaced configs can be put
+   * back. Pass one per lab to `runCase` called case by case (runCases makes its own).
+   */
+  readonly configs?: ConfigsInPlace;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -121,9 +127,12 @@ export async function runCase(options: Omit<RunnerOptions, 'cases'>, c: Scenario
   const started = now();
   const failures: Failure[] = [];
   const from = lab.events().length;
+  const configs = options.configs ?? new ConfigsInPlace(lab.topology);
+  const undo = configs.undoFor(c);
   for (const [i, step] of c.steps.entries()) {
     const f = await applyStep(lab, step, `step ${i + 1}`);
     predictor?.apply(step);
+    configs.follow(step);
     if (f) failures.push(f);
   }
   let outcome: ProbeOutcome;
@@ -162,6 +171,14 @@ export async function runCase(options: Omit<RunnerOptions, 'cases'>, c: Scenario
   for (const [i, step] of c.cleanup.entries()) {
     const f = await applyStep(lab, step, `cleanup ${i + 1}`);
     predictor?.apply(step);
+    configs.follow(step);
+    if (f) failures.push(f);
+  }
+  // Configs the steps replaced go back as they were before the case (unless it says keep: true).
+  for (const [i, step] of undo.entries()) {
+    const f = await applyStep(lab, step, `putting back ${i + 1}`);
+    predictor?.apply(step);
+    configs.follow(step);
     if (f) failures.push(f);
   }
   return {
@@ -178,9 +195,10 @@ export async function runCase(options: Omit<RunnerOptions, 'cases'>, c: Scenario
 /** Runs cases in order (steps of one case are visible to the next, as in a real maintenance window). */
 export async function runCases(options: RunnerOptions): Promise<CaseResult[]> {
   const results: CaseResult[] = [];
+  const configs = options.configs ?? new ConfigsInPlace(options.lab.topology);
   for (const [index, c] of options.cases.entries()) {
     options.hooks?.onCaseStart?.(c, index);
-    const result = await runCase(options, c);
+    const result = await runCase({ ...options, configs }, c);
     results.push(result);
     options.hooks?.onCaseEnd?.(result, index);
   }

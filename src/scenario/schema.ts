@@ -179,6 +179,10 @@ export const Case = z.strictObject({
   send: z.string().optional(),
   steps: z.array(Step).optional().describe('faults applied before the request'),
   cleanup: z.array(Step).optional().describe('steps applied after the request, whatever happened'),
+  keep: z
+    .boolean()
+    .optional()
+    .describe('true: configs replaced by steps stay for the next cases (default: put back after this case)'),
   matrix: Matrix.optional(),
   table: z
     .array(TableRow)

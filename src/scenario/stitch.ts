@@ -75,6 +75,14 @@ export function stitchTraces(
   const hops: TraceHop[] = [];
   const used = new Set<RequestEvent>();
   let current = firstHop();
+  // The first server closed before reading a request (SOCKS 5 to a server without --socks5):
+  // its `close` names the probe's socket, and that session is the hop, with what it logged.
+  if (!current && outcome.local) {
+    const closed = events.find(
+      (e): e is Of<'close'> => isServer(e) && e.type === 'close' && sameEndpoint(e.client, outcome.local),
+    );
+    if (closed) hops.push(closedHop(closed, sessions.get(sessionKey(closed)) ?? [], request.from, name));
+  }
   let from = request.from;
   while (current && !used.has(current) && hops.length < 32) {
     used.add(current);
@@ -133,6 +141,28 @@ export function stitchTraces(
     reply: outcome.reply,
     ...(outcome.secondReply !== undefined ? { secondReply: outcome.secondReply } : {}),
     ...(outcome.clientRoute ? { clientRoute: outcome.clientRoute } : {}),
+  };
+}
+
+/** A hop that ended before any request: no decision, no reply, only its logs and why it closed. */
+function closedHop(
+  closed: Of<'close'>,
+  events: readonly LabEvent[],
+  from: string,
+  name: (address: string) => string,
+): TraceHop {
+  const client = closed.client!;
+  return {
+    host: closed.host ?? (closed.local ? name(closed.local.address) : client.address),
+    service: closed.service === 'sockd' ? 'sockd' : 'rsockd',
+    session: closed.session ?? '',
+    client,
+    from,
+    user: '',
+    decision: { action: 'deny', file: null, line: null, reason: `closed-without-reply: ${closed.reason}` },
+    reply: null,
+    commands: [],
+    logs: events.filter((e): e is Of<'log'> => e.type === 'log').map((l) => l.message),
   };
 }
 
@@ -197,6 +227,7 @@ function buildHop(
                 ok: a.ok,
                 ...(a.error !== undefined ? { error: a.error } : {}),
                 ...(h !== undefined && h !== a.address ? { host: h } : {}),
+                ...(a.address !== null ? { address: a.address, port: a.port } : {}),
               };
             }),
           },

@@ -31,7 +31,9 @@ export function hopLine(hop: TraceHop): string {
     );
   }
   if (hop.route) {
-    const tries = hop.route.attempts.map((a) => `${a.host ?? a.server}${a.ok ? '' : ' ✗'}`).join(', ');
+    const tries = hop.route.attempts
+      .map((a) => `${attemptTarget(a)}${a.ok ? '' : ` ✗ ${a.error ?? 'unreachable'}`}`)
+      .join(', ');
     parts.push(
       `route ${hop.route.action}${hop.route.line !== null ? ` (line ${hop.route.line})` : ''}${tries ? ` via ${tries}` : ''}`,
     );
@@ -39,6 +41,29 @@ export function hopLine(hop: TraceHop): string {
   if (hop.outbound) parts.push(`→ ${hop.outbound.to}`);
   parts.push(`reply ${describeReply(hop.reply, hop.replyVersion === 5 ? 'socks5' : 'socks4')}`);
   return parts.join('; ');
+}
+
+/** The fields of a fail-over attempt that its text uses (trace and report shapes alike). */
+export interface AttemptLike {
+  readonly server: string;
+  readonly host?: string | null;
+  readonly address?: string | null;
+  readonly port?: number | null;
+}
+
+/**
+ * Which server an attempt tried, by host and address: `fw1 (10.0.0.3:1080)`; the address alone
+ * when no topology host has it; the name alone when it did not resolve. One text for traces,
+ * diagrams and reports, so a failure reads the same wherever it is shown.
+ */
+export function attemptTarget(a: AttemptLike): string {
+  const who = a.host ?? a.server;
+  // An older trace keeps no address: the server entry is the address when a host was matched to it.
+  const address =
+    a.address ?? (a.host !== undefined && a.host !== null && a.host !== a.server ? a.server : null);
+  if (address === null) return who;
+  const at = a.port === undefined || a.port === null ? address : `${address}:${a.port}`;
+  return who === a.address ? at : `${who} (${at})`;
 }
 
 /** `x`, or `y (claims x)` for a forged claim: the socket's owner and the USERID it sent. */

@@ -43,6 +43,9 @@ export interface TraceHop {
       readonly error?: string;
       /** Topology host of the address tried, when known. */
       readonly host?: string;
+      /** The address and port tried (absent when the name did not resolve). */
+      readonly address?: string;
+      readonly port?: number;
     }[];
   };
   readonly outbound?: { readonly local: Endpoint; readonly remote: Endpoint; readonly to: string };

@@ -95,6 +95,8 @@ export class Session implements SessionSteps, Linked<Session> {
   private fromRemote = 0;
   /** Until the client has its (first) reply, or the session ends. */
   private awaitingReply = true;
+  /** A `request` event named this session's ends; without one, `close` names them (lab traces). */
+  private requestLogged = false;
 
   constructor(
     readonly ctx: SessionContext,
@@ -227,6 +229,7 @@ export class Session implements SessionSteps, Linked<Session> {
         bytesFromRemote: this.fromRemote,
         durationMs: this.ctx.clock.now() - this.started,
         reason,
+        ...(this.requestLogged ? {} : { client: this.conn.remote, local: this.conn.local }),
       });
     }
     this.resolveDone?.();
@@ -417,6 +420,7 @@ export class Session implements SessionSteps, Linked<Session> {
     const rules = ctx.rules(); // snapshot: a reload does not change an in-flight session
     // The request event comes first, before any (possibly slow) name lookup.
     if (sinkWants(this.ctx.events, 'request')) {
+      this.requestLogged = true;
       this.emit({
         type: 'request',
         client: this.conn.remote,

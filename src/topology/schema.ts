@@ -41,7 +41,7 @@ const identdBehaviour = z
       `unknown identd behaviour \`${String(iss.input)}\`; expected truthful, down, silent, garbage, lying:<user>, error:<NO-USER|HIDDEN-USER|UNKNOWN-ERROR> or none`,
   })
   .describe(
-    'truthful (default): answers the real owner; down: refused; silent: accepts, never answers; lying:<user>; error:<NO-USER|HIDDEN-USER|UNKNOWN-ERROR>; garbage: malformed answer; none: no identd.',
+    'truthful: answers the real owner; down: refused; silent: accepts, never answers; lying:<user>; error:<NO-USER|HIDDEN-USER|UNKNOWN-ERROR>; garbage: malformed answer; none: no identd.',
   );
 
 export const IdentdSchema = z
@@ -49,12 +49,14 @@ export const IdentdSchema = z
     identdBehaviour,
     z.boolean().describe('true: a truthful identd; false: none.'),
     z.strictObject({
-      behaviour: identdBehaviour.optional().describe('Default truthful.'),
+      behaviour: identdBehaviour.optional().describe('Default truthful (when the identd: key is given).'),
       port: port.optional().describe('identd port in topology terms (default 113).'),
       description: description.optional(),
     }),
   ])
-  .describe('The fake identd of this host (RFC 1413).');
+  .describe(
+    'The fake identd of this host (RFC 1413). Without this key a host runs no identd (queries to it are refused), except an identd-only host, whose identd is truthful.',
+  );
 
 export const ServerFlags = ['-i', '-I', '--socks5', '--multihomed', '--single-homed'] as const;
 

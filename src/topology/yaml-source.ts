@@ -1,4 +1,5 @@
 import { type Document, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { aliasProblems } from '../common/yaml-aliases.ts';
 import {
   TopologyErrorCode as Codes,
   type TopologyErrorCode,
@@ -119,6 +120,11 @@ export class YamlSource {
       out.push(this.issue(Codes.Yaml, [], message, pos));
     }
     this.duplicateKeys(this.doc.contents, [], out);
+    // Only a document that parsed can have its aliases checked (and converted).
+    if (out.length === 0) {
+      for (const a of aliasProblems(this.doc))
+        out.push(this.issue(Codes.Yaml, [], a.message, this.position(a.offset)));
+    }
     return out;
   }
 

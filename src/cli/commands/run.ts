@@ -8,6 +8,7 @@ import { ruleCoverage } from '../../analysis/rule-coverage.ts';
 import { LabWorld } from '../../analysis/world.ts';
 import { InputError } from '../../common/errors.ts';
 import { newId } from '../../common/ids.ts';
+import type { RunDiagrams } from '../../diagram/run-diagrams.ts';
 import type { DiagramHooks } from '../../report/diagrams.ts';
 import { anchor, renderHtml } from '../../report/html.ts';
 import { renderJson } from '../../report/json.ts';
@@ -17,6 +18,7 @@ import { matrixReport } from '../../report/matrix-heat.ts';
 import { buildRunReport, type RunReport } from '../../report/model.ts';
 import { renderCoverage, renderFailures, renderFindings, renderResultTable } from '../../report/terminal.ts';
 import type { LabTimeouts } from '../../runtime/runtime.ts';
+import { ConfigsInPlace } from '../../scenario/config-undo.ts';
 import { allCases, scenarioDirectory, selectScenarios } from '../../scenario/discover.ts';
 import type { ScenarioCase } from '../../scenario/model.ts';
 import { describeReply } from '../../scenario/replies.ts';
@@ -70,23 +72,21 @@ function runDirName(started: number, id: string): string {
   return `${stamp}-${id}`;
 }
 
-async function diagrams(topology: ResolvedTopology, results: readonly CaseResult[]) {
+/** Every diagram of the run, each on its own: a failure is reported, never fatal to the others. */
+async function diagrams(topology: ResolvedTopology, results: readonly CaseResult[]): Promise<RunDiagrams> {
   try {
-    const d = await import('../../diagram/index.ts');
-    const topologySvg = await d.renderTopologySvg(topology);
-    const caseSvgs = new Map<string, string>();
-    const mermaid = new Map<string, string>();
-    for (const r of results) {
-      caseSvgs.set(r.case.name, await d.renderTraceSvg(topology, r.trace));
-      mermaid.set(r.case.name, d.traceMermaid(topology, r.trace));
-    }
-    return { topologySvg, caseSvgs, mermaid, warning: undefined };
+    const d = await import('../../diagram/run-diagrams.ts');
+    return await d.runDiagrams(
+      topology,
+      results.map((r) => ({ name: r.case.name, trace: r.trace })),
+    );
   } catch (err) {
+    // Only loading the diagram module itself (Graphviz's WebAssembly) can end up here.
     return {
       topologySvg: undefined,
-      caseSvgs: new Map<string, string>(),
-      mermaid: new Map<string, string>(),
-      warning: (err as Error).message,
+      caseSvgs: new Map(),
+      mermaid: new Map(),
+      failures: [{ diagram: 'all diagrams', error: (err as Error).message }],
     };
   }
 }
@@ -95,7 +95,7 @@ async function writeReports(
   reportDir: string,
   runDir: string,
   report: RunReport,
-  art: Awaited<ReturnType<typeof diagrams>>,
+  art: RunDiagrams,
 ): Promise<string> {
   const dir = join(reportDir, runDir);
   await mkdir(join(dir, 'cases'), { recursive: true });
@@ -215,7 +215,7 @@ export async function runCommand(
   try {
     results = await execute(
       cases,
-      { lab, ...(predictor ? { predictor } : {}) },
+      { lab, configs: new ConfigsInPlace(topology), ...(predictor ? { predictor } : {}) },
       options.json ? 'silent' : interactive ? 'tty' : 'plain',
     );
     servers = await lab.serverTotals?.();
@@ -232,6 +232,7 @@ export async function runCommand(
     'observed',
     topologyName,
   );
+  const art = await diagrams(topology, results);
   const built = buildRunReport(
     {
       id,
@@ -241,6 +242,7 @@ export async function runCommand(
       scenarios: scenarios.map((s) => s.file),
       tags: parseTags(options.tags),
       topologyFile: topologyName,
+      diagramFailures: art.failures,
     },
     topology,
     results,
@@ -248,7 +250,6 @@ export async function runCommand(
     servers,
   );
   const report: RunReport = { ...built, matrix };
-  const art = await diagrams(topology, results);
   const dir = await writeReports(resolve(cwd, options.reportDir), runDirName(started, id), report, art);
   if (options.json) {
     process.stdout.write(renderJson(report));
@@ -259,7 +260,9 @@ export async function runCommand(
     if (failures) process.stdout.write(`\n${failures}`);
     if (findings) process.stdout.write(`\n${findings}`);
     process.stdout.write(`\n${renderCoverage(report)}`);
-    if (art.warning) process.stderr.write(`sockslab: diagrams skipped: ${art.warning}\n`);
+    for (const f of art.failures) {
+      process.stderr.write(`sockslab: diagram ${JSON.stringify(f.diagram)} not drawn: ${f.error}\n`);
+    }
     process.stdout.write(
       `reports: ${relative(cwd, dir) || dir}/ (index.html, report.json, junit.xml, summary.md)\n`,
     );

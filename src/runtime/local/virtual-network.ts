@@ -290,7 +290,9 @@ export class VirtualNetwork {
 
   private unreachableFailure(options: ConnectOptions, at: Endpoint): Promise<never> {
     if (this.unreachable === 'refused') {
-      return Promise.reject(netError('ECONNREFUSED', 'connect', `${options.host}:${options.port}`, at));
+      // "Fails at once" is ICMP network-unreachable on netns (interface down) and Docker (the
+      // firewall's reject): the same errno here, so failure texts agree across runtimes.
+      return Promise.reject(netError('ENETUNREACH', 'connect', `${options.host}:${options.port}`, at));
     }
     const ms = options.timeoutMs ?? this.unreachableTimeoutMs;
     return new Promise((_, reject) => {

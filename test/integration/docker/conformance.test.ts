@@ -7,6 +7,7 @@ import type { LabTimeouts, Runtime } from '../../../src/runtime/runtime.ts';
 import { allCases, selectScenarios } from '../../../src/scenario/discover.ts';
 import type { CaseResult } from '../../../src/scenario/result.ts';
 import { runCases } from '../../../src/scenario/runner.ts';
+import { attemptTarget } from '../../../src/scenario/trace-text.ts';
 import { loadTopology } from '../../../src/topology/load.ts';
 import type { ResolvedTopology } from '../../../src/topology/model.ts';
 import { assertNothingLeft, dockerTest, root } from './support.ts';
@@ -52,7 +53,13 @@ function comparable(r: CaseResult) {
             action: h.route.action,
             line: h.route.line,
             servers: h.route.servers,
-            attempts: h.route.attempts.map((a) => ({ server: a.server, ok: a.ok })),
+            // The failure text too (errno, host and address): it must not depend on the runtime.
+            attempts: h.route.attempts.map((a) => ({
+              server: a.server,
+              ok: a.ok,
+              text: attemptTarget(a),
+              error: a.error ?? null,
+            })),
           }
         : null,
       outboundTo: h.outbound?.to ?? null,

@@ -68,3 +68,30 @@ cases:
     ),
   );
 });
+
+test('a scenario user who is not an account of the origin host makes check and run exit 2 at the user key', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'sockslab-check-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(
+    join(dir, 'stranger.yaml'),
+    `# yaml-language-server: $schema=scenario.schema.json
+topology: seed-cascade
+cases:
+  - name: a stranger on C
+    from: C
+    user: mallory
+    connect: z:7
+    expect: { reply: rejected }
+`,
+  );
+  for (const command of ['check', 'run']) {
+    const extra = command === 'run' ? ['--report-dir', join(dir, 'reports')] : [];
+    const r = await sockslab([command, 'topologies/seed-cascade.yaml', join(dir, 'stranger.yaml'), ...extra]);
+    t.is(r.exitCode, 2, `${command}: ${r.stdout}${r.stderr}`);
+    t.regex(
+      r.stderr,
+      /stranger\.yaml: cases\[0\]\.user \(6:11\): user "mallory" is not an account of host C; its users: x, root, nobody/,
+      command,
+    );
+  }
+});

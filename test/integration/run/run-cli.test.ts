@@ -113,3 +113,41 @@ test('an unknown runtime exits 2 and lists the supported ones', async (t) => {
   t.is(r.exitCode, 2);
   t.regex(r.stderr, /unknown runtime `vmware`.*supported: local/);
 });
+
+test('a server that closes without replying (SOCKS 5 to rsockd without --socks5) is a hop of the trace, with what it logged', async (t) => {
+  const dir = await scratch(t);
+  await writeFile(
+    join(dir, 'socks5.yaml'),
+    `# yaml-language-server: $schema=scenario.schema.json
+topology: seed-cascade
+cases:
+  - name: SOCKS 5 to B, which only speaks SOCKS 4
+    from: C
+    user: x
+    protocol: socks5
+    connect: z:7
+    expect: { reply: none, path: [C, B] }
+`,
+  );
+  const r = await sockslab([
+    'run',
+    'topologies/seed-cascade.yaml',
+    join(dir, 'socks5.yaml'),
+    '--report-dir',
+    join(dir, 'reports'),
+  ]);
+  t.is(r.exitCode, 0, r.stdout + r.stderr);
+  const report = JSON.parse(await readFile(join(dir, 'reports', 'latest', 'report.json'), 'utf8'));
+  const [c] = report.cases;
+  t.deepEqual(c.observed.path, ['C', 'B']);
+  t.is(c.observed.reply, null);
+  t.true(c.prediction.agreed, JSON.stringify(c.prediction.differences));
+  const [hop] = c.trace.hops;
+  t.is(hop.host, 'B');
+  t.is(hop.reply, null);
+  t.is(hop.decision.reason, 'closed-without-reply: E_S4_VERSION');
+  t.true(
+    hop.logs.some((l: string) => /^error -- wrong version \(0x 5\) from host C\.$/.test(l)),
+    JSON.stringify(hop.logs),
+  );
+});

@@ -118,3 +118,78 @@ cases:
     ],
   );
 });
+
+test('check puts back the configs a case replaced, as the runner does, unless the case says keep: true', async (t) => {
+  const { topology, configs } = await seedWorld();
+  const text = (keep: string) => `# yaml-language-server: $schema=scenario.schema.json
+topology: seed-cascade
+cases:
+  - name: B closed for the day
+    from: C
+    user: x
+    connect: z:7
+    steps:
+      - replaceConfig: { host: B, file: sockd.conf, text: "deny 0.0.0.0 0.0.0.0\\n" }
+${keep}    expect: { reply: rejected, path: [C, B] }
+  - name: B open again
+    from: C
+    user: x
+    connect: z:7
+    expect: { reply: granted, path: [C, B, A, z] }
+`;
+  const undone = await checkTopology(
+    topology,
+    configs,
+    resolveScenario(parseScenarioText(text(''), 'scenarios/t.yaml'), topology).cases,
+  );
+  t.deepEqual(
+    undone.cases.map((c) => c.contradictions),
+    [[], []],
+  );
+  const kept = await checkTopology(
+    topology,
+    configs,
+    resolveScenario(parseScenarioText(text('    keep: true\n'), 'scenarios/t.yaml'), topology).cases,
+  );
+  t.deepEqual(
+    kept.cases[1]!.contradictions.map((f) => f.what),
+    ['reply', 'path'],
+  );
+});
+
+test('check lints every config a step puts in place, at its line in the scenario file', async (t) => {
+  const { topology, configs } = await seedWorld();
+  const text = `# yaml-language-server: $schema=scenario.schema.json
+topology: seed-cascade
+cases:
+  - name: B with a dead line
+    from: C
+    user: x
+    connect: z:7
+    steps:
+      - replaceConfig:
+          host: B
+          file: sockd.conf
+          text: |
+            deny 0.0.0.0 0.0.0.0
+            permit 10.1.0.0 255.255.255.0
+    expect: { reply: rejected }
+`;
+  const result = await checkTopology(
+    topology,
+    configs,
+    resolveScenario(parseScenarioText(text, 'scenarios/t.yaml'), topology).cases,
+  );
+  const fromSteps = result.lints.filter((l) => l.file === 'scenarios/t.yaml');
+  t.deepEqual(
+    fromSteps.map((l) => [l.host, l.code, l.line]),
+    [
+      ['B', 'shadowed-rule', 14],
+      ['B', 'first-hop-no-identd', 14],
+    ],
+  );
+  t.regex(
+    fromSteps[0]!.message,
+    /^sockd\.conf put in place by case "B with a dead line": line 2 can never match/,
+  );
+});

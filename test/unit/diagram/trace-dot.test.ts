@@ -2,6 +2,7 @@ import test from 'ava';
 import { traceDot } from '../../../src/diagram/trace-dot.ts';
 import { traceSteps } from '../../../src/diagram/trace-steps.ts';
 import type { Trace } from '../../../src/scenario/trace.ts';
+import { hopLine } from '../../../src/scenario/trace-text.ts';
 import { assertGolden } from './golden.ts';
 import { seedCascade } from './topologies.ts';
 import { grantedWithFailover, refusedByIdentdMismatch } from './traces.ts';
@@ -127,7 +128,32 @@ test('a fail-over attempt the runner matched to a host is drawn to that host, na
   };
   const attempt = traceSteps(trace).find((s) => s.kind === 'attempt');
   t.is(attempt?.to, 'A');
-  t.is(attempt?.label, '✗ fail-over: 10.2.0.1 (A) ECONNREFUSED');
+  t.is(attempt?.label, '✗ fail-over: A (10.2.0.1) ECONNREFUSED');
+});
+
+test('a fail-over attempt names the host and the address and port it tried', (t) => {
+  const base = grantedWithFailover();
+  const first = base.hops[0]!;
+  const attempts = [
+    { server: 'fw1', host: 'fw1', address: '10.0.0.3', port: 1080, ok: false, error: 'ECONNREFUSED' },
+    { server: '10.2.0.9', address: '10.2.0.9', port: 1080, ok: false, error: 'ENETUNREACH' },
+    { server: 'nowhere', ok: false, error: 'ENOTFOUND' },
+  ];
+  const trace: Trace = { ...base, hops: [{ ...first, route: { ...first.route!, attempts } }] };
+  t.deepEqual(
+    traceSteps(trace)
+      .filter((s) => s.kind === 'attempt')
+      .map((s) => s.label),
+    [
+      '✗ fail-over: fw1 (10.0.0.3:1080) ECONNREFUSED',
+      '✗ fail-over: 10.2.0.9:1080 ENETUNREACH',
+      '✗ fail-over: nowhere ENOTFOUND',
+    ],
+  );
+  t.regex(
+    hopLine(trace.hops[0]!),
+    /via fw1 \(10\.0\.0\.3:1080\) ✗ ECONNREFUSED, 10\.2\.0\.9:1080 ✗ ENETUNREACH, nowhere ✗ ENOTFOUND/,
+  );
 });
 
 test("an identd query names a scripted identd's behaviour when it was not truthful", (t) => {

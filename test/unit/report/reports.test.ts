@@ -98,7 +98,7 @@ test('report.json has the versioned shape with per-hop decision, identd and rout
       file: 'socks.conf',
       line: 3,
       server: 'A',
-      attempts: [{ server: '10.2.0.1', host: 'A', ok: true, error: null }],
+      attempts: [{ server: '10.2.0.1', host: 'A', address: '10.2.0.1', port: 1080, ok: true, error: null }],
     },
     reply: 90,
     replyName: '90 (granted)',
@@ -109,7 +109,15 @@ test('report.json has the versioned shape with per-hop decision, identd and rout
     ['reply', 'identd user at A'],
   );
   const json = JSON.parse(renderJson(r));
-  t.deepEqual(Object.keys(json), ['version', 'run', 'topology', 'cases', 'attribution', 'coverage']);
+  t.deepEqual(Object.keys(json), [
+    'version',
+    'run',
+    'topology',
+    'cases',
+    'attribution',
+    'coverage',
+    'diagramFailures',
+  ]);
 });
 
 test('report.json is identical across two runs of the same input after normalising times, ports and ids', async (t) => {
@@ -305,4 +313,52 @@ test('report.json, summary.md, index.html and the terminal carry the rule covera
     renderCoverage(r),
     /never reached:\n {4}B sockd\.conf:3 {2}deny 0\.0\.0\.0 0\.0\.0\.0\n {4}A sockd\.conf:5/,
   );
+});
+
+test('diagrams that could not be drawn are named in report.json, summary.md and index.html', async (t) => {
+  const r: RunReport = {
+    ...(await report()),
+    diagramFailures: [{ diagram: 'granted (svg)', error: 'Graphviz could not lay out the diagram: <x>' }],
+  };
+  t.deepEqual(JSON.parse(renderJson(r)).diagramFailures, r.diagramFailures);
+  t.regex(
+    renderMarkdown(r),
+    /## Diagrams not drawn\n\n\| diagram \| error \|\n\|---\|---\|\n\| granted \(svg\) \| Graphviz could not/,
+  );
+  t.regex(
+    renderHtml(r),
+    /Diagrams not drawn: granted \(svg\) \(Graphviz could not lay out the diagram: &lt;x&gt;\)/,
+  );
+  t.deepEqual((await report()).diagramFailures, []);
+});
+
+test('junit.xml counts passed and failed cases apart, in <testsuites> and in each <testsuite>', async (t) => {
+  const [granted, http] = await seedCases(cases);
+  const pass = await resultOf(
+    granted!,
+    grantedCascade(),
+    outcomeOf(90, 'hello', { local: ep('10.1.0.10', 40001) }),
+  );
+  const fail = await resultOf(http!, badIdAtA(), outcomeOf(91, '', { local: ep('10.1.0.10', 40001) }));
+  // Two passed, one failed: counts that cannot be swapped unnoticed.
+  const r = buildRunReport(
+    {
+      id: 'run-junit',
+      runtime: 'local',
+      startedAt: 1_700_000_000_000,
+      finishedAt: 1_700_000_001_000,
+      scenarios: ['scenarios/synthetic.yaml'],
+      tags: [],
+      topologyFile: 'topologies/seed-cascade.yaml',
+    },
+    await seedCascade(),
+    [pass, { ...pass, case: { ...pass.case, name: 'granted again' } }, fail],
+  );
+  t.deepEqual(r.run.totals, { cases: 3, passed: 2, failed: 1 });
+  const xml = renderJunit(r);
+  t.deepEqual(validateJunit(xml), []);
+  t.regex(xml, /<testsuites name="sockslab seed-cascade" tests="3" failures="1" errors="0" /);
+  t.regex(xml, /<testsuite name="[^"]+" [^>]* tests="3" failures="1" errors="0" skipped="0" /);
+  t.is(xml.match(/<testcase /g)?.length, 3);
+  t.is(xml.match(/<failure /g)?.length, 1);
 });

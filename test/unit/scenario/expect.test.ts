@@ -135,3 +135,9 @@ test('an identd expectation may name the USERID a hop received apart from the us
   ]);
   t.deepEqual((await resultOf(claimOnly!, badIdAtA(), outcomeOf(91))).failures, []);
 });
+
+test('an observed path longer than the expected one is a failure, not a match by prefix', async (t) => {
+  const [c] = await seedCases(granted.replace('path: [C, B, A, z]', 'path: [C, B, A]'));
+  const r = await resultOf(c!, grantedCascade(), outcomeOf(90, 'hello'));
+  t.deepEqual(r.failures, [{ what: 'path', expected: 'C → B → A', actual: 'C → B → A → z' }]);
+});

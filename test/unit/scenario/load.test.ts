@@ -92,7 +92,7 @@ test('a scenario naming another topology is refused', async (t) => {
 
 test('a matrix expands a case over every combination and substitutes placeholders in expectations', async (t) => {
   const text = minimal
-    .replace('    connect: z:7\n', '    connect: z:7\n    matrix: { user: [x, y], port: [7, 80] }\n')
+    .replace('    connect: z:7\n', '    connect: z:7\n    matrix: { user: [x, nobody], port: [7, 80] }\n')
     // biome-ignore lint/suspicious/noTemplateCurlyInString: the scenario DSL's placeholder
     .replace('identd: { B: x, A: none }', 'identd: { B: "${user}" }');
   const s = await resolveText(text);
@@ -101,8 +101,8 @@ test('a matrix expands a case over every combination and substitutes placeholder
     [
       'x reaches z [user=x, port=7]',
       'x reaches z [user=x, port=80]',
-      'x reaches z [user=y, port=7]',
-      'x reaches z [user=y, port=80]',
+      'x reaches z [user=nobody, port=7]',
+      'x reaches z [user=nobody, port=80]',
     ],
   );
   t.deepEqual(
@@ -110,8 +110,8 @@ test('a matrix expands a case over every combination and substitutes placeholder
     [
       ['x', 7, 'x'],
       ['x', 80, 'x'],
-      ['y', 7, 'y'],
-      ['y', 80, 'y'],
+      ['nobody', 7, 'nobody'],
+      ['nobody', 80, 'nobody'],
     ],
   );
 });
@@ -234,4 +234,35 @@ test('every scenario file starts with the yaml-language-server schema line', asy
     const text = await readFile(`${projectRoot}scenarios/${f}`, 'utf8');
     t.true(text.startsWith(header), `${f} must start with ${header.trim()}`);
   }
+});
+
+test('a user who is not an account of the origin host is an input error at the user key', async (t) => {
+  const err = await t.throwsAsync(resolveText(minimal.replace('user: x', 'user: mallory')));
+  t.is((err as { code?: string }).code, 'E_SCENARIO_USER');
+  t.regex(
+    err!.message,
+    /scenarios\/t\.yaml: cases\[0\]\.user \(6:11\): user "mallory" is not an account of host C; its users: x, root, nobody/,
+  );
+  // In a matrix the error points at the matrix's list.
+  const matrix = await t.throwsAsync(
+    resolveText(minimal.replace('    connect: z:7\n', '    connect: z:7\n    matrix: { user: [x, eve] }\n')),
+  );
+  t.regex(matrix!.message, /cases\[0\]\.matrix\.user \(8:21\): user "eve" is not an account of host C/);
+});
+
+test('a claimed USERID may be anything: only the owner of the socket must be an account', async (t) => {
+  const s = await resolveText(minimal.replace('user: x', 'user: x\n    claim: mallory'));
+  t.is(s.cases[0]!.request.user, 'x');
+  t.is(s.cases[0]!.request.claim, 'mallory');
+});
+
+test('an alias with no anchor is a YAML error with file, line and column', async (t) => {
+  const err = await t.throwsAsync(
+    resolveText(minimal.replace('    expect:\n', '    tags: *common\n    expect:\n')),
+  );
+  t.is((err as { code?: string }).code, 'E_SCENARIO_YAML');
+  t.regex(
+    err!.message,
+    /^scenarios\/t\.yaml: \(9:11\): unknown alias \*common: no anchor &common before it$/,
+  );
 });

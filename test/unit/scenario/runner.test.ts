@@ -41,7 +41,14 @@ test('steps run before the request and cleanup after it, in order, and each case
       onCaseEnd: (r) => seen.push(`end ${r.case.name} ${r.verdict}`),
     },
   });
-  t.deepEqual(lab.steps, ['identd C down', 'cut dmz', 'restore dmz', 'replace B sockd.conf']);
+  // The second case's replaced sockd.conf is put back after it (no keep: true).
+  t.deepEqual(lab.steps, [
+    'identd C down',
+    'cut dmz',
+    'restore dmz',
+    'replace B sockd.conf',
+    'replace B sockd.conf',
+  ]);
   t.deepEqual(seen, ['start first', 'end first pass', 'start second', 'end second pass']);
   t.deepEqual(results[0]!.trace.path, ['C', 'B', 'A', 'z']);
   t.deepEqual(
@@ -113,4 +120,40 @@ test('a reply that arrives before the server’s events still gets its hops: the
   const [r] = await runCases({ lab, cases: [c!], settleMs: 2_000 });
   t.deepEqual(r!.trace.path, ['C', 'B', 'A']);
   t.is(r!.verdict, 'pass');
+});
+
+const replacing = (keep: string) => `  - name: B closed
+    from: C
+    user: x
+    connect: z:7
+    steps:
+      - replaceConfig: { host: B, file: sockd.conf, text: "deny 0.0.0.0 0.0.0.0\\n", reloaded: true }
+      - replaceConfig: { host: B, file: sockd.conf, text: "deny 10.1.0.0 255.255.255.0\\n" }
+${keep}    expect: { reply: rejected }
+  - name: after
+    from: C
+    user: x
+    connect: z:7
+    expect: { reply: granted }
+`;
+
+test('configs a case replaced are put back as they were before it, unless it says keep: true', async (t) => {
+  const topology = await seedCascade();
+  const original = topology.hosts.find((h) => h.name === 'B')!.server!.sockdConf.text;
+  const written: string[] = [];
+  const script = {
+    probe: () => ({ outcome: outcomeOf(91), events: badIdAtA(Date.now()) }),
+    replaceConfig: (_h: string, _f: string, text: string) => {
+      written.push(text);
+      return { reloaded: true };
+    },
+  };
+  await runCases({ lab: new FakeLab(topology, script), cases: await seedCases(replacing('')), settleMs: 20 });
+  t.deepEqual(written, ['deny 0.0.0.0 0.0.0.0\n', 'deny 10.1.0.0 255.255.255.0\n', original]);
+
+  written.length = 0;
+  const kept = await seedCases(replacing('    keep: true\n'));
+  t.true(kept[0]!.keep);
+  await runCases({ lab: new FakeLab(topology, script), cases: kept, settleMs: 20 });
+  t.deepEqual(written, ['deny 0.0.0.0 0.0.0.0\n', 'deny 10.1.0.0 255.255.255.0\n']);
 });

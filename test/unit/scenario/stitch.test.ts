@@ -70,8 +70,8 @@ test('upstream attempts are kept in order and mapped to host names', async (t) =
     outcome: outcome(90),
   });
   t.deepEqual(trace.hops[0]!.route?.attempts, [
-    { server: '10.2.0.9', ok: false, error: 'ECONNREFUSED' },
-    { server: '10.2.0.1', ok: true, host: 'A' },
+    { server: '10.2.0.9', ok: false, error: 'ECONNREFUSED', address: '10.2.0.9', port: 1080 },
+    { server: '10.2.0.1', ok: true, host: 'A', address: '10.2.0.1', port: 1080 },
   ]);
 });
 

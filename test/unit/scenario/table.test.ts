@@ -15,7 +15,7 @@ const tableCase = `${header}  - name: who gets out through B
     table:
       - { user: x, port: 7, reply: granted }
       - { port: 22, user: x, reply: rejected, path: [C, B, A] }
-      - { user: bob, port: 22, reply: rejected, path: [C, B], identd: { B: none } }
+      - { user: nobody, port: 22, reply: rejected, path: [C, B], identd: { B: none } }
       - { claim: mallory, reply: bad-id, path: [C, B] }
       - { protocol: socks4a, target: 198.51.100.10, reply: granted }
 `;
@@ -32,7 +32,7 @@ test('each table row becomes one case named by its request keys in a fixed order
       'who gets out through B [user=x, port=7]',
       // the row wrote port first: the name still reads user, then port
       'who gets out through B [user=x, port=22]',
-      'who gets out through B [user=bob, port=22]',
+      'who gets out through B [user=nobody, port=22]',
       'who gets out through B [claim=mallory]',
       'who gets out through B [protocol=socks4a, target=198.51.100.10]',
     ],
@@ -40,7 +40,7 @@ test('each table row becomes one case named by its request keys in a fixed order
   const [granted, port22, bob, forged, socks4a] = s.cases;
   t.deepEqual(granted!.request.target, { host: 'z', port: 7 });
   t.deepEqual(port22!.request.target, { host: 'z', port: 22 });
-  t.is(bob!.request.user, 'bob');
+  t.is(bob!.request.user, 'nobody');
   t.is(forged!.request.user, 'x');
   t.is(forged!.request.claim, 'mallory');
   t.is(granted!.request.claim, undefined);
@@ -104,7 +104,7 @@ test('a bad reply name in a row is an error at that row, with file:line:col', as
 
 test('an unknown host in a row is an error at that row key', async (t) => {
   const err = await t.throwsAsync(
-    resolveText(tableCase.replace('{ user: bob, port: 22', '{ from: Q, port: 22')),
+    resolveText(tableCase.replace('{ user: nobody, port: 22', '{ from: Q, port: 22')),
   );
   t.regex(err!.message, /cases\[0\]\.table\[2\]\.from \(12:17\): unknown host "Q"; hosts: A, B, C, z/);
   const target = await t.throwsAsync(

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { TopologyError, type TopologyErrorCode } from '../../../src/topology/errors.ts';
+import { topologyJsonSchemaText } from '../../../src/topology/json-schema.ts';
 import { loadTopology, parseTopologyText } from '../../../src/topology/load.ts';
 
 const header = '# yaml-language-server: $schema=topology.schema.json\n';
@@ -325,4 +326,57 @@ test('loaded for drawing, a config that does not parse stays in the model with i
   if (conf?.parsed.ok !== false) return t.fail('sockd.conf is kept invalid');
   t.is(conf.parsed.error.errors[0]?.classic, 'Invalid permit/deny field at line 1 in file sockd.conf');
   t.deepEqual(configs.get('B'), {});
+});
+
+test('an alias with no anchor is a YAML error at the alias, with file, line and column', async (t) => {
+  const err = await failure('name: t\nnetworks:\n  lan: { subnet: 10.1.0.0/24 }\nhosts:\n  C: *client\n');
+  t.is(err.issues.length, 1);
+  t.like(err.issues[0], { code: 'E_TOPO_YAML', line: 6, column: 6 });
+  t.regex(err.issues[0]!.message, /unknown alias \*client: no anchor &client before it/);
+  t.regex(err.message, /:6:6/);
+});
+
+test('aliases that would expand without bound are a YAML error at the first alias', async (t) => {
+  const laughs = [
+    'a: &a [x, x, x, x, x, x, x, x, x, x]',
+    'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]',
+    'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]',
+    'd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]',
+    'e: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]',
+  ].join('\n');
+  const err = await failure(`${laughs}\n`);
+  t.like(err.issues[0], { code: 'E_TOPO_YAML', line: 3, column: 8 });
+  t.regex(err.issues[0]!.message, /aliases cannot be expanded/);
+});
+
+test('a host without an identd: key runs no identd, as the schema says; identd-only hosts run a truthful one', async (t) => {
+  const { topology } = await parseTopologyText(
+    `${header}name: t
+networks:
+  lan: { subnet: 10.1.0.0/24 }
+hosts:
+  S:
+    role: sockd
+    addresses: [lan]
+    server:
+      sockd.conf: |
+        permit 10.1.0.0 255.255.255.0
+  I:
+    role: identd-only
+    addresses: [lan]
+  T:
+    role: client
+    addresses: [lan]
+    identd: { port: 113 }
+`,
+    path.join(tmpdir(), 't.yaml'),
+  );
+  const identd = (name: string) => topology.hosts.find((h) => h.name === name)?.identd?.behaviour.kind;
+  t.is(identd('S'), undefined);
+  t.is(identd('I'), 'truthful');
+  t.is(identd('T'), 'truthful');
+  // The schema text, which editors show, says the same.
+  const text = topologyJsonSchemaText();
+  t.false(text.includes('truthful (default)'));
+  t.regex(text, /Without this key a host runs no identd/);
 });
