@@ -1,7 +1,8 @@
-import type { Lab, LabTimeouts, ProbeRequest, Runtime } from '../runtime/runtime.ts';
+import type { Lab, ProbeRequest, Runtime } from '../runtime/runtime.ts';
 import type { ScenarioCase } from '../scenario/model.ts';
 import { describeReply } from '../scenario/replies.ts';
 import { runCase } from '../scenario/runner.ts';
+import { ScenarioTimeouts } from '../scenario/timeouts.ts';
 import type { ResolvedTopology } from '../topology/model.ts';
 import { comparePrediction } from './agreement.ts';
 import type { Design } from './design-hosts.ts';
@@ -15,16 +16,6 @@ import { LabWorld } from './world.ts';
  * confirmed when both runs did what was predicted. Labs go through the runtime's normal
  * lifecycle (`up`, then `down` in a finally), so nothing is left behind, even on a failure.
  */
-
-/** Lab timers for replays: short, as `sockslab run` uses for scenarios. */
-export const ReplayTimeouts: LabTimeouts = {
-  identd: 1_500,
-  upstreamConnect: 1_500,
-  establish: 8_000,
-  requestRead: 8_000,
-  unreachable: 1_000,
-  identdRead: 1_500,
-};
 
 const ReplayCaseTimeoutMs = 10_000;
 
@@ -79,7 +70,7 @@ async function withLab<T>(
   topology: ResolvedTopology,
   use: (lab: Lab) => Promise<T>,
 ): Promise<T> {
-  const lab = await runtime.up(topology, { timeouts: ReplayTimeouts });
+  const lab = await runtime.up(topology, { timeouts: ScenarioTimeouts });
   try {
     return await use(lab);
   } finally {

@@ -8,9 +8,9 @@ import { InputError } from '../../common/errors.ts';
 import { newId } from '../../common/ids.ts';
 import { mutationJson, renderMutation } from '../../report/mutate-text.ts';
 import { allCases, selectScenarios } from '../../scenario/discover.ts';
+import { ScenarioTimeouts } from '../../scenario/timeouts.ts';
 import { loadTopologyWithConfigs } from '../../topology/load.ts';
 import { runtimeRegistry } from '../runtimes.ts';
-import { ScenarioTimeouts } from './run.ts';
 
 /**
  * `sockslab mutate <topology> [scenario...]`: every config mutant judged by predicting the suite

@@ -17,13 +17,13 @@ import { renderMarkdown } from '../../report/markdown.ts';
 import { matrixReport } from '../../report/matrix-heat.ts';
 import { buildRunReport, type RunReport } from '../../report/model.ts';
 import { renderCoverage, renderFailures, renderFindings, renderResultTable } from '../../report/terminal.ts';
-import type { LabTimeouts } from '../../runtime/runtime.ts';
 import { ConfigsInPlace } from '../../scenario/config-undo.ts';
 import { allCases, scenarioDirectory, selectScenarios } from '../../scenario/discover.ts';
 import type { ScenarioCase } from '../../scenario/model.ts';
 import { describeReply } from '../../scenario/replies.ts';
 import type { CaseResult } from '../../scenario/result.ts';
 import { type CasePredictor, type RunnerOptions, runCase } from '../../scenario/runner.ts';
+import { ScenarioTimeouts } from '../../scenario/timeouts.ts';
 import { loadTopologyWithConfigs } from '../../topology/load.ts';
 import type { ResolvedTopology } from '../../topology/model.ts';
 import { runtimeRegistry } from '../runtimes.ts';
@@ -44,16 +44,6 @@ interface RunOptions {
   readonly specTimers?: boolean;
   readonly predict: boolean;
 }
-
-/** Lab timers for scenario runs: short, so fault cases (silent identd, dead upstreams) take seconds. */
-export const ScenarioTimeouts: LabTimeouts = {
-  identd: 1_500,
-  upstreamConnect: 1_500,
-  establish: 8_000,
-  requestRead: 8_000,
-  unreachable: 1_000,
-  identdRead: 1_500,
-};
 
 /** `--tags a,b` */
 function parseTags(text: string | undefined): string[] {

@@ -1,12 +1,13 @@
 import type { TestFn } from 'ava';
 import { diffDesigns } from '../../../src/analysis/diff.ts';
 import { freezeClasses, renderFrozen } from '../../../src/analysis/freeze.ts';
-import { confirmDiff, ReplayTimeouts } from '../../../src/analysis/replay.ts';
+import { confirmDiff } from '../../../src/analysis/replay.ts';
 import { LabWorld } from '../../../src/analysis/world.ts';
 import { dockerRuntime } from '../../../src/runtime/docker/index.ts';
 import { parseScenarioText } from '../../../src/scenario/load.ts';
 import { resolveScenario } from '../../../src/scenario/resolve.ts';
 import { runCases } from '../../../src/scenario/runner.ts';
+import { ScenarioTimeouts } from '../../../src/scenario/timeouts.ts';
 import { loadTopologyWithConfigs } from '../../../src/topology/load.ts';
 import { assertNothingLeft, dockerTest, root } from './support.ts';
 
@@ -50,7 +51,7 @@ test.serial('the frozen file of the seed cascade passes on docker, rows to no ho
     topology,
   );
   t.is(scenario.cases.length, 472);
-  const lab = await dockerRuntime.up(topology, { timeouts: ReplayTimeouts });
+  const lab = await dockerRuntime.up(topology, { timeouts: ScenarioTimeouts });
   try {
     const results = await runCases({ lab, cases: scenario.cases });
     const failed = results

@@ -1,13 +1,14 @@
 import type { TestFn } from 'ava';
 import { diffDesigns } from '../../../src/analysis/diff.ts';
 import { freezeClasses, renderFrozen } from '../../../src/analysis/freeze.ts';
-import { confirmDiff, ReplayTimeouts } from '../../../src/analysis/replay.ts';
+import { confirmDiff } from '../../../src/analysis/replay.ts';
 import { LabWorld } from '../../../src/analysis/world.ts';
 import { type NetnsLab, netnsRuntime } from '../../../src/runtime/netns/index.ts';
 import type { Runtime } from '../../../src/runtime/runtime.ts';
 import { parseScenarioText } from '../../../src/scenario/load.ts';
 import { resolveScenario } from '../../../src/scenario/resolve.ts';
 import { runCases } from '../../../src/scenario/runner.ts';
+import { ScenarioTimeouts } from '../../../src/scenario/timeouts.ts';
 import { loadTopologyWithConfigs } from '../../../src/topology/load.ts';
 import { namespacesWith, netnsTest, processesOfRun, root } from './support.ts';
 
@@ -71,7 +72,7 @@ test.serial('the frozen file of the seed cascade passes on netns, rows to no hos
   );
   t.is(scenario.cases.length, 472);
   const labs: NetnsLab[] = [];
-  const lab = await recording(labs).up(topology, { timeouts: ReplayTimeouts });
+  const lab = await recording(labs).up(topology, { timeouts: ScenarioTimeouts });
   try {
     const results = await runCases({ lab, cases: scenario.cases });
     const failed = results
