@@ -75,15 +75,6 @@ function flow(entries: readonly (readonly [string, string | number | boolean | n
     .join(', ')} }`;
 }
 
-/**
- * The path a run's trace can show: a first hop that closes without a request (SOCKS 5 to a
- * server without --socks5) reports nothing, so a prediction with no hop and no destination
- * reached is observed as the origin alone.
- */
-function observablePath(p: Prediction): readonly string[] {
-  return p.hops.length === 0 && !p.reached ? p.path.slice(0, 1) : p.path;
-}
-
 /** A class in words, for the comment above its row. */
 export function classLabel(c: RequestClass): string {
   const live = c.destination.live ? '' : ' (no host there)';
@@ -111,7 +102,7 @@ function rowLines(f: FrozenCase): string[] {
     ['reply', replyName(p.reply, w.protocol)],
   ]);
   const more = [
-    `path: [${observablePath(p)
+    `path: [${p.path
       .map((h) => y(h))
       .join(', ')}]`,
     `reached: ${p.reached}`,
