@@ -14,8 +14,8 @@ import { projectRoot, seedCascadeFile } from './seed-topology.ts';
  * USERID x. B's ?=I line asks identd on C, which names the socket's owner y: 93 and an alert
  * naming both. The second case is the control: x itself, granted.
  */
-export async function seedWithY(): Promise<ResolvedTopology> {
-  const text = (await readFile(seedCascadeFile, 'utf8')).replace(
+export async function seedWithY(edit: (text: string) => string = (t) => t): Promise<ResolvedTopology> {
+  const text = edit(await readFile(seedCascadeFile, 'utf8')).replace(
     'users: { x: 1001 }',
     'users: { x: 1001, y: 1002 }',
   );

@@ -98,3 +98,18 @@ export async function assertNothingLeft(t: ExecutionContext<unknown>): Promise<v
     'Docker objects of this test process were left behind',
   );
 }
+
+/**
+ * The seed cascade's text with its subnets moved to 10.<block>.{1,2,100}.0/24 (the configs'
+ * addresses move with them). Docker's address pools are global to the engine, so a test file that
+ * brings the seed cascade up while the conformance test may be running it too takes a block of
+ * its own instead of failing with "Pool overlaps".
+ */
+export function relocatedSeed(text: string, block: number): string {
+  const moved = text
+    .replaceAll('10.1.0.', `10.${block}.1.`)
+    .replaceAll('10.2.0.', `10.${block}.2.`)
+    .replaceAll('198.51.100.', `10.${block}.100.`);
+  if (moved === text) throw new Error('the seed cascade no longer has the subnets relocatedSeed moves');
+  return moved;
+}
