@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import v8 from 'node:v8';
 import { systemClock } from '../common/clock.ts';
@@ -683,7 +683,11 @@ function printDetails(args: ServerArgs, details: readonly string[]): void {
  */
 function writePidfile(args: ServerArgs, out: Outputs): void {
   try {
-    writeFileSync(args.pidfile, `${process.pid}\n`);
+    // Written whole or not at all (a temporary file renamed over it): whoever reads the pid file
+    // never sees it empty or half written.
+    const temporary = `${args.pidfile}.${process.pid}.tmp`;
+    writeFileSync(temporary, `${process.pid}\n`);
+    renameSync(temporary, args.pidfile);
     process.once('exit', () => removePidfile(args));
   } catch (err) {
     out.warn(`cannot write pid file ${args.pidfile}: ${err instanceof Error ? err.message : String(err)}`);

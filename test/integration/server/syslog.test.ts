@@ -39,9 +39,10 @@ testWithSyslogd(
     log!.write('notice', 'connected -- Connect from x(unknown)@B to z (http)');
     log!.write('err', 'Unable to open config file (/etc/sockd.conf)');
     log!.close();
-    await new Promise<void>((r) => syslogd.on('exit', () => r()));
+    // 'close', not 'exit': exit can come before the last of its output has been read.
+    await new Promise<void>((r) => syslogd.on('close', () => r()));
     const lines = out.trim().split('\n').slice(1);
-    t.is(lines.length, 2);
+    t.is(lines.length, 2, JSON.stringify(out));
     t.regex(
       lines[0]!,
       /^<29>\w{3} [ \d]\d \d\d:\d\d:\d\d rsockd\[4321\]: connected -- Connect from x\(unknown\)@B to z \(http\)$/,
@@ -79,9 +80,10 @@ testWithSyslogd(
     log!.write('notice', 'refused -- Connect from x\n<29>forged\r\x1b[2J\x00(unknown)@h');
     log!.write('notice', 'marker');
     log!.close();
-    await new Promise<void>((r) => syslogd.on('exit', () => r()));
+    // 'close', not 'exit': exit can come before the last of its output has been read.
+    await new Promise<void>((r) => syslogd.on('close', () => r()));
     const lines = out.trim().split('\n').slice(1);
-    t.is(lines.length, 2);
+    t.is(lines.length, 2, JSON.stringify(out));
     t.regex(
       lines[0]!,
       /rsockd\[4321\]: refused -- Connect from x\\n<29>forged\\r\\x1b\[2J\\x00\(unknown\)@h$/,
