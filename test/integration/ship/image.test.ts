@@ -67,6 +67,15 @@ test('the image built from the Dockerfile serves SOCKS 4 and SOCKS 5 as a non-ro
   for (const f of ['Dockerfile', '.dockerignore']) await fs.copyFile(join(root, f), join(context, f));
   await fs.copyFile(tarball, join(context, 'sockslab-0.0.0-test.tgz'));
   const tag = `sockslab/rsockd-smoke:${run}`;
+  // The classic builder keeps the first stage as an untagged (dangling) image. Building that stage
+  // under a tag of its own first (the full build then reuses it from the cache) leaves nothing
+  // untagged, and both tags are removed at the end.
+  const stageTag = `sockslab/rsockd-smoke-package:${run}`;
+  t.teardown(() => execa('docker', ['rmi', stageTag], { reject: false }).then(() => undefined));
+  await docker(
+    ['build', '--quiet', '--build-arg', `BASE=${base}`, '--target', 'package', '-t', stageTag, context],
+    10 * 60_000,
+  );
   await docker(
     ['build', '--quiet', '--build-arg', `BASE=${base}`, '--label', label, '-t', tag, context],
     10 * 60_000,
