@@ -101,12 +101,7 @@ function rowLines(f: FrozenCase): string[] {
     ['port', w.target.port],
     ['reply', replyName(p.reply, w.protocol)],
   ]);
-  const more = [
-    `path: [${p.path
-      .map((h) => y(h))
-      .join(', ')}]`,
-    `reached: ${p.reached}`,
-  ];
+  const more = [`path: [${p.path.map((h) => y(h)).join(', ')}]`, `reached: ${p.reached}`];
   // A shortcut (loopback, unspecified: d.3.1) decides before socks.conf is read: no line to cite.
   if (p.clientRoute && p.clientRoute.line !== null)
     more.push(

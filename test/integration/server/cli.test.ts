@@ -99,6 +99,12 @@ async function standalone(
       await new Promise((r) => setTimeout(r, 100));
     }
   }
+  // The pid file says the server is ready: it comes once the listener (and any --metrics endpoint)
+  // is up, so a connection can be accepted by the kernel a moment before it is written.
+  while (!(await readFile(pidfile, 'utf8').catch(() => '')).trim()) {
+    if (Date.now() - started > 90_000) throw new Error(`no pid file: ${(await proc).stderr}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
   return { proc, host, port, logFile, pidfile };
 }
 
