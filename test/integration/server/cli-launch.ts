@@ -3,14 +3,13 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { connectTcp, freshAddress, randomPort } from './helpers.ts';
+import { root, ruleFileArgs } from './processes.ts';
 
 /**
  * The real rsockd CLI (`node --import=tsx src/cli/rsockd.ts`) in standalone mode on a fresh
  * loopback address, its rule files in `dir`, its text log in `dir/log`, killed by pid at the end.
  * `stdio` lets a test hand it extra descriptors (an inherited fd 200).
  */
-
-const root = new URL('../../../', import.meta.url).pathname;
 
 export interface LaunchedServer {
   readonly proc: ChildProcess;
@@ -40,18 +39,7 @@ export async function launchRsockd(
     host,
     '--port',
     String(port),
-    '--conf',
-    join(dir, 'sockd.conf'),
-    '--fc',
-    join(dir, 'sockd.fc'),
-    '--client-conf',
-    join(dir, 'socks.conf'),
-    '--client-fc',
-    join(dir, 'socks.fc'),
-    '--route',
-    join(dir, 'sockd.route'),
-    '--fr',
-    join(dir, 'sockd.fr'),
+    ...ruleFileArgs(dir),
     '--pidfile',
     join(dir, 'pid'),
     '--log',

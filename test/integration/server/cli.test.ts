@@ -1,131 +1,18 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import test, { type ExecutionContext } from 'ava';
-import { execa } from 'execa';
-import {
-  closedWithin,
-  connectTcp,
-  echoThrough,
-  freshAddress,
-  randomPort,
-  socks4,
-  startEcho,
-} from './helpers.ts';
+import test from 'ava';
+import { closedWithin, connectTcp, echoThrough, freshAddress, socks4, startEcho } from './helpers.ts';
+import { cli, root, standalone, tempDir, waitForLogLine as waitForLogLineWithin } from './processes.ts';
 
 // The real binaries: `node --import=tsx src/cli/rsockd.ts …` (and sockd.ts), each killed by pid.
 
-const root = new URL('../../../', import.meta.url).pathname;
 const node = process.execPath;
 
-/** `nodeArgs` go to node itself (before the program); `env` adds to the cleared SOCKS variables. */
-interface Launch {
-  readonly nodeArgs?: readonly string[];
-  readonly env?: Readonly<Record<string, string>>;
-}
-
-function cli(program: 'rsockd' | 'sockd', args: string[], launch: Launch = {}) {
-  return execa(
-    node,
-    [...(launch.nodeArgs ?? []), '--import=tsx', join(root, `src/cli/${program}.ts`), ...args],
-    {
-      cwd: root,
-      reject: false,
-      env: { SOCKS_SERVER: '', SOCKD_CONF: '', SOCKD_FC: '', ...launch.env },
-    },
-  );
-}
-
-async function tempDir(t: ExecutionContext): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'rsockd-cli-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-async function standalone(
-  t: ExecutionContext,
-  program: 'rsockd' | 'sockd',
-  dir: string,
-  extra: string[] = [],
-  launch: Launch = {},
-): Promise<{ proc: ReturnType<typeof cli>; host: string; port: number; logFile: string; pidfile: string }> {
-  const host = freshAddress();
-  const port = randomPort();
-  const logFile = join(dir, 'log');
-  const pidfile = join(dir, 'pid');
-  const proc = cli(
-    program,
-    [
-      '--standalone',
-      '--listen',
-      host,
-      '--port',
-      String(port),
-      '--conf',
-      join(dir, 'sockd.conf'),
-      '--fc',
-      join(dir, 'sockd.fc'),
-      '--client-conf',
-      join(dir, 'socks.conf'),
-      '--client-fc',
-      join(dir, 'socks.fc'),
-      '--route',
-      join(dir, 'sockd.route'),
-      '--fr',
-      join(dir, 'sockd.fr'),
-      '--pidfile',
-      pidfile,
-      '--log',
-      logFile,
-      '--hosts',
-      '/dev/null',
-      ...extra,
-    ],
-    launch,
-  );
-  t.teardown(() => {
-    if (proc.pid !== undefined && proc.exitCode === null) process.kill(proc.pid, 'SIGKILL');
-  });
-  const started = Date.now();
-  for (;;) {
-    try {
-      const s = await connectTcp(host, port);
-      s.destroy();
-      break;
-    } catch {
-      if (Date.now() - started > 90_000) throw new Error(`server did not listen: ${(await proc).stderr}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  // The pid file says the server is ready: it comes once the listener (and any --metrics endpoint)
-  // is up, so a connection can be accepted by the kernel a moment before it is written.
-  while (!(await readFile(pidfile, 'utf8').catch(() => '')).trim()) {
-    if (Date.now() - started > 90_000) throw new Error(`no pid file: ${(await proc).stderr}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return { proc, host, port, logFile, pidfile };
-}
-
-async function logLines(file: string): Promise<string[]> {
-  const text = await readFile(file, 'utf8').catch(() => '');
-  return text
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => l.replace(/^\S+ (r?sockd)\[\d+\]: /, ''));
-}
-
-async function waitForLogLine(file: string, pred: (l: string) => boolean, ms = 10_000): Promise<string> {
-  const start = Date.now();
-  for (;;) {
-    const found = (await logLines(file)).find(pred);
-    if (found !== undefined) return found;
-    if (Date.now() - start > ms)
-      throw new Error(`log line not found; log:\n${(await logLines(file)).join('\n')}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** This file's log waits keep their 10 s bound. */
+const waitForLogLine = (file: string, pred: (l: string) => boolean) =>
+  waitForLogLineWithin(file, pred, 10_000);
 
 test('-ver prints the TAB-led version lines (with SOCKS 5 when enabled) and exits 1', async (t) => {
   const dir = await tempDir(t);

@@ -100,8 +100,22 @@ export async function standalone(
     if (proc.pid !== undefined && proc.exitCode === null) process.kill(proc.pid, 'SIGKILL');
   });
   const s = { proc, host, port, logFile, pidfile };
-  if (options.listening !== false) await untilListening(s);
+  if (options.listening !== false) await untilReady(s);
   return s;
+}
+
+/**
+ * Until the server listens and has written its pid file: the pid file comes once every endpoint
+ * is up, so the kernel can accept a connection a moment before it is written.
+ */
+async function untilReady(s: Standalone): Promise<void> {
+  await untilListening(s);
+  const started = Date.now();
+  while (!(await readFile(s.pidfile, 'utf8').catch(() => '')).trim()) {
+    if (s.proc.exitCode !== null || Date.now() - started > 90_000)
+      throw new Error(`no pid file: ${(await s.proc).stderr}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 export async function untilListening(s: Pick<Standalone, 'proc' | 'host' | 'port'>): Promise<void> {
