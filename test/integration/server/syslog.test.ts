@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { SyslogLog } from '../../../src/server/log-sinks.ts';
 import { testWhen } from '../../helpers/interop-tools.ts';
 
@@ -16,33 +16,54 @@ const testWithSyslogd = testWhen('a stand-in syslogd', () =>
   have('perl') && have('logger') ? null : 'perl and logger(1) are needed to stand in for syslogd',
 );
 
+/**
+ * A stand-in syslogd on a fresh unix datagram socket: it prints the first `count` datagrams, one a
+ * line, control bytes shown as `<hh>` (so a newline inside one cannot pass for two), then exits.
+ * `received()` resolves with those lines once it has.
+ */
+async function standInSyslogd(
+  t: ExecutionContext,
+  count: number,
+): Promise<{ path: string; received(): Promise<string[]> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'syslog-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'log');
+  const script =
+    'use Socket; socket(S, PF_UNIX, SOCK_DGRAM, 0) or die "socket: $!"; ' +
+    'bind(S, pack_sockaddr_un($ARGV[0])) or die "bind: $!"; $| = 1; print "ready\\n"; ' +
+    'for (1..$ARGV[1]) { recv(S, $m, 4096, 0); $m =~ s/([\\x00-\\x1f])/sprintf("<%02x>", ord($1))/ge; print "$m\\n"; }';
+  const syslogd = spawn('perl', ['-e', script, path, String(count)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  t.teardown(() => syslogd.kill());
+  let out = '';
+  syslogd.stdout.setEncoding('utf8');
+  syslogd.stdout.on('data', (d: string) => {
+    out += d;
+  });
+  // 'close', not 'exit': exit can come before the last of its output has been read.
+  const closed = new Promise<void>((r) => syslogd.on('close', () => r()));
+  while (!out.includes('ready') || !existsSync(path)) await new Promise((r) => setTimeout(r, 20));
+  return {
+    path,
+    received: async () => {
+      await closed;
+      return out.trim().split('\n').slice(1);
+    },
+  };
+}
+
 testWithSyslogd(
   'classic lines reach a unix datagram syslog socket with daemon priorities and the pid',
   async (t) => {
-    const dir = await mkdtemp(join(tmpdir(), 'syslog-'));
-    t.teardown(() => rm(dir, { recursive: true, force: true }));
-    const path = join(dir, 'log');
-    const script =
-      'use Socket; socket(S, PF_UNIX, SOCK_DGRAM, 0) or die "socket: $!"; ' +
-      'bind(S, pack_sockaddr_un($ARGV[0])) or die "bind: $!"; $| = 1; print "ready\\n"; ' +
-      'for (1..2) { recv(S, $m, 4096, 0); print "$m\\n"; }';
-    const syslogd = spawn('perl', ['-e', script, path], { stdio: ['ignore', 'pipe', 'inherit'] });
-    t.teardown(() => syslogd.kill());
-    let out = '';
-    syslogd.stdout.setEncoding('utf8');
-    syslogd.stdout.on('data', (d: string) => {
-      out += d;
-    });
-    while (!out.includes('ready') || !existsSync(path)) await new Promise((r) => setTimeout(r, 20));
+    const { path, received } = await standInSyslogd(t, 2);
     const log = SyslogLog.open('rsockd', 4321, path);
     t.truthy(log);
     log!.write('notice', 'connected -- Connect from x(unknown)@B to z (http)');
     log!.write('err', 'Unable to open config file (/etc/sockd.conf)');
     log!.close();
-    // 'close', not 'exit': exit can come before the last of its output has been read.
-    await new Promise<void>((r) => syslogd.on('close', () => r()));
-    const lines = out.trim().split('\n').slice(1);
-    t.is(lines.length, 2, JSON.stringify(out));
+    const lines = await received();
+    t.is(lines.length, 2);
     t.regex(
       lines[0]!,
       /^<29>\w{3} [ \d]\d \d\d:\d\d:\d\d rsockd\[4321\]: connected -- Connect from x\(unknown\)@B to z \(http\)$/,
@@ -58,32 +79,16 @@ test('without a syslog socket the sink is not available (the CLI then falls back
 testWithSyslogd(
   'a message with a newline, CR, ESC and NUL is one syslog datagram with those escaped',
   async (t) => {
-    const dir = await mkdtemp(join(tmpdir(), 'syslog-'));
-    t.teardown(() => rm(dir, { recursive: true, force: true }));
-    const path = join(dir, 'log');
     // Two datagrams expected: the hostile line and a marker after it (a forged second line would
     // arrive as its own datagram before the marker).
-    const script =
-      'use Socket; socket(S, PF_UNIX, SOCK_DGRAM, 0) or die "socket: $!"; ' +
-      'bind(S, pack_sockaddr_un($ARGV[0])) or die "bind: $!"; $| = 1; print "ready\\n"; ' +
-      'for (1..2) { recv(S, $m, 4096, 0); $m =~ s/([\\x00-\\x1f])/sprintf("<%02x>", ord($1))/ge; print "$m\\n"; }';
-    const syslogd = spawn('perl', ['-e', script, path], { stdio: ['ignore', 'pipe', 'inherit'] });
-    t.teardown(() => syslogd.kill());
-    let out = '';
-    syslogd.stdout.setEncoding('utf8');
-    syslogd.stdout.on('data', (d: string) => {
-      out += d;
-    });
-    while (!out.includes('ready') || !existsSync(path)) await new Promise((r) => setTimeout(r, 20));
+    const { path, received } = await standInSyslogd(t, 2);
     const log = SyslogLog.open('rsockd', 4321, path);
     t.truthy(log);
     log!.write('notice', 'refused -- Connect from x\n<29>forged\r\x1b[2J\x00(unknown)@h');
     log!.write('notice', 'marker');
     log!.close();
-    // 'close', not 'exit': exit can come before the last of its output has been read.
-    await new Promise<void>((r) => syslogd.on('close', () => r()));
-    const lines = out.trim().split('\n').slice(1);
-    t.is(lines.length, 2, JSON.stringify(out));
+    const lines = await received();
+    t.is(lines.length, 2);
     t.regex(
       lines[0]!,
       /rsockd\[4321\]: refused -- Connect from x\\n<29>forged\\r\\x1b\[2J\\x00\(unknown\)@h$/,
