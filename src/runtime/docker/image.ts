@@ -3,7 +3,7 @@ import { constants, promises as fs } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { execa } from 'execa';
 import { RuntimeUnavailableError } from '../../common/errors.ts';
-import { processAlive } from '../../common/process-alive.ts';
+import { withPidLock } from '../../common/pid-lock.ts';
 import type { DockerEngine } from './engine.ts';
 import { ImagePaths } from './host-spec.ts';
 
@@ -298,24 +298,7 @@ async function pruneOthers(engine: DockerEngine, repository: string, keep: strin
 async function withBuildLock<T>(root: string, tag: string, fn: () => Promise<T>): Promise<T> {
   await fs.mkdir(join(root, '.docker-img'), { recursive: true });
   const lock = join(root, '.docker-img', `${tag.replace(/[/:]/g, '_')}.lock`);
-  for (;;) {
-    try {
-      const handle = await fs.open(lock, 'wx');
-      await handle.writeFile(String(process.pid));
-      await handle.close();
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const owner = Number(await fs.readFile(lock, 'utf8').catch(() => ''));
-      if (Number.isInteger(owner) && owner > 0 && !processAlive(owner)) await fs.rm(lock, { force: true });
-      else await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await fs.rm(lock, { force: true });
-  }
+  return withPidLock(lock, fn);
 }
 
 async function buildBase(

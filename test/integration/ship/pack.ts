@@ -3,6 +3,7 @@ import { constants, promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { execa } from 'execa';
+import { withPidLock } from '../../../src/common/pid-lock.ts';
 import { root } from '../docker/support.ts';
 
 /**
@@ -64,36 +65,6 @@ export function npmEnv(extra: Record<string, string> = {}): Record<string, strin
   };
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-async function withLock<T>(lock: string, fn: () => Promise<T>): Promise<T> {
-  for (;;) {
-    try {
-      const handle = await fs.open(lock, 'wx');
-      await handle.writeFile(String(process.pid));
-      await handle.close();
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const owner = Number(await fs.readFile(lock, 'utf8').catch(() => ''));
-      if (Number.isInteger(owner) && owner > 0 && !pidAlive(owner)) await fs.rm(lock, { force: true });
-      else await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await fs.rm(lock, { force: true });
-  }
-}
-
 async function exists(path: string): Promise<boolean> {
   return fs.access(path, constants.F_OK).then(
     () => true,
@@ -136,16 +107,20 @@ export async function packedTarball(): Promise<string> {
   await fs.mkdir(dir, { recursive: true });
   const hash = await inputsHash();
   const target = join(dir, `sockslab-${hash}.tgz`);
-  return withLock(join(dir, `${hash}.lock`), async () => {
-    if (!(await exists(target))) {
-      // Older tarballs are of older sources; one of the last half hour may still be in use.
-      for (const old of await fs.readdir(dir)) {
-        const st = await fs.stat(join(dir, old)).catch(() => null);
-        if (old.endsWith('.tgz') && st && Date.now() - st.mtimeMs > 30 * 60_000)
-          await fs.rm(join(dir, old), { force: true });
+  return withPidLock(
+    join(dir, `${hash}.lock`),
+    async () => {
+      if (!(await exists(target))) {
+        // Older tarballs are of older sources; one of the last half hour may still be in use.
+        for (const old of await fs.readdir(dir)) {
+          const st = await fs.stat(join(dir, old)).catch(() => null);
+          if (old.endsWith('.tgz') && st && Date.now() - st.mtimeMs > 30 * 60_000)
+            await fs.rm(join(dir, old), { force: true });
+        }
+        await packInto(target);
       }
-      await packInto(target);
-    }
-    return target;
-  });
+      return target;
+    },
+    500,
+  );
 }
