@@ -43,8 +43,13 @@ async function filesBelow(dir: string): Promise<string[]> {
   return out;
 }
 
-/** Parses `text` as `kind`; errors cite the real file, the rules cite the file's own name. */
+/** Parses `text` as `kind`; the rules cite the file's own name, errors the real file. */
 function parse(kind: ConfigName, text: string, file: string): ServerConfig | ClientConfig | RouteConfig {
+  try {
+    return configParsers[kind](text, kind);
+  } catch {
+    // Only a text that does not parse is parsed again, under its real path, for located errors.
+  }
   try {
     configParsers[kind](text, file);
   } catch (err) {
@@ -58,7 +63,7 @@ function parse(kind: ConfigName, text: string, file: string): ServerConfig | Cli
       },
     );
   }
-  return configParsers[kind](text, kind);
+  throw new Error(`${file}: parsed under its path but not under its name ${kind}`);
 }
 
 /** The file as the model carries it: its text, where it came from, and its parse. */
