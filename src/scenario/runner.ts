@@ -90,20 +90,22 @@ export async function applyStep(lab: Lab, step: ScenarioStep, label: string): Pr
 /**
  * Waits until every server session that saw the request has closed and every direct outbound
  * connection has its echo service's event (echo services report when the connection ends) —
- * and, when a reply came, until some server's request event is there — or the settle time is over.
+ * and, when the probe reached a SOCKS server, until that server has said something (its request
+ * event, or the close of a session that ended before a request) — or the settle time is over.
  */
 async function settle(
   lab: Lab,
   from: number,
   settleMs: number,
-  answered: boolean,
+  reachedServer: boolean,
 ): Promise<readonly LabEvent[]> {
   const deadline = Date.now() + settleMs;
   for (;;) {
     const events = lab.events().slice(from);
-    // A reply came from a server, so it has a request event, even if its events travel slower
-    // than its reply (netns and docker agents forward them over a channel): wait for it.
-    const heard = !answered || events.some((e) => isServer(e) && e.type === 'request');
+    // A server the probe reached has events even when they travel slower than its reply, or than
+    // its closing without one (netns and docker agents forward them over a channel): wait for them.
+    const heard =
+      !reachedServer || events.some((e) => isServer(e) && (e.type === 'request' || e.type === 'close'));
     const open = new Set<string>();
     const echoed = new Set(
       events.flatMap((e) => (e.type === 'echo' ? [`${e.peer.address}:${e.peer.port}`] : [])),
@@ -147,7 +149,11 @@ export async function runCase(options: Omit<RunnerOptions, 'cases'>, c: Scenario
       durationMs: now() - started,
     };
   }
-  const events = await settle(lab, from, options.settleMs ?? 500, outcome.reply !== null);
+  // A reply came from a server, or the probe connected to one (its `local` end) other than by a
+  // direct route: a server session exists whose events the trace needs.
+  const reachedServer =
+    outcome.reply !== null || (outcome.local !== undefined && outcome.clientRoute?.action !== 'direct');
+  const events = await settle(lab, from, options.settleMs ?? 500, reachedServer);
   const trace = stitchTraces(events, lab.topology, { request: c.request, outcome });
   failures.push(
     ...checkExpectations(

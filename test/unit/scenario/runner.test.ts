@@ -122,6 +122,41 @@ test('a reply that arrives before the server’s events still gets its hops: the
   t.is(r!.verdict, 'pass');
 });
 
+test('a server that closes without a reply is still a hop when its close event comes after the probe ends', async (t) => {
+  const [c] = await seedCases(`  - name: socks5 to B without --socks5
+    from: C
+    user: x
+    protocol: socks5
+    connect: z:7
+    expect: { reply: none, path: [C, B] }
+`);
+  // The probe connected to B (its local end), got no reply, and B's close arrives 100 ms later,
+  // as when a netns or docker agent forwards it over a channel.
+  const local = { address: '10.1.0.10', port: 40001 };
+  const lab: FakeLab = new FakeLab(await seedCascade(), {
+    probe: () => {
+      const closed = {
+        t: Date.now(),
+        host: 'B',
+        service: 'rsockd',
+        session: 's9',
+        type: 'close',
+        bytesFromClient: 3,
+        bytesFromRemote: 0,
+        durationMs: 1,
+        reason: 'E_S4_VERSION',
+        client: local,
+        local: { address: '10.1.0.1', port: 1080 },
+      } as LabEvent;
+      setTimeout(() => (lab.events() as LabEvent[]).push(closed), 100);
+      return { outcome: outcomeOf(null, '', { protocol: 'socks5', local }), events: [] };
+    },
+  });
+  const [r] = await runCases({ lab, cases: [c!], settleMs: 2_000 });
+  t.deepEqual(r!.trace.path, ['C', 'B']);
+  t.is(r!.verdict, 'pass');
+});
+
 const replacing = (keep: string) => `  - name: B closed
     from: C
     user: x
