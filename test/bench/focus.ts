@@ -77,7 +77,14 @@ try {
       const peer = await starters[name]!();
       try {
         let v: number;
-        if (focus === '3hop' || focus === '1hop') v = await throughput(peer, base + 1, seconds);
+        if (focus === '3hop' || focus === '1hop') {
+          const cpu0 = cpuTicks(peer.pids());
+          v = await throughput(peer, base + 1, seconds);
+          // CPU seconds the peer's processes spent per GB relayed, divided by the hops: the cost of
+          // one relay apart from how the two cores were shared in that round
+          const gigabytes = (v * seconds) / 8;
+          (out[`${name} cpu s/GB/hop`] ??= []).push((cpuTicks(peer.pids()) - cpu0) / 100 / gigabytes / hops);
+        }
         else if (focus === 'mem') v = await idleMemory(peer, base, Number(process.env.BENCH_IDLE ?? 1000));
         else {
           const c = focus === 'rate64' ? 64 : 1;

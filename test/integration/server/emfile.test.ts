@@ -3,8 +3,9 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import test, { type ExecutionContext } from 'ava';
+import type { ExecutionContext } from 'ava';
 import { execa } from 'execa';
+import { testWhen } from '../../helpers/interop-tools.ts';
 import { connectTcp, echoThrough, freshAddress, randomPort, socks4, startEcho } from './helpers.ts';
 
 // Out of descriptors: a real sockd whose RLIMIT_NOFILE is lowered (prlimit) once it listens.
@@ -13,14 +14,17 @@ import { connectTcp, echoThrough, freshAddress, randomPort, socks4, startEcho } 
 
 const root = new URL('../../../', import.meta.url).pathname;
 
-function hasPrlimit(): boolean {
+function prlimitMissing(): string | null {
   try {
     execFileSync('prlimit', ['--version'], { stdio: 'ignore' });
-    return process.platform === 'linux';
+    return process.platform === 'linux'
+      ? null
+      : 'RLIMIT_NOFILE of a running process is lowered with Linux prlimit';
   } catch {
-    return false;
+    return 'prlimit (util-linux) is needed to lower RLIMIT_NOFILE';
   }
 }
+const test = testWhen('EMFILE back-off', prlimitMissing);
 
 async function logLines(file: string): Promise<string[]> {
   const text = await readFile(file, 'utf8').catch(() => '');
@@ -47,13 +51,6 @@ async function hold(t: ExecutionContext, host: string, port: number, n: number):
 
 for (const netKind of ['uv', 'node'] as const) {
   test(`accept failing with EMFILE is logged once, new connections back off, and service resumes (${netKind === 'uv' ? 'libuv handles' : 'node:net'})`, async (t) => {
-    if (!hasPrlimit()) {
-      if (process.env.SOCKSLAB_REQUIRE_ALL === '1')
-        t.fail('prlimit (util-linux) is needed to lower RLIMIT_NOFILE');
-      else t.log('skipped: prlimit (util-linux) is not available to lower RLIMIT_NOFILE');
-      t.pass();
-      return;
-    }
     const dir = await mkdtemp(join(tmpdir(), 'rsockd-emfile-'));
     t.teardown(() => rm(dir, { recursive: true, force: true }));
     await writeFile(join(dir, 'sockd.conf'), 'permit ALL\n');

@@ -1,29 +1,24 @@
 import { execFileSync } from 'node:child_process';
 import { connect } from 'node:net';
-import test from 'ava';
 import { productionNet } from '../../../src/net/production-net.ts';
+import { testWhen } from '../../helpers/interop-tools.ts';
 
 // ListenOptions.keepAliveMs: every accepted connection has TCP keepalive armed with that idle
 // time (libuv handles inherit it from the listening socket, node:net sets it per socket), so a
 // client host that vanishes is found by the kernel. `ss` shows the socket's keepalive timer.
 
-function hasSs(): boolean {
+function ssMissing(): string | null {
   try {
     execFileSync('ss', ['-V'], { stdio: 'ignore' });
-    return true;
+    return null;
   } catch {
-    return false;
+    return 'ss (iproute2) is needed to read socket timers';
   }
 }
+const test = testWhen('keepalive timers', ssMissing);
 
 for (const kind of ['uv', 'node'] as const) {
   test(`${kind === 'uv' ? 'libuv handles' : 'node:net'}: accepted connections carry the keepalive timer the listener asks for`, async (t) => {
-    if (!hasSs()) {
-      if (process.env.SOCKSLAB_REQUIRE_ALL === '1') t.fail('ss (iproute2) is needed to read socket timers');
-      else t.log('skipped: ss (iproute2) is not available to read socket timers');
-      t.pass();
-      return;
-    }
     const net = productionNet(kind);
     const listener = await net.listen({ host: '127.0.0.1', port: 0, keepAliveMs: 45_000 }, (c) => {
       c.socket.on('error', () => {});
