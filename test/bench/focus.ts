@@ -4,8 +4,13 @@
  * PEERS=rsockd,rsockdMetrics compares rsockd with and without `--metrics`.
  * Same peers, same loads and logging as run.ts; rounds interleaved in a shuffled order.
  */
-import { readFileSync } from 'node:fs';
-import { connectionRate, idleMemory, startIperfServer, throughput } from './measure.ts';
+import {
+  cascadeThroughput,
+  connectionRate,
+  cpuTicks,
+  idleMemory,
+  startIperfServer,
+} from './measure.ts';
 import {
   type Peer,
   portBase,
@@ -15,21 +20,6 @@ import {
   startRsockd,
   startScript,
 } from './peers.ts';
-
-/** utime + stime of the processes, in clock ticks (1/100 s). */
-function cpuTicks(pids: number[]): number {
-  let ticks = 0;
-  for (const pid of pids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // ended
-    }
-  }
-  return ticks;
-}
 
 const focus = process.env.FOCUS ?? '3hop';
 const rounds = Number(process.env.ROUNDS ?? 4);
@@ -78,14 +68,10 @@ try {
       try {
         let v: number;
         if (focus === '3hop' || focus === '1hop') {
-          const cpu0 = cpuTicks(peer.pids());
-          v = await throughput(peer, base + 1, seconds);
-          // CPU seconds the peer's processes spent per GB relayed, divided by the hops: the cost of
-          // one relay apart from how the two cores were shared in that round
-          const gigabytes = (v * seconds) / 8;
-          (out[`${name} cpu s/GB/hop`] ??= []).push((cpuTicks(peer.pids()) - cpu0) / 100 / gigabytes / hops);
-        }
-        else if (focus === 'mem') v = await idleMemory(peer, base, Number(process.env.BENCH_IDLE ?? 1000));
+          const r = await cascadeThroughput(peer, hops, base + 1, seconds);
+          v = r.gbits;
+          (out[`${name} cpu s/GB/hop`] ??= []).push(r.cpuSecondsPerGBPerHop);
+        } else if (focus === 'mem') v = await idleMemory(peer, base, Number(process.env.BENCH_IDLE ?? 1000));
         else {
           const c = focus === 'rate64' ? 64 : 1;
           const proto = (process.env.PROTO ?? 'socks5') as 'socks4' | 'socks5';

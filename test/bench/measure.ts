@@ -10,6 +10,37 @@ import { benchDir, type Peer } from './peers.ts';
 const run = promisify(execFile);
 export const TARGET_HOST = '127.0.0.9'; // not 127.0.0.1: rsockd's loopback shortcut would skip the cascade
 
+/** utime + stime of the processes, in clock ticks (1/100 s); a process that ended counts nothing. */
+export function cpuTicks(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // ended
+    }
+  }
+  return ticks;
+}
+
+/**
+ * Throughput through a cascade and the CPU its processes spent per GB relayed, divided by the
+ * hops: the cost of one relay, apart from how the two cores were shared in that round.
+ */
+export async function cascadeThroughput(
+  peer: Peer,
+  hops: number,
+  iperfPort: number,
+  seconds: number,
+): Promise<{ gbits: number; cpuSecondsPerGBPerHop: number }> {
+  const cpu0 = cpuTicks(peer.pids());
+  const gbits = await throughput(peer, iperfPort, seconds);
+  const gigabytes = (gbits * seconds) / 8;
+  return { gbits, cpuSecondsPerGBPerHop: (cpuTicks(peer.pids()) - cpu0) / 100 / gigabytes / hops };
+}
+
 /** iperf3 through proxychains4 (a Node client cannot saturate loopback). Gbit/s. */
 export async function throughput(peer: Peer | null, iperfPort: number, seconds: number): Promise<number> {
   const args = ['-c', TARGET_HOST, '-p', String(iperfPort), '-t', String(seconds), '-J'];
