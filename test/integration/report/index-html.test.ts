@@ -130,6 +130,8 @@ test('index.html shows every case with its map and sequence, failed cases open, 
     .locator('figure.diagram.map')
     .first()
     .screenshot({ path: join(shots, 'estate-case-map.png') });
+  t.true(estateFacts.cases.length > 0);
+  for (const c of estateFacts.cases) t.deepEqual([c.maps, c.sequences], [1, 1], c.id);
   const topology = estateFacts.topology;
   if (topology === undefined) return t.fail('the 50-host page has no topology diagram');
   t.true(topology.minFontPx >= READABLE_PX, `smallest text on screen ${topology.minFontPx.toFixed(1)} px`);
