@@ -11,8 +11,13 @@ export function mermaidId(kind: string, name: string): string {
   return `${kind}_${out}`;
 }
 
-/** ASCII characters that are never syntax inside a quoted label or a message. */
-const TEXT_SAFE = /[A-Za-z0-9 .,:/@=+*()\-?!'→✓✗≠]/;
+/**
+ * ASCII characters that are never syntax inside a quoted label or a message. Not `:`: before it
+ * parses, Mermaid drops the last `;` of any line matching `style.*:\S*#.*;` (or `classDef…`), so
+ * a name such as `style:x"` broke the `#34;` after it; with every `:` of a text as `#58;` the
+ * only colons in a line are the diagram's own, each followed by a blank.
+ */
+const TEXT_SAFE = /[A-Za-z0-9 .,/@=+*()\-?!'→✓✗≠]/;
 
 /**
  * Label or message text with syntax characters as entities; control characters (C0, DEL, C1)

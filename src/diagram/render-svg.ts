@@ -5,6 +5,7 @@
  */
 import { Graphviz } from '@hpcc-js/wasm-graphviz';
 import { SockslabError } from '../common/errors.ts';
+import { fitSvgText } from './svg-text-fit.ts';
 
 let instance: Promise<Graphviz> | undefined;
 
@@ -18,11 +19,15 @@ function graphviz(): Promise<Graphviz> {
   return instance;
 }
 
-/** Renders DOT to a standalone SVG document; a DOT error becomes `E_DIAGRAM_RENDER`. */
+/**
+ * Renders DOT to a standalone SVG document whose texts keep the widths Graphviz gave them in
+ * any viewer (see svg-text-fit.ts); a DOT error becomes `E_DIAGRAM_RENDER`. Layout is
+ * deterministic, so the SVG and the JSON layout that carries the text widths agree.
+ */
 export async function renderSvg(dot: string): Promise<string> {
   const gv = await graphviz();
   try {
-    return gv.dot(dot);
+    return fitSvgText(gv.dot(dot), gv.layout(dot, 'json', 'dot'));
   } catch (err) {
     throw new SockslabError('E_DIAGRAM_RENDER', `Graphviz could not lay out the diagram: ${String(err)}`, {
       cause: err,

@@ -1,5 +1,6 @@
 /**
- * Every diagram of a run (topology SVG, one SVG and one Mermaid text per case), each made on
+ * Every diagram of a run (topology SVG; per case its map and its sequence as SVG and its map as
+ * Mermaid text), each made on
  * its own: one diagram that cannot be drawn is reported by name and never takes the others with
  * it.
  */
@@ -9,17 +10,21 @@ import { renderSvg } from './render-svg.ts';
 import { topologyDot } from './topology-dot.ts';
 import { traceDot } from './trace-dot.ts';
 import { traceMermaid } from './trace-mermaid.ts';
+import { traceSequenceDot } from './trace-sequence-dot.ts';
 
 /** A diagram that could not be made: which one, and why. */
 export interface DiagramFailure {
-  /** `topology.svg`, or `<case name> (svg)` / `<case name> (mermaid)`. */
+  /** `topology.svg`, or `<case name> (svg)` / `<case name> (sequence svg)` / `<case name> (mermaid)`. */
   readonly diagram: string;
   readonly error: string;
 }
 
 export interface RunDiagrams {
   readonly topologySvg: string | undefined;
+  /** Per case name: the trace drawn over the topology. */
   readonly caseSvgs: ReadonlyMap<string, string>;
+  /** Per case name: the trace as a sequence (client → hops → destination). */
+  readonly sequenceSvgs: ReadonlyMap<string, string>;
   readonly mermaid: ReadonlyMap<string, string>;
   readonly failures: readonly DiagramFailure[];
 }
@@ -28,12 +33,14 @@ export interface RunDiagrams {
 export interface DiagramMakers {
   readonly topologySvg: (topology: ResolvedTopology) => Promise<string>;
   readonly traceSvg: (topology: ResolvedTopology, trace: Trace) => Promise<string>;
+  readonly sequenceSvg: (trace: Trace) => Promise<string>;
   readonly traceMermaid: (topology: ResolvedTopology, trace: Trace) => string;
 }
 
 export const defaultMakers: DiagramMakers = {
   topologySvg: (topology) => renderSvg(topologyDot(topology)),
   traceSvg: (topology, trace) => renderSvg(traceDot(topology, trace)),
+  sequenceSvg: (trace) => renderSvg(traceSequenceDot(trace)),
   traceMermaid,
 };
 
@@ -53,12 +60,15 @@ export async function runDiagrams(
   };
   const topologySvg = await attempt('topology.svg', () => makers.topologySvg(topology));
   const caseSvgs = new Map<string, string>();
+  const sequenceSvgs = new Map<string, string>();
   const mermaid = new Map<string, string>();
   for (const c of cases) {
     const svg = await attempt(`${c.name} (svg)`, () => makers.traceSvg(topology, c.trace));
     if (svg !== undefined) caseSvgs.set(c.name, svg);
+    const sequence = await attempt(`${c.name} (sequence svg)`, () => makers.sequenceSvg(c.trace));
+    if (sequence !== undefined) sequenceSvgs.set(c.name, sequence);
     const text = await attempt(`${c.name} (mermaid)`, () => makers.traceMermaid(topology, c.trace));
     if (text !== undefined) mermaid.set(c.name, text);
   }
-  return { topologySvg, caseSvgs, mermaid, failures };
+  return { topologySvg, caseSvgs, sequenceSvgs, mermaid, failures };
 }

@@ -243,6 +243,8 @@ export function graphDefaults(label: string): string[] {
       nodesep: 0.35,
       ranksep: 0.9,
       labelloc: 't',
+      // Title and key at the top left, where a reader of a wide (scrolling) diagram starts.
+      labeljust: 'l',
       label: { html: label },
     })};`,
     `node${attrs({ fontname: 'Helvetica', fontsize: 12, margin: '0.15,0.06' })};`,

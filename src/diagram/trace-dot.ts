@@ -48,14 +48,38 @@ export class StepEnds {
   }
 }
 
-function stepLabel(step: TraceStep): string {
-  return `${markup.bold(String(step.n))} ${html(step.label)}`;
+/**
+ * On an edge only the step's number: in a busy case map long edge labels ran over each other
+ * and over hosts. The words go into the numbered key under the title, where a table row is
+ * sized for them.
+ */
+function stepNumber(step: TraceStep): string {
+  return markup.bold(String(step.n));
+}
+
+const keyColours: Record<StepStatus, string> = {
+  granted: edgeColours.granted,
+  refused: edgeColours.refused,
+  identd: edgeColours.identd,
+  failed: '#6b7280',
+};
+
+function stepKey(steps: readonly TraceStep[]): string {
+  return steps
+    .map((step) => {
+      const text =
+        step.cite === undefined || step.label.includes(step.cite)
+          ? step.label
+          : `${step.label} (${step.cite})`;
+      return `<TR><TD ALIGN="RIGHT" VALIGN="TOP">${markup.small(markup.bold(String(step.n)), keyColours[step.status])}</TD><TD ALIGN="LEFT" COLSPAN="4">${markup.small(html(text), keyColours[step.status])}</TD></TR>`;
+    })
+    .join('');
 }
 
 function legend(): string {
   const key = (colour: string, text: string) =>
     `<TD CELLPADDING="2"><FONT POINT-SIZE="10" COLOR="${colour}">${html(text)}</FONT></TD>`;
-  return `<TR>${[
+  return `<TR><TD></TD>${[
     key(edgeColours.granted, '━▶ granted'),
     key(edgeColours.refused, '━▶ refused (rule file:line)'),
     key(edgeColours.identd, '╌▶ identd query: answer'),
@@ -63,13 +87,13 @@ function legend(): string {
   ].join('')}</TR>`;
 }
 
-function title(trace: Trace, options: TraceDiagramOptions): string {
+function title(trace: Trace, steps: readonly TraceStep[], options: TraceDiagramOptions): string {
   const heading =
     options.title === undefined
       ? ''
-      : `<TR><TD COLSPAN="4"><FONT POINT-SIZE="16"><B>${html(options.title)}</B></FONT></TD></TR>`;
+      : `<TR><TD COLSPAN="5" ALIGN="LEFT"><FONT POINT-SIZE="16"><B>${html(options.title)}</B></FONT></TD></TR>`;
   const colour = trace.reply === 90 ? edgeColours.granted : edgeColours.refused;
-  return `<TABLE BORDER="0" CELLSPACING="2">${heading}<TR><TD COLSPAN="4"><FONT COLOR="${colour}">${html(traceSummary(trace))}</FONT></TD></TR>${legend()}</TABLE>`;
+  return `<TABLE BORDER="0" CELLSPACING="2">${heading}<TR><TD COLSPAN="5" ALIGN="LEFT"><FONT COLOR="${colour}">${html(traceSummary(trace))}</FONT></TD></TR>${legend()}${stepKey(steps)}</TABLE>`;
 }
 
 /** The hosts a trace touches: origin, every hop, identd hosts, attempted servers, destination. */
@@ -91,12 +115,13 @@ export function traceDot(
 ): string {
   const ends = new StepEnds(topology);
   const base = baseStatements(topology, { details: false, highlight: touchedHosts(trace, ends) });
-  const overlay = traceSteps(trace).map(
+  const steps = traceSteps(trace);
+  const overlay = steps.map(
     (step) =>
       `${ends.id(step.from)} -> ${ends.id(step.to)}${attrs({
         ...stepLook[step.status],
         constraint: false,
-        label: { html: stepLabel(step) },
+        label: { html: stepNumber(step) },
         tooltip: step.cite === undefined ? step.label : `${step.label} (${step.cite})`,
       })};`,
   );
@@ -111,7 +136,7 @@ export function traceDot(
       })};`,
   );
   const body = [
-    ...graphDefaults(title(trace, options)),
+    ...graphDefaults(title(trace, steps, options)),
     ...base.nodes,
     ...externals,
     ...base.edges,

@@ -55,6 +55,7 @@ export function traceSequenceDot(trace: Trace, options: TraceDiagramOptions = {}
       newrank: true,
       fontname: 'Helvetica',
       labelloc: 't',
+      labeljust: 'l',
       nodesep: 1.6,
       ranksep: 0.3,
       label: { html: `${heading}<FONT COLOR="${colour}">${html(traceSummary(trace))}</FONT>` },

@@ -7,8 +7,10 @@ import type { CaseReport } from './model.ts';
 export interface DiagramHooks {
   /** Inline SVG of the whole topology. */
   readonly topologySvg?: string;
-  /** Inline SVG of one case's trace. */
+  /** Inline SVG of one case's trace drawn over the topology (the case map). */
   readonly caseSvg?: (c: CaseReport) => string | undefined;
+  /** Inline SVG of one case's trace as a sequence: client → hops → destination and back. */
+  readonly caseSequenceSvg?: (c: CaseReport) => string | undefined;
   /** Mermaid text of one case's trace (for summary.md). */
   readonly caseMermaid?: (c: CaseReport) => string | undefined;
 }

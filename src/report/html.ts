@@ -9,7 +9,9 @@ import { xmlEscape as h } from './xml.ts';
 
 /**
  * index.html: one self-contained page (inline CSS, inline SVG, no scripts, no external
- * resources) a reviewer can open from the report directory or an archived CI artifact.
+ * resources) a reviewer can open from the report directory or an archived CI artifact. Made
+ * from the report and its diagrams by `renderHtml` alone, so merged shards get the same page.
+ * Per case: the case map and the sequence view; failed cases open, passed ones folded.
  */
 
 const Style = `
@@ -19,7 +21,9 @@ table{border-collapse:collapse;margin:.6rem 0;font-size:13px} th,td{border:1px s
 th{background:#f3f5f7} tr.failed td{background:#fff1f0} .pass{color:#116329;font-weight:600} .fail{color:#a40e26;font-weight:600}
 code,pre{font:12px/1.4 ui-monospace,monospace} pre{background:#f6f8fa;padding:.6rem;overflow-x:auto}
 details{margin:.5rem 0;border:1px solid #d0d7de;border-radius:4px;padding:.4rem .7rem} summary{cursor:pointer}
-.diagram svg{max-width:100%;height:auto} .muted{color:#59636e}
+figure.diagram{margin:.6rem 0;max-height:85vh;overflow:auto;border:1px solid #eef1f4;background:#fff}
+figure.diagram figcaption{position:sticky;left:0;top:0;font-size:12px;color:#59636e;padding:.15rem .4rem;background:#fff}
+figure.diagram svg{display:block} .muted{color:#59636e}
 table.conf td.n{text-align:right;font-variant-numeric:tabular-nums} table.conf td.src{font:12px/1.4 ui-monospace,monospace;white-space:pre}
 table.conf tr.comment td{color:#59636e;border-color:#eef1f4} table.conf tr.never td{background:#fff1f0} table.conf tr.never td.src{font-weight:600}
 table.conf tr.undecided td{background:#fff8e5}
@@ -74,14 +78,42 @@ function caseSection(c: CaseReport, index: number, hooks: DiagramHooks): string 
   } else {
     parts.push('<p class="muted">No server saw this request.</p>');
   }
-  const svg = hooks.caseSvg?.(c);
-  if (svg) parts.push(`<div class="diagram">${stripXmlProlog(svg)}</div>`);
+  // Without diagram hooks (a report rendered on its own) there is nothing to show or miss.
+  if (hooks.caseSvg || hooks.caseSequenceSvg)
+    parts.push(
+      diagramFigure(
+        'map',
+        'Case map: the request over the topology, steps numbered as in the key',
+        hooks.caseSvg?.(c),
+      ),
+      diagramFigure(
+        'sequence',
+        'Sequence: client → hops → destination, and the replies back',
+        hooks.caseSequenceSvg?.(c),
+      ),
+    );
   const logs = c.trace.hops.flatMap((hop) => hop.logs.map((l) => `${hop.host}: ${l}`));
   const cmds = c.trace.hops.flatMap((hop) => hop.commands.map((l) => `${hop.host}: ${l}`));
   if (logs.length) parts.push(`<p>Log lines:</p><pre>${h(logs.join('\n'))}</pre>`);
   if (cmds.length) parts.push(`<p>Shell commands:</p><pre>${h(cmds.join('\n'))}</pre>`);
   parts.push('</details>');
   return parts.join('\n');
+}
+
+/**
+ * One diagram at its drawn size (Graphviz points, so 10–12 pt text stays readable) in a box
+ * that scrolls when the drawing is bigger than the page, rather than shrinking it to fit.
+ */
+function diagramFigure(
+  kind: 'topology' | 'map' | 'sequence',
+  caption: string,
+  svg: string | undefined,
+): string {
+  const body =
+    svg === undefined
+      ? '<p class="muted">not drawn (see “Diagrams not drawn” above)</p>'
+      : stripXmlProlog(svg);
+  return `<figure class="diagram ${kind}"><figcaption>${h(caption)}</figcaption>${body}</figure>`;
 }
 
 /** One config file, every physical line, with the cases that reached it and those it decided. */
@@ -186,7 +218,7 @@ export function renderHtml(report: RunReport, hooks: DiagramHooks = {}): string 
 <p class="muted">runtime ${h(report.run.runtime)} · run <code>${h(report.run.id)}</code> · ${h(report.run.startedAt)} · ${report.run.durationMs} ms · topology <code>${h(report.topology.file)}</code></p>
 <p><span class="${t.failed ? 'fail' : 'pass'}">${t.passed} passed, ${t.failed} failed</span> of ${t.cases} cases · prediction: ${p.agreed} agreed, ${p.disagreed} disagreed, ${p.none} not predicted</p>
 ${report.diagramFailures.length ? `<p class="fail">Diagrams not drawn: ${report.diagramFailures.map((f) => `${h(f.diagram)} (${h(f.error)})`).join('; ')}</p>` : ''}
-${hooks.topologySvg ? `<h2>Topology</h2>\n<div class="diagram">${stripXmlProlog(hooks.topologySvg)}</div>` : ''}
+${hooks.topologySvg ? `<h2>Topology</h2>\n${diagramFigure('topology', 'Topology (scrolls when larger than the window)', hooks.topologySvg)}` : ''}
 <h2>Results</h2>
 <table><tr><th>verdict</th><th>case</th><th>scenario</th><th>request</th><th>reply</th><th>path</th><th>prediction</th></tr>
 ${rows.join('\n')}

@@ -31,7 +31,8 @@ import { runtimeRegistry } from '../runtimes.ts';
 /**
  * `sockslab run <topology> [scenario...]`: bring the topology up on a runtime, replay the
  * scenarios, check every case against its expectations and the static prediction, write
- * reports/<run>/{report.json,junit.xml,summary.md,index.html,topology.svg,cases/*.svg} and
+ * reports/<run>/{report.json,junit.xml,summary.md,index.html,topology.svg,cases/*.svg}
+ * (each case's map `NN-name.svg` and sequence `NN-name.sequence.svg`) and
  * point reports/latest at it. Exit 0 all passed, 1 a case failed, 2 invalid input or runtime.
  */
 
@@ -75,6 +76,7 @@ async function diagrams(topology: ResolvedTopology, results: readonly CaseResult
     return {
       topologySvg: undefined,
       caseSvgs: new Map(),
+      sequenceSvgs: new Map(),
       mermaid: new Map(),
       failures: [{ diagram: 'all diagrams', error: (err as Error).message }],
     };
@@ -92,6 +94,7 @@ async function writeReports(
   const hooks: DiagramHooks = {
     ...(art.topologySvg ? { topologySvg: art.topologySvg } : {}),
     caseSvg: (c) => art.caseSvgs.get(c.name),
+    caseSequenceSvg: (c) => art.sequenceSvgs.get(c.name),
     caseMermaid: (c) => art.mermaid.get(c.name),
   };
   await writeFile(join(dir, 'report.json'), renderJson(report));
@@ -102,8 +105,11 @@ async function writeReports(
   let n = 0;
   for (const c of report.cases) {
     const svg = art.caseSvgs.get(c.name);
+    const sequence = art.sequenceSvgs.get(c.name);
     n++;
-    if (svg) await writeFile(join(dir, 'cases', `${String(n).padStart(2, '0')}-${anchor(c.name)}.svg`), svg);
+    const stem = join(dir, 'cases', `${String(n).padStart(2, '0')}-${anchor(c.name)}`);
+    if (svg) await writeFile(`${stem}.svg`, svg);
+    if (sequence) await writeFile(`${stem}.sequence.svg`, sequence);
   }
   // Point `latest` at this run atomically: a new link under a temporary name, renamed over the old.
   const latest = join(reportDir, 'latest');

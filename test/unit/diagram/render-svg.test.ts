@@ -1,5 +1,5 @@
 import test from 'ava';
-import { renderTopologySvg, renderTraceSvg } from '../../../src/diagram/index.ts';
+import { renderTopologySvg, renderTraceSequenceSvg, renderTraceSvg } from '../../../src/diagram/index.ts';
 import { inlineSvg, renderSvg } from '../../../src/diagram/render-svg.ts';
 import { seedCascade } from './topologies.ts';
 import { refusedByIdentdMismatch } from './traces.ts';
@@ -32,4 +32,24 @@ test('the inline form drops the XML prolog for embedding in HTML', async (t) => 
   const svg = await renderSvg('digraph { a }');
   t.true(svg.startsWith('<?xml'));
   t.true(inlineSvg(svg).startsWith('<svg'));
+});
+
+test('every text of a rendered diagram carries the width Graphviz gave it, so no font runs it over its box', async (t) => {
+  const trace = refusedByIdentdMismatch();
+  for (const svg of [
+    await renderTopologySvg(seedCascade()),
+    await renderTraceSvg(seedCascade(), trace, { title: 'a title' }),
+    await renderTraceSequenceSvg(trace, { title: 'a title' }),
+  ]) {
+    const texts = svg.match(/<text\b[^>]*>/g) ?? [];
+    t.true(texts.length > 10);
+    for (const text of texts) t.regex(text, / textLength="\d+(\.\d+)?" lengthAdjust="spacingAndGlyphs"/);
+  }
+  // The width is Graphviz's own: a longer name gets a proportionally longer text.
+  const width = (name: string) =>
+    renderSvg(`digraph { a [label="${name}"] }`).then((svg) =>
+      Number(/textLength="([\d.]+)"/.exec(svg)?.[1]),
+    );
+  const [short, long] = [await width('fw'), await width('fw-old.corp.example.com')];
+  t.true(long > short * 5, `${short} ${long}`);
 });

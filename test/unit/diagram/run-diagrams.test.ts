@@ -27,6 +27,8 @@ test('a garbage identd answer leaves every diagram of the run drawn', async (t) 
   t.true(d.topologySvg?.includes('</svg>'));
   t.deepEqual([...d.caseSvgs.keys()], ['granted', 'garbage']);
   t.true(d.caseSvgs.get('garbage')!.includes('</svg>'));
+  t.deepEqual([...d.sequenceSvgs.keys()], ['granted', 'garbage']);
+  t.true(d.sequenceSvgs.get('garbage')!.includes('</svg>'));
   t.deepEqual([...d.mermaid.keys()], ['granted', 'garbage']);
 });
 
@@ -49,6 +51,7 @@ test('one diagram that cannot be drawn is reported and the others are still draw
   t.deepEqual(d.failures, [{ diagram: 'broken (svg)', error: 'layout failed' }]);
   t.true(d.topologySvg?.includes('</svg>'));
   t.deepEqual([...d.caseSvgs.keys()], ['first', 'last']);
+  t.deepEqual([...d.sequenceSvgs.keys()], ['first', 'broken', 'last']);
   t.deepEqual([...d.mermaid.keys()], ['first', 'broken', 'last']);
 });
 
@@ -60,4 +63,14 @@ test('a topology diagram that fails does not take the case diagrams with it', as
   t.is(d.topologySvg, undefined);
   t.deepEqual(d.failures, [{ diagram: 'topology.svg', error: 'no layout' }]);
   t.deepEqual([...d.caseSvgs.keys()], ['only']);
+});
+
+test('a sequence view that fails is reported by name and the case map is still drawn', async (t) => {
+  const d = await runDiagrams(seedCascade(), [{ name: 'only', trace: grantedWithFailover() }], {
+    ...defaultMakers,
+    sequenceSvg: () => Promise.reject(new Error('no rows')),
+  });
+  t.deepEqual(d.failures, [{ diagram: 'only (sequence svg)', error: 'no rows' }]);
+  t.deepEqual([...d.caseSvgs.keys()], ['only']);
+  t.deepEqual([...d.sequenceSvgs.keys()], []);
 });

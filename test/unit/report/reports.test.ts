@@ -249,10 +249,24 @@ test('index.html is self-contained, escapes names and embeds the diagrams inline
   const html = renderHtml(await report(), {
     topologySvg: '<?xml version="1.0"?>\n<svg id="topo"></svg>',
     caseSvg: (c) => `<svg class="trace">${c.verdict}</svg>`,
+    caseSequenceSvg: (c) => (c.verdict === 'fail' ? undefined : `<svg class="sequence">${c.verdict}</svg>`),
   });
   t.notRegex(html, /<script|<link|src="http|href="http/);
-  t.regex(html, /<div class="diagram"><svg id="topo"><\/svg><\/div>/);
-  t.is(html.match(/<svg class="trace">/g)?.length, 2);
+  t.regex(
+    html,
+    /<figure class="diagram topology"><figcaption>[^<]*<\/figcaption><svg id="topo"><\/svg><\/figure>/,
+  );
+  t.is(
+    html.match(/<figure class="diagram map"><figcaption>[^<]*<\/figcaption><svg class="trace">/g)?.length,
+    2,
+  );
+  // Each case shows its sequence view too; one that could not be drawn says so in its place.
+  t.is(
+    html.match(/<figure class="diagram sequence"><figcaption>[^<]*<\/figcaption><svg class="sequence">pass/g)
+      ?.length,
+    1,
+  );
+  t.regex(html, /<figure class="diagram sequence"><figcaption>[^<]*<\/figcaption><p class="muted">not drawn/);
   t.regex(html, /granted &lt;echo&gt; &amp; &quot;quoted&quot;/);
   t.regex(html, /<details id="case-2-http-expected-granted-but-A-says-93" open>/);
   t.regex(html, /asked B: nobody <span class="muted">\(mismatch\)/);
