@@ -243,9 +243,9 @@ export interface PathEffect {
   /** Added one-way delay, ms: client → server, server → client. */
   readonly forwardMs: number;
   readonly backwardMs: number;
-  /** Loss patterns on data segments each way. */
-  readonly forwardLoss: readonly LinkFault[];
-  readonly backwardLoss: readonly LinkFault[];
+  /** Loss patterns on data segments each way, with the side of their interface they count on. */
+  readonly forwardLoss: readonly { readonly fault: LinkFault; readonly dir: 'in' | 'out' }[];
+  readonly backwardLoss: readonly { readonly fault: LinkFault; readonly dir: 'in' | 'out' }[];
 }
 
 export function pathEffect(
@@ -278,13 +278,14 @@ export function pathEffect(
   else if (back) blocked = { how: 'timeout', fault: back };
   const sum = (list: LinkFault[]) =>
     list.reduce((n, f) => n + (f.effect.kind === 'delay' ? f.effect.ms : 0), 0);
-  const loss = (list: LinkFault[]) => list.filter((f) => f.effect.kind === 'loss');
+  const loss = (list: LinkFault[], dir: 'in' | 'out') =>
+    list.filter((f) => f.effect.kind === 'loss').map((fault) => ({ fault, dir }));
   return {
     ...(blocked ? { blocked } : {}),
     forwardMs: sum(fwdOut) + sum(fwdIn),
     backwardMs: sum(backOut) + sum(backIn),
-    forwardLoss: [...loss(fwdOut), ...loss(fwdIn)],
-    backwardLoss: [...loss(backOut), ...loss(backIn)],
+    forwardLoss: [...loss(fwdOut, 'out'), ...loss(fwdIn, 'in')],
+    backwardLoss: [...loss(backOut, 'out'), ...loss(backIn, 'in')],
   };
 }
 
