@@ -63,7 +63,7 @@ export interface PlanOptions {
 }
 
 function quote(word: string): string {
-  return /^[\w.:!/+-]+$/.test(word) ? word : `"${word.replace(/["\\]/g, '\\$&')}"`;
+  return /^[\w.,:!/+-]+$/.test(word) ? word : `"${word.replace(/["\\]/g, '\\$&')}"`;
 }
 
 /** The plan for one host's faults (those of other hosts are ignored). */
