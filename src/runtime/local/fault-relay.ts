@@ -68,8 +68,8 @@ class Lane {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly from: Socket,
-    private readonly to: Socket,
+    from: Socket,
+    to: Socket,
     private readonly delayMs: number,
     private readonly extra: () => number,
   ) {
