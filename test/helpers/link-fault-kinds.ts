@@ -132,7 +132,7 @@ export async function runFaultKinds(
     }
     if (c.expect.echo) {
       t.true(out.ok, what);
-      t.is(out.received, c.request.send, what);
+      t.is(out.received, c.request.send ?? '', what);
     }
     if (c.expect.minMs !== undefined) t.true(out.durationMs >= c.expect.minMs, what);
     if (c.expect.maxMs !== undefined) t.true(out.durationMs <= c.expect.maxMs, what);
