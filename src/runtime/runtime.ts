@@ -86,6 +86,8 @@ export interface Lab extends AsyncDisposable {
   readonly runtime: RuntimeName;
   readonly runId: string;
   readonly topology: ResolvedTopology;
+  /** The shorter timers the lab was started with (UpOptions.timeouts); absent = the spec's. */
+  readonly timeouts?: LabTimeouts | undefined;
   host(name: string): LabHost;
   /** Every event seen so far (the lab keeps them for trace stitching). */
   events(): readonly LabEvent[];

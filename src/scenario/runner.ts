@@ -44,7 +44,7 @@ export interface RunnerOptions {
   readonly configs?: ConfigsInPlace;
   /** The link faults in force, followed across cases like `configs` (runCases makes its own). */
   readonly faults?: FaultsInPlace;
-  /** The lab's timers, for `elapsed:` expectations (absent: the spec's). */
+  /** The lab's timers, for `elapsed:` expectations (default: those the lab was started with). */
   readonly timers?: LabTimeouts;
 }
 
@@ -181,7 +181,7 @@ export async function runCase(options: Omit<RunnerOptions, 'cases'>, c: Scenario
       { outcome, trace, ...(c.request.send !== undefined ? { sent: c.request.send } : {}) },
       c.protocol,
     ),
-    ...checkElapsed(c.expect.elapsed, outcome.durationMs, options.timers),
+    ...checkElapsed(c.expect.elapsed, outcome.durationMs, options.timers ?? lab.timeouts),
   );
   let prediction: PredictionCheck | undefined;
   try {

@@ -61,6 +61,9 @@ const settleMaxMs = 3_000;
 export class DockerLab implements Lab {
   readonly runtime = 'docker' as const;
   readonly runId: string;
+  get timeouts(): LabTimeouts | undefined {
+    return this.options.timeouts;
+  }
   readonly topology: ResolvedTopology;
   private readonly plan: NetworkPlan;
   private readonly hosts = new Map<string, RunningHost>();

@@ -18,7 +18,15 @@ import {
   type ResolvedTopology,
 } from '../../topology/model.ts';
 import { startEchoService } from '../echo-service.ts';
-import type { FaultSupport, Lab, LabHost, ProbeOutcome, ProbeRequest, UpOptions } from '../runtime.ts';
+import type {
+  FaultSupport,
+  Lab,
+  LabHost,
+  LabTimeouts,
+  ProbeOutcome,
+  ProbeRequest,
+  UpOptions,
+} from '../runtime.ts';
 import { runProbe } from './probe.ts';
 import { type ConfigName, replaceRule, serverRules } from './server-rules.ts';
 import { VirtualNetwork } from './virtual-network.ts';
@@ -49,6 +57,9 @@ const recordingRunner: CommandRunner = {
 export class LocalLab implements Lab {
   readonly runtime = 'local' as const;
   readonly runId: string;
+  get timeouts(): LabTimeouts | undefined {
+    return this.options.timeouts;
+  }
   readonly network: VirtualNetwork;
   private readonly hosts = new Map<string, HostRuntime>();
   private readonly log: LabEvent[] = [];

@@ -55,6 +55,9 @@ const probeSlackMs = 15_000;
 export class NetnsLab implements Lab {
   readonly runtime = 'netns' as const;
   readonly runId: string;
+  get timeouts(): LabTimeouts | undefined {
+    return this.options.timeouts;
+  }
   readonly topology: ResolvedTopology;
   readonly plan: NetnsPlan;
   private readonly agents = new Map<string, AgentProcess>();
