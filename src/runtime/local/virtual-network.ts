@@ -63,6 +63,13 @@ export class VirtualNetwork {
   private readonly bound = new Map<string, Bound>();
   private readonly cut = new Set<string>();
   private faults: readonly LinkFault[] = [];
+  /** Connections made across the network, until they close (a reset fault cuts them). */
+  private readonly live = new Set<{
+    readonly from: { readonly host: string; readonly address: string };
+    readonly to: { readonly host: string; readonly address: string };
+    readonly port: number;
+    readonly socket: Conn['socket'];
+  }>();
   private readonly losses = new LossCounters();
   private readonly pending = new Set<{ clear(): void }>();
   private readonly unreachable: UnreachableMode;
@@ -111,6 +118,15 @@ export class VirtualNetwork {
    */
   setFaults(faults: readonly LinkFault[]): void {
     this.faults = faults;
+    // A reset also cuts connections already made across it: their connecting side reads
+    // ECONNRESET (on netns and docker it comes with their next segment; here at once).
+    for (const live of this.live) {
+      const e = pathEffect(faults, live.from, live.to, live.port);
+      if (e.blocked?.how !== 'reset') continue;
+      this.live.delete(live);
+      const err = Object.assign(new Error('read ECONNRESET (link fault)'), { code: 'ECONNRESET' });
+      live.socket.destroy(err);
+    }
   }
 
   /** Real address:port of a listening topology address:port (for people outside the lab). */
@@ -304,7 +320,25 @@ export class VirtualNetwork {
     const socket = await this.dial(r.from.real, b, options.timeoutMs, at);
     const local: Endpoint = { address: r.from.address, port: socket.localPort ?? 0 };
     const remote: Endpoint = { address: r.to.address, port: options.port };
-    return this.owned(host, user, { socket, local, remote });
+    return this.tracked(host, r, options.port, this.owned(host, user, { socket, local, remote }));
+  }
+
+  private tracked(
+    host: string,
+    r: { from: LoopbackInterface; to: LoopbackInterface },
+    port: number,
+    conn: Conn,
+  ): Conn {
+    if (r.to.host === host) return conn;
+    const entry = {
+      from: { host, address: r.from.address },
+      to: { host: r.to.host, address: r.to.address },
+      port,
+      socket: conn.socket,
+    };
+    this.live.add(entry);
+    conn.socket.once('close', () => this.live.delete(entry));
+    return conn;
   }
 
   /** The connect through the link faults in force; undefined when none touches it. */
@@ -354,7 +388,12 @@ export class VirtualNetwork {
       losses: this.losses,
     });
     const local: Endpoint = { address: r.from.address, port: upPort };
-    return this.owned(host, user, { socket, local, remote: { address: r.to.address, port: options.port } });
+    return this.tracked(
+      host,
+      r,
+      options.port,
+      this.owned(host, user, { socket, local, remote: { address: r.to.address, port: options.port } }),
+    );
   }
 
   /** A connect whose packets are lost: it fails only when the caller's timer (or the lab's) runs out. */

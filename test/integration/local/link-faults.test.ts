@@ -6,6 +6,7 @@ import { parseScenarioText } from '../../../src/scenario/load.ts';
 import { resolveScenario } from '../../../src/scenario/resolve.ts';
 import { runCases } from '../../../src/scenario/runner.ts';
 import { ScenarioTimeouts } from '../../../src/scenario/timeouts.ts';
+import { resolveLinkFault } from '../../../src/topology/link-faults.ts';
 import { loadFaultTopology, runFaultKinds } from '../../helpers/link-fault-kinds.ts';
 
 const topology = await loadFaultTopology();
@@ -67,4 +68,28 @@ cases:
     ],
     JSON.stringify(results.map((r) => r.failures)),
   );
+});
+
+test('a reset fault also cuts a connection already made across it: its connecting side reads ECONNRESET', async (t) => {
+  await using lab = await LocalLab.start(topology, { timeouts: ScenarioTimeouts });
+  const conn = await lab.network
+    .netFor('A1', 'root')
+    .connect({ host: '10.60.2.80', port: 7, timeoutMs: 2000 });
+  const echoed = new Promise<string>((resolve) =>
+    conn.socket.once('data', (d: Buffer) => resolve(d.toString())),
+  );
+  conn.socket.write('before\n');
+  t.is(await echoed, 'before\n');
+  const ended = new Promise<string>((resolve) => {
+    conn.socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+    conn.socket.once('close', () => resolve('closed without error'));
+  });
+  await lab.setFaults([resolveLinkFault({ host: 'z', port: 7, reset: true }, topology.hosts)]);
+  t.is(await ended, 'ECONNRESET');
+  // And a new connection to that port is refused.
+  const other = await lab.network
+    .netFor('A1', 'root')
+    .connect({ host: '10.60.2.80', port: 7, timeoutMs: 500 })
+    .catch((e: NodeJS.ErrnoException) => e.code);
+  t.is(other, 'ECONNREFUSED');
 });
