@@ -48,11 +48,13 @@ export function comparePrediction(prediction: Prediction, trace: Trace): Predict
       differences.push(`${p.host} route: predicted ${p.route.action}, observed ${o.route.action}`);
     }
   }
+  // A prediction that says it cannot tell (timing under link faults) is not held against the run.
   return {
     reply: prediction.reply,
     path: prediction.path,
     reasoning: prediction.reasoning,
-    agreed: differences.length === 0,
+    agreed: differences.length === 0 || prediction.undecided !== undefined,
     differences,
+    ...(prediction.undecided ? { undecided: prediction.undecided } : {}),
   };
 }

@@ -8,7 +8,7 @@ import type { ProbeRequest } from '../runtime/runtime.ts';
 import type { HopDecision } from '../scenario/trace.ts';
 import { addressFrom } from '../topology/host-table.ts';
 import type { HostModel } from '../topology/model.ts';
-import type { LabWorld } from './world.ts';
+import { type ConnectVerdict, type LabWorld, timingMargin } from './world.ts';
 
 /**
  * Static prediction of one request: walk hop by hop with the SAME policy functions the server
@@ -52,6 +52,18 @@ export interface Prediction {
   readonly reached: boolean;
   /** One line per decision, e.g. `B: permit sockd.conf:2; identd on C says x (confirmed)`. */
   readonly reasoning: readonly string[];
+  /**
+   * Where link faults make the outcome a matter of timing too close to call (a delay near a
+   * timer): the prediction is a guess there, and says so instead of being compared.
+   */
+  readonly undecided?: readonly string[];
+}
+
+/** Reasoning lines that mark a guess (see Prediction.undecided). */
+export const Undecided = 'cannot predict: ';
+
+function noteUndecided(reasoning: string[], c: ConnectVerdict): void {
+  if (c.ok && c.undecided) reasoning.push(`${Undecided}${c.undecided}`);
 }
 
 const Dotted = /^\d{1,3}(?:\.\d{1,3}){3}$/;
@@ -104,6 +116,7 @@ export async function predictRequest(world: LabWorld, request: ProbeRequest): Pr
     hops: [],
     reached: false,
     reasoning,
+    ...undecidedOf(reasoning),
     ...extra,
   });
 
@@ -115,7 +128,8 @@ export async function predictRequest(world: LabWorld, request: ProbeRequest): Pr
     const viaHost = world.host(viaName) ?? world.owner(viaName)?.host;
     const address = addressFor(world, origin, viaName);
     const p = viaPort !== undefined ? Number(viaPort) : (viaHost?.server?.port ?? 1080);
-    const c = world.canConnect(origin, address, p);
+    const c = world.canConnect(origin, address, p, request.timeoutMs);
+    noteUndecided(reasoning, c);
     if (!c.ok || !viaHost) {
       reasoning.push(`${origin.name} cannot reach ${request.via}: ${c.ok ? 'unknown host' : c.why}`);
       return noReply([origin.name]);
@@ -132,7 +146,8 @@ export async function predictRequest(world: LabWorld, request: ProbeRequest): Pr
     reasoning.push(`${origin.name} ${describeRoute(route, config)}`);
     if (route.action === 'deny') return noReply([origin.name], { clientRoute });
     if (route.action === 'direct') {
-      const c = world.canConnect(origin, dst.dotted, port);
+      const c = world.canConnect(origin, dst.dotted, port, request.timeoutMs);
+      noteUndecided(reasoning, c);
       const to = world.owner(dst.dotted)?.host.name ?? dst.display;
       reasoning.push(
         c.ok
@@ -141,7 +156,7 @@ export async function predictRequest(world: LabWorld, request: ProbeRequest): Pr
       );
       return noReply(c.ok ? [origin.name, to] : [origin.name], { clientRoute, reached: c.ok });
     }
-    const picked = await pickServer(world, origin, route.servers, 1080, reasoning);
+    const picked = await pickServer(world, origin, route.servers, 1080, reasoning, request.timeoutMs);
     if (!picked.next) return noReply([origin.name], { clientRoute });
     first = picked.next;
   }
@@ -174,7 +189,13 @@ export async function predictRequest(world: LabWorld, request: ProbeRequest): Pr
     ...(clientRoute ? { clientRoute } : {}),
     reached: chain.reached,
     reasoning,
+    ...undecidedOf(reasoning),
   };
+}
+
+function undecidedOf(reasoning: readonly string[]): { undecided?: readonly string[] } {
+  const lines = reasoning.filter((r) => r.startsWith(Undecided)).map((r) => r.slice(Undecided.length));
+  return lines.length > 0 ? { undecided: lines } : {};
 }
 
 /** The address of `target` that `from` would use: a shared network's, else its first (as the probe does). */
@@ -200,6 +221,7 @@ async function pickServer(
   entries: readonly string[],
   port: number,
   reasoning: string[],
+  timerMs: number = world.timers.upstreamConnect,
 ): Promise<{
   attempts: { server: string; host?: string; ok: boolean; why?: string }[];
   next?: { host: HostModel; clientAddress: string; serverAddress: string };
@@ -213,7 +235,8 @@ async function pickServer(
     }
     for (const address of plan.addresses) {
       const owner = world.owner(address)?.host;
-      const c = world.canConnect(from, address, port);
+      const c = world.canConnect(from, address, port, timerMs);
+      noteUndecided(reasoning, c);
       if (c.ok && owner?.server) {
         attempts.push({ server: plan.entry, host: owner.name, ok: true });
         return { attempts, next: { host: owner, clientAddress: c.local, serverAddress: address } };
@@ -226,9 +249,35 @@ async function pickServer(
   return { attempts };
 }
 
-function identdAnswer(world: LabWorld, input: HopInput): { result: IdentdResult; said: string } {
+function identdAnswer(
+  world: LabWorld,
+  input: HopInput,
+  reasoning: string[],
+): { result: IdentdResult; said: string } {
   const b = world.identdOf(input.client.name);
   if (!b) return { result: { kind: 'unavailable', reason: 'no identd' }, said: 'no identd running' };
+  if (world.faults().length > 0) {
+    // The query is a connection from the server to the client's identd and one exchange on it,
+    // both within the identd timer (g.2): link faults on the way decide whether it gets through.
+    const port = input.client.identd?.port ?? 113;
+    const timer = world.timers.identd;
+    const c = world.canConnect(input.server, input.clientAddress, port);
+    if (!c.ok)
+      return { result: { kind: 'unavailable', reason: 'unreachable' }, said: `cannot be reached (${c.why})` };
+    const total = 2 * world.roundTripMs(input.server, c.local, input.clientAddress, port);
+    if (total > 0) {
+      const margin = timingMargin(timer);
+      if (total >= timer + margin)
+        return {
+          result: { kind: 'unavailable', reason: 'timeout' },
+          said: `answers after ${total} ms of link delay, past the ${timer} ms identd timer`,
+        };
+      if (total > timer - margin)
+        reasoning.push(
+          `${Undecided}identd on ${input.client.name} answers after ${total} ms of link delay, too near the ${timer} ms identd timer to say`,
+        );
+    }
+  }
   switch (b.kind) {
     case 'truthful':
       return { result: { kind: 'user', user: input.socketOwner }, said: `says ${input.socketOwner}` };
@@ -277,7 +326,7 @@ async function walkHop(
     { identdDefault: model.identdDefault, userFiles: world.userFiles(model) },
   );
   const asked = decision.action === 'permit' && decision.identd !== 'off';
-  const answer = asked ? identdAnswer(world, input) : undefined;
+  const answer = asked ? identdAnswer(world, input, reasoning) : undefined;
   const outcome = applyIdentd(decision, answer?.result ?? { kind: 'not-asked' }, input.identdClaim);
   const cite = decision.rule ? `${decision.rule.file}:${decision.rule.line}` : '(no line matches)';
   const reason = !decision.rule
@@ -374,7 +423,8 @@ async function walkHop(
     reasoning.push(`${name}: ${input.dst.display} does not resolve → 91`);
     return fail({ ...base, ...routeHop, reply: 91 }, { kind: 'unresolved' });
   }
-  const c = world.canConnect(host, input.dst.dotted, request.target.port);
+  const c = world.canConnect(host, input.dst.dotted, request.target.port, world.timers.establish);
+  noteUndecided(reasoning, c);
   const to = world.owner(input.dst.dotted)?.host.name ?? input.dst.display;
   if (!c.ok) {
     reasoning.push(`${name} cannot connect to ${to}:${request.target.port}: ${c.why} → 91`);

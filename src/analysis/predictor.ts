@@ -1,3 +1,4 @@
+import type { LabTimeouts } from '../runtime/runtime.ts';
 import type { ScenarioCase, ScenarioStep } from '../scenario/model.ts';
 import type { PredictionCheck } from '../scenario/result.ts';
 import type { Trace } from '../scenario/trace.ts';
@@ -19,8 +20,9 @@ export interface Predictor {
 export function createPredictor(
   topology: ResolvedTopology,
   configs: ReadonlyMap<string, ParsedHostConfigs> = topologyConfigs(topology),
+  timers?: LabTimeouts,
 ): Predictor {
-  const world = new LabWorld(topology, configs);
+  const world = new LabWorld(topology, configs, timers);
   return {
     apply: (step) => world.apply(step),
     check: async (c, trace) => comparePrediction(await predictRequest(world, c.request), trace),

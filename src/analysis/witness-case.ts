@@ -9,6 +9,7 @@ import type {
 } from '../scenario/model.ts';
 import { NoReply, Socks4ReplyNames } from '../scenario/replies.ts';
 import type { RawCase, RawExpect, RawStep } from '../scenario/schema.ts';
+import { rawLinkFault } from '../topology/link-faults.ts';
 import type { Prediction } from './predict.ts';
 
 /**
@@ -139,6 +140,18 @@ function rawStep(step: ScenarioStep): RawStep {
       return { restore: step.network };
     case 'wait':
       return { wait: step.ms };
+    case 'fault':
+      return { fault: rawLinkFault(step.fault) };
+    case 'heal':
+      return {
+        heal:
+          step.host === undefined
+            ? 'all'
+            : { host: step.host, ...(step.network ? { network: step.network } : {}) },
+      };
+    case 'faults':
+      // Only the runner's put-back makes this step; it is never part of a case.
+      throw new Error('a put-back of link faults has no YAML form');
     case 'replaceConfig':
       return {
         replaceConfig: {

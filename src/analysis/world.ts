@@ -1,7 +1,12 @@
 import type { ClientConfig, RouteConfig, ServerConfig } from '../config/ast.ts';
 import type { Resolver, UserFileReader } from '../policy/resolver.ts';
-import type { ScenarioStep } from '../scenario/model.ts';
+import type { LabTimeouts } from '../runtime/runtime.ts';
+import { SpecTimers } from '../scenario/elapsed.ts';
+import { faultsAfter } from '../scenario/faults-in-place.ts';
+import type { ScenarioStep, TimerName } from '../scenario/model.ts';
+import { ScenarioTimeouts } from '../scenario/timeouts.ts';
 import { type HostTable, hostsResolver, hostTable, topologyUserFiles } from '../topology/host-table.ts';
+import { type LinkFault, pathEffect } from '../topology/link-faults.ts';
 import {
   type HostModel,
   type IdentdBehaviour,
@@ -10,6 +15,18 @@ import {
   type ServerModel,
   topologyConfigs,
 } from '../topology/model.ts';
+
+export type ConnectVerdict =
+  | { ok: true; local: string; rttMs?: number; undecided?: string }
+  | { ok: false; why: string; code: 'ENETUNREACH' | 'ECONNREFUSED' | 'EHOSTUNREACH' | 'ETIMEDOUT' };
+
+/**
+ * How near a timer a delayed exchange may come before the prediction says it cannot tell:
+ * timers and packet delays both slip by tens of milliseconds on a shared machine. 15 % or 300 ms.
+ */
+export function timingMargin(timerMs: number): number {
+  return Math.max(300, Math.round(timerMs * 0.15));
+}
 
 /**
  * The lab as static analysis sees it: the topology, each host's parsed configs, and the state
@@ -23,6 +40,9 @@ export class LabWorld {
   private readonly identd = new Map<string, IdentdBehaviour | undefined>();
   private readonly stopped = new Set<string>();
   private readonly cut = new Set<string>();
+  private linkFaults: readonly LinkFault[];
+  /** The lab timers the prediction assumes (those of `sockslab run`, unless told otherwise). */
+  readonly timers: Readonly<Record<TimerName, number>>;
   private readonly byAddress = new Map<string, { host: HostModel; network: string }>();
   private readonly table: HostTable;
 
@@ -30,7 +50,15 @@ export class LabWorld {
   constructor(
     readonly topology: ResolvedTopology,
     configs: ReadonlyMap<string, ParsedHostConfigs> = topologyConfigs(topology),
+    timers: LabTimeouts = ScenarioTimeouts,
   ) {
+    this.linkFaults = topology.faults ?? [];
+    this.timers = {
+      identd: timers.identd ?? SpecTimers.identd,
+      upstreamConnect: timers.upstreamConnect ?? SpecTimers.upstreamConnect,
+      establish: timers.establish ?? SpecTimers.establish,
+      requestRead: timers.requestRead ?? SpecTimers.requestRead,
+    };
     this.table = hostTable(topology);
     for (const [host, c] of configs) this.configs.set(host, { ...c });
     for (const h of topology.hosts) {
@@ -86,11 +114,68 @@ export class LabWorld {
     return (host.echo ?? []).some((e) => e.port === port);
   }
 
+  /** The link faults in force now. */
+  faults(): readonly LinkFault[] {
+    return this.linkFaults;
+  }
+
   /**
    * Can `from` open a TCP connection to address:port? Only over a network both are on that is
-   * not cut, to a running host that listens there — what the runtimes enforce.
+   * not cut, to a running host that listens there — what the runtimes enforce — and through
+   * the link faults in force: a cut or drop decides, a reset refuses, and a delay decides
+   * against the connecting side's timer (`timerMs`, absent = no timer) unless the connect time
+   * comes so near it that a shared machine's jitter could tip it either way: then `undecided`.
    */
-  canConnect(
+  canConnect(from: HostModel, address: string, port: number, timerMs?: number): ConnectVerdict {
+    const plain = this.canConnectIgnoringFaults(from, address, port);
+    if (!plain.ok || this.linkFaults.length === 0) return plain;
+    const target = this.owner(address)!;
+    const effect = pathEffect(
+      this.linkFaults,
+      { host: from.name, address: plain.local },
+      { host: target.host.name, address },
+      port,
+    );
+    if (effect.blocked) {
+      const { how, fault } = effect.blocked;
+      const why = fault.id;
+      if (how === 'net-unreachable') return { ok: false, why, code: 'ENETUNREACH' };
+      if (how === 'host-unreachable') return { ok: false, why, code: 'EHOSTUNREACH' };
+      if (how === 'reset') return { ok: false, why, code: 'ECONNREFUSED' };
+      return { ok: false, why, code: 'ETIMEDOUT' };
+    }
+    const rtt = effect.forwardMs + effect.backwardMs;
+    if (timerMs !== undefined && rtt > 0) {
+      const margin = timingMargin(timerMs);
+      if (rtt >= timerMs + margin)
+        return {
+          ok: false,
+          why: `connect takes ${rtt} ms (link delay), over the ${timerMs} ms timer`,
+          code: 'ETIMEDOUT',
+        };
+      if (rtt > timerMs - margin)
+        return {
+          ...plain,
+          undecided: `connect takes ${rtt} ms (link delay), too near the ${timerMs} ms timer to say`,
+        };
+    }
+    return { ...plain, rttMs: rtt };
+  }
+
+  /** A connection's round trip added by link delays (0 without faults), for exchanges after the connect. */
+  roundTripMs(from: HostModel, local: string, address: string, port: number): number {
+    const target = this.owner(address);
+    if (!target || this.linkFaults.length === 0) return 0;
+    const e = pathEffect(
+      this.linkFaults,
+      { host: from.name, address: local },
+      { host: target.host.name, address },
+      port,
+    );
+    return e.forwardMs + e.backwardMs;
+  }
+
+  private canConnectIgnoringFaults(
     from: HostModel,
     address: string,
     port: number,
@@ -143,6 +228,11 @@ export class LabWorld {
         this.cut.delete(step.network);
         return;
       case 'wait':
+        return;
+      case 'fault':
+      case 'heal':
+      case 'faults':
+        this.linkFaults = faultsAfter(this.linkFaults, step);
         return;
       case 'replaceConfig': {
         // Parsed when the scenario was resolved; a text rejected as a whole (c.12) keeps the running rules.

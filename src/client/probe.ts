@@ -96,6 +96,7 @@ export async function probeFromHost(
   const started = Date.now();
   const timeoutMs = request.timeoutMs ?? DefaultTimeoutMs;
   const idleMs = Math.min(300, timeoutMs);
+  const echoPatienceMs = Math.min(2_000, timeoutMs);
   const at = () => ({ t: Date.now(), host: ctx.origin, service: 'probe' as const });
   // SOCKS 4 carries only an address: resolve a topology host name on the client, as clients do.
   const targetHost =
@@ -154,7 +155,7 @@ export async function probeFromHost(
         remote: route.conn.remote,
         via: 'direct',
       });
-      const got = await converse(route.conn.socket, Buffer.alloc(0), request.send, idleMs);
+      const got = await converse(route.conn.socket, Buffer.alloc(0), request.send, idleMs, echoPatienceMs);
       route.conn.socket.destroy();
       return finish({ reply: null, received: got.toString('latin1'), clientRoute, local: route.conn.local });
     }
@@ -209,7 +210,7 @@ export async function probeFromHost(
     return finish({ reply, received: '', local, ...withRoute });
   }
   if (request.command === 'connect') {
-    const got = await converse(conn.socket, exchange.finish(), request.send, idleMs);
+    const got = await converse(conn.socket, exchange.finish(), request.send, idleMs, echoPatienceMs);
     conn.socket.destroy();
     return finish({ reply, received: got.toString('latin1'), local, ...withRoute });
   }
@@ -250,6 +251,7 @@ function converse(
   first: Buffer,
   send: string | undefined,
   idleMs: number,
+  echoPatienceMs = idleMs,
 ): Promise<Buffer> {
   let received = first;
   const want = send === undefined ? 0 : Buffer.byteLength(send);
@@ -266,17 +268,20 @@ function converse(
       clearTimeout(timer);
       timer = setTimeout(done, ms);
     };
+    // While less came back than was sent, a slow or lossy link (a retransmission costs 200 ms
+    // or more) may still be delivering it: wait longer before calling the line idle.
+    const pending = () => (want > received.length ? Math.max(idleMs, echoPatienceMs) : idleMs);
     const onData = (chunk: Buffer) => {
       received = Buffer.concat([received, chunk]);
       // An echo of everything we sent: give the line a moment more, then stop.
-      arm(want > 0 && received.length >= want ? Math.min(50, idleMs) : idleMs);
+      arm(want > 0 && received.length >= want ? Math.min(50, idleMs) : pending());
     };
     socket.on('data', onData);
     socket.once('end', done);
     socket.once('close', done);
     socket.on('error', () => {});
     if (send !== undefined) socket.write(send);
-    arm(idleMs);
+    arm(pending());
   });
 }
 

@@ -13,9 +13,9 @@ export function renderCheck(result: CheckResult, options: { readonly verbose?: b
   for (const c of result.cases) {
     const p = c.prediction;
     const ok = c.contradictions.length === 0;
-    out.push(
-      `${ok ? 'ok  ' : 'BAD '} ${c.case.name}: ${describeReply(p.reply, c.case.protocol)}, ${p.path.join(' > ')}`,
-    );
+    const mark = p.undecided ? '??  ' : ok ? 'ok  ' : 'BAD ';
+    out.push(`${mark} ${c.case.name}: ${describeReply(p.reply, c.case.protocol)}, ${p.path.join(' > ')}`);
+    for (const u of p.undecided ?? []) out.push(`       cannot predict: ${u}`);
     for (const f of c.contradictions)
       out.push(`       ${f.what}: scenario expects ${f.expected}, configs give ${f.actual}`);
     if (!ok || options.verbose) for (const r of p.reasoning) out.push(`       · ${r}`);
@@ -25,10 +25,12 @@ export function renderCheck(result: CheckResult, options: { readonly verbose?: b
   const errors = result.lints.filter((l) => l.severity === 'error').length;
   const warnings = result.lints.length - errors;
   const bad = result.cases.filter((c) => c.contradictions.length > 0).length;
+  const unsure = result.cases.filter((c) => c.prediction.undecided).length;
   out.push(
     '',
     `${errors} lint error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}; ` +
-      `${result.cases.length - bad} of ${result.cases.length} cases predicted as expected`,
+      `${result.cases.length - bad - unsure} of ${result.cases.length} cases predicted as expected` +
+      (unsure > 0 ? `, ${unsure} not predictable (timing under link faults)` : ''),
     '',
   );
   return out.join('\n');
@@ -50,6 +52,7 @@ export function checkJson(result: CheckResult): string {
           path: c.prediction.path,
           hops: c.prediction.hops,
           reasoning: c.prediction.reasoning,
+          ...(c.prediction.undecided ? { undecided: c.prediction.undecided } : {}),
         },
         contradictions: c.contradictions,
       })),

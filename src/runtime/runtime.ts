@@ -1,6 +1,7 @@
 import type { HostProbeOutcome, HostProbeRequest, ProbeProtocol } from '../client/probe.ts';
 import type { Endpoint, EventSink, LabEvent } from '../common/events.ts';
 import type { ServerTotals } from '../common/server-totals.ts';
+import type { LinkFault } from '../topology/link-faults.ts';
 import type { HostModel, IdentdBehaviour, ResolvedTopology } from '../topology/model.ts';
 
 /**
@@ -38,6 +39,18 @@ export interface LabTimeouts {
   readonly identdRead?: number;
 }
 
+/** How a lab applies each kind of link fault, found by probing what the kernel offers. */
+export interface FaultSupport {
+  /** e.g. `netem`, `nfqueue (python3 delayer)`, `virtual network`; null: not available, with why in notes. */
+  readonly delay: string | null;
+  readonly loss: string | null;
+  readonly drop: string | null;
+  readonly reset: string | null;
+  readonly cut: string | null;
+  /** What was probed and found (`netem: no (Specified qdisc kind is unknown)`, `tbf: yes`, …). */
+  readonly notes: readonly string[];
+}
+
 export interface Runtime {
   readonly name: RuntimeName;
   probe(): Promise<ProbeResult>;
@@ -73,6 +86,8 @@ export interface Lab extends AsyncDisposable {
   readonly runtime: RuntimeName;
   readonly runId: string;
   readonly topology: ResolvedTopology;
+  /** The shorter timers the lab was started with (UpOptions.timeouts); absent = the spec's. */
+  readonly timeouts?: LabTimeouts | undefined;
   host(name: string): LabHost;
   /** Every event seen so far (the lab keeps them for trace stitching). */
   events(): readonly LabEvent[];
@@ -89,6 +104,13 @@ export interface Lab extends AsyncDisposable {
   ): Promise<{ readonly reloaded: boolean; readonly error?: string }>;
   cutNetwork(network: string): Promise<void>;
   restoreNetwork(network: string): Promise<void>;
+  /**
+   * Link faults (topology/link-faults.ts): make exactly `faults` be in force, adding and removing
+   * what differs from the set before. Runtimes that cannot apply them leave this out.
+   */
+  setFaults?(faults: readonly LinkFault[]): Promise<void>;
+  /** What this lab can do with link faults and by which mechanism (detected at start). */
+  faultSupport?(): Promise<FaultSupport>;
   down(): Promise<void>;
   /** Subscribe to events from now on (what `sockslab up --events` streams); returns unsubscribe. */
   subscribe?(sink: EventSink): () => void;

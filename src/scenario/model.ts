@@ -1,4 +1,5 @@
 import type { ProbeProtocol, ProbeRequest } from '../runtime/runtime.ts';
+import type { LinkFault } from '../topology/link-faults.ts';
 import type { IdentdBehaviour, ParsedConfigText } from '../topology/model.ts';
 
 /**
@@ -32,7 +33,23 @@ export type ScenarioStep =
     }
   | { readonly kind: 'cut'; readonly network: string }
   | { readonly kind: 'restore'; readonly network: string }
-  | { readonly kind: 'wait'; readonly ms: number };
+  | { readonly kind: 'wait'; readonly ms: number }
+  /** A link fault goes in (scenario `fault:`). */
+  | { readonly kind: 'fault'; readonly fault: LinkFault }
+  /** Link faults come out: all of them, or those on one host (and network). */
+  | { readonly kind: 'heal'; readonly host?: string; readonly network?: string }
+  /** The whole set of link faults in force becomes `faults` (what the runner puts back after a case). */
+  | { readonly kind: 'faults'; readonly faults: readonly LinkFault[] };
+
+/** A bound on when the probe's answer came, in ms from its start, as written (`2*upstreamConnect`). */
+export interface ElapsedBound {
+  readonly text: string;
+  /** Lab timer multiples and a fixed part: value = fixedMs + sum(times × timer). */
+  readonly timers: readonly { readonly timer: TimerName; readonly times: number }[];
+  readonly fixedMs: number;
+}
+
+export type TimerName = 'identd' | 'upstreamConnect' | 'establish' | 'requestRead';
 
 /** A substring or regular expression to look for, optionally only on one host. */
 export interface TextMatcher {
@@ -88,6 +105,7 @@ export interface CaseExpectations {
   readonly received?: string;
   readonly echo?: boolean;
   readonly reached?: boolean;
+  readonly elapsed?: { readonly after?: ElapsedBound; readonly before?: ElapsedBound };
 }
 
 export interface ScenarioCase {

@@ -1,7 +1,9 @@
 import { basename, extname } from 'node:path';
 import type { ProbeProtocol, ProbeRequest } from '../runtime/runtime.ts';
 import { parseConfigText } from '../topology/config-parsers.ts';
+import { LinkFaultError, resolveLinkFault } from '../topology/link-faults.ts';
 import type { IdentdBehaviour, ResolvedTopology, TextOrigin } from '../topology/model.ts';
+import { parseElapsedBound } from './elapsed.ts';
 import { type LoadedScenario, scenarioError, type YamlPath } from './load.ts';
 import type {
   CaseExpectations,
@@ -302,6 +304,20 @@ export function resolveScenario(loaded: LoadedScenario, topology: ResolvedTopolo
     if ('cut' in s) return { kind: 'cut', network: network(s.cut, [...path, 'cut']) };
     if ('restore' in s) return { kind: 'restore', network: network(s.restore, [...path, 'restore']) };
     if ('wait' in s) return { kind: 'wait', ms: parseDuration(s.wait) };
+    if ('fault' in s) {
+      try {
+        return { kind: 'fault', fault: resolveLinkFault(s.fault, topology.hosts) };
+      } catch (err) {
+        if (!(err instanceof LinkFaultError)) throw err;
+        return fail([...path, 'fault', ...err.path], err.message, 'E_SCENARIO_FAULT');
+      }
+    }
+    if ('heal' in s) {
+      if (s.heal === 'all') return { kind: 'heal' };
+      const h = host(s.heal.host, [...path, 'heal', 'host']);
+      if (s.heal.network !== undefined) network(s.heal.network, [...path, 'heal', 'network']);
+      return { kind: 'heal', host: h, ...(s.heal.network !== undefined ? { network: s.heal.network } : {}) };
+    }
     if ('identd' in s) {
       const b = s.identd.behaviour;
       const behaviour: IdentdBehaviour =
@@ -357,6 +373,20 @@ export function resolveScenario(loaded: LoadedScenario, topology: ResolvedTopolo
     return { ...(m.host !== undefined ? { host: m.host } : {}), contains: m.contains!, text: m.contains! };
   }
 
+  function elapsedBounds(
+    e: NonNullable<RawExpect['elapsed']>,
+    path: YamlPath,
+  ): NonNullable<CaseExpectations['elapsed']> {
+    const one = (key: 'after' | 'before') => {
+      const v = e[key];
+      if (v === undefined) return {};
+      const b = parseElapsedBound(v);
+      if (typeof b === 'string') return fail([...path, key], b, 'E_SCENARIO_SCHEMA');
+      return { [key]: b };
+    };
+    return { ...one('after'), ...one('before') };
+  }
+
   function resolveExpect(e: RawExpect, protocol: ProbeProtocol, path: YamlPath): CaseExpectations {
     const identd: IdentdExpectation[] = Object.entries(e.identd ?? {}).map(([hopHost, v]) => {
       const p = [...path, 'identd', hopHost];
@@ -398,6 +428,7 @@ export function resolveScenario(loaded: LoadedScenario, topology: ResolvedTopolo
       ...(e.received !== undefined ? { received: e.received } : {}),
       ...(e.echo !== undefined ? { echo: e.echo } : {}),
       ...(e.reached !== undefined ? { reached: e.reached } : {}),
+      ...(e.elapsed !== undefined ? { elapsed: elapsedBounds(e.elapsed, [...path, 'elapsed']) } : {}),
     };
   }
 

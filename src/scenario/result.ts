@@ -12,6 +12,8 @@ export interface PredictionCheck {
   readonly agreed: boolean;
   /** Each point where the run differed from the prediction (a finding about the network). */
   readonly differences: readonly string[];
+  /** Why the prediction could not decide (timing under link faults); then it is not compared. */
+  readonly undecided?: readonly string[];
 }
 
 /** One case after it ran: its outcome, its trace and its verdict. */

@@ -1,7 +1,9 @@
 import type { LabEvent } from '../common/events.ts';
-import type { Lab, ProbeOutcome } from '../runtime/runtime.ts';
+import type { Lab, LabTimeouts, ProbeOutcome } from '../runtime/runtime.ts';
 import { ConfigsInPlace } from './config-undo.ts';
+import { checkElapsed } from './elapsed.ts';
 import { checkExpectations, type Failure } from './expect.ts';
+import { FaultsInPlace } from './faults-in-place.ts';
 import type { ScenarioCase, ScenarioStep } from './model.ts';
 import type { CaseResult, PredictionCheck } from './result.ts';
 import { describeStep } from './step-text.ts';
@@ -40,14 +42,29 @@ export interface RunnerOptions {
    * back. Pass one per lab to `runCase` called case by case (runCases makes its own).
    */
   readonly configs?: ConfigsInPlace;
+  /** The link faults in force, followed across cases like `configs` (runCases makes its own). */
+  readonly faults?: FaultsInPlace;
+  /** The lab's timers, for `elapsed:` expectations (default: those the lab was started with). */
+  readonly timers?: LabTimeouts;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Applies one fault step; returns a failure when it threw or the reload did not do what the case said. */
-export async function applyStep(lab: Lab, step: ScenarioStep, label: string): Promise<Failure | undefined> {
+export async function applyStep(
+  lab: Lab,
+  step: ScenarioStep,
+  label: string,
+  faults: FaultsInPlace = new FaultsInPlace(lab.topology.faults),
+): Promise<Failure | undefined> {
   try {
     switch (step.kind) {
+      case 'fault':
+      case 'heal':
+      case 'faults':
+        if (!lab.setFaults) throw new Error(`the ${lab.runtime} runtime cannot apply link faults`);
+        await lab.setFaults(faults.after(step));
+        return undefined;
       case 'stop':
         await lab.stopHost(step.host);
         return undefined;
@@ -130,13 +147,16 @@ export async function runCase(options: Omit<RunnerOptions, 'cases'>, c: Scenario
   const failures: Failure[] = [];
   const from = lab.events().length;
   const configs = options.configs ?? new ConfigsInPlace(lab.topology);
-  const undo = configs.undoFor(c);
-  for (const [i, step] of c.steps.entries()) {
-    const f = await applyStep(lab, step, `step ${i + 1}`);
+  const faults = options.faults ?? new FaultsInPlace(lab.topology.faults);
+  const undo = [...configs.undoFor(c), ...faults.undoFor(c)];
+  const follow = async (step: ScenarioStep, label: string) => {
+    const f = await applyStep(lab, step, label, faults);
     predictor?.apply(step);
     configs.follow(step);
+    faults.follow(step);
     if (f) failures.push(f);
-  }
+  };
+  for (const [i, step] of c.steps.entries()) await follow(step, `step ${i + 1}`);
   let outcome: ProbeOutcome;
   try {
     outcome = await lab.probe({ ...c.request, timeoutMs: c.timeoutMs });
@@ -161,6 +181,7 @@ export async function runCase(options: Omit<RunnerOptions, 'cases'>, c: Scenario
       { outcome, trace, ...(c.request.send !== undefined ? { sent: c.request.send } : {}) },
       c.protocol,
     ),
+    ...checkElapsed(c.expect.elapsed, outcome.durationMs, options.timers ?? lab.timeouts),
   );
   let prediction: PredictionCheck | undefined;
   try {
@@ -174,19 +195,10 @@ export async function runCase(options: Omit<RunnerOptions, 'cases'>, c: Scenario
       differences: [`no prediction: ${(err as Error).message}`],
     };
   }
-  for (const [i, step] of c.cleanup.entries()) {
-    const f = await applyStep(lab, step, `cleanup ${i + 1}`);
-    predictor?.apply(step);
-    configs.follow(step);
-    if (f) failures.push(f);
-  }
-  // Configs the steps replaced go back as they were before the case (unless it says keep: true).
-  for (const [i, step] of undo.entries()) {
-    const f = await applyStep(lab, step, `putting back ${i + 1}`);
-    predictor?.apply(step);
-    configs.follow(step);
-    if (f) failures.push(f);
-  }
+  for (const [i, step] of c.cleanup.entries()) await follow(step, `cleanup ${i + 1}`);
+  // Configs the steps replaced and link faults they set go back as they were before the case
+  // (unless it says keep: true).
+  for (const [i, step] of undo.entries()) await follow(step, `putting back ${i + 1}`);
   return {
     case: c,
     outcome,
@@ -202,9 +214,10 @@ export async function runCase(options: Omit<RunnerOptions, 'cases'>, c: Scenario
 export async function runCases(options: RunnerOptions): Promise<CaseResult[]> {
   const results: CaseResult[] = [];
   const configs = options.configs ?? new ConfigsInPlace(options.lab.topology);
+  const faults = options.faults ?? new FaultsInPlace(options.lab.topology.faults);
   for (const [index, c] of options.cases.entries()) {
     options.hooks?.onCaseStart?.(c, index);
-    const result = await runCase({ ...options, configs }, c);
+    const result = await runCase({ ...options, configs, faults }, c);
     results.push(result);
     options.hooks?.onCaseEnd?.(result, index);
   }

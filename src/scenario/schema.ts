@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LinkFaultRaw } from '../topology/link-faults.ts';
 
 /**
  * The scenario DSL (scenarios/*.yaml), raw stage: what a file may contain, before matrix
@@ -59,7 +60,20 @@ export const Step = z.union([
   z.strictObject({ cut: z.string().describe('network name') }),
   z.strictObject({ restore: z.string().describe('network name') }),
   z.strictObject({ wait: Duration }),
+  z.strictObject({ fault: LinkFaultRaw }),
+  z.strictObject({
+    heal: z
+      .union([z.literal('all'), z.strictObject({ host: HostName, network: z.string().optional() })])
+      .describe('remove the link faults in force: all, or those on one host (and network)'),
+  }),
 ]);
+
+/** `identd`, `2*upstreamConnect`, `establish+500ms`, `1500ms`: a timer of the lab, a multiple, plus a margin. */
+const TimerExpr = z
+  .union([z.number().int().nonnegative(), z.string().min(1)])
+  .describe(
+    'ms, a duration, or a lab timer (identd, upstreamConnect, establish, requestRead) as [N*]timer[+duration]',
+  );
 
 const Reply = z
   .union([z.number().int().min(0).max(255), z.string()])
@@ -127,6 +141,15 @@ export const Expect = z.strictObject({
   received: z.string().optional().describe('exact data the origin got back'),
   echo: z.boolean().optional().describe('data came back unchanged'),
   reached: z.boolean().optional().describe('the destination saw the connection'),
+  elapsed: z
+    .strictObject({
+      after: TimerExpr.optional().describe(
+        'the request took at least this long (e.g. identd: after the identd timer)',
+      ),
+      before: TimerExpr.optional().describe('the request took less than this'),
+    })
+    .optional()
+    .describe("when the probe's answer came, measured from its start, against the lab's timers"),
 });
 
 export const Matrix = z

@@ -18,5 +18,15 @@ export function describeStep(s: ScenarioStep): string {
       return `${s.kind} ${s.network}`;
     case 'wait':
       return `wait ${s.ms} ms`;
+    case 'fault':
+      return s.fault.id;
+    case 'heal':
+      return s.host === undefined
+        ? 'heal every link fault'
+        : `heal link faults on ${s.host}${s.network ? `@${s.network}` : ''}`;
+    case 'faults':
+      return s.faults.length === 0
+        ? 'no link faults'
+        : `link faults: ${s.faults.map((f) => f.id).join('; ')}`;
   }
 }

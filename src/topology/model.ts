@@ -1,3 +1,4 @@
+import type { LinkFault } from './link-faults.ts';
 /**
  * The resolved topology: what a loaded, validated YAML topology means, deep-frozen. Runtimes,
  * the scenario runner, analysis and diagrams all read this and nothing rawer. Its configs are
@@ -134,6 +135,8 @@ export interface ResolvedTopology {
   readonly description?: string;
   readonly networks: readonly NetworkModel[];
   readonly hosts: readonly HostModel[];
+  /** Link faults present for the whole run (topology `faults:`), applied by every runtime at start. */
+  readonly faults?: readonly LinkFault[];
 }
 
 /** The config of a parse result, when it parsed. */

@@ -5,6 +5,7 @@ import { type ConfigName, type ConfigOfName, configParsers, parseConfigText } fr
 import { TopologyErrorCode as Codes, suggest, type TopologyIssue, type YamlPath } from './errors.ts';
 import { hostTable } from './host-table.ts';
 import { formatIPv4 } from './ipv4.ts';
+import { type LinkFault, LinkFaultError, resolveLinkFault } from './link-faults.ts';
 import {
   type ConfigText,
   type EchoService,
@@ -316,10 +317,30 @@ export async function resolveTopology(
     ...(raw.description !== undefined ? { description: raw.description } : {}),
     networks,
     hosts,
+    ...standingFaults(ctx, raw, hosts),
   };
   const configs = topologyConfigs(topology);
   checkReferences(ctx, topology, whereOf);
   return { topology, configs, issues: ctx.issues };
+}
+
+/** The topology's standing `faults:`, resolved against its hosts (errors located at the key at fault). */
+function standingFaults(
+  ctx: Ctx,
+  raw: RawTopology,
+  hosts: readonly HostModel[],
+): { faults?: readonly LinkFault[] } {
+  if (!raw.faults || raw.faults.length === 0) return {};
+  const out: LinkFault[] = [];
+  for (const [i, f] of raw.faults.entries()) {
+    try {
+      out.push(resolveLinkFault(f, hosts));
+    } catch (err) {
+      if (!(err instanceof LinkFaultError)) throw err;
+      ctx.issues.push(ctx.source.issue(Codes.Reference, ['faults', i, ...err.path], err.message));
+    }
+  }
+  return { faults: out };
 }
 
 function resolveIdentd(raw: RawIdentd | undefined, role: Role): HostModel['identd'] {

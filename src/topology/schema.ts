@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LinkFaultRaw } from './link-faults.ts';
 import { EchoKinds, Roles } from './model.ts';
 
 /**
@@ -171,6 +172,12 @@ export const TopologySchema = z
       })
       .optional(),
     hosts: z.record(name('host'), HostSchema).describe('Host name → host.'),
+    faults: z
+      .array(LinkFaultRaw)
+      .optional()
+      .describe(
+        'link faults present for the whole run (delay, loss, one-way drop, cut, reset on one interface)',
+      ),
   })
   .describe('A sockslab topology: networks, hosts, their servers, identds and echo services.');
 

@@ -17,8 +17,11 @@ import { renderMarkdown } from '../../report/markdown.ts';
 import { matrixReport } from '../../report/matrix-heat.ts';
 import { buildRunReport, type RunReport } from '../../report/model.ts';
 import { renderCoverage, renderFailures, renderFindings, renderResultTable } from '../../report/terminal.ts';
+import { faultSupportText } from '../../runtime/fault-support.ts';
 import { ConfigsInPlace } from '../../scenario/config-undo.ts';
 import { allCases, scenarioDirectory, selectScenarios } from '../../scenario/discover.ts';
+import { SpecTimers } from '../../scenario/elapsed.ts';
+import { FaultsInPlace, usesLinkFaults } from '../../scenario/faults-in-place.ts';
 import type { ScenarioCase } from '../../scenario/model.ts';
 import { describeReply } from '../../scenario/replies.ts';
 import type { CaseResult } from '../../scenario/result.ts';
@@ -189,8 +192,9 @@ export async function runCommand(
   const runtime = await reg.ready(options.runtime);
   const id = newId();
   const started = Date.now();
+  const timers = options.specTimers ? SpecTimers : ScenarioTimeouts;
   const predictor: CasePredictor | undefined = options.predict
-    ? createPredictor(topology, configs)
+    ? createPredictor(topology, configs, timers)
     : undefined;
   // The request-class matrix of the topology as written (static: before any scenario step).
   const matrix = matrixReport(await buildMatrix(new LabWorld(topology, configs)));
@@ -199,6 +203,10 @@ export async function runCommand(
     ...(options.specTimers ? {} : { timeouts: ScenarioTimeouts }),
   });
   const interactive = process.stdout.isTTY === true && !process.env.CI && !options.json;
+  // Link faults: say by which mechanism this lab applies them (what the kernel offers decides).
+  if ((topology.faults?.length || cases.some(usesLinkFaults)) && !options.json && lab.faultSupport) {
+    process.stdout.write(`${faultSupportText(await lab.faultSupport())}\n`);
+  }
   // Ctrl-C or a TERM from CI: take the lab down (namespaces, containers) before leaving.
   const onSignal = (signal: NodeJS.Signals) => {
     process.stderr.write(`sockslab: ${signal}: taking the lab down\n`);
@@ -211,7 +219,13 @@ export async function runCommand(
   try {
     results = await execute(
       cases,
-      { lab, configs: new ConfigsInPlace(topology), ...(predictor ? { predictor } : {}) },
+      {
+        lab,
+        configs: new ConfigsInPlace(topology),
+        faults: new FaultsInPlace(topology.faults),
+        timers,
+        ...(predictor ? { predictor } : {}),
+      },
       options.json ? 'silent' : interactive ? 'tty' : 'plain',
     );
     servers = await lab.serverTotals?.();

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { InputError } from '../../common/errors.ts';
 import type { LabEvent } from '../../common/events.ts';
+import { faultSupportText } from '../../runtime/fault-support.ts';
 import { startLabControl } from '../../runtime/lab-control.ts';
 import type { Lab, UpOptions } from '../../runtime/runtime.ts';
 import { loadTopology } from '../../topology/load.ts';
@@ -171,6 +172,11 @@ export function register(program: Command): void {
       });
       removeLabStateOnExit(statePath);
       process.stdout.write(`${labTable(lab)}\n\n`);
+      // Standing link faults are in force: say how this kernel applies them.
+      if (topology.faults?.length && lab.faultSupport)
+        process.stdout.write(
+          `standing faults: ${topology.faults.map((f) => f.id).join('; ')}\n${faultSupportText(await lab.faultSupport())}\n\n`,
+        );
       process.stdout.write(
         `lab ${topology.name} is up (runtime ${lab.runtime}, run ${lab.runId}); control ${control.url}, state ${statePath}\n` +
           `probe it: sockslab probe ${file} --from <host> --user <user> --connect <host:port> --send hello\n` +

@@ -1,10 +1,13 @@
+import { existsSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import type { StartedTestContainer } from 'testcontainers';
 import { InputError } from '../../common/errors.ts';
 import type { EventSink, LabEvent } from '../../common/events.ts';
+import type { LinkFault } from '../../topology/link-faults.ts';
 import type { HostModel, IdentdBehaviour, ResolvedTopology } from '../../topology/model.ts';
 import { AgentEvents, fixedAddressHost, followProbe, reloadResult, uidOf } from '../agent-lab.ts';
-import type { Lab, LabHost, LabTimeouts, ProbeOutcome, ProbeRequest } from '../runtime.ts';
+import { KernelFaults } from '../kernel-faults.ts';
+import type { FaultSupport, Lab, LabHost, LabTimeouts, ProbeOutcome, ProbeRequest } from '../runtime.ts';
 import {
   type AgentLine,
   type ControlReply,
@@ -58,6 +61,9 @@ const settleMaxMs = 3_000;
 export class DockerLab implements Lab {
   readonly runtime = 'docker' as const;
   readonly runId: string;
+  get timeouts(): LabTimeouts | undefined {
+    return this.options.timeouts;
+  }
   readonly topology: ResolvedTopology;
   private readonly plan: NetworkPlan;
   private readonly hosts = new Map<string, RunningHost>();
@@ -66,12 +72,44 @@ export class DockerLab implements Lab {
   private readonly cut = new Set<string>();
   /** Whether off-network traffic is rejected at once (firewall.ts); false: it times out instead. */
   isolated = false;
+  /** Link faults in the containers' own network namespaces (runtime/kernel-faults.ts). */
+  readonly linkFaults: KernelFaults;
+  private readonly pids = new Map<string, number>();
 
   constructor(private readonly options: DockerLabOptions) {
     this.runId = options.runId;
     this.topology = options.topology;
     this.plan = planNetworks(options.topology, options.runId);
     this.log = new AgentEvents(options.events);
+    this.linkFaults = new KernelFaults({
+      hosts: options.topology.hosts.map((h) => h.name),
+      unreachable: options.unreachable ?? 'refused',
+      // The container's network namespace, entered from this machine: needs a local engine and root.
+      enter: async (host) => ['nsenter', '-t', String(await this.pidOf(host)), '-n'],
+    });
+  }
+
+  private async pidOf(host: string): Promise<number> {
+    const known = this.pids.get(host);
+    if (known !== undefined) return known;
+    const info = await this.options.engine.dockerode
+      .getContainer(this.running(host).container.getId())
+      .inspect();
+    const pid = info.State?.Pid ?? 0;
+    if (!(pid > 0) || !existsSync(`/proc/${pid}/ns/net`))
+      throw new Error(
+        `host ${host}: its container's network namespace is not on this machine (a remote engine?)`,
+      );
+    this.pids.set(host, pid);
+    return pid;
+  }
+
+  async setFaults(faults: readonly LinkFault[]): Promise<void> {
+    await this.linkFaults.apply(faults);
+  }
+
+  faultSupport(): Promise<FaultSupport> {
+    return this.linkFaults.detect();
   }
 
   /** Creates the networks and starts every host; on any failure removes everything of this run. */
@@ -88,6 +126,7 @@ export class DockerLab implements Lab {
       const started = await Promise.allSettled(topology.hosts.map((h) => this.startHost0(h)));
       const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
+      if (topology.faults?.length) await this.setFaults(topology.faults);
     } catch (err) {
       await this.down();
       throw err;
@@ -345,6 +384,7 @@ export class DockerLab implements Lab {
 
   down(): Promise<void> {
     this.downed ??= (async () => {
+      this.linkFaults.close();
       for (const h of this.hosts.values()) h.follower.close();
       await removeRun(this.options.engine, this.runId);
     })();

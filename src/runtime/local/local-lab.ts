@@ -10,6 +10,7 @@ import { ServerMetrics } from '../../server/metrics.ts';
 import type { CommandRunner, ServerRules, Timers } from '../../server/options.ts';
 import { SocksServer } from '../../server/server.ts';
 import { hostsResolver, topologyUserFiles } from '../../topology/host-table.ts';
+import type { LinkFault } from '../../topology/link-faults.ts';
 import {
   type HostModel,
   type IdentdBehaviour,
@@ -17,7 +18,15 @@ import {
   type ResolvedTopology,
 } from '../../topology/model.ts';
 import { startEchoService } from '../echo-service.ts';
-import type { Lab, LabHost, ProbeOutcome, ProbeRequest, UpOptions } from '../runtime.ts';
+import type {
+  FaultSupport,
+  Lab,
+  LabHost,
+  LabTimeouts,
+  ProbeOutcome,
+  ProbeRequest,
+  UpOptions,
+} from '../runtime.ts';
 import { runProbe } from './probe.ts';
 import { type ConfigName, replaceRule, serverRules } from './server-rules.ts';
 import { VirtualNetwork } from './virtual-network.ts';
@@ -48,6 +57,9 @@ const recordingRunner: CommandRunner = {
 export class LocalLab implements Lab {
   readonly runtime = 'local' as const;
   readonly runId: string;
+  get timeouts(): LabTimeouts | undefined {
+    return this.options.timeouts;
+  }
   readonly network: VirtualNetwork;
   private readonly hosts = new Map<string, HostRuntime>();
   private readonly log: LabEvent[] = [];
@@ -75,6 +87,7 @@ export class LocalLab implements Lab {
   static async start(topology: ResolvedTopology, options: UpOptions = {}): Promise<LocalLab> {
     const lab = new LocalLab(topology, options);
     try {
+      lab.network.setFaults(topology.faults ?? []);
       await Promise.all(topology.hosts.filter((h) => !h.stopped).map((h) => lab.startHost(h.name)));
     } catch (err) {
       await lab.down();
@@ -269,6 +282,22 @@ export class LocalLab implements Lab {
   async restoreNetwork(network: string): Promise<void> {
     this.checkNetwork(network);
     this.network.restoreNetwork(network);
+  }
+
+  async setFaults(faults: readonly LinkFault[]): Promise<void> {
+    this.network.setFaults(faults);
+  }
+
+  async faultSupport(): Promise<FaultSupport> {
+    const v = 'virtual network';
+    return {
+      cut: v,
+      delay: `${v} (in-process relay)`,
+      loss: `${v} (retransmission delays)`,
+      drop: v,
+      reset: v,
+      notes: [],
+    };
   }
 
   private checkNetwork(network: string): void {

@@ -1,7 +1,9 @@
 import { createServer, type Server, Socket } from 'node:net';
 import type { Endpoint } from '../../common/events.ts';
 import type { Conn, ConnectOptions, Listener, ListenOptions, Net } from '../../net/net.ts';
+import { type LinkFault, pathEffect } from '../../topology/link-faults.ts';
 import type { ResolvedTopology } from '../../topology/model.ts';
+import { dialThroughRelay, LossCounters } from './fault-relay.ts';
 import { type LoopbackInterface, type LoopbackPlan, planLoopback } from './loopback-plan.ts';
 import { SocketOwners } from './socket-owners.ts';
 
@@ -60,6 +62,15 @@ export class VirtualNetwork {
   readonly owners = new SocketOwners();
   private readonly bound = new Map<string, Bound>();
   private readonly cut = new Set<string>();
+  private faults: readonly LinkFault[] = [];
+  /** Connections made across the network, until they close (a reset fault cuts them). */
+  private readonly live = new Set<{
+    readonly from: { readonly host: string; readonly address: string };
+    readonly to: { readonly host: string; readonly address: string };
+    readonly port: number;
+    readonly socket: Conn['socket'];
+  }>();
+  private readonly losses = new LossCounters();
   private readonly pending = new Set<{ clear(): void }>();
   private readonly unreachable: UnreachableMode;
   private readonly unreachableTimeoutMs: number;
@@ -96,6 +107,26 @@ export class VirtualNetwork {
 
   isCut(network: string): boolean {
     return this.cut.has(network);
+  }
+
+  /**
+   * Link faults in force from now on, for connections made from now on (a connection made
+   * before keeps the link it had). What each does to a connection is `pathEffect`'s answer,
+   * the one the predictor reasons with: a cut fails the connect as a missing route or host
+   * would, a drop lets it hang until the caller's timer, a reset refuses it, and delay or loss
+   * route its bytes through the relay of fault-relay.ts.
+   */
+  setFaults(faults: readonly LinkFault[]): void {
+    this.faults = faults;
+    // A reset also cuts connections already made across it: their connecting side reads
+    // ECONNRESET (on netns and docker it comes with their next segment; here at once).
+    for (const live of this.live) {
+      const e = pathEffect(faults, live.from, live.to, live.port);
+      if (e.blocked?.how !== 'reset') continue;
+      this.live.delete(live);
+      const err = Object.assign(new Error('read ECONNRESET (link fault)'), { code: 'ECONNRESET' });
+      live.socket.destroy(err);
+    }
   }
 
   /** Real address:port of a listening topology address:port (for people outside the lab). */
@@ -282,10 +313,92 @@ export class VirtualNetwork {
     }
     const b = this.bound.get(`${r.to.real}|${options.port}`);
     if (!b) throw netError('ECONNREFUSED', 'connect', `${options.host}:${options.port}`, at);
+    if (this.faults.length > 0 && r.to.host !== host) {
+      const faulty = await this.connectAcrossFaults(host, user, r, b, options, at);
+      if (faulty) return faulty;
+    }
     const socket = await this.dial(r.from.real, b, options.timeoutMs, at);
     const local: Endpoint = { address: r.from.address, port: socket.localPort ?? 0 };
     const remote: Endpoint = { address: r.to.address, port: options.port };
-    return this.owned(host, user, { socket, local, remote });
+    return this.tracked(host, r, options.port, this.owned(host, user, { socket, local, remote }));
+  }
+
+  private tracked(
+    host: string,
+    r: { from: LoopbackInterface; to: LoopbackInterface },
+    port: number,
+    conn: Conn,
+  ): Conn {
+    if (r.to.host === host) return conn;
+    const entry = {
+      from: { host, address: r.from.address },
+      to: { host: r.to.host, address: r.to.address },
+      port,
+      socket: conn.socket,
+    };
+    this.live.add(entry);
+    conn.socket.once('close', () => this.live.delete(entry));
+    return conn;
+  }
+
+  /** The connect through the link faults in force; undefined when none touches it. */
+  private async connectAcrossFaults(
+    host: string,
+    user: string,
+    r: { from: LoopbackInterface; to: LoopbackInterface },
+    b: Bound,
+    options: ConnectOptions,
+    at: Endpoint,
+  ): Promise<Conn | undefined> {
+    const e = pathEffect(
+      this.faults,
+      { host, address: r.from.address },
+      { host: r.to.host, address: r.to.address },
+      options.port,
+    );
+    const where = `${options.host}:${options.port}`;
+    if (e.blocked) {
+      const refusing = this.unreachable === 'refused';
+      switch (e.blocked.how) {
+        case 'reset':
+          throw netError('ECONNREFUSED', 'connect', `${where} (reset)`, at);
+        case 'net-unreachable':
+          if (refusing) throw netError('ENETUNREACH', 'connect', where, at);
+          return this.hang(options, at);
+        case 'host-unreachable':
+          if (refusing) throw netError('EHOSTUNREACH', 'connect', where, at);
+          return this.hang(options, at);
+        case 'timeout':
+          return this.hang(options, at);
+      }
+    }
+    const slow = e.forwardMs > 0 || e.backwardMs > 0;
+    if (!slow && e.forwardLoss.length === 0 && e.backwardLoss.length === 0) return undefined;
+    // The SYN goes one way and the SYN-ACK comes back: the connect takes the round trip.
+    const rtt = e.forwardMs + e.backwardMs;
+    if (options.timeoutMs !== undefined && rtt >= options.timeoutMs) return this.hang(options, at);
+    if (rtt > 0) await new Promise((resolve) => setTimeout(resolve, rtt));
+    const { socket, upPort } = await dialThroughRelay({
+      fromReal: r.from.real,
+      to: { address: b.iface.real, port: b.realPort },
+      forwardMs: e.forwardMs,
+      backwardMs: e.backwardMs,
+      forwardLoss: e.forwardLoss,
+      backwardLoss: e.backwardLoss,
+      losses: this.losses,
+    });
+    const local: Endpoint = { address: r.from.address, port: upPort };
+    return this.tracked(
+      host,
+      r,
+      options.port,
+      this.owned(host, user, { socket, local, remote: { address: r.to.address, port: options.port } }),
+    );
+  }
+
+  /** A connect whose packets are lost: it fails only when the caller's timer (or the lab's) runs out. */
+  private hang(options: ConnectOptions, at: Endpoint): Promise<never> {
+    return this.timeoutFailure(options, at);
   }
 
   private unreachableFailure(options: ConnectOptions, at: Endpoint): Promise<never> {
@@ -294,6 +407,10 @@ export class VirtualNetwork {
       // firewall's reject): the same errno here, so failure texts agree across runtimes.
       return Promise.reject(netError('ENETUNREACH', 'connect', `${options.host}:${options.port}`, at));
     }
+    return this.timeoutFailure(options, at);
+  }
+
+  private timeoutFailure(options: ConnectOptions, at: Endpoint): Promise<never> {
     const ms = options.timeoutMs ?? this.unreachableTimeoutMs;
     return new Promise((_, reject) => {
       const timer = setTimeout(() => {

@@ -1,11 +1,13 @@
 import { existsSync } from 'node:fs';
 import { InputError, SockslabError } from '../../common/errors.ts';
 import type { EventSink, LabEvent } from '../../common/events.ts';
+import type { LinkFault } from '../../topology/link-faults.ts';
 import type { HostModel, IdentdBehaviour, ResolvedTopology } from '../../topology/model.ts';
 import { AgentEvents, fixedAddressHost, followProbe, reloadResult, uidOf } from '../agent-lab.ts';
 import type { AgentLine, ControlReply, ControlRequest, DialOutcome, DialRequest } from '../agent-protocol.ts';
 import { buildHostSpec, ImagePaths } from '../host-spec.ts';
-import type { Lab, LabHost, LabTimeouts, ProbeOutcome, ProbeRequest } from '../runtime.ts';
+import { KernelFaults } from '../kernel-faults.ts';
+import type { FaultSupport, Lab, LabHost, LabTimeouts, ProbeOutcome, ProbeRequest } from '../runtime.ts';
 import { sendAgentControl } from './agent-control.ts';
 import { AgentProcess } from './agent-process.ts';
 import { execInHost } from './host-exec.ts';
@@ -53,6 +55,9 @@ const probeSlackMs = 15_000;
 export class NetnsLab implements Lab {
   readonly runtime = 'netns' as const;
   readonly runId: string;
+  get timeouts(): LabTimeouts | undefined {
+    return this.options.timeouts;
+  }
   readonly topology: ResolvedTopology;
   readonly plan: NetnsPlan;
   private readonly agents = new Map<string, AgentProcess>();
@@ -60,6 +65,8 @@ export class NetnsLab implements Lab {
   private readonly cut = new Set<string>();
   private readonly log: AgentEvents;
   private downed: Promise<void> | undefined;
+  /** Link faults in the hosts' namespaces (runtime/kernel-faults.ts). */
+  readonly linkFaults: KernelFaults;
   /** How long start() spent on the kernel network (incl. the carrier wait) and on the host agents. */
   readonly startTimings = { networkMs: 0, agentsMs: 0 };
 
@@ -68,6 +75,21 @@ export class NetnsLab implements Lab {
     this.topology = options.topology;
     this.plan = planNetns(options.topology, options.runId, options.ownerPid);
     this.log = new AgentEvents(options.events);
+    const byHost = new Map(this.plan.hosts.map((h) => [h.host, h]));
+    this.linkFaults = new KernelFaults({
+      hosts: this.plan.hosts.map((h) => h.host),
+      unreachable: options.unreachable ?? 'refused',
+      enter: async (host) => ['ip', 'netns', 'exec', byHost.get(host)?.namespace ?? this.namespaceOf(host)],
+      ifnameOf: (host, network) => byHost.get(host)?.links.find((l) => l.network === network)?.ifname,
+    });
+  }
+
+  async setFaults(faults: readonly LinkFault[]): Promise<void> {
+    await this.linkFaults.apply(faults);
+  }
+
+  faultSupport(): Promise<FaultSupport> {
+    return this.linkFaults.detect();
   }
 
   /** Namespaces, links, agents; on any failure everything of this run is removed before rethrowing. */
@@ -104,6 +126,7 @@ export class NetnsLab implements Lab {
         }),
       );
       this.startTimings.agentsMs = Date.now() - t1;
+      if (this.topology.faults?.length) await this.setFaults(this.topology.faults);
     } catch (err) {
       await this.down();
       throw err;
@@ -337,7 +360,8 @@ export class NetnsLab implements Lab {
 
   down(): Promise<void> {
     this.downed ??= (async () => {
-      // Agents first (they stop their servers), then whatever is left in the namespaces by PID.
+      // Delayers and agents first (they stop their servers), then whatever is left in the namespaces by PID.
+      this.linkFaults.close();
       await Promise.all([...this.agents.values()].map((a) => a.stop(2_000)));
       await removeNamespaces(namespacesOf(this.plan));
     })();

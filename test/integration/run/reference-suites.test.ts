@@ -15,7 +15,7 @@ import { projectRoot } from '../../helpers/seed-topology.ts';
  * every observation agrees with the static prediction (same policy code on both sides), and the
  * rule coverage of the run's traces equals the coverage `sockslab check` predicts, line by line.
  */
-const suites = ['seed-cascade', 'campus', 'failover', 'multihomed-bind'] as const;
+const suites = ['seed-cascade', 'campus', 'failover', 'multihomed-bind', 'dmz-failover'] as const;
 
 for (const name of suites) {
   test(`the ${name} suite passes on the local runtime and agrees with the prediction, rule coverage included`, async (t) => {
