@@ -11,6 +11,7 @@
  */
 import { ProtocolError } from '../common/errors.ts';
 import { formatIPv4, parseIPv4 } from './address.ts';
+import type { Decoded } from './decoded.ts';
 
 /** VN of a request. */
 export const Socks4Version = 4;
@@ -75,8 +76,6 @@ export interface Socks4Request {
   /** USERID was longer than `userIdKeep` bytes and was cut. */
   readonly userTruncated: boolean;
 }
-
-export type Decoded<T> = { readonly need: number } | { readonly value: T; readonly consumed: number };
 
 export function isSocks4a(ip: Uint8Array, offset = 0): boolean {
   return ip[offset] === 0 && ip[offset + 1] === 0 && ip[offset + 2] === 0 && ip[offset + 3] !== 0;

@@ -10,7 +10,8 @@
  */
 import { ProtocolError } from '../common/errors.ts';
 import { type AddressKind, formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from './address.ts';
-import { type Decoded, Socks4Reply, type Socks4ReplyCode } from './socks4.ts';
+import type { Decoded } from './decoded.ts';
+import { Socks4Reply, type Socks4ReplyCode } from './socks4.ts';
 
 /** VER of every SOCKS 5 message except the RFC 1929 sub-negotiation. */
 export const Socks5Version = 5;

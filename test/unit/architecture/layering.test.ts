@@ -41,7 +41,8 @@ const allowed: Record<string, readonly string[]> = {
   policy: ['common', 'config', 'protocol'],
   net: ['common'],
   identd: ['common', 'net', 'protocol'],
-  server: ['common', 'config', 'policy', 'protocol', 'net', 'identd'],
+  // client: design.md, the server reaches upstreams only through client/ (the one SOCKS client).
+  server: ['common', 'config', 'policy', 'protocol', 'net', 'identd', 'client'],
   client: ['common', 'config', 'policy', 'protocol', 'net'],
   // policy: the host table serves the lab's name service and user files (host-table.ts) as
   // policy's own ports (Resolver, UserFileReader), so runtimes and analysis share one of each.
