@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { getSystemErrorName } from 'node:util';
+import { BulkBufferBytes, BulkThreshold } from './bulk.ts';
 import type { ByteStream } from './net.ts';
 import {
   type TcpHandle,
@@ -77,11 +78,6 @@ export type IntoBufferReader = (bytes: number) => Uint8Array;
  * default read path makes, and no ArrayBuffer for the collector per read.
  */
 const SharedReads = Buffer.allocUnsafeSlow(64 * 1024);
-
-/** In relay mode, a read at least this large means bulk traffic: the direction gets its own buffer. */
-const BulkThreshold = 32 * 1024;
-/** A bulk direction's own read buffer (reads of up to this size halve a busy relay's syscalls). */
-const BulkBufferBytes = 256 * 1024;
 
 function noop(): void {}
 
