@@ -1,4 +1,5 @@
-import { parseDottedQuad } from '../policy/host.ts';
+import { parseDottedQuad } from '../common/inet-address.ts';
+import { Socks4Code, Socks5Rep } from '../policy/failure-reply.ts';
 import {
   type ClassOptions,
   type ClassProtocol,
@@ -165,8 +166,9 @@ export function verdictOf(p: Prediction): Verdict {
   if (p.clientRoute?.action === 'deny') return 'client-deny';
   if (p.clientRoute?.action === 'direct') return 'direct';
   if (p.reply === null) return 'no-reply';
-  if ((p.reply === 90 || p.reply === 0) && p.reached) return 'granted';
-  const failing = p.hops.find((h) => h.reply !== 90 && h.decision.action === 'deny') ?? p.hops.at(-1);
+  if ((p.reply === Socks4Code.Granted || p.reply === Socks5Rep.Succeeded) && p.reached) return 'granted';
+  const failing =
+    p.hops.find((h) => h.reply !== Socks4Code.Granted && h.decision.action === 'deny') ?? p.hops.at(-1);
   if (!failing) return 'no-reply';
   if (failing.decision.reason.startsWith('identd')) return 'identd';
   if (failing.decision.action === 'deny' || failing.route?.action === 'deny') return 'refused';

@@ -1,7 +1,7 @@
 import { ProtocolError } from '../common/errors.ts';
 import type { Endpoint } from '../common/events.ts';
+import { parseDottedQuad } from '../common/inet-address.ts';
 import type { Conn } from '../net/net.ts';
-import { parseDottedQuad } from '../policy/host.ts';
 import { Credentials, decodeRfc1929Status, encodeRfc1929Request } from '../protocol/rfc1929.ts';
 import { decodeSocks4Reply, encodeSocks4Request, Socks4Reply } from '../protocol/socks4.ts';
 import {

@@ -1,3 +1,4 @@
+import { isDottedQuadShape } from '../common/inet-address.ts';
 import type { ClientConfig } from '../config/ast.ts';
 import type { Conn, Net } from '../net/net.ts';
 import { decideClientRoute, type RouteDecision } from '../policy/client-route.ts';
@@ -34,15 +35,13 @@ export type RouteDial =
       readonly server: { readonly entry: string; readonly address: string; readonly port: number } | null;
     };
 
-const DottedQuad = /^\d{1,3}(\.\d{1,3}){3}$/;
-
 /** Route decision only (no I/O besides name lookups). */
 export async function decideRoute(
   ctx: Pick<RouteDialContext, 'resolver' | 'userFiles' | 'socksConf' | 'defaultServer'>,
   target: { readonly host: string; readonly port: number },
   user: string,
 ): Promise<RouteDecision> {
-  const dst = DottedQuad.test(target.host)
+  const dst = isDottedQuadShape(target.host)
     ? await hostFromAddress(ctx.resolver, target.host)
     : await hostFromName(ctx.resolver, target.host);
   return decideClientRoute(
@@ -63,7 +62,7 @@ export async function dialByRoute(
   const decision = await decideRoute(ctx, target, user);
   if (decision.action === 'deny') return { kind: 'deny', decision };
   if (decision.action === 'direct') {
-    const host = DottedQuad.test(target.host)
+    const host = isDottedQuadShape(target.host)
       ? target.host
       : ((await ctx.resolver.forward(target.host))[0] ?? target.host);
     const conn = await ctx.net.connect({ host, port: target.port, timeoutMs: ctx.connectTimeoutMs });

@@ -9,8 +9,9 @@
  * answer with USERID byte for byte). ASCII names read as themselves; a UTF-8 name shows up as
  * its bytes (`Buffer.from(s, 'latin1').toString('utf8')` gives the text back).
  */
+
 import { ProtocolError } from '../common/errors.ts';
-import { formatIPv4, parseIPv4 } from './address.ts';
+import { formatIPv4, parseIPv4 } from '../common/inet-address.ts';
 import type { Decoded } from './decoded.ts';
 
 /** VN of a request. */

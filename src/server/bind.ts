@@ -1,10 +1,11 @@
 import type { SocksReply } from '../client/handshake.ts';
 import { errorCode } from '../common/errors.ts';
 import { type Endpoint, sinkWants } from '../common/events.ts';
+import { parseDottedQuad } from '../common/inet-address.ts';
 import type { RouteConfig } from '../config/ast.ts';
 import type { Conn, Listener } from '../net/net.ts';
 import type { RouteDecision } from '../policy/client-route.ts';
-import { hostFromAddress, parseDottedQuad } from '../policy/host.ts';
+import { hostFromAddress } from '../policy/host.ts';
 import { chooseInterface, noInterfaceMessage } from '../policy/interface-choice.ts';
 import { serviceLabel } from '../policy/request-desc.ts';
 import { dialUpstream, upstreamErrno, upstreamGrant } from './connect-upstream.ts';

@@ -1,4 +1,5 @@
 import { type Endpoint, type LabEvent, sinkWants } from '../common/events.ts';
+import { parseDottedQuad } from '../common/inet-address.ts';
 import type { ServerConfig } from '../config/ast.ts';
 import type { ByteStream, Conn, Listener } from '../net/net.ts';
 import { resetOrClose } from '../net/stream-state.ts';
@@ -9,7 +10,6 @@ import {
   heldHostFromName,
   hostFromAddress,
   hostFromName,
-  parseDottedQuad,
 } from '../policy/host.ts';
 import { describeRequest, serviceLabel } from '../policy/request-desc.ts';
 import {
@@ -548,9 +548,9 @@ export class Session implements SessionSteps, Linked<Session> {
     }
     if (!outcome.granted) {
       const failure: Failure =
-        outcome.reply === 92
+        outcome.reply === Socks4Code.NoIdentd
           ? { kind: 'identd-unavailable' }
-          : outcome.reply === 93
+          : outcome.reply === Socks4Code.BadId
             ? { kind: 'identd-mismatch' }
             : { kind: 'refused' };
       this.sendFailure(req, failure);
