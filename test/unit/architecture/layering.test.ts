@@ -68,8 +68,8 @@ const allowed: Record<string, readonly string[]> = {
   scenario: ['common', 'config', 'policy', 'protocol', 'topology', 'runtime', 'analysis'],
   analysis: ['common', 'config', 'policy', 'topology', 'scenario', 'runtime'],
   report: ['common', 'scenario', 'topology', 'analysis', 'runtime'],
-  // config: the model's parsed configs are config objects (AddrSpec, ClientRule), and their
-  // addresses print with config's `dotted`; diagrams parse nothing (see configParsers).
+  // config: the model's parsed configs are config objects (AddrSpec, ClientRule), read as types;
+  // diagrams parse nothing (see configParsers).
   diagram: ['common', 'config', 'topology', 'scenario', 'runtime'],
   'runtime/registry': ['common', 'runtime'],
   cli: ['*'],
