@@ -7,7 +7,13 @@ import {
   type RequestClass,
   requestClasses,
 } from './classes.ts';
-import { type Prediction, predictRequest } from './predict.ts';
+import {
+  type PredictedAttempt,
+  type PredictedIdentd,
+  type Prediction,
+  predictRequest,
+  type RouteAction,
+} from './predict.ts';
 import type { LabWorld } from './world.ts';
 
 /**
@@ -44,20 +50,12 @@ export interface MatrixHop {
   /** `sockd.conf:2`, or null for "no line matches" (implicit deny) and an unusable file. */
   readonly line: string | null;
   readonly reason: string;
-  readonly identd?: {
-    readonly queried: string;
-    readonly user: string | null;
-    readonly verdict: 'confirmed' | 'mismatch' | 'unavailable';
-  };
+  readonly identd?: PredictedIdentd;
   readonly route?: {
-    readonly action: 'deny' | 'direct' | 'sockd';
+    readonly action: RouteAction;
+    /** `socks.conf:4`, as `line` above. */
     readonly line: string | null;
-    readonly attempts: readonly {
-      readonly server: string;
-      readonly host?: string;
-      readonly ok: boolean;
-      readonly why?: string;
-    }[];
+    readonly attempts: readonly PredictedAttempt[];
   };
   readonly reply: number;
 }

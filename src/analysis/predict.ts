@@ -18,26 +18,34 @@ import type { LabWorld } from './world.ts';
  * No socket is opened. A run that disagrees is a finding about the network.
  */
 
+/** What a hop's identd check comes to (the matrix shows the same record). */
+export interface PredictedIdentd {
+  readonly queried: string;
+  readonly user: string | null;
+  readonly verdict: 'confirmed' | 'mismatch' | 'unavailable';
+}
+
+export type RouteAction = 'deny' | 'direct' | 'sockd';
+
+/** One upstream a hop tries (d.7), and why it failed when it did. */
+export interface PredictedAttempt {
+  readonly server: string;
+  readonly host?: string;
+  readonly ok: boolean;
+  readonly why?: string;
+}
+
 export interface PredictedHop {
   readonly host: string;
   readonly from: string;
   readonly user: string;
   readonly decision: HopDecision;
-  readonly identd?: {
-    readonly queried: string;
-    readonly user: string | null;
-    readonly verdict: 'confirmed' | 'mismatch' | 'unavailable';
-  };
+  readonly identd?: PredictedIdentd;
   readonly route?: {
-    readonly action: 'deny' | 'direct' | 'sockd';
+    readonly action: RouteAction;
     readonly file: string | null;
     readonly line: number | null;
-    readonly attempts: readonly {
-      readonly server: string;
-      readonly host?: string;
-      readonly ok: boolean;
-      readonly why?: string;
-    }[];
+    readonly attempts: readonly PredictedAttempt[];
   };
   /** SOCKS 4 code this hop sends its client (90 = granted and connected). */
   readonly reply: number;
