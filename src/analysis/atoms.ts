@@ -1,5 +1,5 @@
+import { dottedOf } from '../common/inet-address.ts';
 import type { PortTest } from '../config/ast.ts';
-import { dottedOf } from '../policy/host.ts';
 import { portMatches } from '../policy/match.ts';
 
 /**

@@ -1,3 +1,4 @@
+import { Socks4Code } from '../policy/failure-reply.ts';
 import { ConfigsInPlace } from '../scenario/config-undo.ts';
 import { checkExpectations, type Failure } from '../scenario/expect.ts';
 import { FaultsInPlace } from '../scenario/faults-in-place.ts';
@@ -73,7 +74,7 @@ export function predictedTrace(c: ScenarioCase, p: Prediction, topology: Resolve
             },
           }
         : {}),
-      ...(h.reply === 90 && next
+      ...(h.reply === Socks4Code.Granted && next
         ? { outbound: { local: { address: '', port: 0 }, remote: { address: '', port: 0 }, to: next } }
         : {}),
       reply: h.reply,

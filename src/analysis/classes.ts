@@ -1,7 +1,8 @@
 import { InputError } from '../common/errors.ts';
+import { dottedOf as dotted, dottedOf, isDottedQuadShape, parseDottedQuad } from '../common/inet-address.ts';
 import type { AddrSpec, ClientConfig, PortTest, ServerConfig, UserList } from '../config/ast.ts';
-import { dotted, inetAton } from '../config/inet.ts';
-import { dottedOf, type HostIdentity, hostMatches, parseDottedQuad } from '../policy/host.ts';
+import { inetAton } from '../config/inet.ts';
+import { type HostIdentity, hostMatches } from '../policy/host.ts';
 import { usersMatch } from '../policy/match.ts';
 import type { UserFileReader } from '../policy/resolver.ts';
 import type { ProbeProtocol, ProbeRequest } from '../runtime/runtime.ts';
@@ -161,7 +162,6 @@ export interface ClassOptions {
 /** Any name not written anywhere, in user atoms' `claims`. */
 export const AnyOtherUser = '*';
 
-const Dotted = /^\d{1,3}(?:\.\d{1,3}){3}$/;
 const Loopback = 0x7f000001;
 
 /** Every config of the world, with the user-file reader it is matched with. */
@@ -852,7 +852,7 @@ export class ClassSpace {
     const origin = this.world.host(request.from)!;
     if (!origin.users.some((u) => u.name === request.user)) return undefined;
     const target = request.target.host;
-    const byName = request.protocol !== 'socks4' && !Dotted.test(target);
+    const byName = request.protocol !== 'socks4' && !isDottedQuadShape(target);
     let destination: DestinationAtom | undefined;
     if (byName) destination = this.nameAtomOf(target);
     else {

@@ -1,5 +1,6 @@
+import { dottedOf as dotted } from '../common/inet-address.ts';
 import type { ClientConfig, ClientRule, ServerConfig, ServerRule } from '../config/ast.ts';
-import { dotted, inetAton } from '../config/inet.ts';
+import { inetAton } from '../config/inet.ts';
 import { type HostIdentity, hostMatches } from '../policy/host.ts';
 import { type HostTable, hostTable } from '../topology/host-table.ts';
 import type { HostModel, ResolvedTopology } from '../topology/model.ts';

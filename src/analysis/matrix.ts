@@ -1,4 +1,5 @@
-import { parseDottedQuad } from '../policy/host.ts';
+import { parseDottedQuad } from '../common/inet-address.ts';
+import { Socks4Code, Socks5Rep } from '../policy/failure-reply.ts';
 import {
   type ClassOptions,
   type ClassProtocol,
@@ -6,7 +7,13 @@ import {
   type RequestClass,
   requestClasses,
 } from './classes.ts';
-import { type Prediction, predictRequest } from './predict.ts';
+import {
+  type PredictedAttempt,
+  type PredictedIdentd,
+  type Prediction,
+  predictRequest,
+  type RouteAction,
+} from './predict.ts';
 import type { LabWorld } from './world.ts';
 
 /**
@@ -43,20 +50,12 @@ export interface MatrixHop {
   /** `sockd.conf:2`, or null for "no line matches" (implicit deny) and an unusable file. */
   readonly line: string | null;
   readonly reason: string;
-  readonly identd?: {
-    readonly queried: string;
-    readonly user: string | null;
-    readonly verdict: 'confirmed' | 'mismatch' | 'unavailable';
-  };
+  readonly identd?: PredictedIdentd;
   readonly route?: {
-    readonly action: 'deny' | 'direct' | 'sockd';
+    readonly action: RouteAction;
+    /** `socks.conf:4`, as `line` above. */
     readonly line: string | null;
-    readonly attempts: readonly {
-      readonly server: string;
-      readonly host?: string;
-      readonly ok: boolean;
-      readonly why?: string;
-    }[];
+    readonly attempts: readonly PredictedAttempt[];
   };
   readonly reply: number;
 }
@@ -165,8 +164,9 @@ export function verdictOf(p: Prediction): Verdict {
   if (p.clientRoute?.action === 'deny') return 'client-deny';
   if (p.clientRoute?.action === 'direct') return 'direct';
   if (p.reply === null) return 'no-reply';
-  if ((p.reply === 90 || p.reply === 0) && p.reached) return 'granted';
-  const failing = p.hops.find((h) => h.reply !== 90 && h.decision.action === 'deny') ?? p.hops.at(-1);
+  if ((p.reply === Socks4Code.Granted || p.reply === Socks5Rep.Succeeded) && p.reached) return 'granted';
+  const failing =
+    p.hops.find((h) => h.reply !== Socks4Code.Granted && h.decision.action === 'deny') ?? p.hops.at(-1);
   if (!failing) return 'no-reply';
   if (failing.decision.reason.startsWith('identd')) return 'identd';
   if (failing.decision.action === 'deny' || failing.route?.action === 'deny') return 'refused';

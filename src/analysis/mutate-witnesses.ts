@@ -1,6 +1,7 @@
+import { parseDottedQuad } from '../common/inet-address.ts';
 import type { AddrSpec, AnyConfig } from '../config/ast.ts';
 import { dumpConfig } from '../config/dump.ts';
-import { type HostIdentity, hostMatches, parseDottedQuad } from '../policy/host.ts';
+import { type HostIdentity, hostMatches } from '../policy/host.ts';
 import type { ProbeRequest } from '../runtime/runtime.ts';
 import { addressFrom } from '../topology/host-table.ts';
 import type { HostModel } from '../topology/model.ts';

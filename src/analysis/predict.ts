@@ -1,7 +1,8 @@
+import { dottedOf, isDottedQuadShape } from '../common/inet-address.ts';
 import type { ClientConfig } from '../config/ast.ts';
 import { decideClientRoute, planServerAttempts, type RouteDecision } from '../policy/client-route.ts';
-import { type Failure, socks5RepFor } from '../policy/failure-reply.ts';
-import { dottedOf, type HostIdentity, hostFromAddress, hostFromName } from '../policy/host.ts';
+import { type Failure, Socks4Code, socks5RepFor } from '../policy/failure-reply.ts';
+import { type HostIdentity, hostFromAddress, hostFromName } from '../policy/host.ts';
 import { chooseInterface } from '../policy/interface-choice.ts';
 import { applyIdentd, decideServerAccess, type IdentdResult } from '../policy/server-access.ts';
 import type { ProbeRequest } from '../runtime/runtime.ts';
@@ -17,26 +18,34 @@ import { type ConnectVerdict, type LabWorld, timingMargin } from './world.ts';
  * No socket is opened. A run that disagrees is a finding about the network.
  */
 
+/** What a hop's identd check comes to (the matrix shows the same record). */
+export interface PredictedIdentd {
+  readonly queried: string;
+  readonly user: string | null;
+  readonly verdict: 'confirmed' | 'mismatch' | 'unavailable';
+}
+
+export type RouteAction = 'deny' | 'direct' | 'sockd';
+
+/** One upstream a hop tries (d.7), and why it failed when it did. */
+export interface PredictedAttempt {
+  readonly server: string;
+  readonly host?: string;
+  readonly ok: boolean;
+  readonly why?: string;
+}
+
 export interface PredictedHop {
   readonly host: string;
   readonly from: string;
   readonly user: string;
   readonly decision: HopDecision;
-  readonly identd?: {
-    readonly queried: string;
-    readonly user: string | null;
-    readonly verdict: 'confirmed' | 'mismatch' | 'unavailable';
-  };
+  readonly identd?: PredictedIdentd;
   readonly route?: {
-    readonly action: 'deny' | 'direct' | 'sockd';
+    readonly action: RouteAction;
     readonly file: string | null;
     readonly line: number | null;
-    readonly attempts: readonly {
-      readonly server: string;
-      readonly host?: string;
-      readonly ok: boolean;
-      readonly why?: string;
-    }[];
+    readonly attempts: readonly PredictedAttempt[];
   };
   /** SOCKS 4 code this hop sends its client (90 = granted and connected). */
   readonly reply: number;
@@ -65,8 +74,6 @@ export const Undecided = 'cannot predict: ';
 function noteUndecided(reasoning: string[], c: ConnectVerdict): void {
   if (c.ok && c.undecided) reasoning.push(`${Undecided}${c.undecided}`);
 }
-
-const Dotted = /^\d{1,3}(?:\.\d{1,3}){3}$/;
 
 interface HopInput {
   readonly server: HostModel;
@@ -101,7 +108,7 @@ export async function predictRequest(world: LabWorld, request: ProbeRequest): Pr
   if (!origin) throw new Error(`unknown origin host ${request.from}`);
   const port = request.target.port;
   const targetAddress = addressFor(world, origin, request.target.host);
-  const byName = request.protocol !== 'socks4' && !Dotted.test(request.target.host);
+  const byName = request.protocol !== 'socks4' && !isDottedQuadShape(request.target.host);
   const dst = byName
     ? await hostFromName(world.resolver, request.target.host)
     : await hostFromAddress(world.resolver, targetAddress);
@@ -177,7 +184,7 @@ export async function predictRequest(world: LabWorld, request: ProbeRequest): Pr
   });
   const reply =
     request.protocol === 'socks5'
-      ? chain.reply === 90
+      ? chain.reply === Socks4Code.Granted
         ? 0x00
         : socks5RepFor(chain.failure ?? { kind: 'refused' })
       : chain.reply;
@@ -314,7 +321,7 @@ async function walkHop(
         from: input.client.name,
         user: input.user,
         decision: { action: 'deny', file: null, line: null, reason: 'config-unusable' },
-        reply: 91,
+        reply: Socks4Code.Rejected,
       },
       { kind: 'config-unusable' },
     );
@@ -384,12 +391,16 @@ async function walkHop(
     : undefined;
   if (route) reasoning.push(`${name} ${describeRoute(route, clientConf)}`);
   if (route?.action === 'deny') {
-    return fail({ ...base, route: { ...routeCite!, attempts: [] }, reply: 91 }, { kind: 'refused' });
+    return fail(
+      { ...base, route: { ...routeCite!, attempts: [] }, reply: Socks4Code.Rejected },
+      { kind: 'refused' },
+    );
   }
   if (route?.action === 'sockd') {
     const picked = await pickServer(world, host, route.servers, model.upstreamPort, reasoning);
     const routeHop = { ...routeCite!, attempts: picked.attempts };
-    if (!picked.next) return fail({ ...base, route: routeHop, reply: 91 }, { kind: 'upstream-unreachable' });
+    if (!picked.next)
+      return fail({ ...base, route: routeHop, reply: Socks4Code.Rejected }, { kind: 'upstream-unreachable' });
     // d.8: the upstream gets our client's USERID; a resolved name goes on as its address.
     const nextDst =
       input.dst.addresses.length > 0
@@ -405,13 +416,15 @@ async function walkHop(
       identdClaim: input.user,
       socketOwner: model.owner,
     });
-    const reply = rest.reply === 90 ? 90 : 91; // d.8: never pass 92/93 through
+    const reply = rest.reply === Socks4Code.Granted ? Socks4Code.Granted : Socks4Code.Rejected; // d.8: never pass 92/93 through
     return {
       hops: [{ ...base, route: routeHop, reply }, ...rest.hops],
       path: [name, ...rest.path],
       reached: rest.reached,
       reply,
-      ...(reply === 90 ? {} : { failure: { kind: 'upstream-rejected', code: rest.reply } as const }),
+      ...(reply === Socks4Code.Granted
+        ? {}
+        : { failure: { kind: 'upstream-rejected', code: rest.reply } as const }),
       ...(request.command === 'bind' ? { secondReply: rest.secondReply ?? null } : {}),
     };
   }
@@ -421,17 +434,22 @@ async function walkHop(
   // Direct CONNECT from this host.
   if (input.dst.addresses.length === 0) {
     reasoning.push(`${name}: ${input.dst.display} does not resolve → 91`);
-    return fail({ ...base, ...routeHop, reply: 91 }, { kind: 'unresolved' });
+    return fail({ ...base, ...routeHop, reply: Socks4Code.Rejected }, { kind: 'unresolved' });
   }
   const c = world.canConnect(host, input.dst.dotted, request.target.port, world.timers.establish);
   noteUndecided(reasoning, c);
   const to = world.owner(input.dst.dotted)?.host.name ?? input.dst.display;
   if (!c.ok) {
     reasoning.push(`${name} cannot connect to ${to}:${request.target.port}: ${c.why} → 91`);
-    return fail({ ...base, ...routeHop, reply: 91 }, { kind: 'errno', code: c.code });
+    return fail({ ...base, ...routeHop, reply: Socks4Code.Rejected }, { kind: 'errno', code: c.code });
   }
   reasoning.push(`${name} connects to ${to}:${request.target.port}`);
-  return { hops: [{ ...base, ...routeHop, reply: 90 }], path: [name, to], reached: true, reply: 90 };
+  return {
+    hops: [{ ...base, ...routeHop, reply: Socks4Code.Granted }],
+    path: [name, to],
+    reached: true,
+    reply: Socks4Code.Granted,
+  };
 }
 
 /** b.5 at the last hop: the listening socket (route file in multi-homed mode), then the peer. */
@@ -452,10 +470,10 @@ function bindDirect(
     if (!choice) {
       reasoning.push(`${host.name}: no sockd.route line for ${input.dst.dotted} → 91`);
       return {
-        hops: [{ ...base, reply: 91 }],
+        hops: [{ ...base, reply: Socks4Code.Rejected }],
         path: [host.name],
         reached: false,
-        reply: 91,
+        reply: Socks4Code.Rejected,
         failure: { kind: 'no-route' },
         secondReply: null,
       };
@@ -466,10 +484,10 @@ function bindDirect(
   const peer = request.bindPeer ? world.host(request.bindPeer.from) : undefined;
   if (!peer)
     return {
-      hops: [{ ...base, reply: 90 }],
+      hops: [{ ...base, reply: Socks4Code.Granted }],
       path: [host.name],
       reached: false,
-      reply: 90,
+      reply: Socks4Code.Granted,
       secondReply: null,
     };
   // The peer dials the bound address: the chosen interface, or (single-homed, DSTIP 0.0.0.0 in
@@ -483,10 +501,10 @@ function bindDirect(
   if (!reachable) {
     reasoning.push(`${peer.name} cannot reach ${host.name}'s bound address: no second reply`);
     return {
-      hops: [{ ...base, reply: 90 }],
+      hops: [{ ...base, reply: Socks4Code.Granted }],
       path: [host.name],
       reached: false,
-      reply: 90,
+      reply: Socks4Code.Granted,
       secondReply: null,
     };
   }
@@ -498,10 +516,10 @@ function bindDirect(
     `${peer.name} connects back from ${peerAddress}: ${expected ? 'expected peer → 90' : 'wrong host → 91'}`,
   );
   return {
-    hops: [{ ...base, reply: 90 }],
+    hops: [{ ...base, reply: Socks4Code.Granted }],
     path: expected ? [host.name, peer.name] : [host.name],
     reached: expected,
-    reply: 90,
-    secondReply: expected ? 90 : 91,
+    reply: Socks4Code.Granted,
+    secondReply: expected ? Socks4Code.Granted : Socks4Code.Rejected,
   };
 }

@@ -1,5 +1,4 @@
 import type { Lab, ProbeRequest, Runtime } from '../runtime/runtime.ts';
-import type { ScenarioCase } from '../scenario/model.ts';
 import { describeReply } from '../scenario/replies.ts';
 import { runCase } from '../scenario/runner.ts';
 import { ScenarioTimeouts } from '../scenario/timeouts.ts';
@@ -8,6 +7,7 @@ import { comparePrediction } from './agreement.ts';
 import type { Design } from './design-hosts.ts';
 import type { ClassChange, DesignDiff, ObservedSide } from './diff.ts';
 import { predictRequest } from './predict.ts';
+import { requestCase } from './witness-case.ts';
 import { LabWorld } from './world.ts';
 
 /**
@@ -18,23 +18,6 @@ import { LabWorld } from './world.ts';
  */
 
 const ReplayCaseTimeoutMs = 10_000;
-
-/** A witness request as a scenario case with no expectations of its own (the prediction is the check). */
-export function witnessCase(name: string, request: ProbeRequest, file: string): ScenarioCase {
-  return {
-    name,
-    scenario: file,
-    tags: [],
-    protocol: request.protocol,
-    request: { ...request, timeoutMs: ReplayCaseTimeoutMs },
-    steps: [],
-    cleanup: [],
-    keep: false,
-    timeoutMs: ReplayCaseTimeoutMs,
-    expect: { rules: [], identd: [], routes: [], logs: [], noLogs: [], commands: [] },
-    source: { file, line: 0, column: 0 },
-  };
-}
 
 /** Replays requests on one started lab; each run against its prediction in `world`. */
 async function replayOn(
@@ -54,7 +37,12 @@ async function replayOn(
           check: async (_c, trace) => comparePrediction(prediction, trace),
         },
       },
-      witnessCase(`witness ${i + 1}`, request, file),
+      requestCase({
+        name: `witness ${i + 1}`,
+        file,
+        request: { ...request, timeoutMs: ReplayCaseTimeoutMs },
+        timeoutMs: ReplayCaseTimeoutMs,
+      }),
     );
     out.push({
       reply: describeReply(result.outcome.reply, request.protocol),

@@ -1,6 +1,7 @@
+import { dottedOf, isDottedQuadShape } from '../common/inet-address.ts';
 import type { ClientConfig, RouteConfig, ServerConfig } from '../config/ast.ts';
 import { linesCompared } from '../policy/first-match.ts';
-import { dottedOf, type HostIdentity, hostFromAddress, hostFromName } from '../policy/host.ts';
+import { type HostIdentity, hostFromAddress, hostFromName } from '../policy/host.ts';
 import { chooseInterface } from '../policy/interface-choice.ts';
 import type { ScenarioCase } from '../scenario/model.ts';
 import type { Trace, TraceHop } from '../scenario/trace.ts';
@@ -297,8 +298,6 @@ export function ruleCoverage(
   };
 }
 
-const Dotted = /^\d{1,3}(?:\.\d{1,3}){3}$/;
-
 /**
  * The sockd.route choice a predicted BIND makes at its last hop, which the prediction itself does
  * not carry: chooseInterface, as the server calls it, with the destination that hop sees.
@@ -320,7 +319,7 @@ export async function predictedBindInterface(
   const origin = world.host(req.from);
   if (!origin) return undefined;
   // The destination as the first hop saw it (a name for 4A/5), then as an address further on (d.8).
-  const byName = req.protocol !== 'socks4' && !Dotted.test(req.target.host);
+  const byName = req.protocol !== 'socks4' && !isDottedQuadShape(req.target.host);
   let dst: HostIdentity = byName
     ? await hostFromName(world.resolver, req.target.host)
     : await hostFromAddress(world.resolver, addressFor(world, origin, req.target.host));

@@ -29,21 +29,48 @@ export interface Witness {
 
 const Empty: CaseExpectations = { rules: [], identd: [], routes: [], logs: [], noLogs: [], commands: [] };
 
+/**
+ * A scenario case made from a request rather than read from a scenario file: what `diff
+ * --confirm` replays and what mutate runs. `file` stands where a scenario's path would.
+ */
+export function requestCase(c: {
+  readonly name: string;
+  readonly file: string;
+  readonly request: ProbeRequest;
+  readonly timeoutMs: number;
+  readonly tags?: readonly string[];
+  readonly steps?: readonly ScenarioStep[];
+  readonly cleanup?: readonly ScenarioStep[];
+  readonly expect?: CaseExpectations;
+}): ScenarioCase {
+  return {
+    name: c.name,
+    scenario: c.file,
+    tags: c.tags ?? [],
+    protocol: c.request.protocol,
+    request: c.request,
+    steps: c.steps ?? [],
+    cleanup: c.cleanup ?? [],
+    keep: false,
+    timeoutMs: c.timeoutMs,
+    expect: c.expect ?? Empty,
+    source: { file: c.file, line: 0, column: 0 },
+  };
+}
+
 /** The witness as a case with the given expectations (what predictionContradictions reads). */
 export function witnessCase(w: Witness, name: string, expect: CaseExpectations = Empty): ScenarioCase {
-  return {
+  const { request, steps, cleanup } = w;
+  return requestCase({
     name,
-    scenario: '(mutate)',
+    file: '(mutate)',
     tags: ['mutate'],
-    protocol: w.request.protocol,
-    request: w.request,
-    steps: w.steps,
-    cleanup: w.cleanup,
-    keep: false,
+    request,
+    steps,
+    cleanup,
     timeoutMs: 5000,
     expect,
-    source: { file: '(mutate)', line: 0, column: 0 },
-  };
+  });
 }
 
 /**

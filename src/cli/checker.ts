@@ -5,9 +5,11 @@
  * simulation: policy/identd-simulation.ts). No I/O: test-sockd-conf.ts / test-socks-conf.ts read
  * the files, build the resolver and print.
  */
+
 import type { RuleCite } from '../common/events.ts';
+import { dottedOf as dotted } from '../common/inet-address.ts';
 import type { ClientConfig, IdentdMode, RouteConfig, ServerConfig } from '../config/ast.ts';
-import { dotted, inetAton } from '../config/inet.ts';
+import { inetAton } from '../config/inet.ts';
 import type { ServiceTable } from '../config/services.ts';
 import { decideClientRoute, type RouteDecision } from '../policy/client-route.ts';
 import { type CommandContext, type ExpandedCommand, expandCommand } from '../policy/command.ts';

@@ -1,5 +1,6 @@
 import { ProtocolError } from '../common/errors.ts';
 import type { Endpoint } from '../common/events.ts';
+import { parseDottedQuad } from '../common/inet-address.ts';
 import type { Conn } from '../net/net.ts';
 import { Credentials, decodeRfc1929Status, encodeRfc1929Request } from '../protocol/rfc1929.ts';
 import { decodeSocks4Reply, encodeSocks4Request, Socks4Reply } from '../protocol/socks4.ts';
@@ -26,6 +27,11 @@ export interface SocksRequest {
   /** Dotted IPv4 (socks4 needs one) or a name (4A/5 send it as is). */
   readonly host: string;
   readonly port: number;
+  /**
+   * SOCKS 4A: send `host` as a name even when it reads as a dotted quad (rsockd passes a name it
+   * could not resolve on as it received it, d.8).
+   */
+  readonly asName?: boolean;
   /** SOCKS 4 USERID. */
   readonly user: string;
   readonly credentials?: { readonly username: string; readonly password: string };
@@ -42,19 +48,28 @@ export interface SocksExchange {
   readonly first: SocksReply;
   /** BIND only: the second reply (the peer that connected). */
   second(): Promise<SocksReply>;
-  /** Stop parsing; bytes that arrived after the last reply (relayed data). */
+  /** Stop parsing and pause the socket; bytes that arrived after the last reply (relayed data). */
   finish(): Buffer;
 }
 
-const DottedQuad = /^\d{1,3}(\.\d{1,3}){3}$/;
+/**
+ * How long each reply may take. Without `timeoutMs` a reply is awaited for as long as the
+ * connection lives: rsockd's upstream step, whose session timer ends the wait by closing it.
+ */
+export interface ExchangeTimers {
+  readonly timeoutMs?: number;
+  /** BIND's second reply (the peer connecting); `timeoutMs` when not given. */
+  readonly bindTimeoutMs?: number;
+}
 
 export async function socksExchange(
   conn: Conn,
   request: SocksRequest,
-  options: { readonly timeoutMs: number; readonly bindTimeoutMs?: number },
+  options: ExchangeTimers,
 ): Promise<SocksExchange> {
   const reader = new MessageReader(conn.socket);
-  const deadline = () => Date.now() + options.timeoutMs;
+  const after = (limit: number | undefined) => (limit === undefined ? Infinity : Date.now() + limit);
+  const deadline = () => after(options.timeoutMs);
   try {
     if (request.protocol === 'socks5') {
       const methods = request.credentials
@@ -77,8 +92,8 @@ export async function socksExchange(
       conn.socket.write(
         encodeSocks5Request({ command: request.command, address: request.host, port: request.port }),
       );
-      const read5 = async (limit: number): Promise<SocksReply> => {
-        const r = await reader.read(decodeSocks5Reply, 'SOCKS 5 reply', Date.now() + limit);
+      const read5 = async (limit: number | undefined): Promise<SocksReply> => {
+        const r = await reader.read(decodeSocks5Reply, 'SOCKS 5 reply', after(limit));
         return {
           code: r.code,
           granted: r.code === Socks5Reply.Succeeded,
@@ -92,7 +107,7 @@ export async function socksExchange(
         finish: () => reader.detach(),
       };
     }
-    const numeric = DottedQuad.test(request.host);
+    const numeric = !request.asName && parseDottedQuad(request.host) !== undefined;
     if (request.protocol === 'socks4' && !numeric) {
       throw new ProtocolError('E_CLIENT_ADDRESS', `SOCKS 4 needs a numeric destination, got ${request.host}`);
     }
@@ -104,8 +119,8 @@ export async function socksExchange(
         ...(numeric ? { address: request.host } : { hostname: request.host }),
       }),
     );
-    const read4 = async (limit: number): Promise<SocksReply> => {
-      const r = await reader.read(decodeSocks4Reply, 'SOCKS 4 reply', Date.now() + limit);
+    const read4 = async (limit: number | undefined): Promise<SocksReply> => {
+      const r = await reader.read(decodeSocks4Reply, 'SOCKS 4 reply', after(limit));
       return {
         code: r.code,
         granted: r.code === Socks4Reply.Granted,

@@ -1,12 +1,16 @@
 import { ProtocolError } from '../common/errors.ts';
 import type { ByteStream } from '../net/net.ts';
+import type { Decoded } from '../protocol/decoded.ts';
 
-/** What the protocol codecs return: more bytes needed, or a value and how many bytes it took. */
-export type Decoded<T> = { readonly need: number } | { readonly value: T; readonly consumed: number };
+/** No reply a SOCKS client reads is near this long (a SOCKS 5 reply is at most 262 bytes). */
+const MaxMessageBytes = 4096;
 
 /**
  * Reads whole protocol messages from a socket with the pure incremental decoders, keeping
- * bytes that arrive after a message (relayed data) for the caller.
+ * bytes that arrive after a message (relayed data) for the caller. The one reader of SOCKS
+ * replies: the probe's exchanges and rsockd's upstream step both read through it. It resumes the
+ * socket (a previous reader may have paused it) and pauses it again when detached, so no byte
+ * is read before its next reader (a relay) listens.
  */
 export class MessageReader {
   private buffer: Buffer = Buffer.alloc(0);
@@ -19,6 +23,7 @@ export class MessageReader {
     socket.once('end', this.onEnd);
     socket.once('close', this.onEnd);
     socket.once('error', this.onError);
+    socket.resume();
   }
 
   private readonly onData = (chunk: Buffer) => {
@@ -34,7 +39,12 @@ export class MessageReader {
     this.wake?.();
   };
 
-  /** The next message, or throws when the peer closes first or the deadline passes. */
+  /**
+   * The next message, or throws when the peer closes first (E_CLIENT_CLOSED), the socket fails
+   * (its error) or the deadline passes (E_CLIENT_TIMEOUT); a decoder error is thrown as is.
+   * `deadline` is a Date.now() time; Infinity waits for as long as the socket lives (rsockd's
+   * session timer bounds the wait instead).
+   */
   async read<T>(decode: (buf: Uint8Array) => Decoded<T>, what: string, deadline: number): Promise<T> {
     for (;;) {
       const d = decode(this.buffer);
@@ -42,13 +52,15 @@ export class MessageReader {
         this.buffer = this.buffer.subarray(d.consumed);
         return d.value;
       }
+      if (this.buffer.length > MaxMessageBytes)
+        throw new ProtocolError('E_CLIENT_TOO_LONG', `the ${what} is longer than ${MaxMessageBytes} bytes`);
       if (this.failure) throw this.failure;
       if (this.ended)
         throw new ProtocolError('E_CLIENT_CLOSED', `the server closed the connection before the ${what}`);
       const left = deadline - Date.now();
       if (left <= 0) throw new ProtocolError('E_CLIENT_TIMEOUT', `no ${what} within the time limit`);
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
+        const timer = Number.isFinite(left) ? setTimeout(resolve, left) : undefined;
         this.wake = () => {
           clearTimeout(timer);
           this.wake = null;
@@ -58,8 +70,9 @@ export class MessageReader {
     }
   }
 
-  /** Stop reading and hand back whatever arrived after the last message. */
+  /** Stop reading, pause the socket, and hand back whatever arrived after the last message. */
   detach(): Buffer {
+    this.socket.pause();
     this.socket.off('data', this.onData);
     this.socket.off('end', this.onEnd);
     this.socket.off('close', this.onEnd);

@@ -280,6 +280,7 @@ function converse(
     socket.once('end', done);
     socket.once('close', done);
     socket.on('error', () => {});
+    socket.resume(); // the exchange's reader paused it when it handed over
     if (send !== undefined) socket.write(send);
     arm(pending());
   });

@@ -1,13 +1,15 @@
+import { isDottedQuadShape } from '../common/inet-address.ts';
 import type { ClientConfig } from '../config/ast.ts';
 import type { Conn, Net } from '../net/net.ts';
-import { decideClientRoute, planServerAttempts, type RouteDecision } from '../policy/client-route.ts';
+import { decideClientRoute, type RouteDecision } from '../policy/client-route.ts';
 import { hostFromAddress, hostFromName } from '../policy/host.ts';
 import type { Resolver, UserFileReader } from '../policy/resolver.ts';
+import { dialWithFailover, type ServerAttempt } from './failover.ts';
 
 /**
  * What socks_clients(1) did before talking SOCKS: decide from socks.conf (with the policy
  * engine — the same code rsockd uses) whether to refuse, go direct, or which servers to try,
- * and open the TCP connection (d.7 fail-over: the next server only when connecting fails).
+ * and open the TCP connection (d.7 fail-over through failover.ts, the loop rsockd's upstream step uses too).
  */
 export interface RouteDialContext {
   readonly net: Net;
@@ -19,14 +21,6 @@ export interface RouteDialContext {
   /** Port of every SOCKS server (d.5). */
   readonly serverPort: number;
   readonly connectTimeoutMs: number;
-}
-
-export interface ServerAttempt {
-  readonly server: string;
-  readonly address: string | null;
-  readonly port: number;
-  readonly ok: boolean;
-  readonly error?: string;
 }
 
 export type RouteDial =
@@ -41,15 +35,13 @@ export type RouteDial =
       readonly server: { readonly entry: string; readonly address: string; readonly port: number } | null;
     };
 
-const DottedQuad = /^\d{1,3}(\.\d{1,3}){3}$/;
-
 /** Route decision only (no I/O besides name lookups). */
 export async function decideRoute(
   ctx: Pick<RouteDialContext, 'resolver' | 'userFiles' | 'socksConf' | 'defaultServer'>,
   target: { readonly host: string; readonly port: number },
   user: string,
 ): Promise<RouteDecision> {
-  const dst = DottedQuad.test(target.host)
+  const dst = isDottedQuadShape(target.host)
     ? await hostFromAddress(ctx.resolver, target.host)
     : await hostFromName(ctx.resolver, target.host);
   return decideClientRoute(
@@ -70,44 +62,22 @@ export async function dialByRoute(
   const decision = await decideRoute(ctx, target, user);
   if (decision.action === 'deny') return { kind: 'deny', decision };
   if (decision.action === 'direct') {
-    const host = DottedQuad.test(target.host)
+    const host = isDottedQuadShape(target.host)
       ? target.host
       : ((await ctx.resolver.forward(target.host))[0] ?? target.host);
     const conn = await ctx.net.connect({ host, port: target.port, timeoutMs: ctx.connectTimeoutMs });
     return { kind: 'direct', decision, conn };
   }
   const attempts: ServerAttempt[] = [];
-  for await (const plan of planServerAttempts(decision.servers, ctx.resolver)) {
-    if (plan.kind === 'not-found') {
-      attempts.push({
-        server: plan.entry,
-        address: null,
-        port: ctx.serverPort,
-        ok: false,
-        error: 'host not found',
-      });
-      continue;
-    }
-    for (const address of plan.addresses) {
-      try {
-        const conn = await ctx.net.connect({
-          host: address,
-          port: ctx.serverPort,
-          timeoutMs: ctx.connectTimeoutMs,
-        });
-        attempts.push({ server: plan.entry, address, port: ctx.serverPort, ok: true });
-        return {
-          kind: 'sockd',
-          decision,
-          attempts,
-          conn,
-          server: { entry: plan.entry, address, port: ctx.serverPort },
-        };
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-        attempts.push({ server: plan.entry, address, port: ctx.serverPort, ok: false, error: code });
-      }
-    }
-  }
-  return { kind: 'sockd', decision, attempts, conn: null, server: null };
+  const dialled = await dialWithFailover(
+    ctx.net,
+    ctx.resolver,
+    decision.servers,
+    ctx.serverPort,
+    ctx.connectTimeoutMs,
+    { log: () => {}, attempt: (a) => attempts.push(a), cancelled: () => false },
+  );
+  if (dialled.kind !== 'connected') return { kind: 'sockd', decision, attempts, conn: null, server: null };
+  const server = { entry: dialled.entry, address: dialled.address, port: ctx.serverPort };
+  return { kind: 'sockd', decision, attempts, conn: dialled.conn, server };
 }

@@ -19,6 +19,20 @@ export interface RuleCite {
 
 export type ServiceKind = 'rsockd' | 'sockd' | 'identd' | 'echo' | 'probe';
 
+/**
+ * One connect attempt to an upstream SOCKS server (or one socks.conf entry whose name did not
+ * resolve): what the fail-over loop (client/failover.ts) reports, and the `upstream-attempt`
+ * event's body.
+ */
+export interface ServerAttempt {
+  readonly server: string;
+  readonly address: string | null;
+  readonly port: number;
+  readonly ok: boolean;
+  /** The errno code of a failed connect (the error's message when it has none), or `host not found`. */
+  readonly error?: string;
+}
+
 interface EventBase {
   /** ms since epoch */
   readonly t: number;
@@ -92,14 +106,7 @@ export type LabEvent =
       readonly iface: string | null;
       readonly rule: RuleCite | null;
     })
-  | (EventBase & {
-      readonly type: 'upstream-attempt';
-      readonly server: string;
-      readonly address: string | null;
-      readonly port: number;
-      readonly ok: boolean;
-      readonly error?: string;
-    })
+  | (EventBase & { readonly type: 'upstream-attempt' } & ServerAttempt)
   | (EventBase & {
       readonly type: 'outbound';
       readonly local: Endpoint;

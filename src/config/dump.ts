@@ -2,8 +2,8 @@
  * The listing printed by `dump_sockdfc`, `dump_socksfc` and `dump_sockdfr` (spec f.4): one
  * `line N: <canonical text>` per entry in file order, so frozen and text configs can be compared.
  */
+import { dottedOf as dotted } from '../common/inet-address.ts';
 import type { AddrSpec, AnyConfig, ClientRule, PortTest, RouteRule, ServerRule } from './ast.ts';
-import { dotted } from './inet.ts';
 
 /** Numeric addresses in dotted-decimal, patterns as written; an omitted mask prints 0.0.0.0. */
 function addrPair(spec: AddrSpec): string {

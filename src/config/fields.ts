@@ -4,10 +4,11 @@
  * They throw `LineProblem`, which each file parser turns into a `ConfigError` with its own
  * classic message.
  */
+import { dottedOf as dotted } from '../common/inet-address.ts';
 import type { AddrSpec, HostPattern, PortOp, PortTest, UserList, UserListElement } from './ast.ts';
 import { PortOps } from './ast.ts';
 import { type ConfigErrorCode, LineProblem } from './config-error.ts';
-import { dotted, inetAton } from './inet.ts';
+import { inetAton } from './inet.ts';
 import type { Field } from './lexer.ts';
 import type { ServiceTable } from './services.ts';
 

@@ -1,5 +1,5 @@
 /**
- * Classic BSD `inet_aton` numeric address syntax (spec Appendix C) and dotted-decimal output.
+ * Classic BSD `inet_aton` numeric address syntax (spec Appendix C); output is common/inet-address.ts's dottedOf.
  * Addresses are unsigned 32-bit numbers in host order.
  */
 
@@ -40,10 +40,4 @@ export function inetAton(text: string): number | undefined {
     result = isLast ? result + value : result + value * 2 ** (24 - 8 * index);
   }
   return result;
-}
-
-/** `n` (unsigned 32-bit) in dotted-decimal form. */
-export function dotted(n: number): string {
-  const v = n >>> 0;
-  return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
 }

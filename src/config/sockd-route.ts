@@ -2,10 +2,11 @@
  * sockd.route parser (spec e): `if_addr dst_addr [dst_mask]` per line, `#` comments, no shell
  * command. Whether if_addr belongs to a local interface is a separate, pure check.
  */
+import { dottedOf as dotted } from '../common/inet-address.ts';
 import type { RouteConfig, RouteRule } from './ast.ts';
 import { ConfigError, LineProblem } from './config-error.ts';
 import { readAddrPair, rejectLeftover } from './fields.ts';
-import { dotted, inetAton } from './inet.ts';
+import { inetAton } from './inet.ts';
 import { parseLines, type RuleLine } from './parse-driver.ts';
 
 /** Longest sockd.route line, terminator excluded (e: the manual allows 1024). */

@@ -5,8 +5,8 @@
  * server when it names none (d.5, d.6). Upstream names and addresses are mapped to topology
  * hosts through their interfaces; what cannot be mapped stays an external name.
  */
+import { dottedOf as dotted } from '../common/inet-address.ts';
 import type { AddrSpec, ClientConfig, ClientRule } from '../config/ast.ts';
-import { dotted } from '../config/inet.ts';
 import type { HostModel, ParsedConfigText, ResolvedTopology } from '../topology/model.ts';
 import { HostIndex, sortedHosts } from './topology-facts.ts';
 

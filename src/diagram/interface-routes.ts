@@ -3,7 +3,7 @@
  * destinations get a listening socket on that address. Drawn on the host's edge into the
  * network the address is on, so the picture shows which side each BIND faces.
  */
-import { dotted } from '../config/inet.ts';
+import { dottedOf as dotted } from '../common/inet-address.ts';
 import type { ResolvedTopology } from '../topology/model.ts';
 import { describeDestination, type ForwardingWarning } from './forwarding.ts';
 import { sortedHosts } from './topology-facts.ts';

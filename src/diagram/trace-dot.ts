@@ -4,6 +4,7 @@
  * file:line), dashed blue identd queries labelled with the answer, grey crossed edges for
  * fail-over attempts that could not connect.
  */
+import { Socks4Reply } from '../scenario/replies.ts';
 import type { Trace } from '../scenario/trace.ts';
 import type { ResolvedTopology } from '../topology/model.ts';
 import { attrs, block, dotId, html, markup } from './dot-syntax.ts';
@@ -92,7 +93,7 @@ function title(trace: Trace, steps: readonly TraceStep[], options: TraceDiagramO
     options.title === undefined
       ? ''
       : `<TR><TD COLSPAN="5" ALIGN="LEFT"><FONT POINT-SIZE="16"><B>${html(options.title)}</B></FONT></TD></TR>`;
-  const colour = trace.reply === 90 ? edgeColours.granted : edgeColours.refused;
+  const colour = trace.reply === Socks4Reply.Granted ? edgeColours.granted : edgeColours.refused;
   return `<TABLE BORDER="0" CELLSPACING="2">${heading}<TR><TD COLSPAN="5" ALIGN="LEFT"><FONT COLOR="${colour}">${html(traceSummary(trace))}</FONT></TD></TR>${legend()}${stepKey(steps)}</TABLE>`;
 }
 

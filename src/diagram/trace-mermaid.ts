@@ -3,6 +3,7 @@
  * numbered, coloured steps as the DOT overlay, and a `sequenceDiagram` reading client → hops →
  * destination, with the replies travelling back.
  */
+import { Socks4Reply } from '../scenario/replies.ts';
 import type { Trace } from '../scenario/trace.ts';
 import type { HostModel, ResolvedTopology } from '../topology/model.ts';
 import { mermaidId, mermaidLines, mermaidText } from './mermaid-syntax.ts';
@@ -57,7 +58,7 @@ export function traceMermaid(topology: ResolvedTopology, trace: Trace): string {
     ...links.map((l) => `  ${l}`),
     ...steps.map((step, i) => `  linkStyle ${i} ${strokes[step.status]}`),
     ...mermaidRoleClasses(sorted).map((l) => `  ${l}`),
-    `  classDef title_ fill:none,stroke:none,color:${trace.reply === 90 ? edgeColours.granted : edgeColours.refused}`,
+    `  classDef title_ fill:none,stroke:none,color:${trace.reply === Socks4Reply.Granted ? edgeColours.granted : edgeColours.refused}`,
   ];
   return `${lines.join('\n')}\n`;
 }

@@ -4,6 +4,7 @@
  * per step, then the replies travelling back. Drawn with rank rows: row k holds one point per
  * lifeline, and step k is an edge between two of them.
  */
+import { Socks4Reply } from '../scenario/replies.ts';
 import type { Trace } from '../scenario/trace.ts';
 import { attrs, block, dotId, html, markup } from './dot-syntax.ts';
 import { edgeColours } from './palette.ts';
@@ -48,7 +49,7 @@ export function traceSequenceDot(trace: Trace, options: TraceDiagramOptions = {}
 
   const body: string[] = [];
   const heading = options.title === undefined ? '' : `${markup.bold(html(options.title))}<BR/>`;
-  const colour = trace.reply === 90 ? edgeColours.granted : edgeColours.refused;
+  const colour = trace.reply === Socks4Reply.Granted ? edgeColours.granted : edgeColours.refused;
   body.push(
     `graph${attrs({
       rankdir: 'TB',

@@ -3,6 +3,7 @@
  * the hop asks identd, then decides (a note citing the rule), fail-over attempts and the
  * destination follow, and finally each hop's reply travels back to its client.
  */
+import { Socks4Reply } from '../scenario/replies.ts';
 import type { Trace } from '../scenario/trace.ts';
 import { replyText, type StepStatus, type TraceStep, traceSteps } from './trace-steps.ts';
 
@@ -60,7 +61,7 @@ export function sequenceEvents(trace: Trace): SequenceEvent[] {
       from: hop.host,
       to: hop.from,
       text: replyText(hop.reply),
-      look: hop.reply === 90 ? 'reply-ok' : 'reply-refused',
+      look: hop.reply === Socks4Reply.Granted ? 'reply-ok' : 'reply-refused',
     });
   }
   return events;

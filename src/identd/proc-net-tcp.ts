@@ -7,8 +7,9 @@
  * Addresses in these files are the kernel's 32-bit words printed as hex in the host's byte
  * order (so 127.0.0.1 reads `0100007F` on little-endian machines); ports are plain hex.
  */
+
 import type { Endpoint } from '../common/events.ts';
-import { formatIPv4, formatIPv6 } from '../protocol/address.ts';
+import { formatIPv4, formatIPv6 } from '../common/inet-address.ts';
 
 export const TcpState = {
   /** 0x01: connected both ways */

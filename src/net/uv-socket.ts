@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { getSystemErrorName } from 'node:util';
+import { BulkBufferBytes, BulkThreshold } from './bulk.ts';
 import type { ByteStream } from './net.ts';
 import {
   type TcpHandle,
@@ -77,20 +78,6 @@ export type IntoBufferReader = (bytes: number) => Uint8Array;
  * default read path makes, and no ArrayBuffer for the collector per read.
  */
 const SharedReads = Buffer.allocUnsafeSlow(64 * 1024);
-
-/** In relay mode, a read at least this large means bulk traffic: the direction gets its own buffer. */
-const BulkThreshold = 32 * 1024;
-/**
- * A bulk direction's own read buffer (reads this large keep a busy relay's syscalls few).
- *
- * 128 KiB, not more: a read and the write after it touch about three times this many bytes (the
- * socket's queued data, this buffer, the new segments of the write), and those should stay in a
- * core's L2 cache (512 KiB per core on this project's machines). Measured (test/bench/focus.ts,
- * seven interleaved rounds): at 256 KiB a relay spent 0.90 CPU s per GB per hop in the 3-hop
- * cascade and 0.79 on one hop; at 128 KiB 0.59 and 0.56 (Dante 0.64 and 0.79), and the 3-hop
- * throughput went from 0.65x to 1.14x Dante's.
- */
-const BulkBufferBytes = 128 * 1024;
 
 function noop(): void {}
 

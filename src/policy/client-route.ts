@@ -1,6 +1,7 @@
 import type { RuleCite } from '../common/events.ts';
+import { dottedOf as dotted } from '../common/inet-address.ts';
 import type { ClientConfig } from '../config/ast.ts';
-import { dotted, inetAton } from '../config/inet.ts';
+import { inetAton } from '../config/inet.ts';
 import { type HostIdentity, hostMatches } from './host.ts';
 import { portMatches, usersMatch } from './match.ts';
 import type { Resolver, UserFileReader } from './resolver.ts';

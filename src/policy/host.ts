@@ -1,3 +1,4 @@
+import { dottedOf, parseDottedQuad, unmapIPv4 } from '../common/inet-address.ts';
 import type { AddrSpec } from '../config/ast.ts';
 import type { Resolver } from './resolver.ts';
 
@@ -19,43 +20,6 @@ const MaxMatchedAddresses = 19;
 
 /** Unspecified host (BIND to DSTIP 0.0.0.0): matches only mask 0.0.0.0 and ALL (c.6). */
 export const UnspecifiedHostName = 'Unspecified.Host';
-
-export function dottedOf(addr: number): string {
-  return [addr >>> 24, (addr >>> 16) & 255, (addr >>> 8) & 255, addr & 255].join('.');
-}
-
-/** Strict dotted-quad parser for addresses coming from sockets/resolvers (not inet_aton). */
-export function parseDottedQuad(text: string): number | undefined {
-  // Hand-scanned: runs for both ends of every request. Up to three digits a part, leading zeros allowed.
-  let value = 0;
-  let part = 0;
-  let digits = 0;
-  let parts = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
-      if (++digits > 3) return undefined;
-      part = part * 10 + (c - 48);
-    } else if (c === 46 /* . */ && digits > 0 && parts < 3) {
-      if (part > 255) return undefined;
-      value = value * 256 + part;
-      parts++;
-      part = 0;
-      digits = 0;
-    } else {
-      return undefined;
-    }
-  }
-  if (digits === 0 || parts !== 3 || part > 255) return undefined;
-  return (value * 256 + part) >>> 0;
-}
-
-/** `::ffff:a.b.c.d` (IPv4-mapped IPv6, as node reports peers on dual-stack sockets) → `a.b.c.d`. */
-export function unmapIPv4(address: string): string {
-  if (address.length < 8 || address.charCodeAt(0) !== 58 /* : */) return address;
-  const m = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
-  return m ? m[1]! : address;
-}
 
 async function safely(lookup: Promise<readonly string[]>): Promise<readonly string[]> {
   // A failing lookup (timeout, SERVFAIL) counts as "no answer" (j.32): names fall back to the

@@ -1,6 +1,7 @@
 import type { RuleCite } from '../common/events.ts';
+import { dottedOf } from '../common/inet-address.ts';
 import type { RouteConfig } from '../config/ast.ts';
-import { dottedOf, type HostIdentity, hostMatches } from './host.ts';
+import { type HostIdentity, hostMatches } from './host.ts';
 
 export interface InterfaceChoice {
   /** Local interface address, dotted. */

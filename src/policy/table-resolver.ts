@@ -1,3 +1,4 @@
+import { isDottedQuadShape } from '../common/inet-address.ts';
 import type { Resolver } from './resolver.ts';
 
 /**
@@ -31,7 +32,7 @@ export function hostsFileResolver(text: string): Resolver {
     const hash = raw.indexOf('#');
     const fields = (hash === -1 ? raw : raw.slice(0, hash)).trim().split(/\s+/);
     const [ip, ...names] = fields;
-    if (ip === undefined || !/^\d{1,3}(\.\d{1,3}){3}$/.test(ip) || names.length === 0) continue;
+    if (ip === undefined || !isDottedQuadShape(ip) || names.length === 0) continue;
     reverse.set(ip, [...(reverse.get(ip) ?? []), ...names]);
     for (const name of names) {
       const key = name.toLowerCase();

@@ -6,7 +6,7 @@
  * whose JSON and inspect forms redact it (STYLE habit 12).
  */
 import { ProtocolError } from '../common/errors.ts';
-import type { Decoded } from './socks4.ts';
+import type { Decoded } from './decoded.ts';
 
 /** VER of the sub-negotiation (not the SOCKS version). */
 export const Rfc1929Version = 0x01;

@@ -9,8 +9,10 @@
  * answer with USERID byte for byte). ASCII names read as themselves; a UTF-8 name shows up as
  * its bytes (`Buffer.from(s, 'latin1').toString('utf8')` gives the text back).
  */
+
 import { ProtocolError } from '../common/errors.ts';
-import { formatIPv4, parseIPv4 } from './address.ts';
+import { formatIPv4, parseIPv4 } from '../common/inet-address.ts';
+import type { Decoded } from './decoded.ts';
 
 /** VN of a request. */
 export const Socks4Version = 4;
@@ -75,8 +77,6 @@ export interface Socks4Request {
   /** USERID was longer than `userIdKeep` bytes and was cut. */
   readonly userTruncated: boolean;
 }
-
-export type Decoded<T> = { readonly need: number } | { readonly value: T; readonly consumed: number };
 
 export function isSocks4a(ip: Uint8Array, offset = 0): boolean {
   return ip[offset] === 0 && ip[offset + 1] === 0 && ip[offset + 2] === 0 && ip[offset + 3] !== 0;

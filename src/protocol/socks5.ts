@@ -8,9 +8,11 @@
  * Errors a server turns into replies (one table in the server maps them):
  * E_S5_COMMAND → REP 0x07, E_S5_ATYP → REP 0x08; every other code → close without reply.
  */
+
 import { ProtocolError } from '../common/errors.ts';
-import { type AddressKind, formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from './address.ts';
-import { type Decoded, Socks4Reply, type Socks4ReplyCode } from './socks4.ts';
+import { type AddressKind, formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../common/inet-address.ts';
+import type { Decoded } from './decoded.ts';
+import { Socks4Reply, type Socks4ReplyCode } from './socks4.ts';
 
 /** VER of every SOCKS 5 message except the RFC 1929 sub-negotiation. */
 export const Socks5Version = 5;

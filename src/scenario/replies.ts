@@ -18,6 +18,9 @@ export const Socks5ReplyNames: Readonly<Record<string, number>> = {
   rejected: Socks5ReplyOfSocks4[Socks4Reply.Rejected],
 };
 
+/** The SOCKS 4 reply codes, for the views that may not import protocol/ (diagram/). */
+export { Socks4Reply } from '../protocol/socks4.ts';
+
 /** `none`: no reply at all came (closed without a reply, or timed out). */
 export const NoReply = 'none';
 

@@ -1,4 +1,5 @@
 import { basename, extname } from 'node:path';
+import { isDottedQuadShape } from '../common/inet-address.ts';
 import type { ProbeProtocol, ProbeRequest } from '../runtime/runtime.ts';
 import { parseConfigText } from '../topology/config-parsers.ts';
 import { LinkFaultError, resolveLinkFault } from '../topology/link-faults.ts';
@@ -90,8 +91,6 @@ function substitute<T>(value: T, binding: Binding): T {
   }
   return value;
 }
-
-const Ipv4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
 
 type ReplaceConfigStep = Extract<ScenarioStep, { kind: 'replaceConfig' }>;
 
@@ -241,7 +240,7 @@ export function resolveScenario(loaded: LoadedScenario, topology: ResolvedTopolo
     if (binding.port !== undefined) target = { ...target, port: Number(binding.port) };
     if (target.port > 65535)
       fail(at('port', [...base, 'connect']), `port ${target.port} out of range`, 'E_SCENARIO_SCHEMA');
-    if (!hosts.has(target.host) && !Ipv4.test(target.host) && !target.host.includes('.')) {
+    if (!hosts.has(target.host) && !isDottedQuadShape(target.host) && !target.host.includes('.')) {
       fail(
         at('target', [...base, c.connect ? 'connect' : 'bind']),
         `unknown destination host "${target.host}"; hosts: ${[...hosts].sort().join(', ')}`,
@@ -250,7 +249,7 @@ export function resolveScenario(loaded: LoadedScenario, topology: ResolvedTopolo
     let via: string | undefined;
     if (c.via !== undefined && c.via !== 'socks.conf') {
       const [viaHost, viaPort] = c.via.split(':');
-      if (!Ipv4.test(viaHost ?? '')) host(viaHost ?? '', [...base, 'via']);
+      if (!isDottedQuadShape(viaHost ?? '')) host(viaHost ?? '', [...base, 'via']);
       if (viaPort !== undefined && !/^\d+$/.test(viaPort))
         fail([...base, 'via'], `bad port in via "${c.via}"`, 'E_SCENARIO_SCHEMA');
       via = c.via;
@@ -403,7 +402,7 @@ export function resolveScenario(loaded: LoadedScenario, topology: ResolvedTopolo
       return r as RouteExpectation;
     });
     (e.path ?? []).forEach((h, i) => {
-      if (!hosts.has(h) && !Ipv4.test(h)) host(h, [...path, 'path', i]);
+      if (!hosts.has(h) && !isDottedQuadShape(h)) host(h, [...path, 'path', i]);
     });
     (e.rules ?? []).forEach((r, i) => {
       host(r.host, [...path, 'rules', i, 'host']);

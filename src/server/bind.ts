@@ -1,22 +1,16 @@
+import type { SocksReply } from '../client/handshake.ts';
+import { errorCode } from '../common/errors.ts';
 import { type Endpoint, sinkWants } from '../common/events.ts';
+import { parseDottedQuad } from '../common/inet-address.ts';
 import type { RouteConfig } from '../config/ast.ts';
 import type { Conn, Listener } from '../net/net.ts';
 import type { RouteDecision } from '../policy/client-route.ts';
-import { hostFromAddress, parseDottedQuad } from '../policy/host.ts';
+import { hostFromAddress } from '../policy/host.ts';
 import { chooseInterface, noInterfaceMessage } from '../policy/interface-choice.ts';
 import { serviceLabel } from '../policy/request-desc.ts';
-import { decodeSocks4Reply, type Socks4ReplyMessage } from '../protocol/socks4.ts';
-import { dialUpstream, upstreamGrant } from './connect-upstream.ts';
+import { dialUpstream, upstreamErrno, upstreamGrant } from './connect-upstream.ts';
 import type { ServerRules } from './options.ts';
-import { readMessage } from './read-message.ts';
-import {
-  errnoOf,
-  Socks4Code,
-  socks4CodeFor,
-  socks5RepFor,
-  systemErrorText,
-  unknownHostText,
-} from './replies.ts';
+import { socks4CodeFor, socks5RepFor, systemErrorText, unknownHostText } from './replies.ts';
 import { isUnusable, noop, type RunState, type SessionSteps } from './session-steps.ts';
 
 /**
@@ -74,7 +68,7 @@ export async function bindDirect(s: SessionSteps, run: RunState, rules: ServerRu
       onPeer(c);
     });
   } catch (err) {
-    const code = errnoOf(err);
+    const code = errorCode(err);
     return s.fail(run, { kind: 'errno', code }, 'bind()', systemErrorText(code));
   }
   s.bindListener = listener;
@@ -134,20 +128,21 @@ export async function bindViaUpstream(s: SessionSteps, run: RunState, route: Rou
   if (!up) return;
   const { req } = run;
   const sock = up.conn.socket;
-  const first = await upstreamGrant(s, run, up.conn, 'bind()');
-  if (!first) return;
+  const exchange = await upstreamGrant(s, run, up.conn, 'bind()');
+  if (!exchange) return;
+  const first = exchange.first.endpoint;
   // d.9: an upstream wildcard answer means "the server you talk to".
   const bound: Endpoint = {
-    address: first.value.address === '0.0.0.0' ? up.conn.remote.address : first.value.address,
-    port: first.value.port,
+    address: first.address === '0.0.0.0' ? up.conn.remote.address : first.address,
+    port: first.port,
   };
   s.sendGranted(req, 'first', bound);
   s.watchClientWhileWaiting();
-  const secondP = readMessage(sock, decodeSocks4Reply, 64, first.rest);
+  const secondP = exchange.second();
   const gone = new Promise<null>((resolve) => {
     s.onGone(() => resolve(null));
   });
-  let second: { value: Socks4ReplyMessage; rest: Buffer } | null;
+  let second: SocksReply | null;
   try {
     second = await Promise.race([secondP, gone]);
   } catch (err) {
@@ -157,7 +152,7 @@ export async function bindViaUpstream(s: SessionSteps, run: RunState, route: Rou
       run,
       { kind: 'upstream-rejected', code: null },
       'accept()',
-      systemErrorText(errnoOf(err) ?? 'ECONNRESET'),
+      systemErrorText(upstreamErrno(err)),
       bound,
     );
   }
@@ -166,21 +161,23 @@ export async function bindViaUpstream(s: SessionSteps, run: RunState, route: Rou
     if (!s.finished) s.finish('client-gone');
     return;
   }
+  // Stop reading now: what follows the second reply is the peer's data, for the relay.
+  const rest = exchange.finish();
   s.clearEstablishTimer();
-  const peer: Endpoint = { address: second.value.address, port: second.value.port };
+  const peer: Endpoint = second.endpoint;
   const peerServ = serviceLabel(peer.port, (p) => s.ctx.services.nameOf(p));
-  if (second.value.code !== Socks4Code.Granted) {
+  if (!second.granted) {
     // The upstream checked the peer and logged it; we only know that it said no.
     s.log('notice', `failed -- ${run.reqdesc}.  Error code: accept() ${systemErrorText('ECONNREFUSED')}`);
     s.stopWatching();
     sock.destroy();
     // d.9: SOCKS 4 gets the upstream's code unchanged (VN 0); SOCKS 5 the wrong-peer REP.
-    const code = req.version === 4 ? second.value.code : socks5RepFor({ kind: 'wrong-peer' });
+    const code = req.version === 4 ? second.code : socks5RepFor({ kind: 'wrong-peer' });
     s.sendFinalReply(req, code, 'second', peer);
     return s.finish('upstream-wrong-peer');
   }
   s.sendGranted(req, 'second', peer);
   const peerHost = await hostFromAddress(s.ctx.resolver, peer.address);
   s.log('notice', `connected -- ${run.reqdesc} (${peerServ})`);
-  s.startRelay(run, sock, 16, second.rest, peerHost.display, peerServ);
+  s.startRelay(run, sock, 16, rest, peerHost.display, peerServ);
 }

@@ -1,9 +1,10 @@
+import { errorCode } from '../common/errors.ts';
 import { sinkWants } from '../common/events.ts';
 import type { RouteConfig } from '../config/ast.ts';
 import type { Conn } from '../net/net.ts';
 import { chooseInterface } from '../policy/interface-choice.ts';
 import type { ServerRules } from './options.ts';
-import { errnoOf, systemErrorText, unknownHostText } from './replies.ts';
+import { systemErrorText, unknownHostText } from './replies.ts';
 import { grantConnect, isIp, isUnusable, noop, type RunState, type SessionSteps } from './session-steps.ts';
 
 /**
@@ -45,7 +46,7 @@ export async function connectDirect(s: SessionSteps, run: RunState, rules: Serve
         : { host, port: req.port, timeoutMs: ctx.timers.establish, localAddress },
     );
   } catch (err) {
-    const code = errnoOf(err);
+    const code = errorCode(err);
     if (code === 'ETIMEDOUT' && s.finished) return;
     return s.fail(run, { kind: 'errno', code }, 'connect()', systemErrorText(code));
   }

@@ -1,6 +1,6 @@
-import { type ByteStream, canReadInto } from '../net/net.ts';
+import type { ByteStream } from '../net/net.ts';
+import { pipeBothWays } from '../net/pipe.ts';
 import { peerConnected, readsPaused, resetOrClose } from '../net/stream-state.ts';
-import { UvSocket } from '../net/uv-socket.ts';
 
 /**
  * b.6 relay between two connected sockets: bytes unchanged both ways with backpressure (a
@@ -9,15 +9,9 @@ import { UvSocket } from '../net/uv-socket.ts';
  * direction, copying the other way goes on), idle timer, and both sockets destroyed on any error.
  * Byte counts come from the sockets' own counters, so no per-chunk work is added to the data path.
  *
- * Each direction is a Pump. It starts on the stream's own reads (Node allocates a buffer per
- * read and frees it after the write, so an idle connection pins no buffer). Once a direction
- * carries bulk traffic it switches to reading into one buffer of its own (socket `onread` mode,
- * see BulkReads): no allocation and no garbage per chunk, and reads up to BulkBufferBytes, which
- * halves the syscalls of a busy relay. A cascade of rsockd processes on a 2-core machine is bound
- * by exactly that per-byte CPU.
- *
- * Two UvSockets (the production Net) need no Pump: each writes its reads straight to the other
- * (UvSocket.relayTo), with the same backpressure, half-close and bulk-buffer rules inside.
+ * Moving the bytes is the Net port's capability (net/pipe.ts: each Net's sockets copied in the
+ * cheapest way it knows); this class is the session's side of it: idle timer, errors, endings
+ * and the result.
  */
 
 /**
@@ -62,136 +56,6 @@ export interface RelayOptions {
   readonly onDone?: (result: RelayResult) => void;
 }
 
-/** A read at least this large means the direction carries bulk data: switch it to its own buffer. */
-const BulkThreshold = 32 * 1024;
-/**
- * The own read buffer of a bulk direction (one per busy direction, none for idle ones).
- *
- * 128 KiB, not more: a read and the write after it touch about three times this many bytes (the
- * socket's queued data, this buffer, the new segments of the write), and those should stay in a
- * core's L2 cache (512 KiB per core on this project's machines). Measured (test/bench/focus.ts,
- * seven interleaved rounds): at 256 KiB a relay spent 0.90 CPU s per GB per hop in the 3-hop
- * cascade and 0.79 on one hop; at 128 KiB 0.59 and 0.56 (Dante 0.64 and 0.79), and the 3-hop
- * throughput went from 0.65x to 1.14x Dante's.
- */
-const BulkBufferBytes = 128 * 1024;
-
-/**
- * Access to net.Socket's user-buffer read mode for sockets we did not construct (the accepted
- * ones): the `onread` constructor option stores its buffer and callback under internal symbols
- * that `onStreamRead` consults on every read. Found by description once; when a Node version
- * lacks them, bulk mode is simply not used and every direction stays on stream reads.
- */
-interface BulkReads {
-  readonly buffer: symbol;
-  readonly callback: symbol;
-  readonly generator: symbol;
-}
-
-let bulkReads: BulkReads | null | undefined;
-function bulkReadsOf(socket: ByteStream): BulkReads | null {
-  if (bulkReads !== undefined) return bulkReads;
-  const own = Object.getOwnPropertySymbols(socket);
-  const find = (name: string) => own.find((s) => s.description === name);
-  const buffer = find('kBuffer');
-  const callback = find('kBufferCb');
-  const generator = find('kBufferGen');
-  const handle = (socket as unknown as { _handle?: { useUserBuffer?: unknown } })._handle;
-  bulkReads =
-    buffer && callback && generator && typeof handle?.useUserBuffer === 'function'
-      ? { buffer, callback, generator }
-      : null;
-  return bulkReads;
-}
-
-/** One direction: src → dst. */
-class Pump {
-  private bulk = false;
-  /** The buffer the next bulk read lands in; null after a write still holds it. */
-  private own: Buffer | null = null;
-
-  constructor(
-    private readonly src: ByteStream,
-    private readonly dst: ByteStream,
-  ) {
-    src.on('data', this.onData);
-    src.on('end', this.onEnd); // 'end' comes once; `on` spares the once-wrapper per socket
-    dst.on('drain', this.onDrain);
-  }
-
-  start(): void {
-    // The source's EOF may have come before the relay (its early bytes are already passed on).
-    if (this.src.readableEnded) this.onEnd();
-    else this.src.resume();
-  }
-
-  /** Stream-mode chunks (and anything left in the readable buffer after switching to bulk mode). */
-  private readonly onData = (chunk: Buffer): void => {
-    if (!this.dst.write(chunk)) this.src.pause();
-    if (!this.bulk && chunk.length >= BulkThreshold) this.toBulk();
-  };
-
-  private readonly onDrain = (): void => {
-    // Reading stopped only for backpressure; resume() also restarts a bulk socket's reads.
-    if (!this.src.destroyed) this.src.resume();
-  };
-
-  private readonly onEnd = (): void => {
-    // node:net shares libuv's way of reporting a reset right behind data as EOF (see UvSocket's
-    // onRead): a connection the kernel no longer knows while our side is open was reset.
-    if (!this.src.writableEnded && !peerConnected(this.src)) {
-      this.src.destroy(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', syscall: 'read' }));
-      return;
-    }
-    if (!this.dst.destroyed) this.dst.end();
-  };
-
-  private toBulk(): void {
-    if (canReadInto(this.src)) {
-      if (this.src.destroyed) return;
-      this.bulk = true;
-      this.own = Buffer.allocUnsafeSlow(BulkBufferBytes);
-      this.src.readInto(this.own, this.onInto);
-      return;
-    }
-    const src = this.src as unknown as Record<symbol, unknown> & {
-      _handle: { useUserBuffer(b: Buffer): void } | null;
-    };
-    const reads = bulkReadsOf(this.src);
-    if (!reads || !src._handle || this.src.destroyed) return;
-    this.bulk = true;
-    this.own = Buffer.allocUnsafeSlow(BulkBufferBytes);
-    src[reads.buffer] = this.own;
-    src[reads.callback] = (n: number, buf: Buffer) => this.onBulkRead(n, buf);
-    src[reads.generator] = () => this.nextBuffer();
-    src._handle.useUserBuffer(this.own);
-  }
-
-  /** A bulk read of `n` bytes into `buf`; false stops reading until dst drains. */
-  private onBulkRead(n: number, buf: Buffer): boolean {
-    const ok = this.dst.write(n === buf.length ? buf : buf.subarray(0, n));
-    // Written straight to the kernel (the usual case) leaves nothing queued and the buffer free;
-    // otherwise the queued write still points into it, and the next read needs a fresh one.
-    if (this.dst.writableLength > 0) this.own = null;
-    return ok;
-  }
-
-  /** A read into `own` on a socket that reads into our buffer (UvSocket). */
-  private readonly onInto = (n: number): Uint8Array => {
-    const buf = this.own as Buffer;
-    const ok = this.dst.write(n === buf.length ? buf : buf.subarray(0, n));
-    // A queued write still points into the buffer: the next read needs a fresh one.
-    if (this.dst.writableLength > 0) this.own = Buffer.allocUnsafeSlow(BulkBufferBytes);
-    if (!ok) this.src.pause();
-    return this.own as Buffer;
-  };
-
-  private nextBuffer(): Buffer {
-    this.own ??= Buffer.allocUnsafeSlow(BulkBufferBytes);
-    return this.own;
-  }
-}
-
 export class Relay {
   private reason: RelayEnd = 'eof';
   private side: 'client' | 'remote' | undefined;
@@ -221,15 +85,7 @@ export class Relay {
     }
     if (options.early && options.early.length > 0) remote.write(options.early);
     if (options.earlyRemote && options.earlyRemote.length > 0) client.write(options.earlyRemote);
-    if (client instanceof UvSocket && remote instanceof UvSocket) {
-      // Both on bare handles: each socket writes its reads straight to the other (no listener,
-      // no Pump, no 'data' event per chunk; see UvSocket.relayTo).
-      client.relayTo(remote);
-      remote.relayTo(client);
-    } else {
-      new Pump(client, remote).start();
-      new Pump(remote, client).start();
-    }
+    pipeBothWays(client, remote);
     // Both closed before we started: report after the constructor has returned, as for any relay.
     if (this.closed === 2) queueMicrotask(() => this.finish());
   }

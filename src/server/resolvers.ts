@@ -1,5 +1,6 @@
 import { promises as dns } from 'node:dns';
 import type { Clock } from '../common/clock.ts';
+import { isDottedQuadShape } from '../common/inet-address.ts';
 import type { Resolver } from '../policy/resolver.ts';
 
 /**
@@ -7,8 +8,6 @@ import type { Resolver } from '../policy/resolver.ts';
  * resolver, a fixture table read from a hosts-style file (`--hosts`), and the b.7 DNS timer as a
  * decorator so every lookup is bounded whichever resolver is underneath.
  */
-
-const ipv4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 
 /** The system's resolver: getaddrinfo for forward (so /etc/hosts counts), PTR then getnameinfo for reverse. */
 export class SystemResolver implements Resolver {
@@ -28,7 +27,7 @@ export class SystemResolver implements Resolver {
   }
 
   async forward(name: string): Promise<readonly string[]> {
-    if (ipv4.test(name)) return [name];
+    if (isDottedQuadShape(name)) return [name];
     try {
       const all = await dns.lookup(name, { all: true, family: 4 });
       const out: string[] = [];
@@ -77,7 +76,7 @@ export class TableResolver implements Resolver {
   /** A table holds every answer. */
   held(kind: 'reverse' | 'forward', key: string): readonly string[] {
     if (kind === 'reverse') return this.byAddress.get(key) ?? NoAnswer;
-    return ipv4.test(key) ? [key] : (this.byName.get(key.toLowerCase()) ?? NoAnswer);
+    return isDottedQuadShape(key) ? [key] : (this.byName.get(key.toLowerCase()) ?? NoAnswer);
   }
 }
 

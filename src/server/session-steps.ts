@@ -1,9 +1,10 @@
 import type { Clock } from '../common/clock.ts';
 import type { Endpoint, EventSink, LabEvent } from '../common/events.ts';
+import { isDottedQuadShape, parseDottedQuad } from '../common/inet-address.ts';
 import type { IdentdMode } from '../config/ast.ts';
 import type { ServiceTable } from '../config/services.ts';
 import type { ByteStream, Conn, Listener, Net } from '../net/net.ts';
-import { type HostIdentity, parseDottedQuad } from '../policy/host.ts';
+import type { HostIdentity } from '../policy/host.ts';
 import type { Resolver, UserFileReader } from '../policy/resolver.ts';
 import type { AccessDecision } from '../policy/server-access.ts';
 import type { PasswdVerifier } from '../protocol/passwd-file.ts';
@@ -99,7 +100,7 @@ export function grantConnect(
 }
 
 export function isIp(text: string): boolean {
-  return /^\d{1,3}(\.\d{1,3}){3}$/.test(text) || text.includes(':');
+  return isDottedQuadShape(text) || text.includes(':');
 }
 
 export function isUnusable(c: unknown): c is UnusableConfig {

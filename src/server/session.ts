@@ -3,23 +3,12 @@ import type { ServerConfig } from '../config/ast.ts';
 import type { ByteStream, Conn, Listener } from '../net/net.ts';
 import { resetOrClose } from '../net/stream-state.ts';
 import type { RouteDecision } from '../policy/client-route.ts';
-import {
-  type HostIdentity,
-  heldHostFromAddress,
-  heldHostFromName,
-  hostFromAddress,
-  hostFromName,
-  parseDottedQuad,
-} from '../policy/host.ts';
-import { describeRequest, serviceLabel } from '../policy/request-desc.ts';
-import {
-  type AccessOutcome,
-  applyIdentd,
-  decideServerAccess,
-  type IdentdResult,
-} from '../policy/server-access.ts';
+import { hostFromAddress } from '../policy/host.ts';
+import { serviceLabel } from '../policy/request-desc.ts';
+import type { AccessOutcome } from '../policy/server-access.ts';
 import { encodeSocks4Reply } from '../protocol/socks4.ts';
 import { encodeSocks5Reply } from '../protocol/socks5.ts';
+import { checkAccess, identifyEnds, refuseUnusableConfig } from './access-step.ts';
 import { bindDirect, bindViaUpstream } from './bind.ts';
 import { connectDirect } from './connect-direct.ts';
 import { connectViaUpstream } from './connect-upstream.ts';
@@ -28,7 +17,6 @@ import type { Linked } from './live-list.ts';
 import { Relay, type RelayResult } from './relay.ts';
 import { type Failure, Socks4Code, Socks5Rep, socks4CodeFor, socks5RepFor } from './replies.ts';
 import { routeRequest } from './route-step.ts';
-import { runRuleCommand } from './rule-command.ts';
 import {
   flat,
   isUnusable,
@@ -39,7 +27,6 @@ import {
   type SessionSteps,
   v4OrZero,
 } from './session-steps.ts';
-import { snapshotUserFiles, userFilePaths } from './user-files.ts';
 
 export type { SessionContext };
 
@@ -436,27 +423,7 @@ export class Session implements SessionSteps, Linked<Session> {
         user: req.user,
       });
     }
-    // Answers the resolver already holds (its cache) decide at once, without a promise per lookup.
-    const nameWire = req.hostname !== undefined ? { wireAddress: parseDottedQuad(req.address) ?? 1 } : null;
-    const srcNow = heldHostFromAddress(ctx.resolver, this.conn.remote.address);
-    const dstNow =
-      req.hostname !== undefined
-        ? heldHostFromName(ctx.resolver, req.hostname, nameWire ?? {})
-        : heldHostFromAddress(ctx.resolver, req.address);
-    let src: HostIdentity;
-    let dst: HostIdentity;
-    if (srcNow && dstNow) {
-      src = srcNow;
-      dst = dstNow;
-    } else {
-      [src, dst] = await Promise.all([
-        srcNow ?? hostFromAddress(ctx.resolver, this.conn.remote.address),
-        dstNow ??
-          (req.hostname !== undefined
-            ? hostFromName(ctx.resolver, req.hostname, nameWire ?? {})
-            : hostFromAddress(ctx.resolver, req.address)),
-      ]);
-    }
+    const { src, dst } = await identifyEnds(ctx, this.conn, req);
     const dstServ = serviceLabel(req.port, ctx.serviceNameOf);
     if (this.gone) return this.finish('client-gone');
 
@@ -466,100 +433,11 @@ export class Session implements SessionSteps, Linked<Session> {
     }
 
     const server = rules.server;
-    if (isUnusable(server)) {
-      for (const m of server.unusable) this.log('err', m);
-      const desc = describeRequest({
-        command: req.command,
-        user: req.user,
-        realUser: 'unknown',
-        src,
-        dst,
-        dstServ,
-      });
-      this.log('notice', `refused -- ${desc}`);
-      if (sinkWants(this.ctx.events, 'decision')) {
-        this.emit({
-          type: 'decision',
-          action: 'deny',
-          rule: null,
-          reason: 'config-unusable',
-          user: req.user,
-          realUser: 'unknown',
-        });
-      }
-      this.sendFailure(req, { kind: 'config-unusable' });
-      return this.finish('config-unusable');
-    }
-
-    // Rules that name no user file (the usual case) are matched without waiting for anything.
-    const userFiles =
-      ctx.userFilesAsync && userFilePaths(server as ServerConfig).length > 0
-        ? await snapshotUserFiles(server as ServerConfig, ctx.userFilesAsync, ctx.userFiles)
-        : ctx.userFiles;
-    const decision = decideServerAccess(
-      server as ServerConfig,
-      { src, dst, user: req.user, port: req.port, command: req.command },
-      {
-        identdDefault: ctx.identdDefault,
-        userFiles,
-        serviceNameOf: ctx.serviceNameOf,
-      },
-    );
-    let identd: IdentdResult = NotAsked;
-    if (decision.action === 'permit' && decision.identd !== 'off') {
-      const q = await ctx.identd({
-        local: this.conn.local,
-        remote: this.conn.remote,
-        identdPort: ctx.identdPort,
-        timeoutMs: ctx.timers.identd,
-      });
-      identd = q.kind === 'user' ? { kind: 'user', user: q.user } : { kind: 'unavailable', reason: q.reason };
-      if (sinkWants(this.ctx.events, 'identd')) {
-        this.emit({
-          type: 'identd',
-          queried: { address: this.conn.remote.address, port: ctx.identdPort },
-          answer: q.answer,
-          verdict: q.kind === 'unavailable' ? 'unavailable' : q.user === req.user ? 'confirmed' : 'mismatch',
-          ...(q.kind === 'user' ? { user: q.user } : { reason: q.reason }),
-        });
-      }
-    }
-    const outcome = applyIdentd(decision, identd);
-    if (sinkWants(this.ctx.events, 'decision')) {
-      this.emit({
-        type: 'decision',
-        action: outcome.granted ? 'permit' : 'deny',
-        rule: decision.rule,
-        reason:
-          outcome.identdVerdict === 'unavailable' && !outcome.granted
-            ? 'identd-unavailable'
-            : outcome.identdVerdict === 'mismatch'
-              ? 'identd-mismatch'
-              : decision.rule
-                ? 'rule'
-                : 'no-match',
-        user: req.user,
-        realUser: outcome.realUser,
-      });
-    }
-    for (const step of outcome.steps) {
-      if (step.kind === 'log') this.log(step.level, step.text);
-      else await runRuleCommand(this, step.command, decision, outcome.realUser);
-    }
-    if (!outcome.granted) {
-      const failure: Failure =
-        outcome.reply === 92
-          ? { kind: 'identd-unavailable' }
-          : outcome.reply === 93
-            ? { kind: 'identd-mismatch' }
-            : { kind: 'refused' };
-      this.sendFailure(req, failure);
-      return this.finish('refused');
-    }
-    if (this.gone) return this.finish('client-gone');
-
-    const reqdesc = outcome.reqdesc;
-    const run: RunState = { req, src, dst, dstServ, reqdesc, realUser: outcome.realUser, early, decision };
+    if (isUnusable(server)) return refuseUnusableConfig(this, req, server, { src, dst, dstServ });
+    const access = await checkAccess(this, req, server as ServerConfig, { src, dst, dstServ });
+    if (access === null) return; // refused and answered, or the client left
+    const { decision, reqdesc, realUser } = access;
+    const run: RunState = { req, src, dst, dstServ, reqdesc, realUser, early, decision };
 
     // a.5 step 6: rsockd routing
     let route: RouteDecision | null = null;
@@ -676,8 +554,6 @@ export class Session implements SessionSteps, Linked<Session> {
     remote.off('error', noop);
   }
 }
-
-const NotAsked: IdentdResult = { kind: 'not-asked' };
 
 /**
  * The line after the byte counts when a relay did not end cleanly: why, and that the other

@@ -1,3 +1,4 @@
+import { isDottedQuadShape } from '../common/inet-address.ts';
 import { parseUserFile } from '../policy/match.ts';
 import type { Resolver, UserFileReader } from '../policy/resolver.ts';
 import { tableResolver } from '../policy/table-resolver.ts';
@@ -46,8 +47,6 @@ export interface NamedHost {
   readonly interfaces: readonly { readonly network: string; readonly address: string }[];
 }
 
-const DottedQuad = /^\d{1,3}(\.\d{1,3}){3}$/;
-
 /** The host named (case-insensitively) or addressed by `nameOrAddress`. */
 export function findHost<H extends NamedHost>(hosts: readonly H[], nameOrAddress: string): H | undefined {
   const key = nameOrAddress.toLowerCase();
@@ -61,7 +60,7 @@ export function findHost<H extends NamedHost>(hosts: readonly H[], nameOrAddress
  * first. An address, or a name that is no host of the topology, stays as it is.
  */
 export function addressFrom(hosts: readonly NamedHost[], from: string, target: string): string {
-  if (DottedQuad.test(target)) return target;
+  if (isDottedQuadShape(target)) return target;
   const t = hosts.find((h) => h.name.toLowerCase() === target.toLowerCase());
   if (!t) return target;
   const origin = hosts.find((h) => h.name === from);

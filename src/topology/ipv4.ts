@@ -1,30 +1,13 @@
 /**
- * IPv4 arithmetic for topology subnets: parse dotted quads and CIDR blocks, test membership,
- * enumerate host addresses. Addresses are unsigned 32-bit numbers internally.
+ * IPv4 arithmetic for topology subnets: parse CIDR blocks, test membership, enumerate host
+ * addresses (address text itself is common/inet-address.ts's). Addresses are unsigned 32-bit numbers internally.
  */
+import { dottedOf, parseIPv4Number } from '../common/inet-address.ts';
 
 export interface Cidr {
   readonly base: number;
   readonly prefix: number;
   readonly mask: number;
-}
-
-/** Strict dotted decimal `a.b.c.d` → number, or null. */
-export function parseIPv4(text: string): number | null {
-  const parts = text.split('.');
-  if (parts.length !== 4) return null;
-  let n = 0;
-  for (const p of parts) {
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return null;
-    const v = Number(p);
-    if (v > 255) return null;
-    n = n * 256 + v;
-  }
-  return n;
-}
-
-export function formatIPv4(n: number): string {
-  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
 export function maskOf(prefix: number): number {
@@ -35,7 +18,7 @@ export function maskOf(prefix: number): number {
 export function parseCidr(text: string): Cidr | string {
   const slash = text.indexOf('/');
   if (slash < 0) return `subnet \`${text}\` needs a prefix length, e.g. ${text}/24`;
-  const base = parseIPv4(text.slice(0, slash));
+  const base = parseIPv4Number(text.slice(0, slash));
   const prefixText = text.slice(slash + 1);
   if (base === null) return `subnet \`${text}\` does not start with a dotted IPv4 address`;
   if (!/^[0-9]{1,2}$/.test(prefixText) || Number(prefixText) > 32) {
@@ -44,7 +27,7 @@ export function parseCidr(text: string): Cidr | string {
   const prefix = Number(prefixText);
   const mask = maskOf(prefix);
   if ((base & ~mask) >>> 0 !== 0) {
-    return `subnet \`${text}\` has host bits set; did you mean ${formatIPv4((base & mask) >>> 0)}/${prefix}?`;
+    return `subnet \`${text}\` has host bits set; did you mean ${dottedOf((base & mask) >>> 0)}/${prefix}?`;
   }
   if (base >>> 24 === 127)
     return `subnet \`${text}\` is inside 127.0.0.0/8, which the local runtime uses itself`;

@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { dottedOf as formatIPv4 } from '../common/inet-address.ts';
 import type { ClientConfig, RouteConfig, ServerConfig } from '../config/ast.ts';
 import { type ConfigName, type ConfigOfName, configParsers, parseConfigText } from './config-parsers.ts';
 import { TopologyErrorCode as Codes, suggest, type TopologyIssue, type YamlPath } from './errors.ts';
 import { hostTable } from './host-table.ts';
-import { formatIPv4 } from './ipv4.ts';
 import { type LinkFault, LinkFaultError, resolveLinkFault } from './link-faults.ts';
 import {
   type ConfigText,

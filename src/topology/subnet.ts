@@ -1,12 +1,5 @@
-import {
-  type Cidr,
-  contains,
-  formatIPv4,
-  hostAddresses,
-  isUsableHost,
-  parseCidr,
-  parseIPv4,
-} from './ipv4.ts';
+import { dottedOf as formatIPv4, parseIPv4Number as parseIPv4 } from '../common/inet-address.ts';
+import { type Cidr, contains, hostAddresses, isUsableHost, parseCidr } from './ipv4.ts';
 import { formatIPv6, maskOf6, parseIPv6 } from './ipv6.ts';
 
 /**

@@ -4,13 +4,7 @@
  * PEERS=rsockd,rsockdMetrics compares rsockd with and without `--metrics`.
  * Same peers, same loads and logging as run.ts; rounds interleaved in a shuffled order.
  */
-import {
-  cascadeThroughput,
-  connectionRate,
-  cpuTicks,
-  idleMemory,
-  startIperfServer,
-} from './measure.ts';
+import { cascadeThroughput, connectionRate, cpuTicks, idleMemory, startIperfServer } from './measure.ts';
 import {
   type Peer,
   portBase,

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import type { ClassSpace, RequestClass } from '../../src/analysis/classes.ts';
 import type { LabWorld } from '../../src/analysis/world.ts';
-import { dottedOf } from '../../src/policy/host.ts';
+import { dottedOf } from '../../src/common/inet-address.ts';
 import type { ProbeRequest } from '../../src/runtime/runtime.ts';
 
 /**

@@ -146,7 +146,9 @@ test('hostile USERIDs, 4A names, identd answers and RFC 1929 names are escaped i
     'NUL and ESC are covered',
   );
 
-  // JSON: one event per line, every hostile value exact.
+  // JSON: one event per line, every hostile value exact. The events file is written apart from
+  // the text log: wait for all five sessions' close events before reading it.
+  await waitForLines(events, (ls) => ls.filter((l) => l.includes('"type":"close"')).length >= 5, 30_000);
   const parsed = (await readFile(events, 'utf8'))
     .split('\n')
     .filter((l) => l !== '')

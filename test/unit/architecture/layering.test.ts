@@ -41,7 +41,8 @@ const allowed: Record<string, readonly string[]> = {
   policy: ['common', 'config', 'protocol'],
   net: ['common'],
   identd: ['common', 'net', 'protocol'],
-  server: ['common', 'config', 'policy', 'protocol', 'net', 'identd'],
+  // client: design.md, the server reaches upstreams only through client/ (the one SOCKS client).
+  server: ['common', 'config', 'policy', 'protocol', 'net', 'identd', 'client'],
   client: ['common', 'config', 'policy', 'protocol', 'net'],
   // policy: the host table serves the lab's name service and user files (host-table.ts) as
   // policy's own ports (Resolver, UserFileReader), so runtimes and analysis share one of each.
@@ -67,8 +68,8 @@ const allowed: Record<string, readonly string[]> = {
   scenario: ['common', 'config', 'policy', 'protocol', 'topology', 'runtime', 'analysis'],
   analysis: ['common', 'config', 'policy', 'topology', 'scenario', 'runtime'],
   report: ['common', 'scenario', 'topology', 'analysis', 'runtime'],
-  // config: the model's parsed configs are config objects (AddrSpec, ClientRule), and their
-  // addresses print with config's `dotted`; diagrams parse nothing (see configParsers).
+  // config: the model's parsed configs are config objects (AddrSpec, ClientRule), read as types;
+  // diagrams parse nothing (see configParsers).
   diagram: ['common', 'config', 'topology', 'scenario', 'runtime'],
   'runtime/registry': ['common', 'runtime'],
   cli: ['*'],
@@ -202,6 +203,95 @@ function ipCommandViolations(): Violation[] {
   return out;
 }
 
+/**
+ * design.md: every use of Node internals lives in net/. Outside it no file calls
+ * `process.binding` or `internalBinding`, reads a socket's `_handle`, or goes looking for
+ * private symbols (`Object.getOwnPropertySymbols`).
+ */
+function nodeInternalViolations(): Violation[] {
+  const out: Violation[] = [];
+  for (const sf of current()) {
+    if (moduleOf(sf.getFilePath()) === 'net') continue;
+    for (const access of sf.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression)) {
+      const name = access.getName();
+      const text = access.getText();
+      if (name === '_handle' || name === 'getOwnPropertySymbols' || /^process\.binding\b/.test(text)) {
+        out.push({ where: where(access), what: `only net/ may touch Node internals (${name})` });
+      }
+    }
+    for (const id of sf.getDescendantsOfKind(SyntaxKind.Identifier)) {
+      if (id.getText() === 'internalBinding') {
+        out.push({ where: where(id), what: 'only net/ may touch Node internals (internalBinding)' });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * The Net port's surface: what modules outside net/ may import of it. Which Net a process runs
+ * on (bare handles, node:net) is chosen by cli/ alone; the server and the clients never see a
+ * concrete socket class (relaying is pipe.ts's capability, stream questions stream-state.ts's).
+ */
+const netPort = ['net/net.ts', 'net/pipe.ts', 'net/stream-state.ts'];
+
+function concreteNetViolations(): Violation[] {
+  const out: Violation[] = [];
+  const src = path.join(root, 'src');
+  for (const sf of current()) {
+    const from = moduleOf(sf.getFilePath());
+    if (from === 'net' || from === 'cli') continue;
+    for (const decl of [...sf.getImportDeclarations(), ...sf.getExportDeclarations()]) {
+      const spec = decl.getModuleSpecifierValue();
+      if (!spec?.startsWith('.')) continue;
+      const target = path
+        .relative(src, path.resolve(path.dirname(sf.getFilePath()), spec))
+        .split(path.sep)
+        .join('/');
+      if (target.startsWith('net/') && !netPort.includes(target)) {
+        out.push({
+          where: where(decl),
+          what: `${from} may not import the concrete Net ${target}: use the port (${netPort.join(', ')})`,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * design.md: the server reaches upstreams only through client/, the one SOCKS client. So server/
+ * encodes no SOCKS request and decodes no SOCKS reply (it decodes requests and encodes replies).
+ */
+const clientCodecs = [
+  'encodeSocks4Request',
+  'decodeSocks4Reply',
+  'encodeSocks5Greeting',
+  'decodeSocks5MethodChoice',
+  'encodeSocks5Request',
+  'decodeSocks5Reply',
+  'encodeRfc1929Request',
+  'decodeRfc1929Status',
+];
+
+function serverClientCodecViolations(): Violation[] {
+  const out: Violation[] = [];
+  for (const sf of current()) {
+    if (moduleOf(sf.getFilePath()) !== 'server') continue;
+    for (const decl of sf.getImportDeclarations()) {
+      for (const named of decl.getNamedImports()) {
+        if (clientCodecs.includes(named.getName())) {
+          out.push({
+            where: where(decl),
+            what: `server/ talks to upstreams through client/, not with ${named.getName()}`,
+          });
+        }
+      }
+    }
+  }
+  return out;
+}
+
 function format(violations: Violation[]): string {
   return violations.map((v) => `${v.where}: ${v.what}`).join('\n');
 }
@@ -229,6 +319,39 @@ test('only cli/ reads process.argv or process.env or calls process.exit', (t) =>
 test('only runtime/netns runs the ip command', (t) => {
   const violations = ipCommandViolations();
   t.is(violations.length, 0, format(violations));
+});
+
+test('no file outside net/ touches Node internals (process.binding, internalBinding, _handle, private symbols)', (t) => {
+  const violations = nodeInternalViolations();
+  t.is(violations.length, 0, format(violations));
+});
+
+test('outside net/ and cli/ no module imports a concrete Net: only the port', (t) => {
+  const violations = concreteNetViolations();
+  t.is(violations.length, 0, format(violations));
+});
+
+test('server/ has no SOCKS client codec of its own: its upstream step goes through client/', (t) => {
+  const violations = serverClientCodecViolations();
+  t.is(violations.length, 0, format(violations));
+});
+
+test('the checker itself catches Node internals and a concrete socket class in server/', (t) => {
+  const probe = project.createSourceFile(
+    path.join(root, 'src/server/__internals_probe.ts'),
+    "import { UvSocket } from '../net/uv-socket.ts';\nexport const h = (s: { _handle: unknown }) => [s._handle, UvSocket];\n",
+    { overwrite: true },
+  );
+  try {
+    const internals = nodeInternalViolations().filter((v) => v.where.includes('__internals_probe'));
+    t.is(internals.length, 1);
+    t.regex(internals[0]?.what ?? '', /only net\/ may touch Node internals \(_handle\)/);
+    const concrete = concreteNetViolations().filter((v) => v.where.includes('__internals_probe'));
+    t.is(concrete.length, 1);
+    t.regex(concrete[0]?.what ?? '', /server may not import the concrete Net net\/uv-socket\.ts/);
+  } finally {
+    project.removeSourceFile(probe);
+  }
 });
 
 test('the checker itself catches a forbidden import', (t) => {

@@ -2,8 +2,8 @@
  * Turns parsed AST nodes and the spec's "parsed rules" table cells into one canonical text so the
  * tables in test/fixtures/spec/*.expect.md can be compared row by row.
  */
+import { dottedOf as dotted } from '../../../src/common/inet-address.ts';
 import type { AddrSpec, IdentdField, PortTest, ServerListField, UserList } from '../../../src/config/ast.ts';
-import { dotted } from '../../../src/config/inet.ts';
 
 /** Removes `**bold**`, parenthesised remarks and backticks; collapses blanks. */
 export function plainCell(cell: string): string {

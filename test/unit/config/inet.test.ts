@@ -1,6 +1,7 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { dotted, inetAton } from '../../../src/config/inet.ts';
+import { dottedOf as dotted } from '../../../src/common/inet-address.ts';
+import { inetAton } from '../../../src/config/inet.ts';
 
 const numeric: [string, string][] = [
   ['10.1.2.3', '10.1.2.3'],

@@ -1,8 +1,8 @@
 import test from 'ava';
 import fc from 'fast-check';
+import { dottedOf as dotted } from '../../../src/common/inet-address.ts';
 import type { ServerConfig } from '../../../src/config/ast.ts';
 import { ConfigFileError } from '../../../src/config/config-error.ts';
-import { dotted } from '../../../src/config/inet.ts';
 import { builtinServices } from '../../../src/config/services.ts';
 import { parseSockdConf } from '../../../src/config/sockd-conf.ts';
 import {

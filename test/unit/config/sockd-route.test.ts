@@ -1,7 +1,7 @@
 import test from 'ava';
 import fc from 'fast-check';
+import { dottedOf as dotted } from '../../../src/common/inet-address.ts';
 import { ConfigFileError } from '../../../src/config/config-error.ts';
-import { dotted } from '../../../src/config/inet.ts';
 import { checkLocalInterfaces, parseSockdRoute } from '../../../src/config/sockd-route.ts';
 import { addrCell, describeAddr } from './_describe.ts';
 import { rejectionOf } from './_rejection.ts';

@@ -1,5 +1,6 @@
 import test from 'ava';
 import fc from 'fast-check';
+import { parseDottedQuad, unmapIPv4 } from '../../../src/common/inet-address.ts';
 import type { AddrSpec, HostPattern } from '../../../src/config/ast.ts';
 import { inetAton } from '../../../src/config/inet.ts';
 import {
@@ -9,9 +10,7 @@ import {
   hostFromAddress,
   hostFromName,
   hostMatches,
-  parseDottedQuad,
   UnspecifiedHostName,
-  unmapIPv4,
 } from '../../../src/policy/host.ts';
 import type { Resolver } from '../../../src/policy/resolver.ts';
 import { hostsFileResolver, tableResolver } from '../../../src/policy/table-resolver.ts';

@@ -4,12 +4,13 @@
  * becomes one test. A table of a kind not understood here fails, so new tables cannot be
  * silently skipped.
  */
+
 import { readdirSync } from 'node:fs';
 import test, { type ExecutionContext } from 'ava';
 import { checkSockdConf } from '../../../src/cli/checker.ts';
+import { dottedOf as dotted } from '../../../src/common/inet-address.ts';
 import type { ClientConfig, RouteConfig, ServerConfig } from '../../../src/config/ast.ts';
 import { ConfigFileError } from '../../../src/config/config-error.ts';
-import { dotted } from '../../../src/config/inet.ts';
 import { builtinServices } from '../../../src/config/services.ts';
 import { parseSockdConf } from '../../../src/config/sockd-conf.ts';
 import { parseSockdRoute } from '../../../src/config/sockd-route.ts';

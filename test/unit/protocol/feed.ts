@@ -1,6 +1,6 @@
 import type { ExecutionContext } from 'ava';
 
-type Decoded<T> = { readonly need: number } | { readonly value: T; readonly consumed: number };
+import type { Decoded } from '../../../src/protocol/decoded.ts';
 
 /**
  * Feed `bytes` to an incremental decoder one byte at a time, as a slow client would. Every

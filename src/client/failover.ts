@@ -1,36 +1,39 @@
+import { errorCode } from '../common/errors.ts';
+import type { ServerAttempt } from '../common/events.ts';
+import { systemErrorText } from '../common/system-error.ts';
 import type { Conn, Net } from '../net/net.ts';
 import { planServerAttempts } from '../policy/client-route.ts';
 import type { Resolver } from '../policy/resolver.ts';
-import { errnoOf, systemErrorText } from './replies.ts';
 
 /**
- * The d.7 fail-over loop: entries in order; a name is looked up when reached (an unresolvable
- * one is logged and skipped, j.12); each address gets its own connect timer; only a failed TCP
- * connect moves on — what the server then answers is final and not this module's business.
+ * The d.7 fail-over loop, the only one: entries in order; a name is looked up when reached (an
+ * unresolvable one is logged and skipped, j.12); each address gets its own connect timer; only a
+ * failed TCP connect moves on — what the server then answers is final and not this module's
+ * business. rsockd's upstream step and the probe (route-dial.ts) both dial through it.
  */
-
-export interface UpstreamAttempt {
-  readonly server: string;
-  readonly address: string | null;
-  readonly port: number;
-  readonly ok: boolean;
-  readonly error?: string;
-}
 
 export interface FailoverHooks {
   /** Classic log lines: `Failed to connect to sockd at E: …`. */
   log(message: string): void;
-  /** One event per connect attempt (and per unresolvable entry). */
-  attempt(a: UpstreamAttempt): void;
-  /** True when the session ended meanwhile: stop dialling. */
+  /** One call per connect attempt (and per unresolvable entry). */
+  attempt(a: ServerAttempt): void;
+  /** True when the caller gave up meanwhile (the session ended): stop dialling. */
   cancelled(): boolean;
 }
 
 export type FailoverResult =
-  | { readonly kind: 'connected'; readonly conn: Conn; readonly entry: string }
+  | {
+      readonly kind: 'connected';
+      readonly conn: Conn;
+      /** The socks.conf entry (name or address) and the address of it that answered. */
+      readonly entry: string;
+      readonly address: string;
+    }
   /** Every entry failed; `lastError` is the strerror text of the last connect failure. */
   | { readonly kind: 'exhausted'; readonly lastError: string }
   | { readonly kind: 'cancelled' };
+
+export type { ServerAttempt };
 
 export async function dialWithFailover(
   net: Net,
@@ -54,11 +57,12 @@ export async function dialWithFailover(
       try {
         const conn = await net.connect({ host: address, port, timeoutMs });
         hooks.attempt({ server: plan.entry, address, port, ok: true });
-        return { kind: 'connected', conn, entry: plan.entry };
+        return { kind: 'connected', conn, entry: plan.entry, address };
       } catch (err) {
-        entryCode = errnoOf(err);
+        entryCode = errorCode(err);
         lastCode = entryCode;
-        hooks.attempt({ server: plan.entry, address, port, ok: false, error: entryCode ?? String(err) });
+        const error = entryCode ?? (err instanceof Error ? err.message : String(err));
+        hooks.attempt({ server: plan.entry, address, port, ok: false, error });
       }
     }
     hooks.log(`Failed to connect to sockd at ${plan.entry}: ${systemErrorText(entryCode)}`);

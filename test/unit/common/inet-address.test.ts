@@ -1,6 +1,6 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { addressKind, formatIPv6, parseIPv4, parseIPv6 } from '../../../src/protocol/address.ts';
+import { addressKind, formatIPv6, parseIPv4, parseIPv6 } from '../../../src/common/inet-address.ts';
 
 test('dotted IPv4 is strict: four decimal parts 0..255 without leading zeros', (t) => {
   t.deepEqual(parseIPv4('198.51.100.10'), Uint8Array.of(198, 51, 100, 10));

@@ -1,7 +1,7 @@
 import { Socket } from 'node:net';
 import test from 'ava';
+import { dialWithFailover, type ServerAttempt } from '../../../src/client/failover.ts';
 import type { Conn, ConnectOptions, Net } from '../../../src/net/net.ts';
-import { dialWithFailover, type UpstreamAttempt } from '../../../src/server/failover.ts';
 
 // d.7 with a scripted Net: which addresses are dialled, in which order, and what is logged.
 
@@ -32,7 +32,7 @@ const resolver = {
 test('entries are tried in order, each address of a name in turn, until one TCP connect succeeds', async (t) => {
   const dialled: ConnectOptions[] = [];
   const logs: string[] = [];
-  const attempts: UpstreamAttempt[] = [];
+  const attempts: ServerAttempt[] = [];
   const net = scriptedNet({ '10.0.0.6': 'ok', '10.0.0.1': 'ETIMEDOUT' }, dialled);
   const r = await dialWithFailover(
     net,

@@ -1,7 +1,18 @@
 /**
- * Address text <-> wire bytes for the codecs. Pure; no name resolution. The text forms are the
+ * The one IPv4/IPv6 address text module: text <-> wire bytes for the codecs, text <-> unsigned
+ * 32-bit numbers for rule matching and subnets. Pure; no name resolution. The text forms are the
  * canonical ones (dotted decimal; RFC 5952 for IPv6) so equal addresses compare equal as strings.
+ * (Config files' inet_aton syntax, with its hex, octal and short forms, is config/inet.ts's.)
  */
+
+/**
+ * Four dot-separated groups of one to three digits: the shape of a dotted quad, values unchecked.
+ * Where a text can be an address or a name (a scenario target, a hosts-table key), this shape
+ * says "address"; a text of this shape is never looked up as a name.
+ */
+export function isDottedQuadShape(text: string): boolean {
+  return /^\d{1,3}(?:\.\d{1,3}){3}$/.test(text);
+}
 
 /** Strict dotted decimal `a.b.c.d`, each 0..255, no leading zeros beyond a single `0`. */
 export function parseIPv4(text: string): Uint8Array | null {
@@ -28,6 +39,54 @@ export function parseIPv4(text: string): Uint8Array | null {
   if (digits === 0 || part !== 3) return null;
   out[3] = value;
   return out;
+}
+
+/** Strict dotted decimal (as parseIPv4) → unsigned 32-bit number, or null. */
+export function parseIPv4Number(text: string): number | null {
+  const b = parseIPv4(text);
+  return b === null ? null : ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+}
+
+/**
+ * Dotted quad → unsigned 32-bit number, for addresses coming from sockets and resolvers (not
+ * inet_aton): up to three digits a part, leading zeros allowed.
+ */
+export function parseDottedQuad(text: string): number | undefined {
+  // Hand-scanned: runs for both ends of every request.
+  let value = 0;
+  let part = 0;
+  let digits = 0;
+  let parts = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (++digits > 3) return undefined;
+      part = part * 10 + (c - 48);
+    } else if (c === 46 /* . */ && digits > 0 && parts < 3) {
+      if (part > 255) return undefined;
+      value = value * 256 + part;
+      parts++;
+      part = 0;
+      digits = 0;
+    } else {
+      return undefined;
+    }
+  }
+  if (digits === 0 || parts !== 3 || part > 255) return undefined;
+  return (value * 256 + part) >>> 0;
+}
+
+/** An unsigned 32-bit address in dotted-decimal form. */
+export function dottedOf(addr: number): string {
+  const v = addr >>> 0;
+  return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+}
+
+/** `::ffff:a.b.c.d` (IPv4-mapped IPv6, as node reports peers on dual-stack sockets) → `a.b.c.d`. */
+export function unmapIPv4(address: string): string {
+  if (address.length < 8 || address.charCodeAt(0) !== 58 /* : */) return address;
+  const m = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
+  return m ? m[1]! : address;
 }
 
 export function formatIPv4(bytes: Uint8Array, offset = 0): string {
