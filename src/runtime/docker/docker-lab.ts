@@ -4,6 +4,7 @@ import { InputError } from '../../common/errors.ts';
 import type { EventSink, LabEvent } from '../../common/events.ts';
 import type { HostModel, IdentdBehaviour, ResolvedTopology } from '../../topology/model.ts';
 import { AgentEvents, fixedAddressHost, followProbe, reloadResult, uidOf } from '../agent-lab.ts';
+import { missingRequestEvents, requestEvents } from '../request-events.ts';
 import type { Lab, LabHost, LabTimeouts, ProbeOutcome, ProbeRequest } from '../runtime.ts';
 import {
   type AgentLine,
@@ -15,7 +16,6 @@ import {
   LineSplitter,
 } from './agent-protocol.ts';
 import type { DockerEngine } from './engine.ts';
-import { missingEvents } from './event-completeness.ts';
 import { bridgeName, isolateBridges } from './firewall.ts';
 import { HostContainer } from './host-container.ts';
 import { buildHostSpec, ImagePaths } from './host-spec.ts';
@@ -256,14 +256,23 @@ export class DockerLab implements Lab {
 
   /**
    * Events travel through container logs, a little behind the probe's own answer: wait until
-   * nothing the request caused is missing (event-completeness.ts) and the logs were quiet a moment.
+   * nothing of this probe's chain is missing (runtime/request-events.ts) and its events have
+   * stopped coming a moment. Other probes running at the same time (`run --jobs`) do not count.
    */
   private async settle(from: number, outcome: ProbeOutcome): Promise<void> {
     const deadline = Date.now() + settleMaxMs;
+    let seen = -1;
+    let changedAt = Date.now();
     for (;;) {
-      const missing = missingEvents(this.log.since(from), this.topology, outcome);
-      const quiet = Date.now() - this.log.lastEventAt >= settleQuietMs;
-      if ((missing.length === 0 && quiet) || Date.now() > deadline) return;
+      const events = this.log.since(from);
+      const own = requestEvents(events, outcome).length;
+      if (own !== seen) {
+        seen = own;
+        changedAt = Date.now();
+      }
+      const complete = missingRequestEvents(events, this.topology, outcome).length === 0;
+      const quiet = Date.now() - changedAt >= settleQuietMs;
+      if ((complete && quiet) || Date.now() > deadline) return;
       await new Promise((r) => setTimeout(r, 15));
     }
   }

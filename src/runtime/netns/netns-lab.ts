@@ -5,6 +5,7 @@ import type { HostModel, IdentdBehaviour, ResolvedTopology } from '../../topolog
 import { AgentEvents, fixedAddressHost, followProbe, reloadResult, uidOf } from '../agent-lab.ts';
 import type { AgentLine, ControlReply, ControlRequest, DialOutcome, DialRequest } from '../agent-protocol.ts';
 import { buildHostSpec, ImagePaths } from '../host-spec.ts';
+import { missingRequestEvents, requestEvents } from '../request-events.ts';
 import type { Lab, LabHost, LabTimeouts, ProbeOutcome, ProbeRequest } from '../runtime.ts';
 import { sendAgentControl } from './agent-control.ts';
 import { AgentProcess } from './agent-process.ts';
@@ -206,7 +207,7 @@ export class NetnsLab implements Lab {
         `probe from ${request.from} printed no outcome (exit ${result.exitCode}${result.timedOut ? ', timed out' : ''}): ${result.stderr.trim() || result.stdout.trim()}`,
       );
     }
-    await this.settle(before);
+    await this.settle(before, outcome);
     return outcome;
   }
 
@@ -232,19 +233,25 @@ export class NetnsLab implements Lab {
     }
   }
 
-  /** Waits until every session opened since `from` has closed and the agents have been quiet a moment. */
-  private async settle(from: number): Promise<void> {
+  /**
+   * Waits until this probe's own sessions have all closed and arrived (runtime/request-events.ts)
+   * and its events have stopped coming a moment: other probes running at the same time
+   * (`run --jobs`) neither hold it up nor count for it.
+   */
+  private async settle(from: number, outcome: ProbeOutcome): Promise<void> {
     const deadline = Date.now() + settleMaxMs;
+    let seen = -1;
+    let changedAt = Date.now();
     for (;;) {
-      const open = new Set<string>();
-      for (const e of this.log.since(from)) {
-        if (e.session === undefined) continue;
-        const key = `${e.host}/${e.service}/${e.session}`;
-        if (e.type === 'request') open.add(key);
-        if (e.type === 'close') open.delete(key);
+      const events = this.log.since(from);
+      const own = requestEvents(events, outcome).length;
+      if (own !== seen) {
+        seen = own;
+        changedAt = Date.now();
       }
-      const quiet = Date.now() - this.log.lastEventAt >= settleQuietMs;
-      if ((open.size === 0 && quiet) || Date.now() > deadline) return;
+      const complete = missingRequestEvents(events, this.topology, outcome).length === 0;
+      const quiet = Date.now() - changedAt >= settleQuietMs;
+      if ((complete && quiet) || Date.now() > deadline) return;
       await new Promise((r) => setTimeout(r, 20));
     }
   }
