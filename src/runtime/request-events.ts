@@ -65,10 +65,7 @@ export function requestChain(events: readonly LabEvent[], local: Endpoint): Map<
  * server events of the probe's chain. Without a local endpoint (the probe never connected, or its
  * runner failed) no server session can be told to be this probe's: none is kept.
  */
-export function requestEvents(
-  events: readonly LabEvent[],
-  outcome: Pick<ProbeOutcome, 'local'>,
-): LabEvent[] {
+export function requestEvents(events: readonly LabEvent[], outcome: Pick<ProbeOutcome, 'local'>): LabEvent[] {
   if (!outcome.local) return events.filter((e) => !isServer(e));
   const chain = requestChain(events, outcome.local);
   const keep = new Set<LabEvent>();
@@ -120,8 +117,7 @@ export function missingRequestEvents(
   }
   if (direct) {
     const out = events.find(
-      (e): e is Of<'outbound'> =>
-        e.type === 'outbound' && e.service === 'probe' && at(e.local) === at(local),
+      (e): e is Of<'outbound'> => e.type === 'outbound' && e.service === 'probe' && at(e.local) === at(local),
     );
     if (out) expect(out.remote, out.local);
   }

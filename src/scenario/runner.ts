@@ -122,7 +122,9 @@ async function settle(
 /** Every server session of the window closed and every direct connection echoed. */
 function windowClosed(events: readonly LabEvent[]): boolean {
   const open = new Set<string>();
-  const echoed = new Set(events.flatMap((e) => (e.type === 'echo' ? [`${e.peer.address}:${e.peer.port}`] : [])));
+  const echoed = new Set(
+    events.flatMap((e) => (e.type === 'echo' ? [`${e.peer.address}:${e.peer.port}`] : [])),
+  );
   for (const e of events) {
     if (e.type === 'outbound' && e.via === 'direct' && !echoed.has(`${e.local.address}:${e.local.port}`))
       return false;
