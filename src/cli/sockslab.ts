@@ -9,6 +9,7 @@ import { register as matrix } from './commands/matrix.ts';
 import { register as mutate } from './commands/mutate.ts';
 import { register as probe } from './commands/probe.ts';
 import { register as reap } from './commands/reap.ts';
+import { register as report } from './commands/report.ts';
 import { register as run } from './commands/run.ts';
 import { register as up } from './commands/up.ts';
 import { exitCodeFor } from './exit.ts';
@@ -17,7 +18,7 @@ import { exitCodeFor } from './exit.ts';
 const program = new Command('sockslab')
   .description('bring up SOCKS server topologies, replay scenarios, check and draw them')
   .exitOverride();
-for (const register of [run, up, down, probe, check, matrix, diff, mutate, freeze, graph, reap])
+for (const register of [run, up, down, probe, check, matrix, diff, mutate, freeze, graph, report, reap])
   register(program);
 
 try {
