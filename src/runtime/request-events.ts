@@ -77,7 +77,8 @@ export function requestEvents(events: readonly LabEvent[], outcome: Pick<ProbeOu
  * What of this probe's chain has not arrived yet (empty: complete):
  * - the probe connected to a server (not by a direct route): the first hop's `request`, or the
  *   `close` of a session that ended before one;
- * - every chain session ends with a `close`;
+ * - every chain session ends with a `close`, and an identd answer it got with the `identd-served`
+ *   of the identd that gave it;
  * - every chain `outbound` to a lab server's port is the next hop's `request`, and every one to a
  *   lab echo port (and the probe's own direct connection) is seen by that echo service.
  */
@@ -90,6 +91,7 @@ export function missingRequestEvents(
   if (!local) return [];
   const chain = requestChain(events, local);
   const echoPeers = new Set(events.flatMap((e) => (e.type === 'echo' ? [at(e.peer)] : [])));
+  const served = events.filter((e): e is Of<'identd-served'> => e.type === 'identd-served');
   const clients = new Set<string>();
   const missing: string[] = [];
   for (const [key, list] of chain) {
@@ -98,6 +100,16 @@ export function missingRequestEvents(
     const closed = list.find((e): e is Of<'close'> => e.type === 'close');
     if (closed?.client) clients.add(at(closed.client));
     if (!closed) missing.push(`close of ${key}`);
+    // An identd that answered served the query: its own event comes from another process and
+    // may arrive after the hop's (the trace names the behaviour that answered from it).
+    const asked = list.find((e): e is Of<'identd'> => e.type === 'identd');
+    if (request && asked && asked.answer !== null) {
+      const query = `${request.client.port},${request.local.port}`;
+      const answeredBy = served.some(
+        (s) => s.peer.address === request.local.address && s.query.replace(/\s+/g, '') === query,
+      );
+      if (!answeredBy) missing.push(`identd-served on ${asked.queried.address} for ${key}`);
+    }
   }
   const direct = outcome.clientRoute?.action === 'direct';
   if (!direct && !clients.has(at(local))) {

@@ -52,7 +52,7 @@ interface RunningHost {
   readonly follower: LogFollower;
 }
 
-const settleQuietMs = 40;
+const settleQuietMs = 10;
 const settleMaxMs = 3_000;
 
 export class DockerLab implements Lab {
@@ -273,7 +273,7 @@ export class DockerLab implements Lab {
       const complete = missingRequestEvents(events, this.topology, outcome).length === 0;
       const quiet = Date.now() - changedAt >= settleQuietMs;
       if ((complete && quiet) || Date.now() > deadline) return;
-      await new Promise((r) => setTimeout(r, 15));
+      await new Promise((r) => setTimeout(r, 5));
     }
   }
 

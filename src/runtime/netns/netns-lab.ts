@@ -3,13 +3,14 @@ import { InputError, SockslabError } from '../../common/errors.ts';
 import type { EventSink, LabEvent } from '../../common/events.ts';
 import type { HostModel, IdentdBehaviour, ResolvedTopology } from '../../topology/model.ts';
 import { AgentEvents, fixedAddressHost, followProbe, reloadResult, uidOf } from '../agent-lab.ts';
+import { ProberPool } from '../agent-prober.ts';
 import type { AgentLine, ControlReply, ControlRequest, DialOutcome, DialRequest } from '../agent-protocol.ts';
 import { buildHostSpec, ImagePaths } from '../host-spec.ts';
 import { missingRequestEvents, requestEvents } from '../request-events.ts';
 import type { Lab, LabHost, LabTimeouts, ProbeOutcome, ProbeRequest } from '../runtime.ts';
 import { sendAgentControl } from './agent-control.ts';
 import { AgentProcess } from './agent-process.ts';
-import { execInHost } from './host-exec.ts';
+import { openInHost } from './host-exec.ts';
 import { overlayDirectories } from './host-filesystem.ts';
 import { ipBatch, linkStates, waitLinksUp } from './ip.ts';
 import {
@@ -46,7 +47,7 @@ export interface NetnsLabOptions {
   readonly unreachable?: 'refused' | 'timeout';
 }
 
-const settleQuietMs = 60;
+const settleQuietMs = 10;
 const settleMaxMs = 1_500;
 /** Beyond the probe's own timeout, how long a probe process may run before it is killed. */
 const probeSlackMs = 15_000;
@@ -61,6 +62,14 @@ export class NetnsLab implements Lab {
   private readonly cut = new Set<string>();
   private readonly log: AgentEvents;
   private downed: Promise<void> | undefined;
+  /** One long-lived prober per host and user (agent-prober.ts), started on first use. */
+  private readonly probers = new ProberPool((host, uid) =>
+    openInHost(this.namespaceOf(host), this.agent(host).pid, uid, [
+      this.options.node,
+      ImagePaths.agent,
+      'probes',
+    ]),
+  );
   /** How long start() spent on the kernel network (incl. the carrier wait) and on the host agents. */
   readonly startTimings = { networkMs: 0, agentsMs: 0 };
 
@@ -183,7 +192,7 @@ export class NetnsLab implements Lab {
     const uid = uidOf(origin, request.user);
     const peer = request.bindPeer;
     if (peer) uidOf(this.model(peer.from), peer.user ?? 'root');
-    const agent = this.agent(request.from);
+    this.agent(request.from);
     const before = this.log.length;
     // The BIND peer connects from its own namespace to the address the server bound.
     const follow = followProbe(
@@ -191,21 +200,17 @@ export class NetnsLab implements Lab {
       (e) => this.log.record(e),
       (from, user, r) => this.dial(from, user, r),
     );
-    const result = await execInHost(
-      this.namespaceOf(request.from),
-      agent.pid,
+    await this.probers.probe(
+      request.from,
       uid,
-      [this.options.node, ImagePaths.agent, 'probe', JSON.stringify(request)],
+      request,
       follow.onLine,
       (request.timeoutMs ?? 5_000) + probeSlackMs,
     );
     await follow.finished();
     const outcome = follow.outcome();
     if (!outcome) {
-      throw new SockslabError(
-        'E_NETNS_PROBE',
-        `probe from ${request.from} printed no outcome (exit ${result.exitCode}${result.timedOut ? ', timed out' : ''}): ${result.stderr.trim() || result.stdout.trim()}`,
-      );
+      throw new SockslabError('E_NETNS_PROBE', `probe from ${request.from} printed no outcome`);
     }
     await this.settle(before, outcome);
     return outcome;
@@ -214,23 +219,8 @@ export class NetnsLab implements Lab {
   /** A plain TCP exchange from inside host `from` as `user` (no SOCKS). */
   async dial(from: string, user: string, request: DialRequest): Promise<DialOutcome> {
     const uid = uidOf(this.model(from), user);
-    const agent = this.agent(from);
-    const r = await execInHost(
-      this.namespaceOf(from),
-      agent.pid,
-      uid,
-      [this.options.node, ImagePaths.agent, 'dial', JSON.stringify(request)],
-      () => {},
-      (request.timeoutMs ?? 3_000) + probeSlackMs,
-    );
-    try {
-      return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as DialOutcome;
-    } catch {
-      throw new SockslabError(
-        'E_NETNS_DIAL',
-        `dial from ${from} printed no outcome (exit ${r.exitCode}): ${r.stderr.trim()}`,
-      );
-    }
+    this.agent(from);
+    return this.probers.dial(from, uid, request, (request.timeoutMs ?? 3_000) + probeSlackMs);
   }
 
   /**
@@ -252,7 +242,7 @@ export class NetnsLab implements Lab {
       const complete = missingRequestEvents(events, this.topology, outcome).length === 0;
       const quiet = Date.now() - changedAt >= settleQuietMs;
       if ((complete && quiet) || Date.now() > deadline) return;
-      await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 5));
     }
   }
 
@@ -344,7 +334,9 @@ export class NetnsLab implements Lab {
 
   down(): Promise<void> {
     this.downed ??= (async () => {
-      // Agents first (they stop their servers), then whatever is left in the namespaces by PID.
+      // Probers and agents first (the agents stop their servers), then whatever is left in the
+      // namespaces by PID.
+      this.probers.close();
       await Promise.all([...this.agents.values()].map((a) => a.stop(2_000)));
       await removeNamespaces(namespacesOf(this.plan));
     })();

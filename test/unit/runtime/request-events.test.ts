@@ -146,3 +146,33 @@ test('the chain follows each hop onward to the next server', (t) => {
     ['1:request', '1:outbound', '9:request', '1:close', '9:close'],
   );
 });
+
+test('a hop that got an identd answer waits for the identd-served event of the host that gave it', (t) => {
+  const asked: LabEvent = {
+    ...base,
+    type: 'identd',
+    queried: { address: '10.1.0.10', port: 113 },
+    answer: '40000 , 1080 : USERID : UNIX : x',
+    verdict: 'confirmed',
+    user: 'x',
+  };
+  const served: LabEvent = {
+    t: 1,
+    host: 'C',
+    service: 'identd',
+    type: 'identd-served',
+    peer: { address: '10.1.0.1', port: 50123 },
+    query: '40000 , 1080',
+    answer: '40000 , 1080 : USERID : UNIX : x',
+    behaviour: 'truthful',
+  };
+  const window = [request, asked, outbound, close, echo];
+  t.deepEqual(missingEvents(window, topology, outcome), ['identd-served on 10.1.0.10 for B|sockd|1']);
+  t.deepEqual(missingEvents([...window, served], topology, outcome), []);
+  const silent: LabEvent = { ...asked, answer: null, verdict: 'unavailable' } as LabEvent;
+  t.deepEqual(
+    missingEvents([request, silent, outbound, close, echo], topology, outcome),
+    [],
+    'no answer, nothing served to wait for',
+  );
+});
