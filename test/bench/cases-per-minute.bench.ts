@@ -44,7 +44,9 @@ try {
     const dir = join(work, name);
     const suite = await writeGeneratedSuite(dir, requestRows, estate(name));
     const { topology, configs } = await loadTopologyWithConfigs(suite.topologyFile);
-    const cases = allCases(await selectScenarios(topology, { ...scenarioPlace(suite.topologyFile), cwd: dir }));
+    const cases = allCases(
+      await selectScenarios(topology, { ...scenarioPlace(suite.topologyFile), cwd: dir }),
+    );
     const registry = await runtimeRegistry(name);
     let runtime: Awaited<ReturnType<typeof registry.ready>>;
     try {
