@@ -1,4 +1,4 @@
-import { access, readFile } from 'node:fs/promises';
+import { access, readdir, readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { Command } from 'commander';
@@ -13,7 +13,7 @@ import { drawDiagrams, writeReportFiles } from '../report-files.ts';
  * `sockslab report merge DIR… [-o OUT] [--topology FILE]`: the reports of the shards of one suite
  * (`run --shard K/N`) merged into the report one unsharded run writes — report.json, junit.xml,
  * summary.md, index.html, topology.svg and cases/*.svg — in OUT. Each DIR is a run directory
- * (with report.json) or a report directory whose `latest` points at one. The diagrams are drawn
+ * (with report.json), or a report directory whose `latest` points at one or that holds one. The diagrams are drawn
  * again from the merged traces over the topology the shards name (`--topology` when it moved).
  * Exit 0 merged and every case passed, 1 merged with a failed case, 2 shards that do not form one
  * complete suite, or unreadable input.
@@ -33,11 +33,28 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** DIR/report.json, else DIR/latest/report.json. */
+/**
+ * DIR/report.json, else DIR/latest/report.json, else the report.json of DIR's only run directory
+ * (a --report-dir copied without its `latest` link, as CI artifact uploads do).
+ */
+async function shardFile(abs: string): Promise<string> {
+  for (const candidate of [join(abs, 'report.json'), join(abs, 'latest', 'report.json')]) {
+    if (await exists(candidate)) return candidate;
+  }
+  const runs: string[] = [];
+  try {
+    for (const e of await readdir(abs, { withFileTypes: true })) {
+      if (e.isDirectory() && (await exists(join(abs, e.name, 'report.json')))) runs.push(e.name);
+    }
+  } catch {
+    // not a directory: reported below
+  }
+  return runs.length === 1 ? join(abs, runs[0]!, 'report.json') : join(abs, 'report.json');
+}
+
 async function readShard(dir: string, cwd: string): Promise<ShardInput> {
   const abs = resolve(cwd, dir);
-  const direct = join(abs, 'report.json');
-  const file = (await exists(direct)) ? direct : join(abs, 'latest', 'report.json');
+  const file = await shardFile(abs);
   const shown = relative(cwd, file) || file;
   let text: string;
   try {
@@ -45,7 +62,7 @@ async function readShard(dir: string, cwd: string): Promise<ShardInput> {
   } catch (err) {
     throw new InputError(
       'E_MERGE_READ',
-      `${dir}: no report.json in it nor in ${join(dir, 'latest')} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      `${dir}: no report.json in it, in ${join(dir, 'latest')} nor in one run directory of it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
     );
   }
   let report: RunReport;
