@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { nodeNet } from '../net/node-net.ts';
+import type { AgentLine, ControlRequest, ProberLine, ProberRequest } from '../runtime/agent-protocol.ts';
+import { encodeLine } from '../runtime/agent-protocol.ts';
 import { type DialRequest, dial } from '../runtime/docker/agent/dial.ts';
 import { HostAgent, sendControl } from '../runtime/docker/agent/host-agent.ts';
 import { containerProbe } from '../runtime/docker/agent/probe.ts';
-import type { AgentLine, ControlRequest } from '../runtime/docker/agent-protocol.ts';
-import { encodeLine } from '../runtime/docker/agent-protocol.ts';
 import type { Directory, HostSpec } from '../runtime/docker/host-spec.ts';
 import { ImagePaths } from '../runtime/docker/host-spec.ts';
 import type { ProbeRequest } from '../runtime/runtime.ts';
@@ -16,6 +17,8 @@ import type { ProbeRequest } from '../runtime/runtime.ts';
  *   host-agent ctl JSON                relay one control request to the running agent, print the reply
  *   host-agent probe JSON              one client request from this host, print the outcome as JSON
  *   host-agent dial JSON               one plain TCP exchange from this host, print the outcome as JSON
+ *   host-agent probes                  a long-lived prober: probe and dial requests as JSON lines
+ *                                      on stdin, each answered with its id (agent-protocol.ts)
  * The spec file defaults to /etc/sockslab/host.json; SOCKSLAB_HOST_SPEC (JSON) overrides it.
  */
 
@@ -58,9 +61,11 @@ async function ctl(argv: readonly string[]): Promise<void> {
   process.exit(reply.ok ? 0 : 1);
 }
 
-/** Runs as the origin user: reads only world-readable files (the directory, the client socks.conf). */
-async function probe(argv: readonly string[]): Promise<void> {
-  const request = JSON.parse(argv[0] ?? '{}') as ProbeRequest;
+/**
+ * One probe as the origin user: reads only world-readable files (the directory, the client
+ * socks.conf — read for every probe, since a scenario step may have replaced it).
+ */
+async function probeOnce(request: ProbeRequest, out: (line: AgentLine) => void): Promise<void> {
   const directory = JSON.parse(readFileSync(ImagePaths.directory, 'utf8')) as Directory;
   let socksConfText: string | null = null;
   try {
@@ -74,12 +79,64 @@ async function probe(argv: readonly string[]): Promise<void> {
       host: request.from,
       directory,
       socksConfText,
-      emit: (e) => write({ k: 'event', e }),
-      onBound: (bound) => write({ k: 'bound', bound }),
+      emit: (e) => out({ k: 'event', e }),
+      onBound: (bound) => out({ k: 'bound', bound }),
     },
     request,
   );
-  write({ k: 'outcome', outcome });
+  out({ k: 'outcome', outcome });
+}
+
+async function probe(argv: readonly string[]): Promise<void> {
+  await probeOnce(JSON.parse(argv[0] ?? '{}') as ProbeRequest, write);
+  process.exit(0);
+}
+
+/** Requests on stdin until it ends; each answered as it finishes (they run side by side). */
+async function probes(): Promise<void> {
+  const send = (line: ProberLine): void => {
+    process.stdout.write(`${JSON.stringify(line)}\n`);
+  };
+  const running = new Set<Promise<void>>();
+  for await (const text of createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY })) {
+    let request: ProberRequest;
+    try {
+      request = JSON.parse(text) as ProberRequest;
+    } catch {
+      process.stderr.write(`host-agent probes: not a JSON request line (${text.length} bytes)\n`);
+      continue;
+    }
+    const { id } = request;
+    const job =
+      'probe' in request
+        ? probeOnce(request.probe, (line) => send({ k: 'for', id, line })).catch((err: unknown) =>
+            send({
+              k: 'for',
+              id,
+              line: {
+                k: 'outcome',
+                outcome: {
+                  reply: null,
+                  protocol: request.probe.protocol,
+                  received: '',
+                  error: err instanceof Error ? err.message : String(err),
+                  durationMs: 0,
+                },
+              },
+            }),
+          )
+        : dial(nodeNet, request.dial)
+            .catch((err: unknown) => ({
+              ok: false,
+              received: '',
+              error: err instanceof Error ? err.message : String(err),
+              durationMs: 0,
+            }))
+            .then((outcome) => send({ k: 'dialed', id, outcome }));
+    const p: Promise<void> = job.finally(() => running.delete(p));
+    running.add(p);
+  }
+  await Promise.all(running);
   process.exit(0);
 }
 
@@ -103,7 +160,10 @@ switch (command) {
   case 'dial':
     await dialOnce(rest);
     break;
+  case 'probes':
+    await probes();
+    break;
   default:
-    process.stderr.write(`host-agent: unknown command ${command}; known: serve, ctl, probe, dial\n`);
+    process.stderr.write(`host-agent: unknown command ${command}; known: serve, ctl, probe, dial, probes\n`);
     process.exit(2);
 }

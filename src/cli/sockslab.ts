@@ -1,24 +1,10 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from 'commander';
-import { register as check } from './commands/check.ts';
-import { register as diff } from './commands/diff.ts';
-import { register as down } from './commands/down.ts';
-import { register as freeze } from './commands/freeze.ts';
-import { register as graph } from './commands/graph.ts';
-import { register as matrix } from './commands/matrix.ts';
-import { register as mutate } from './commands/mutate.ts';
-import { register as probe } from './commands/probe.ts';
-import { register as reap } from './commands/reap.ts';
-import { register as run } from './commands/run.ts';
-import { register as up } from './commands/up.ts';
+import { CommanderError } from 'commander';
 import { exitCodeFor } from './exit.ts';
+import { sockslabProgram } from './program.ts';
 
-/** `sockslab` — thin: parse argv, call the library, set the exit code. One module per command. */
-const program = new Command('sockslab')
-  .description('bring up SOCKS server topologies, replay scenarios, check and draw them')
-  .exitOverride();
-for (const register of [run, up, down, probe, check, matrix, diff, mutate, freeze, graph, reap])
-  register(program);
+/** `sockslab` — thin: parse argv, call the library, set the exit code. */
+const program = sockslabProgram();
 
 try {
   await program.parseAsync(process.argv);

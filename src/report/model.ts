@@ -121,6 +121,8 @@ export interface RunReport {
     readonly tags: readonly string[];
     readonly totals: { readonly cases: number; readonly passed: number; readonly failed: number };
     readonly predictions: { readonly agreed: number; readonly disagreed: number; readonly none: number };
+    /** Present when the run was one shard of a suite (`run --shard K/N`); `report merge` reads it. */
+    readonly shard?: ShardReport;
   };
   readonly topology: {
     readonly name: string;
@@ -147,6 +149,17 @@ export interface RunReport {
   readonly diagramFailures: readonly DiagramFailureReport[];
 }
 
+/** Which slice of which suite a shard ran: what `sockslab report merge` checks before merging. */
+export interface ShardReport {
+  /** 1-based K of `--shard K/N`. */
+  readonly index: number;
+  readonly count: number;
+  /** The whole suite: every shard of one suite carries the same (scenario/shard.ts). */
+  readonly suite: { readonly cases: number; readonly fingerprint: string };
+  /** Suite positions (from 0) of this report's cases, in order. */
+  readonly positions: readonly number[];
+}
+
 /** One host's server counters for the whole run (every case, plus the lab's own checks). */
 export interface ServerTotalsRow extends ServerTotals {
   readonly host: string;
@@ -167,6 +180,7 @@ export interface RunInfo {
   /** How the topology file is named in the report (relative path, so reports are portable). */
   readonly topologyFile: string;
   readonly diagramFailures?: readonly DiagramFailureReport[];
+  readonly shard?: ShardReport;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -316,7 +330,41 @@ export function buildRunReport(
   coverage: RuleCoverage | null = null,
   servers?: Readonly<Record<string, ServerTotals>>,
 ): RunReport {
-  const cases = results.map(caseReport);
+  return assembleRunReport(
+    info,
+    topologySummary(topology, info.topologyFile),
+    results.map(caseReport),
+    coverage,
+    servers
+      ? topology.hosts.flatMap((host) => {
+          const totals = servers[host.name];
+          return totals ? [sortedCounts({ host: host.name, ...totals })] : [];
+        })
+      : undefined,
+  );
+}
+
+/**
+ * A host's counters with their reply codes and identd verdicts in a fixed key order (metrics list
+ * them in the order first counted), so the same counts read the same however the run was split.
+ */
+export function sortedCounts(row: ServerTotalsRow): ServerTotalsRow {
+  const sort = (r: Readonly<Record<string, number>>) =>
+    Object.fromEntries(Object.entries(r).sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true })));
+  return { ...row, replies: sort(row.replies), identd: sort(row.identd) };
+}
+
+/**
+ * The report from its parts, in report.json's key order: a run builds it from its results, and
+ * `report merge` from the shards' cases, so a merged report is laid out as a single run's.
+ */
+export function assembleRunReport(
+  info: RunInfo,
+  topology: RunReport['topology'],
+  cases: readonly CaseReport[],
+  coverage: RuleCoverage | null,
+  servers: readonly ServerTotalsRow[] | undefined,
+): RunReport {
   const passed = cases.filter((c) => c.verdict === 'pass').length;
   const predicted = cases.filter((c) => c.prediction);
   return {
@@ -335,19 +383,13 @@ export function buildRunReport(
         disagreed: predicted.filter((c) => !c.prediction!.agreed).length,
         none: cases.length - predicted.length,
       },
+      ...(info.shard ? { shard: info.shard } : {}),
     },
-    topology: topologySummary(topology, info.topologyFile),
+    topology,
     cases,
     attribution: attributionRows(cases),
     coverage,
     diagramFailures: info.diagramFailures ?? [],
-    ...(servers
-      ? {
-          servers: topology.hosts.flatMap((host) => {
-            const totals = servers[host.name];
-            return totals ? [{ host: host.name, ...totals }] : [];
-          }),
-        }
-      : {}),
+    ...(servers ? { servers } : {}),
   };
 }

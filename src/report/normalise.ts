@@ -39,3 +39,27 @@ function walk(input: unknown, key: string | undefined): unknown {
   }
   return value;
 }
+
+/**
+ * The same for a rendered report (junit.xml, summary.md, index.html): the runs' ids, timestamps,
+ * durations and ephemeral ports in the text, so two renderings of equal reports compare equal.
+ */
+export function normaliseReportText(text: string, runIds: readonly string[]): string {
+  let out = text;
+  for (const id of runIds) if (id !== '') out = out.split(id).join('<id>');
+  const port = (n: string) => (Number(n) >= 1024 && Number(n) !== 1080 ? '<port>' : n);
+  return (
+    out
+      .replace(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z?/g, '<time>')
+      .replace(/\btime="[\d.]+"/g, 'time="<s>"')
+      .replace(/\b\d+ ms\b/g, '<ms> ms')
+      // identd queries and answers: `40001 , 1080 : USERID : UNIX : x`
+      .replace(
+        /\b(\d+)(\s*,\s*)(\d+)(\s*:)/g,
+        (_m, a: string, sep: string, b: string, colon: string) => `${port(a)}${sep}${port(b)}${colon}`,
+      )
+      .replace(/(\d{1,3}(?:\.\d{1,3}){3})[:.](\d{4,5})\b/g, (m, addr: string, p: string) =>
+        port(p) === p ? m : `${addr}:<port>`,
+      )
+  );
+}

@@ -1,6 +1,6 @@
 import type { Endpoint, LabEvent } from '../common/events.ts';
 import type { IdentdBehaviour } from '../topology/model.ts';
-import type { ProbeOutcome } from './runtime.ts';
+import type { ProbeOutcome, ProbeRequest } from './runtime.ts';
 
 /**
  * The wire between the driver and the host agent inside each container. Pure types and codecs:
@@ -87,4 +87,25 @@ export class LineSplitter {
     this.tail = '';
     return rest ? [rest] : [];
   }
+}
+
+/**
+ * A long-lived prober (`host-agent probes`, one per host and user, run as that user): requests
+ * come as JSON lines on its stdin, each with an id; every line a probe prints comes back wrapped
+ * with that id, so probes run side by side in one process (`run --jobs`) and no probe pays for
+ * starting a process. `dial` is a BIND peer's plain TCP exchange.
+ */
+export type ProberRequest =
+  | { readonly id: number; readonly probe: ProbeRequest }
+  | { readonly id: number; readonly dial: DialRequest };
+
+/** One line of a prober: a probe's line, or a dial's outcome, for request `id`. */
+export type ProberLine =
+  | { readonly k: 'for'; readonly id: number; readonly line: AgentLine }
+  | { readonly k: 'dialed'; readonly id: number; readonly outcome: DialOutcome };
+
+/** A prober's stdout line, or null for anything else. */
+export function decodeProberLine(text: string): ProberLine | null {
+  const line = decodeLine(text) as { k: string } | null;
+  return line && (line.k === 'for' || line.k === 'dialed') ? (line as unknown as ProberLine) : null;
 }

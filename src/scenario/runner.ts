@@ -1,4 +1,5 @@
 import type { LabEvent } from '../common/events.ts';
+import { missingRequestEvents, requestEvents } from '../runtime/request-events.ts';
 import type { Lab, LabTimeouts, ProbeOutcome } from '../runtime/runtime.ts';
 import { ConfigsInPlace } from './config-undo.ts';
 import { checkElapsed } from './elapsed.ts';
@@ -46,6 +47,11 @@ export interface RunnerOptions {
   readonly faults?: FaultsInPlace;
   /** The lab's timers, for `elapsed:` expectations (default: those the lab was started with). */
   readonly timers?: LabTimeouts;
+  /**
+   * Other cases may be running on the lab at the same time (`run --jobs`): a probe that never
+   * connected cannot claim any server session as its own (see runtime/request-events.ts).
+   */
+  readonly overlapping?: boolean;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -105,39 +111,45 @@ export async function applyStep(
 }
 
 /**
- * Waits until every server session that saw the request has closed and every direct outbound
- * connection has its echo service's event (echo services report when the connection ends) —
- * and, when the probe reached a SOCKS server, until that server has said something (its request
- * event, or the close of a session that ended before a request) — or the settle time is over.
+ * Waits until the request's own events are complete — every server session of its chain closed,
+ * every connection it made onward seen by the next hop or echo service (runtime/request-events.ts)
+ * — or the settle time is over. Only the probe's chain counts, so cases running at the same time
+ * neither wait for each other nor lend each other sessions. A probe that never connected has no
+ * chain: alone on the lab, every session that opened meanwhile is still waited for (a hop may
+ * answer late); next to other cases, there is nothing of its own to wait for.
  */
 async function settle(
   lab: Lab,
   from: number,
   settleMs: number,
-  reachedServer: boolean,
+  outcome: ProbeOutcome,
+  overlapping: boolean,
 ): Promise<readonly LabEvent[]> {
   const deadline = Date.now() + settleMs;
   for (;;) {
     const events = lab.events().slice(from);
-    // A server the probe reached has events even when they travel slower than its reply, or than
-    // its closing without one (netns and docker agents forward them over a channel): wait for them.
-    const heard =
-      !reachedServer || events.some((e) => isServer(e) && (e.type === 'request' || e.type === 'close'));
-    const open = new Set<string>();
-    const echoed = new Set(
-      events.flatMap((e) => (e.type === 'echo' ? [`${e.peer.address}:${e.peer.port}`] : [])),
-    );
-    let unanswered = 0;
-    for (const e of events) {
-      if (e.type === 'outbound' && e.via === 'direct' && !echoed.has(`${e.local.address}:${e.local.port}`))
-        unanswered++;
-      if (!isServer(e)) continue;
-      if (e.type === 'request') open.add(sessionKey(e));
-      else if (e.type === 'close') open.delete(sessionKey(e));
-    }
-    if ((heard && open.size === 0 && unanswered === 0) || Date.now() >= deadline) return events;
+    const complete = outcome.local
+      ? missingRequestEvents(events, lab.topology, outcome).length === 0
+      : overlapping || windowClosed(events);
+    if (complete || Date.now() >= deadline) return events;
     await sleep(10);
   }
+}
+
+/** Every server session of the window closed and every direct connection echoed. */
+function windowClosed(events: readonly LabEvent[]): boolean {
+  const open = new Set<string>();
+  const echoed = new Set(
+    events.flatMap((e) => (e.type === 'echo' ? [`${e.peer.address}:${e.peer.port}`] : [])),
+  );
+  for (const e of events) {
+    if (e.type === 'outbound' && e.via === 'direct' && !echoed.has(`${e.local.address}:${e.local.port}`))
+      return false;
+    if (!isServer(e)) continue;
+    if (e.type === 'request') open.add(sessionKey(e));
+    else if (e.type === 'close') open.delete(sessionKey(e));
+  }
+  return open.size === 0;
 }
 
 export async function runCase(options: Omit<RunnerOptions, 'cases'>, c: ScenarioCase): Promise<CaseResult> {
@@ -169,12 +181,12 @@ export async function runCase(options: Omit<RunnerOptions, 'cases'>, c: Scenario
       durationMs: now() - started,
     };
   }
-  // A reply came from a server, or the probe connected to one (its `local` end) other than by a
-  // direct route: a server session exists whose events the trace needs.
-  const reachedServer =
-    outcome.reply !== null || (outcome.local !== undefined && outcome.clientRoute?.action !== 'direct');
-  const events = await settle(lab, from, options.settleMs ?? 500, reachedServer);
-  const trace = stitchTraces(events, lab.topology, { request: c.request, outcome });
+  const overlapping = options.overlapping === true;
+  const events = await settle(lab, from, options.settleMs ?? 500, outcome, overlapping);
+  // The probe's own events: its chain of server sessions and every non-server event. Alone on the
+  // lab and without a local endpoint, the stitcher may still guess the first hop from the window.
+  const own = outcome.local || overlapping ? requestEvents(events, outcome) : events;
+  const trace = stitchTraces(own, lab.topology, { request: c.request, outcome });
   failures.push(
     ...checkExpectations(
       c.expect,

@@ -1,4 +1,4 @@
-import { mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Listr } from 'listr2';
@@ -9,13 +9,10 @@ import { LabWorld } from '../../analysis/world.ts';
 import { InputError } from '../../common/errors.ts';
 import { newId } from '../../common/ids.ts';
 import type { RunDiagrams } from '../../diagram/run-diagrams.ts';
-import type { DiagramHooks } from '../../report/diagrams.ts';
-import { anchor, renderHtml } from '../../report/html.ts';
 import { renderJson } from '../../report/json.ts';
-import { failureMessage, renderJunit } from '../../report/junit.ts';
-import { renderMarkdown } from '../../report/markdown.ts';
+import { failureMessage } from '../../report/junit.ts';
 import { matrixReport } from '../../report/matrix-heat.ts';
-import { buildRunReport, type RunReport } from '../../report/model.ts';
+import { buildRunReport, type RunReport, type ShardReport } from '../../report/model.ts';
 import { renderCoverage, renderFailures, renderFindings, renderResultTable } from '../../report/terminal.ts';
 import { faultSupportText } from '../../runtime/fault-support.ts';
 import { ConfigsInPlace } from '../../scenario/config-undo.ts';
@@ -25,10 +22,13 @@ import { FaultsInPlace, usesLinkFaults } from '../../scenario/faults-in-place.ts
 import type { ScenarioCase } from '../../scenario/model.ts';
 import { describeReply } from '../../scenario/replies.ts';
 import type { CaseResult } from '../../scenario/result.ts';
-import { type CasePredictor, type RunnerOptions, runCase } from '../../scenario/runner.ts';
+import type { CasePredictor, RunnerOptions } from '../../scenario/runner.ts';
+import { runScheduled } from '../../scenario/scheduler.ts';
+import { inShard, parseShard, type Shard, shardPositions, suiteFingerprint } from '../../scenario/shard.ts';
 import { ScenarioTimeouts } from '../../scenario/timeouts.ts';
+import type { Trace } from '../../scenario/trace.ts';
 import { loadTopologyWithConfigs } from '../../topology/load.ts';
-import type { ResolvedTopology } from '../../topology/model.ts';
+import { drawDiagrams, linkLatest, writeReportFiles } from '../report-files.ts';
 import { runtimeRegistry } from '../runtimes.ts';
 
 /**
@@ -47,6 +47,18 @@ interface RunOptions {
   readonly json?: boolean;
   readonly specTimers?: boolean;
   readonly predict: boolean;
+  readonly jobs?: string;
+  readonly shard?: string;
+}
+
+/** `--jobs N`: a whole number ≥ 1; default the machine's available parallelism. */
+export function parseJobs(text: string | undefined): number {
+  if (text === undefined) return availableParallelism();
+  const n = Number(text);
+  if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(n) || n < 1) {
+    throw new InputError('E_JOBS', `--jobs ${JSON.stringify(text)}: expected a whole number ≥ 1`);
+  }
+  return n;
 }
 
 /** `--tags a,b` */
@@ -66,26 +78,6 @@ function runDirName(started: number, id: string): string {
   return `${stamp}-${id}`;
 }
 
-/** Every diagram of the run, each on its own: a failure is reported, never fatal to the others. */
-async function diagrams(topology: ResolvedTopology, results: readonly CaseResult[]): Promise<RunDiagrams> {
-  try {
-    const d = await import('../../diagram/run-diagrams.ts');
-    return await d.runDiagrams(
-      topology,
-      results.map((r) => ({ name: r.case.name, trace: r.trace })),
-    );
-  } catch (err) {
-    // Only loading the diagram module itself (Graphviz's WebAssembly) can end up here.
-    return {
-      topologySvg: undefined,
-      caseSvgs: new Map(),
-      sequenceSvgs: new Map(),
-      mermaid: new Map(),
-      failures: [{ diagram: 'all diagrams', error: (err as Error).message }],
-    };
-  }
-}
-
 async function writeReports(
   reportDir: string,
   runDir: string,
@@ -93,79 +85,81 @@ async function writeReports(
   art: RunDiagrams,
 ): Promise<string> {
   const dir = join(reportDir, runDir);
-  await mkdir(join(dir, 'cases'), { recursive: true });
-  const hooks: DiagramHooks = {
-    ...(art.topologySvg ? { topologySvg: art.topologySvg } : {}),
-    caseSvg: (c) => art.caseSvgs.get(c.name),
-    caseSequenceSvg: (c) => art.sequenceSvgs.get(c.name),
-    caseMermaid: (c) => art.mermaid.get(c.name),
-  };
-  await writeFile(join(dir, 'report.json'), renderJson(report));
-  await writeFile(join(dir, 'junit.xml'), renderJunit(report));
-  await writeFile(join(dir, 'summary.md'), renderMarkdown(report, hooks));
-  await writeFile(join(dir, 'index.html'), renderHtml(report, hooks));
-  if (art.topologySvg) await writeFile(join(dir, 'topology.svg'), art.topologySvg);
-  let n = 0;
-  for (const c of report.cases) {
-    const svg = art.caseSvgs.get(c.name);
-    const sequence = art.sequenceSvgs.get(c.name);
-    n++;
-    const stem = join(dir, 'cases', `${String(n).padStart(2, '0')}-${anchor(c.name)}`);
-    if (svg) await writeFile(`${stem}.svg`, svg);
-    if (sequence) await writeFile(`${stem}.sequence.svg`, sequence);
-  }
-  // Point `latest` at this run atomically: a new link under a temporary name, renamed over the old.
-  const latest = join(reportDir, 'latest');
-  const next = `${latest}.${runDir}`;
-  await symlink(runDir, next);
-  try {
-    await rename(next, latest);
-  } catch (err) {
-    await rm(next, { force: true });
-    throw err;
-  }
+  await writeReportFiles(dir, report, art);
+  await linkLatest(reportDir, runDir);
   return dir;
 }
 
-/** Live task list on a terminal; plain lines in CI or when output is piped. */
+/**
+ * Runs the suite (or this shard's part of it) with `jobs` request-only cases at a time. A live
+ * task list on a terminal; plain lines, in the order cases finish, in CI or when output is piped.
+ */
 async function execute(
   cases: readonly ScenarioCase[],
   options: Omit<RunnerOptions, 'cases'>,
+  schedule: { readonly jobs: number; readonly shard: Shard | undefined },
   mode: 'tty' | 'plain' | 'silent',
 ): Promise<CaseResult[]> {
-  const results: CaseResult[] = [];
+  const selected = (i: number) => schedule.shard === undefined || inShard(i, schedule.shard);
+  const mine = cases.flatMap((c, i) => (selected(i) ? [{ c, i }] : []));
+  const run = (hooks: RunnerOptions['hooks']) =>
+    runScheduled({ ...options, cases, jobs: schedule.jobs, selected, ...(hooks ? { hooks } : {}) });
   if (mode === 'tty') {
+    // Each task shows its case; the scheduler decides when it really runs.
+    const done = new Map<number, { resolve: (r: CaseResult) => void; promise: Promise<CaseResult> }>();
+    for (const { i } of mine) {
+      let resolve!: (r: CaseResult) => void;
+      const promise = new Promise<CaseResult>((r) => {
+        resolve = r;
+      });
+      done.set(i, { resolve, promise });
+    }
     const list = new Listr(
-      cases.map((c) => ({
+      mine.map(({ c, i }) => ({
         title: c.name,
         task: async (_ctx: unknown, task: { title: string }) => {
-          const r = await runCase(options, c);
-          results.push(r);
+          const r = await done.get(i)!.promise;
           task.title = `${c.name} — ${describeReply(r.outcome.reply, c.protocol)}, ${r.trace.path.join(' > ')}`;
           if (r.verdict === 'fail') throw new Error(failureMessage({ failures: r.failures } as never));
         },
       })),
       {
-        concurrent: false,
+        concurrent: schedule.jobs,
         exitOnError: false,
         renderer: 'default',
         rendererOptions: { collapseErrors: false },
       },
     );
-    await list.run().catch(() => undefined);
+    const shown = list.run().catch(() => undefined);
+    const results = await run({ onCaseEnd: (r, i) => done.get(i)?.resolve(r) });
+    await shown;
     return results;
   }
-  for (const [i, c] of cases.entries()) {
-    const r = await runCase(options, c);
-    results.push(r);
-    if (mode === 'plain') {
-      process.stdout.write(
-        `[${i + 1}/${cases.length}] ${r.verdict === 'pass' ? 'PASS' : 'FAIL'} ${c.name}\n`,
-      );
-    }
-  }
-  return results;
+  let finished = 0;
+  return run(
+    mode === 'plain'
+      ? {
+          onCaseEnd: (r) => {
+            finished++;
+            process.stdout.write(
+              `[${finished}/${mine.length}] ${r.verdict === 'pass' ? 'PASS' : 'FAIL'} ${r.case.name}\n`,
+            );
+          },
+        }
+      : undefined,
+  );
 }
+
+/** A trace with no hops and no client route: a case of another shard, which counts for no rule line. */
+const untraced = (c: ScenarioCase): Trace => ({
+  origin: { host: c.request.from, user: c.request.user },
+  target: { host: c.request.target.host, port: c.request.target.port },
+  protocol: c.request.protocol,
+  command: c.request.command,
+  hops: [],
+  path: [],
+  reply: null,
+});
 
 export async function runCommand(
   topologyArg: string,
@@ -188,6 +182,8 @@ export async function runCommand(
       `no scenario case${options.tags ? ` tagged ${options.tags}` : ''} to run for topology "${topology.name}"`,
     );
   }
+  const jobs = parseJobs(options.jobs);
+  const shard = options.shard !== undefined ? parseShard(options.shard) : undefined;
   const reg = await runtimeRegistry(options.runtime);
   const runtime = await reg.ready(options.runtime);
   const id = newId();
@@ -226,6 +222,7 @@ export async function runCommand(
         timers,
         ...(predictor ? { predictor } : {}),
       },
+      { jobs, shard },
       options.json ? 'silent' : interactive ? 'tty' : 'plain',
     );
     servers = await lab.serverTotals?.();
@@ -235,14 +232,27 @@ export async function runCommand(
     await lab.down();
   }
   const topologyName = relative(cwd, topologyFile) || topologyFile;
-  const coverage = ruleCoverage(
+  // A shard counts coverage over the whole suite, its own cases traced and the others' lab steps
+  // followed (the configs in force at each case are the suite's), then only its own cases.
+  const traced = new Map(results.map((r) => [r.case, r.trace]));
+  const covered = ruleCoverage(
     topology,
     configs,
-    results.map((r) => ({ case: r.case, trace: r.trace })),
+    cases.map((c) => ({ case: c, trace: traced.get(c) ?? untraced(c) })),
     'observed',
     topologyName,
   );
-  const art = await diagrams(topology, results);
+  const coverage = { ...covered, cases: results.length };
+  const shardInfo: ShardReport | undefined = shard && {
+    index: shard.index,
+    count: shard.count,
+    suite: { cases: cases.length, fingerprint: suiteFingerprint(topology.name, cases) },
+    positions: shardPositions(cases.length, shard),
+  };
+  const art = await drawDiagrams(
+    topology,
+    results.map((r) => ({ name: r.case.name, trace: r.trace })),
+  );
   const built = buildRunReport(
     {
       id,
@@ -253,6 +263,7 @@ export async function runCommand(
       tags: parseTags(options.tags),
       topologyFile: topologyName,
       diagramFailures: art.failures,
+      ...(shardInfo ? { shard: shardInfo } : {}),
     },
     topology,
     results,
@@ -304,6 +315,14 @@ export function register(program: Command): void {
       "use the spec's production timers (15 s identd, 30 s upstream) instead of short lab timers",
     )
     .option('--no-predict', 'do not compare with the static prediction')
+    .option(
+      '--jobs <n>',
+      'request-only cases run this many at a time on the one lab; a case with lab steps runs alone (default: the number of cores)',
+    )
+    .option(
+      '--shard <K/N>',
+      'run only shard K of N: case i of the suite (from 0, in suite order) belongs to shard (i mod N)+1; merge with `sockslab report merge`',
+    )
     .action(async (topology: string, scenarios: string[], options: RunOptions) => {
       process.exitCode = await runCommand(topology, scenarios, options);
     });

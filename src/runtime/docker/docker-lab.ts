@@ -6,19 +6,12 @@ import type { EventSink, LabEvent } from '../../common/events.ts';
 import type { LinkFault } from '../../topology/link-faults.ts';
 import type { HostModel, IdentdBehaviour, ResolvedTopology } from '../../topology/model.ts';
 import { AgentEvents, fixedAddressHost, followProbe, reloadResult, uidOf } from '../agent-lab.ts';
+import { type ProberChannel, ProberPool } from '../agent-prober.ts';
 import { KernelFaults } from '../kernel-faults.ts';
+import { missingRequestEvents, requestEvents } from '../request-events.ts';
 import type { FaultSupport, Lab, LabHost, LabTimeouts, ProbeOutcome, ProbeRequest } from '../runtime.ts';
-import {
-  type AgentLine,
-  type ControlReply,
-  type ControlRequest,
-  type DialOutcome,
-  type DialRequest,
-  decodeLine,
-  LineSplitter,
-} from './agent-protocol.ts';
+import type { AgentLine, ControlReply, ControlRequest, DialOutcome, DialRequest } from './agent-protocol.ts';
 import type { DockerEngine } from './engine.ts';
-import { missingEvents } from './event-completeness.ts';
 import { bridgeName, isolateBridges } from './firewall.ts';
 import { HostContainer } from './host-container.ts';
 import { buildHostSpec, ImagePaths } from './host-spec.ts';
@@ -55,7 +48,7 @@ interface RunningHost {
   readonly follower: LogFollower;
 }
 
-const settleQuietMs = 40;
+const settleQuietMs = 10;
 const settleMaxMs = 3_000;
 
 export class DockerLab implements Lab {
@@ -70,6 +63,8 @@ export class DockerLab implements Lab {
   private readonly log: AgentEvents;
   private downed: Promise<void> | undefined;
   private readonly cut = new Set<string>();
+  /** One long-lived prober per host and user (agent-prober.ts), started on first use. */
+  private readonly probers = new ProberPool((host, uid) => this.openProber(host, uid));
   /** Whether off-network traffic is rejected at once (firewall.ts); false: it times out instead. */
   isolated = false;
   /** Link faults in the containers' own network namespaces (runtime/kernel-faults.ts). */
@@ -201,50 +196,55 @@ export class DockerLab implements Lab {
     return this.log.list();
   }
 
-  /** Runs argv in a host as uid, handing each decoded stdout line to `onLine`; resolves with the exit code. */
-  private async execLines(
-    name: string,
-    uid: number,
-    argv: readonly string[],
-    onLine: (line: AgentLine) => void,
-  ): Promise<{ exitCode: number; stderr: string; stdout: string }> {
+  /**
+   * `host-agent probes` in a host as `uid`, by one `docker exec` with its stdin attached: requests
+   * go down the exec's stream, answers come back on its stdout.
+   */
+  private openProber(name: string, uid: number): ProberChannel {
     const d = this.options.engine.dockerode;
-    const exec = await d.getContainer(this.running(name).container.getId()).exec({
-      Cmd: [...argv],
-      User: `${uid}:${uid}`,
-      AttachStdout: true,
-      AttachStderr: true,
-    });
-    const stream = await exec.start({ Detach: false, Tty: false });
+    const id = this.running(name).container.getId();
     const out = new PassThrough();
     const err = new PassThrough();
-    d.modem.demuxStream(stream, out, err);
-    const split = new LineSplitter();
-    let stdout = '';
-    let stderr = '';
     out.setEncoding('utf8');
     err.setEncoding('utf8');
-    out.on('data', (chunk: string) => {
-      stdout += chunk;
-      for (const text of split.push(chunk)) {
-        const line = decodeLine(text);
-        if (line) onLine(line);
-      }
-    });
+    let stderr = '';
     err.on('data', (chunk: string) => {
-      stderr += chunk;
+      stderr = (stderr + chunk).slice(-2_000);
     });
-    await new Promise<void>((resolve, reject) => {
-      stream.on('end', resolve);
-      stream.on('close', resolve);
-      stream.on('error', reject);
-    });
-    for (const text of split.flush()) {
-      const line = decodeLine(text);
-      if (line) onLine(line);
-    }
-    const info = await exec.inspect();
-    return { exitCode: info.ExitCode ?? -1, stderr, stdout };
+    const stream = (async () => {
+      const exec = await d.getContainer(id).exec({
+        Cmd: [ImagePaths.node, ImagePaths.agent, 'probes'],
+        User: `${uid}:${uid}`,
+        AttachStdin: true,
+        AttachStdout: true,
+        AttachStderr: true,
+      });
+      const s = await exec.start({ hijack: true, stdin: true, Detach: false, Tty: false });
+      d.modem.demuxStream(s, out, err);
+      return s;
+    })();
+    const ended = stream.then(
+      (s) =>
+        new Promise<string>((resolve) => {
+          const done = () => resolve(`exec ended${stderr.trim() ? `: ${stderr.trim()}` : ''}`);
+          s.on('end', done);
+          s.on('close', done);
+          s.on('error', (e: Error) => resolve(`exec failed: ${e.message}`));
+        }),
+      (e: unknown) => `exec could not start: ${e instanceof Error ? e.message : String(e)}`,
+    );
+    return {
+      write: (text) => {
+        void stream.then((s) => s.write(text)).catch(() => undefined);
+      },
+      onStdout: (listener) => {
+        out.on('data', listener);
+      },
+      ended,
+      close: () => {
+        void stream.then((s) => s.end()).catch(() => undefined);
+      },
+    };
   }
 
   async probe(request: ProbeRequest): Promise<ProbeOutcome> {
@@ -259,51 +259,46 @@ export class DockerLab implements Lab {
       (e) => this.log.record(e),
       (from, user, r) => this.dial(from, user, r),
     );
-    const result = await this.execLines(
+    await this.probers.probe(
       request.from,
       uid,
-      [ImagePaths.node, ImagePaths.agent, 'probe', JSON.stringify(request)],
+      request,
       follow.onLine,
+      (request.timeoutMs ?? 5_000) + 15_000,
     );
     await follow.finished();
     const outcome = follow.outcome();
-    if (!outcome) {
-      throw new Error(
-        `probe from ${request.from} printed no outcome (exit ${result.exitCode}): ${result.stderr.trim() || result.stdout.trim()}`,
-      );
-    }
+    if (!outcome) throw new Error(`probe from ${request.from} printed no outcome`);
     await this.settle(before, outcome);
     return outcome;
   }
 
   /** A plain TCP exchange from inside host `from` as `user` (no SOCKS): reachability and BIND peers. */
   async dial(from: string, user: string, request: DialRequest): Promise<DialOutcome> {
-    const origin = this.running(from);
-    const uid = uidOf(origin.model, user);
-    const r = await origin.container.exec(
-      [ImagePaths.node, ImagePaths.agent, 'dial', JSON.stringify(request)],
-      {
-        user: `${uid}:${uid}`,
-      },
-    );
-    try {
-      return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as DialOutcome;
-    } catch {
-      throw new Error(`dial from ${from} printed no outcome (exit ${r.exitCode}): ${r.stderr.trim()}`);
-    }
+    const uid = uidOf(this.running(from).model, user);
+    return this.probers.dial(from, uid, request, (request.timeoutMs ?? 3_000) + 15_000);
   }
 
   /**
    * Events travel through container logs, a little behind the probe's own answer: wait until
-   * nothing the request caused is missing (event-completeness.ts) and the logs were quiet a moment.
+   * nothing of this probe's chain is missing (runtime/request-events.ts) and its events have
+   * stopped coming a moment. Other probes running at the same time (`run --jobs`) do not count.
    */
   private async settle(from: number, outcome: ProbeOutcome): Promise<void> {
     const deadline = Date.now() + settleMaxMs;
+    let seen = -1;
+    let changedAt = Date.now();
     for (;;) {
-      const missing = missingEvents(this.log.since(from), this.topology, outcome);
-      const quiet = Date.now() - this.log.lastEventAt >= settleQuietMs;
-      if ((missing.length === 0 && quiet) || Date.now() > deadline) return;
-      await new Promise((r) => setTimeout(r, 15));
+      const events = this.log.since(from);
+      const own = requestEvents(events, outcome).length;
+      if (own !== seen) {
+        seen = own;
+        changedAt = Date.now();
+      }
+      const complete = missingRequestEvents(events, this.topology, outcome).length === 0;
+      const quiet = Date.now() - changedAt >= settleQuietMs;
+      if ((complete && quiet) || Date.now() > deadline) return;
+      await new Promise((r) => setTimeout(r, 5));
     }
   }
 
@@ -384,6 +379,7 @@ export class DockerLab implements Lab {
 
   down(): Promise<void> {
     this.downed ??= (async () => {
+      this.probers.close();
       this.linkFaults.close();
       for (const h of this.hosts.values()) h.follower.close();
       await removeRun(this.options.engine, this.runId);

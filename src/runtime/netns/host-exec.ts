@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { type AgentLine, decodeLine } from '../agent-protocol.ts';
+import type { ProberChannel } from '../agent-prober.ts';
 
 /**
  * Runs a command inside a running host: `nsenter` joins the host's network namespace and the
@@ -9,58 +9,61 @@ import { type AgentLine, decodeLine } from '../agent-protocol.ts';
  * agent's PID: a PID reused by a process of the root namespace must not put the probe there.
  */
 
-export interface HostExecResult {
-  readonly exitCode: number | undefined;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly timedOut: boolean;
+/** nsenter's arguments: the host's network namespace, the agent's mount namespace, the uid. */
+function enter(namespace: string, agentPid: number, uid: number, argv: readonly string[]): string[] {
+  return [
+    `--net=/run/netns/${namespace}`,
+    `--mount=/proc/${agentPid}/ns/mnt`,
+    '-S',
+    String(uid),
+    '-G',
+    String(uid),
+    '--',
+    ...argv,
+  ];
 }
 
-export async function execInHost(
+const hostEnv = { PATH: '/usr/bin:/bin', HOME: '/tmp' };
+
+/** A long-lived command in the host as `uid` with a pipe to its stdin (a prober, agent-prober.ts). */
+export function openInHost(
   namespace: string,
   agentPid: number,
   uid: number,
   argv: readonly string[],
-  onLine: (line: AgentLine) => void,
-  timeoutMs: number,
-): Promise<HostExecResult> {
-  const proc = execa(
-    'nsenter',
-    [
-      `--net=/run/netns/${namespace}`,
-      `--mount=/proc/${agentPid}/ns/mnt`,
-      '-S',
-      String(uid),
-      '-G',
-      String(uid),
-      '--',
-      ...argv,
-    ],
-    {
-      cwd: '/',
-      env: { PATH: '/usr/bin:/bin', HOME: '/tmp' },
-      extendEnv: false,
-      stdin: 'ignore',
-      reject: false,
-      timeout: timeoutMs,
-      killSignal: 'SIGKILL',
-      cleanup: true,
-    },
-  );
-  // Lines as they come (a BIND probe's `bound` must be acted on while the probe still waits).
-  try {
-    for await (const text of proc) {
-      const line = decodeLine(String(text));
-      if (line) onLine(line);
-    }
-  } catch {
-    // a failed or killed command: its result below says how
-  }
-  const r = await proc;
+): ProberChannel {
+  const proc = execa('nsenter', enter(namespace, agentPid, uid, argv), {
+    cwd: '/',
+    env: hostEnv,
+    extendEnv: false,
+    stdin: 'pipe',
+    buffer: false,
+    reject: false,
+    // If the driver dies, execa kills the prober on the way out.
+    cleanup: true,
+  });
+  let stderr = '';
+  proc.stderr?.setEncoding('utf8');
+  proc.stderr?.on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-2_000);
+  });
+  proc.stdout?.setEncoding('utf8');
+  proc.stdin?.on('error', () => {});
+  const held = { proc };
   return {
-    exitCode: r.exitCode,
-    stdout: String(r.stdout ?? ''),
-    stderr: String(r.stderr ?? ''),
-    timedOut: r.timedOut,
+    write: (text) => {
+      held.proc.stdin?.write(text);
+    },
+    onStdout: (listener) => {
+      held.proc.stdout?.on('data', listener);
+    },
+    ended: (async () => {
+      const r = await held.proc;
+      return `exit ${r.exitCode ?? r.signal ?? '?'}${stderr.trim() ? `: ${stderr.trim()}` : ''}`;
+    })(),
+    close: () => {
+      held.proc.stdin?.end();
+      held.proc.kill('SIGTERM');
+    },
   };
 }

@@ -4,13 +4,15 @@ import type { EventSink, LabEvent } from '../../common/events.ts';
 import type { LinkFault } from '../../topology/link-faults.ts';
 import type { HostModel, IdentdBehaviour, ResolvedTopology } from '../../topology/model.ts';
 import { AgentEvents, fixedAddressHost, followProbe, reloadResult, uidOf } from '../agent-lab.ts';
+import { ProberPool } from '../agent-prober.ts';
 import type { AgentLine, ControlReply, ControlRequest, DialOutcome, DialRequest } from '../agent-protocol.ts';
 import { buildHostSpec, ImagePaths } from '../host-spec.ts';
 import { KernelFaults } from '../kernel-faults.ts';
+import { missingRequestEvents, requestEvents } from '../request-events.ts';
 import type { FaultSupport, Lab, LabHost, LabTimeouts, ProbeOutcome, ProbeRequest } from '../runtime.ts';
 import { sendAgentControl } from './agent-control.ts';
 import { AgentProcess } from './agent-process.ts';
-import { execInHost } from './host-exec.ts';
+import { openInHost } from './host-exec.ts';
 import { overlayDirectories } from './host-filesystem.ts';
 import { ipBatch, linkStates, waitLinksUp } from './ip.ts';
 import {
@@ -47,7 +49,7 @@ export interface NetnsLabOptions {
   readonly unreachable?: 'refused' | 'timeout';
 }
 
-const settleQuietMs = 60;
+const settleQuietMs = 10;
 const settleMaxMs = 1_500;
 /** Beyond the probe's own timeout, how long a probe process may run before it is killed. */
 const probeSlackMs = 15_000;
@@ -67,6 +69,14 @@ export class NetnsLab implements Lab {
   private downed: Promise<void> | undefined;
   /** Link faults in the hosts' namespaces (runtime/kernel-faults.ts). */
   readonly linkFaults: KernelFaults;
+  /** One long-lived prober per host and user (agent-prober.ts), started on first use. */
+  private readonly probers = new ProberPool((host, uid) =>
+    openInHost(this.namespaceOf(host), this.agent(host).pid, uid, [
+      this.options.node,
+      ImagePaths.agent,
+      'probes',
+    ]),
+  );
   /** How long start() spent on the kernel network (incl. the carrier wait) and on the host agents. */
   readonly startTimings = { networkMs: 0, agentsMs: 0 };
 
@@ -205,7 +215,7 @@ export class NetnsLab implements Lab {
     const uid = uidOf(origin, request.user);
     const peer = request.bindPeer;
     if (peer) uidOf(this.model(peer.from), peer.user ?? 'root');
-    const agent = this.agent(request.from);
+    this.agent(request.from);
     const before = this.log.length;
     // The BIND peer connects from its own namespace to the address the server bound.
     const follow = followProbe(
@@ -213,62 +223,49 @@ export class NetnsLab implements Lab {
       (e) => this.log.record(e),
       (from, user, r) => this.dial(from, user, r),
     );
-    const result = await execInHost(
-      this.namespaceOf(request.from),
-      agent.pid,
+    await this.probers.probe(
+      request.from,
       uid,
-      [this.options.node, ImagePaths.agent, 'probe', JSON.stringify(request)],
+      request,
       follow.onLine,
       (request.timeoutMs ?? 5_000) + probeSlackMs,
     );
     await follow.finished();
     const outcome = follow.outcome();
     if (!outcome) {
-      throw new SockslabError(
-        'E_NETNS_PROBE',
-        `probe from ${request.from} printed no outcome (exit ${result.exitCode}${result.timedOut ? ', timed out' : ''}): ${result.stderr.trim() || result.stdout.trim()}`,
-      );
+      throw new SockslabError('E_NETNS_PROBE', `probe from ${request.from} printed no outcome`);
     }
-    await this.settle(before);
+    await this.settle(before, outcome);
     return outcome;
   }
 
   /** A plain TCP exchange from inside host `from` as `user` (no SOCKS). */
   async dial(from: string, user: string, request: DialRequest): Promise<DialOutcome> {
     const uid = uidOf(this.model(from), user);
-    const agent = this.agent(from);
-    const r = await execInHost(
-      this.namespaceOf(from),
-      agent.pid,
-      uid,
-      [this.options.node, ImagePaths.agent, 'dial', JSON.stringify(request)],
-      () => {},
-      (request.timeoutMs ?? 3_000) + probeSlackMs,
-    );
-    try {
-      return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as DialOutcome;
-    } catch {
-      throw new SockslabError(
-        'E_NETNS_DIAL',
-        `dial from ${from} printed no outcome (exit ${r.exitCode}): ${r.stderr.trim()}`,
-      );
-    }
+    this.agent(from);
+    return this.probers.dial(from, uid, request, (request.timeoutMs ?? 3_000) + probeSlackMs);
   }
 
-  /** Waits until every session opened since `from` has closed and the agents have been quiet a moment. */
-  private async settle(from: number): Promise<void> {
+  /**
+   * Waits until this probe's own sessions have all closed and arrived (runtime/request-events.ts)
+   * and its events have stopped coming a moment: other probes running at the same time
+   * (`run --jobs`) neither hold it up nor count for it.
+   */
+  private async settle(from: number, outcome: ProbeOutcome): Promise<void> {
     const deadline = Date.now() + settleMaxMs;
+    let seen = -1;
+    let changedAt = Date.now();
     for (;;) {
-      const open = new Set<string>();
-      for (const e of this.log.since(from)) {
-        if (e.session === undefined) continue;
-        const key = `${e.host}/${e.service}/${e.session}`;
-        if (e.type === 'request') open.add(key);
-        if (e.type === 'close') open.delete(key);
+      const events = this.log.since(from);
+      const own = requestEvents(events, outcome).length;
+      if (own !== seen) {
+        seen = own;
+        changedAt = Date.now();
       }
-      const quiet = Date.now() - this.log.lastEventAt >= settleQuietMs;
-      if ((open.size === 0 && quiet) || Date.now() > deadline) return;
-      await new Promise((r) => setTimeout(r, 20));
+      const complete = missingRequestEvents(events, this.topology, outcome).length === 0;
+      const quiet = Date.now() - changedAt >= settleQuietMs;
+      if ((complete && quiet) || Date.now() > deadline) return;
+      await new Promise((r) => setTimeout(r, 5));
     }
   }
 
@@ -360,7 +357,9 @@ export class NetnsLab implements Lab {
 
   down(): Promise<void> {
     this.downed ??= (async () => {
-      // Delayers and agents first (they stop their servers), then whatever is left in the namespaces by PID.
+      // Probers, delayers and agents first (the agents stop their servers), then whatever is
+      // left in the namespaces by PID.
+      this.probers.close();
       this.linkFaults.close();
       await Promise.all([...this.agents.values()].map((a) => a.stop(2_000)));
       await removeNamespaces(namespacesOf(this.plan));
