@@ -5,6 +5,7 @@ import { dottedOf, type HostIdentity, hostFromAddress, hostFromName } from '../p
 import { chooseInterface } from '../policy/interface-choice.ts';
 import { applyIdentd, decideServerAccess, type IdentdResult } from '../policy/server-access.ts';
 import type { ProbeRequest } from '../runtime/runtime.ts';
+import type { HopReceipt } from '../scenario/destinations.ts';
 import type { HopDecision } from '../scenario/trace.ts';
 import { addressFrom } from '../topology/host-table.ts';
 import type { HostModel } from '../topology/model.ts';
@@ -40,6 +41,21 @@ export interface PredictedHop {
   };
   /** SOCKS 4 code this hop sends its client (90 = granted and connected). */
   readonly reply: number;
+  /** The destination as this hop received it and its own name service's answer (split DNS). */
+  readonly receipt?: HopReceipt;
+  /** The user identd attributed the request to here (`unknown` without an answer). */
+  readonly realUser?: string;
+  /** BIND: the address this hop's first reply binds (the port is the kernel's). */
+  readonly bound?: string;
+  /** BIND: this hop's second reply (null: none). */
+  readonly secondReply?: number | null;
+  /** BIND at the last hop, multi-homed: the sockd.route line that chose the interface. */
+  readonly iface?: {
+    readonly address: string | null;
+    readonly file: string | null;
+    readonly line: number | null;
+    readonly text?: string;
+  };
 }
 
 export interface Prediction {
@@ -63,8 +79,9 @@ interface HopInput {
   readonly clientAddress: string;
   /** The server address the client connected to (what a single-homed BIND reply stands for). */
   readonly serverAddress: string;
-  readonly dst: HostIdentity;
-  /** The destination as requested, to report names; and whether it came as a name (4A). */
+  /** The destination as this hop receives it: a name (4A / SOCKS 5) or an address. */
+  readonly wire: { readonly name: string } | { readonly address: string };
+  /** The USERID (or RFC 1929 name) this hop receives. */
   readonly user: string;
   /** Claimed user for identd comparison (SOCKS 5 without credentials: ''). */
   readonly identdClaim: string;
@@ -90,9 +107,12 @@ export async function predictRequest(world: LabWorld, request: ProbeRequest): Pr
   const port = request.target.port;
   const targetAddress = addressFor(world, origin, request.target.host);
   const byName = request.protocol !== 'socks4' && !Dotted.test(request.target.host);
+  // The origin's own view (its socks.conf decides by it): its name service, as its programs use.
+  const originResolver = world.resolverOf(origin.name);
   const dst = byName
-    ? await hostFromName(world.resolver, request.target.host)
-    : await hostFromAddress(world.resolver, targetAddress);
+    ? await hostFromName(originResolver, request.target.host)
+    : await hostFromAddress(originResolver, targetAddress);
+  const wire = byName ? { name: request.target.host } : { address: targetAddress };
   // The USERID on the wire: a forged claim when set; the socket (and the origin's socks.conf
   // lookup, as the client library does it) stays the process owner's.
   const claimed =
@@ -106,6 +126,10 @@ export async function predictRequest(world: LabWorld, request: ProbeRequest): Pr
     reasoning,
     ...extra,
   });
+  if (request.protocol === 'socks4' && !Dotted.test(targetAddress)) {
+    reasoning.push(`${origin.name} cannot resolve ${request.target.host}: a SOCKS 4 client sends nothing`);
+    return noReply([origin.name]);
+  }
 
   // The first hop: named explicitly, or what the origin's own socks.conf says.
   let first: { host: HostModel; clientAddress: string; serverAddress: string } | undefined;
@@ -155,7 +179,7 @@ export async function predictRequest(world: LabWorld, request: ProbeRequest): Pr
     client: origin,
     clientAddress: first.clientAddress,
     serverAddress: first.serverAddress,
-    dst,
+    wire,
     user: claimed,
     identdClaim: claimed,
     socketOwner: request.user,
@@ -206,7 +230,7 @@ async function pickServer(
 }> {
   const attempts: { server: string; host?: string; ok: boolean; why?: string }[] = [];
   // The server's own d.7 planner: numeric entries as they are, names looked up when reached.
-  for await (const plan of planServerAttempts(entries, world.resolver)) {
+  for await (const plan of planServerAttempts(entries, world.resolverOf(from.name))) {
     if (plan.kind === 'not-found') {
       reasoning.push(`${from.name}: upstream ${plan.entry}: host not found`);
       continue;
@@ -270,10 +294,20 @@ async function walkHop(
       { kind: 'config-unusable' },
     );
   }
-  const src = await hostFromAddress(world.resolver, input.clientAddress);
+  const resolver = world.resolverOf(name);
+  const src = await hostFromAddress(resolver, input.clientAddress);
+  // The destination with this hop's own name service: a name resolves here, or does not (split DNS).
+  const dst =
+    'name' in input.wire
+      ? await hostFromName(resolver, input.wire.name)
+      : await hostFromAddress(resolver, input.wire.address);
+  const receipt: HopReceipt =
+    'name' in input.wire
+      ? { host: name, name: input.wire.name, resolved: dst.addresses.map((a) => dottedOf(a)) }
+      : { host: name, address: input.wire.address };
   const decision = decideServerAccess(
     config,
-    { src, dst: input.dst, user: input.user, port: request.target.port, command: request.command },
+    { src, dst, user: input.user, port: request.target.port, command: request.command },
     { identdDefault: model.identdDefault, userFiles: world.userFiles(model) },
   );
   const asked = decision.action === 'permit' && decision.identd !== 'off';
@@ -301,6 +335,8 @@ async function walkHop(
     host: name,
     from: input.client.name,
     user: input.user,
+    receipt,
+    realUser: outcome.realUser,
     decision: {
       action: outcome.granted ? ('permit' as const) : ('deny' as const),
       file: decision.rule?.file ?? null,
@@ -323,7 +359,7 @@ async function walkHop(
     model.kind === 'rsockd'
       ? decideClientRoute(
           clientConf,
-          { dst: input.dst, user: input.user, port: request.target.port },
+          { dst, user: input.user, port: request.target.port },
           {
             userFiles: world.userFiles(model),
             ...(model.defaultServer !== undefined ? { defaultServer: model.defaultServer } : {}),
@@ -341,24 +377,30 @@ async function walkHop(
     const picked = await pickServer(world, host, route.servers, model.upstreamPort, reasoning);
     const routeHop = { ...routeCite!, attempts: picked.attempts };
     if (!picked.next) return fail({ ...base, route: routeHop, reply: 91 }, { kind: 'upstream-unreachable' });
-    // d.8: the upstream gets our client's USERID; a resolved name goes on as its address.
-    const nextDst =
-      input.dst.addresses.length > 0
-        ? await hostFromAddress(world.resolver, dottedOf(input.dst.addresses[0]!))
-        : input.dst;
+    // d.8: the upstream gets our client's USERID; a resolved name goes on as its address, a name
+    // this hop cannot resolve goes on as a name (4A) for the next hop to resolve.
+    const nextWire = dst.addresses.length > 0 ? { address: dottedOf(dst.addresses[0]!) } : input.wire;
     const rest = await walkHop(world, request, reasoning, {
       server: picked.next.host,
       client: host,
       clientAddress: picked.next.clientAddress,
       serverAddress: picked.next.serverAddress,
-      dst: nextDst,
+      wire: nextWire,
       user: input.user,
       identdClaim: input.user,
       socketOwner: model.owner,
     });
     const reply = rest.reply === 90 ? 90 : 91; // d.8: never pass 92/93 through
+    const next = rest.hops[0];
+    // d.9: an upstream's wildcard bound address stands for the upstream we talk to.
+    const bound =
+      request.command === 'bind' && reply === 90 && next?.bound !== undefined
+        ? { bound: next.bound === '0.0.0.0' ? picked.next.serverAddress : next.bound }
+        : {};
+    const second =
+      request.command === 'bind' ? { secondReply: reply === 90 ? (rest.secondReply ?? null) : null } : {};
     return {
-      hops: [{ ...base, route: routeHop, reply }, ...rest.hops],
+      hops: [{ ...base, route: routeHop, reply, ...bound, ...second }, ...rest.hops],
       path: [name, ...rest.path],
       reached: rest.reached,
       reply,
@@ -367,15 +409,15 @@ async function walkHop(
     };
   }
   const routeHop = routeCite ? { route: { ...routeCite, attempts: [] } } : {};
-  if (request.command === 'bind')
-    return bindDirect(world, request, reasoning, input, { ...base, ...routeHop });
-  // Direct CONNECT from this host.
-  if (input.dst.addresses.length === 0) {
-    reasoning.push(`${name}: ${input.dst.display} does not resolve → 91`);
+  if ('name' in input.wire && dst.addresses.length === 0) {
+    reasoning.push(`${name}: ${input.wire.name} does not resolve here → 91`);
     return fail({ ...base, ...routeHop, reply: 91 }, { kind: 'unresolved' });
   }
-  const c = world.canConnect(host, input.dst.dotted, request.target.port);
-  const to = world.owner(input.dst.dotted)?.host.name ?? input.dst.display;
+  if (request.command === 'bind')
+    return bindDirect(world, request, reasoning, { ...input, dst }, { ...base, ...routeHop });
+  // Direct CONNECT from this host.
+  const c = world.canConnect(host, dst.dotted, request.target.port);
+  const to = world.owner(dst.dotted)?.host.name ?? dst.display;
   if (!c.ok) {
     reasoning.push(`${name} cannot connect to ${to}:${request.target.port}: ${c.why} → 91`);
     return fail({ ...base, ...routeHop, reply: 91 }, { kind: 'errno', code: c.code });
@@ -389,7 +431,7 @@ function bindDirect(
   world: LabWorld,
   request: ProbeRequest,
   reasoning: string[],
-  input: HopInput,
+  input: HopInput & { readonly dst: HostIdentity },
   base: Omit<PredictedHop, 'reply'>,
 ): HopResult {
   const host = input.server;
@@ -397,12 +439,16 @@ function bindDirect(
   const routeConfig = world.routeConfig(host.name);
   const multihomed = model.multihomed ?? routeConfig !== undefined;
   let listenAddress: string | undefined;
+  let iface: PredictedHop['iface'];
   if (multihomed) {
     const choice = routeConfig ? chooseInterface(routeConfig, input.dst) : null;
+    iface = choice
+      ? { address: choice.iface, file: choice.rule.file, line: choice.rule.line, text: choice.text }
+      : { address: null, file: null, line: null };
     if (!choice) {
       reasoning.push(`${host.name}: no sockd.route line for ${input.dst.dotted} → 91`);
       return {
-        hops: [{ ...base, reply: 91 }],
+        hops: [{ ...base, iface, reply: 91, secondReply: null }],
         path: [host.name],
         reached: false,
         reply: 91,
@@ -413,10 +459,22 @@ function bindDirect(
     listenAddress = choice.iface;
     reasoning.push(`${host.name}: BIND listens on ${choice.iface} (${choice.rule.file}:${choice.rule.line})`);
   }
+  // The first reply's address: the chosen interface; single-homed, 0.0.0.0 (SOCKS 4, d.9) or
+  // the address the client connected to (SOCKS 5 names the server's own address).
+  const firstHop = input.client.name === request.from;
+  const bound =
+    listenAddress ?? (request.protocol === 'socks5' && firstHop ? input.serverAddress : '0.0.0.0');
+  const last = (secondReply: number | null) => ({
+    ...base,
+    ...(iface ? { iface } : {}),
+    reply: 90,
+    bound,
+    secondReply,
+  });
   const peer = request.bindPeer ? world.host(request.bindPeer.from) : undefined;
   if (!peer)
     return {
-      hops: [{ ...base, reply: 90 }],
+      hops: [last(null)],
       path: [host.name],
       reached: false,
       reply: 90,
@@ -433,7 +491,7 @@ function bindDirect(
   if (!reachable) {
     reasoning.push(`${peer.name} cannot reach ${host.name}'s bound address: no second reply`);
     return {
-      hops: [{ ...base, reply: 90 }],
+      hops: [last(null)],
       path: [host.name],
       reached: false,
       reply: 90,
@@ -448,7 +506,7 @@ function bindDirect(
     `${peer.name} connects back from ${peerAddress}: ${expected ? 'expected peer → 90' : 'wrong host → 91'}`,
   );
   return {
-    hops: [{ ...base, reply: 90 }],
+    hops: [last(expected ? 90 : 91)],
     path: expected ? [host.name, peer.name] : [host.name],
     reached: expected,
     reply: 90,

@@ -306,29 +306,13 @@ const Dotted = /^\d{1,3}(?:\.\d{1,3}){3}$/;
  * mode. `world` must be in the state the case was predicted in.
  */
 export async function predictedBindInterface(
-  world: LabWorld,
+  _world: LabWorld,
   c: ScenarioCase,
   p: Prediction,
 ): Promise<TraceHop['iface'] | undefined> {
-  const req = c.request;
   const last = p.hops[p.hops.length - 1];
-  if (req.command !== 'bind' || !last || last.decision.action !== 'permit') return undefined;
-  if (last.route && last.route.action !== 'direct') return undefined;
-  const model = world.host(last.host)?.server;
-  const route = world.routeConfig(last.host);
-  if (!model || !route || !(model.multihomed ?? true)) return undefined;
-  const origin = world.host(req.from);
-  if (!origin) return undefined;
-  // The destination as the first hop saw it (a name for 4A/5), then as an address further on (d.8).
-  const byName = req.protocol !== 'socks4' && !Dotted.test(req.target.host);
-  let dst: HostIdentity = byName
-    ? await hostFromName(world.resolver, req.target.host)
-    : await hostFromAddress(world.resolver, addressFor(world, origin, req.target.host));
-  if (p.hops.length > 1 && dst.addresses.length > 0) {
-    dst = await hostFromAddress(world.resolver, dottedOf(dst.addresses[0]!));
-  }
-  const choice = chooseInterface(route, dst);
-  return choice
-    ? { address: choice.iface, file: choice.rule.file, line: choice.rule.line }
-    : { address: null, file: null, line: null };
+  if (c.request.command !== 'bind' || !last || last.decision.action !== 'permit') return undefined;
+  // The prediction's last hop carries the choice (predict.ts bindDirect), made with the
+  // destination that hop saw through its own name service.
+  return last.iface;
 }

@@ -9,6 +9,7 @@ import { encodeLine } from '../runtime/docker/agent-protocol.ts';
 import type { Directory, HostSpec } from '../runtime/docker/host-spec.ts';
 import { ImagePaths } from '../runtime/docker/host-spec.ts';
 import type { ProbeRequest } from '../runtime/runtime.ts';
+import type { HostNames } from '../topology/names.ts';
 
 /**
  * The process inside each Docker host container (the image's entry point):
@@ -62,6 +63,12 @@ async function ctl(argv: readonly string[]): Promise<void> {
 async function probe(argv: readonly string[]): Promise<void> {
   const request = JSON.parse(argv[0] ?? '{}') as ProbeRequest;
   const directory = JSON.parse(readFileSync(ImagePaths.directory, 'utf8')) as Directory;
+  let names: HostNames = [];
+  try {
+    names = JSON.parse(readFileSync(ImagePaths.names, 'utf8')) as HostNames;
+  } catch {
+    // an image or host spec from before per-host names: the topology's host names only
+  }
   let socksConfText: string | null = null;
   try {
     socksConfText = readFileSync(ImagePaths.clientSocksConf, 'utf8');
@@ -73,6 +80,7 @@ async function probe(argv: readonly string[]): Promise<void> {
       net: nodeNet,
       host: request.from,
       directory,
+      names,
       socksConfText,
       emit: (e) => write({ k: 'event', e }),
       onBound: (bound) => write({ k: 'bound', bound }),

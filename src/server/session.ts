@@ -4,6 +4,7 @@ import type { ByteStream, Conn, Listener } from '../net/net.ts';
 import { resetOrClose } from '../net/stream-state.ts';
 import type { RouteDecision } from '../policy/client-route.ts';
 import {
+  dottedOf,
   type HostIdentity,
   heldHostFromAddress,
   heldHostFromName,
@@ -456,6 +457,9 @@ export class Session implements SessionSteps, Linked<Session> {
             ? hostFromName(ctx.resolver, req.hostname, nameWire ?? {})
             : hostFromAddress(ctx.resolver, req.address)),
       ]);
+    }
+    if (req.hostname !== undefined && sinkWants(this.ctx.events, 'resolve')) {
+      this.emit({ type: 'resolve', name: req.hostname, addresses: dst.addresses.map(dottedOf) });
     }
     const dstServ = serviceLabel(req.port, ctx.serviceNameOf);
     if (this.gone) return this.finish('client-gone');
