@@ -2,6 +2,7 @@ import { ConfigsInPlace } from '../scenario/config-undo.ts';
 import { hopDestinations } from '../scenario/destinations.ts';
 import { checkExpectations, type Failure } from '../scenario/expect.ts';
 import type { CaseExpectations, ScenarioCase, ScenarioStep } from '../scenario/model.ts';
+import { originOf } from '../scenario/stitch.ts';
 import type { Trace, TraceHop } from '../scenario/trace.ts';
 import type { ResolvedTopology } from '../topology/model.ts';
 import type { ParsedHostConfigs } from '../topology/resolve.ts';
@@ -92,11 +93,7 @@ export function predictedTrace(c: ScenarioCase, p: Prediction, topology: Resolve
     };
   });
   return {
-    origin: {
-      host: c.request.from,
-      user: c.request.user,
-      ...(c.request.claim !== undefined ? { claim: c.request.claim } : {}),
-    },
+    origin: originOf(c.request),
     target: c.request.target,
     protocol: c.protocol,
     command: c.request.command,

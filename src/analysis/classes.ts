@@ -856,7 +856,9 @@ export class ClassSpace {
     let destination: DestinationAtom | undefined;
     if (byName) destination = this.nameAtomOf(target);
     else {
-      destination = this.addressAtomOf(addressFrom(this.world.topology.hosts, request.from, target));
+      destination = this.addressAtomOf(
+        addressFrom(this.world.topology.hosts, request.from, target, this.world.namesOf(request.from)),
+      );
     }
     if (!destination) return undefined;
     const port = destination.ports.find((p) =>

@@ -58,7 +58,7 @@ export interface MatrixHop {
       readonly why?: string;
     }[];
   };
-  readonly reply: number;
+  readonly reply: number | null;
 }
 
 export interface MatrixRow {

@@ -4,6 +4,8 @@ import { type Failure, socks5RepFor } from '../policy/failure-reply.ts';
 import { dottedOf, type HostIdentity, hostFromAddress, hostFromName } from '../policy/host.ts';
 import { chooseInterface } from '../policy/interface-choice.ts';
 import { applyIdentd, decideServerAccess, type IdentdResult } from '../policy/server-access.ts';
+import { parsePasswdFile } from '../protocol/passwd-file.ts';
+import { Socks5Reply } from '../protocol/socks5.ts';
 import type { ProbeRequest } from '../runtime/runtime.ts';
 import type { HopReceipt } from '../scenario/destinations.ts';
 import type { HopDecision } from '../scenario/trace.ts';
@@ -39,8 +41,8 @@ export interface PredictedHop {
       readonly why?: string;
     }[];
   };
-  /** SOCKS 4 code this hop sends its client (90 = granted and connected). */
-  readonly reply: number;
+  /** SOCKS 4 code this hop sends its client (90 = granted and connected); null = none (refused credentials). */
+  readonly reply: number | null;
   /** The destination as this hop received it and its own name service's answer (split DNS). */
   readonly receipt?: HopReceipt;
   /** The user identd attributed the request to here (`unknown` without an answer). */
@@ -174,14 +176,45 @@ export async function predictRequest(world: LabWorld, request: ProbeRequest): Pr
     reasoning.push(`${first.host.name} does not speak SOCKS 5 (--socks5 off): closes without a reply`);
     return noReply([origin.name, first.host.name], clientRoute ? { clientRoute } : {});
   }
+  // RFC 1929 at the first hop: a server with a passwd file takes the credentials offered and
+  // checks them (wrong ones end the session before any request); without one it picks "no
+  // authentication", so no name reaches it.
+  const passwd = first.host.server?.passwd;
+  let wireUser = claimed;
+  if (request.protocol === 'socks5') {
+    const creds = request.credentials;
+    wireUser = creds && passwd ? creds.username : '';
+    if (creds && passwd && !verifyCredentials(passwd.text, creds.username, creds.password)) {
+      reasoning.push(
+        `${first.host.name}: RFC 1929 credentials of ${creds.username} refused (wrong password or no such user)`,
+      );
+      return {
+        reply: Socks5Reply.NotAllowed,
+        path: [origin.name, first.host.name],
+        hops: [
+          {
+            host: first.host.name,
+            from: origin.name,
+            user: creds.username,
+            realUser: 'unknown',
+            decision: { action: 'deny', file: null, line: null, reason: 'auth-failed' },
+            reply: null,
+          },
+        ],
+        ...(clientRoute ? { clientRoute } : {}),
+        reached: false,
+        reasoning,
+      };
+    }
+  }
   const chain = await walkHop(world, request, reasoning, {
     server: first.host,
     client: origin,
     clientAddress: first.clientAddress,
     serverAddress: first.serverAddress,
     wire,
-    user: claimed,
-    identdClaim: claimed,
+    user: wireUser,
+    identdClaim: wireUser,
     socketOwner: request.user,
   });
   const reply =
@@ -201,9 +234,20 @@ export async function predictRequest(world: LabWorld, request: ProbeRequest): Pr
   };
 }
 
+/** Whether a passwd file (spec i.2) accepts these credentials; an unusable file accepts none. */
+function verifyCredentials(text: string, username: string, password: string): boolean {
+  try {
+    // The verifier takes latin1 byte strings, as the RFC 1929 decoder gives them.
+    const latin1 = (v: string) => Buffer.from(v, 'utf8').toString('latin1');
+    return parsePasswdFile(text, 'passwd').verify(latin1(username), latin1(password));
+  } catch {
+    return false;
+  }
+}
+
 /** The address of `target` that `from` would use: a shared network's, else its first (as the probe does). */
 export function addressFor(world: LabWorld, from: HostModel, target: string): string {
-  return addressFrom(world.topology.hosts, from.name, target);
+  return addressFrom(world.topology.hosts, from.name, target, world.namesOf(from.name));
 }
 
 function describeRoute(route: RouteDecision, config: ClientConfig | null): string {
@@ -277,7 +321,7 @@ async function walkHop(
     hops: [hop],
     path,
     reached: false,
-    reply: hop.reply,
+    reply: hop.reply ?? 91,
     failure,
     ...(request.command === 'bind' ? { secondReply: null } : {}),
   });

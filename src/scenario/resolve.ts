@@ -5,6 +5,7 @@ import type { IdentdBehaviour, ResolvedTopology, TextOrigin } from '../topology/
 import { type LoadedScenario, scenarioError, type YamlPath } from './load.ts';
 import type {
   CaseExpectations,
+  HopExpectation,
   IdentdExpectation,
   RouteExpectation,
   RuleExpectation,
@@ -14,7 +15,14 @@ import type {
   TextMatcher,
 } from './model.ts';
 import { AllReplyNames, resolveReply } from './replies.ts';
-import { type RawCase, type RawExpect, type RawStep, type RawTableRow, TableRequestKeys } from './schema.ts';
+import {
+  type RawCase,
+  type RawExpect,
+  type RawHopExpect,
+  type RawStep,
+  type RawTableRow,
+  TableRequestKeys,
+} from './schema.ts';
 
 /**
  * Scenario loader, second stage: check every name against the topology, expand matrices and
@@ -278,7 +286,7 @@ export function resolveScenario(loaded: LoadedScenario, topology: ResolvedTopolo
     };
     const steps = (list: readonly RawStep[] | undefined, key: 'steps' | 'cleanup') =>
       (list ?? []).map((s, i) => resolveStep(s, [...base, key, i]));
-    if (variant.expect) resolveExpect(variant.expect, protocol, variant.row!); // the row's own errors, at the row
+    if (variant.expect) resolveExpect(variant.expect, protocol, variant.row!, target.host); // the row's own errors, at the row
     const loc = loaded.locate(variant.row ?? base);
     return {
       name,
@@ -291,7 +299,7 @@ export function resolveScenario(loaded: LoadedScenario, topology: ResolvedTopolo
       cleanup: steps(c.cleanup, 'cleanup'),
       keep: c.keep ?? false,
       timeoutMs,
-      expect: resolveExpect(c.expect ?? {}, protocol, [...base, 'expect']),
+      expect: resolveExpect(c.expect ?? {}, protocol, [...base, 'expect'], target.host),
       source: { file: loaded.file, line: loc.line, column: loc.column },
     };
   }
@@ -357,7 +365,54 @@ export function resolveScenario(loaded: LoadedScenario, topology: ResolvedTopolo
     return { ...(m.host !== undefined ? { host: m.host } : {}), contains: m.contains!, text: m.contains! };
   }
 
-  function resolveExpect(e: RawExpect, protocol: ProbeProtocol, path: YamlPath): CaseExpectations {
+  function resolveHopExpect(
+    hopHost: string,
+    v: RawHopExpect,
+    protocol: ProbeProtocol,
+    p: YamlPath,
+    target: string,
+  ): HopExpectation {
+    host(hopHost, p);
+    if (v.resolvedBy !== undefined && v.resolvedBy !== null) host(v.resolvedBy, [...p, 'resolvedBy']);
+    // The only name a hop can receive, or have had resolved for it, is the case's destination.
+    if (v.name !== undefined && v.name.toLowerCase() !== target.toLowerCase())
+      fail(
+        [...p, 'name'],
+        `unknown name "${v.name}": this case's destination is ${target}, the only name a hop can receive`,
+      );
+    for (const key of ['address', 'bound'] as const) {
+      const a = v[key];
+      if (typeof a === 'string' && !Ipv4.test(a))
+        fail([...p, key], `"${a}" is not a dotted IPv4 address`, 'E_SCENARIO_SCHEMA');
+    }
+    const { secondReply, sockdRoute, ...rest } = v;
+    return {
+      host: hopHost,
+      ...(Object.fromEntries(Object.entries(rest).filter(([, x]) => x !== undefined)) as Omit<
+        HopExpectation,
+        'host' | 'secondReply' | 'sockdRoute'
+      >),
+      ...(secondReply !== undefined
+        ? {
+            secondReply: secondReply === null ? null : reply(secondReply, protocol, [...p, 'secondReply']),
+          }
+        : {}),
+      ...(sockdRoute !== undefined
+        ? {
+            sockdRoute: Object.fromEntries(
+              Object.entries(sockdRoute).filter(([, x]) => x !== undefined),
+            ) as NonNullable<HopExpectation['sockdRoute']>,
+          }
+        : {}),
+    };
+  }
+
+  function resolveExpect(
+    e: RawExpect,
+    protocol: ProbeProtocol,
+    path: YamlPath,
+    target: string,
+  ): CaseExpectations {
     const identd: IdentdExpectation[] = Object.entries(e.identd ?? {}).map(([hopHost, v]) => {
       const p = [...path, 'identd', hopHost];
       host(hopHost, p);
@@ -372,6 +427,9 @@ export function resolveScenario(loaded: LoadedScenario, topology: ResolvedTopolo
       host(r.host, Array.isArray(e.route) ? [...path, 'route', i, 'host'] : [...path, 'route', 'host']);
       return r as RouteExpectation;
     });
+    const hopExpectations: HopExpectation[] = Object.entries(e.hops ?? {}).map(([hopHost, v]) =>
+      resolveHopExpect(hopHost, v, protocol, [...path, 'hops', hopHost], target),
+    );
     (e.path ?? []).forEach((h, i) => {
       if (!hosts.has(h) && !Ipv4.test(h)) host(h, [...path, 'path', i]);
     });
@@ -389,6 +447,7 @@ export function resolveScenario(loaded: LoadedScenario, topology: ResolvedTopolo
       rules: (e.rules ?? []).map((r) => ({ ...r }) as RuleExpectation),
       identd,
       routes,
+      ...(hopExpectations.length > 0 ? { hops: hopExpectations } : {}),
       ...(e.clientRoute !== undefined
         ? { clientRoute: e.clientRoute as NonNullable<CaseExpectations['clientRoute']> }
         : {}),

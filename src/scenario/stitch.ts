@@ -147,11 +147,7 @@ export function stitchTraces(
   const path = [request.from, ...hops.map((h) => h.host)];
   if (destination?.reached) path.push(destination.host);
   return {
-    origin: {
-      host: request.from,
-      user: request.user,
-      ...(request.claim !== undefined ? { claim: request.claim } : {}),
-    },
+    origin: originOf(request),
     target: { host: request.target.host, port: request.target.port },
     protocol: request.protocol,
     command: request.command,
@@ -161,6 +157,25 @@ export function stitchTraces(
     reply: outcome.reply,
     ...(outcome.secondReply !== undefined ? { secondReply: outcome.secondReply } : {}),
     ...(outcome.clientRoute ? { clientRoute: outcome.clientRoute } : {}),
+  };
+}
+
+/**
+ * The origin's user and the name it sent instead: a forged SOCKS 4 USERID (`claim`), or RFC 1929
+ * credentials of another account (borrowed, or wrong: the hop's decision tells which).
+ */
+export function originOf(
+  request: Pick<ProbeRequest, 'from' | 'user' | 'claim' | 'credentials'>,
+): Trace['origin'] {
+  const login = request.credentials?.username;
+  return {
+    host: request.from,
+    user: request.user,
+    ...(request.claim !== undefined
+      ? { claim: request.claim }
+      : login !== undefined && login !== request.user
+        ? { claim: login, claimVia: 'rfc1929' as const }
+        : {}),
   };
 }
 
@@ -181,6 +196,26 @@ function closedHop(
   name: (address: string) => string,
 ): TraceHop {
   const client = closed.client!;
+  // Refused RFC 1929 credentials end the session before any request: its decision names them.
+  const refused = events.find(
+    (e): e is Of<'decision'> => e.type === 'decision' && e.reason === 'auth-failed',
+  );
+  if (refused) {
+    return {
+      host: closed.host ?? (closed.local ? name(closed.local.address) : client.address),
+      service: closed.service === 'sockd' ? 'sockd' : 'rsockd',
+      session: closed.session ?? '',
+      client,
+      from,
+      user: refused.user,
+      realUser: refused.realUser,
+      decision: { action: 'deny', file: null, line: null, reason: 'auth-failed' },
+      reply: null,
+      replyVersion: 5,
+      commands: [],
+      logs: events.filter((e): e is Of<'log'> => e.type === 'log').map((l) => l.message),
+    };
+  }
   return {
     host: closed.host ?? (closed.local ? name(closed.local.address) : client.address),
     service: closed.service === 'sockd' ? 'sockd' : 'rsockd',

@@ -92,7 +92,13 @@ export interface TraceHop {
 
 export interface Trace {
   /** `user` owns the origin's socket (whom identd names); `claim` is the USERID it sent instead, if forged. */
-  readonly origin: { readonly host: string; readonly user: string; readonly claim?: string };
+  readonly origin: {
+    readonly host: string;
+    readonly user: string;
+    readonly claim?: string;
+    /** How the claim was sent: the SOCKS 4 USERID (default) or RFC 1929 credentials (SOCKS 5). */
+    readonly claimVia?: 'rfc1929';
+  };
   readonly target: { readonly host: string; readonly port: number };
   readonly protocol: string;
   readonly command: 'connect' | 'bind';
