@@ -1,12 +1,10 @@
 import type { ClientConfig, RouteConfig, ServerConfig } from '../config/ast.ts';
 import { linesCompared } from '../policy/first-match.ts';
-import { dottedOf, type HostIdentity, hostFromAddress, hostFromName } from '../policy/host.ts';
-import { chooseInterface } from '../policy/interface-choice.ts';
 import type { ScenarioCase } from '../scenario/model.ts';
 import type { Trace, TraceHop } from '../scenario/trace.ts';
 import type { ConfigText, HostModel, ResolvedTopology } from '../topology/model.ts';
 import type { ParsedHostConfigs } from '../topology/resolve.ts';
-import { addressFor, type Prediction } from './predict.ts';
+import type { Prediction } from './predict.ts';
 import { LabWorld } from './world.ts';
 
 /**
@@ -297,7 +295,7 @@ export function ruleCoverage(
   };
 }
 
-const Dotted = /^\d{1,3}(?:\.\d{1,3}){3}$/;
+const _Dotted = /^\d{1,3}(?:\.\d{1,3}){3}$/;
 
 /**
  * The sockd.route choice a predicted BIND makes at its last hop, which the prediction itself does
