@@ -7,7 +7,7 @@ import { describeReply } from '../scenario/replies.ts';
 import type { CaseResult } from '../scenario/result.ts';
 import { describeStep } from '../scenario/step-text.ts';
 import type { HopDecision, HopDestination, Trace } from '../scenario/trace.ts';
-import { destinationText } from '../scenario/trace-text.ts';
+import { destinationText, showsDestination } from '../scenario/trace-text.ts';
 import type { ResolvedTopology } from '../topology/model.ts';
 import type { MatrixReport } from './matrix-heat.ts';
 
@@ -190,7 +190,7 @@ export interface RunInfo {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-export function hopReport(hop: Trace['hops'][number]): HopReport {
+export function hopReport(hop: Trace['hops'][number], origin?: string): HopReport {
   const protocol = hop.replyVersion === 5 ? 'socks5' : 'socks4';
   return {
     host: hop.host,
@@ -238,16 +238,16 @@ export function hopReport(hop: Trace['hops'][number]): HopReport {
     ...(hop.secondReply !== undefined
       ? { secondReply: hop.secondReply, secondReplyName: describeReply(hop.secondReply, protocol) }
       : {}),
-    details: hopDetails(hop),
+    details: hopDetails(hop, origin),
   };
 }
 
 /** What a hop line adds beyond decision, identd and route (trace-text.ts's words), one per entry. */
-function hopDetails(hop: Trace['hops'][number]): string[] {
+function hopDetails(hop: Trace['hops'][number], origin: string | undefined): string[] {
   const protocol = hop.replyVersion === 5 ? 'socks5' : 'socks4';
   const out: string[] = [];
   const d = hop.destination;
-  if (d && (d.received === 'name' || d.name !== undefined)) out.push(destinationText(d));
+  if (showsDestination(d, origin)) out.push(destinationText(d));
   if (hop.realUser !== undefined && hop.realUser !== 'unknown' && hop.realUser !== hop.user)
     out.push(`really ${hop.realUser}`);
   if (hop.iface)
@@ -306,7 +306,7 @@ export function caseReport(r: CaseResult): CaseReport {
       replyName: describeReply(r.outcome.reply, c.protocol),
       secondReply: r.outcome.secondReply ?? null,
       path: r.trace.path,
-      hops: r.trace.hops.map(hopReport),
+      hops: r.trace.hops.map((hop) => hopReport(hop, r.trace.origin.host)),
       reached: r.trace.destination?.reached ?? false,
       received: r.outcome.received,
       error: r.outcome.error ?? null,

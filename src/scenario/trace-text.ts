@@ -12,14 +12,22 @@ export function traceLines(trace: Trace): string[] {
       `  ${trace.origin.host} socks.conf: ${trace.clientRoute.action} (line ${trace.clientRoute.line ?? '-'})`,
     );
   }
-  for (const hop of trace.hops) lines.push(`  ${hopLine(hop)}`);
+  for (const hop of trace.hops) lines.push(`  ${hopLine(hop, trace.origin.host)}`);
   const d = trace.destination;
   if (d) lines.push(`  destination ${d.host}: ${d.reached ? 'reached' : 'not reached'}`);
   lines.push(`  path: ${trace.path.join(' → ')}`);
   return lines;
 }
 
-export function hopLine(hop: TraceHop): string {
+/**
+ * Whether a hop's destination is worth words: it got a name, or an address a hop (not the origin's
+ * own SOCKS 4 client, the usual case) resolved for it.
+ */
+export function showsDestination(d: HopDestination | undefined, origin?: string): d is HopDestination {
+  return !!d && (d.received === 'name' || (d.name !== undefined && d.resolvedBy !== origin));
+}
+
+export function hopLine(hop: TraceHop, origin?: string): string {
   const d = hop.decision;
   const really =
     hop.realUser !== undefined && hop.realUser !== 'unknown' && hop.realUser !== hop.user
@@ -27,9 +35,7 @@ export function hopLine(hop: TraceHop): string {
       : '';
   const parts = [
     `${hop.host} (${hop.service}) from ${hop.from} as ${hop.user || '""'}${really}`,
-    ...(hop.destination && (hop.destination.received === 'name' || hop.destination.name !== undefined)
-      ? [destinationText(hop.destination)]
-      : []),
+    ...(showsDestination(hop.destination, origin) ? [destinationText(hop.destination)] : []),
     `${d.action} by ${d.file ?? '(no rule)'}:${d.line ?? '-'} [${d.reason}]`,
   ];
   if (hop.identd) {
