@@ -248,8 +248,6 @@ function hopDetails(hop: Trace['hops'][number], origin: string | undefined): str
   const out: string[] = [];
   const d = hop.destination;
   if (showsDestination(d, origin)) out.push(destinationText(d));
-  if (hop.realUser !== undefined && hop.realUser !== 'unknown' && hop.realUser !== hop.user)
-    out.push(`really ${hop.realUser}`);
   if (hop.iface)
     out.push(
       `sockd.route ${hop.iface.line === null ? '(no line matches)' : `${hop.iface.file ?? 'sockd.route'}:${hop.iface.line}${hop.iface.text !== undefined ? ` "${hop.iface.text}"` : ''}`} → ${hop.iface.address ?? 'refused'}`,

@@ -29,12 +29,8 @@ export function showsDestination(d: HopDestination | undefined, origin?: string)
 
 export function hopLine(hop: TraceHop, origin?: string): string {
   const d = hop.decision;
-  const really =
-    hop.realUser !== undefined && hop.realUser !== 'unknown' && hop.realUser !== hop.user
-      ? ` (really ${hop.realUser})`
-      : '';
   const parts = [
-    `${hop.host} (${hop.service}) from ${hop.from} as ${hop.user || '""'}${really}`,
+    `${hop.host} (${hop.service}) from ${hop.from} as ${hop.user || '""'}`,
     ...(showsDestination(hop.destination, origin) ? [destinationText(hop.destination)] : []),
     `${d.action} by ${d.file ?? '(no rule)'}:${d.line ?? '-'} [${d.reason}]`,
   ];
