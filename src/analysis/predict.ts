@@ -1,11 +1,10 @@
 import type { ClientConfig } from '../config/ast.ts';
 import { decideClientRoute, planServerAttempts, type RouteDecision } from '../policy/client-route.ts';
+import { credentialsAccepted } from '../policy/credentials.ts';
 import { type Failure, socks5RepFor } from '../policy/failure-reply.ts';
 import { dottedOf, type HostIdentity, hostFromAddress, hostFromName } from '../policy/host.ts';
 import { chooseInterface } from '../policy/interface-choice.ts';
 import { applyIdentd, decideServerAccess, type IdentdResult } from '../policy/server-access.ts';
-import { parsePasswdFile } from '../protocol/passwd-file.ts';
-import { Socks5Reply } from '../protocol/socks5.ts';
 import type { ProbeRequest } from '../runtime/runtime.ts';
 import type { HopReceipt } from '../scenario/destinations.ts';
 import type { HopDecision } from '../scenario/trace.ts';
@@ -184,12 +183,12 @@ export async function predictRequest(world: LabWorld, request: ProbeRequest): Pr
   if (request.protocol === 'socks5') {
     const creds = request.credentials;
     wireUser = creds && passwd ? creds.username : '';
-    if (creds && passwd && !verifyCredentials(passwd.text, creds.username, creds.password)) {
+    if (creds && passwd && !credentialsAccepted(passwd.text, creds.username, creds.password)) {
       reasoning.push(
         `${first.host.name}: RFC 1929 credentials of ${creds.username} refused (wrong password or no such user)`,
       );
       return {
-        reply: Socks5Reply.NotAllowed,
+        reply: socks5RepFor({ kind: 'refused' }),
         path: [origin.name, first.host.name],
         hops: [
           {
@@ -232,17 +231,6 @@ export async function predictRequest(world: LabWorld, request: ProbeRequest): Pr
     reached: chain.reached,
     reasoning,
   };
-}
-
-/** Whether a passwd file (spec i.2) accepts these credentials; an unusable file accepts none. */
-function verifyCredentials(text: string, username: string, password: string): boolean {
-  try {
-    // The verifier takes latin1 byte strings, as the RFC 1929 decoder gives them.
-    const latin1 = (v: string) => Buffer.from(v, 'utf8').toString('latin1');
-    return parsePasswdFile(text, 'passwd').verify(latin1(username), latin1(password));
-  } catch {
-    return false;
-  }
 }
 
 /** The address of `target` that `from` would use: a shared network's, else its first (as the probe does). */
