@@ -1,6 +1,8 @@
+import { hopDestinations } from '../scenario/destinations.ts';
 import { describeReply } from '../scenario/replies.ts';
 import type { PredictionCheck } from '../scenario/result.ts';
 import type { Trace } from '../scenario/trace.ts';
+import { destinationText } from '../scenario/trace-text.ts';
 import type { Prediction } from './predict.ts';
 
 /**
@@ -26,6 +28,21 @@ export function comparePrediction(prediction: Prediction, trace: Trace): Predict
   if (prediction.path.join(' ') !== trace.path.join(' ')) {
     differences.push(`path: predicted ${prediction.path.join(' → ')}, observed ${trace.path.join(' → ')}`);
   }
+  const destinations = hopDestinations(
+    { host: trace.origin.host, target: trace.target.host, protocol: trace.protocol },
+    prediction.hops.map((h) => h.receipt ?? { host: h.host }),
+  );
+  prediction.hops.forEach((p, i) => {
+    const o = trace.hops.find((h) => h.host === p.host);
+    const pd = p.receipt ? destinations[i] : undefined;
+    const od = o?.destination;
+    if (!o || !pd || !od) return;
+    if (pd.received !== od.received || pd.address !== od.address || pd.resolvedBy !== od.resolvedBy) {
+      differences.push(
+        `${p.host} destination: predicted ${destinationText(pd)}, observed ${destinationText(od)}`,
+      );
+    }
+  });
   for (const p of prediction.hops) {
     const o = trace.hops.find((h) => h.host === p.host);
     if (!o) continue; // already a path difference

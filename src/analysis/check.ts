@@ -1,8 +1,10 @@
 import { Socks4Code } from '../policy/failure-reply.ts';
 import { ConfigsInPlace } from '../scenario/config-undo.ts';
+import { hopDestinations } from '../scenario/destinations.ts';
 import { checkExpectations, type Failure } from '../scenario/expect.ts';
 import { FaultsInPlace } from '../scenario/faults-in-place.ts';
 import type { CaseExpectations, ScenarioCase, ScenarioStep } from '../scenario/model.ts';
+import { originOf } from '../scenario/stitch.ts';
 import type { Trace, TraceHop } from '../scenario/trace.ts';
 import type { ResolvedTopology } from '../topology/model.ts';
 import type { ParsedHostConfigs } from '../topology/resolve.ts';
@@ -39,7 +41,12 @@ export interface CheckResult {
 
 /** A prediction in the shape of an observed trace, so the one expectation checker reads both. */
 export function predictedTrace(c: ScenarioCase, p: Prediction, topology: ResolvedTopology): Trace {
+  const destinations = hopDestinations(
+    { host: c.request.from, target: c.request.target.host, protocol: c.protocol },
+    p.hops.map((h) => h.receipt ?? { host: h.host }),
+  );
   const hops: TraceHop[] = p.hops.map((h, i) => {
+    const destination = h.receipt ? destinations[i] : undefined;
     const next = p.hops[i + 1]?.host ?? (p.reached ? p.path[p.path.length - 1] : undefined);
     return {
       host: h.host,
@@ -48,6 +55,8 @@ export function predictedTrace(c: ScenarioCase, p: Prediction, topology: Resolve
       client: { address: '', port: 0 },
       from: h.from,
       user: h.user,
+      ...(h.realUser !== undefined ? { realUser: h.realUser } : {}),
+      ...(destination ? { destination } : {}),
       decision: h.decision,
       ...(h.identd
         ? {
@@ -77,17 +86,16 @@ export function predictedTrace(c: ScenarioCase, p: Prediction, topology: Resolve
       ...(h.reply === Socks4Code.Granted && next
         ? { outbound: { local: { address: '', port: 0 }, remote: { address: '', port: 0 }, to: next } }
         : {}),
+      ...(h.iface ? { iface: h.iface } : {}),
       reply: h.reply,
+      ...(h.bound !== undefined ? { bound: { address: h.bound, port: 0 } } : {}),
+      ...(h.secondReply !== undefined ? { secondReply: h.secondReply } : {}),
       commands: [],
       logs: [],
     };
   });
   return {
-    origin: {
-      host: c.request.from,
-      user: c.request.user,
-      ...(c.request.claim !== undefined ? { claim: c.request.claim } : {}),
-    },
+    origin: originOf(c.request),
     target: c.request.target,
     protocol: c.protocol,
     command: c.request.command,

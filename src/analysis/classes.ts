@@ -8,6 +8,7 @@ import type { UserFileReader } from '../policy/resolver.ts';
 import type { ProbeProtocol, ProbeRequest } from '../runtime/runtime.ts';
 import { addressFrom } from '../topology/host-table.ts';
 import type { HostModel } from '../topology/model.ts';
+import { forwardOf, hasSplitNames, ownEntry } from '../topology/names.ts';
 import {
   type AddressRegion,
   type Cube,
@@ -258,6 +259,50 @@ function nameSignature(patterns: readonly AddrSpec[], names: readonly string[]):
   return patterns.map((p) => (hostMatches(id, p) ? 1 : 0)).join('');
 }
 
+/**
+ * Split DNS (topology/names.ts): what every host of every world answers for a name, and which
+ * names every host gives an address. Without zones or hosts: entries every host answers alike,
+ * and one view stands for all.
+ */
+interface NameViews {
+  /** `host → addresses` per world, for one name; [] = unresolvable there. */
+  forward(name: string): readonly (readonly string[])[];
+  /** The names each host of each world gives an address (its reverse answer). */
+  reverse(address: string): readonly (readonly string[])[];
+  /** Every name some host resolves beyond the topology's host names (lower case). */
+  readonly extraNames: readonly string[];
+  /** Addresses those names stand for. */
+  readonly extraAddresses: readonly string[];
+}
+
+function nameViews(worlds: readonly LabWorld[]): NameViews {
+  const views = worlds.flatMap((w) => {
+    const hosts = w.topology.hosts;
+    const split = hasSplitNames(w.topology);
+    return (split ? hosts : hosts.slice(0, 1)).map((h) => ({ hosts, own: split ? w.namesOf(h.name) : [] }));
+  });
+  const extraNames = new Set<string>();
+  const extraAddresses = new Set<string>();
+  for (const v of views)
+    for (const e of v.own) {
+      extraNames.add(e.name.toLowerCase());
+      for (const a of e.addresses) extraAddresses.add(a);
+    }
+  return {
+    forward: (name) => views.map((v) => forwardOf(v.hosts, v.own, name)),
+    reverse: (address) =>
+      views.map((v) => {
+        const names = v.hosts
+          .filter((h) => h.interfaces.some((i) => i.address === address) && !ownEntry(v.own, h.name))
+          .map((h) => h.name);
+        for (const e of v.own) if (e.addresses.includes(address)) names.push(e.name);
+        return names;
+      }),
+    extraNames: [...extraNames].sort(),
+    extraAddresses: [...extraAddresses].sort(),
+  };
+}
+
 /** The portion of the topology's configs a destination's ports are cut by. */
 function portAtomsFor(tests: readonly PortTest[], listening: readonly number[]): PortAtom[] {
   return partitionPorts(tests, listening).map((r: PortRegion) => {
@@ -283,6 +328,7 @@ function buildAddressAtoms(
   specs: readonly AddrSpec[],
   tests: readonly PortTest[],
   worlds: readonly LabWorld[] = [world],
+  views: NameViews = nameViews(worlds),
 ) {
   const cuts = new Map<string, Cube>();
   for (const s of specs) {
@@ -297,12 +343,43 @@ function buildAddressAtoms(
       const n = parseDottedQuad(i.address);
       if (n !== undefined) hostAddresses.set(n, { host, network: i.network, text: i.address });
     }
-  const regions = partitionAddresses(cutList, [0, Loopback, ...hostAddresses.keys()]);
+  // Addresses a zone or hosts: entry names but no host owns: reverse names set them apart.
+  const named = new Map<number, string>();
+  for (const a of views.extraAddresses) {
+    const n = parseDottedQuad(a);
+    if (n !== undefined && !hostAddresses.has(n) && n !== 0 && n !== Loopback) named.set(n, a);
+  }
+  const regions = partitionAddresses(cutList, [0, Loopback, ...hostAddresses.keys(), ...named.keys()]);
   const patterns = namePatterns(specs);
+  /** What every host answers a reverse lookup of the address with, as pattern answers. */
+  const reverseKey = (address: string) =>
+    views
+      .reverse(address)
+      .map((names) => nameSignature(patterns, names))
+      .join(',');
   const atoms: AddressAtomInternal[] = [];
   const grouped = new Map<string, { regions: AddressRegion[]; members: string[]; hosts: string[] }>();
   for (const r of regions) {
     const inside = r.inside.map((b) => (b ? 1 : 0)).join('');
+    const alias = r.single !== undefined ? named.get(r.single) : undefined;
+    if (alias !== undefined) {
+      // No host there (unreachable), but some host's names resolve to it.
+      const names = [...new Set(views.reverse(alias).flat())];
+      atoms.push({
+        regions: [r],
+        atom: {
+          id: `addr:${alias}`,
+          kind: 'address',
+          label: `${alias} (named ${names.join(', ')})`,
+          witness: alias,
+          hosts: [],
+          members: [alias],
+          live: false,
+          ports: portAtomsFor(tests, []),
+        },
+      });
+      continue;
+    }
     if (r.single === undefined || r.single === 0 || r.single === Loopback) {
       const witness = dottedOf(regionWitness(r));
       const innermost = cutList
@@ -336,7 +413,7 @@ function buildAddressAtoms(
     const owner = hostAddresses.get(r.single)!;
     const key = [
       inside,
-      nameSignature(patterns, [owner.host.name]),
+      reverseKey(owner.text),
       owner.network,
       listeningKey(worlds, owner.host),
       world.running(owner.host.name) ? 'up' : 'down',
@@ -372,8 +449,8 @@ function buildAddressAtoms(
 
 interface NameAtomInternal {
   readonly atom: DestinationAtom;
-  /** Name signature of unresolved atoms (null for host names). */
-  readonly signature: string | null;
+  /** Pattern signature and what every host resolves the name to, as address atoms. */
+  readonly key: string;
 }
 
 function freshLabel(taken: (name: string) => boolean, zone: string): string {
@@ -383,74 +460,106 @@ function freshLabel(taken: (name: string) => boolean, zone: string): string {
   }
 }
 
+/**
+ * A name's class key: the answers of every name and zone pattern, and, per host of every world,
+ * the address atoms it resolves to there (split DNS: `-` where it does not resolve).
+ */
+function nameKey(
+  patterns: readonly AddrSpec[],
+  views: NameViews,
+  addressAtomOf: (addr: number) => DestinationAtom | undefined,
+  name: string,
+): string {
+  const where = views.forward(name).map((all) => {
+    const addrs = all.flatMap((a) => {
+      const n = parseDottedQuad(a);
+      return n === undefined ? [] : [n];
+    });
+    return addrs.length === 0 ? '-' : addrs.map((a) => addressAtomOf(a)?.id).join(',');
+  });
+  return `${nameSignature(patterns, [name])}|${where.join(';')}`;
+}
+
 function buildNameAtoms(
   world: LabWorld,
   patterns: readonly AddrSpec[],
   addressAtomOf: (addr: number) => DestinationAtom | undefined,
   tests: readonly PortTest[],
+  views: NameViews,
+  worlds: readonly LabWorld[] = [world],
 ): NameAtomInternal[] {
   const hostNames = new Set(world.topology.hosts.map((h) => h.name.toLowerCase()));
+  const known = new Set([...hostNames, ...views.extraNames]);
   const patternNames = new Set(
     patterns.map((p) =>
       p.pattern.kind === 'name' ? p.pattern.name : p.pattern.kind === 'zone' ? p.pattern.zone : '',
     ),
   );
-  const out: NameAtomInternal[] = [];
-  const grouped = new Map<string, HostModel[]>();
-  for (const host of world.topology.hosts) {
-    const addrs = host.interfaces.map((i) => parseDottedQuad(i.address)).filter((a) => a !== undefined);
-    if (addrs.length === 0) continue;
-    const key = `${nameSignature(patterns, [host.name])}|${addrs.map((a) => addressAtomOf(a)?.id).join(',')}`;
-    grouped.set(key, [...(grouped.get(key) ?? []), host]);
-  }
-  for (const hosts of grouped.values()) {
-    const first = hosts[0]!;
-    out.push({
-      signature: null,
-      atom: {
-        id: `name:${first.name}`,
-        kind: 'name',
-        label: hosts.length === 1 ? first.name : `${hosts.length} names like ${first.name}`,
-        witness: first.name,
-        hosts: hosts.map((h) => h.name),
-        members: hosts.map((h) => h.name),
-        live: true,
-        // A name reaches the host's first address (the probe's and the server's choice).
-        ports: addressAtomOf(parseDottedQuad(first.interfaces[0]!.address)!)?.ports ?? [],
-      },
-    });
-  }
-  // Unresolvable names: pattern literals, a fresh name below every zone, one outside every zone.
-  const taken = (n: string) => hostNames.has(n) || patternNames.has(n);
-  const candidates: { name: string; label: string }[] = [];
+  // Every name some host resolves (host names, zone and hosts: names), then names no host
+  // resolves: pattern literals, a fresh name below every zone, one outside every zone. Any name
+  // is one of the first, or answers every pattern as one of the second does (the deepest zone it
+  // lies in decides) and resolves nowhere: so they cover every name.
+  const candidates: { name: string; label: string }[] = [
+    // (A host with no IPv4 address has no name a SOCKS 4A/5 request could use here.)
+    ...world.topology.hosts
+      .filter((h) => h.interfaces.some((i) => parseDottedQuad(i.address) !== undefined))
+      .map((h) => ({ name: h.name, label: h.name })),
+    ...views.extraNames.filter((n) => !hostNames.has(n)).map((n) => ({ name: n, label: n })),
+  ];
+  const taken = (n: string) => known.has(n.toLowerCase()) || patternNames.has(n);
   for (const p of patterns) {
-    if (p.pattern.kind === 'name' && !hostNames.has(p.pattern.name))
+    if (p.pattern.kind === 'name' && !known.has(p.pattern.name.toLowerCase()))
       candidates.push({ name: p.pattern.name, label: p.pattern.name });
     if (p.pattern.kind === 'zone') {
-      if (!hostNames.has(p.pattern.zone)) candidates.push({ name: p.pattern.zone, label: p.pattern.zone });
+      if (!known.has(p.pattern.zone.toLowerCase()))
+        candidates.push({ name: p.pattern.zone, label: p.pattern.zone });
       candidates.push({ name: freshLabel(taken, p.pattern.zone), label: `other name in .${p.pattern.zone}` });
     }
   }
   candidates.push({ name: freshLabel(taken, 'invalid'), label: 'other unresolvable name' });
-  const bySignature = new Map<string, { name: string; label: string; members: string[] }>();
+  const groups = new Map<string, { first: (typeof candidates)[number]; members: string[] }>();
   for (const c of candidates) {
-    const sig = nameSignature(patterns, [c.name]);
-    const g = bySignature.get(sig);
+    const key = nameKey(patterns, views, addressAtomOf, c.name);
+    const g = groups.get(key);
     if (g) g.members.push(c.name);
-    else bySignature.set(sig, { ...c, members: [c.name] });
+    else groups.set(key, { first: c, members: [c.name] });
   }
-  for (const [sig, g] of bySignature) {
+  const out: NameAtomInternal[] = [];
+  for (const [key, g] of groups) {
+    const addresses = [...new Set(g.members.flatMap((m) => views.forward(m).flat()))].filter(
+      (a) => parseDottedQuad(a) !== undefined,
+    );
+    const owners = [
+      ...new Set(
+        addresses.flatMap((a) => worlds.flatMap((w) => (w.owner(a) ? [w.owner(a)!.host.name] : []))),
+      ),
+    ];
+    // The ports its hosts listen on, wherever the name leads (other hosts at other hops, too).
+    const listening = [
+      ...new Set(
+        owners.flatMap((o) => {
+          const host = world.host(o);
+          return host ? listeningUnion(worlds, host) : [];
+        }),
+      ),
+    ].sort((a, b) => a - b);
+    const label =
+      addresses.length > 0
+        ? g.members.length === 1
+          ? g.first.label
+          : `${g.members.length} names like ${g.first.label}`
+        : `${g.first.label} (unresolved)`;
     out.push({
-      signature: sig,
+      key,
       atom: {
-        id: `name:${g.name}`,
+        id: `name:${g.first.name}`,
         kind: 'name',
-        label: `${g.label} (unresolved)`,
-        witness: g.name,
-        hosts: [],
+        label,
+        witness: g.first.name,
+        hosts: owners,
         members: g.members,
-        live: false,
-        ports: portAtomsFor(tests, []),
+        live: owners.length > 0,
+        ports: portAtomsFor(tests, listening),
       },
     });
   }
@@ -701,17 +810,29 @@ function buildOrigin(
  * field (addresses and names) for its address there, its users, its identd, its own socks.conf
  * and whether it runs. Hosts with one key are one origin (a LAN of identical workstations).
  */
-function originKey(world: LabWorld, host: HostModel, srcSpecs: readonly AddrSpec[]): string {
+function originKey(
+  world: LabWorld,
+  host: HostModel,
+  srcSpecs: readonly AddrSpec[],
+  views: NameViews = nameViews([world]),
+): string {
+  // Each server looks the client's address up with its own name service (split DNS): the answers
+  // of every source field under every host's reverse names.
   const ifaces = host.interfaces.map((i) => {
     const n = parseDottedQuad(i.address);
-    const id = identityOfNames([host.name], n === undefined ? [] : [n]);
-    return `${i.network}:${srcSpecs.map((s) => (hostMatches(id, s) ? 1 : 0)).join('')}`;
+    const answers = views.reverse(i.address).map((names) => {
+      const id = identityOfNames(names, n === undefined ? [] : [n]);
+      return srcSpecs.map((s) => (hostMatches(id, s) ? 1 : 0)).join('');
+    });
+    return `${i.network}:${answers.join('/')}`;
   });
   return JSON.stringify([
     host.server ? `server ${host.name}` : host.role,
     ifaces,
     host.users.map((u) => u.name).sort(),
     world.identdOf(host.name) ?? null,
+    // What the origin itself resolves (its SOCKS 4 client and its socks.conf decide by it).
+    world.namesOf(host.name).map((e) => `${e.name.toLowerCase()}=${e.addresses.join(',')}`),
     (world.probeConfig(host.name)?.rules ?? []).map((r) => `${r.line}:${r.source}`),
     world.running(host.name),
   ]);
@@ -768,6 +889,7 @@ export class ClassSpace {
   private readonly addressInternals: readonly AddressAtomInternal[];
   private readonly nameInternals: readonly NameAtomInternal[];
   private readonly patterns: readonly AddrSpec[];
+  private readonly views: NameViews;
 
   constructor(
     private readonly world: LabWorld,
@@ -777,13 +899,15 @@ export class ClassSpace {
     const worlds = [world, ...(options.joint ?? [])];
     const specs = worlds.flatMap(allDstSpecs);
     const tests = worlds.flatMap(allPortTests);
-    const { atoms, patterns } = buildAddressAtoms(world, specs, tests, worlds);
+    const views = nameViews(worlds);
+    this.views = views;
+    const { atoms, patterns } = buildAddressAtoms(world, specs, tests, worlds, views);
     this.patterns = patterns;
     this.addressInternals = atoms;
     this.addresses = atoms.map((a) => a.atom);
     const addressAtomOf = (addr: number) =>
       this.addressInternals.find((a) => a.regions.some((r) => regionHas(r, addr)))?.atom;
-    this.nameInternals = buildNameAtoms(world, patterns, addressAtomOf, tests);
+    this.nameInternals = buildNameAtoms(world, patterns, addressAtomOf, tests, views, worlds);
     this.names = this.nameInternals.map((n) => n.atom);
     this.users = [...new Set(worlds.flatMap(literalNames))].sort();
     let origins: HostModel[];
@@ -856,7 +980,9 @@ export class ClassSpace {
     let destination: DestinationAtom | undefined;
     if (byName) destination = this.nameAtomOf(target);
     else {
-      destination = this.addressAtomOf(addressFrom(this.world.topology.hosts, request.from, target));
+      destination = this.addressAtomOf(
+        addressFrom(this.world.topology.hosts, request.from, target, this.world.namesOf(request.from)),
+      );
     }
     if (!destination) return undefined;
     const port = destination.ports.find((p) =>
@@ -890,10 +1016,8 @@ export class ClassSpace {
 
   /** The name atom a DNS-style name (SOCKS 4A/5) falls in. */
   nameAtomOf(name: string): DestinationAtom | undefined {
-    const host = this.world.host(name);
-    if (host) return this.nameInternals.find((n) => n.atom.hosts.includes(host.name))?.atom;
-    const sig = nameSignature(this.patterns, [name]);
-    return this.nameInternals.find((n) => n.signature === sig)?.atom;
+    const key = nameKey(this.patterns, this.views, (a) => this.addressAtomOf(dottedOf(a)), name);
+    return this.nameInternals.find((n) => n.key === key)?.atom;
   }
 }
 

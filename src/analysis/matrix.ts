@@ -57,7 +57,7 @@ export interface MatrixHop {
     readonly line: string | null;
     readonly attempts: readonly PredictedAttempt[];
   };
-  readonly reply: number;
+  readonly reply: number | null;
 }
 
 export interface MatrixRow {

@@ -5,6 +5,7 @@ import { type HostIdentity, hostMatches } from '../policy/host.ts';
 import type { ProbeRequest } from '../runtime/runtime.ts';
 import { addressFrom } from '../topology/host-table.ts';
 import type { HostModel } from '../topology/model.ts';
+import { hostNamesOf } from '../topology/names.ts';
 import type { ParsedHostConfigs } from '../topology/resolve.ts';
 import { type RequestClass, requestClasses } from './classes.ts';
 import type { Design, Mutant } from './mutants.ts';
@@ -64,7 +65,9 @@ function describe(c: RequestClass, request: ProbeRequest): string {
 function byName(design: Design, c: RequestClass): ProbeRequest {
   const host = c.destination.hosts.length === 1 ? c.destination.hosts[0] : undefined;
   if (c.protocol !== 'socks4' || host === undefined) return c.witness;
-  if (addressFrom(design.topology.hosts, c.origin, host) !== c.destination.witness) return c.witness;
+  // The origin's own names first (split DNS): the host name must lead where the witness goes.
+  const own = hostNamesOf(design.topology, c.origin);
+  if (addressFrom(design.topology.hosts, c.origin, host, own) !== c.destination.witness) return c.witness;
   return { ...c.witness, target: { ...c.witness.target, host } };
 }
 

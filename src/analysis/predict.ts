@@ -1,11 +1,13 @@
 import { dottedOf, isDottedQuadShape } from '../common/inet-address.ts';
 import type { ClientConfig } from '../config/ast.ts';
 import { decideClientRoute, planServerAttempts, type RouteDecision } from '../policy/client-route.ts';
+import { credentialsAccepted } from '../policy/credentials.ts';
 import { type Failure, Socks4Code, socks5RepFor } from '../policy/failure-reply.ts';
 import { type HostIdentity, hostFromAddress, hostFromName } from '../policy/host.ts';
 import { chooseInterface } from '../policy/interface-choice.ts';
 import { applyIdentd, decideServerAccess, type IdentdResult } from '../policy/server-access.ts';
 import type { ProbeRequest } from '../runtime/runtime.ts';
+import type { HopReceipt } from '../scenario/destinations.ts';
 import type { HopDecision } from '../scenario/trace.ts';
 import { addressFrom } from '../topology/host-table.ts';
 import type { HostModel } from '../topology/model.ts';
@@ -47,8 +49,23 @@ export interface PredictedHop {
     readonly line: number | null;
     readonly attempts: readonly PredictedAttempt[];
   };
-  /** SOCKS 4 code this hop sends its client (90 = granted and connected). */
-  readonly reply: number;
+  /** SOCKS 4 code this hop sends its client (90 = granted and connected); null = none (refused credentials). */
+  readonly reply: number | null;
+  /** The destination as this hop received it and its own name service's answer (split DNS). */
+  readonly receipt?: HopReceipt;
+  /** The user identd attributed the request to here (`unknown` without an answer). */
+  readonly realUser?: string;
+  /** BIND: the address this hop's first reply binds (the port is the kernel's). */
+  readonly bound?: string;
+  /** BIND: this hop's second reply (null: none). */
+  readonly secondReply?: number | null;
+  /** BIND at the last hop, multi-homed: the sockd.route line that chose the interface. */
+  readonly iface?: {
+    readonly address: string | null;
+    readonly file: string | null;
+    readonly line: number | null;
+    readonly text?: string;
+  };
 }
 
 export interface Prediction {
@@ -82,8 +99,9 @@ interface HopInput {
   readonly clientAddress: string;
   /** The server address the client connected to (what a single-homed BIND reply stands for). */
   readonly serverAddress: string;
-  readonly dst: HostIdentity;
-  /** The destination as requested, to report names; and whether it came as a name (4A). */
+  /** The destination as this hop receives it: a name (4A / SOCKS 5) or an address. */
+  readonly wire: { readonly name: string } | { readonly address: string };
+  /** The USERID (or RFC 1929 name) this hop receives. */
   readonly user: string;
   /** Claimed user for identd comparison (SOCKS 5 without credentials: ''). */
   readonly identdClaim: string;
@@ -109,9 +127,12 @@ export async function predictRequest(world: LabWorld, request: ProbeRequest): Pr
   const port = request.target.port;
   const targetAddress = addressFor(world, origin, request.target.host);
   const byName = request.protocol !== 'socks4' && !isDottedQuadShape(request.target.host);
+  // The origin's own view (its socks.conf decides by it): its name service, as its programs use.
+  const originResolver = world.resolverOf(origin.name);
   const dst = byName
-    ? await hostFromName(world.resolver, request.target.host)
-    : await hostFromAddress(world.resolver, targetAddress);
+    ? await hostFromName(originResolver, request.target.host)
+    : await hostFromAddress(originResolver, targetAddress);
+  const wire = byName ? { name: request.target.host } : { address: targetAddress };
   // The USERID on the wire: a forged claim when set; the socket (and the origin's socks.conf
   // lookup, as the client library does it) stays the process owner's.
   const claimed =
@@ -126,6 +147,10 @@ export async function predictRequest(world: LabWorld, request: ProbeRequest): Pr
     ...undecidedOf(reasoning),
     ...extra,
   });
+  if (request.protocol === 'socks4' && !isDottedQuadShape(targetAddress)) {
+    reasoning.push(`${origin.name} cannot resolve ${request.target.host}: a SOCKS 4 client sends nothing`);
+    return noReply([origin.name]);
+  }
 
   // The first hop: named explicitly, or what the origin's own socks.conf says.
   let first: { host: HostModel; clientAddress: string; serverAddress: string } | undefined;
@@ -172,14 +197,45 @@ export async function predictRequest(world: LabWorld, request: ProbeRequest): Pr
     reasoning.push(`${first.host.name} does not speak SOCKS 5 (--socks5 off): closes without a reply`);
     return noReply([origin.name, first.host.name], clientRoute ? { clientRoute } : {});
   }
+  // RFC 1929 at the first hop: a server with a passwd file takes the credentials offered and
+  // checks them (wrong ones end the session before any request); without one it picks "no
+  // authentication", so no name reaches it.
+  const passwd = first.host.server?.passwd;
+  let wireUser = claimed;
+  if (request.protocol === 'socks5') {
+    const creds = request.credentials;
+    wireUser = creds && passwd ? creds.username : '';
+    if (creds && passwd && !credentialsAccepted(passwd.text, creds.username, creds.password)) {
+      reasoning.push(
+        `${first.host.name}: RFC 1929 credentials of ${creds.username} refused (wrong password or no such user)`,
+      );
+      return {
+        reply: socks5RepFor({ kind: 'refused' }),
+        path: [origin.name, first.host.name],
+        hops: [
+          {
+            host: first.host.name,
+            from: origin.name,
+            user: creds.username,
+            realUser: 'unknown',
+            decision: { action: 'deny', file: null, line: null, reason: 'auth-failed' },
+            reply: null,
+          },
+        ],
+        ...(clientRoute ? { clientRoute } : {}),
+        reached: false,
+        reasoning,
+      };
+    }
+  }
   const chain = await walkHop(world, request, reasoning, {
     server: first.host,
     client: origin,
     clientAddress: first.clientAddress,
     serverAddress: first.serverAddress,
-    dst,
-    user: claimed,
-    identdClaim: claimed,
+    wire,
+    user: wireUser,
+    identdClaim: wireUser,
     socketOwner: request.user,
   });
   const reply =
@@ -207,7 +263,7 @@ function undecidedOf(reasoning: readonly string[]): { undecided?: readonly strin
 
 /** The address of `target` that `from` would use: a shared network's, else its first (as the probe does). */
 export function addressFor(world: LabWorld, from: HostModel, target: string): string {
-  return addressFrom(world.topology.hosts, from.name, target);
+  return addressFrom(world.topology.hosts, from.name, target, world.namesOf(from.name));
 }
 
 function describeRoute(route: RouteDecision, config: ClientConfig | null): string {
@@ -235,7 +291,7 @@ async function pickServer(
 }> {
   const attempts: { server: string; host?: string; ok: boolean; why?: string }[] = [];
   // The server's own d.7 planner: numeric entries as they are, names looked up when reached.
-  for await (const plan of planServerAttempts(entries, world.resolver)) {
+  for await (const plan of planServerAttempts(entries, world.resolverOf(from.name))) {
     if (plan.kind === 'not-found') {
       reasoning.push(`${from.name}: upstream ${plan.entry}: host not found`);
       continue;
@@ -309,7 +365,7 @@ async function walkHop(
     hops: [hop],
     path,
     reached: false,
-    reply: hop.reply,
+    reply: hop.reply ?? 91,
     failure,
     ...(request.command === 'bind' ? { secondReply: null } : {}),
   });
@@ -326,10 +382,20 @@ async function walkHop(
       { kind: 'config-unusable' },
     );
   }
-  const src = await hostFromAddress(world.resolver, input.clientAddress);
+  const resolver = world.resolverOf(name);
+  const src = await hostFromAddress(resolver, input.clientAddress);
+  // The destination with this hop's own name service: a name resolves here, or does not (split DNS).
+  const dst =
+    'name' in input.wire
+      ? await hostFromName(resolver, input.wire.name)
+      : await hostFromAddress(resolver, input.wire.address);
+  const receipt: HopReceipt =
+    'name' in input.wire
+      ? { host: name, name: input.wire.name, resolved: dst.addresses.map((a) => dottedOf(a)) }
+      : { host: name, address: input.wire.address };
   const decision = decideServerAccess(
     config,
-    { src, dst: input.dst, user: input.user, port: request.target.port, command: request.command },
+    { src, dst, user: input.user, port: request.target.port, command: request.command },
     { identdDefault: model.identdDefault, userFiles: world.userFiles(model) },
   );
   const asked = decision.action === 'permit' && decision.identd !== 'off';
@@ -357,6 +423,8 @@ async function walkHop(
     host: name,
     from: input.client.name,
     user: input.user,
+    receipt,
+    realUser: outcome.realUser,
     decision: {
       action: outcome.granted ? ('permit' as const) : ('deny' as const),
       file: decision.rule?.file ?? null,
@@ -379,7 +447,7 @@ async function walkHop(
     model.kind === 'rsockd'
       ? decideClientRoute(
           clientConf,
-          { dst: input.dst, user: input.user, port: request.target.port },
+          { dst, user: input.user, port: request.target.port },
           {
             userFiles: world.userFiles(model),
             ...(model.defaultServer !== undefined ? { defaultServer: model.defaultServer } : {}),
@@ -401,24 +469,32 @@ async function walkHop(
     const routeHop = { ...routeCite!, attempts: picked.attempts };
     if (!picked.next)
       return fail({ ...base, route: routeHop, reply: Socks4Code.Rejected }, { kind: 'upstream-unreachable' });
-    // d.8: the upstream gets our client's USERID; a resolved name goes on as its address.
-    const nextDst =
-      input.dst.addresses.length > 0
-        ? await hostFromAddress(world.resolver, dottedOf(input.dst.addresses[0]!))
-        : input.dst;
+    // d.8: the upstream gets our client's USERID; a resolved name goes on as its address, a name
+    // this hop cannot resolve goes on as a name (4A) for the next hop to resolve.
+    const nextWire = dst.addresses.length > 0 ? { address: dottedOf(dst.addresses[0]!) } : input.wire;
     const rest = await walkHop(world, request, reasoning, {
       server: picked.next.host,
       client: host,
       clientAddress: picked.next.clientAddress,
       serverAddress: picked.next.serverAddress,
-      dst: nextDst,
+      wire: nextWire,
       user: input.user,
       identdClaim: input.user,
       socketOwner: model.owner,
     });
     const reply = rest.reply === Socks4Code.Granted ? Socks4Code.Granted : Socks4Code.Rejected; // d.8: never pass 92/93 through
+    const next = rest.hops[0];
+    // d.9: an upstream's wildcard bound address stands for the upstream we talk to.
+    const bound =
+      request.command === 'bind' && reply === Socks4Code.Granted && next?.bound !== undefined
+        ? { bound: next.bound === '0.0.0.0' ? picked.next.serverAddress : next.bound }
+        : {};
+    const second =
+      request.command === 'bind'
+        ? { secondReply: reply === Socks4Code.Granted ? (rest.secondReply ?? null) : null }
+        : {};
     return {
-      hops: [{ ...base, route: routeHop, reply }, ...rest.hops],
+      hops: [{ ...base, route: routeHop, reply, ...bound, ...second }, ...rest.hops],
       path: [name, ...rest.path],
       reached: rest.reached,
       reply,
@@ -429,16 +505,16 @@ async function walkHop(
     };
   }
   const routeHop = routeCite ? { route: { ...routeCite, attempts: [] } } : {};
-  if (request.command === 'bind')
-    return bindDirect(world, request, reasoning, input, { ...base, ...routeHop });
-  // Direct CONNECT from this host.
-  if (input.dst.addresses.length === 0) {
-    reasoning.push(`${name}: ${input.dst.display} does not resolve → 91`);
+  if ('name' in input.wire && dst.addresses.length === 0) {
+    reasoning.push(`${name}: ${input.wire.name} does not resolve here → 91`);
     return fail({ ...base, ...routeHop, reply: Socks4Code.Rejected }, { kind: 'unresolved' });
   }
-  const c = world.canConnect(host, input.dst.dotted, request.target.port, world.timers.establish);
+  if (request.command === 'bind')
+    return bindDirect(world, request, reasoning, { ...input, dst }, { ...base, ...routeHop });
+  // Direct CONNECT from this host.
+  const c = world.canConnect(host, dst.dotted, request.target.port, world.timers.establish);
   noteUndecided(reasoning, c);
-  const to = world.owner(input.dst.dotted)?.host.name ?? input.dst.display;
+  const to = world.owner(dst.dotted)?.host.name ?? dst.display;
   if (!c.ok) {
     reasoning.push(`${name} cannot connect to ${to}:${request.target.port}: ${c.why} → 91`);
     return fail({ ...base, ...routeHop, reply: Socks4Code.Rejected }, { kind: 'errno', code: c.code });
@@ -457,7 +533,7 @@ function bindDirect(
   world: LabWorld,
   request: ProbeRequest,
   reasoning: string[],
-  input: HopInput,
+  input: HopInput & { readonly dst: HostIdentity },
   base: Omit<PredictedHop, 'reply'>,
 ): HopResult {
   const host = input.server;
@@ -465,12 +541,16 @@ function bindDirect(
   const routeConfig = world.routeConfig(host.name);
   const multihomed = model.multihomed ?? routeConfig !== undefined;
   let listenAddress: string | undefined;
+  let iface: PredictedHop['iface'];
   if (multihomed) {
     const choice = routeConfig ? chooseInterface(routeConfig, input.dst) : null;
+    iface = choice
+      ? { address: choice.iface, file: choice.rule.file, line: choice.rule.line, text: choice.text }
+      : { address: null, file: null, line: null };
     if (!choice) {
       reasoning.push(`${host.name}: no sockd.route line for ${input.dst.dotted} → 91`);
       return {
-        hops: [{ ...base, reply: Socks4Code.Rejected }],
+        hops: [{ ...base, iface, reply: Socks4Code.Rejected, secondReply: null }],
         path: [host.name],
         reached: false,
         reply: Socks4Code.Rejected,
@@ -481,10 +561,22 @@ function bindDirect(
     listenAddress = choice.iface;
     reasoning.push(`${host.name}: BIND listens on ${choice.iface} (${choice.rule.file}:${choice.rule.line})`);
   }
+  // The first reply's address: the chosen interface; single-homed, 0.0.0.0 (SOCKS 4, d.9) or
+  // the address the client connected to (SOCKS 5 names the server's own address).
+  const firstHop = input.client.name === request.from;
+  const bound =
+    listenAddress ?? (request.protocol === 'socks5' && firstHop ? input.serverAddress : '0.0.0.0');
+  const last = (secondReply: number | null) => ({
+    ...base,
+    ...(iface ? { iface } : {}),
+    reply: Socks4Code.Granted,
+    bound,
+    secondReply,
+  });
   const peer = request.bindPeer ? world.host(request.bindPeer.from) : undefined;
   if (!peer)
     return {
-      hops: [{ ...base, reply: Socks4Code.Granted }],
+      hops: [last(null)],
       path: [host.name],
       reached: false,
       reply: Socks4Code.Granted,
@@ -501,7 +593,7 @@ function bindDirect(
   if (!reachable) {
     reasoning.push(`${peer.name} cannot reach ${host.name}'s bound address: no second reply`);
     return {
-      hops: [{ ...base, reply: Socks4Code.Granted }],
+      hops: [last(null)],
       path: [host.name],
       reached: false,
       reply: Socks4Code.Granted,
@@ -516,7 +608,7 @@ function bindDirect(
     `${peer.name} connects back from ${peerAddress}: ${expected ? 'expected peer → 90' : 'wrong host → 91'}`,
   );
   return {
-    hops: [{ ...base, reply: Socks4Code.Granted }],
+    hops: [last(expected ? Socks4Code.Granted : Socks4Code.Rejected)],
     path: expected ? [host.name, peer.name] : [host.name],
     reached: expected,
     reply: Socks4Code.Granted,

@@ -1,13 +1,10 @@
-import { dottedOf, isDottedQuadShape } from '../common/inet-address.ts';
 import type { ClientConfig, RouteConfig, ServerConfig } from '../config/ast.ts';
 import { linesCompared } from '../policy/first-match.ts';
-import { type HostIdentity, hostFromAddress, hostFromName } from '../policy/host.ts';
-import { chooseInterface } from '../policy/interface-choice.ts';
 import type { ScenarioCase } from '../scenario/model.ts';
 import type { Trace, TraceHop } from '../scenario/trace.ts';
 import type { ConfigText, HostModel, ResolvedTopology } from '../topology/model.ts';
 import type { ParsedHostConfigs } from '../topology/resolve.ts';
-import { addressFor, type Prediction } from './predict.ts';
+import type { Prediction } from './predict.ts';
 import { LabWorld } from './world.ts';
 
 /**
@@ -305,29 +302,13 @@ export function ruleCoverage(
  * mode. `world` must be in the state the case was predicted in.
  */
 export async function predictedBindInterface(
-  world: LabWorld,
+  _world: LabWorld,
   c: ScenarioCase,
   p: Prediction,
 ): Promise<TraceHop['iface'] | undefined> {
-  const req = c.request;
   const last = p.hops[p.hops.length - 1];
-  if (req.command !== 'bind' || !last || last.decision.action !== 'permit') return undefined;
-  if (last.route && last.route.action !== 'direct') return undefined;
-  const model = world.host(last.host)?.server;
-  const route = world.routeConfig(last.host);
-  if (!model || !route || !(model.multihomed ?? true)) return undefined;
-  const origin = world.host(req.from);
-  if (!origin) return undefined;
-  // The destination as the first hop saw it (a name for 4A/5), then as an address further on (d.8).
-  const byName = req.protocol !== 'socks4' && !isDottedQuadShape(req.target.host);
-  let dst: HostIdentity = byName
-    ? await hostFromName(world.resolver, req.target.host)
-    : await hostFromAddress(world.resolver, addressFor(world, origin, req.target.host));
-  if (p.hops.length > 1 && dst.addresses.length > 0) {
-    dst = await hostFromAddress(world.resolver, dottedOf(dst.addresses[0]!));
-  }
-  const choice = chooseInterface(route, dst);
-  return choice
-    ? { address: choice.iface, file: choice.rule.file, line: choice.rule.line }
-    : { address: null, file: null, line: null };
+  if (c.request.command !== 'bind' || !last || last.decision.action !== 'permit') return undefined;
+  // The prediction's last hop carries the choice (predict.ts bindDirect), made with the
+  // destination that hop saw through its own name service.
+  return last.iface;
 }

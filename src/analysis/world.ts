@@ -5,7 +5,7 @@ import { SpecTimers } from '../scenario/elapsed.ts';
 import { faultsAfter } from '../scenario/faults-in-place.ts';
 import type { ScenarioStep, TimerName } from '../scenario/model.ts';
 import { ScenarioTimeouts } from '../scenario/timeouts.ts';
-import { type HostTable, hostsResolver, hostTable, topologyUserFiles } from '../topology/host-table.ts';
+import { type HostTable, hostTable, topologyUserFiles } from '../topology/host-table.ts';
 import { type LinkFault, pathEffect } from '../topology/link-faults.ts';
 import {
   type HostModel,
@@ -15,6 +15,7 @@ import {
   type ServerModel,
   topologyConfigs,
 } from '../topology/model.ts';
+import { type HostNames, hostNamesOf, hostNamesResolver } from '../topology/names.ts';
 
 export type ConnectVerdict =
   | { ok: true; local: string; rttMs?: number; undecided?: string }
@@ -35,7 +36,9 @@ export function timingMargin(timerMs: number): number {
  * is made for the world the request actually meets.
  */
 export class LabWorld {
-  readonly resolver: Resolver;
+  /** Each host's own name service (its entries, its zones, the topology's host names). */
+  private readonly resolvers = new Map<string, Resolver>();
+  private readonly names = new Map<string, HostNames>();
   private readonly configs = new Map<string, ParsedHostConfigs>();
   private readonly identd = new Map<string, IdentdBehaviour | undefined>();
   private readonly stopped = new Set<string>();
@@ -66,8 +69,24 @@ export class LabWorld {
       if (h.stopped) this.stopped.add(h.name);
       for (const i of h.interfaces) this.byAddress.set(i.address, { host: h, network: i.network });
     }
-    // The lab's name service: the topology's host table, never real DNS (as on every runtime).
-    this.resolver = hostsResolver(topology.hosts);
+    // The lab's name service, per host (split DNS), never real DNS (as on every runtime).
+    for (const h of topology.hosts) {
+      const own = hostNamesOf(topology, h.name);
+      this.names.set(h.name, own);
+      this.resolvers.set(h.name, hostNamesResolver(topology.hosts, own));
+    }
+  }
+
+  /** The name service of a host (what its server and its programs resolve with). */
+  resolverOf(host: string): Resolver {
+    const r = this.resolvers.get(host) ?? this.resolvers.get(this.host(host)?.name ?? '');
+    if (!r) throw new Error(`unknown host ${host}`);
+    return r;
+  }
+
+  /** A host's own names beyond the topology's host names (its entries and zones). */
+  namesOf(host: string): HostNames {
+    return this.names.get(host) ?? [];
   }
 
   host(name: string): HostModel | undefined {

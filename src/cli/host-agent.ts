@@ -10,6 +10,7 @@ import { containerProbe } from '../runtime/docker/agent/probe.ts';
 import type { Directory, HostSpec } from '../runtime/docker/host-spec.ts';
 import { ImagePaths } from '../runtime/docker/host-spec.ts';
 import type { ProbeRequest } from '../runtime/runtime.ts';
+import type { HostNames } from '../topology/names.ts';
 
 /**
  * The process inside each Docker host container (the image's entry point):
@@ -67,6 +68,12 @@ async function ctl(argv: readonly string[]): Promise<void> {
  */
 async function probeOnce(request: ProbeRequest, out: (line: AgentLine) => void): Promise<void> {
   const directory = JSON.parse(readFileSync(ImagePaths.directory, 'utf8')) as Directory;
+  let names: HostNames = [];
+  try {
+    names = JSON.parse(readFileSync(ImagePaths.names, 'utf8')) as HostNames;
+  } catch {
+    // an image or host spec from before per-host names: the topology's host names only
+  }
   let socksConfText: string | null = null;
   try {
     socksConfText = readFileSync(ImagePaths.clientSocksConf, 'utf8');
@@ -78,6 +85,7 @@ async function probeOnce(request: ProbeRequest, out: (line: AgentLine) => void):
       net: nodeNet,
       host: request.from,
       directory,
+      names,
       socksConfText,
       emit: (e) => out({ k: 'event', e }),
       onBound: (bound) => out({ k: 'bound', bound }),

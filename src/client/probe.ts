@@ -107,6 +107,10 @@ export async function probeFromHost(
     protocol: request.protocol,
     durationMs: Date.now() - started,
   });
+  // A SOCKS 4 client that cannot resolve the name here sends nothing (gethostbyname failed).
+  if (request.protocol === 'socks4' && !/^\d{1,3}(\.\d{1,3}){3}$/.test(targetHost)) {
+    return finish({ reply: null, received: '', error: `cannot resolve ${targetHost} on ${ctx.origin}` });
+  }
 
   let conn: Conn;
   let clientRoute: HostProbeOutcome['clientRoute'];

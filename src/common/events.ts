@@ -105,6 +105,15 @@ export type LabEvent =
       /** The chosen interface address; null when no line matched (the BIND is refused). */
       readonly iface: string | null;
       readonly rule: RuleCite | null;
+      /** The chosen line as written. */
+      readonly text?: string;
+    })
+  | (EventBase & {
+      /** A destination name (SOCKS 4A / SOCKS 5) looked up with this server's name service. */
+      readonly type: 'resolve';
+      readonly name: string;
+      /** Its addresses, resolver order; [] = the name does not resolve here. */
+      readonly addresses: readonly string[];
     })
   | (EventBase & { readonly type: 'upstream-attempt' } & ServerAttempt)
   | (EventBase & {

@@ -7,6 +7,8 @@ export interface InterfaceChoice {
   /** Local interface address, dotted. */
   readonly iface: string;
   readonly rule: RuleCite;
+  /** The chosen line as written (for traces and reports). */
+  readonly text: string;
 }
 
 /**
@@ -17,7 +19,7 @@ export interface InterfaceChoice {
 export function chooseInterface(route: RouteConfig, dst: HostIdentity): InterfaceChoice | null {
   for (const r of route.routes) {
     if (hostMatches(dst, r.dst))
-      return { iface: dottedOf(r.iface >>> 0), rule: { file: r.file, line: r.line } };
+      return { iface: dottedOf(r.iface >>> 0), rule: { file: r.file, line: r.line }, text: r.source };
   }
   return null;
 }

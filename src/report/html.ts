@@ -45,7 +45,7 @@ function hopRow(hop: HopReport): string {
   const identd = hop.identd
     ? `asked ${h(hop.identd.queried)}: ${dash(hop.identd.user ?? hop.identd.answer)} <span class="muted">(${h(hop.identd.verdict)})</span>`
     : '<span class="muted">not asked</span>';
-  return `<tr><td>${h(hop.host)}</td><td>${h(hop.from)}</td><td>${dash(hop.user || '""')}</td><td>${h(d.action)} <code>${dash(d.file)}:${dash(d.line)}</code> <span class="muted">${h(d.reason)}</span></td><td>${identd}</td><td>${route}</td><td>${h(hop.replyName)}</td></tr>`;
+  return `<tr><td>${h(hop.host)}</td><td>${h(hop.from)}</td><td>${dash(hop.user || '""')}</td><td>${h(d.action)} <code>${dash(d.file)}:${dash(d.line)}</code> <span class="muted">${h(d.reason)}</span></td><td>${identd}</td><td>${route}</td><td>${h(hop.replyName)}${(hop.details ?? []).map((x) => `<br><span class="muted">${h(x)}</span>`).join('')}</td></tr>`;
 }
 
 function caseSection(c: CaseReport, index: number, hooks: DiagramHooks): string {

@@ -6,7 +6,8 @@ import type { CaseExpectations } from '../scenario/model.ts';
 import { describeReply } from '../scenario/replies.ts';
 import type { CaseResult } from '../scenario/result.ts';
 import { describeStep } from '../scenario/step-text.ts';
-import type { HopDecision, Trace } from '../scenario/trace.ts';
+import type { HopDecision, HopDestination, Trace } from '../scenario/trace.ts';
+import { destinationText, showsDestination } from '../scenario/trace-text.ts';
 import type { ResolvedTopology } from '../topology/model.ts';
 import type { MatrixReport } from './matrix-heat.ts';
 
@@ -49,6 +50,24 @@ export interface HopReport {
   readonly reply: number | null;
   /** The reply as a name, in the protocol this hop answered in. */
   readonly replyName: string;
+  /** The user this hop attributed the request to (identd's answer; `unknown` when none). */
+  readonly realUser: string | null;
+  /** The destination as this hop received it and where its name was resolved (split DNS). */
+  readonly destination: HopDestination | null;
+  /** BIND: the sockd.route line that chose the listening interface (multi-homed hop). */
+  readonly sockdRoute: {
+    readonly address: string | null;
+    readonly file: string | null;
+    readonly line: number | null;
+    readonly text: string | null;
+  } | null;
+  /** BIND: the address and port of this hop's first reply. */
+  readonly bound: { readonly address: string; readonly port: number } | null;
+  /** BIND: this hop's second reply (null: none; absent for CONNECT). */
+  readonly secondReply?: number | null;
+  readonly secondReplyName?: string;
+  /** The lines above in words, as traces print them (for tables). */
+  readonly details: readonly string[];
 }
 
 export interface CaseReport {
@@ -185,7 +204,8 @@ export interface RunInfo {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-export function hopReport(hop: Trace['hops'][number]): HopReport {
+export function hopReport(hop: Trace['hops'][number], origin?: string): HopReport {
+  const protocol = hop.replyVersion === 5 ? 'socks5' : 'socks4';
   return {
     host: hop.host,
     from: hop.from,
@@ -217,8 +237,38 @@ export function hopReport(hop: Trace['hops'][number]): HopReport {
         }
       : null,
     reply: hop.reply,
-    replyName: describeReply(hop.reply, hop.replyVersion === 5 ? 'socks5' : 'socks4'),
+    replyName: describeReply(hop.reply, protocol),
+    realUser: hop.realUser ?? null,
+    destination: hop.destination ?? null,
+    sockdRoute: hop.iface
+      ? {
+          address: hop.iface.address,
+          file: hop.iface.file,
+          line: hop.iface.line,
+          text: hop.iface.text ?? null,
+        }
+      : null,
+    bound: hop.bound ? { address: hop.bound.address, port: hop.bound.port } : null,
+    ...(hop.secondReply !== undefined
+      ? { secondReply: hop.secondReply, secondReplyName: describeReply(hop.secondReply, protocol) }
+      : {}),
+    details: hopDetails(hop, origin),
   };
+}
+
+/** What a hop line adds beyond decision, identd and route (trace-text.ts's words), one per entry. */
+function hopDetails(hop: Trace['hops'][number], origin: string | undefined): string[] {
+  const protocol = hop.replyVersion === 5 ? 'socks5' : 'socks4';
+  const out: string[] = [];
+  const d = hop.destination;
+  if (showsDestination(d, origin)) out.push(destinationText(d));
+  if (hop.iface)
+    out.push(
+      `sockd.route ${hop.iface.line === null ? '(no line matches)' : `${hop.iface.file ?? 'sockd.route'}:${hop.iface.line}${hop.iface.text !== undefined ? ` "${hop.iface.text}"` : ''}`} → ${hop.iface.address ?? 'refused'}`,
+    );
+  if (hop.bound) out.push(`bound ${hop.bound.address}:${hop.bound.port}`);
+  if (hop.secondReply !== undefined) out.push(`second reply ${describeReply(hop.secondReply, protocol)}`);
+  return out;
 }
 
 /** The expectations in report form: only what the case asked for. */
@@ -227,6 +277,7 @@ function expectedOf(e: CaseExpectations, protocol: string): Record<string, unkno
   if (e.reply !== undefined) out.reply = describeReply(e.reply, protocol);
   if (e.secondReply !== undefined) out.secondReply = describeReply(e.secondReply, protocol);
   if (e.path) out.path = e.path;
+  if (e.hops && e.hops.length > 0) out.hops = e.hops;
   if (e.rules.length) out.rules = e.rules;
   if (e.identd.length) out.identd = e.identd;
   if (e.routes.length) out.route = e.routes;
@@ -267,7 +318,7 @@ export function caseReport(r: CaseResult): CaseReport {
       replyName: describeReply(r.outcome.reply, c.protocol),
       secondReply: r.outcome.secondReply ?? null,
       path: r.trace.path,
-      hops: r.trace.hops.map(hopReport),
+      hops: r.trace.hops.map((hop) => hopReport(hop, r.trace.origin.host)),
       reached: r.trace.destination?.reached ?? false,
       received: r.outcome.received,
       error: r.outcome.error ?? null,

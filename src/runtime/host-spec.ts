@@ -5,6 +5,7 @@ import type {
   ResolvedTopology,
   UserModel,
 } from '../topology/model.ts';
+import { hostNamesOf, hostsFileText } from '../topology/names.ts';
 import type { LabTimeouts } from './runtime.ts';
 
 /**
@@ -25,6 +26,8 @@ export const ImagePaths = {
   hosts: '/etc/sockslab/hosts',
   /** The topology's hosts, interfaces and server ports (world-readable: probes run as users). */
   directory: '/etc/sockslab/directory.json',
+  /** This host's own names (its `hosts:` entries and zones; world-readable: probes resolve with them). */
+  names: '/etc/sockslab/names.json',
   clientSocksConf: '/etc/sockslab/client/socks.conf',
   control: '/tmp/sockslab-agent.sock',
   pidfile: '/tmp/sockslab-server.pid',
@@ -90,11 +93,12 @@ export function directoryOf(topology: ResolvedTopology): Directory {
   }));
 }
 
-/** hosts(5)-style table of the topology: every address with its host's name (the servers' --hosts). */
-export function hostsTable(topology: ResolvedTopology): string {
-  const lines = ['# sockslab: addresses of the topology, one line per interface'];
-  for (const h of topology.hosts) for (const i of h.interfaces) lines.push(`${i.address} ${h.name}`);
-  return `${lines.join('\n')}\n`;
+/**
+ * hosts(5)-style table of what `host` resolves (the server's --hosts): its own entries, its
+ * networks' zones and the topology's host names, precedence applied (topology/names.ts).
+ */
+export function hostsTable(topology: ResolvedTopology, host: string): string {
+  return hostsFileText(topology.hosts, hostNamesOf(topology, host));
 }
 
 function userOf(host: HostModel, name: string): UserModel {
@@ -176,8 +180,9 @@ export function buildHostSpec(
 ): HostSpec {
   const directory = directoryOf(topology);
   const files: FileSpec[] = [
-    { path: ImagePaths.hosts, text: hostsTable(topology), mode: 0o644 },
+    { path: ImagePaths.hosts, text: hostsTable(topology, host.name), mode: 0o644 },
     { path: ImagePaths.directory, text: JSON.stringify(directory), mode: 0o644 },
+    { path: ImagePaths.names, text: JSON.stringify(hostNamesOf(topology, host.name)), mode: 0o644 },
   ];
   let server: ServerSpec | undefined;
   const s = host.server;

@@ -167,6 +167,53 @@ export function checkExpectations(
       if (!same) fail(`upstream attempts at ${r.host}`, fmt(wanted), fmt(route.attempts));
     }
   }
+  for (const h of expect.hops ?? []) {
+    const hop = hopAt(trace, h.host);
+    if (!hop) {
+      fail(`hop ${h.host}`, h, onPath(h.host));
+      continue;
+    }
+    const d = hop.destination;
+    const at = ` at ${h.host}`;
+    if (h.received !== undefined && h.received !== d?.received)
+      fail(`destination received${at}`, h.received, d?.received ?? '(unknown)');
+    if (h.name !== undefined && h.name.toLowerCase() !== d?.name?.toLowerCase())
+      fail(`destination name${at}`, h.name, d?.name ?? '(none)');
+    if (h.address !== undefined && h.address !== (d?.address ?? null))
+      fail(`destination address${at}`, h.address ?? 'unresolvable here', d?.address ?? 'unresolvable here');
+    if (h.resolvedBy !== undefined && h.resolvedBy !== (d?.resolvedBy ?? null))
+      fail(`name resolved by (seen${at})`, h.resolvedBy ?? 'nobody', d?.resolvedBy ?? 'nobody');
+    if (h.claimed !== undefined && h.claimed !== hop.user)
+      fail(`claimed user${at}`, h.claimed, hop.user === '' ? '(none)' : hop.user);
+    if (h.realUser !== undefined && h.realUser !== hop.realUser)
+      fail(`real user${at}`, h.realUser, hop.realUser ?? '(no decision)');
+    const hopProtocol: ProbeProtocol = hop.replyVersion === 5 ? 'socks5' : 'socks4';
+    if (h.secondReply !== undefined && h.secondReply !== (hop.secondReply ?? null))
+      fail(
+        `second reply${at}`,
+        describeReply(h.secondReply, hopProtocol),
+        describeReply(hop.secondReply ?? null, hopProtocol),
+      );
+    if (h.bound !== undefined && h.bound !== hop.bound?.address)
+      fail(`BIND bound address${at}`, h.bound, hop.bound?.address ?? '(none)');
+    const r = h.sockdRoute;
+    if (r) {
+      const got = hop.iface;
+      const bad =
+        !got ||
+        (r.line !== undefined && r.line !== got.line) ||
+        (r.address !== undefined && r.address !== got.address) ||
+        (r.text !== undefined && !(got.text ?? '').includes(r.text));
+      if (bad)
+        fail(
+          `sockd.route line${at}`,
+          r,
+          got
+            ? `${got.file ?? 'sockd.route'}:${got.line ?? '-'} ${got.text ?? ''} → ${got.address ?? '(none)'}`
+            : 'no sockd.route choice',
+        );
+    }
+  }
   if (expect.clientRoute) {
     const got = trace.clientRoute;
     const want = expect.clientRoute;

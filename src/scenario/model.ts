@@ -90,6 +90,25 @@ export interface RouteExpectation {
   readonly attempts?: number | readonly { readonly server: string; readonly ok: boolean }[];
 }
 
+/** Per-hop expectations beyond rule, identd and route (see scenarios/README.md, `hops:`). */
+export interface HopExpectation {
+  readonly host: string;
+  readonly received?: 'name' | 'address';
+  readonly name?: string;
+  readonly address?: string | null;
+  readonly resolvedBy?: string | null;
+  readonly claimed?: string;
+  readonly realUser?: string;
+  /** Resolved code; null = none. */
+  readonly secondReply?: number | null;
+  readonly bound?: string;
+  readonly sockdRoute?: {
+    readonly line?: number | null;
+    readonly text?: string;
+    readonly address?: string | null;
+  };
+}
+
 export interface CaseExpectations {
   /** Resolved code; null = no reply at all. */
   readonly reply?: number | null;
@@ -98,6 +117,8 @@ export interface CaseExpectations {
   readonly rules: readonly RuleExpectation[];
   readonly identd: readonly IdentdExpectation[];
   readonly routes: readonly RouteExpectation[];
+  /** Absent in expectations made before per-hop keys existed (same as none). */
+  readonly hops?: readonly HopExpectation[];
   readonly clientRoute?: { readonly action: 'deny' | 'direct' | 'sockd'; readonly line?: number };
   readonly logs: readonly TextMatcher[];
   readonly noLogs: readonly TextMatcher[];

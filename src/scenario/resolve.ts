@@ -8,6 +8,7 @@ import { parseElapsedBound } from './elapsed.ts';
 import { type LoadedScenario, scenarioError, type YamlPath } from './load.ts';
 import type {
   CaseExpectations,
+  HopExpectation,
   IdentdExpectation,
   RouteExpectation,
   RuleExpectation,
@@ -17,7 +18,14 @@ import type {
   TextMatcher,
 } from './model.ts';
 import { AllReplyNames, resolveReply } from './replies.ts';
-import { type RawCase, type RawExpect, type RawStep, type RawTableRow, TableRequestKeys } from './schema.ts';
+import {
+  type RawCase,
+  type RawExpect,
+  type RawHopExpect,
+  type RawStep,
+  type RawTableRow,
+  TableRequestKeys,
+} from './schema.ts';
 
 /**
  * Scenario loader, second stage: check every name against the topology, expand matrices and
@@ -279,7 +287,7 @@ export function resolveScenario(loaded: LoadedScenario, topology: ResolvedTopolo
     };
     const steps = (list: readonly RawStep[] | undefined, key: 'steps' | 'cleanup') =>
       (list ?? []).map((s, i) => resolveStep(s, [...base, key, i]));
-    if (variant.expect) resolveExpect(variant.expect, protocol, variant.row!); // the row's own errors, at the row
+    if (variant.expect) resolveExpect(variant.expect, protocol, variant.row!, target.host); // the row's own errors, at the row
     const loc = loaded.locate(variant.row ?? base);
     return {
       name,
@@ -292,7 +300,7 @@ export function resolveScenario(loaded: LoadedScenario, topology: ResolvedTopolo
       cleanup: steps(c.cleanup, 'cleanup'),
       keep: c.keep ?? false,
       timeoutMs,
-      expect: resolveExpect(c.expect ?? {}, protocol, [...base, 'expect']),
+      expect: resolveExpect(c.expect ?? {}, protocol, [...base, 'expect'], target.host),
       source: { file: loaded.file, line: loc.line, column: loc.column },
     };
   }
@@ -386,7 +394,54 @@ export function resolveScenario(loaded: LoadedScenario, topology: ResolvedTopolo
     return { ...one('after'), ...one('before') };
   }
 
-  function resolveExpect(e: RawExpect, protocol: ProbeProtocol, path: YamlPath): CaseExpectations {
+  function resolveHopExpect(
+    hopHost: string,
+    v: RawHopExpect,
+    protocol: ProbeProtocol,
+    p: YamlPath,
+    target: string,
+  ): HopExpectation {
+    host(hopHost, p);
+    if (v.resolvedBy !== undefined && v.resolvedBy !== null) host(v.resolvedBy, [...p, 'resolvedBy']);
+    // The only name a hop can receive, or have had resolved for it, is the case's destination.
+    if (v.name !== undefined && v.name.toLowerCase() !== target.toLowerCase())
+      fail(
+        [...p, 'name'],
+        `unknown name "${v.name}": this case's destination is ${target}, the only name a hop can receive`,
+      );
+    for (const key of ['address', 'bound'] as const) {
+      const a = v[key];
+      if (typeof a === 'string' && !isDottedQuadShape(a))
+        fail([...p, key], `"${a}" is not a dotted IPv4 address`, 'E_SCENARIO_SCHEMA');
+    }
+    const { secondReply, sockdRoute, ...rest } = v;
+    return {
+      host: hopHost,
+      ...(Object.fromEntries(Object.entries(rest).filter(([, x]) => x !== undefined)) as Omit<
+        HopExpectation,
+        'host' | 'secondReply' | 'sockdRoute'
+      >),
+      ...(secondReply !== undefined
+        ? {
+            secondReply: secondReply === null ? null : reply(secondReply, protocol, [...p, 'secondReply']),
+          }
+        : {}),
+      ...(sockdRoute !== undefined
+        ? {
+            sockdRoute: Object.fromEntries(
+              Object.entries(sockdRoute).filter(([, x]) => x !== undefined),
+            ) as NonNullable<HopExpectation['sockdRoute']>,
+          }
+        : {}),
+    };
+  }
+
+  function resolveExpect(
+    e: RawExpect,
+    protocol: ProbeProtocol,
+    path: YamlPath,
+    target: string,
+  ): CaseExpectations {
     const identd: IdentdExpectation[] = Object.entries(e.identd ?? {}).map(([hopHost, v]) => {
       const p = [...path, 'identd', hopHost];
       host(hopHost, p);
@@ -401,6 +456,9 @@ export function resolveScenario(loaded: LoadedScenario, topology: ResolvedTopolo
       host(r.host, Array.isArray(e.route) ? [...path, 'route', i, 'host'] : [...path, 'route', 'host']);
       return r as RouteExpectation;
     });
+    const hopExpectations: HopExpectation[] = Object.entries(e.hops ?? {}).map(([hopHost, v]) =>
+      resolveHopExpect(hopHost, v, protocol, [...path, 'hops', hopHost], target),
+    );
     (e.path ?? []).forEach((h, i) => {
       if (!hosts.has(h) && !isDottedQuadShape(h)) host(h, [...path, 'path', i]);
     });
@@ -418,6 +476,7 @@ export function resolveScenario(loaded: LoadedScenario, topology: ResolvedTopolo
       rules: (e.rules ?? []).map((r) => ({ ...r }) as RuleExpectation),
       identd,
       routes,
+      ...(hopExpectations.length > 0 ? { hops: hopExpectations } : {}),
       ...(e.clientRoute !== undefined
         ? { clientRoute: e.clientRoute as NonNullable<CaseExpectations['clientRoute']> }
         : {}),

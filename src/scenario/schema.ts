@@ -121,6 +121,43 @@ const IdentdHopExpect = z.union([
   }),
 ]);
 
+/** What one hop received and did, beyond its rule, identd and route (split DNS, credentials, BIND). */
+const HopExpect = z.strictObject({
+  received: z
+    .enum(['name', 'address'])
+    .optional()
+    .describe('the destination form this hop received: a name (SOCKS 4A / SOCKS 5 domain) or an address'),
+  name: z
+    .string()
+    .optional()
+    .describe('the name received, or the name the received address was resolved from'),
+  address: z
+    .string()
+    .nullable()
+    .optional()
+    .describe('the address this hop received or resolved the name to; null = the name is unresolvable here'),
+  resolvedBy: HostName.nullable()
+    .optional()
+    .describe(
+      'the host that resolved the name (this hop, a later or earlier one, or the origin); null = none',
+    ),
+  claimed: z.string().optional().describe('the user this hop was told: SOCKS 4 USERID or RFC 1929 username'),
+  realUser: z
+    .string()
+    .optional()
+    .describe("the user this hop attributed the request to (identd's answer; unknown = none)"),
+  secondReply: Reply.nullable().optional().describe("BIND: this hop's second reply (null = none)"),
+  bound: z.string().optional().describe("BIND: the address this hop's first reply bound"),
+  sockdRoute: z
+    .strictObject({
+      line: z.number().int().positive().nullable().optional().describe('null = no line matched'),
+      text: z.string().optional().describe('the line as written (substring)'),
+      address: z.string().nullable().optional().describe('the interface chosen'),
+    })
+    .optional()
+    .describe('BIND at a multi-homed hop: the sockd.route line that chose the listening interface'),
+});
+
 export const Expect = z.strictObject({
   reply: Reply.optional(),
   secondReply: Reply.optional(),
@@ -128,6 +165,12 @@ export const Expect = z.strictObject({
   rules: z.array(RuleCite).optional().describe('the deciding rule per hop'),
   identd: z.record(z.string(), IdentdHopExpect).optional().describe('per hop: the identd attribution'),
   route: z.union([RouteExpect, z.array(RouteExpect)]).optional(),
+  hops: z
+    .record(z.string(), HopExpect)
+    .optional()
+    .describe(
+      'per hop: destination form and where it resolved, claimed and real user, BIND replies and sockd.route line',
+    ),
   clientRoute: z
     .strictObject({
       action: z.enum(['deny', 'direct', 'sockd']),
@@ -229,6 +272,7 @@ export type RawScenarioFile = z.infer<typeof ScenarioFile>;
 export type RawCase = z.infer<typeof Case>;
 export type RawStep = z.infer<typeof Step>;
 export type RawExpect = z.infer<typeof Expect>;
+export type RawHopExpect = z.infer<typeof HopExpect>;
 export type RawTableRow = z.infer<typeof TableRow>;
 
 /** The editor schema, as committed in scenarios/scenario.schema.json. */

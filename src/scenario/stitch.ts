@@ -1,6 +1,7 @@
 import type { Endpoint, LabEvent } from '../common/events.ts';
 import type { ProbeOutcome, ProbeRequest } from '../runtime/runtime.ts';
 import type { ResolvedTopology } from '../topology/model.ts';
+import { type HopReceipt, hopDestinations } from './destinations.ts';
 import type { Trace, TraceHop } from './trace.ts';
 
 /**
@@ -73,6 +74,8 @@ export function stitchTraces(
   };
 
   const hops: TraceHop[] = [];
+  /** Each hop's session events, in hop order. */
+  const hopEvents: (readonly LabEvent[])[] = [];
   const used = new Set<RequestEvent>();
   let current = firstHop();
   // The first server closed before reading a request (SOCKS 5 to a server without --socks5):
@@ -81,13 +84,19 @@ export function stitchTraces(
     const closed = events.find(
       (e): e is Of<'close'> => isServer(e) && e.type === 'close' && sameEndpoint(e.client, outcome.local),
     );
-    if (closed) hops.push(closedHop(closed, sessions.get(sessionKey(closed)) ?? [], request.from, name));
+    if (closed) {
+      const evs = sessions.get(sessionKey(closed)) ?? [];
+      hops.push(closedHop(closed, evs, request.from, name));
+      hopEvents.push([]);
+    }
   }
   let from = request.from;
   while (current && !used.has(current) && hops.length < 32) {
     used.add(current);
-    const hop = buildHop(current, sessions.get(sessionKey(current)) ?? [], from, name, served);
+    const evs = sessions.get(sessionKey(current)) ?? [];
+    const hop = buildHop(current, evs, from, name, served);
     hops.push(hop);
+    hopEvents.push(evs);
     from = hop.host;
     const out = hop.outbound;
     const outAt = (sessions.get(sessionKey(current)) ?? []).find((e) => e.type === 'outbound')?.t ?? 0;
@@ -124,14 +133,21 @@ export function stitchTraces(
     destination = { host: name(request.target.host), reached: false };
   }
 
+  // Per hop: the destination as received, and where its name was resolved (split DNS).
+  const receipts = hops.map((h, i) => receiptOf(h, hopEvents[i] ?? []));
+  const destinations = hopDestinations(
+    { host: request.from, target: request.target.host, protocol: request.protocol },
+    receipts,
+  );
+  for (let i = 0; i < hops.length; i++) {
+    const d = destinations[i];
+    if (d && (hopEvents[i]?.length ?? 0) > 0) hops[i] = { ...hops[i]!, destination: d };
+  }
+
   const path = [request.from, ...hops.map((h) => h.host)];
   if (destination?.reached) path.push(destination.host);
   return {
-    origin: {
-      host: request.from,
-      user: request.user,
-      ...(request.claim !== undefined ? { claim: request.claim } : {}),
-    },
+    origin: originOf(request),
     target: { host: request.target.host, port: request.target.port },
     protocol: request.protocol,
     command: request.command,
@@ -144,6 +160,34 @@ export function stitchTraces(
   };
 }
 
+/**
+ * The origin's user and the name it sent instead: a forged SOCKS 4 USERID (`claim`), or RFC 1929
+ * credentials of another account (borrowed, or wrong: the hop's decision tells which).
+ */
+export function originOf(
+  request: Pick<ProbeRequest, 'from' | 'user' | 'claim' | 'credentials'>,
+): Trace['origin'] {
+  const login = request.credentials?.username;
+  return {
+    host: request.from,
+    user: request.user,
+    ...(request.claim !== undefined
+      ? { claim: request.claim }
+      : login !== undefined && login !== request.user
+        ? { claim: login, claimVia: 'rfc1929' as const }
+        : {}),
+  };
+}
+
+/** What a hop received as destination and what its name service answered (its `resolve` event). */
+function receiptOf(hop: TraceHop, events: readonly LabEvent[]): HopReceipt {
+  const req = events.find((e): e is RequestEvent => e.type === 'request');
+  const resolved = events.find((e): e is Of<'resolve'> => e.type === 'resolve');
+  if (req?.dst.name !== undefined)
+    return { host: hop.host, name: req.dst.name, ...(resolved ? { resolved: resolved.addresses } : {}) };
+  return { host: hop.host, ...(req ? { address: req.dst.host } : {}) };
+}
+
 /** A hop that ended before any request: no decision, no reply, only its logs and why it closed. */
 function closedHop(
   closed: Of<'close'>,
@@ -152,6 +196,26 @@ function closedHop(
   name: (address: string) => string,
 ): TraceHop {
   const client = closed.client!;
+  // Refused RFC 1929 credentials end the session before any request: its decision names them.
+  const refused = events.find(
+    (e): e is Of<'decision'> => e.type === 'decision' && e.reason === 'auth-failed',
+  );
+  if (refused) {
+    return {
+      host: closed.host ?? (closed.local ? name(closed.local.address) : client.address),
+      service: closed.service === 'sockd' ? 'sockd' : 'rsockd',
+      session: closed.session ?? '',
+      client,
+      from,
+      user: refused.user,
+      realUser: refused.realUser,
+      decision: { action: 'deny', file: null, line: null, reason: 'auth-failed' },
+      reply: null,
+      replyVersion: 5,
+      commands: [],
+      logs: events.filter((e): e is Of<'log'> => e.type === 'log').map((l) => l.message),
+    };
+  }
   return {
     host: closed.host ?? (closed.local ? name(closed.local.address) : client.address),
     service: closed.service === 'sockd' ? 'sockd' : 'rsockd',
@@ -180,6 +244,7 @@ function buildHop(
   const outbound = of('outbound').at(-1);
   const iface = of('interface').find((e) => e.purpose === 'bind');
   const reply = of('reply').find((r) => r.phase !== 'second');
+  const second = of('reply').find((r) => r.phase === 'second');
   const host = req.host ?? name(req.local.address);
   let identdHop: TraceHop['identd'];
   if (identd) {
@@ -204,6 +269,7 @@ function buildHop(
     client: req.client,
     from: name(req.client.address) === req.client.address ? from : name(req.client.address),
     user: req.user,
+    ...(decision ? { realUser: decision.realUser } : {}),
     decision: decision
       ? {
           action: decision.action,
@@ -237,10 +303,19 @@ function buildHop(
       ? { outbound: { local: outbound.local, remote: outbound.remote, to: name(outbound.remote.address) } }
       : {}),
     ...(iface
-      ? { iface: { address: iface.iface, file: iface.rule?.file ?? null, line: iface.rule?.line ?? null } }
+      ? {
+          iface: {
+            address: iface.iface,
+            file: iface.rule?.file ?? null,
+            line: iface.rule?.line ?? null,
+            ...(iface.text !== undefined ? { text: iface.text } : {}),
+          },
+        }
       : {}),
     reply: reply?.code ?? null,
     ...(reply ? { replyVersion: reply.version } : {}),
+    ...(req.command === 'bind' && reply?.phase === 'first' && reply.bound ? { bound: reply.bound } : {}),
+    ...(req.command === 'bind' ? { secondReply: second?.code ?? null } : {}),
     commands: of('command').map((c) => c.command),
     logs: of('log').map((l) => l.message),
   };

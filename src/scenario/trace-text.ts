@@ -1,5 +1,5 @@
 import { describeReply } from './replies.ts';
-import type { Trace, TraceHop } from './trace.ts';
+import type { HopDestination, Trace, TraceHop } from './trace.ts';
 
 /** A trace as plain text lines, for terminal failures and Markdown: one line per hop. */
 export function traceLines(trace: Trace): string[] {
@@ -12,17 +12,26 @@ export function traceLines(trace: Trace): string[] {
       `  ${trace.origin.host} socks.conf: ${trace.clientRoute.action} (line ${trace.clientRoute.line ?? '-'})`,
     );
   }
-  for (const hop of trace.hops) lines.push(`  ${hopLine(hop)}`);
+  for (const hop of trace.hops) lines.push(`  ${hopLine(hop, trace.origin.host)}`);
   const d = trace.destination;
   if (d) lines.push(`  destination ${d.host}: ${d.reached ? 'reached' : 'not reached'}`);
   lines.push(`  path: ${trace.path.join(' → ')}`);
   return lines;
 }
 
-export function hopLine(hop: TraceHop): string {
+/**
+ * Whether a hop's destination is worth words: it got a name, or an address a hop (not the origin's
+ * own SOCKS 4 client, the usual case) resolved for it.
+ */
+export function showsDestination(d: HopDestination | undefined, origin?: string): d is HopDestination {
+  return !!d && (d.received === 'name' || (d.name !== undefined && d.resolvedBy !== origin));
+}
+
+export function hopLine(hop: TraceHop, origin?: string): string {
   const d = hop.decision;
   const parts = [
     `${hop.host} (${hop.service}) from ${hop.from} as ${hop.user || '""'}`,
+    ...(showsDestination(hop.destination, origin) ? [destinationText(hop.destination)] : []),
     `${d.action} by ${d.file ?? '(no rule)'}:${d.line ?? '-'} [${d.reason}]`,
   ];
   if (hop.identd) {
@@ -38,9 +47,33 @@ export function hopLine(hop: TraceHop): string {
       `route ${hop.route.action}${hop.route.line !== null ? ` (line ${hop.route.line})` : ''}${tries ? ` via ${tries}` : ''}`,
     );
   }
+  if (hop.iface) {
+    const i = hop.iface;
+    parts.push(
+      `sockd.route ${i.line === null ? '(no line matches)' : `${i.file ?? 'sockd.route'}:${i.line}${i.text !== undefined ? ` "${i.text}"` : ''}`} → ${i.address ?? 'refused'}`,
+    );
+  }
   if (hop.outbound) parts.push(`→ ${hop.outbound.to}`);
-  parts.push(`reply ${describeReply(hop.reply, hop.replyVersion === 5 ? 'socks5' : 'socks4')}`);
+  const protocol = hop.replyVersion === 5 ? 'socks5' : 'socks4';
+  parts.push(`reply ${describeReply(hop.reply, protocol)}`);
+  if (hop.bound) parts.push(`bound ${hop.bound.address}:${hop.bound.port}`);
+  if (hop.secondReply !== undefined) parts.push(`second reply ${describeReply(hop.secondReply, protocol)}`);
   return parts.join('; ');
+}
+
+/**
+ * What a hop received as destination, in words: `got name db.internal, unresolvable here (resolved
+ * by D)`, `got name app.corp → 10.2.0.30`, `got 10.2.0.30 (app.corp, resolved by B)`.
+ */
+export function destinationText(d: HopDestination): string {
+  if (d.received === 'name') {
+    const here = d.address !== null ? ` → ${d.address}` : ', unresolvable here';
+    const by =
+      d.address === null ? ` (${d.resolvedBy ? `resolved by ${d.resolvedBy}` : 'resolved nowhere'})` : '';
+    return `got name ${d.name ?? '?'}${here}${by}`;
+  }
+  const from = d.name !== undefined ? ` (${d.name}, resolved by ${d.resolvedBy ?? '?'})` : '';
+  return `got ${d.address ?? '?'}${from}`;
 }
 
 /** The fields of a fail-over attempt that its text uses (trace and report shapes alike). */
@@ -68,7 +101,8 @@ export function attemptTarget(a: AttemptLike): string {
 
 /** `x`, or `y (claims x)` for a forged claim: the socket's owner and the USERID it sent. */
 export function originUser(trace: Pick<Trace, 'origin'>): string {
-  return trace.origin.claim !== undefined
-    ? `${trace.origin.user} (claims ${trace.origin.claim})`
-    : trace.origin.user;
+  if (trace.origin.claim === undefined) return trace.origin.user;
+  return trace.origin.claimVia === 'rfc1929'
+    ? `${trace.origin.user} (logs in as ${trace.origin.claim})`
+    : `${trace.origin.user} (claims ${trace.origin.claim})`;
 }

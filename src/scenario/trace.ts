@@ -13,6 +13,24 @@ export interface HopDecision {
   readonly reason: string;
 }
 
+/**
+ * The destination as one hop received it (split DNS): a name (SOCKS 4A/5) or an address, the
+ * address it stands for there, and which host resolved the name.
+ */
+export interface HopDestination {
+  readonly received: 'name' | 'address';
+  /** The name received, or the name the received address was resolved from further back. */
+  readonly name?: string;
+  /** The address this hop received or resolved the name to; null: the name is unresolvable here. */
+  readonly address: string | null;
+  /**
+   * The host that resolved the name: this hop, a later one it passed the name on to, an earlier
+   * one (or the origin, for SOCKS 4) that sent the address; null when no host resolved it (or the
+   * request named an address).
+   */
+  readonly resolvedBy: string | null;
+}
+
 export interface TraceHop {
   readonly host: string;
   readonly service: 'rsockd' | 'sockd';
@@ -22,6 +40,10 @@ export interface TraceHop {
   readonly from: string;
   /** The user the request claimed at this hop (USERID / RFC 1929 name). */
   readonly user: string;
+  /** The user this hop attributed the request to (identd's answer; `unknown` when none). */
+  readonly realUser?: string;
+  /** What this hop received as destination and where the name was resolved. */
+  readonly destination?: HopDestination;
   readonly decision: HopDecision;
   readonly identd?: {
     /** Host whose identd was asked. */
@@ -54,8 +76,14 @@ export interface TraceHop {
     readonly address: string | null;
     readonly file: string | null;
     readonly line: number | null;
+    /** The chosen sockd.route line as written. */
+    readonly text?: string;
   };
   readonly reply: number | null;
+  /** BIND: the address (and port) this hop's first reply bound. */
+  readonly bound?: Endpoint;
+  /** BIND: this hop's second reply to its client; null when it sent none. */
+  readonly secondReply?: number | null;
   /** Protocol of that reply: 5 when this hop spoke SOCKS 5 to its client, else 4. */
   readonly replyVersion?: 4 | 5;
   readonly commands: readonly string[];
@@ -64,7 +92,13 @@ export interface TraceHop {
 
 export interface Trace {
   /** `user` owns the origin's socket (whom identd names); `claim` is the USERID it sent instead, if forged. */
-  readonly origin: { readonly host: string; readonly user: string; readonly claim?: string };
+  readonly origin: {
+    readonly host: string;
+    readonly user: string;
+    readonly claim?: string;
+    /** How the claim was sent: the SOCKS 4 USERID (default) or RFC 1929 credentials (SOCKS 5). */
+    readonly claimVia?: 'rfc1929';
+  };
   readonly target: { readonly host: string; readonly port: number };
   readonly protocol: string;
   readonly command: 'connect' | 'bind';

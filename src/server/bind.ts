@@ -40,6 +40,7 @@ export async function bindDirect(s: SessionSteps, run: RunState, rules: ServerRu
         purpose: 'bind',
         iface: choice?.iface ?? null,
         rule: choice?.rule ?? null,
+        ...(choice ? { text: choice.text } : {}),
       });
     }
     if (!choice) {

@@ -34,6 +34,7 @@ export async function connectDirect(s: SessionSteps, run: RunState, rules: Serve
           purpose: 'connect',
           iface: choice?.iface ?? null,
           rule: choice?.rule ?? null,
+          ...(choice ? { text: choice.text } : {}),
         });
       }
     }

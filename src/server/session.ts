@@ -1,4 +1,5 @@
 import { type Endpoint, type LabEvent, sinkWants } from '../common/events.ts';
+import { dottedOf } from '../common/inet-address.ts';
 import type { ServerConfig } from '../config/ast.ts';
 import type { ByteStream, Conn, Listener } from '../net/net.ts';
 import { resetOrClose } from '../net/stream-state.ts';
@@ -424,6 +425,9 @@ export class Session implements SessionSteps, Linked<Session> {
       });
     }
     const { src, dst } = await identifyEnds(ctx, this.conn, req);
+    if (req.hostname !== undefined && sinkWants(this.ctx.events, 'resolve')) {
+      this.emit({ type: 'resolve', name: req.hostname, addresses: dst.addresses.map(dottedOf) });
+    }
     const dstServ = serviceLabel(req.port, ctx.serviceNameOf);
     if (this.gone) return this.finish('client-gone');
 

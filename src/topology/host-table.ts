@@ -2,7 +2,7 @@ import { isDottedQuadShape } from '../common/inet-address.ts';
 import { parseUserFile } from '../policy/match.ts';
 import type { Resolver, UserFileReader } from '../policy/resolver.ts';
 import { tableResolver } from '../policy/table-resolver.ts';
-import type { HostModel, ResolvedTopology, ServerModel } from './model.ts';
+import type { HostModel, NameEntry, ResolvedTopology, ServerModel } from './model.ts';
 
 /**
  * The topology's host table: names ↔ addresses. The lab resolves names with it (never real DNS),
@@ -56,11 +56,20 @@ export function findHost<H extends NamedHost>(hosts: readonly H[], nameOrAddress
 }
 
 /**
- * The address host `from` reaches `target` by: its address on a network they share, else its
- * first. An address, or a name that is no host of the topology, stays as it is.
+ * The address host `from` reaches `target` by: the first address of `from`'s own answer for the
+ * name (its `hosts:` entries and zones, names.ts), else a topology host's address on a network
+ * they share, else its first. An address, or a name `from` cannot resolve, stays as it is.
  */
-export function addressFrom(hosts: readonly NamedHost[], from: string, target: string): string {
+export function addressFrom(
+  hosts: readonly NamedHost[],
+  from: string,
+  target: string,
+  own: readonly NameEntry[] = [],
+): string {
   if (isDottedQuadShape(target)) return target;
+  const key = target.toLowerCase();
+  const entry = own.find((e) => e.name.toLowerCase() === key);
+  if (entry?.addresses[0] !== undefined) return entry.addresses[0];
   const t = hosts.find((h) => h.name.toLowerCase() === target.toLowerCase());
   if (!t) return target;
   const origin = hosts.find((h) => h.name === from);

@@ -55,11 +55,19 @@ export interface ParsedHostConfigs {
   readonly probeClient?: ClientConfig;
 }
 
+/** One name a host resolves, with its addresses in resolver order (dotted IPv4). */
+export interface NameEntry {
+  readonly name: string;
+  readonly addresses: readonly string[];
+}
+
 export interface NetworkModel {
   readonly name: string;
   /** CIDR as written: IPv4 (10.2.0.0/24) or IPv6 (2001:db8:2::/64). Interface addresses are canonical text. */
   readonly subnet: string;
   readonly description?: string;
+  /** The network's zone: names every host on it resolves (split DNS); absent = none. */
+  readonly names?: readonly NameEntry[];
 }
 
 export interface InterfaceModel {
@@ -126,6 +134,8 @@ export interface HostModel {
   readonly clientSocksConf?: ParsedConfigText<ClientConfig>;
   /** The lab starts this host's services only when asked (startHost): a server that is down. */
   readonly stopped?: boolean;
+  /** The host's own name entries (topology `hosts:`, its /etc/hosts); they win over zones. */
+  readonly names?: readonly NameEntry[];
 }
 
 export interface ResolvedTopology {

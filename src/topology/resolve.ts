@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { dottedOf as formatIPv4 } from '../common/inet-address.ts';
+import { dottedOf, isDottedQuadShape, parseDottedQuad } from '../common/inet-address.ts';
 import type { ClientConfig, RouteConfig, ServerConfig } from '../config/ast.ts';
 import { type ConfigName, type ConfigOfName, configParsers, parseConfigText } from './config-parsers.ts';
 import { TopologyErrorCode as Codes, suggest, type TopologyIssue, type YamlPath } from './errors.ts';
@@ -12,6 +12,7 @@ import {
   type HostModel,
   type IdentdBehaviour,
   type InterfaceModel,
+  type NameEntry,
   type NetworkModel,
   type ParsedConfigText,
   type ParsedHostConfigs,
@@ -297,6 +298,14 @@ export async function resolveTopology(
       clientSocksConf = parseConfig(ctx, 'socks.conf', await loadText(ctx, clientSource, p, 'socks.conf'), p);
     }
 
+    const ownNames = resolveNameEntries(
+      f.hosts,
+      (target) => hostAddressFrom(interfaces, h.name, target),
+      (name) => whereOf(h.name, h.role, 'hosts', name),
+      issue,
+      Object.keys(raw.hosts),
+    );
+
     hosts.push({
       name: h.name,
       role: h.role,
@@ -308,8 +317,28 @@ export async function resolveTopology(
       ...(echo.length > 0 ? { echo } : {}),
       ...(clientSocksConf ? { clientSocksConf } : {}),
       ...(f.stopped ? { stopped: true } : {}),
+      ...(ownNames.length > 0 ? { names: ownNames } : {}),
     });
   }
+
+  // Zones: resolved once every host has its addresses (an entry may name a host).
+  for (const [i, [name, net]] of Object.entries(raw.networks).entries()) {
+    if (!net.names) continue;
+    const zone = resolveNameEntries(
+      net.names,
+      (target) => {
+        const list = interfaces.get(target) ?? interfaces.get(caseFold(interfaces, target));
+        if (!list) return undefined;
+        return (list.find((x) => x.network === name) ?? list[0])?.address;
+      },
+      (entry) => ['networks', name, 'names', entry],
+      issue,
+      Object.keys(raw.hosts),
+    );
+    const model = networks[i];
+    if (model && zone.length > 0) networks[i] = { ...model, names: zone };
+  }
+  checkZoneConflicts(networks, hosts, issue);
 
   const topology: ResolvedTopology = {
     name: raw.name ?? path.basename(options.absFile).replace(/\.ya?ml$/, ''),
@@ -341,6 +370,119 @@ function standingFaults(
     }
   }
   return { faults: out };
+}
+
+/** The key of `interfaces` equal to `name` but for case (host names resolve case-insensitively). */
+function caseFold(map: ReadonlyMap<string, unknown>, name: string): string {
+  const lower = name.toLowerCase();
+  for (const k of map.keys()) if (k.toLowerCase() === lower) return k;
+  return name;
+}
+
+/** The address host `from` reaches host `target` by: one on a network they share, else its first. */
+function hostAddressFrom(
+  interfaces: ReadonlyMap<string, readonly InterfaceModel[]>,
+  from: string,
+  target: string,
+): string | undefined {
+  const list = interfaces.get(target) ?? interfaces.get(caseFold(interfaces, target));
+  if (!list) return undefined;
+  const mine = interfaces.get(from) ?? [];
+  return (list.find((x) => mine.some((m) => m.network === x.network)) ?? list[0])?.address;
+}
+
+/**
+ * `name: address | host | [..]` entries (a zone or a host's own table) → NameEntry list. An
+ * address must be dotted IPv4 (the SOCKS 4 resolver's only family); a host name stands for the
+ * address `hostAddress` gives. Every bad entry is an issue at its own YAML position.
+ */
+function resolveNameEntries(
+  raw: Readonly<Record<string, string | readonly string[]>> | undefined,
+  hostAddress: (host: string) => string | undefined,
+  where: (name: string) => YamlPath,
+  issue: (code: (typeof Codes)[keyof typeof Codes], p: YamlPath, message: string) => void,
+  hostNames: readonly string[],
+): NameEntry[] {
+  const out: NameEntry[] = [];
+  const seen = new Set<string>();
+  for (const [name, value] of Object.entries(raw ?? {})) {
+    const p = where(name);
+    if (seen.has(name.toLowerCase())) {
+      issue(Codes.Duplicate, p, `name ${name} is listed twice (names compare case-insensitively)`);
+      continue;
+    }
+    seen.add(name.toLowerCase());
+    const targets = typeof value === 'string' ? [value] : value;
+    const addresses: string[] = [];
+    targets.forEach((t, i) => {
+      const at = typeof value === 'string' ? p : [...p, i];
+      if (isDottedQuadShape(t)) {
+        const n = parseDottedQuad(t);
+        if (n === undefined) {
+          issue(Codes.Address, at, `\`${t}\` is not a dotted IPv4 address (each part is 0-255)`);
+          return;
+        }
+        const a = dottedOf(n);
+        if (!addresses.includes(a)) addresses.push(a);
+        return;
+      }
+      const a = hostAddress(t);
+      if (a === undefined) {
+        const hint = suggest(t, hostNames);
+        issue(
+          Codes.Reference,
+          at,
+          `name ${name}: \`${t}\` is neither a dotted IPv4 address nor a host of this topology${hint ? `; did you mean \`${hint}\`?` : ''}`,
+        );
+        return;
+      }
+      if (!DottedQuad.test(a)) {
+        issue(Codes.Address, at, `name ${name}: host ${t} has no IPv4 address to resolve to (${a})`);
+        return;
+      }
+      if (!addresses.includes(a)) addresses.push(a);
+    });
+    if (addresses.length > 0) out.push({ name, addresses });
+  }
+  return out;
+}
+
+/**
+ * A host on two networks whose zones give one name different addresses has no single answer:
+ * an error at the second zone's entry, unless the host's own `hosts:` entries settle the name.
+ */
+function checkZoneConflicts(
+  networks: readonly NetworkModel[],
+  hosts: readonly HostModel[],
+  issue: (code: (typeof Codes)[keyof typeof Codes], p: YamlPath, message: string) => void,
+): void {
+  const reported = new Set<string>();
+  for (const host of hosts) {
+    const own = new Set((host.names ?? []).map((n) => n.name.toLowerCase()));
+    const seen = new Map<string, { network: string; addresses: string }>();
+    for (const iface of host.interfaces) {
+      const net = networks.find((n) => n.name === iface.network);
+      for (const e of net?.names ?? []) {
+        const key = e.name.toLowerCase();
+        if (own.has(key)) continue;
+        const addresses = e.addresses.join(',');
+        const prev = seen.get(key);
+        if (!prev) {
+          seen.set(key, { network: iface.network, addresses });
+          continue;
+        }
+        if (prev.addresses === addresses || prev.network === iface.network) continue;
+        const id = `${prev.network}|${iface.network}|${key}`;
+        if (reported.has(id)) continue;
+        reported.add(id);
+        issue(
+          Codes.Duplicate,
+          ['networks', iface.network, 'names', e.name],
+          `host ${host.name} is on ${prev.network} and ${iface.network}, whose zones resolve ${e.name} differently (${prev.addresses} and ${addresses}); give ${host.name} its own answer under \`hosts: { ${e.name}: … }\``,
+        );
+      }
+    }
+  }
 }
 
 function resolveIdentd(raw: RawIdentd | undefined, role: Role): HostModel['identd'] {
@@ -611,7 +753,7 @@ function checkReferences(
     if (checkConfigs && route && host.server?.sockdRoute) {
       const own = new Set(host.interfaces.map((i) => i.address));
       for (const r of route.routes) {
-        const iface = formatIPv4(r.iface >>> 0);
+        const iface = dottedOf(r.iface >>> 0);
         if (own.has(iface)) continue;
         const text = host.server.sockdRoute;
         const pos = configPosition(text, r.line, 1);

@@ -107,6 +107,28 @@ export const EchoServiceSchema = z.union([
   }),
 ]);
 
+/**
+ * A name a host can resolve (split DNS): DNS-style labels (letters, digits, '-', '_') joined by
+ * dots; a dotted IPv4 address is no name.
+ */
+export const DnsNamePattern =
+  /^(?!\d{1,3}(?:\.\d{1,3}){3}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}))*$/;
+
+const nameTarget = z
+  .string()
+  .describe('A dotted IPv4 address, or a host of the topology (its address on the network, else its first).');
+
+/** `name: address` entries: a zone of a network, or a host's own /etc/hosts. */
+export const NameEntriesSchema = z
+  .record(
+    z.string().regex(DnsNamePattern, {
+      error: (iss) =>
+        `\`${String(iss.input)}\` is not a DNS-style name (labels of letters, digits, '-' and '_' joined by dots; not an address)`,
+    }),
+    z.union([nameTarget, z.array(nameTarget).min(1)]),
+  )
+  .describe('Name → address, host name, or a list of them (resolver order).');
+
 const address = z
   .string()
   .describe(
@@ -131,6 +153,9 @@ const hostFields = {
   'socks.conf': TextSource.optional().describe(
     'Client-side socks.conf used by probes from this host (`probe --use-socks-conf`).',
   ),
+  hosts: NameEntriesSchema.optional().describe(
+    "This host's own name entries (its /etc/hosts): they win over the zones of its networks and over the topology's host names.",
+  ),
   echo: z.array(EchoServiceSchema).optional().describe('Echo-style services: a port, or { port, kind }.'),
   stopped: z
     .boolean()
@@ -149,6 +174,9 @@ export const HostSchema = z
 export const NetworkSchema = z.strictObject({
   subnet: z.string().describe('CIDR block: IPv4 (10.2.0.0/24) or IPv6 (2001:db8:2::/64).'),
   description: description.optional(),
+  names: NameEntriesSchema.optional().describe(
+    "This network's zone: names every host on the network resolves (split DNS). A host's own `hosts:` entries win; two zones of one host may not disagree on a name.",
+  ),
 });
 
 export const TopologySchema = z

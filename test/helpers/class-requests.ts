@@ -35,8 +35,15 @@ export function requestArbitrary(space: ClassSpace, world: LabWorld): fc.Arbitra
   const hostAddresses = world.topology.hosts.flatMap((h) => h.interfaces.map((i) => i.address));
   const hostNames = world.topology.hosts.map((h) => h.name);
   const zoneNames = space.names.filter((n) => !n.live).map((n) => n.witness);
+  // Split DNS: names zones and hosts: entries give (resolved at some hosts only), and their addresses.
+  const entries = [
+    ...world.topology.networks.flatMap((n) => n.names ?? []),
+    ...world.topology.hosts.flatMap((h) => h.names ?? []),
+  ];
+  const splitNames = entries.map((e) => e.name);
+  const splitAddresses = entries.flatMap((e) => e.addresses);
   const address = fc.oneof(
-    { arbitrary: fc.constantFrom(...hostAddresses), weight: 4 },
+    { arbitrary: fc.constantFrom(...hostAddresses, ...splitAddresses), weight: 4 },
     { arbitrary: fc.constantFrom('0.0.0.0', '127.0.0.1'), weight: 1 },
     { arbitrary: fc.integer({ min: 0, max: 0xffffffff }).map((n) => dottedOf(n >>> 0)), weight: 1 },
     {
@@ -48,11 +55,12 @@ export function requestArbitrary(space: ClassSpace, world: LabWorld): fc.Arbitra
     },
   );
   const name = fc.oneof(
-    { arbitrary: fc.constantFrom(...hostNames), weight: 3 },
+    { arbitrary: fc.constantFrom(...hostNames, ...splitNames), weight: 3 },
+    { arbitrary: fc.constantFrom(...(splitNames.length > 0 ? splitNames : hostNames)), weight: 2 },
     { arbitrary: fc.constantFrom(...zoneNames), weight: 1 },
     {
       arbitrary: fc
-        .tuple(fc.stringMatching(/^[a-z]{1,6}$/), fc.constantFrom(...zoneNames, ...hostNames))
+        .tuple(fc.stringMatching(/^[a-z]{1,6}$/), fc.constantFrom(...zoneNames, ...hostNames, ...splitNames))
         .map(([l, z]) => `${l}.${z}`),
       weight: 1,
     },

@@ -77,6 +77,8 @@ export function eventLine(e: LabEvent): string {
         return `route ${e.action}${e.rule ? ` ${e.rule.file}:${e.rule.line}` : ''}${e.servers.length > 0 ? ` servers ${e.servers.join(',')}` : ''}`;
       case 'interface':
         return `interface ${e.purpose} ${e.iface ?? '(none)'}${e.rule ? ` ${e.rule.file}:${e.rule.line}` : ''}`;
+      case 'resolve':
+        return `resolve ${e.name}: ${e.addresses.join(', ') || 'no address here'}`;
       case 'upstream-attempt':
         return `upstream ${e.server} ${e.address ?? '?'}:${e.port} ${e.ok ? 'ok' : `failed ${e.error ?? ''}`}`;
       case 'outbound':

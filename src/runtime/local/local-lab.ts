@@ -9,7 +9,7 @@ import type { Resolver } from '../../policy/resolver.ts';
 import { ServerMetrics } from '../../server/metrics.ts';
 import type { CommandRunner, ServerRules, Timers } from '../../server/options.ts';
 import { SocksServer } from '../../server/server.ts';
-import { hostsResolver, topologyUserFiles } from '../../topology/host-table.ts';
+import { topologyUserFiles } from '../../topology/host-table.ts';
 import type { LinkFault } from '../../topology/link-faults.ts';
 import {
   type HostModel,
@@ -17,6 +17,7 @@ import {
   parsedConfig,
   type ResolvedTopology,
 } from '../../topology/model.ts';
+import { hostNamesOf, hostNamesResolver } from '../../topology/names.ts';
 import { startEchoService } from '../echo-service.ts';
 import type {
   FaultSupport,
@@ -64,7 +65,8 @@ export class LocalLab implements Lab {
   private readonly hosts = new Map<string, HostRuntime>();
   private readonly log: LabEvent[] = [];
   private readonly sinks = new Set<EventSink>();
-  private readonly resolver: Resolver;
+  /** Each host's own name service (split DNS, topology/names.ts). */
+  private readonly resolvers = new Map<string, Resolver>();
   private closed = false;
 
   private constructor(
@@ -79,7 +81,8 @@ export class LocalLab implements Lab {
         ? { unreachableTimeoutMs: options.timeouts.unreachable }
         : {}),
     });
-    this.resolver = hostsResolver(topology.hosts);
+    for (const h of topology.hosts)
+      this.resolvers.set(h.name, hostNamesResolver(topology.hosts, hostNamesOf(topology, h.name)));
     if (options.events) this.sinks.add(options.events);
     for (const model of topology.hosts) this.hosts.set(model.name, { model, echo: [], running: false });
   }
@@ -198,7 +201,7 @@ export class LocalLab implements Lab {
         identdPort: server.identdPort,
         socks5: server.socks5,
         passwd: server.passwd ? { file: 'passwd', text: server.passwd.text } : null,
-        resolver: this.resolver,
+        resolver: this.resolverOf(name),
         userFiles: topologyUserFiles(server),
         events: {
           emit: (e) => {
@@ -309,6 +312,12 @@ export class LocalLab implements Lab {
     }
   }
 
+  private resolverOf(host: string): Resolver {
+    const r = this.resolvers.get(host);
+    if (!r) throw new InputError('E_LAB_HOST', `unknown host \`${host}\``);
+    return r;
+  }
+
   /** The socks.conf a probe from this host uses (`--use-socks-conf`); null when it has none. */
   private clientConfig(host: string): ClientConfig | null {
     return parsedConfig(this.runtimeOf(host).model.clientSocksConf) ?? null;
@@ -320,7 +329,8 @@ export class LocalLab implements Lab {
       {
         topology: this.topology,
         netFor: (host, user) => this.network.netFor(host, user),
-        resolver: this.resolver,
+        resolver: this.resolverOf(origin.name),
+        names: hostNamesOf(this.topology, origin.name),
         userFiles: topologyUserFiles(origin.server),
         clientConfig: (host) => this.clientConfig(host),
         events: this.sinkFor(request.from),

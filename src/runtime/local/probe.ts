@@ -5,6 +5,7 @@ import type { Conn, Net } from '../../net/net.ts';
 import type { Resolver, UserFileReader } from '../../policy/resolver.ts';
 import { addressFrom, findHost } from '../../topology/host-table.ts';
 import type { HostModel, ResolvedTopology } from '../../topology/model.ts';
+import type { HostNames } from '../../topology/names.ts';
 import type { ProbeOutcome, ProbeRequest } from '../runtime.ts';
 
 /**
@@ -16,7 +17,10 @@ export interface ProbeContext {
   readonly topology: ResolvedTopology;
   /** Net of `user` on `host`. */
   netFor(host: string, user: string): Net;
+  /** The origin host's name service. */
   readonly resolver: Resolver;
+  /** The origin's own names (its entries and zones): a SOCKS 4 client resolves with them. */
+  readonly names: HostNames;
   readonly userFiles: UserFileReader;
   /** Parsed client socks.conf of a host (probe --use-socks-conf); null = none. */
   clientConfig(host: string): ClientConfig | null;
@@ -53,7 +57,7 @@ export async function runProbe(ctx: ProbeContext, request: ProbeRequest): Promis
       net: ctx.netFor(origin.name, request.user),
       origin: origin.name,
       hosts: {
-        address: (name) => addressFrom(hosts, origin.name, name),
+        address: (name) => addressFrom(hosts, origin.name, name, ctx.names),
         serverPort: (name) => findHost(hosts, name)?.server?.port,
       },
       resolver: ctx.resolver,

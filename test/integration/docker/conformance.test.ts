@@ -64,6 +64,13 @@ function comparable(r: CaseResult) {
         : null,
       outboundTo: h.outbound?.to ?? null,
       reply: h.reply,
+      // Split DNS, credentials and BIND (issue 15): where the name was resolved, who the hop
+      // thought the user was, the BIND's bound address, second reply and sockd.route line.
+      realUser: h.realUser ?? null,
+      destination: h.destination ?? null,
+      bound: h.bound?.address ?? null,
+      secondReply: h.secondReply === undefined ? 'n/a' : h.secondReply,
+      sockdRoute: h.iface ?? null,
     })),
   };
 }

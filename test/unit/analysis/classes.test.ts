@@ -12,7 +12,8 @@ import { memberArbitrary, requestArbitrary } from '../../helpers/class-requests.
 import { generatedTopology } from '../../helpers/generated-topology.ts';
 import { projectRoot } from '../../helpers/seed-topology.ts';
 
-const References = ['seed-cascade', 'campus', 'failover', 'multihomed-bind'] as const;
+// split-dns: names resolve per host (zones, hosts: entries), so a name's class depends on where.
+const References = ['seed-cascade', 'campus', 'failover', 'multihomed-bind', 'split-dns'] as const;
 
 async function worldOf(name: string): Promise<LabWorld> {
   const { topology, configs } = await loadTopologyWithConfigs(`${projectRoot}topologies/${name}.yaml`);

@@ -147,6 +147,7 @@ test('the first route line matching the BIND destination gives the interface', a
   t.deepEqual(chooseInterface(routes, await hostFromAddress(resolver, '10.3.4.5')), {
     iface: '10.0.0.1',
     rule: { file: 'sockd.route', line: 1 },
+    text: '10.0.0.1 10.0.0.0 255.0.0.0',
   });
   t.is(
     chooseInterface(routes, await hostFromAddress(resolver, '192.168.6.1'))?.rule.line,
@@ -154,6 +155,11 @@ test('the first route line matching the BIND destination gives the interface', a
     'by confirmed name',
   );
   t.is(chooseInterface(routes, await hostFromAddress(resolver, '0.0.0.0'))?.iface, '198.51.100.254');
+  t.is(
+    chooseInterface(routes, await hostFromAddress(resolver, '192.168.6.1'))?.text,
+    '192.168.5.1 .lab.example.com',
+    'the chosen line as written, for traces',
+  );
 });
 
 test('no matching route is null, with the classic message naming the address', async (t) => {

@@ -102,6 +102,12 @@ test('report.json has the versioned shape with per-hop decision, identd and rout
     },
     reply: 90,
     replyName: '90 (granted)',
+    // Split DNS: C's SOCKS 4 client resolved z itself, so B received an address.
+    realUser: 'x',
+    destination: { received: 'address', name: 'z', address: '198.51.100.10', resolvedBy: 'C' },
+    sockdRoute: null,
+    bound: null,
+    details: [],
   });
   t.is(http!.verdict, 'fail');
   t.deepEqual(

@@ -5,6 +5,7 @@ import type { ClientConfig } from '../../../config/ast.ts';
 import { parseSocksConf } from '../../../config/socks-conf.ts';
 import type { Net } from '../../../net/net.ts';
 import { addressFrom, findHost, hostsResolver, userFileReader } from '../../../topology/host-table.ts';
+import { type HostNames, hostNamesResolver } from '../../../topology/names.ts';
 import type { ProbeOutcome, ProbeRequest } from '../../runtime.ts';
 import type { Directory } from '../host-spec.ts';
 
@@ -19,6 +20,8 @@ export interface ContainerProbeContext {
   readonly net: Net;
   readonly host: string;
   readonly directory: Directory;
+  /** This host's own names (its entries and zones, /etc/sockslab/names.json). */
+  readonly names?: HostNames;
   /** socks.conf text of this host for `--use-socks-conf`, or null. */
   readonly socksConfText: string | null;
   readonly emit: (event: LabEvent) => void;
@@ -48,10 +51,10 @@ export function containerProbe(ctx: ContainerProbeContext, request: ProbeRequest
       net: ctx.net,
       origin: ctx.host,
       hosts: {
-        address: (name) => addressFrom(ctx.directory, ctx.host, name),
+        address: (name) => addressFrom(ctx.directory, ctx.host, name, ctx.names ?? []),
         serverPort: (name) => findHost(ctx.directory, name)?.serverPort,
       },
-      resolver: hostsResolver(ctx.directory),
+      resolver: hostNamesResolver(ctx.directory, ctx.names ?? []),
       // User files named in socks.conf, read from this host's own filesystem.
       userFiles: userFileReader((path) => {
         try {
