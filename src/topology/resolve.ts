@@ -436,7 +436,7 @@ function resolveNameEntries(
         );
         return;
       }
-      if (!DottedQuad.test(a)) {
+      if (!isDottedQuadShape(a)) {
         issue(Codes.Address, at, `name ${name}: host ${t} has no IPv4 address to resolve to (${a})`);
         return;
       }
