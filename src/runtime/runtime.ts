@@ -73,6 +73,8 @@ export interface Lab extends AsyncDisposable {
   readonly runtime: RuntimeName;
   readonly runId: string;
   readonly topology: ResolvedTopology;
+  /** Where the lab lives when that is not this process's machine alone (docker: the engine, as a DOCKER_HOST value). */
+  readonly engine?: string;
   host(name: string): LabHost;
   /** Every event seen so far (the lab keeps them for trace stitching). */
   events(): readonly LabEvent[];

@@ -164,6 +164,7 @@ export function register(program: Command): void {
         name: topology.name,
         runtime: lab.runtime,
         runId: lab.runId,
+        ...(lab.engine ? { engine: lab.engine } : {}),
         pid: process.pid,
         url: control.url,
         token: control.token,
@@ -172,7 +173,7 @@ export function register(program: Command): void {
       removeLabStateOnExit(statePath);
       process.stdout.write(`${labTable(lab)}\n\n`);
       process.stdout.write(
-        `lab ${topology.name} is up (runtime ${lab.runtime}, run ${lab.runId}); control ${control.url}, state ${statePath}\n` +
+        `lab ${topology.name} is up (runtime ${lab.runtime}, run ${lab.runId})${lab.engine ? ` on engine ${lab.engine}` : ''}; control ${control.url}, state ${statePath}\n` +
           `probe it: sockslab probe ${file} --from <host> --user <user> --connect <host:port> --send hello\n` +
           `Ctrl-C to tear it down\n`,
       );

@@ -1,5 +1,4 @@
 import { PassThrough } from 'node:stream';
-import type { StartedTestContainer } from 'testcontainers';
 import { InputError } from '../../common/errors.ts';
 import type { EventSink, LabEvent } from '../../common/events.ts';
 import type { HostModel, IdentdBehaviour, ResolvedTopology } from '../../topology/model.ts';
@@ -17,7 +16,7 @@ import {
 import type { DockerEngine } from './engine.ts';
 import { missingEvents } from './event-completeness.ts';
 import { bridgeName, isolateBridges } from './firewall.ts';
-import { HostContainer } from './host-container.ts';
+import { startHostContainer } from './host-container.ts';
 import { buildHostSpec, ImagePaths } from './host-spec.ts';
 import { containerName, labLabels } from './labels.ts';
 import { LogFollower } from './log-follower.ts';
@@ -48,7 +47,8 @@ export interface DockerLabOptions {
 
 interface RunningHost {
   readonly model: HostModel;
-  readonly container: StartedTestContainer;
+  /** The container's id on the lab's engine. */
+  readonly id: string;
   readonly follower: LogFollower;
 }
 
@@ -59,6 +59,8 @@ export class DockerLab implements Lab {
   readonly runtime = 'docker' as const;
   readonly runId: string;
   readonly topology: ResolvedTopology;
+  /** The engine every container and network of this lab is on (a DOCKER_HOST value). */
+  readonly engine: string;
   private readonly plan: NetworkPlan;
   private readonly hosts = new Map<string, RunningHost>();
   private readonly log: AgentEvents;
@@ -68,6 +70,7 @@ export class DockerLab implements Lab {
   isolated = false;
 
   constructor(private readonly options: DockerLabOptions) {
+    this.engine = options.engine.endpoint;
     this.runId = options.runId;
     this.topology = options.topology;
     this.plan = planNetworks(options.topology, options.runId);
@@ -103,27 +106,24 @@ export class DockerLab implements Lab {
   private async startHost0(model: HostModel): Promise<void> {
     const { engine, image, runId, topology, ownerPid } = this.options;
     const spec = buildHostSpec(topology, model, runId, this.options.timeouts);
-    const container = new HostContainer(image, engine)
-      .withName(containerName(runId, model.name))
-      .withHostname(model.name)
-      .withLabels(labLabels(runId, topology.name, model.name, ownerPid))
-      .withAutoCleanup(false)
-      .withSysctls({ 'net.ipv4.ip_forward': '0' })
-      .withDnsOptions(['timeout:1', 'attempts:1'])
-      .withCopyContentToContainer([{ content: JSON.stringify(spec), target: ImagePaths.spec, mode: 0o600 }]);
-    for (const i of model.interfaces) {
-      container.withStaticNetwork({
+    const id = await startHostContainer(engine, {
+      image,
+      name: containerName(runId, model.name),
+      hostname: model.name,
+      labels: labLabels(runId, topology.name, model.name, ownerPid),
+      // A host without interfaces gets no network at all, never Docker's default bridge.
+      attachments: model.interfaces.map((i) => ({
         network: this.dockerNetwork(i.network),
         address: i.address,
         aliases: [model.name],
-      });
-    }
-    // A host without interfaces must not land on Docker's default bridge.
-    if (model.interfaces.length === 0) container.withNetworkMode('none');
-    const started = await container.start();
+      })),
+      sysctls: { 'net.ipv4.ip_forward': '0' },
+      dnsOptions: ['timeout:1', 'attempts:1'],
+      file: { path: ImagePaths.spec, content: JSON.stringify(spec), mode: 0o600 },
+    });
     const follower = new LogFollower(`host ${model.name}`, (line) => this.onLine(line));
-    this.hosts.set(model.name, { model, container: started, follower });
-    await follower.attach(engine, started.getId());
+    this.hosts.set(model.name, { model, id, follower });
+    await follower.attach(engine, id);
     await withDeadline(follower.ready, this.options.readyTimeoutMs, `host ${model.name} was not ready`);
   }
 
@@ -150,7 +150,7 @@ export class DockerLab implements Lab {
 
   /** The container id of a host (for tests and diagnostics). */
   containerId(name: string): string {
-    return this.running(name).container.getId();
+    return this.running(name).id;
   }
 
   /** The Docker network name of a topology network. */
@@ -165,14 +165,14 @@ export class DockerLab implements Lab {
   /** Runs argv in a host as uid, handing each decoded stdout line to `onLine`; resolves with the exit code. */
   private async execLines(
     name: string,
-    uid: number,
+    uid: number | null,
     argv: readonly string[],
-    onLine: (line: AgentLine) => void,
+    onLine: (line: AgentLine) => void = () => {},
   ): Promise<{ exitCode: number; stderr: string; stdout: string }> {
     const d = this.options.engine.dockerode;
-    const exec = await d.getContainer(this.running(name).container.getId()).exec({
+    const exec = await d.getContainer(this.running(name).id).exec({
       Cmd: [...argv],
-      User: `${uid}:${uid}`,
+      ...(uid === null ? {} : { User: `${uid}:${uid}` }),
       AttachStdout: true,
       AttachStderr: true,
     });
@@ -241,12 +241,12 @@ export class DockerLab implements Lab {
   async dial(from: string, user: string, request: DialRequest): Promise<DialOutcome> {
     const origin = this.running(from);
     const uid = uidOf(origin.model, user);
-    const r = await origin.container.exec(
-      [ImagePaths.node, ImagePaths.agent, 'dial', JSON.stringify(request)],
-      {
-        user: `${uid}:${uid}`,
-      },
-    );
+    const r = await this.execLines(from, uid, [
+      ImagePaths.node,
+      ImagePaths.agent,
+      'dial',
+      JSON.stringify(request),
+    ]);
     try {
       return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as DialOutcome;
     } catch {
@@ -269,8 +269,12 @@ export class DockerLab implements Lab {
   }
 
   private async control(name: string, request: ControlRequest): Promise<ControlReply> {
-    const h = this.running(name);
-    const r = await h.container.exec([ImagePaths.node, ImagePaths.agent, 'ctl', JSON.stringify(request)]);
+    const r = await this.execLines(name, null, [
+      ImagePaths.node,
+      ImagePaths.agent,
+      'ctl',
+      JSON.stringify(request),
+    ]);
     const line = r.stdout.trim().split('\n').pop() ?? '';
     try {
       return JSON.parse(line) as ControlReply;
@@ -324,9 +328,7 @@ export class DockerLab implements Lab {
     if (this.cut.has(network)) return;
     this.cut.add(network);
     await Promise.all(
-      this.attached(network).map(({ host }) =>
-        net.disconnect({ Container: host.container.getId(), Force: true }),
-      ),
+      this.attached(network).map(({ host }) => net.disconnect({ Container: host.id, Force: true })),
     );
   }
 
@@ -336,7 +338,7 @@ export class DockerLab implements Lab {
     await Promise.all(
       this.attached(network).map(({ host, address }) =>
         net.connect({
-          Container: host.container.getId(),
+          Container: host.id,
           EndpointConfig: { IPAMConfig: { IPv4Address: address }, Aliases: [host.model.name] },
         }),
       ),
