@@ -52,6 +52,20 @@ interface RunningHost {
   readonly follower: LogFollower;
 }
 
+/**
+ * The host spec travels in the agent's environment (SOCKSLAB_HOST_SPEC: /proc/1/environ is
+ * root's alone, the agent drops it once read, and every exec blanks it): copying a file into a created container
+ * costs the engine a mount of its filesystem, half a second per host under load. A spec too
+ * large for one environment string (the kernel takes 128 KiB) goes as a file instead.
+ */
+const maxEnvSpec = 96 * 1024;
+const SpecEnv = 'SOCKSLAB_HOST_SPEC';
+function specDelivery(json: string) {
+  return Buffer.byteLength(json) <= maxEnvSpec
+    ? { env: { [SpecEnv]: json } }
+    : { file: { path: ImagePaths.spec, content: json, mode: 0o600 } };
+}
+
 const settleQuietMs = 40;
 const settleMaxMs = 3_000;
 
@@ -82,13 +96,19 @@ export class DockerLab implements Lab {
     try {
       const { engine, topology, runId, ownerPid, networkWaitMs } = this.options;
       await createNetworks(engine, this.plan, topology, runId, ownerPid, { waitMs: networkWaitMs });
-      this.isolated = await isolateBridges(
+      // The isolation rules go in while the hosts start: no host sends anything before its agent
+      // is ready, and the lab is handed out only once both are done.
+      const isolation = isolateBridges(
         runId,
         this.plan.networks.map((n) => bridgeName(n.dockerName)),
         this.options.unreachable ?? 'refused',
       );
       // allSettled: the sweep after a failure must not run while other hosts are still being created.
-      const started = await Promise.allSettled(topology.hosts.map((h) => this.startHost0(h)));
+      const [isolated, ...started] = await Promise.allSettled([
+        isolation,
+        ...topology.hosts.map((h) => this.startHost0(h)),
+      ]);
+      this.isolated = isolated?.status === 'fulfilled' && isolated.value === true;
       const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
     } catch (err) {
@@ -119,7 +139,7 @@ export class DockerLab implements Lab {
       })),
       sysctls: { 'net.ipv4.ip_forward': '0' },
       dnsOptions: ['timeout:1', 'attempts:1'],
-      file: { path: ImagePaths.spec, content: JSON.stringify(spec), mode: 0o600 },
+      ...specDelivery(JSON.stringify(spec)),
     });
     const follower = new LogFollower(`host ${model.name}`, (line) => this.onLine(line));
     this.hosts.set(model.name, { model, id, follower });
@@ -173,6 +193,8 @@ export class DockerLab implements Lab {
     const exec = await d.getContainer(this.running(name).id).exec({
       Cmd: [...argv],
       ...(uid === null ? {} : { User: `${uid}:${uid}` }),
+      // An exec inherits the container's environment: the host spec is the agent's alone.
+      Env: [`${SpecEnv}=`],
       AttachStdout: true,
       AttachStderr: true,
     });

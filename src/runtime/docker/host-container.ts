@@ -2,8 +2,8 @@ import type { DockerEngine } from './engine.ts';
 
 /**
  * One host container, made with the engine's API directly: create (first network and its fixed
- * address in the create call; API 1.41 takes one endpoint there), copy the host's spec file in,
- * connect the other networks, start. Not testcontainers' GenericContainer: its start() always
+ * address in the create call; API 1.41 takes one endpoint there), connect the other networks
+ * (and copy a large spec file in), start. Not testcontainers' GenericContainer: its start() always
  * talks to the process-wide discovered engine (a lab on another engine would be split across
  * two), and it adds an image-pull check, an inspect loop and a wait strategy per host that the
  * lab does not need (it waits for the agent's own `ready` line).
@@ -24,8 +24,10 @@ export interface HostContainerSpec {
   readonly sysctls: Readonly<Record<string, string>>;
   /** Resolver options: a name nobody answers for fails in about a second, not ten. */
   readonly dnsOptions: readonly string[];
-  /** A file written into the container before it starts (the host spec). */
-  readonly file: { readonly path: string; readonly content: string; readonly mode: number };
+  /** Environment of the container's first process (the host spec, when it is small enough). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** A file written into the container before it starts (the host spec, when it is not). */
+  readonly file?: { readonly path: string; readonly content: string; readonly mode: number };
 }
 
 const block = 512;
@@ -70,6 +72,7 @@ export async function startHostContainer(engine: DockerEngine, spec: HostContain
     Image: spec.image,
     Hostname: spec.hostname,
     Labels: { ...spec.labels },
+    ...(spec.env ? { Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`) } : {}),
     HostConfig: {
       NetworkMode: first ? first.network : 'none',
       Sysctls: { ...spec.sysctls },
@@ -85,15 +88,22 @@ export async function startHostContainer(engine: DockerEngine, spec: HostContain
         }
       : {}),
   });
-  await container.putArchive(tarOneFile(spec.file.path, Buffer.from(spec.file.content), spec.file.mode), {
-    path: '/',
-  });
-  for (const a of others) {
-    await d.getNetwork(a.network).connect({
-      Container: container.id,
-      EndpointConfig: { IPAMConfig: { IPv4Address: a.address }, Aliases: [...a.aliases] },
-    });
-  }
+  // Independent of each other: one round trip's wait instead of several.
+  await Promise.all([
+    ...(spec.file
+      ? [
+          container.putArchive(tarOneFile(spec.file.path, Buffer.from(spec.file.content), spec.file.mode), {
+            path: '/',
+          }),
+        ]
+      : []),
+    ...others.map((a) =>
+      d.getNetwork(a.network).connect({
+        Container: container.id,
+        EndpointConfig: { IPAMConfig: { IPv4Address: a.address }, Aliases: [...a.aliases] },
+      }),
+    ),
+  ]);
   await container.start();
   return container.id;
 }
