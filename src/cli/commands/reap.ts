@@ -53,9 +53,11 @@ export function register(program: Command): void {
             ? (await docker.listRuns(engine)).filter((r) => all || !docker.ownerAlive(r.ownerPid))
             : await docker.reapRuns(engine, { all });
           for (const r of runs) {
-            out(
-              `${verb} docker run ${r.runId}${on} (${r.topology}, owner pid ${r.ownerPid ?? '?'}): ${r.containers} containers, ${r.networks} networks`,
-            );
+            const what = `docker run ${r.runId}${on} (${r.topology}, owner pid ${r.ownerPid ?? '?'}): ${r.containers} containers, ${r.networks} networks`;
+            if (r.error) {
+              process.stderr.write(`could not remove ${what}: ${r.error}\n`);
+              process.exitCode = 1;
+            } else out(`${verb} ${what}`);
           }
         } catch (err) {
           process.stderr.write(

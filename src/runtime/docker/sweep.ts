@@ -14,10 +14,14 @@ export interface RunSummary {
   readonly ownerPid: number | null;
   readonly containers: number;
   readonly networks: number;
+  /** reapRuns: why this run could not be removed (it is still there). */
+  readonly error?: string;
 }
 
+/** Already removed or being removed: by the engine's status code (the message holds hex ids, where "404" can occur). */
 function isGone(err: unknown): boolean {
-  return /no such|not found|is already in progress|404|409/i.test(String(err));
+  const status = (err as { statusCode?: number } | null)?.statusCode;
+  return status === 404 || status === 409 || /no such|not found|is already in progress/i.test(String(err));
 }
 
 /**
@@ -149,12 +153,20 @@ export async function reapRuns(
 ): Promise<RunSummary[]> {
   const runs = await listRuns(engine);
   const doomed = runs.filter((r) => options.all === true || !ownerAlive(r.ownerPid));
+  const out: RunSummary[] = [];
   for (const r of doomed) {
-    if (r.runId === '(no run id)') await removeByFilter(engine, `${LabLabel.lab}=true`);
-    else await removeRun(engine, r.runId);
+    // One run the engine will not let go (dockerd 20.10 can keep a stale endpoint on a network
+    // after its containers are gone: "has active endpoints") must not keep the others.
+    try {
+      if (r.runId === '(no run id)') await removeByFilter(engine, `${LabLabel.lab}=true`);
+      else await removeRun(engine, r.runId);
+      out.push(r);
+    } catch (err) {
+      out.push({ ...r, error: err instanceof Error ? err.message : String(err) });
+    }
   }
   // Isolation rules of runs that have no network any more (their process died mid-teardown).
   const live = new Set(runs.filter((r) => !doomed.includes(r)).map((r) => r.runId));
   await removeIsolation(null, (runId) => live.has(runId));
-  return doomed;
+  return out;
 }
