@@ -29,6 +29,8 @@ function write(line: AgentLine): void {
 
 function loadSpec(argv: readonly string[]): HostSpec {
   const inline = process.env.SOCKSLAB_HOST_SPEC;
+  // Read once and dropped: the server and the echo services this agent starts need not see it.
+  delete process.env.SOCKSLAB_HOST_SPEC;
   if (inline) return JSON.parse(inline) as HostSpec;
   const i = argv.indexOf('--spec');
   const file = i >= 0 ? argv[i + 1] : ImagePaths.spec;

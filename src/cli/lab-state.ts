@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { processAlive } from '../common/process-alive.ts';
 import type { LabControlState } from '../runtime/lab-control.ts';
@@ -50,4 +50,27 @@ export async function removeLabState(file: string): Promise<void> {
  */
 export function removeLabStateOnExit(file: string): void {
   process.once('exit', () => rmSync(file, { force: true }));
+}
+
+/**
+ * Every state file in `dir` as written, its process alive or not (a lab killed with SIGKILL
+ * leaves its file): what `sockslab reap` reads to find the engines labs were brought up on.
+ */
+export async function recordedLabStates(dir: string): Promise<{ file: string; state: LabControlState }[]> {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((f) => f.endsWith('.json'));
+  } catch {
+    return [];
+  }
+  const out: { file: string; state: LabControlState }[] = [];
+  for (const name of names.sort()) {
+    const file = path.join(dir, name);
+    try {
+      out.push({ file, state: JSON.parse(await readFile(file, 'utf8')) as LabControlState });
+    } catch {
+      // Not a state file of ours (or half written): nothing to learn from it.
+    }
+  }
+  return out;
 }

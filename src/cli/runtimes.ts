@@ -8,9 +8,22 @@ import type { Runtime, RuntimeName } from '../runtime/runtime.ts';
  * build rewrites them to `.js` like every other import.
  */
 const optional: Record<Exclude<RuntimeName, 'local'>, () => Promise<Runtime>> = {
-  docker: async () => (await import('../runtime/docker/index.ts')).createDockerRuntime(),
+  docker: async () => {
+    const docker = await import('../runtime/docker/index.ts');
+    return docker.createDockerRuntime({ connect: docker.engineAt(dockerEndpoint(docker)) });
+  },
   netns: async () => (await import('../runtime/netns/index.ts')).createNetnsRuntime(),
 };
+
+type DockerModule = typeof import('../runtime/docker/index.ts');
+
+/**
+ * The engine DOCKER_HOST names (Docker's own default socket when unset), for every command that
+ * talks to Docker: the lab, its image build and the sweep by label all go to this one engine.
+ */
+export function dockerEndpoint(docker: DockerModule, env: NodeJS.ProcessEnv = process.env) {
+  return docker.parseDockerHost(env.DOCKER_HOST, { tlsVerify: env.DOCKER_TLS_VERIFY ?? '' });
+}
 
 export async function runtimeRegistry(name: string): Promise<RuntimeRegistry> {
   const registry = new RuntimeRegistry();

@@ -15,6 +15,8 @@ export interface LabControlState {
   readonly name: string;
   readonly runtime: string;
   readonly runId: string;
+  /** Docker: the engine the lab lives on (a DOCKER_HOST value), so `down`/`reap` reach that engine. */
+  readonly engine?: string;
   readonly pid: number;
   readonly url: string;
   readonly token: string;

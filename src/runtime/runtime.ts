@@ -88,6 +88,8 @@ export interface Lab extends AsyncDisposable {
   readonly topology: ResolvedTopology;
   /** The shorter timers the lab was started with (UpOptions.timeouts); absent = the spec's. */
   readonly timeouts?: LabTimeouts | undefined;
+  /** Where the lab lives when that is not this process's machine alone (docker: the engine, as a DOCKER_HOST value). */
+  readonly engine?: string;
   host(name: string): LabHost;
   /** Every event seen so far (the lab keeps them for trace stitching). */
   events(): readonly LabEvent[];

@@ -1,6 +1,6 @@
 /**
- * How long a 10-host topology takes to come up and go down on the Docker runtime (target: up
- * under 5 s, down under 3 s), and what one probe through a two-hop cascade costs. The image is
+ * How long a 10-host topology takes to come up and go down on the Docker runtime (issue 18 goal: up
+ * under 3 s, down under 1.5 s), and what one probe through a two-hop cascade costs. The image is
  * built (or found) first and not counted. Prints the figures; not a test.
  *
  *   npm run build && npx tsx test/bench/docker-up.bench.ts      (DOCKER_UP_ROUNDS=5)

@@ -4,13 +4,16 @@ import { InputError } from '../../common/errors.ts';
 import { processAlive } from '../../common/process-alive.ts';
 import { controlDown, type LabControlState } from '../../runtime/lab-control.ts';
 import { readLabState, removeLabState, stateDir, stateFile } from '../lab-state.ts';
+import { dockerEndpoint } from '../runtimes.ts';
 
 /**
  * `sockslab down [NAME | RUN-ID ...]` — take labs down.
  * - A lab that `sockslab up` is serving (any runtime) is asked to stop through its control
  *   endpoint, and we wait for its process to end; with no names, every such lab in the state dir.
  * - A Docker run id whose `up` process is gone is removed by label (containers, networks, the
- *   run's isolation rules). `sockslab reap` does that for every run whose owner died.
+ *   run's isolation rules) on the engine DOCKER_HOST names; a served lab that does not stop is
+ *   removed on the engine its state file recorded. `sockslab reap` does that for every run whose
+ *   owner died.
  */
 
 interface DownFlags {
@@ -33,10 +36,18 @@ async function runningLabs(dir: string): Promise<LabControlState[]> {
   return labs;
 }
 
-async function removeDockerRun(runId: string): Promise<{ containers: number; networks: number }> {
+/**
+ * Removes a Docker run by label on the engine its lab lives on: the one its state file recorded,
+ * else the one DOCKER_HOST names now.
+ */
+async function removeDockerRun(
+  runId: string,
+  engine?: string,
+): Promise<{ containers: number; networks: number }> {
   // Loaded only when a Docker run is named: taking a local lab down needs no container code.
   const docker = await import('../../runtime/docker/index.ts');
-  return docker.removeRun(await docker.dockerEngine(), runId);
+  const endpoint = engine ? docker.parseDockerHost(engine) : dockerEndpoint(docker);
+  return docker.removeRun(await docker.dockerEngine(docker.engineAt(endpoint)), runId);
 }
 
 /** Asks a served lab to stop and waits for its `up` process to end; a hung one is removed by label. */
@@ -55,7 +66,7 @@ async function stopServed(state: LabControlState, file: string, timeoutMs: numbe
       `lab ${state.name} (pid ${state.pid}) did not stop; kill ${state.pid}`,
     );
   }
-  const removed = await removeDockerRun(state.runId);
+  const removed = await removeDockerRun(state.runId, state.engine);
   await removeLabState(file);
   return `down ${state.name} (run ${state.runId}): its process (pid ${state.pid}) did not stop; removed ${removed.containers} containers, ${removed.networks} networks`;
 }

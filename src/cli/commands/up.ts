@@ -167,6 +167,7 @@ export function register(program: Command): void {
         name: topology.name,
         runtime: lab.runtime,
         runId: lab.runId,
+        ...(lab.engine ? { engine: lab.engine } : {}),
         pid: process.pid,
         url: control.url,
         token: control.token,
@@ -180,7 +181,7 @@ export function register(program: Command): void {
           `standing faults: ${topology.faults.map((f) => f.id).join('; ')}\n${faultSupportText(await lab.faultSupport())}\n\n`,
         );
       process.stdout.write(
-        `lab ${topology.name} is up (runtime ${lab.runtime}, run ${lab.runId}); control ${control.url}, state ${statePath}\n` +
+        `lab ${topology.name} is up (runtime ${lab.runtime}, run ${lab.runId})${lab.engine ? ` on engine ${lab.engine}` : ''}; control ${control.url}, state ${statePath}\n` +
           `probe it: sockslab probe ${file} --from <host> --user <user> --connect <host:port> --send hello\n` +
           `Ctrl-C to tear it down\n`,
       );

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
-import type { StartedTestContainer } from 'testcontainers';
 import { InputError } from '../../common/errors.ts';
 import type { EventSink, LabEvent } from '../../common/events.ts';
 import type { LinkFault } from '../../topology/link-faults.ts';
@@ -13,7 +12,7 @@ import type { FaultSupport, Lab, LabHost, LabTimeouts, ProbeOutcome, ProbeReques
 import type { AgentLine, ControlReply, ControlRequest, DialOutcome, DialRequest } from './agent-protocol.ts';
 import type { DockerEngine } from './engine.ts';
 import { bridgeName, isolateBridges } from './firewall.ts';
-import { HostContainer } from './host-container.ts';
+import { startHostContainer } from './host-container.ts';
 import { buildHostSpec, ImagePaths } from './host-spec.ts';
 import { containerName, labLabels } from './labels.ts';
 import { LogFollower } from './log-follower.ts';
@@ -44,8 +43,23 @@ export interface DockerLabOptions {
 
 interface RunningHost {
   readonly model: HostModel;
-  readonly container: StartedTestContainer;
+  /** The container's id on the lab's engine. */
+  readonly id: string;
   readonly follower: LogFollower;
+}
+
+/**
+ * The host spec travels in the agent's environment (SOCKSLAB_HOST_SPEC: /proc/1/environ is
+ * root's alone, the agent drops it once read, and every exec blanks it): copying a file into a created container
+ * costs the engine a mount of its filesystem, half a second per host under load. A spec too
+ * large for one environment string (the kernel takes 128 KiB) goes as a file instead.
+ */
+const maxEnvSpec = 96 * 1024;
+const SpecEnv = 'SOCKSLAB_HOST_SPEC';
+function specDelivery(json: string) {
+  return Buffer.byteLength(json) <= maxEnvSpec
+    ? { env: { [SpecEnv]: json } }
+    : { file: { path: ImagePaths.spec, content: json, mode: 0o600 } };
 }
 
 const settleQuietMs = 10;
@@ -58,6 +72,8 @@ export class DockerLab implements Lab {
     return this.options.timeouts;
   }
   readonly topology: ResolvedTopology;
+  /** The engine every container and network of this lab is on (a DOCKER_HOST value). */
+  readonly engine: string;
   private readonly plan: NetworkPlan;
   private readonly hosts = new Map<string, RunningHost>();
   private readonly log: AgentEvents;
@@ -72,6 +88,7 @@ export class DockerLab implements Lab {
   private readonly pids = new Map<string, number>();
 
   constructor(private readonly options: DockerLabOptions) {
+    this.engine = options.engine.endpoint;
     this.runId = options.runId;
     this.topology = options.topology;
     this.plan = planNetworks(options.topology, options.runId);
@@ -87,9 +104,7 @@ export class DockerLab implements Lab {
   private async pidOf(host: string): Promise<number> {
     const known = this.pids.get(host);
     if (known !== undefined) return known;
-    const info = await this.options.engine.dockerode
-      .getContainer(this.running(host).container.getId())
-      .inspect();
+    const info = await this.options.engine.dockerode.getContainer(this.running(host).id).inspect();
     const pid = info.State?.Pid ?? 0;
     if (!(pid > 0) || !existsSync(`/proc/${pid}/ns/net`))
       throw new Error(
@@ -112,13 +127,19 @@ export class DockerLab implements Lab {
     try {
       const { engine, topology, runId, ownerPid, networkWaitMs } = this.options;
       await createNetworks(engine, this.plan, topology, runId, ownerPid, { waitMs: networkWaitMs });
-      this.isolated = await isolateBridges(
+      // The isolation rules go in while the hosts start: no host sends anything before its agent
+      // is ready, and the lab is handed out only once both are done.
+      const isolation = isolateBridges(
         runId,
         this.plan.networks.map((n) => bridgeName(n.dockerName)),
         this.options.unreachable ?? 'refused',
       );
       // allSettled: the sweep after a failure must not run while other hosts are still being created.
-      const started = await Promise.allSettled(topology.hosts.map((h) => this.startHost0(h)));
+      const [isolated, ...started] = await Promise.allSettled([
+        isolation,
+        ...topology.hosts.map((h) => this.startHost0(h)),
+      ]);
+      this.isolated = isolated?.status === 'fulfilled' && isolated.value === true;
       const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
       if (topology.faults?.length) await this.setFaults(topology.faults);
@@ -137,27 +158,24 @@ export class DockerLab implements Lab {
   private async startHost0(model: HostModel): Promise<void> {
     const { engine, image, runId, topology, ownerPid } = this.options;
     const spec = buildHostSpec(topology, model, runId, this.options.timeouts);
-    const container = new HostContainer(image, engine)
-      .withName(containerName(runId, model.name))
-      .withHostname(model.name)
-      .withLabels(labLabels(runId, topology.name, model.name, ownerPid))
-      .withAutoCleanup(false)
-      .withSysctls({ 'net.ipv4.ip_forward': '0' })
-      .withDnsOptions(['timeout:1', 'attempts:1'])
-      .withCopyContentToContainer([{ content: JSON.stringify(spec), target: ImagePaths.spec, mode: 0o600 }]);
-    for (const i of model.interfaces) {
-      container.withStaticNetwork({
+    const id = await startHostContainer(engine, {
+      image,
+      name: containerName(runId, model.name),
+      hostname: model.name,
+      labels: labLabels(runId, topology.name, model.name, ownerPid),
+      // A host without interfaces gets no network at all, never Docker's default bridge.
+      attachments: model.interfaces.map((i) => ({
         network: this.dockerNetwork(i.network),
         address: i.address,
         aliases: [model.name],
-      });
-    }
-    // A host without interfaces must not land on Docker's default bridge.
-    if (model.interfaces.length === 0) container.withNetworkMode('none');
-    const started = await container.start();
+      })),
+      sysctls: { 'net.ipv4.ip_forward': '0' },
+      dnsOptions: ['timeout:1', 'attempts:1'],
+      ...specDelivery(JSON.stringify(spec)),
+    });
     const follower = new LogFollower(`host ${model.name}`, (line) => this.onLine(line));
-    this.hosts.set(model.name, { model, container: started, follower });
-    await follower.attach(engine, started.getId());
+    this.hosts.set(model.name, { model, id, follower });
+    await follower.attach(engine, id);
     await withDeadline(follower.ready, this.options.readyTimeoutMs, `host ${model.name} was not ready`);
   }
 
@@ -184,7 +202,7 @@ export class DockerLab implements Lab {
 
   /** The container id of a host (for tests and diagnostics). */
   containerId(name: string): string {
-    return this.running(name).container.getId();
+    return this.running(name).id;
   }
 
   /** The Docker network name of a topology network. */
@@ -196,13 +214,51 @@ export class DockerLab implements Lab {
     return this.log.list();
   }
 
+  /** Runs argv in a host as uid (null: root) to its end; resolves with its exit code and output. */
+  private async execLines(
+    name: string,
+    uid: number | null,
+    argv: readonly string[],
+  ): Promise<{ exitCode: number; stderr: string; stdout: string }> {
+    const d = this.options.engine.dockerode;
+    const exec = await d.getContainer(this.running(name).id).exec({
+      Cmd: [...argv],
+      ...(uid === null ? {} : { User: `${uid}:${uid}` }),
+      // An exec inherits the container's environment: the host spec is the agent's alone.
+      Env: [`${SpecEnv}=`],
+      AttachStdout: true,
+      AttachStderr: true,
+    });
+    const stream = await exec.start({ Detach: false, Tty: false });
+    const out = new PassThrough();
+    const err = new PassThrough();
+    d.modem.demuxStream(stream, out, err);
+    let stdout = '';
+    let stderr = '';
+    out.setEncoding('utf8');
+    err.setEncoding('utf8');
+    out.on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    err.on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    await new Promise<void>((resolve, reject) => {
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', reject);
+    });
+    const info = await exec.inspect();
+    return { exitCode: info.ExitCode ?? -1, stderr, stdout };
+  }
+
   /**
    * `host-agent probes` in a host as `uid`, by one `docker exec` with its stdin attached: requests
    * go down the exec's stream, answers come back on its stdout.
    */
   private openProber(name: string, uid: number): ProberChannel {
     const d = this.options.engine.dockerode;
-    const id = this.running(name).container.getId();
+    const id = this.running(name).id;
     const out = new PassThrough();
     const err = new PassThrough();
     out.setEncoding('utf8');
@@ -215,6 +271,8 @@ export class DockerLab implements Lab {
       const exec = await d.getContainer(id).exec({
         Cmd: [ImagePaths.node, ImagePaths.agent, 'probes'],
         User: `${uid}:${uid}`,
+        // An exec inherits the container's environment: the host spec is the agent's alone.
+        Env: [`${SpecEnv}=`],
         AttachStdin: true,
         AttachStdout: true,
         AttachStderr: true,
@@ -303,8 +361,12 @@ export class DockerLab implements Lab {
   }
 
   private async control(name: string, request: ControlRequest): Promise<ControlReply> {
-    const h = this.running(name);
-    const r = await h.container.exec([ImagePaths.node, ImagePaths.agent, 'ctl', JSON.stringify(request)]);
+    const r = await this.execLines(name, null, [
+      ImagePaths.node,
+      ImagePaths.agent,
+      'ctl',
+      JSON.stringify(request),
+    ]);
     const line = r.stdout.trim().split('\n').pop() ?? '';
     try {
       return JSON.parse(line) as ControlReply;
@@ -358,9 +420,7 @@ export class DockerLab implements Lab {
     if (this.cut.has(network)) return;
     this.cut.add(network);
     await Promise.all(
-      this.attached(network).map(({ host }) =>
-        net.disconnect({ Container: host.container.getId(), Force: true }),
-      ),
+      this.attached(network).map(({ host }) => net.disconnect({ Container: host.id, Force: true })),
     );
   }
 
@@ -370,7 +430,7 @@ export class DockerLab implements Lab {
     await Promise.all(
       this.attached(network).map(({ host, address }) =>
         net.connect({
-          Container: host.container.getId(),
+          Container: host.id,
           EndpointConfig: { IPAMConfig: { IPv4Address: address }, Aliases: [host.model.name] },
         }),
       ),

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { access } from 'node:fs/promises';
 import { execa } from 'execa';
 
 /**
@@ -72,12 +73,29 @@ function line(op: '-I' | '-D', rule: readonly string[]): string {
   return [op, ...rule.map((w) => (/^[\w.:!/+-]+$/.test(w) ? w : `"${w}"`))].join(' ');
 }
 
-/** Installs the rules of one lab; returns false when iptables could not be used (the lab goes on). */
+/** Whether a network interface of that name exists in this process's network namespace. */
+async function isLocalInterface(name: string): Promise<boolean> {
+  try {
+    await access(`/sys/class/net/${name}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Installs the rules of one lab; returns false when iptables could not be used (the lab goes on).
+ * Only where the lab's bridges are: an engine on another machine (or in another network
+ * namespace, DOCKER_HOST) keeps its bridges out of reach of this machine's iptables, and its own
+ * isolation rules apply there; off-network connects then time out instead of failing at once.
+ */
 export async function isolateBridges(
   runId: string,
   bridges: readonly string[],
   unreachable: Unreachable = 'refused',
 ): Promise<boolean> {
+  const local = (await Promise.all(bridges.map(isLocalInterface))).every(Boolean);
+  if (bridges.length === 0 || !local) return false;
   const all = bridges.flatMap((b) => rules(runId, b, unreachable));
   if (await restore(all.map((r) => line('-I', r)))) return true;
   // No iptables-restore: one call per rule.

@@ -42,8 +42,24 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Shared libraries of the node binary, from ldd (the scratch image has none of its own). */
+/**
+ * Shared libraries of the node binary, from ldd (the scratch image has none of its own); asked
+ * once per binary, size and time per process (every `up` checks the image).
+ */
+const lddCache = new Map<string, Promise<string[]>>();
 async function librariesOf(binary: string): Promise<string[]> {
+  const st = await fs.stat(binary);
+  const key = `${binary} ${st.size} ${st.mtimeMs}`;
+  let p = lddCache.get(key);
+  if (!p) {
+    p = lddOf(binary);
+    lddCache.set(key, p);
+    p.catch(() => lddCache.delete(key));
+  }
+  return p;
+}
+
+async function lddOf(binary: string): Promise<string[]> {
   const { stdout } = await execa('ldd', [binary]);
   const libs = new Set<string>();
   for (const m of stdout.matchAll(/(\/[^\s)]+)/g)) if (m[1]) libs.add(m[1]);
@@ -167,19 +183,36 @@ export async function baseHash(inputs: ImageInputs): Promise<string> {
   return h.digest('hex').slice(0, 16);
 }
 
+/**
+ * The last content hash of dist/, with what every file's stat said then: an `up` in a process
+ * that already hashed an unchanged tree (a bench, diff --confirm, a test file) reads no file.
+ */
+let lastDist: { readonly key: string; readonly hash: string } | undefined;
+
 /** Hash of the host image: its base plus dist/ and package.json by content. */
 export async function inputsHash(inputs: ImageInputs, base?: string): Promise<string> {
-  const h = createHash('sha256');
-  h.update(`sockslab-host-image v3 ${base ?? (await baseHash(inputs))}\n`);
-  h.update(await fs.readFile(join(inputs.root, 'package.json')));
+  const baseText = base ?? (await baseHash(inputs));
   const files: string[] = [];
   await walk(join(inputs.root, 'dist'), files);
   files.sort();
+  const stats = await Promise.all(
+    [join(inputs.root, 'package.json'), ...files].map(async (f) => {
+      const st = await fs.stat(f);
+      return `${f} ${st.size} ${st.mtimeMs} ${st.ino}`;
+    }),
+  );
+  const key = `${baseText}\n${stats.join('\n')}`;
+  if (lastDist?.key === key) return lastDist.hash;
+  const h = createHash('sha256');
+  h.update(`sockslab-host-image v3 ${baseText}\n`);
+  h.update(await fs.readFile(join(inputs.root, 'package.json')));
   for (const f of files) {
     h.update(`\n${relative(inputs.root, f)}\n`);
     h.update(await fs.readFile(f));
   }
-  return h.digest('hex').slice(0, 16);
+  const hash = h.digest('hex').slice(0, 16);
+  lastDist = { key, hash };
+  return hash;
 }
 
 /** Hard-links a tree (same filesystem) or copies it; symlinks are recreated as they are. */

@@ -26,7 +26,10 @@ import { ensureImage } from './image.ts';
  */
 
 export interface DockerRuntimeOptions {
-  /** How to reach the engine (default: testcontainers' discovery, DOCKER_HOST or the local socket). */
+  /**
+   * How to reach the engine (default: testcontainers' discovery, DOCKER_HOST or the local
+   * socket); the CLI passes `engineAt(parseDockerHost(DOCKER_HOST))`.
+   */
   readonly connect?: EngineConnector;
   /** Wait this long for overlapping subnets held by another lab to be released. */
   readonly networkWaitMs?: number;
@@ -63,7 +66,8 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): Runtime
 export const dockerRuntime: Runtime = createDockerRuntime();
 
 export { DockerLab } from './docker-lab.ts';
-export { type DockerEngine, type EngineConnector, engine as dockerEngine } from './engine.ts';
+export { DefaultDockerHost, type EngineEndpoint, parseDockerHost } from './endpoint.ts';
+export { type DockerEngine, type EngineConnector, engine as dockerEngine, engineAt } from './engine.ts';
 export { BaseRepository, ensureBaseImage, ensureImage, ImageLabel, ImageRepository } from './image.ts';
 export { LabLabel } from './labels.ts';
 export { listRuns, ownerAlive, type RunSummary, reapRuns, removeRun } from './sweep.ts';

@@ -14,48 +14,96 @@ export interface RunSummary {
   readonly ownerPid: number | null;
   readonly containers: number;
   readonly networks: number;
+  /** reapRuns: why this run could not be removed (it is still there). */
+  readonly error?: string;
 }
 
+/** Already removed or being removed: by the engine's status code (the message holds hex ids, where "404" can occur). */
 function isGone(err: unknown): boolean {
-  return /no such|not found|is already in progress|404|409/i.test(String(err));
+  const status = (err as { statusCode?: number } | null)?.statusCode;
+  return status === 404 || status === 409 || /no such|not found|is already in progress/i.test(String(err));
 }
 
+/**
+ * Removes every container and network carrying `label`. Every host gets SIGKILL at once (the lab
+ * is being thrown away: a graceful stop costs a grace period per host); each network goes as soon
+ * as the containers on it are gone, so the engine's serial network teardown overlaps the rest.
+ * `afterKill` runs once nothing of the run is alive any more (its isolation rules).
+ */
 async function removeByFilter(
   engine: DockerEngine,
   label: string,
+  afterKill: () => Promise<void> = async () => {},
 ): Promise<{ containers: number; networks: number }> {
   const d = engine.dockerode;
-  const containers = await d.listContainers({ all: true, filters: { label: [label] } });
-  await Promise.all(
-    containers.map(async (c) => {
-      try {
-        // SIGKILL: the lab is being thrown away, and a graceful stop costs a second per host.
-        await d.getContainer(c.Id).remove({ force: true, v: true });
-      } catch (err) {
-        if (!isGone(err)) throw err;
-      }
-    }),
+  const filters = { label: [label] };
+  const [containers, networks] = await Promise.all([
+    d.listContainers({ all: true, filters }),
+    d.listNetworks({ filters }),
+  ]);
+  const killed = containers.map((c) =>
+    c.State === 'running'
+      ? d
+          .getContainer(c.Id)
+          .kill({ signal: 'SIGKILL' })
+          .then(
+            () => {},
+            (err: unknown) => {
+              if (!isGone(err) && !/is not running/i.test(String(err))) throw err;
+            },
+          )
+      : Promise.resolve(),
   );
-  const networks = await d.listNetworks({ filters: { label: [label] } });
-  await Promise.all(
-    networks.map(async (n) => {
-      try {
-        await d.getNetwork(n.Id).remove();
-      } catch (err) {
-        if (!isGone(err)) throw err;
-      }
-    }),
+  const removed = new Map(
+    containers.map((c, i) => [
+      c.Id,
+      (async () => {
+        await killed[i];
+        try {
+          await d.getContainer(c.Id).remove({ force: true, v: true });
+        } catch (err) {
+          if (!isGone(err)) throw err;
+        }
+      })(),
+    ]),
   );
-  return { containers: containers.length, networks: networks.length };
+  const cleanup = Promise.all(killed).then(afterKill);
+  const networksGone = networks.map(async (n) => {
+    const on = containers.filter((c) =>
+      Object.values(c.NetworkSettings?.Networks ?? {}).some((e) => e.NetworkID === n.Id),
+    );
+    await Promise.all(on.map((c) => removed.get(c.Id)));
+    try {
+      await d.getNetwork(n.Id).remove();
+    } catch (err) {
+      if (!isGone(err)) throw err;
+    }
+  });
+  // allSettled first: nothing is left half-way in flight when one step fails.
+  const outcomes = await Promise.allSettled([...removed.values(), ...networksGone, cleanup]);
+  const failed = outcomes.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  // A network created after the listing (a start racing a teardown) goes in a second pass.
+  const late = await d.listNetworks({ filters });
+  await Promise.all(
+    late.map((n) =>
+      d
+        .getNetwork(n.Id)
+        .remove()
+        .catch((err: unknown) => {
+          if (!isGone(err)) throw err;
+        }),
+    ),
+  );
+  return { containers: containers.length, networks: networks.length + late.length };
 }
 
 export async function removeRun(
   engine: DockerEngine,
   runId: string,
 ): Promise<{ containers: number; networks: number }> {
-  const removed = await removeByFilter(engine, `${LabLabel.run}=${runId}`);
-  await removeIsolation(runId);
-  return removed;
+  // The run's isolation rules go while the engine removes its containers (they are dead by then).
+  return removeByFilter(engine, `${LabLabel.run}=${runId}`, () => removeIsolation(runId));
 }
 
 /** Every lab on this engine, grouped by run id. */
@@ -105,12 +153,20 @@ export async function reapRuns(
 ): Promise<RunSummary[]> {
   const runs = await listRuns(engine);
   const doomed = runs.filter((r) => options.all === true || !ownerAlive(r.ownerPid));
+  const out: RunSummary[] = [];
   for (const r of doomed) {
-    if (r.runId === '(no run id)') await removeByFilter(engine, `${LabLabel.lab}=true`);
-    else await removeRun(engine, r.runId);
+    // One run the engine will not let go (dockerd 20.10 can keep a stale endpoint on a network
+    // after its containers are gone: "has active endpoints") must not keep the others.
+    try {
+      if (r.runId === '(no run id)') await removeByFilter(engine, `${LabLabel.lab}=true`);
+      else await removeRun(engine, r.runId);
+      out.push(r);
+    } catch (err) {
+      out.push({ ...r, error: err instanceof Error ? err.message : String(err) });
+    }
   }
   // Isolation rules of runs that have no network any more (their process died mid-teardown).
   const live = new Set(runs.filter((r) => !doomed.includes(r)).map((r) => r.runId));
   await removeIsolation(null, (runId) => live.has(runId));
-  return doomed;
+  return out;
 }
