@@ -1,5 +1,6 @@
 import type { ClientConfig, RouteConfig, ServerConfig } from '../config/ast.ts';
 import { linesCompared } from '../policy/first-match.ts';
+import { ConfigsInPlace } from '../scenario/config-undo.ts';
 import type { ScenarioCase } from '../scenario/model.ts';
 import type { Trace, TraceHop } from '../scenario/trace.ts';
 import type { ConfigText, HostModel, ResolvedTopology } from '../topology/model.ts';
@@ -236,8 +237,15 @@ export function ruleCoverage(
   const byKey = new Map(slots.map((s) => [slotKey(s.host.name, s.file, s.usedBy), s]));
   const world = new LabWorld(topology, configs);
   const uncounted: RuleCoverage['uncounted'][number][] = [];
+  // Configs a case replaced go back after it unless it says `keep` (config-undo.ts), as in the lab
+  // and in `check`: without that, every later case would count as decided under a replaced text.
+  const inPlace = new ConfigsInPlace(topology);
   for (const { case: c, trace } of cases) {
-    for (const s of c.steps) world.apply(s);
+    const undo = inPlace.undoFor(c);
+    for (const s of c.steps) {
+      world.apply(s);
+      inPlace.follow(s);
+    }
     for (const hit of traceHits(trace)) {
       const slot = byKey.get(slotKey(hit.host, hit.file, hit.usedBy));
       if (!slot || !sameRules(inForce(world, slot), slot.config)) {
@@ -252,7 +260,10 @@ export function ruleCoverage(
       for (const l of compared) push(slot.reached, l.line, c.name);
       if (hit.line !== null) push(slot.decided, hit.line, c.name);
     }
-    for (const s of c.cleanup) world.apply(s);
+    for (const s of [...c.cleanup, ...undo]) {
+      world.apply(s);
+      inPlace.follow(s);
+    }
   }
 
   const files: FileCoverage[] = slots.map((slot) => {

@@ -243,3 +243,40 @@ test('a BIND that found no sockd.route line was compared with every line of it',
     ],
   );
 });
+
+const replacedThenPutBack = `
+topology: planted
+cases:
+  - name: with s's sockd.conf replaced, x is refused by the new text
+    from: c
+    user: x
+    connect: e:7
+    steps:
+      - replaceConfig: { host: s, file: sockd.conf, text: "deny 0.0.0.0 0.0.0.0\\n", reloaded: true }
+    expect: { reply: rejected }
+  - name: put back after that case, the original first line grants x again
+    from: c
+    user: x
+    connect: e:7
+    expect: { reply: granted }
+`;
+
+test('a config a case replaced without keep is put back for coverage too: the next case counts against the original lines', async (t) => {
+  const { topology, configs } = await parseTopologyText(planted, `${projectRoot}topologies/planted.yaml`);
+  const scenario = resolveScenario(
+    parseScenarioText(replacedThenPutBack, 'put-back.scenario.yaml'),
+    topology,
+  );
+  const { coverage, cases } = await checkTopology(topology, configs, scenario.cases, 'planted.yaml');
+  t.deepEqual(
+    cases.map((c) => c.prediction.reply),
+    [91, 90],
+  );
+  // Only the first case decided under a replaced text; the second is counted at s sockd.conf:1.
+  t.deepEqual(
+    coverage.uncounted.map((u) => [u.case, u.host, u.file, u.line]),
+    [[scenario.cases[0]!.name, 's', 'sockd.conf', 1]],
+  );
+  const s = coverage.hosts.find((h) => h.host === 's')!.files.find((f) => f.file === 'sockd.conf')!;
+  t.deepEqual(s.lines.find((l) => l.line === 1)?.decided, [scenario.cases[1]!.name]);
+});
