@@ -95,6 +95,7 @@ export class SocksServer implements AsyncDisposable {
       passwd,
       timers,
       clock,
+      keepAliveMs: options.keepAliveMs ?? DefaultKeepAliveMs,
       upstreamPort: options.upstreamPort ?? 1080,
       defaultServer: options.defaultServer,
       multihomed: options.multihomed ?? (options.rules.route !== undefined && options.rules.route !== null),
@@ -122,7 +123,7 @@ export class SocksServer implements AsyncDisposable {
   /** Bind the listen address and serve (standalone mode). */
   async start(): Promise<Listener> {
     if (this.listener) return this.listener;
-    const keepAliveMs = this.options.keepAliveMs ?? DefaultKeepAliveMs;
+    const keepAliveMs = this.ctx.keepAliveMs;
     this.listener = await this.options.net.listen(
       {
         host: this.options.listen.host,

@@ -38,6 +38,8 @@ export interface SessionContext {
   readonly passwd: PasswdVerifier | null;
   readonly timers: Timers;
   readonly clock: Clock;
+  /** TCP keepalive idle time (ms) on the client connection and on every outbound one; 0 = off. */
+  readonly keepAliveMs: number;
   readonly upstreamPort: number;
   readonly defaultServer: string | undefined;
   readonly multihomed: boolean;

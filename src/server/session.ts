@@ -70,7 +70,20 @@ export class Session implements SessionSteps, Linked<Session> {
   private user = '';
   finished = false;
   private relay: Relay | null = null;
-  outbound: ByteStream | null = null;
+  private outboundSocket: ByteStream | null = null;
+  /**
+   * The destination / upstream / BIND peer socket. It gets the same TCP keepalive as the client
+   * connection: a destination host that vanishes while the relay is paused on it (nothing in
+   * flight) leaves no event, and without probes the stuck check would only learn of it from the
+   * idle timer hours later.
+   */
+  get outbound(): ByteStream | null {
+    return this.outboundSocket;
+  }
+  set outbound(socket: ByteStream | null) {
+    this.outboundSocket = socket;
+    if (socket && this.ctx.keepAliveMs > 0) socket.setKeepAlive(true, this.ctx.keepAliveMs);
+  }
   bindListener: Listener | null = null;
   /** Set when the client went away or the server aborts; async steps check it. */
   gone = false;

@@ -92,6 +92,7 @@ export interface ServerSpec {
   readonly maxHandshakes?: number;
   readonly maxHandshakesPerSource?: number;
   readonly stuckCheckMs?: number;
+  readonly keepAliveMs?: number;
   readonly onQuiet?: (stillQuiet: () => boolean) => void;
 }
 
@@ -162,6 +163,7 @@ export async function startServer(t: ExecutionContext, spec: ServerSpec): Promis
       ? { maxHandshakesPerSource: spec.maxHandshakesPerSource }
       : {}),
     ...(spec.stuckCheckMs !== undefined ? { stuckCheckMs: spec.stuckCheckMs } : {}),
+    ...(spec.keepAliveMs !== undefined ? { keepAliveMs: spec.keepAliveMs } : {}),
     events: {
       emit: (e) => events.push(e),
       ...(spec.eventTypes ? { types: new Set(spec.eventTypes) } : {}),

@@ -97,6 +97,7 @@ async function harness(
     passwd: null,
     timers,
     clock,
+    keepAliveMs: 0,
     upstreamPort: 1080,
     defaultServer: undefined,
     multihomed: false,
