@@ -120,7 +120,9 @@ export async function mergedEqualsWhole(t: ExecutionContext, runs: ShardRuns): P
   const svgs = async (d: RunDir) => (await readdir(join(d.dir, 'cases'))).sort();
   const names = await svgs(merged);
   t.deepEqual(names, await svgs(one));
-  t.is(names.length, runs.cases);
+  // Each case has its map (NN-name.svg) and its sequence view (NN-name.sequence.svg).
+  t.is(names.filter((n) => n.endsWith('.sequence.svg')).length, runs.cases);
+  t.is(names.length, 2 * runs.cases);
   for (const name of [names[0]!, names[Math.floor(names.length / 2)]!, names.at(-1)!]) {
     t.is(
       await readFile(join(merged.dir, 'cases', name), 'utf8'),
