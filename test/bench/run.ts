@@ -202,9 +202,10 @@ for (const [metric, row] of results) {
 }
 process.stdout.write(`${spread.join('\n')}\n`);
 
-// The lab's own benchmarks (topology up, diagram rendering, docker), when present.
+// The lab's own benchmarks (topology up, diagram rendering, docker, cases per minute), when
+// present; BENCH_LAB=0 leaves them out (the server table alone takes a few minutes, they many more).
 for (const file of readdirSync(import.meta.dirname)
-  .filter((f) => f.endsWith('.bench.ts'))
+  .filter((f) => f.endsWith('.bench.ts') && process.env.BENCH_LAB !== '0')
   .sort()) {
   process.stdout.write(`\n## ${file}\n`);
   const { execFileSync } = await import('node:child_process');
