@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestFn } from 'ava';
+import type { ServerTotals } from '../../../src/common/server-totals.ts';
 import { dockerEngine, dockerRuntime, listRuns } from '../../../src/runtime/docker/index.ts';
 import { localRuntime } from '../../../src/runtime/local/local-runtime.ts';
 import type { LabTimeouts, Runtime } from '../../../src/runtime/runtime.ts';
@@ -75,12 +76,27 @@ function comparable(r: CaseResult) {
   };
 }
 
-async function runSuite(runtime: Runtime, topology: ResolvedTopology): Promise<CaseResult[]> {
+/**
+ * The servers' own counters (report.json `servers`), without byte counts: those depend on how
+ * much of a probe's data crossed before a fault case's timer, which is timing, not conformance.
+ */
+type Counters = Record<string, Omit<ServerTotals, 'bytesFromClient' | 'bytesFromRemote'>>;
+
+async function runSuite(
+  runtime: Runtime,
+  topology: ResolvedTopology,
+): Promise<{ results: CaseResult[]; counters: Counters }> {
   const scenarios = await selectScenarios(topology, { directory: join(root, 'scenarios'), cwd: root });
   const lab = await runtime.up(topology, { timeouts });
   if (runtime.name === 'docker') runIds.push(lab.runId);
   try {
-    return await runCases({ lab, cases: allCases(scenarios) });
+    const results = await runCases({ lab, cases: allCases(scenarios) });
+    const counters: Counters = {};
+    for (const [host, { bytesFromClient: _c, bytesFromRemote: _r, ...rest }] of Object.entries(
+      (await lab.serverTotals?.()) ?? {},
+    ))
+      counters[host] = rest;
+    return { results, counters };
   } finally {
     await lab.down();
   }
@@ -102,8 +118,11 @@ for (const file of references) {
     async (t) => {
       t.timeout(180_000);
       const topology = await loadTopology(join(root, 'topologies', file));
-      const local = await runSuite(localRuntime, topology);
-      const docker = await runSuite(dockerRuntime, topology);
+      const { results: local, counters: localCounters } = await runSuite(localRuntime, topology);
+      const { results: docker, counters: dockerCounters } = await runSuite(dockerRuntime, topology);
+      // Each server host's counters (what its --metrics serves), as the report shows them.
+      t.true(Object.keys(dockerCounters).length > 0, 'the docker lab reports server counters');
+      t.deepEqual(dockerCounters, localCounters, 'server counters differ between docker and local');
       t.is(docker.length, local.length);
       t.true(local.length > 0, 'the suite has no cases');
       for (const [i, l] of local.entries()) {
