@@ -1,7 +1,5 @@
 import { InputError } from '../common/errors.ts';
 import type { Endpoint, EventSink, LabEvent } from '../common/events.ts';
-import type { ServerTotals } from '../common/server-totals.ts';
-import { ServerMetrics } from '../server/metrics.ts';
 import type { HostModel } from '../topology/model.ts';
 import type { AgentLine, ControlReply, DialRequest } from './agent-protocol.ts';
 import type { LabHost, ProbeOutcome, ProbeRequest } from './runtime.ts';
@@ -127,25 +125,4 @@ export function reloadResult(reply: ControlReply & { ok: true }): {
 } {
   const reloaded = reply.reloaded === true;
   return reply.error !== undefined ? { reloaded, error: reply.error } : { reloaded };
-}
-
-/**
- * Per server host, the totals its `--metrics` counts, for the run's report: the lab's event stream
- * (every server event of every host, as the agents send them) replayed into one ServerMetrics per
- * host — the counting rsockd does for `--metrics` and the local runtime does in process, so the
- * three runtimes report the same numbers for the same cases.
- */
-export async function serverTotalsFromEvents(
-  events: readonly LabEvent[],
-  hosts: readonly HostModel[],
-): Promise<Readonly<Record<string, ServerTotals>>> {
-  const metrics = new Map<string, ServerMetrics>();
-  for (const h of hosts) if (h.server) metrics.set(h.name, new ServerMetrics());
-  for (const e of events) {
-    const m = e.host === undefined ? undefined : metrics.get(e.host);
-    if (m?.types.has(e.type)) m.emit(e);
-  }
-  const out: Record<string, ServerTotals> = {};
-  for (const [host, m] of metrics) out[host] = await m.totals();
-  return out;
 }

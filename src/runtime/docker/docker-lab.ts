@@ -3,16 +3,10 @@ import { PassThrough } from 'node:stream';
 import { InputError } from '../../common/errors.ts';
 import type { EventSink, LabEvent } from '../../common/events.ts';
 import type { ServerTotals } from '../../common/server-totals.ts';
+import { serverTotalsFromEvents } from '../../server/host-totals.ts';
 import type { LinkFault } from '../../topology/link-faults.ts';
 import type { HostModel, IdentdBehaviour, ResolvedTopology } from '../../topology/model.ts';
-import {
-  AgentEvents,
-  fixedAddressHost,
-  followProbe,
-  reloadResult,
-  serverTotalsFromEvents,
-  uidOf,
-} from '../agent-lab.ts';
+import { AgentEvents, fixedAddressHost, followProbe, reloadResult, uidOf } from '../agent-lab.ts';
 import { type ProberChannel, ProberPool } from '../agent-prober.ts';
 import { KernelFaults } from '../kernel-faults.ts';
 import { missingRequestEvents, requestEvents } from '../request-events.ts';
@@ -218,7 +212,7 @@ export class DockerLab implements Lab {
     return this.dockerNetwork(name);
   }
 
-  /** Per server host, what its metrics counted (agent-lab.ts serverTotalsFromEvents). */
+  /** Per server host, what its metrics counted (server/host-totals.ts). */
   serverTotals(): Promise<Readonly<Record<string, ServerTotals>>> {
     return serverTotalsFromEvents(this.log.list(), this.topology.hosts);
   }

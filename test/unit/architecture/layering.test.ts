@@ -62,8 +62,10 @@ const allowed: Record<string, readonly string[]> = {
     'topology',
     'runtime',
   ],
-  'runtime/netns': ['common', 'config', 'topology', 'runtime', 'net', 'identd', 'client'],
-  'runtime/docker': ['common', 'config', 'topology', 'runtime', 'net', 'identd', 'client'],
+  // server: the netns and docker labs count their hosts' server events with the server's own
+  // metrics code (server/host-totals.ts), so the per-host counters equal --metrics on every runtime.
+  'runtime/netns': ['common', 'config', 'topology', 'runtime', 'net', 'identd', 'client', 'server'],
+  'runtime/docker': ['common', 'config', 'topology', 'runtime', 'net', 'identd', 'client', 'server'],
   // protocol: scenarios name reply codes with protocol/'s names (scenario/replies.ts).
   scenario: ['common', 'config', 'policy', 'protocol', 'topology', 'runtime', 'analysis'],
   analysis: ['common', 'config', 'policy', 'topology', 'scenario', 'runtime'],
