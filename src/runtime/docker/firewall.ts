@@ -125,17 +125,35 @@ async function taggedRules(): Promise<{ runId: string; rule: string[] }[]> {
   return out;
 }
 
+/** The bridge a rule is about (its `-i` interface). */
+function bridgeOf(rule: readonly string[]): string | undefined {
+  const i = rule.indexOf('-i');
+  return i >= 0 ? rule[i + 1] : undefined;
+}
+
 /**
- * Removes the rules of `runId`, or of every run `keep` rejects when no run id is given. dockerd
- * rewrites its own chains while networks go away, and nf_tables then refuses a concurrent delete,
- * so what is still there is retried a few times.
+ * Removes the rules of `runId`, or, when no run id is given, the orphans: rules of a run `keep`
+ * rejects whose bridge no longer exists here. The bridge test matters: the caller's `keep` knows
+ * the runs of one engine only (a `reap` against DOCKER_HOST), and a lab of another engine on this
+ * machine that is up must keep its isolation. dockerd rewrites its own chains while networks go
+ * away, and nf_tables then refuses a concurrent delete, so what is still there is retried.
  */
 export async function removeIsolation(
   runId: string | null,
   keep: (runId: string) => boolean = () => false,
 ): Promise<void> {
   for (let attempt = 0; attempt < 5; attempt++) {
-    const doomed = (await taggedRules()).filter((r) => (runId !== null ? r.runId === runId : !keep(r.runId)));
+    const tagged = await taggedRules();
+    const bridgeUp = new Map<string, boolean>();
+    for (const r of tagged) {
+      const b = bridgeOf(r.rule);
+      if (b !== undefined && !bridgeUp.has(b)) bridgeUp.set(b, await isLocalInterface(b));
+    }
+    const doomed = tagged.filter((r) => {
+      if (runId !== null) return r.runId === runId;
+      const b = bridgeOf(r.rule);
+      return !keep(r.runId) && !(b !== undefined && bridgeUp.get(b));
+    });
     if (doomed.length === 0) return;
     if (!(await restore(doomed.map((r) => line('-D', r.rule))))) {
       for (const r of doomed) await iptables(['-D', ...r.rule]);
