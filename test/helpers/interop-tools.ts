@@ -21,6 +21,7 @@ const packageOf: Readonly<Record<string, string>> = {
   oidentd: 'oidentd',
   proxychains4: 'proxychains4',
   perl: 'perl-base',
+  ss: 'iproute2',
 };
 
 // Daemons live in sbin, which a non-login PATH may lack.

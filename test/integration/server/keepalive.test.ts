@@ -1,20 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { testWhen } from '../../helpers/interop-tools.ts';
+import { programsInstalled, testWhen } from '../../helpers/interop-tools.ts';
 import { echoThrough, socks4, startEcho, startServer, waitFor } from './helpers.ts';
 
 // A destination host that vanishes while the relay waits on it (nothing in flight, the client
 // quiet) leaves no event: only TCP keepalive probes find it. So the server's outbound connection
 // carries the same keepalive as its client connections; `ss` shows the socket's timer.
 
-function ssMissing(): string | null {
-  try {
-    execFileSync('ss', ['-V'], { stdio: 'ignore' });
-    return null;
-  } catch {
-    return 'ss (iproute2) is needed to read socket timers';
-  }
-}
-const test = testWhen('outbound keepalive', ssMissing);
+// ss (iproute2) reads the socket timers.
+const test = testWhen('outbound keepalive', programsInstalled('ss'));
 
 /** The `ss` lines of established sockets whose peer port is `port` (the server's outbound side). */
 function toPort(port: number): string {

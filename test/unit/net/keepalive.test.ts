@@ -1,21 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { productionNet } from '../../../src/net/production-net.ts';
-import { testWhen } from '../../helpers/interop-tools.ts';
+import { programsInstalled, testWhen } from '../../helpers/interop-tools.ts';
 
 // ListenOptions.keepAliveMs: every accepted connection has TCP keepalive armed with that idle
 // time (libuv handles inherit it from the listening socket, node:net sets it per socket), so a
 // client host that vanishes is found by the kernel. `ss` shows the socket's keepalive timer.
 
-function ssMissing(): string | null {
-  try {
-    execFileSync('ss', ['-V'], { stdio: 'ignore' });
-    return null;
-  } catch {
-    return 'ss (iproute2) is needed to read socket timers';
-  }
-}
-const test = testWhen('keepalive timers', ssMissing);
+// ss (iproute2) reads the socket timers.
+const test = testWhen('keepalive timers', programsInstalled('ss'));
 
 for (const kind of ['uv', 'node'] as const) {
   test(`${kind === 'uv' ? 'libuv handles' : 'node:net'}: accepted connections carry the keepalive timer the listener asks for`, async (t) => {
