@@ -57,12 +57,15 @@ async function mermaid(): Promise<MermaidApi> {
 
 /**
  * Mermaid keeps `#code;` entities as private markers until it renders; decode them (numeric
- * ones are all the diagrams write) and Mermaid's line breaks into `\n`.
+ * ones are all the diagrams write) and Mermaid's line breaks into `\n`. Its sanitizer (DOMPurify,
+ * here over jsdom) hands a no-break space back as `&nbsp;`, which a browser reads as the same
+ * character: decode that too (a literal `&` in a name reaches the parser as `#38;`, never as `&`).
  */
 export function decodeMermaidText(text: string): string {
   // Line breaks first: an escaped `<br/>` in a name must stay text.
   return text
     .replace(/<br\s*\/?>/g, '\n')
+    .replace(/&nbsp;/g, '\u00a0')
     .replace(/ﬂ°°(\d+)¶ß/g, (_, code: string) => String.fromCodePoint(Number(code)));
 }
 

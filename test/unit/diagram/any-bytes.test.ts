@@ -283,7 +283,11 @@ test('Mermaid parses the topology and both trace diagrams whatever the host, net
         assert.ok([...sequence.participants.values()].map(flat).includes(flat(shown(host))), host);
         assert.strictEqual(sequence.participants.size, 4);
       }),
-      { numRuns: 40, examples: [['end'], ['%%'], [' --> x'], ['\u0000\u00ff'], ['wrap:'], ['style:#1;']] },
+      {
+        numRuns: 40,
+        // \u00a0: the sanitizer's HTML serialisation hands it back as &nbsp; (found by a CI run)
+        examples: [['end'], ['%%'], [' --> x'], ['\u0000\u00ff'], ['wrap:'], ['style:#1;'], ['\u00a0']],
+      },
     ),
   );
 });
