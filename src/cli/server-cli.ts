@@ -7,7 +7,7 @@ import { SockslabError } from '../common/errors.ts';
 import type { EventSink } from '../common/events.ts';
 import { escapeLogText, ReloadKeptNotice } from '../common/log-text.ts';
 import type { IdentdMode } from '../config/ast.ts';
-import { readFrozenFile } from '../config/load.ts';
+import { readFrozenFile } from '../config/read-frozen.ts';
 import { loadServices, type ServiceTable } from '../config/services.ts';
 import { connOfSocket, socketFromFd } from '../net/node-net.ts';
 import { productionNet } from '../net/production-net.ts';
@@ -33,7 +33,7 @@ import {
   TextLogFlushDelayMs,
   teeSinks,
 } from '../server/log-sinks.ts';
-import { ServerMetrics } from '../server/metrics.ts';
+import type { ServerMetrics } from '../server/metrics.ts';
 import type { MetricsEndpoint } from '../server/metrics-endpoint.ts';
 import type { ClassicLog, ServerOptions, ServerRules, Timers } from '../server/options.ts';
 import type { UserSpec } from '../server/privileges.ts';
@@ -43,13 +43,8 @@ import { DefaultMaxSessions, fsUserFileReader, SocksServer } from '../server/ser
 import { fsAsyncUserFileReader } from '../server/user-files.ts';
 import type { SignalBox } from './early-signals.ts';
 import { localAddressTest } from './local-interfaces.ts';
+import { type MetricsListen, parseMetricsAddress } from './metrics-address.ts';
 import { type LimitArgs, limitUsage, limitValueOptions, parseLimitArgs } from './server-limit-args.ts';
-import {
-  type MetricsListen,
-  parseMetricsAddress,
-  serveOwnMetrics,
-  serveWorkersMetrics,
-} from './server-metrics.ts';
 import { type Privileges, privilegesFor, userOption } from './server-user.ts';
 
 /**
@@ -314,7 +309,7 @@ interface Outputs {
   flush(): void;
 }
 
-function openOutputs(args: ServerArgs, privileges: Privileges): Outputs {
+function openOutputs(args: ServerArgs, privileges: Privileges, metrics: ServerMetrics | undefined): Outputs {
   const ident = args.program;
   const pid = process.pid;
   const flushers: LineWriter[] = [];
@@ -350,7 +345,6 @@ function openOutputs(args: ServerArgs, privileges: Privileges): Outputs {
     flushers.push(w);
     sinks.push(new JsonLinesSink(w));
   }
-  const metrics = metricsSink(args);
   if (metrics) sinks.push(metrics);
   const events = sinks.length > 0 ? teeSinks(sinks) : undefined;
   const warn = (message: string) => {
@@ -376,8 +370,11 @@ function openOutputs(args: ServerArgs, privileges: Privileges): Outputs {
  * of open connections is read from the server at scrape time, once there is one.
  */
 let liveServer: SocksServer | null = null;
-function metricsSink(args: ServerArgs): ServerMetrics | undefined {
+async function metricsSink(args: ServerArgs): Promise<ServerMetrics | undefined> {
   if (!args.metrics || !args.standalone || (args.workers > 1 && cluster.isPrimary)) return undefined;
+  // Loaded only here: prom-client costs about a third of a server's start-up CPU (an inetd-mode
+  // server starts once per connection), and most servers run without --metrics.
+  const { ServerMetrics } = await import('../server/metrics.ts');
   return new ServerMetrics({ connections: () => liveServer?.activeSessions ?? 0 });
 }
 
@@ -512,7 +509,7 @@ export async function main(
   // one through /dev/fd/N once it is open).
   const named = [args.log, args.events].map((p) => (p === undefined ? undefined : descriptorOfPath(p)));
   closeInheritedDescriptors(new Set(named.filter((fd) => fd !== undefined)));
-  const out = openOutputs(args, privileges);
+  const out = openOutputs(args, privileges, await metricsSink(args));
   closeInheritedDescriptors();
   privileges.started(out);
   for (const w of args.warnings) out.warn(w);
@@ -657,6 +654,7 @@ async function startOwnMetrics(
 ): Promise<MetricsEndpoint | null | 'failed'> {
   if (!args.metrics || !out.metrics) return null;
   try {
+    const { serveOwnMetrics } = await import('./server-metrics.ts');
     return await serveOwnMetrics(args.metrics, out.metrics, healthy, worker);
   } catch (err) {
     metricsListenFailed(args, args.metrics, err);
@@ -722,6 +720,7 @@ async function runPrimary(args: ServerArgs, out: Outputs, signals: SignalBox): P
   let metricsEndpoint: MetricsEndpoint | null = null;
   if (args.metrics) {
     try {
+      const { serveWorkersMetrics } = await import('./server-metrics.ts');
       metricsEndpoint = await serveWorkersMetrics(args.metrics, () => !stopping && workers.size > 0);
     } catch (err) {
       metricsListenFailed(args, args.metrics, err);

@@ -2,24 +2,13 @@ import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry, Gauge, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { ServerMetrics } from '../server/metrics.ts';
 import { type MetricsEndpoint, startMetricsEndpoint } from '../server/metrics-endpoint.ts';
+import type { MetricsListen } from './metrics-address.ts';
 
 /**
  * Where `--metrics ADDR:PORT` is served from. One process: that process. `--workers N`: the
  * primary serves the endpoint and sums the workers' metrics at each scrape, asked over the
  * cluster channel; a worker only answers.
  */
-
-export interface MetricsListen {
-  readonly host: string;
-  readonly port: number;
-}
-
-/** `ADDR:PORT` or `[V6]:PORT`; null when the text is neither. */
-export function parseMetricsAddress(text: string): MetricsListen | null {
-  const m = /^\[([0-9A-Fa-f:.]+)\]:(\d{1,5})$/.exec(text) ?? /^([^:\s[\]]+):(\d{1,5})$/.exec(text);
-  if (!m || Number(m[2]) > 65535) return null;
-  return { host: m[1]!, port: Number(m[2]) };
-}
 
 /** The cluster messages of a scrape: the primary asks, each worker answers with its registry. */
 const Ask = 'rsockd:metrics?';

@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { AnyConfig } from './ast.ts';
-import { ConfigError, type ConfigErrorCode } from './config-error.ts';
+import { frozenError } from './frozen-error.ts';
 import { anyConfigSchema } from './frozen-schema.ts';
 
 /** Magic strings identifying what a frozen file holds (8 ASCII bytes each). */
@@ -39,26 +39,6 @@ export function freeze(config: AnyConfig): Buffer {
   header.writeUInt32BE(payload.length, 12);
   sha256(payload).copy(header, 16);
   return Buffer.concat([header, payload]);
-}
-
-/** `Error: read from PATH: <reason>` (f.3.6) as a ConfigError. */
-export function frozenError(
-  file: string,
-  code: ConfigErrorCode,
-  reason: string,
-  cause?: unknown,
-): ConfigError {
-  return new ConfigError({
-    code,
-    file,
-    line: 0,
-    column: 0,
-    source: '',
-    classic: `Error: read from ${file}: ${reason}`,
-    what: `frozen file is unusable: ${reason}`,
-    expected: 'a file written by make_sockdfc, make_socksfc or make_sockdfr of this version',
-    ...(cause === undefined ? {} : { cause }),
-  });
 }
 
 function kindOfMagic(magic: string): AnyConfig['kind'] | undefined {

@@ -4,10 +4,10 @@
  * text file. Callers decide what "missing" means for their kind (refuse all, all direct, ...).
  */
 import { readFileSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import type { AnyConfig, ClientConfig, RouteConfig, ServerConfig } from './ast.ts';
 import { ConfigError, ConfigFileError, unreadableError } from './config-error.ts';
-import { frozenError, thaw } from './frozen.ts';
+import { thaw } from './frozen.ts';
+import { frozenError } from './frozen-error.ts';
 import type { ServiceTable } from './services.ts';
 import { parseSockdConf } from './sockd-conf.ts';
 import { parseSockdRoute } from './sockd-route.ts';
@@ -128,22 +128,4 @@ export function loadConfigFile<K extends AnyConfig['kind']>(
     if (err instanceof ConfigFileError) return failed(err.errors, warnings);
     throw err;
   }
-}
-
-/**
- * Reads and thaws one frozen file (async, for servers that load per connection).
- * Throws ConfigError E_FROZEN_CORRUPT / E_FROZEN_KIND; a read failure is E_FROZEN_CORRUPT too
- * (its classic text is `Error: read from PATH: <reason>`, f.3.6).
- */
-export async function readFrozenFile<K extends AnyConfig['kind']>(
-  path: string,
-  kind: K,
-): Promise<ConfigOf<K>> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (err) {
-    throw frozenError(path, 'E_FROZEN_CORRUPT', reasonOf(err), err);
-  }
-  return thaw(bytes, { file: path, kind }) as ConfigOf<K>;
 }

@@ -1,6 +1,6 @@
 import test from 'ava';
+import { parseMetricsAddress } from '../../../src/cli/metrics-address.ts';
 import { parseServerArgs, UsageError } from '../../../src/cli/server-cli.ts';
-import { parseMetricsAddress } from '../../../src/cli/server-metrics.ts';
 
 test('--metrics is off unless given, and takes ADDR:PORT or [V6]:PORT', (t) => {
   t.is(parseServerArgs('rsockd', [], {}).metrics, undefined);

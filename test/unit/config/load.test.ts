@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { freeze } from '../../../src/config/frozen.ts';
-import { loadConfigFile, readFrozenFile } from '../../../src/config/load.ts';
+import { loadConfigFile } from '../../../src/config/load.ts';
+import { readFrozenFile } from '../../../src/config/read-frozen.ts';
 import { parseSockdConf } from '../../../src/config/sockd-conf.ts';
 import { parseSocksConf } from '../../../src/config/socks-conf.ts';
 

@@ -90,7 +90,7 @@ test('on reload a file that was in use and is now missing keeps its previous rul
 
 test('a valid frozen file is used instead of the text file (f.3), and a corrupt one fails closed', async (t) => {
   const { freeze } = await import('../../../src/config/frozen.ts');
-  const { readFrozenFile } = await import('../../../src/config/load.ts');
+  const { readFrozenFile } = await import('../../../src/config/read-frozen.ts');
   const { parseSockdConf } = await import('../../../src/config/sockd-conf.ts');
   const paths = await dir(t);
   await writeFile(paths.conf, 'permit ALL\n');
