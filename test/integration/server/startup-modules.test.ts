@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { freeze } from '../../../src/config/frozen.ts';
 import { parseSockdConf } from '../../../src/config/sockd-conf.ts';
 import { socks4, startEcho } from './helpers.ts';
@@ -12,11 +12,7 @@ import { root, standalone, tempDir } from './processes.ts';
 
 const recorder = join(root, 'test/helpers/preload/record-modules.mjs');
 
-async function loadedBy(
-  t: Parameters<Parameters<typeof test>[1]>[0],
-  files: { fc?: boolean },
-  extra: string[],
-) {
+async function loadedBy(t: ExecutionContext, files: { fc?: boolean }, extra: string[]) {
   const dir = await tempDir(t);
   const echo = await startEcho(t);
   const rule = `permit 127.0.0.0 255.0.0.0\n`;
