@@ -212,7 +212,6 @@ export const TopologySchema = z
   .describe('A sockslab topology: networks, hosts, their servers, identds and echo services.');
 
 export type RawTopology = z.infer<typeof TopologySchema>;
-export type RawHost = z.infer<typeof HostSchema>;
 export type RawHostDefaults = z.infer<typeof HostDefaultsSchema>;
 export type RawServer = z.infer<typeof ServerSchema>;
 export type RawTextSource = z.infer<typeof TextSource>;
