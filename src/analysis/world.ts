@@ -1,5 +1,6 @@
+import type { Resolver } from '../common/resolver.ts';
 import type { ClientConfig, RouteConfig, ServerConfig } from '../config/ast.ts';
-import type { Resolver, UserFileReader } from '../policy/resolver.ts';
+import type { UserFileReader } from '../config/user-file.ts';
 import type { LabTimeouts } from '../runtime/runtime.ts';
 import { SpecTimers } from '../scenario/elapsed.ts';
 import { faultsAfter } from '../scenario/faults-in-place.ts';

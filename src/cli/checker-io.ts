@@ -5,12 +5,12 @@
 import { spawn } from 'node:child_process';
 import { Resolver as DnsResolver, lookup, lookupService } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
+import type { Resolver } from '../common/resolver.ts';
+import { hostsFileResolver } from '../common/table-resolver.ts';
 import type { AnyConfig } from '../config/ast.ts';
 import { type ConfigPaths, loadConfigFile } from '../config/load.ts';
 import { builtinServices, loadServices, parseServices, type ServiceTable } from '../config/services.ts';
-import { parseUserFile } from '../policy/match.ts';
-import type { Resolver, UserFileReader } from '../policy/resolver.ts';
-import { hostsFileResolver } from '../policy/table-resolver.ts';
+import { parseUserFile, type UserFileReader } from '../config/user-file.ts';
 import { type CheckedCommand, errorRecord } from './checker.ts';
 
 /** j.32: every lookup gives up after 10 s; a failure counts as "no answer". */

@@ -8,16 +8,17 @@
 
 import type { RuleCite } from '../common/events.ts';
 import { dottedOf as dotted } from '../common/inet-address.ts';
+import type { Resolver } from '../common/resolver.ts';
 import type { ClientConfig, IdentdMode, RouteConfig, ServerConfig } from '../config/ast.ts';
 import { inetAton } from '../config/inet.ts';
 import type { ServiceTable } from '../config/services.ts';
+import type { UserFileReader } from '../config/user-file.ts';
 import { decideClientRoute, type RouteDecision } from '../policy/client-route.ts';
 import { type CommandContext, type ExpandedCommand, expandCommand } from '../policy/command.ts';
 import { type HostIdentity, hostFromAddress, hostFromName } from '../policy/host.ts';
 import { type IdentdSimulation, identdInput, simulatedDecision } from '../policy/identd-simulation.ts';
 import { chooseInterface, noInterfaceMessage } from '../policy/interface-choice.ts';
 import { serviceLabel } from '../policy/request-desc.ts';
-import type { Resolver, UserFileReader } from '../policy/resolver.ts';
 import {
   type AccessOutcome,
   applyIdentd,

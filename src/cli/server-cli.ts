@@ -6,12 +6,12 @@ import { systemClock } from '../common/clock.ts';
 import { SockslabError } from '../common/errors.ts';
 import type { EventSink } from '../common/events.ts';
 import { escapeLogText, ReloadKeptNotice } from '../common/log-text.ts';
+import type { Resolver } from '../common/resolver.ts';
 import type { IdentdMode } from '../config/ast.ts';
 import { readFrozenFile } from '../config/read-frozen.ts';
 import { loadServices, type ServiceTable } from '../config/services.ts';
 import { connOfSocket, socketFromFd } from '../net/node-net.ts';
 import { productionNet } from '../net/production-net.ts';
-import type { Resolver } from '../policy/resolver.ts';
 import { closeInheritedDescriptors, descriptorOfPath } from '../server/inherited-fds.ts';
 import {
   defaultRulePaths,

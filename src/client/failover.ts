@@ -1,9 +1,9 @@
 import { errorCode } from '../common/errors.ts';
 import type { ServerAttempt } from '../common/events.ts';
+import type { Resolver } from '../common/resolver.ts';
 import { systemErrorText } from '../common/system-error.ts';
 import type { Conn, Net } from '../net/net.ts';
 import { planServerAttempts } from '../policy/client-route.ts';
-import type { Resolver } from '../policy/resolver.ts';
 
 /**
  * The d.7 fail-over loop, the only one: entries in order; a name is looked up when reached (an

@@ -1,7 +1,8 @@
 import type { Endpoint, LabEvent } from '../common/events.ts';
+import type { Resolver } from '../common/resolver.ts';
 import type { ClientConfig } from '../config/ast.ts';
+import type { UserFileReader } from '../config/user-file.ts';
 import type { Conn, Net } from '../net/net.ts';
-import type { Resolver, UserFileReader } from '../policy/resolver.ts';
 import { type SocksExchange, socksExchange } from './handshake.ts';
 import { dialByRoute, type RouteDial } from './route-dial.ts';
 

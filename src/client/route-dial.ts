@@ -1,9 +1,10 @@
 import { isDottedQuadShape } from '../common/inet-address.ts';
+import type { Resolver } from '../common/resolver.ts';
 import type { ClientConfig } from '../config/ast.ts';
+import type { UserFileReader } from '../config/user-file.ts';
 import type { Conn, Net } from '../net/net.ts';
 import { decideClientRoute, type RouteDecision } from '../policy/client-route.ts';
 import { hostFromAddress, hostFromName } from '../policy/host.ts';
-import type { Resolver, UserFileReader } from '../policy/resolver.ts';
 import { dialWithFailover, type ServerAttempt } from './failover.ts';
 
 /**

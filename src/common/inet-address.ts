@@ -6,12 +6,19 @@
  */
 
 /**
- * Four dot-separated groups of one to three digits: the shape of a dotted quad, values unchecked.
- * Where a text can be an address or a name (a scenario target, a hosts-table key), this shape
- * says "address"; a text of this shape is never looked up as a name.
+ * Four dot-separated groups of one to three digits: the shape of a dotted quad, values unchecked,
+ * as regex source for the patterns that embed it (the topology schema's name pattern).
+ */
+export const DottedQuadShapeSource = String.raw`\d{1,3}(?:\.\d{1,3}){3}`;
+const dottedQuadShape = new RegExp(`^${DottedQuadShapeSource}$`);
+const mappedIPv4 = new RegExp(`^::ffff:(${DottedQuadShapeSource})$`, 'i');
+
+/**
+ * Where a text can be an address or a name (a scenario target, a hosts-table key), the dotted-quad
+ * shape says "address"; a text of this shape is never looked up as a name.
  */
 export function isDottedQuadShape(text: string): boolean {
-  return /^\d{1,3}(?:\.\d{1,3}){3}$/.test(text);
+  return dottedQuadShape.test(text);
 }
 
 /** Strict dotted decimal `a.b.c.d`, each 0..255, no leading zeros beyond a single `0`. */
@@ -85,7 +92,7 @@ export function dottedOf(addr: number): string {
 /** `::ffff:a.b.c.d` (IPv4-mapped IPv6, as node reports peers on dual-stack sockets) → `a.b.c.d`. */
 export function unmapIPv4(address: string): string {
   if (address.length < 8 || address.charCodeAt(0) !== 58 /* : */) return address;
-  const m = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
+  const m = mappedIPv4.exec(address);
   return m ? m[1]! : address;
 }
 

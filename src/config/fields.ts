@@ -111,42 +111,6 @@ export function parsePort(field: Field, services: ServiceTable): number {
   return port;
 }
 
-/** `op port` at `fields[index]`; the operator field must exist and be checked by the caller. */
-export function readPortTest(
-  fields: readonly Field[],
-  index: number,
-  endColumn: number,
-  file: string,
-  line: number,
-  services: ServiceTable,
-): PortTest {
-  const opField = fields[index];
-  if (opField === undefined || !isOperator(opField.text)) {
-    throw new LineProblem(
-      'E_CONF_COMPARISON',
-      opField?.column ?? endColumn,
-      `"${opField?.text ?? ''}" is not an operator`,
-      'one of eq neq lt gt le ge',
-    );
-  }
-  const portField = fields[index + 1];
-  if (portField === undefined) {
-    throw new LineProblem(
-      'E_CONF_ENTRY',
-      endColumn,
-      `operator ${opField.text} has no port`,
-      'a port after it',
-    );
-  }
-  const port = parsePort(portField, services);
-  return {
-    op: opField.text.toLowerCase() as PortOp,
-    port,
-    text: portField.text,
-    pos: { file, line, column: opField.column },
-  };
-}
-
 /** c.8: `*=a,/file,,b`; `*=` alone is the empty list (all users). */
 export function parseUserList(field: Field, file: string, line: number): UserList {
   const body = field.text.slice(2);
@@ -178,7 +142,7 @@ export function readOptionalUsers(
   return field?.text.startsWith('*=') ? parseUserList(field, file, line) : undefined;
 }
 
-/** The tail both rule files share (c.3, d.3): an optional port test at `fields[index]`, then nothing. */
+/** The tail both rule files share (c.3, d.3): an optional `op port` test at `fields[index]`, then nothing. */
 export function readPortTail(
   fields: readonly Field[],
   index: number,
@@ -187,8 +151,44 @@ export function readPortTail(
   line: number,
   services: ServiceTable,
 ): PortTest | undefined {
-  if (fields[index] === undefined) return undefined;
-  const port = readPortTest(fields, index, endColumn, file, line, services);
+  const opField = fields[index];
+  if (opField === undefined) return undefined;
+  if (!isOperator(opField.text)) {
+    throw new LineProblem(
+      'E_CONF_COMPARISON',
+      opField.column,
+      `"${opField.text}" is not an operator`,
+      'one of eq neq lt gt le ge',
+    );
+  }
+  const portField = fields[index + 1];
+  if (portField === undefined) {
+    throw new LineProblem(
+      'E_CONF_ENTRY',
+      endColumn,
+      `operator ${opField.text} has no port`,
+      'a port after it',
+    );
+  }
+  const port = parsePort(portField, services);
   rejectLeftover(fields, index + 2);
-  return port;
+  return {
+    op: opField.text.toLowerCase() as PortOp,
+    port,
+    text: portField.text,
+    pos: { file, line, column: opField.column },
+  };
+}
+
+/** The optional fields both rule files end a rule with, each present only when the line has it. */
+export function ruleTail(
+  users: UserList | undefined,
+  port: PortTest | undefined,
+  command: string | undefined,
+): { users?: UserList; port?: PortTest; command?: string } {
+  return {
+    ...(users === undefined ? {} : { users }),
+    ...(port === undefined ? {} : { port }),
+    ...(command === undefined ? {} : { command }),
+  };
 }

@@ -4,7 +4,14 @@
  */
 import type { IdentdField, IdentdMode, ServerConfig, ServerRule, SpecialCommand } from './ast.ts';
 import { LineProblem } from './config-error.ts';
-import { defaultedAddr, isOperator, readAddrPair, readOptionalUsers, readPortTail } from './fields.ts';
+import {
+  defaultedAddr,
+  isOperator,
+  readAddrPair,
+  readOptionalUsers,
+  readPortTail,
+  ruleTail,
+} from './fields.ts';
 import type { Field } from './lexer.ts';
 import { parseLines, type RuleLine } from './parse-driver.ts';
 import { builtinServices, type ServiceTable } from './services.ts';
@@ -88,9 +95,7 @@ function parseRule(lexed: RuleLine, file: string, services: ServiceTable): Serve
     dst,
     dstDefaulted,
     ...(identd === undefined ? {} : { identd }),
-    ...(users === undefined ? {} : { users }),
-    ...(port === undefined ? {} : { port }),
-    ...(lexed.command === undefined ? {} : { command: lexed.command }),
+    ...ruleTail(users, port, lexed.command),
   };
 }
 

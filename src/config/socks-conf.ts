@@ -5,7 +5,7 @@
  */
 import type { ClientConfig, ClientRule, ServerListField } from './ast.ts';
 import { LineProblem } from './config-error.ts';
-import { readAddrPair, readOptionalUsers, readPortTail } from './fields.ts';
+import { readAddrPair, readOptionalUsers, readPortTail, ruleTail } from './fields.ts';
 import type { Field } from './lexer.ts';
 import { parseLines, type RuleLine } from './parse-driver.ts';
 import { builtinServices, type ServiceTable } from './services.ts';
@@ -84,9 +84,7 @@ function parseRule(lexed: RuleLine, file: string, services: ServiceTable): Clien
     dst: dst.spec,
     dstDefaulted: false,
     ...(servers === undefined ? {} : { servers }),
-    ...(users === undefined ? {} : { users }),
-    ...(port === undefined ? {} : { port }),
-    ...(lexed.command === undefined ? {} : { command: lexed.command }),
+    ...ruleTail(users, port, lexed.command),
   };
 }
 

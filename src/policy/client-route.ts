@@ -1,10 +1,11 @@
 import type { RuleCite } from '../common/events.ts';
 import { dottedOf as dotted } from '../common/inet-address.ts';
+import type { Resolver } from '../common/resolver.ts';
 import type { ClientConfig } from '../config/ast.ts';
 import { inetAton } from '../config/inet.ts';
+import type { UserFileReader } from '../config/user-file.ts';
 import { type HostIdentity, hostMatches } from './host.ts';
 import { portMatches, usersMatch } from './match.ts';
-import type { Resolver, UserFileReader } from './resolver.ts';
 import type { CommandTemplate } from './server-access.ts';
 
 export interface RouteRequest {

@@ -1,6 +1,6 @@
 import { dottedOf, parseDottedQuad, unmapIPv4 } from '../common/inet-address.ts';
+import type { Resolver } from '../common/resolver.ts';
 import type { AddrSpec } from '../config/ast.ts';
-import type { Resolver } from './resolver.ts';
 
 /**
  * What rule matching knows about one end of a request (c.6): its IPv4 addresses and its names.

@@ -1,5 +1,5 @@
 import type { PortTest, UserList } from '../config/ast.ts';
-import type { UserFileReader } from './resolver.ts';
+import type { UserFileReader } from '../config/user-file.ts';
 
 /** c.9 port test; an absent test is always true. */
 export function portMatches(test: PortTest | undefined, port: number): boolean {
@@ -49,19 +49,4 @@ export function usersMatch(list: UserList | undefined, user: string, read: UserF
     if (file.names.includes(user)) return Matched;
   }
   return NotMatched;
-}
-
-/**
- * The user file format of c.8: `#` starts a comment on each line; names are separated by any
- * mix of blanks, tabs and commas. Pure, so every UserFileReader parses the same way.
- */
-export function parseUserFile(text: string): string[] {
-  const names: string[] = [];
-  for (const raw of text.split('\n')) {
-    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    const hash = line.indexOf('#');
-    const body = hash === -1 ? line : line.slice(0, hash);
-    for (const name of body.split(/[ \t,]+/)) if (name !== '') names.push(name);
-  }
-  return names;
 }

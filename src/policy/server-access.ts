@@ -1,12 +1,12 @@
 import { SockslabError } from '../common/errors.ts';
 import type { RuleCite } from '../common/events.ts';
 import type { IdentdMode, ServerConfig } from '../config/ast.ts';
+import type { UserFileReader } from '../config/user-file.ts';
 import { Socks4Reply, type Socks4ReplyCode } from '../protocol/socks4.ts';
 import type { CommandContext } from './command.ts';
 import { type HostIdentity, hostMatches } from './host.ts';
 import { portMatches, usersMatch } from './match.ts';
 import { describeRequest, type RequestCommand, type ServiceNameOf, serviceLabel } from './request-desc.ts';
-import type { UserFileReader } from './resolver.ts';
 
 /** Where a command to run came from (c.10 table). */
 export type CommandOrigin = 'rule' | 'NO_IDENTD' | 'BAD_ID';

@@ -1,9 +1,10 @@
 import type { Clock } from '../common/clock.ts';
 import type { EventSink } from '../common/events.ts';
+import type { Resolver } from '../common/resolver.ts';
 import type { ClientConfig, IdentdMode, RouteConfig, ServerConfig } from '../config/ast.ts';
 import type { ServiceTable } from '../config/services.ts';
+import type { UserFileReader } from '../config/user-file.ts';
 import type { Net } from '../net/net.ts';
-import type { Resolver, UserFileReader } from '../policy/resolver.ts';
 import type { IdentdClient } from './identd-query.ts';
 import type { AsyncUserFileReader } from './user-files.ts';
 

@@ -1,10 +1,10 @@
 import { promises as dns } from 'node:dns';
 import type { Clock } from '../common/clock.ts';
 import { isDottedQuadShape } from '../common/inet-address.ts';
-import type { Resolver } from '../policy/resolver.ts';
+import type { Resolver } from '../common/resolver.ts';
 
 /**
- * Resolver implementations for the server CLI (policy/resolver.ts is the contract): the system
+ * Resolver implementations for the server CLI (common/resolver.ts is the contract): the system
  * resolver, a fixture table read from a hosts-style file (`--hosts`), and the b.7 DNS timer as a
  * decorator so every lookup is bounded whichever resolver is underneath.
  */

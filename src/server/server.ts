@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { systemClock } from '../common/clock.ts';
 import { builtinServices } from '../config/services.ts';
+import { parseUserFile, type UserFileReader } from '../config/user-file.ts';
 import type { Conn, Listener } from '../net/net.ts';
-import { parseUserFile } from '../policy/match.ts';
-import type { UserFileReader } from '../policy/resolver.ts';
 import { parsePasswdFile } from '../protocol/passwd-file.ts';
 import { ShellCommandRunner } from './command-runner.ts';
 import { probeDescriptor } from './descriptor-probe.ts';

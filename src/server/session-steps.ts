@@ -1,11 +1,12 @@
 import type { Clock } from '../common/clock.ts';
 import type { Endpoint, EventSink, LabEvent } from '../common/events.ts';
 import { isDottedQuadShape, parseDottedQuad } from '../common/inet-address.ts';
+import type { Resolver } from '../common/resolver.ts';
 import type { IdentdMode } from '../config/ast.ts';
 import type { ServiceTable } from '../config/services.ts';
+import type { UserFileReader } from '../config/user-file.ts';
 import type { ByteStream, Conn, Listener, Net } from '../net/net.ts';
 import type { HostIdentity } from '../policy/host.ts';
-import type { Resolver, UserFileReader } from '../policy/resolver.ts';
 import type { AccessDecision } from '../policy/server-access.ts';
 import type { PasswdVerifier } from '../protocol/passwd-file.ts';
 import type { ParsedRequest } from './handshake.ts';

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { ClientConfig, ServerConfig } from '../config/ast.ts';
-import { parseUserFile } from '../policy/match.ts';
-import type { UserFileReader } from '../policy/resolver.ts';
+import { parseUserFile, type UserFileReader } from '../config/user-file.ts';
 
 /**
  * User files (c.8) are read at match time, every time. The policy asks through a synchronous

@@ -2,9 +2,14 @@ import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { InputError } from '../common/errors.ts';
 import type { AnyConfig, ClientConfig, RouteConfig, ServerConfig } from '../config/ast.ts';
-import { configParsers } from './config-parsers.ts';
-import type { HostModel, ParsedConfigText, ResolvedTopology, ServerModel } from './model.ts';
-import type { ParsedHostConfigs } from './resolve.ts';
+import { type ConfigName, configParsers } from './config-parsers.ts';
+import type {
+  HostModel,
+  ParsedConfigText,
+  ParsedHostConfigs,
+  ResolvedTopology,
+  ServerModel,
+} from './model.ts';
 
 /**
  * A directory of real config files laid over one topology (`sockslab diff topology.yaml
@@ -24,7 +29,6 @@ import type { ParsedHostConfigs } from './resolve.ts';
 
 export class ConfigDirError extends InputError {}
 
-type ConfigName = 'sockd.conf' | 'socks.conf' | 'sockd.route';
 const ConfigNames: readonly ConfigName[] = ['sockd.conf', 'socks.conf', 'sockd.route'];
 
 /** Every regular file below `dir`, relative paths with `/`, sorted. */
@@ -79,25 +83,19 @@ const textOf = <C extends AnyConfig>(
   parsed: { ok: true, config },
 });
 
+function fail(code: string, message: string): never {
+  throw new ConfigDirError(code, message);
+}
+
 /** The topology and configs with every file of `dir` laid over them. */
 export async function applyConfigDir(
   topology: ResolvedTopology,
   configs: ReadonlyMap<string, ParsedHostConfigs>,
   dir: string,
 ): Promise<{ topology: ResolvedTopology; configs: ReadonlyMap<string, ParsedHostConfigs> }> {
-  const fail = (code: string, message: string): never => {
-    throw new ConfigDirError(code, message);
-  };
-  try {
-    if (!(await lstat(dir)).isDirectory()) fail('E_CONFIG_DIR', `${dir}: not a directory`);
-  } catch (err) {
-    if (err instanceof ConfigDirError) throw err;
-    fail('E_CONFIG_DIR', `${dir}: cannot read the directory: ${(err as NodeJS.ErrnoException).code ?? err}`);
-  }
-  const hostNames = topology.hosts.map((h) => h.name);
-  const next = new Map(configs);
-  const hosts: HostModel[] = [];
+  await checkDirectory(dir);
   const entries = await readdir(dir, { withFileTypes: true });
+  const hostNames = topology.hosts.map((h) => h.name);
   for (const e of entries) {
     if (!e.isDirectory() || !hostNames.includes(e.name))
       fail(
@@ -105,66 +103,104 @@ export async function applyConfigDir(
         `${join(dir, e.name)}: expected a directory named after a host of topology ${topology.name} (${hostNames.join(', ')})`,
       );
   }
+  const next = new Map(configs);
+  const hosts: HostModel[] = [];
   for (const host of topology.hosts) {
-    const hostDir = join(dir, host.name);
     if (!entries.some((e) => e.name === host.name)) {
       hosts.push(host);
       continue;
     }
-    let parsed: ParsedHostConfigs = { ...(configs.get(host.name) ?? {}) };
-    let server: ServerModel | undefined = host.server;
-    let clientSocksConf = host.clientSocksConf;
-    const userFiles = new Map((host.server?.userFiles ?? []).map((u) => [u.path, u.text]));
-    for (const rel of await filesBelow(hostDir)) {
-      const file = join(hostDir, rel);
-      const text = await readFile(file, 'utf8');
-      const name = ConfigNames.find((n) => n === rel);
-      if (name === 'socks.conf' && !server) {
-        const config = parse(name, text, file) as ClientConfig;
-        parsed = { ...parsed, probeClient: config };
-        clientSocksConf = textOf(name, text, file, config);
-        continue;
-      }
-      if (!server)
-        fail(
-          'E_CONFIG_DIR_FILE',
-          `${file}: ${host.name} runs no SOCKS server, so only socks.conf (its programs' routing) applies there`,
-        );
-      const s: ServerModel = server!;
-      if (name === 'sockd.conf') {
-        const config = parse(name, text, file) as ServerConfig;
-        parsed = { ...parsed, server: config };
-        server = { ...s, sockdConf: textOf(name, text, file, config) };
-      } else if (name === 'socks.conf') {
-        if (s.kind !== 'rsockd')
-          fail(
-            'E_CONFIG_DIR_FILE',
-            `${file}: ${host.name} runs sockd, whose routing is fixed (direct); only rsockd reads socks.conf`,
-          );
-        const config = parse(name, text, file) as ClientConfig;
-        parsed = { ...parsed, client: config };
-        server = { ...s, socksConf: textOf(name, text, file, config) };
-      } else if (name === 'sockd.route') {
-        const config = parse(name, text, file) as RouteConfig;
-        parsed = { ...parsed, route: config };
-        server = { ...s, sockdRoute: textOf(name, text, file, config) };
-      } else {
-        userFiles.set(`/${rel}`, text);
-      }
-    }
-    if (server)
-      server = {
-        ...server,
-        userFiles: [...userFiles]
-          .map(([path, text]) => ({ path, text }))
-          .sort((a, b) => a.path.localeCompare(b.path)),
-      };
-    next.set(host.name, parsed);
-    hosts.push({
-      ...host,
-      ...(server ? { server } : {}),
-      ...(clientSocksConf ? { clientSocksConf } : {}),
-    });
+    const laid = await layHostDir(host, configs.get(host.name) ?? {}, join(dir, host.name));
+    next.set(host.name, laid.configs);
+    hosts.push(laid.host);
   }
   return { topology: { ...topology, hosts }, configs: next };
+}
+
+async function checkDirectory(dir: string): Promise<void> {
+  try {
+    if (!(await lstat(dir)).isDirectory()) fail('E_CONFIG_DIR', `${dir}: not a directory`);
+  } catch (err) {
+    if (err instanceof ConfigDirError) throw err;
+    fail('E_CONFIG_DIR', `${dir}: cannot read the directory: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
+}
+
+/** A host's model and parsed configs while the files of its directory are laid over them, one by one. */
+interface HostLayer {
+  configs: ParsedHostConfigs;
+  server: ServerModel | undefined;
+  clientSocksConf: ParsedConfigText<ClientConfig> | undefined;
+  /** User files by absolute path (`/etc/sockd/dept.users`). */
+  readonly userFiles: Map<string, string>;
+}
+
+/** The host with every file below `hostDir` laid over it (its user files sorted by path). */
+async function layHostDir(
+  host: HostModel,
+  configs: ParsedHostConfigs,
+  hostDir: string,
+): Promise<{ host: HostModel; configs: ParsedHostConfigs }> {
+  const layer: HostLayer = {
+    configs: { ...configs },
+    server: host.server,
+    clientSocksConf: host.clientSocksConf,
+    userFiles: new Map((host.server?.userFiles ?? []).map((u) => [u.path, u.text])),
+  };
+  for (const rel of await filesBelow(hostDir)) {
+    const file = join(hostDir, rel);
+    layFile(layer, host.name, rel, file, await readFile(file, 'utf8'));
+  }
+  const server = layer.server && {
+    ...layer.server,
+    userFiles: [...layer.userFiles]
+      .map(([path, text]) => ({ path, text }))
+      .sort((a, b) => a.path.localeCompare(b.path)),
+  };
+  const clientSocksConf = layer.clientSocksConf;
+  return {
+    configs: layer.configs,
+    host: { ...host, ...(server ? { server } : {}), ...(clientSocksConf ? { clientSocksConf } : {}) },
+  };
+}
+
+/**
+ * One file laid over the host: a config replaces the model's text and parse (socks.conf is the
+ * probe's on a host without a server, rsockd's routing on one with), any other file is a user
+ * file at `/<rel>`; a file the host cannot have is a ConfigDirError.
+ */
+function layFile(layer: HostLayer, host: string, rel: string, file: string, text: string): void {
+  const name = ConfigNames.find((n) => n === rel);
+  if (name === 'socks.conf' && !layer.server) {
+    const config = parse(name, text, file) as ClientConfig;
+    layer.configs = { ...layer.configs, probeClient: config };
+    layer.clientSocksConf = textOf(name, text, file, config);
+    return;
+  }
+  const s =
+    layer.server ??
+    fail(
+      'E_CONFIG_DIR_FILE',
+      `${file}: ${host} runs no SOCKS server, so only socks.conf (its programs' routing) applies there`,
+    );
+  if (name === 'sockd.conf') {
+    const config = parse(name, text, file) as ServerConfig;
+    layer.configs = { ...layer.configs, server: config };
+    layer.server = { ...s, sockdConf: textOf(name, text, file, config) };
+  } else if (name === 'socks.conf') {
+    if (s.kind !== 'rsockd')
+      fail(
+        'E_CONFIG_DIR_FILE',
+        `${file}: ${host} runs sockd, whose routing is fixed (direct); only rsockd reads socks.conf`,
+      );
+    const config = parse(name, text, file) as ClientConfig;
+    layer.configs = { ...layer.configs, client: config };
+    layer.server = { ...s, socksConf: textOf(name, text, file, config) };
+  } else if (name === 'sockd.route') {
+    const config = parse(name, text, file) as RouteConfig;
+    layer.configs = { ...layer.configs, route: config };
+    layer.server = { ...s, sockdRoute: textOf(name, text, file, config) };
+  } else {
+    layer.userFiles.set(`/${rel}`, text);
+  }
 }

@@ -4,7 +4,13 @@ import { parseSockdConf } from '../config/sockd-conf.ts';
 import { parseSockdRoute } from '../config/sockd-route.ts';
 import { parseSocksConf } from '../config/socks-conf.ts';
 import type { ConfigParse, ConfigText, ParsedConfigText } from './model.ts';
-import type { ConfigParsers } from './resolve.ts';
+
+/** Config parsers (default: the config module's); injectable so the topology can be tested alone. */
+export interface ConfigParsers {
+  readonly 'sockd.conf': (text: string, file: string) => ServerConfig;
+  readonly 'socks.conf': (text: string, file: string) => ClientConfig;
+  readonly 'sockd.route': (text: string, file: string) => RouteConfig;
+}
 
 /**
  * The config module's parsers, as the topology and scenario loaders use them: the one place

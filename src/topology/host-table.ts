@@ -1,7 +1,7 @@
 import { isDottedQuadShape } from '../common/inet-address.ts';
-import { parseUserFile } from '../policy/match.ts';
-import type { Resolver, UserFileReader } from '../policy/resolver.ts';
-import { tableResolver } from '../policy/table-resolver.ts';
+import type { Resolver } from '../common/resolver.ts';
+import { tableResolver } from '../common/table-resolver.ts';
+import { parseUserFile, type UserFileReader } from '../config/user-file.ts';
 import type { HostModel, NameEntry, ResolvedTopology, ServerModel } from './model.ts';
 
 /**

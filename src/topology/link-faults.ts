@@ -125,24 +125,58 @@ export function describeFault(f: Omit<LinkFault, 'id'>): string {
   return parts.join(' ');
 }
 
+function fail(path: (string | number)[], message: string): never {
+  throw new LinkFaultError(path, message);
+}
+
 /**
- * Resolves a raw fault against the topology's hosts. Errors are LinkFaultErrors with the path
- * (relative to the fault) of the key at fault, for the caller to locate in its YAML.
+ * Resolves a raw fault against the topology's hosts: its one effect, the hosts at its ends, the
+ * interface it sits on, the direction and the effect's parameters, checked in that order.
+ * Errors are LinkFaultErrors with the path (relative to the fault) of the key at fault, for the
+ * caller to locate in its YAML.
  */
 export function resolveLinkFault(raw: RawLinkFault, hosts: readonly HostModel[]): LinkFault {
-  const fail = (path: (string | number)[], message: string): never => {
-    throw new LinkFaultError(path, message);
-  };
-  const byName = (name: string, key: string): HostModel =>
-    hosts.find((h) => h.name === name) ??
-    fail([key], `unknown host "${name}"; hosts: ${hosts.map((h) => h.name).join(', ')}`);
+  const kind = faultKind(raw);
+  const { host, peerHost, oneWay } = faultEnds(raw, hosts);
+  const { network, address } = faultInterface(raw, host, peerHost);
+  let peer: LinkFault['peer'];
+  if (peerHost) {
+    const p =
+      peerHost.interfaces.find((i) => i.network === network) ??
+      fail([oneWay ? 'to' : 'peer'], `${peerHost.name} is not on ${network}`);
+    peer = { host: peerHost.name, address: p.address };
+  }
+  const resolved = {
+    host: host.name,
+    network,
+    address,
+    direction: faultDirection(raw, kind, oneWay),
+    ...(peer ? { peer } : {}),
+    ...(raw.port !== undefined ? { port: raw.port } : {}),
+    effect: faultEffect(raw, kind),
+  } satisfies Omit<LinkFault, 'id'>;
+  return { id: describeFault(resolved), ...resolved };
+}
+
+/** The fault's one effect key (cut, delay, loss, drop or reset). */
+function faultKind(raw: RawLinkFault): FaultKind {
   const kinds = Kinds.filter((k) => raw[k] !== undefined);
   if (kinds.length !== 1)
     fail(
       [],
       `a fault has exactly one of ${Kinds.join(', ')}${kinds.length ? ` (got ${kinds.join(', ')})` : ''}`,
     );
-  const kind = kinds[0] as FaultKind;
+  return kinds[0] as FaultKind;
+}
+
+/** The faulty host and the peer it is limited to: `host` (+ `peer`), or the one-way `from` + `to`. */
+function faultEnds(
+  raw: RawLinkFault,
+  hosts: readonly HostModel[],
+): { host: HostModel; peerHost: HostModel | undefined; oneWay: boolean } {
+  const byName = (name: string, key: string): HostModel =>
+    hosts.find((h) => h.name === name) ??
+    fail([key], `unknown host "${name}"; hosts: ${hosts.map((h) => h.name).join(', ')}`);
   if ((raw.from !== undefined || raw.to !== undefined) && (raw.host !== undefined || raw.peer !== undefined))
     fail(['from'], 'use either host (+ peer) or from + to, not both');
   if ((raw.from === undefined) !== (raw.to === undefined)) fail(['from'], 'from and to go together');
@@ -159,6 +193,15 @@ export function resolveLinkFault(raw: RawLinkFault, hosts: readonly HostModel[])
     : raw.peer !== undefined
       ? byName(raw.peer, 'peer')
       : undefined;
+  return { host, peerHost, oneWay };
+}
+
+/** The interface of `host` the fault sits on: the one named, else its only one (shared with the peer). */
+function faultInterface(
+  raw: RawLinkFault,
+  host: HostModel,
+  peerHost: HostModel | undefined,
+): { network: string; address: string } {
   let network = raw.network;
   if (network === undefined) {
     const candidates = host.interfaces.filter(
@@ -177,43 +220,32 @@ export function resolveLinkFault(raw: RawLinkFault, hosts: readonly HostModel[])
       ['network'],
       `${host.name} has no interface on ${network}; its networks: ${host.interfaces.map((i) => i.network).join(', ')}`,
     );
-  let peer: LinkFault['peer'];
-  if (peerHost) {
-    const p =
-      peerHost.interfaces.find((i) => i.network === network) ??
-      fail([oneWay ? 'to' : 'peer'], `${peerHost.name} is not on ${network}`);
-    peer = { host: peerHost.name, address: p.address };
-  }
+  return { network, address: iface.address };
+}
+
+/** `out` for the one-way form; else as written, by default both (a reset: in, the only way it works). */
+function faultDirection(raw: RawLinkFault, kind: FaultKind, oneWay: boolean): LinkFault['direction'] {
   const direction = oneWay ? 'out' : (raw.direction ?? (kind === 'reset' ? 'in' : 'both'));
   if (kind === 'reset' && direction !== 'in')
     fail(
       ['direction'],
       'reset answers connections arriving at the host: direction in (put the fault on the other end for the other way)',
     );
-  let effect: FaultEffect;
+  return direction;
+}
+
+function faultEffect(raw: RawLinkFault, kind: FaultKind): FaultEffect {
   switch (kind) {
     case 'delay': {
       const ms = parseFaultDuration(raw.delay!);
       if (!Number.isFinite(ms) || ms < 0) fail(['delay'], `bad duration ${String(raw.delay)}`);
-      effect = { kind: 'delay', ms };
-      break;
+      return { kind: 'delay', ms };
     }
     case 'loss':
-      effect = lossPattern(raw.loss!);
-      break;
+      return lossPattern(raw.loss!);
     default:
-      effect = { kind } as FaultEffect;
+      return { kind } as FaultEffect;
   }
-  const resolved = {
-    host: host.name,
-    network,
-    address: iface.address,
-    direction,
-    ...(peer ? { peer } : {}),
-    ...(raw.port !== undefined ? { port: raw.port } : {}),
-    effect,
-  } satisfies Omit<LinkFault, 'id'>;
-  return { id: describeFault(resolved), ...resolved };
 }
 
 /** Does fault `f` act on a packet crossing its interface in `dir`, exchanged with `other`, of a connection to `port`? */

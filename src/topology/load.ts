@@ -1,9 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { ConfigParsers } from './config-parsers.ts';
 import { TopologyError, TopologyErrorCode, type TopologyIssue } from './errors.ts';
 import { deepFreeze } from './freeze.ts';
 import type { ParsedHostConfigs, ResolvedTopology } from './model.ts';
-import { type ConfigParsers, type InvalidConfigs, resolveTopology } from './resolve.ts';
+import { resolveTopology } from './resolve.ts';
+import type { InvalidConfigs } from './resolve-context.ts';
 import { TopologySchema } from './schema.ts';
 import { YamlSource } from './yaml-source.ts';
 import { translateIssues } from './zod-issues.ts';

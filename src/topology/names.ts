@@ -1,5 +1,5 @@
-import type { Resolver } from '../policy/resolver.ts';
-import { tableResolver } from '../policy/table-resolver.ts';
+import type { Resolver } from '../common/resolver.ts';
+import { tableResolver } from '../common/table-resolver.ts';
 import type { NamedHost } from './host-table.ts';
 import type { NameEntry, ResolvedTopology } from './model.ts';
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DottedQuadShapeSource } from '../common/inet-address.ts';
 import { LinkFaultRaw } from './link-faults.ts';
 import { EchoKinds, Roles } from './model.ts';
 
@@ -111,8 +112,9 @@ export const EchoServiceSchema = z.union([
  * A name a host can resolve (split DNS): DNS-style labels (letters, digits, '-', '_') joined by
  * dots; a dotted IPv4 address is no name.
  */
-export const DnsNamePattern =
-  /^(?!\d{1,3}(?:\.\d{1,3}){3}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}))*$/;
+export const DnsNamePattern = new RegExp(
+  `^(?!${DottedQuadShapeSource}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}))*$`,
+);
 
 const nameTarget = z
   .string()
@@ -210,7 +212,6 @@ export const TopologySchema = z
   .describe('A sockslab topology: networks, hosts, their servers, identds and echo services.');
 
 export type RawTopology = z.infer<typeof TopologySchema>;
-export type RawHost = z.infer<typeof HostSchema>;
 export type RawHostDefaults = z.infer<typeof HostDefaultsSchema>;
 export type RawServer = z.infer<typeof ServerSchema>;
 export type RawTextSource = z.infer<typeof TextSource>;

@@ -90,110 +90,116 @@ export function translateIssues(
   source: YamlSource,
   schema: unknown,
 ): TopologyIssue[] {
-  const out: TopologyIssue[] = [];
-  for (const issue of issues) translate(issue, [], source, schema, out);
-  return out;
+  return issues.flatMap((issue) => translate(issue, [], { source, schema }));
 }
 
-function translate(
-  issue: Issue,
-  prefix: YamlPath,
-  source: YamlSource,
-  schema: unknown,
-  out: TopologyIssue[],
-): void {
+/** The YAML the issues are placed in, and the schema that names the allowed keys. */
+interface Against {
+  readonly source: YamlSource;
+  readonly schema: unknown;
+}
+
+/** One zod issue (its path below `prefix`, for a union branch) → topology issues, by its code. */
+function translate(issue: Issue, prefix: YamlPath, at: Against): TopologyIssue[] {
   const path: YamlPath = [...prefix, ...(issue.path as (string | number)[])];
   switch (issue.code) {
-    case 'unrecognized_keys': {
-      const known = keysAt(schema, path);
-      for (const key of issue.keys) {
-        const hint = suggest(key, known);
-        const didYouMean = hint ? `; did you mean \`${hint}\`?` : '';
-        out.push(
-          source.issue(
-            Codes.UnknownKey,
-            [...path, key],
-            `unknown key \`${key}\`${didYouMean} known keys: ${known.join(', ')}`,
-            source.keyPosition(path, key),
-          ),
-        );
-      }
-      return;
-    }
-    case 'invalid_union': {
-      const branch = bestBranch(issue);
-      if (branch) {
-        for (const inner of branch) translate(inner, path, source, schema, out);
-        return;
-      }
-      const expected = [
-        ...new Set(
-          ((issue.errors ?? []) as Issue[][])
-            .flat()
-            .map((i) => (i.code === 'invalid_type' ? article(i.expected) : '')),
-        ),
-      ].filter((s) => s !== '');
-      out.push(
-        source.issue(
-          Codes.Value,
-          path,
-          `expected ${expected.join(' or ')}, got ${describeInput((issue as { input?: unknown }).input)}`,
-        ),
-      );
-      return;
-    }
-    case 'invalid_type': {
-      const input = (issue as { input?: unknown }).input;
-      const what = input === undefined ? `missing required key \`${String(path[path.length - 1])}\`` : null;
-      if (what) {
-        const parent = path.slice(0, -1);
-        out.push(
-          source.issue(
-            Codes.Value,
-            path,
-            `${what} (${article(issue.expected)})`,
-            source.valuePosition(parent),
-          ),
-        );
-      } else {
-        out.push(
-          source.issue(Codes.Value, path, `expected ${article(issue.expected)}, got ${describeInput(input)}`),
-        );
-      }
-      return;
-    }
-    case 'invalid_value': {
-      const input = (issue as { input?: unknown }).input;
-      const allowed = issue.values.map(String);
-      const hint = typeof input === 'string' ? suggest(input, allowed) : undefined;
-      const key = String(path[path.length - 1] ?? 'value');
-      const didYouMean = hint ? `; did you mean \`${hint}\`?` : '';
-      out.push(
-        source.issue(
-          Codes.Value,
-          path,
-          `unknown ${key} ${describeInput(input)}${didYouMean} known ${key}s: ${allowed.join(', ')}`,
-        ),
-      );
-      return;
-    }
-    case 'invalid_key': {
-      // A record key (host or network name) that breaks its pattern: say so at the key.
-      const inner = (issue.issues ?? []) as Issue[];
-      const key = String(path[path.length - 1]);
-      const message = inner[0]?.message ?? `invalid name \`${key}\``;
-      out.push(source.issue(Codes.Value, path, message, source.keyPosition(path.slice(0, -1), key)));
-      return;
-    }
+    case 'unrecognized_keys':
+      return unknownKeys(at, path, issue.keys);
+    case 'invalid_union':
+      return noUnionBranch(at, path, issue);
+    case 'invalid_type':
+      return [wrongType(at, path, issue)];
+    case 'invalid_value':
+      return [notAllowed(at, path, issue)];
+    case 'invalid_key':
+      return [badRecordKey(at, path, issue)];
     case 'too_small':
-    case 'too_big': {
-      const input = (issue as { input?: unknown }).input;
-      const bound =
-        issue.code === 'too_small' ? `at least ${String(issue.minimum)}` : `at most ${String(issue.maximum)}`;
-      out.push(source.issue(Codes.Value, path, `${describeInput(input)} is out of range: must be ${bound}`));
-      return;
-    }
+    case 'too_big':
+      return [outOfRange(at, path, issue)];
     default:
-      out.push(source.issue(Codes.Value, path, issue.message));
+      return [at.source.issue(Codes.Value, path, issue.message)];
   }
+}
+
+/** Each unknown key, at the key, with the keys the schema knows there. */
+function unknownKeys({ source, schema }: Against, path: YamlPath, keys: readonly string[]): TopologyIssue[] {
+  const known = keysAt(schema, path);
+  return keys.map((key) => {
+    const hint = suggest(key, known);
+    const didYouMean = hint ? `; did you mean \`${hint}\`?` : '';
+    return source.issue(
+      Codes.UnknownKey,
+      [...path, key],
+      `unknown key \`${key}\`${didYouMean} known keys: ${known.join(', ')}`,
+      source.keyPosition(path, key),
+    );
+  });
+}
+
+/** The issues of the branch that got furthest; when none did, the types the union accepts. */
+function noUnionBranch(
+  at: Against,
+  path: YamlPath,
+  issue: Issue & { code: 'invalid_union' },
+): TopologyIssue[] {
+  const branch = bestBranch(issue);
+  if (branch) return branch.flatMap((inner) => translate(inner, path, at));
+  const expected = [
+    ...new Set(
+      ((issue.errors ?? []) as Issue[][])
+        .flat()
+        .map((i) => (i.code === 'invalid_type' ? article(i.expected) : '')),
+    ),
+  ].filter((s) => s !== '');
+  const got = describeInput((issue as { input?: unknown }).input);
+  return [at.source.issue(Codes.Value, path, `expected ${expected.join(' or ')}, got ${got}`)];
+}
+
+/** A missing required key (placed at its parent), or a value of the wrong type. */
+function wrongType({ source }: Against, path: YamlPath, issue: z.core.$ZodIssueInvalidType): TopologyIssue {
+  const input = (issue as { input?: unknown }).input;
+  if (input === undefined) {
+    const what = `missing required key \`${String(path[path.length - 1])}\``;
+    return source.issue(
+      Codes.Value,
+      path,
+      `${what} (${article(issue.expected)})`,
+      source.valuePosition(path.slice(0, -1)),
+    );
+  }
+  return source.issue(Codes.Value, path, `expected ${article(issue.expected)}, got ${describeInput(input)}`);
+}
+
+/** A value outside an enum, with the allowed ones and a near miss. */
+function notAllowed({ source }: Against, path: YamlPath, issue: z.core.$ZodIssueInvalidValue): TopologyIssue {
+  const input = (issue as { input?: unknown }).input;
+  const allowed = issue.values.map(String);
+  const hint = typeof input === 'string' ? suggest(input, allowed) : undefined;
+  const key = String(path[path.length - 1] ?? 'value');
+  const didYouMean = hint ? `; did you mean \`${hint}\`?` : '';
+  return source.issue(
+    Codes.Value,
+    path,
+    `unknown ${key} ${describeInput(input)}${didYouMean} known ${key}s: ${allowed.join(', ')}`,
+  );
+}
+
+/** A record key (host or network name) that breaks its pattern: say so at the key. */
+function badRecordKey({ source }: Against, path: YamlPath, issue: z.core.$ZodIssueInvalidKey): TopologyIssue {
+  const inner = (issue.issues ?? []) as Issue[];
+  const key = String(path[path.length - 1]);
+  const message = inner[0]?.message ?? `invalid name \`${key}\``;
+  return source.issue(Codes.Value, path, message, source.keyPosition(path.slice(0, -1), key));
+}
+
+/** A number (or list) below its minimum or above its maximum. */
+function outOfRange(
+  { source }: Against,
+  path: YamlPath,
+  issue: z.core.$ZodIssueTooSmall | z.core.$ZodIssueTooBig,
+): TopologyIssue {
+  const input = (issue as { input?: unknown }).input;
+  const bound =
+    issue.code === 'too_small' ? `at least ${String(issue.minimum)}` : `at most ${String(issue.maximum)}`;
+  return source.issue(Codes.Value, path, `${describeInput(input)} is out of range: must be ${bound}`);
 }

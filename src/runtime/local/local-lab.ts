@@ -1,11 +1,11 @@
 import { InputError } from '../../common/errors.ts';
 import type { Endpoint, EventSink, LabEvent } from '../../common/events.ts';
 import { newId } from '../../common/ids.ts';
+import type { Resolver } from '../../common/resolver.ts';
 import type { ServerTotals } from '../../common/server-totals.ts';
 import type { ClientConfig } from '../../config/ast.ts';
 import { type FakeIdentd, startFakeIdentd } from '../../identd/fake-identd.ts';
 import type { Listener } from '../../net/net.ts';
-import type { Resolver } from '../../policy/resolver.ts';
 import { ServerMetrics } from '../../server/metrics.ts';
 import type { CommandRunner, ServerRules, Timers } from '../../server/options.ts';
 import { SocksServer } from '../../server/server.ts';

@@ -1,8 +1,9 @@
 import { errText, probeFromHost } from '../../client/probe.ts';
 import type { EventSink } from '../../common/events.ts';
+import type { Resolver } from '../../common/resolver.ts';
 import type { ClientConfig } from '../../config/ast.ts';
+import type { UserFileReader } from '../../config/user-file.ts';
 import type { Conn, Net } from '../../net/net.ts';
-import type { Resolver, UserFileReader } from '../../policy/resolver.ts';
 import { addressFrom, findHost } from '../../topology/host-table.ts';
 import type { HostModel, ResolvedTopology } from '../../topology/model.ts';
 import type { HostNames } from '../../topology/names.ts';

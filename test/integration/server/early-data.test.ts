@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Socket } from 'node:net';
 import test, { type ExecutionContext } from 'ava';
+import type { Resolver } from '../../../src/common/resolver.ts';
 import { productionNet } from '../../../src/net/production-net.ts';
-import type { Resolver } from '../../../src/policy/resolver.ts';
 import { encodeSocks4Request } from '../../../src/protocol/socks4.ts';
 import { encodeSocks5Greeting, encodeSocks5Request } from '../../../src/protocol/socks5.ts';
 import type { IdentdClient } from '../../../src/server/identd-query.ts';

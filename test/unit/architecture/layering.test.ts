@@ -44,9 +44,9 @@ const allowed: Record<string, readonly string[]> = {
   // client: design.md, the server reaches upstreams only through client/ (the one SOCKS client).
   server: ['common', 'config', 'policy', 'protocol', 'net', 'identd', 'client'],
   client: ['common', 'config', 'policy', 'protocol', 'net'],
-  // policy: the host table serves the lab's name service and user files (host-table.ts) as
-  // policy's own ports (Resolver, UserFileReader), so runtimes and analysis share one of each.
-  topology: ['common', 'config', 'policy'],
+  // design.md: topology carries parsed config objects. The ports its name service and user files
+  // serve are common/resolver.ts and config/user-file.ts, not policy's.
+  topology: ['common', 'config'],
   // client: the Runtime interface's ProbeRequest/ProbeOutcome are the probe client's
   // (src/client/probe.ts): one definition of a probe for the local runtime, the agents and analysis.
   runtime: ['common', 'topology', 'net', 'client'],

@@ -1,9 +1,9 @@
 import test from 'ava';
 import { checkSockdConf, parsePortArgument } from '../../../src/cli/checker.ts';
+import { tableResolver } from '../../../src/common/table-resolver.ts';
 import { builtinServices } from '../../../src/config/services.ts';
 import { parseSockdConf } from '../../../src/config/sockd-conf.ts';
 import type { IdentdSimulation } from '../../../src/policy/identd-simulation.ts';
-import { tableResolver } from '../../../src/policy/table-resolver.ts';
 
 const config = parseSockdConf(
   [

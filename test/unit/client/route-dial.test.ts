@@ -1,9 +1,9 @@
 import { Socket } from 'node:net';
 import test from 'ava';
 import { dialByRoute } from '../../../src/client/route-dial.ts';
+import { tableResolver } from '../../../src/common/table-resolver.ts';
 import { parseSocksConf } from '../../../src/config/socks-conf.ts';
 import type { Conn, ConnectOptions, Net } from '../../../src/net/net.ts';
-import { tableResolver } from '../../../src/policy/table-resolver.ts';
 
 /** A Net that records dials and answers from a table: `ok` or an errno code. */
 function scriptedNet(answers: Record<string, 'ok' | string>) {

@@ -1,6 +1,8 @@
 import test from 'ava';
+import { tableResolver } from '../../../src/common/table-resolver.ts';
 import { parseSockdRoute } from '../../../src/config/sockd-route.ts';
 import { parseSocksConf } from '../../../src/config/socks-conf.ts';
+import type { UserFileReader } from '../../../src/config/user-file.ts';
 import {
   decideClientRoute,
   planServerAttempts,
@@ -9,8 +11,6 @@ import {
 } from '../../../src/policy/client-route.ts';
 import { hostFromAddress, hostFromName } from '../../../src/policy/host.ts';
 import { chooseInterface, noInterfaceMessage } from '../../../src/policy/interface-choice.ts';
-import type { UserFileReader } from '../../../src/policy/resolver.ts';
-import { tableResolver } from '../../../src/policy/table-resolver.ts';
 
 const resolver = tableResolver({
   reverse: new Map([['192.168.6.1', ['scope.lab.example.com']]]),

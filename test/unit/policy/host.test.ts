@@ -1,6 +1,8 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { parseDottedQuad, unmapIPv4 } from '../../../src/common/inet-address.ts';
+import type { Resolver } from '../../../src/common/resolver.ts';
+import { hostsFileResolver, tableResolver } from '../../../src/common/table-resolver.ts';
 import type { AddrSpec, HostPattern } from '../../../src/config/ast.ts';
 import { inetAton } from '../../../src/config/inet.ts';
 import {
@@ -12,8 +14,6 @@ import {
   hostMatches,
   UnspecifiedHostName,
 } from '../../../src/policy/host.ts';
-import type { Resolver } from '../../../src/policy/resolver.ts';
-import { hostsFileResolver, tableResolver } from '../../../src/policy/table-resolver.ts';
 
 const pos = { file: 't.conf', line: 1, column: 1 };
 const spec = (pattern: HostPattern, mask = 0): AddrSpec => ({

@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { PortOp, PortTest, UserList, UserListElement } from '../../../src/config/ast.ts';
-import { parseUserFile, portMatches, usersMatch } from '../../../src/policy/match.ts';
-import type { UserFileReader } from '../../../src/policy/resolver.ts';
+import type { UserFileReader } from '../../../src/config/user-file.ts';
+import { portMatches, usersMatch } from '../../../src/policy/match.ts';
 
 const pos = { file: 't', line: 1, column: 1 };
 const portTest = (op: PortOp, port: number): PortTest => ({ op, port, text: String(port), pos });
@@ -62,14 +62,4 @@ test('elements are examined left to right: a name before a missing file still ma
     matched: false,
     errors: ['Unable to open userfile (/missing): No such file or directory'],
   });
-});
-
-test('user files: # comments, names split on any mix of blanks, tabs and commas, CRLF tolerated', (t) => {
-  t.deepEqual(parseUserFile('# banned\nmallory, trudy\teve\n#oscar\r\n  grace,,henry # late\r\n'), [
-    'mallory',
-    'trudy',
-    'eve',
-    'grace',
-    'henry',
-  ]);
 });

@@ -1,8 +1,10 @@
 import test from 'ava';
 import { errorCode } from '../../../src/common/errors.ts';
+import { tableResolver } from '../../../src/common/table-resolver.ts';
 import type { IdentdMode } from '../../../src/config/ast.ts';
 import { builtinServices } from '../../../src/config/services.ts';
 import { parseSockdConf } from '../../../src/config/sockd-conf.ts';
+import type { UserFileReader } from '../../../src/config/user-file.ts';
 import { expandCommand } from '../../../src/policy/command.ts';
 import { type HostIdentity, hostFromAddress } from '../../../src/policy/host.ts';
 import {
@@ -12,14 +14,12 @@ import {
   routeViaLog,
   upstreamFailedLog,
 } from '../../../src/policy/request-desc.ts';
-import type { UserFileReader } from '../../../src/policy/resolver.ts';
 import {
   type AccessDecision,
   applyIdentd,
   decideServerAccess,
   serverCommandContext,
 } from '../../../src/policy/server-access.ts';
-import { tableResolver } from '../../../src/policy/table-resolver.ts';
 
 const noDns = tableResolver({ reverse: new Map(), forward: new Map() });
 const at = (ip: string) => hostFromAddress(noDns, ip);

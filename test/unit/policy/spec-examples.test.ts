@@ -9,6 +9,7 @@ import { readdirSync } from 'node:fs';
 import test, { type ExecutionContext } from 'ava';
 import { checkSockdConf } from '../../../src/cli/checker.ts';
 import { dottedOf as dotted } from '../../../src/common/inet-address.ts';
+import type { Resolver } from '../../../src/common/resolver.ts';
 import type { ClientConfig, RouteConfig, ServerConfig } from '../../../src/config/ast.ts';
 import { ConfigFileError } from '../../../src/config/config-error.ts';
 import { builtinServices } from '../../../src/config/services.ts';
@@ -19,7 +20,6 @@ import { decideClientRoute, planServerAttempts } from '../../../src/policy/clien
 import { expandCommand } from '../../../src/policy/command.ts';
 import { type HostIdentity, hostFromAddress, hostFromName } from '../../../src/policy/host.ts';
 import { chooseInterface } from '../../../src/policy/interface-choice.ts';
-import type { Resolver } from '../../../src/policy/resolver.ts';
 import {
   type AccessOutcome,
   applyIdentd,

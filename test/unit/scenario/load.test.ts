@@ -3,7 +3,7 @@ import test from 'ava';
 import { parseScenarioText } from '../../../src/scenario/load.ts';
 import { resolveScenario } from '../../../src/scenario/resolve.ts';
 import { scenarioJsonSchema } from '../../../src/scenario/schema.ts';
-import { configPosition } from '../../../src/topology/resolve.ts';
+import { configPosition } from '../../../src/topology/config-texts.ts';
 import { projectRoot, seedCascade } from '../../helpers/seed-topology.ts';
 
 const header = '# yaml-language-server: $schema=scenario.schema.json\n';

@@ -1,4 +1,4 @@
-import { isDottedQuadShape } from '../common/inet-address.ts';
+import { isDottedQuadShape } from './inet-address.ts';
 import type { Resolver } from './resolver.ts';
 
 /**

@@ -1,7 +1,8 @@
 /**
  * All name resolution goes through one resolver (spec c.6, h.7) so tests substitute a fixture
  * table and never touch real DNS. Implementations: node:dns (server CLI), a fixture table
- * (tests), the topology's host table (lab).
+ * (tests), the topology's host table (lab). An injected port like the clock, so it lives in
+ * common/: policy decides with it, and the topology builds the lab's over its name tables.
  */
 export interface Resolver {
   /** PTR names for a dotted IPv4 address: primary name first, then aliases. [] when none. */
@@ -14,10 +15,3 @@ export interface Resolver {
    */
   held?(kind: 'reverse' | 'forward', key: string): readonly string[] | undefined;
 }
-
-/** User files are read at match time (c.8); the reader is injected so policy stays pure. */
-export type UserFileReader = (
-  path: string,
-) =>
-  | { readonly ok: true; readonly names: readonly string[] }
-  | { readonly ok: false; readonly error: string };
