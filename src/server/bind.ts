@@ -13,8 +13,9 @@ import { replyCodeFor, socks5RepFor, systemErrorText, unknownHostText } from './
 import { noop, type RunState, type SessionSteps } from './session-steps.ts';
 
 /**
- * BIND (b.5, d.9): listen for the peer ourselves and send both replies, or pass the BIND on to
- * an upstream server and forward its two replies; then relay.
+ * BIND (b.5, d.9): listen for the peer ourselves and send both replies (bindDirect: interface,
+ * listenForPeer, first reply, answerPeer), or pass the BIND on to an upstream server and forward
+ * its two replies (bindViaUpstream); then relay.
  */
 
 export async function bindDirect(s: SessionSteps, run: RunState, rules: ServerRules): Promise<void> {
@@ -86,10 +87,10 @@ async function listenForPeer(
 }
 
 /**
- * b.5: the peer must come from the destination the request named (any host for a SOCKS 4
- * 0.0.0.0 without a name, one of the name's addresses for a name).
+ * b.5: the peer must come from the destination the request named: any host when it named
+ * 0.0.0.0, one of the name's addresses when it named a host by name.
  */
-export function peerAllowed(run: RunState, peerAddr: string): boolean {
+function peerAllowed(run: RunState, peerAddr: string): boolean {
   const { req, dst } = run;
   if (dst.dotted === '0.0.0.0' && req.hostname === undefined) return true;
   if (req.hostname !== undefined) return dst.addresses.includes(parseDottedQuad(peerAddr) ?? -1);
