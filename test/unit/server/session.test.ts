@@ -124,7 +124,14 @@ async function connectClient(
   t: ExecutionContext,
   w: World,
   id: string,
-): Promise<Harness & { readonly hooks: Hook[]; readonly clientError: () => string | undefined }> {
+): Promise<
+  Harness & {
+    readonly hooks: Hook[];
+    readonly clientError: () => string | undefined;
+    /** The session's end of the connection. */
+    readonly accepted: Socket;
+  }
+> {
   const server = createServer({ allowHalfOpen: true });
   const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -171,6 +178,7 @@ async function connectClient(
     closed,
     hooks,
     clientError: () => errorCode,
+    accepted: socket,
   };
 }
 
@@ -219,7 +227,7 @@ const closeReason = (events: LabEvent[]) => events.flatMap((e) => (e.type === 'c
 
 /** Polls `cond` (called once per try: it may act) until it holds. */
 async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500; i++) {
+  for (let i = 0; i < 1500; i++) {
     if (cond()) return;
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -381,6 +389,33 @@ test('bytes the client sends while its request is being decided are kept and rel
   h.client.end();
   await h.session.done;
   t.deepEqual(kinds(h.events), ['request', 'identd', 'decision', 'outbound', 'reply', 'close']);
+});
+
+test('a client that sends more than 64 KiB while its request is decided stops being read until the relay, and nothing is lost', async (t) => {
+  const echo = await echoServer(t);
+  let answer!: (r: Awaited<ReturnType<IdentdClient>>) => void;
+  const h = await harness(t, 'permit ?=I 0.0.0.0 0.0.0.0\n', {
+    net: nodeNet,
+    identd: () =>
+      new Promise((resolve) => {
+        answer = resolve;
+      }),
+  });
+  h.client.write(connectTo(echo.port));
+  await until(() => answer !== undefined, 'the identd query');
+  const payload = Buffer.alloc(100 * 1024);
+  for (let i = 0; i < payload.length; i++) payload[i] = i % 251;
+  h.client.write(payload);
+  await until(() => h.accepted.isPaused(), 'the session to stop reading the client');
+  answer({ kind: 'user', user: 'alice', answer: 'USERID : UNIX : alice' });
+  await until(has(h, 8 + payload.length), 'the whole payload echoed');
+  t.true(h.received().subarray(8).equals(payload));
+  h.client.end();
+  await h.session.done;
+  t.like(
+    h.events.find((e) => e.type === 'close'),
+    { reason: 'eof', bytesFromClient: payload.length },
+  );
 });
 
 // ------------------------------------------------------------------ negotiate: the ways out before a request
