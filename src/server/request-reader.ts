@@ -97,13 +97,12 @@ export class RequestReader {
       for (const b of step.send) this.client.write(b);
       this.client.end();
       if (outcome.authFailedUser !== undefined && sinkWants(this.s.ctx.events, 'decision')) {
-        const user = outcome.authFailedUser;
         this.s.emit({
           type: 'decision',
           action: 'deny',
           rule: null,
           reason: 'auth-failed',
-          user,
+          user: outcome.authFailedUser,
           realUser: 'unknown',
         });
       }

@@ -16,8 +16,9 @@ import type { AsyncUserFileReader } from './user-files.ts';
 
 /**
  * What the steps of a session share: the server context every session gets, the state of one
- * accepted request (RunState), and the session operations the CONNECT, upstream and BIND steps
- * (connect-upstream.ts, bind.ts) call back into. Session (session.ts) implements SessionSteps.
+ * accepted request (RunState), the far end of its relay (RelayPeer), and the session operations
+ * the step modules (access-step.ts, route-step.ts, interface-step.ts, connect-direct.ts,
+ * connect-upstream.ts, bind.ts) call back into. Session (session.ts) implements SessionSteps.
  */
 
 /** Everything a session needs from its server: resolved options and the current rules. */
