@@ -2,81 +2,32 @@ import type { SocksReply } from '../client/handshake.ts';
 import { errorCode } from '../common/errors.ts';
 import { type Endpoint, sinkWants } from '../common/events.ts';
 import { parseDottedQuad } from '../common/inet-address.ts';
-import type { RouteConfig } from '../config/ast.ts';
 import type { Conn, Listener } from '../net/net.ts';
 import type { RouteDecision } from '../policy/client-route.ts';
 import { hostFromAddress } from '../policy/host.ts';
-import { chooseInterface, noInterfaceMessage } from '../policy/interface-choice.ts';
 import { serviceLabel } from '../policy/request-desc.ts';
 import { dialUpstream, upstreamErrno, upstreamGrant } from './connect-upstream.ts';
+import { bindInterface } from './interface-step.ts';
 import type { ServerRules } from './options.ts';
-import { socks4CodeFor, socks5RepFor, systemErrorText, unknownHostText } from './replies.ts';
-import { isUnusable, noop, type RunState, type SessionSteps } from './session-steps.ts';
+import { replyCodeFor, socks5RepFor, systemErrorText, unknownHostText } from './replies.ts';
+import { noop, type RunState, type SessionSteps } from './session-steps.ts';
 
 /**
- * BIND (b.5, d.9): listen for the peer ourselves and send both replies, or pass the BIND on to
- * an upstream server and forward its two replies; then relay.
+ * BIND (b.5, d.9): listen for the peer ourselves and send both replies (bindDirect: interface,
+ * listenForPeer, first reply, answerPeer), or pass the BIND on to an upstream server and forward
+ * its two replies (bindViaUpstream); then relay.
  */
 
 export async function bindDirect(s: SessionSteps, run: RunState, rules: ServerRules): Promise<void> {
-  const ctx = s.ctx;
   const { req, dst } = run;
   if (req.hostname !== undefined && dst.addresses.length === 0) {
     return s.fail(run, { kind: 'unresolved' }, 'gethostbyname()', unknownHostText);
   }
-  let iface = '0.0.0.0';
-  if (ctx.multihomed) {
-    const route = rules.route;
-    if (!route || isUnusable(route)) {
-      if (route && isUnusable(route)) for (const m of route.unusable) s.log('err', m);
-      else s.log('err', `Unable to open routing file (${ctx.routePath})`);
-      s.sendFailure(req, { kind: 'no-route' });
-      return s.finish('no-route-file');
-    }
-    const choice = chooseInterface(route as RouteConfig, dst);
-    if (sinkWants(ctx.events, 'interface')) {
-      s.emit({
-        type: 'interface',
-        purpose: 'bind',
-        iface: choice?.iface ?? null,
-        rule: choice?.rule ?? null,
-        ...(choice ? { text: choice.text } : {}),
-      });
-    }
-    if (!choice) {
-      s.log('err', noInterfaceMessage(dst));
-      s.sendFailure(req, { kind: 'no-route' });
-      return s.finish('no-route');
-    }
-    iface = choice.iface;
-  }
-  let peer: Conn | null = null;
-  let onPeer!: (c: Conn) => void;
-  const peerArrived = new Promise<Conn | null>((resolve) => {
-    onPeer = (c) => resolve(c);
-    s.onGone(() => resolve(null));
-    s.onFinish(() => resolve(null));
-  });
-  let listener: Listener;
-  try {
-    listener = await ctx.net.listen({ host: iface, port: 0, backlog: 1 }, (c) => {
-      c.socket.on('error', noop);
-      if (peer) {
-        c.socket.destroy();
-        return;
-      }
-      peer = c;
-      onPeer(c);
-    });
-  } catch (err) {
-    const code = errorCode(err);
-    return s.fail(run, { kind: 'errno', code }, 'bind()', systemErrorText(code));
-  }
-  s.bindListener = listener;
-  if (s.finished) {
-    void listener.close();
-    return;
-  }
+  const iface = s.ctx.multihomed ? bindInterface(s, run, rules) : '0.0.0.0';
+  if (iface === null) return; // refused and answered
+  const listening = await listenForPeer(s, run, iface);
+  if (listening === null) return; // failed and answered, or the session ended meanwhile
+  const { listener, peerArrived } = listening;
   const firstAddress =
     req.version === 5 && listener.local.address === '0.0.0.0' ? s.conn.local.address : iface;
   const first: Endpoint = { address: firstAddress, port: listener.local.port };
@@ -91,14 +42,67 @@ export async function bindDirect(s: SessionSteps, run: RunState, rules: ServerRu
     return;
   }
   s.clearEstablishTimer();
-  const peerAddr = got.remote.address;
-  const allowed =
-    dst.dotted === '0.0.0.0' && req.hostname === undefined
-      ? true
-      : req.hostname !== undefined
-        ? dst.addresses.includes(parseDottedQuad(peerAddr) ?? -1)
-        : peerAddr === (req.version === 5 ? req.address : dst.dotted);
-  const peerHost = await hostFromAddress(ctx.resolver, peerAddr);
+  await answerPeer(s, run, got, first);
+}
+
+/**
+ * The BIND's listener on `iface` (backlog 1; a second connection is closed at once) and the
+ * promise of its peer, which resolves null when the client goes away or the session ends first.
+ * Null when listening failed (answered) or the session ended meanwhile.
+ */
+async function listenForPeer(
+  s: SessionSteps,
+  run: RunState,
+  iface: string,
+): Promise<{ listener: Listener; peerArrived: Promise<Conn | null> } | null> {
+  let peer: Conn | null = null;
+  let onPeer!: (c: Conn) => void;
+  const peerArrived = new Promise<Conn | null>((resolve) => {
+    onPeer = (c) => resolve(c);
+    s.onGone(() => resolve(null));
+    s.onFinish(() => resolve(null));
+  });
+  let listener: Listener;
+  try {
+    listener = await s.ctx.net.listen({ host: iface, port: 0, backlog: 1 }, (c) => {
+      c.socket.on('error', noop);
+      if (peer) {
+        c.socket.destroy();
+        return;
+      }
+      peer = c;
+      onPeer(c);
+    });
+  } catch (err) {
+    const code = errorCode(err);
+    s.fail(run, { kind: 'errno', code }, 'bind()', systemErrorText(code));
+    return null;
+  }
+  s.bindListener = listener;
+  if (s.finished) {
+    void listener.close();
+    return null;
+  }
+  return { listener, peerArrived };
+}
+
+/**
+ * b.5: the peer must come from the destination the request named: any host when it named
+ * 0.0.0.0, one of the name's addresses when it named a host by name.
+ */
+function peerAllowed(run: RunState, peerAddr: string): boolean {
+  const { req, dst } = run;
+  if (dst.dotted === '0.0.0.0' && req.hostname === undefined) return true;
+  if (req.hostname !== undefined) return dst.addresses.includes(parseDottedQuad(peerAddr) ?? -1);
+  return peerAddr === (req.version === 5 ? req.address : dst.dotted);
+}
+
+/** The peer has connected: refuse a wrong one with the second reply, or grant it and relay. */
+async function answerPeer(s: SessionSteps, run: RunState, got: Conn, first: Endpoint): Promise<void> {
+  const { req } = run;
+  const ctx = s.ctx;
+  const allowed = peerAllowed(run, got.remote.address);
+  const peerHost = await hostFromAddress(ctx.resolver, got.remote.address);
   const peerServ = serviceLabel(got.remote.port, (p) => ctx.services.nameOf(p));
   if (s.finished) {
     got.socket.destroy();
@@ -110,9 +114,7 @@ export async function bindDirect(s: SessionSteps, run: RunState, rules: ServerRu
       `failed -- ${run.reqdesc}. Error: connected to wrong host ${peerHost.display} (${peerServ})`,
     );
     got.socket.destroy();
-    const code =
-      req.version === 4 ? socks4CodeFor({ kind: 'wrong-peer' }) : socks5RepFor({ kind: 'wrong-peer' });
-    s.sendFinalReply(req, code, 'second', first);
+    s.sendFinalReply(req, replyCodeFor(req.version, { kind: 'wrong-peer' }), 'second', first);
     return s.finish('wrong-peer');
   }
   s.outbound = got.socket;
@@ -121,7 +123,8 @@ export async function bindDirect(s: SessionSteps, run: RunState, rules: ServerRu
   }
   s.sendGranted(req, 'second', got.remote);
   s.log('notice', `connected -- ${run.reqdesc} (${peerServ})`);
-  s.startRelay(run, got.socket, 0, null, peerHost.display, peerServ);
+  const peer = { socket: got.socket, handshakeBytes: 0, early: null, host: peerHost.display, serv: peerServ };
+  s.startRelay(run, peer);
 }
 
 export async function bindViaUpstream(s: SessionSteps, run: RunState, route: RouteDecision): Promise<void> {
@@ -180,5 +183,11 @@ export async function bindViaUpstream(s: SessionSteps, run: RunState, route: Rou
   s.sendGranted(req, 'second', peer);
   const peerHost = await hostFromAddress(s.ctx.resolver, peer.address);
   s.log('notice', `connected -- ${run.reqdesc} (${peerServ})`);
-  s.startRelay(run, sock, 16, rest, peerHost.display, peerServ);
+  s.startRelay(run, {
+    socket: sock,
+    handshakeBytes: 16,
+    early: rest,
+    host: peerHost.display,
+    serv: peerServ,
+  });
 }

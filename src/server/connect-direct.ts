@@ -1,11 +1,10 @@
 import { errorCode } from '../common/errors.ts';
 import { sinkWants } from '../common/events.ts';
-import type { RouteConfig } from '../config/ast.ts';
 import type { Conn } from '../net/net.ts';
-import { chooseInterface } from '../policy/interface-choice.ts';
+import { connectInterface } from './interface-step.ts';
 import type { ServerRules } from './options.ts';
 import { systemErrorText, unknownHostText } from './replies.ts';
-import { grantConnect, isIp, isUnusable, noop, type RunState, type SessionSteps } from './session-steps.ts';
+import { grantConnect, isIp, noop, type RunState, type SessionSteps } from './session-steps.ts';
 
 /**
  * CONNECT straight to the destination (b.4): dial it (from the route's interface with
@@ -22,23 +21,7 @@ export async function connectDirect(s: SessionSteps, run: RunState, rules: Serve
   const literal = req.hostname !== undefined && dst.addresses.length === 0 ? req.hostname : undefined;
   const host = literal ?? (req.version === 5 && req.hostname === undefined ? req.address : dst.dotted);
   if (host === '0.0.0.0') return s.fail(run, { kind: 'unspecified' }, 'connect()', systemErrorText('EINVAL'));
-  let localAddress: string | undefined;
-  if (ctx.routeConnect && ctx.multihomed) {
-    const route = rules.route;
-    if (route && !isUnusable(route)) {
-      const choice = chooseInterface(route as RouteConfig, dst);
-      localAddress = choice?.iface;
-      if (sinkWants(ctx.events, 'interface')) {
-        s.emit({
-          type: 'interface',
-          purpose: 'connect',
-          iface: choice?.iface ?? null,
-          rule: choice?.rule ?? null,
-          ...(choice ? { text: choice.text } : {}),
-        });
-      }
-    }
-  }
+  const localAddress = ctx.routeConnect && ctx.multihomed ? connectInterface(s, run, rules) : undefined;
   let out: Conn;
   try {
     out = await ctx.net.connect(

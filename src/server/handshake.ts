@@ -1,8 +1,13 @@
 import { ProtocolError } from '../common/errors.ts';
 import type { RequestCommand } from '../policy/request-desc.ts';
 import type { PasswdVerifier } from '../protocol/passwd-file.ts';
-import { decodeRfc1929Request, encodeRfc1929Status, Rfc1929Status } from '../protocol/rfc1929.ts';
-import { decodeSocks4Request } from '../protocol/socks4.ts';
+import {
+  type Credentials,
+  decodeRfc1929Request,
+  encodeRfc1929Status,
+  Rfc1929Status,
+} from '../protocol/rfc1929.ts';
+import { decodeSocks4Request, type Socks4Request } from '../protocol/socks4.ts';
 import {
   chooseSocks5Method,
   decodeSocks5Greeting,
@@ -10,6 +15,7 @@ import {
   encodeSocks5MethodChoice,
   encodeSocks5Reply,
   Socks5Method,
+  type Socks5Request,
 } from '../protocol/socks5.ts';
 import { socks5RepFor } from './replies.ts';
 
@@ -75,7 +81,11 @@ export class Handshake {
     return this.stage === 'first' || (this.stage === 's4' && this.used + buffered < 8);
   }
 
-  /** Advance over `buf` (everything received and not yet consumed). */
+  /**
+   * Advance over `buf` (everything received and not yet consumed): one flat switch over the
+   * stages, each decoding its message and then either asking for more bytes, ending the
+   * negotiation, or going on to the next stage within the same read.
+   */
   advance(buf: Buffer): HandshakeStep {
     const send: Buffer[] = [];
     let consumed = 0;
@@ -90,86 +100,82 @@ export class Handshake {
           case 's4': {
             const r = decodeSocks4Request(rest);
             if ('need' in r) return this.step(consumed, send, More);
-            consumed += r.consumed;
-            const v = r.value;
-            return this.step(consumed, send, {
-              kind: 'request',
-              request: {
-                version: 4,
-                command: v.command,
-                port: v.port,
-                address: v.address,
-                hostname: v.hostname,
-                user: v.user,
-                emptyName: v.emptyHostname,
-              },
-            });
+            return this.step(consumed + r.consumed, send, socks4Request(r.value));
           }
           case 's5-greeting': {
             const r = decodeSocks5Greeting(rest);
             if ('need' in r) return this.step(consumed, send, More);
             consumed += r.consumed;
-            const method = this.chooseMethod(r.value.methods);
-            send.push(encodeSocks5MethodChoice(method));
-            if (method === Socks5Method.NoAcceptable)
-              return this.step(consumed, send, { kind: 'refuse', reason: 'no-acceptable-method' });
-            this.stage = method === Socks5Method.UserPass ? 's5-auth' : 's5-request';
+            const refused = this.selectMethod(r.value.methods, send);
+            if (refused !== null) return this.step(consumed, send, refused);
             continue;
           }
           case 's5-auth': {
             const r = decodeRfc1929Request(rest);
             if ('need' in r) return this.step(consumed, send, More);
             consumed += r.consumed;
-            const ok = this.options.passwd?.verify(r.value.username, r.value.revealPassword()) ?? false;
-            if (!ok) {
-              send.push(encodeRfc1929Status(Rfc1929Status.Failure));
-              return this.step(consumed, send, {
-                kind: 'refuse',
-                reason: 'auth-failed',
-                authFailedUser: r.value.username,
-              });
-            }
-            this.user = r.value.username;
-            send.push(encodeRfc1929Status(Rfc1929Status.Success));
-            this.stage = 's5-request';
+            const refused = this.authenticate(r.value, send);
+            if (refused !== null) return this.step(consumed, send, refused);
             continue;
           }
           case 's5-request': {
             const r = decodeSocks5Request(rest);
             if ('need' in r) return this.step(consumed, send, More);
-            consumed += r.consumed;
-            const v = r.value;
-            if (v.command === 'udp') {
-              send.push(encodeSocks5Reply(socks5RepFor({ kind: 'command-unsupported' })));
-              return this.step(consumed, send, { kind: 'refuse', reason: 'udp-unsupported' });
-            }
-            const domain = v.addressType === 'domain';
-            return this.step(consumed, send, {
-              kind: 'request',
-              request: {
-                version: 5,
-                command: v.command,
-                port: v.port,
-                address: domain ? '0.0.0.1' : v.address,
-                hostname: domain ? v.address : undefined,
-                user: this.user,
-                emptyName: domain && v.address === '',
-              },
-            });
+            return this.step(consumed + r.consumed, send, this.socks5Request(r.value, send));
           }
           case 'done':
             return this.step(consumed, send, More);
         }
       }
     } catch (err) {
-      const code = err instanceof ProtocolError ? err.code : 'E_UNKNOWN';
-      if (code === 'E_S5_COMMAND' || code === 'E_S5_ATYP') {
-        const kind = code === 'E_S5_COMMAND' ? 'command-unsupported' : 'address-type-unsupported';
-        send.push(encodeSocks5Reply(socks5RepFor({ kind })));
-        return this.step(consumed, send, { kind: 'refuse', reason: code });
-      }
-      return this.step(consumed, send, { kind: 'drop', code, byte: (err as { byte?: number }).byte ?? 0 });
+      return this.step(consumed, send, protocolErrorOutcome(err, send));
     }
+  }
+
+  /** i.1: the method choice goes out; a refusal when none is acceptable, else the next stage. */
+  private selectMethod(offered: readonly number[], send: Buffer[]): HandshakeOutcome | null {
+    const method = chooseSocks5Method(offered, {
+      passwd: Boolean(this.options.passwd),
+      authRequired: this.options.socks5Auth === 'required',
+    });
+    send.push(encodeSocks5MethodChoice(method));
+    if (method === Socks5Method.NoAcceptable) return { kind: 'refuse', reason: 'no-acceptable-method' };
+    this.stage = method === Socks5Method.UserPass ? 's5-auth' : 's5-request';
+    return null;
+  }
+
+  /** RFC 1929 against the passwd file: the status goes out; a refusal naming the user when it fails. */
+  private authenticate(credentials: Credentials, send: Buffer[]): HandshakeOutcome | null {
+    const ok = this.options.passwd?.verify(credentials.username, credentials.revealPassword()) ?? false;
+    if (!ok) {
+      send.push(encodeRfc1929Status(Rfc1929Status.Failure));
+      return { kind: 'refuse', reason: 'auth-failed', authFailedUser: credentials.username };
+    }
+    this.user = credentials.username;
+    send.push(encodeRfc1929Status(Rfc1929Status.Success));
+    this.stage = 's5-request';
+    return null;
+  }
+
+  /** The SOCKS 5 request as the session's ParsedRequest; UDP ASSOCIATE is refused with 0x07 (i.3). */
+  private socks5Request(v: Socks5Request, send: Buffer[]): HandshakeOutcome {
+    if (v.command === 'udp') {
+      send.push(encodeSocks5Reply(socks5RepFor({ kind: 'command-unsupported' })));
+      return { kind: 'refuse', reason: 'udp-unsupported' };
+    }
+    const domain = v.addressType === 'domain';
+    return {
+      kind: 'request',
+      request: {
+        version: 5,
+        command: v.command,
+        port: v.port,
+        address: domain ? '0.0.0.1' : v.address,
+        hostname: domain ? v.address : undefined,
+        user: this.user,
+        emptyName: domain && v.address === '',
+      },
+    };
   }
 
   /** The step that ends this advance (a method, not a closure: advance runs for every read). */
@@ -178,12 +184,34 @@ export class Handshake {
     if (outcome.kind !== 'more') this.stage = 'done';
     return { consumed, send, outcome };
   }
+}
 
-  /** i.1, as the codec's chooseSocks5Method decides it for this server's passwd file and auth mode. */
-  private chooseMethod(offered: readonly number[]): number {
-    return chooseSocks5Method(offered, {
-      passwd: Boolean(this.options.passwd),
-      authRequired: this.options.socks5Auth === 'required',
-    });
+/** The SOCKS 4 / 4A request as the session's ParsedRequest. */
+function socks4Request(v: Socks4Request): HandshakeOutcome {
+  return {
+    kind: 'request',
+    request: {
+      version: 4,
+      command: v.command,
+      port: v.port,
+      address: v.address,
+      hostname: v.hostname,
+      user: v.user,
+      emptyName: v.emptyHostname,
+    },
+  };
+}
+
+/**
+ * A codec error: a SOCKS 5 command or address type we do not serve is answered (0x07, 0x08, i.3);
+ * anything else closes without a reply (b.2), with the offending byte for the log line.
+ */
+function protocolErrorOutcome(err: unknown, send: Buffer[]): HandshakeOutcome {
+  const code = err instanceof ProtocolError ? err.code : 'E_UNKNOWN';
+  if (code === 'E_S5_COMMAND' || code === 'E_S5_ATYP') {
+    const kind = code === 'E_S5_COMMAND' ? 'command-unsupported' : 'address-type-unsupported';
+    send.push(encodeSocks5Reply(socks5RepFor({ kind })));
+    return { kind: 'refuse', reason: code };
   }
+  return { kind: 'drop', code, byte: (err as { byte?: number }).byte ?? 0 };
 }

@@ -1,6 +1,6 @@
 import type { Clock } from '../common/clock.ts';
 import type { Endpoint, EventSink, LabEvent } from '../common/events.ts';
-import { isDottedQuadShape, parseDottedQuad } from '../common/inet-address.ts';
+import { isDottedQuadShape } from '../common/inet-address.ts';
 import type { Resolver } from '../common/resolver.ts';
 import type { IdentdMode } from '../config/ast.ts';
 import type { ServiceTable } from '../config/services.ts';
@@ -17,8 +17,9 @@ import type { AsyncUserFileReader } from './user-files.ts';
 
 /**
  * What the steps of a session share: the server context every session gets, the state of one
- * accepted request (RunState), and the session operations the CONNECT, upstream and BIND steps
- * (connect-upstream.ts, bind.ts) call back into. Session (session.ts) implements SessionSteps.
+ * accepted request (RunState), the far end of its relay (RelayPeer), and the session operations
+ * the step modules (access-step.ts, route-step.ts, interface-step.ts, connect-direct.ts,
+ * connect-upstream.ts, bind.ts) call back into. Session (session.ts) implements SessionSteps.
  */
 
 /** Everything a session needs from its server: resolved options and the current rules. */
@@ -64,8 +65,20 @@ export interface RunState {
   readonly dstServ: string;
   readonly reqdesc: string;
   readonly realUser: string;
-  readonly early: Buffer | null;
   readonly decision: AccessDecision;
+}
+
+/** The far end the relay joins the client to: the destination, an upstream server or a BIND peer. */
+export interface RelayPeer {
+  readonly socket: ByteStream;
+  /** Bytes of `socket` consumed before the relay (an upstream's replies). */
+  readonly handshakeBytes: number;
+  /** Bytes it sent after its last reply (an upstream's early data), for the client first. */
+  readonly early: Buffer | null;
+  /** Its name in the termination lines. */
+  readonly host: string;
+  /** A BIND peer's port as a service label (`terminated -- … (SERV)`); null for a CONNECT. */
+  readonly serv: string | null;
 }
 
 export function noop(): void {}
@@ -76,11 +89,6 @@ export function noop(): void {}
  */
 export function flat(text: string): string {
   return ` ${text}`.slice(1);
-}
-
-/** A SOCKS 4 reply carries IPv4 only: any other address (IPv6, empty) goes out as 0.0.0.0. */
-export function v4OrZero(address: string): string {
-  return parseDottedQuad(address) !== undefined ? address : '0.0.0.0';
 }
 
 /**
@@ -99,7 +107,13 @@ export function grantConnect(
   s.sendGranted(req, 'only', req.version === 4 ? { address: '0.0.0.0', port: 0 } : out.local);
   s.clearEstablishTimer();
   s.log('notice', `connected -- ${run.reqdesc}`);
-  s.startRelay(run, out.socket, remoteHandshakeBytes, earlyRemote, run.dst.display, null);
+  s.startRelay(run, {
+    socket: out.socket,
+    handshakeBytes: remoteHandshakeBytes,
+    early: earlyRemote,
+    host: run.dst.display,
+    serv: null,
+  });
 }
 
 export function isIp(text: string): boolean {
@@ -140,12 +154,6 @@ export interface SessionSteps {
   /** Between the first and second BIND reply: read the client into a bounded buffer. */
   watchClientWhileWaiting(): void;
   stopWatching(): void;
-  startRelay(
-    run: RunState,
-    remote: ByteStream,
-    remoteHandshakeBytes: number,
-    earlyRemote: Buffer | null,
-    remoteHost: string,
-    peerServ: string | null,
-  ): void;
+  /** The relay step (relay-step.ts): the client and `peer` joined until the session ends. */
+  startRelay(run: RunState, peer: RelayPeer): void;
 }
