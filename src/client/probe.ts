@@ -1,4 +1,5 @@
 import type { Endpoint, LabEvent } from '../common/events.ts';
+import type { HostProbeOutcome, HostProbeRequest } from '../common/probe.ts';
 import type { ClientConfig } from '../config/ast.ts';
 import type { Conn, Net } from '../net/net.ts';
 import type { Resolver, UserFileReader } from '../policy/resolver.ts';
@@ -11,42 +12,8 @@ import { dialByRoute, type RouteDial } from './route-dial.ts';
  * hop is `via`, or what the origin's socks.conf says (the policy engine rsockd uses); the route,
  * every server attempt and the outbound connection are emitted as `probe` events. Every runtime
  * runs this one client: the local runtime in-process, netns and docker through the host agent.
+ * The request and outcome types live in common/probe.ts, shared with the Runtime interface.
  */
-
-export type ProbeProtocol = 'socks4' | 'socks4a' | 'socks5';
-
-export interface HostProbeRequest {
-  readonly user: string;
-  /** USERID sent (SOCKS 4/4A) when it differs from the process owner `user` (a forged claim); absent = user. */
-  readonly claim?: string;
-  /** Explicit first hop (`host`, `host:port`, an address, `[v6]:port`, topology terms); absent = the origin's socks.conf. */
-  readonly via?: string;
-  readonly useSocksConf?: boolean;
-  readonly protocol: ProbeProtocol;
-  /** SOCKS5 username/password; `user` is the USERID for SOCKS4. */
-  readonly credentials?: { readonly username: string; readonly password: string };
-  readonly command: 'connect' | 'bind';
-  /** Destination: host name of the topology, address, or DNS-style name; and port. */
-  readonly target: { readonly host: string; readonly port: number };
-  readonly send?: string;
-  /** BIND: somebody connects back to the bound address (see HostProbeContext.bindPeer). */
-  readonly bindPeer?: unknown;
-  readonly timeoutMs?: number;
-}
-
-export interface HostProbeOutcome {
-  /** Reply code of the first hop (SOCKS4 CD or SOCKS5 REP), null if none came. */
-  readonly reply: number | null;
-  readonly secondReply?: number | null;
-  readonly protocol: ProbeProtocol;
-  /** Route the probe's own socks.conf chose, when used. */
-  readonly clientRoute?: { readonly action: 'deny' | 'direct' | 'sockd'; readonly line: number | null };
-  readonly local?: Endpoint;
-  readonly bound?: Endpoint;
-  readonly received: string;
-  readonly error?: string;
-  readonly durationMs: number;
-}
 
 /** How the origin sees the topology's hosts (names in targets and `via`). */
 export interface ProbeHosts {

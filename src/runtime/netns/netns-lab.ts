@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import { InputError, SockslabError } from '../../common/errors.ts';
 import type { EventSink, LabEvent } from '../../common/events.ts';
-import type { ServerTotals } from '../../common/server-totals.ts';
-import { serverTotalsFromEvents } from '../../server/host-totals.ts';
+import { type ServerTotals, serverTotalsFromEvents } from '../../common/server-totals.ts';
 import type { LinkFault } from '../../topology/link-faults.ts';
 import type { HostModel, IdentdBehaviour, ResolvedTopology } from '../../topology/model.ts';
 import { AgentEvents, fixedAddressHost, followProbe, reloadResult, uidOf } from '../agent-lab.ts';
@@ -208,7 +207,7 @@ export class NetnsLab implements Lab {
     return fixedAddressHost(this.model(name), () => !this.stopped.has(name));
   }
 
-  /** Per server host, what its metrics counted (server/host-totals.ts). */
+  /** Per server host, what its metrics counted (common/server-totals.ts). */
   serverTotals(): Promise<Readonly<Record<string, ServerTotals>>> {
     return serverTotalsFromEvents(this.log.list(), this.topology.hosts);
   }

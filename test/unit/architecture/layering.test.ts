@@ -47,9 +47,7 @@ const allowed: Record<string, readonly string[]> = {
   // policy: the host table serves the lab's name service and user files (host-table.ts) as
   // policy's own ports (Resolver, UserFileReader), so runtimes and analysis share one of each.
   topology: ['common', 'config', 'policy'],
-  // client: the Runtime interface's ProbeRequest/ProbeOutcome are the probe client's
-  // (src/client/probe.ts): one definition of a probe for the local runtime, the agents and analysis.
-  runtime: ['common', 'topology', 'net', 'client'],
+  runtime: ['common', 'topology', 'net'],
   'runtime/local': [
     'common',
     'config',
@@ -62,10 +60,8 @@ const allowed: Record<string, readonly string[]> = {
     'topology',
     'runtime',
   ],
-  // server: the netns and docker labs count their hosts' server events with the server's own
-  // metrics code (server/host-totals.ts), so the per-host counters equal --metrics on every runtime.
-  'runtime/netns': ['common', 'config', 'topology', 'runtime', 'net', 'identd', 'client', 'server'],
-  'runtime/docker': ['common', 'config', 'topology', 'runtime', 'net', 'identd', 'client', 'server'],
+  'runtime/netns': ['common', 'config', 'topology', 'runtime', 'net', 'identd', 'client'],
+  'runtime/docker': ['common', 'config', 'topology', 'runtime', 'net', 'identd', 'client'],
   // protocol: scenarios name reply codes with protocol/'s names (scenario/replies.ts).
   scenario: ['common', 'config', 'policy', 'protocol', 'topology', 'runtime', 'analysis'],
   analysis: ['common', 'config', 'policy', 'topology', 'scenario', 'runtime'],
