@@ -2,13 +2,13 @@
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { nodeNet } from '../net/node-net.ts';
+import { type DialRequest, dial } from '../runtime/agent/dial.ts';
+import { HostAgent, sendControl } from '../runtime/agent/host-agent.ts';
+import { containerProbe } from '../runtime/agent/probe.ts';
 import type { AgentLine, ControlRequest, ProberLine, ProberRequest } from '../runtime/agent-protocol.ts';
 import { encodeLine } from '../runtime/agent-protocol.ts';
-import { type DialRequest, dial } from '../runtime/docker/agent/dial.ts';
-import { HostAgent, sendControl } from '../runtime/docker/agent/host-agent.ts';
-import { containerProbe } from '../runtime/docker/agent/probe.ts';
-import type { Directory, HostSpec } from '../runtime/docker/host-spec.ts';
-import { ImagePaths } from '../runtime/docker/host-spec.ts';
+import type { Directory, HostSpec } from '../runtime/host-spec.ts';
+import { ImagePaths } from '../runtime/host-spec.ts';
 import type { ProbeRequest } from '../runtime/runtime.ts';
 import type { HostNames } from '../topology/names.ts';
 

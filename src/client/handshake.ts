@@ -2,6 +2,7 @@ import { ProtocolError } from '../common/errors.ts';
 import type { Endpoint } from '../common/events.ts';
 import { parseDottedQuad } from '../common/inet-address.ts';
 import type { Conn } from '../net/net.ts';
+import type { Decoded } from '../protocol/decoded.ts';
 import { Credentials, decodeRfc1929Status, encodeRfc1929Request } from '../protocol/rfc1929.ts';
 import { decodeSocks4Reply, encodeSocks4Request, Socks4Reply } from '../protocol/socks4.ts';
 import {
@@ -68,8 +69,7 @@ export async function socksExchange(
   options: ExchangeTimers,
 ): Promise<SocksExchange> {
   const reader = new MessageReader(conn.socket);
-  const after = (limit: number | undefined) => (limit === undefined ? Infinity : Date.now() + limit);
-  const deadline = () => after(options.timeoutMs);
+  const deadline = () => deadlineAfter(options.timeoutMs);
   try {
     if (request.protocol === 'socks5') {
       const methods = request.credentials
@@ -92,20 +92,7 @@ export async function socksExchange(
       conn.socket.write(
         encodeSocks5Request({ command: request.command, address: request.host, port: request.port }),
       );
-      const read5 = async (limit: number | undefined): Promise<SocksReply> => {
-        const r = await reader.read(decodeSocks5Reply, 'SOCKS 5 reply', after(limit));
-        return {
-          code: r.code,
-          granted: r.code === Socks5Reply.Succeeded,
-          endpoint: { address: r.address, port: r.port },
-        };
-      };
-      const first = await read5(options.timeoutMs);
-      return {
-        first,
-        second: () => read5(options.bindTimeoutMs ?? options.timeoutMs),
-        finish: () => reader.detach(),
-      };
+      return await awaitReplies(reader, decodeSocks5Reply, 'SOCKS 5 reply', Socks5Reply.Succeeded, options);
     }
     const numeric = !request.asName && parseDottedQuad(request.host) !== undefined;
     if (request.protocol === 'socks4' && !numeric) {
@@ -119,24 +106,41 @@ export async function socksExchange(
         ...(numeric ? { address: request.host } : { hostname: request.host }),
       }),
     );
-    const read4 = async (limit: number | undefined): Promise<SocksReply> => {
-      const r = await reader.read(decodeSocks4Reply, 'SOCKS 4 reply', after(limit));
-      return {
-        code: r.code,
-        granted: r.code === Socks4Reply.Granted,
-        endpoint: { address: r.address, port: r.port },
-      };
-    };
-    const first = await read4(options.timeoutMs);
-    return {
-      first,
-      second: () => read4(options.bindTimeoutMs ?? options.timeoutMs),
-      finish: () => reader.detach(),
-    };
+    return await awaitReplies(reader, decodeSocks4Reply, 'SOCKS 4 reply', Socks4Reply.Granted, options);
   } catch (err) {
     reader.detach();
     throw err;
   }
+}
+
+/** When a wait of `limit` ms from now ends; no limit, never. */
+function deadlineAfter(limit: number | undefined): number {
+  return limit === undefined ? Infinity : Date.now() + limit;
+}
+
+/**
+ * The replies once the request is sent: the first now, BIND's second on demand. SOCKS 4 and 5
+ * differ here only in the reply codec and the code that grants.
+ */
+async function awaitReplies(
+  reader: MessageReader,
+  decode: (
+    buf: Uint8Array,
+  ) => Decoded<{ readonly code: number; readonly address: string; readonly port: number }>,
+  what: string,
+  grantedCode: number,
+  options: ExchangeTimers,
+): Promise<SocksExchange> {
+  const read = async (limit: number | undefined): Promise<SocksReply> => {
+    const r = await reader.read(decode, what, deadlineAfter(limit));
+    return { code: r.code, granted: r.code === grantedCode, endpoint: { address: r.address, port: r.port } };
+  };
+  const first = await read(options.timeoutMs);
+  return {
+    first,
+    second: () => read(options.bindTimeoutMs ?? options.timeoutMs),
+    finish: () => reader.detach(),
+  };
 }
 
 function failed(reader: MessageReader, code: number): SocksExchange {

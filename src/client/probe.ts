@@ -1,4 +1,5 @@
 import type { Endpoint, LabEvent } from '../common/events.ts';
+import type { HostProbeOutcome, HostProbeRequest } from '../common/probe.ts';
 import type { Resolver } from '../common/resolver.ts';
 import type { ClientConfig } from '../config/ast.ts';
 import type { UserFileReader } from '../config/user-file.ts';
@@ -12,42 +13,8 @@ import { dialByRoute, type RouteDial } from './route-dial.ts';
  * hop is `via`, or what the origin's socks.conf says (the policy engine rsockd uses); the route,
  * every server attempt and the outbound connection are emitted as `probe` events. Every runtime
  * runs this one client: the local runtime in-process, netns and docker through the host agent.
+ * The request and outcome types live in common/probe.ts, shared with the Runtime interface.
  */
-
-export type ProbeProtocol = 'socks4' | 'socks4a' | 'socks5';
-
-export interface HostProbeRequest {
-  readonly user: string;
-  /** USERID sent (SOCKS 4/4A) when it differs from the process owner `user` (a forged claim); absent = user. */
-  readonly claim?: string;
-  /** Explicit first hop (`host`, `host:port`, an address, `[v6]:port`, topology terms); absent = the origin's socks.conf. */
-  readonly via?: string;
-  readonly useSocksConf?: boolean;
-  readonly protocol: ProbeProtocol;
-  /** SOCKS5 username/password; `user` is the USERID for SOCKS4. */
-  readonly credentials?: { readonly username: string; readonly password: string };
-  readonly command: 'connect' | 'bind';
-  /** Destination: host name of the topology, address, or DNS-style name; and port. */
-  readonly target: { readonly host: string; readonly port: number };
-  readonly send?: string;
-  /** BIND: somebody connects back to the bound address (see HostProbeContext.bindPeer). */
-  readonly bindPeer?: unknown;
-  readonly timeoutMs?: number;
-}
-
-export interface HostProbeOutcome {
-  /** Reply code of the first hop (SOCKS4 CD or SOCKS5 REP), null if none came. */
-  readonly reply: number | null;
-  readonly secondReply?: number | null;
-  readonly protocol: ProbeProtocol;
-  /** Route the probe's own socks.conf chose, when used. */
-  readonly clientRoute?: { readonly action: 'deny' | 'direct' | 'sockd'; readonly line: number | null };
-  readonly local?: Endpoint;
-  readonly bound?: Endpoint;
-  readonly received: string;
-  readonly error?: string;
-  readonly durationMs: number;
-}
 
 /** How the origin sees the topology's hosts (names in targets and `via`). */
 export interface ProbeHosts {
@@ -90,105 +57,179 @@ export function firstHop(hosts: ProbeHosts, via: string): Endpoint {
   return { address: hosts.address(name), port: explicit ?? hosts.serverPort(name) ?? 1080 };
 }
 
+/**
+ * One probe, top to bottom: the first hop (`via`, or what socks.conf says), then the SOCKS
+ * exchange with it, then the conversation (CONNECT) or the second reply (BIND).
+ */
 export async function probeFromHost(
   ctx: HostProbeContext,
   request: HostProbeRequest,
 ): Promise<HostProbeOutcome> {
+  const run = startRun(ctx, request);
+  // A SOCKS 4 client that cannot resolve the name here sends nothing (gethostbyname failed).
+  if (request.protocol === 'socks4' && !/^\d{1,3}(\.\d{1,3}){3}$/.test(run.target.host)) {
+    return run.finish({
+      reply: null,
+      received: '',
+      error: `cannot resolve ${run.target.host} on ${ctx.origin}`,
+    });
+  }
+  const opened =
+    request.via !== undefined && !request.useSocksConf
+      ? await dialVia(ctx, request.via, run)
+      : await dialBySocksConf(ctx, request, run);
+  if ('outcome' in opened) return opened.outcome;
+  return socksThrough(ctx, request, run, opened.conn, opened.clientRoute);
+}
+
+/** What every step of one probe shares: its timers, its target and how it ends. */
+interface ProbeRun {
+  readonly timeoutMs: number;
+  /** Quiet time after which a conversation is over. */
+  readonly idleMs: number;
+  /** How long to wait for an echo of what was sent before calling the line idle. */
+  readonly echoPatienceMs: number;
+  /** The destination as this protocol sends it (SOCKS 4: an address). */
+  readonly target: { readonly host: string; readonly port: number };
+  /** The common fields of a probe event from this origin, now. */
+  at(): { readonly t: number; readonly host: string; readonly service: 'probe' };
+  finish(o: Omit<HostProbeOutcome, 'durationMs' | 'protocol'>): HostProbeOutcome;
+}
+
+function startRun(ctx: HostProbeContext, request: HostProbeRequest): ProbeRun {
   const started = Date.now();
   const timeoutMs = request.timeoutMs ?? DefaultTimeoutMs;
-  const idleMs = Math.min(300, timeoutMs);
-  const echoPatienceMs = Math.min(2_000, timeoutMs);
-  const at = () => ({ t: Date.now(), host: ctx.origin, service: 'probe' as const });
   // SOCKS 4 carries only an address: resolve a topology host name on the client, as clients do.
   const targetHost =
     request.protocol === 'socks4' ? ctx.hosts.address(request.target.host) : request.target.host;
-  const target = { host: targetHost, port: request.target.port };
-  const finish = (o: Omit<HostProbeOutcome, 'durationMs' | 'protocol'>): HostProbeOutcome => ({
-    ...o,
-    protocol: request.protocol,
-    durationMs: Date.now() - started,
-  });
-  // A SOCKS 4 client that cannot resolve the name here sends nothing (gethostbyname failed).
-  if (request.protocol === 'socks4' && !/^\d{1,3}(\.\d{1,3}){3}$/.test(targetHost)) {
-    return finish({ reply: null, received: '', error: `cannot resolve ${targetHost} on ${ctx.origin}` });
-  }
+  return {
+    timeoutMs,
+    idleMs: Math.min(300, timeoutMs),
+    echoPatienceMs: Math.min(2_000, timeoutMs),
+    target: { host: targetHost, port: request.target.port },
+    at: () => ({ t: Date.now(), host: ctx.origin, service: 'probe' as const }),
+    finish: (o) => ({ ...o, protocol: request.protocol, durationMs: Date.now() - started }),
+  };
+}
 
-  let conn: Conn;
-  let clientRoute: HostProbeOutcome['clientRoute'];
-  if (request.via !== undefined && !request.useSocksConf) {
-    const first = firstHop(ctx.hosts, request.via);
-    try {
-      conn = await ctx.net.connect({ host: first.address, port: first.port, timeoutMs });
-    } catch (err) {
-      return finish({
+/** A connection to the first SOCKS server, or the outcome that ended the probe before one. */
+type FirstHop =
+  | { readonly conn: Conn; readonly clientRoute?: HostProbeOutcome['clientRoute'] }
+  | { readonly outcome: HostProbeOutcome };
+
+/** The first hop named by the request (`via`), dialled directly. */
+async function dialVia(ctx: HostProbeContext, via: string, run: ProbeRun): Promise<FirstHop> {
+  const first = firstHop(ctx.hosts, via);
+  try {
+    return {
+      conn: await ctx.net.connect({ host: first.address, port: first.port, timeoutMs: run.timeoutMs }),
+    };
+  } catch (err) {
+    return {
+      outcome: run.finish({
         reply: null,
         received: '',
         error: `connect to ${first.address}:${first.port}: ${errText(err)}`,
-      });
-    }
-  } else {
-    const route: RouteDial | { kind: 'error'; error: string } = await dialByRoute(
-      {
-        net: ctx.net,
-        resolver: ctx.resolver,
-        userFiles: ctx.userFiles,
-        socksConf: ctx.socksConf,
-        serverPort: 1080,
-        connectTimeoutMs: timeoutMs,
-      },
-      target,
-      request.user,
-    ).catch((err: unknown) => ({ kind: 'error' as const, error: errText(err) }));
-    if (route.kind === 'error') return finish({ reply: null, received: '', error: route.error });
-    const d = route.decision;
-    clientRoute = { action: d.action, line: d.rule?.line ?? null };
+      }),
+    };
+  }
+}
+
+/**
+ * The first hop chosen by the origin's socks.conf (the policy engine rsockd uses), with the route
+ * and every server attempt emitted. `direct` needs no SOCKS server: the conversation happens here.
+ */
+async function dialBySocksConf(
+  ctx: HostProbeContext,
+  request: HostProbeRequest,
+  run: ProbeRun,
+): Promise<FirstHop> {
+  const route: RouteDial | { kind: 'error'; error: string } = await dialByRoute(
+    {
+      net: ctx.net,
+      resolver: ctx.resolver,
+      userFiles: ctx.userFiles,
+      socksConf: ctx.socksConf,
+      serverPort: 1080,
+      connectTimeoutMs: run.timeoutMs,
+    },
+    run.target,
+    request.user,
+  ).catch((err: unknown) => ({ kind: 'error' as const, error: errText(err) }));
+  if (route.kind === 'error')
+    return { outcome: run.finish({ reply: null, received: '', error: route.error }) };
+  const d = route.decision;
+  const clientRoute = { action: d.action, line: d.rule?.line ?? null };
+  ctx.emit({
+    ...run.at(),
+    type: 'route',
+    action: d.action,
+    rule: d.rule,
+    servers: d.servers,
+    ...(d.shortcut ? { shortcut: d.shortcut } : {}),
+  });
+  if (route.kind === 'deny')
+    return { outcome: run.finish({ reply: null, received: '', clientRoute, error: 'denied by socks.conf' }) };
+  if (route.kind === 'direct') {
     ctx.emit({
-      ...at(),
-      type: 'route',
-      action: d.action,
-      rule: d.rule,
-      servers: d.servers,
-      ...(d.shortcut ? { shortcut: d.shortcut } : {}),
+      ...run.at(),
+      type: 'outbound',
+      local: route.conn.local,
+      remote: route.conn.remote,
+      via: 'direct',
     });
-    if (route.kind === 'deny')
-      return finish({ reply: null, received: '', clientRoute, error: 'denied by socks.conf' });
-    if (route.kind === 'direct') {
-      ctx.emit({
-        ...at(),
-        type: 'outbound',
+    const got = await converse(
+      route.conn.socket,
+      Buffer.alloc(0),
+      request.send,
+      run.idleMs,
+      run.echoPatienceMs,
+    );
+    route.conn.socket.destroy();
+    return {
+      outcome: run.finish({
+        reply: null,
+        received: got.toString('latin1'),
+        clientRoute,
         local: route.conn.local,
-        remote: route.conn.remote,
-        via: 'direct',
-      });
-      const got = await converse(route.conn.socket, Buffer.alloc(0), request.send, idleMs, echoPatienceMs);
-      route.conn.socket.destroy();
-      return finish({ reply: null, received: got.toString('latin1'), clientRoute, local: route.conn.local });
-    }
-    for (const a of route.attempts) {
-      ctx.emit({
-        ...at(),
-        type: 'upstream-attempt',
-        server: a.server,
-        address: a.address,
-        port: a.port,
-        ok: a.ok,
-        ...(a.error !== undefined ? { error: a.error } : {}),
-      });
-    }
-    if (!route.conn) {
-      const tried = route.attempts.map((a) => `${a.server}: ${a.error ?? 'failed'}`).join('; ');
-      return finish({
+      }),
+    };
+  }
+  for (const a of route.attempts) {
+    ctx.emit({
+      ...run.at(),
+      type: 'upstream-attempt',
+      server: a.server,
+      address: a.address,
+      port: a.port,
+      ok: a.ok,
+      ...(a.error !== undefined ? { error: a.error } : {}),
+    });
+  }
+  if (!route.conn) {
+    const tried = route.attempts.map((a) => `${a.server}: ${a.error ?? 'failed'}`).join('; ');
+    return {
+      outcome: run.finish({
         reply: null,
         received: '',
         clientRoute,
         error: `no SOCKS server reachable (${tried || 'none listed'})`,
-      });
-    }
-    conn = route.conn;
+      }),
+    };
   }
+  return { conn: route.conn, clientRoute };
+}
 
+/** The SOCKS exchange with the first hop; a granted CONNECT then converses, a granted BIND waits. */
+async function socksThrough(
+  ctx: HostProbeContext,
+  request: HostProbeRequest,
+  run: ProbeRun,
+  conn: Conn,
+  clientRoute: HostProbeOutcome['clientRoute'],
+): Promise<HostProbeOutcome> {
   const withRoute = clientRoute ? { clientRoute } : {};
-  ctx.emit({ ...at(), type: 'outbound', local: conn.local, remote: conn.remote, via: 'upstream' });
+  ctx.emit({ ...run.at(), type: 'outbound', local: conn.local, remote: conn.remote, via: 'upstream' });
   const local = conn.local;
   let exchange: SocksExchange;
   try {
@@ -197,30 +238,49 @@ export async function probeFromHost(
       {
         protocol: request.protocol,
         command: request.command,
-        host: target.host,
-        port: target.port,
+        host: run.target.host,
+        port: run.target.port,
         // The USERID: a forged claim when given; the socket stays the owner's (identd says `user`).
         user: request.claim ?? request.user,
         ...(request.credentials ? { credentials: request.credentials } : {}),
       },
-      { timeoutMs },
+      { timeoutMs: run.timeoutMs },
     );
   } catch (err) {
     conn.socket.destroy();
-    return finish({ reply: null, received: '', local, error: errText(err), ...withRoute });
+    return run.finish({ reply: null, received: '', local, error: errText(err), ...withRoute });
   }
   const reply = exchange.first.code;
   if (!exchange.first.granted) {
     conn.socket.destroy();
-    return finish({ reply, received: '', local, ...withRoute });
+    return run.finish({ reply, received: '', local, ...withRoute });
   }
   if (request.command === 'connect') {
-    const got = await converse(conn.socket, exchange.finish(), request.send, idleMs, echoPatienceMs);
+    const got = await converse(conn.socket, exchange.finish(), request.send, run.idleMs, run.echoPatienceMs);
     conn.socket.destroy();
-    return finish({ reply, received: got.toString('latin1'), local, ...withRoute });
+    return run.finish({ reply, received: got.toString('latin1'), local, ...withRoute });
   }
+  // The outcome's keys in the order reports have always shown them.
+  const bind = await bindPeerThrough(ctx, request, run, conn, exchange);
+  return run.finish({
+    reply,
+    secondReply: bind.secondReply,
+    received: bind.received,
+    local,
+    bound: bind.bound,
+    ...withRoute,
+    ...(bind.error !== undefined ? { error: bind.error } : {}),
+  });
+}
 
-  // BIND: the bound address (0.0.0.0 = the server's own address, d.9), then the peer dials it.
+/** BIND after the first reply: the bound address (0.0.0.0 = the server's own, d.9), the peer dials it. */
+async function bindPeerThrough(
+  ctx: HostProbeContext,
+  request: HostProbeRequest,
+  run: ProbeRun,
+  conn: Conn,
+  exchange: SocksExchange,
+): Promise<{ secondReply: number | null; received: string; bound: Endpoint; error?: string }> {
   const bound: Endpoint =
     exchange.first.endpoint.address === '0.0.0.0'
       ? { address: conn.remote.address, port: exchange.first.endpoint.port }
@@ -233,21 +293,13 @@ export async function probeFromHost(
     const second = await exchange.second();
     secondReply = second.code;
     if (second.granted)
-      received = (await converse(conn.socket, exchange.finish(), undefined, idleMs)).toString('latin1');
+      received = (await converse(conn.socket, exchange.finish(), undefined, run.idleMs)).toString('latin1');
   } catch (err) {
     error ??= errText(err);
   }
   conn.socket.destroy();
   peer.close?.();
-  return finish({
-    reply,
-    secondReply,
-    received,
-    local,
-    bound,
-    ...withRoute,
-    ...(error !== undefined ? { error } : {}),
-  });
+  return { secondReply, received, bound, ...(error !== undefined ? { error } : {}) };
 }
 
 /** Write `send`, then read until the peer ends, an echo of it came back, or the line goes idle. */

@@ -69,10 +69,14 @@ export function describeIdentdBehaviour(b: IdentdBehaviour): string {
   }
 }
 
+/**
+ * Starts the identd; kept whole as a factory of closures: the listener, the open sockets, the
+ * current behaviour and the queue of switches are one piece of state that every method shares.
+ * What happens on one connection is readQueryLine then serveQuery below.
+ */
 export async function startFakeIdentd(options: FakeIdentdOptions): Promise<FakeIdentd> {
   const clock = options.clock ?? systemClock;
   const readTimeoutMs = options.readTimeoutMs ?? IDENTD_DEFAULT_READ_TIMEOUT_MS;
-  const events = options.events;
   let behaviour = options.behaviour;
   let port = options.port;
   let listener: Listener | null = null;
@@ -80,52 +84,6 @@ export async function startFakeIdentd(options: FakeIdentdOptions): Promise<FakeI
   const sockets = new Set<ByteStream>();
   // Switches run one after another so a quick down/up/down sequence cannot interleave.
   let queue: Promise<void> = Promise.resolve();
-
-  const emit = (peer: Endpoint, query: string, answer: string | null, served: IdentdBehaviour) => {
-    if (!events) return;
-    const event: LabEvent = {
-      t: clock.now(),
-      ...(options.hostLabel !== undefined ? { host: options.hostLabel } : {}),
-      service: 'identd',
-      type: 'identd-served',
-      peer,
-      query,
-      answer,
-      behaviour: describeIdentdBehaviour(served),
-    };
-    events.emit(event);
-  };
-
-  const answerFor = async (
-    served: IdentdBehaviour,
-    q: { localPort: number; remotePort: number },
-    conn: Conn,
-  ): Promise<string | null> => {
-    const reply = (r: IdentReply) => encodeIdentAnswer(q, r);
-    const opsys = options.opsys ?? 'UNIX';
-    switch (served.kind) {
-      case 'silent':
-      case 'down':
-        return null;
-      case 'garbage':
-        return IDENTD_GARBAGE_LINE;
-      case 'error':
-        return reply({ kind: 'error', error: served.error });
-      case 'lying':
-        return reply({ kind: 'user', user: served.user, opsys });
-      case 'truthful': {
-        let owner: string | null;
-        try {
-          owner = await options.lookup({ ...q, peer: conn.remote, local: conn.local });
-        } catch {
-          return reply({ kind: 'error', error: 'UNKNOWN-ERROR' });
-        }
-        return owner === null
-          ? reply({ kind: 'error', error: 'NO-USER' })
-          : reply({ kind: 'user', user: owner, opsys });
-      }
-    }
-  };
 
   const onConnection = (conn: Conn) => {
     const socket = conn.socket;
@@ -136,47 +94,13 @@ export async function startFakeIdentd(options: FakeIdentdOptions): Promise<FakeI
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
-    let received = Buffer.alloc(0);
-    let gotLine = false;
-    const readTimer = clock.setTimeout(() => socket.destroy(), readTimeoutMs);
-    socket.on('close', () => readTimer.clear());
-    const onData = (chunk: Buffer) => {
-      received = Buffer.concat([received, chunk]);
-      const limit = Math.min(received.length, IDENTD_LINE_LIMIT);
-      let end = -1;
-      for (let i = 0; i < limit; i++) {
-        if (received[i] === 13 || received[i] === 10) {
-          end = i;
-          break;
-        }
-      }
-      if (end < 0) {
-        if (received.length >= IDENTD_LINE_LIMIT) socket.destroy();
-        return;
-      }
-      gotLine = true;
-      socket.off('data', onData);
-      readTimer.clear();
-      void serve(received.subarray(0, end).toString('latin1'));
-    };
-    const serve = async (line: string) => {
-      const served = behaviour;
-      const q = parseIdentQuery(line);
-      let answer: string | null;
-      if (q.kind === 'malformed') answer = null;
-      else if (q.kind === 'invalid-port')
-        answer = encodeIdentAnswer(q, { kind: 'error', error: 'INVALID-PORT' });
-      else answer = await answerFor(served, q, conn);
-      emit(conn.remote, line, answer === null ? null : answer.replace(/\r\n$/, ''), served);
-      if (socket.destroyed) return;
-      if (answer !== null) socket.end(answer, 'latin1');
-      else if (served.kind !== 'silent' || q.kind === 'malformed') socket.destroy();
-      // silent: hold the connection open until the asker gives up (or we close).
-    };
-    socket.on('data', onData);
-    socket.on('end', () => {
-      if (!gotLine) socket.destroy();
-    });
+    // The behaviour in force when the query line arrives is the one that answers it.
+    readQueryLine(
+      socket,
+      clock,
+      readTimeoutMs,
+      (line) => void serveQuery(options, clock, conn, line, behaviour),
+    );
   };
 
   const startListening = async () => {
@@ -188,6 +112,11 @@ export async function startFakeIdentd(options: FakeIdentdOptions): Promise<FakeI
     listener = null;
     for (const s of sockets) s.destroy();
     if (l) await l.close();
+  };
+  const enqueue = (step: () => Promise<void>) => {
+    const run = queue.then(step);
+    queue = run.catch(() => {});
+    return run;
   };
 
   if (behaviour.kind !== 'down') await startListening();
@@ -203,27 +132,128 @@ export async function startFakeIdentd(options: FakeIdentdOptions): Promise<FakeI
       return behaviour;
     },
     setBehaviour(next) {
-      const run = queue.then(async () => {
+      return enqueue(async () => {
         if (closed) return;
         behaviour = next;
         if (next.kind === 'down' && listener) await stopListening();
         else if (next.kind !== 'down' && !listener) await startListening();
       });
-      queue = run.catch(() => {});
-      return run;
     },
     close() {
-      const run = queue.then(async () => {
+      return enqueue(async () => {
         if (closed) return;
         closed = true;
         await stopListening();
       });
-      queue = run.catch(() => {});
-      return run;
     },
     [Symbol.asyncDispose]() {
       return handle.close();
     },
   };
   return handle;
+}
+
+/**
+ * Reads the query: one line (CR or LF ends it) of at most IDENTD_LINE_LIMIT bytes within
+ * `readTimeoutMs`; a longer line, the timer or an end before the line drops the connection.
+ */
+function readQueryLine(
+  socket: ByteStream,
+  clock: Clock,
+  readTimeoutMs: number,
+  onLine: (line: string) => void,
+) {
+  let received = Buffer.alloc(0);
+  let gotLine = false;
+  const readTimer = clock.setTimeout(() => socket.destroy(), readTimeoutMs);
+  socket.on('close', () => readTimer.clear());
+  const onData = (chunk: Buffer) => {
+    received = Buffer.concat([received, chunk]);
+    const limit = Math.min(received.length, IDENTD_LINE_LIMIT);
+    let end = -1;
+    for (let i = 0; i < limit; i++) {
+      if (received[i] === 13 || received[i] === 10) {
+        end = i;
+        break;
+      }
+    }
+    if (end < 0) {
+      if (received.length >= IDENTD_LINE_LIMIT) socket.destroy();
+      return;
+    }
+    gotLine = true;
+    socket.off('data', onData);
+    readTimer.clear();
+    onLine(received.subarray(0, end).toString('latin1'));
+  };
+  socket.on('data', onData);
+  socket.on('end', () => {
+    if (!gotLine) socket.destroy();
+  });
+}
+
+/** Answers one query line as `served` says, emits `identd-served`, and ends the connection. */
+async function serveQuery(
+  options: FakeIdentdOptions,
+  clock: Clock,
+  conn: Conn,
+  line: string,
+  served: IdentdBehaviour,
+): Promise<void> {
+  const socket = conn.socket;
+  const q = parseIdentQuery(line);
+  let answer: string | null;
+  if (q.kind === 'malformed') answer = null;
+  else if (q.kind === 'invalid-port') answer = encodeIdentAnswer(q, { kind: 'error', error: 'INVALID-PORT' });
+  else answer = await answerFor(options, served, q, conn);
+  if (options.events) {
+    const event: LabEvent = {
+      t: clock.now(),
+      ...(options.hostLabel !== undefined ? { host: options.hostLabel } : {}),
+      service: 'identd',
+      type: 'identd-served',
+      peer: conn.remote,
+      query: line,
+      answer: answer === null ? null : answer.replace(/\r\n$/, ''),
+      behaviour: describeIdentdBehaviour(served),
+    };
+    options.events.emit(event);
+  }
+  if (socket.destroyed) return;
+  if (answer !== null) socket.end(answer, 'latin1');
+  else if (served.kind !== 'silent' || q.kind === 'malformed') socket.destroy();
+  // silent: hold the connection open until the asker gives up (or we close).
+}
+
+/** The answer line `served` gives to a well-formed query; null = no answer. */
+async function answerFor(
+  options: FakeIdentdOptions,
+  served: IdentdBehaviour,
+  q: { localPort: number; remotePort: number },
+  conn: Conn,
+): Promise<string | null> {
+  const reply = (r: IdentReply) => encodeIdentAnswer(q, r);
+  const opsys = options.opsys ?? 'UNIX';
+  switch (served.kind) {
+    case 'silent':
+    case 'down':
+      return null;
+    case 'garbage':
+      return IDENTD_GARBAGE_LINE;
+    case 'error':
+      return reply({ kind: 'error', error: served.error });
+    case 'lying':
+      return reply({ kind: 'user', user: served.user, opsys });
+    case 'truthful': {
+      let owner: string | null;
+      try {
+        owner = await options.lookup({ ...q, peer: conn.remote, local: conn.local });
+      } catch {
+        return reply({ kind: 'error', error: 'UNKNOWN-ERROR' });
+      }
+      return owner === null
+        ? reply({ kind: 'error', error: 'NO-USER' })
+        : reply({ kind: 'user', user: owner, opsys });
+    }
+  }
 }

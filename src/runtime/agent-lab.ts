@@ -1,8 +1,11 @@
 import { InputError } from '../common/errors.ts';
 import type { Endpoint, EventSink, LabEvent } from '../common/events.ts';
-import type { HostModel } from '../topology/model.ts';
+import { newId } from '../common/ids.ts';
+import type { HostModel, ResolvedTopology } from '../topology/model.ts';
+import type { ProberPool } from './agent-prober.ts';
 import type { AgentLine, ControlReply, DialRequest } from './agent-protocol.ts';
-import type { LabHost, ProbeOutcome, ProbeRequest } from './runtime.ts';
+import { missingRequestEvents, requestEvents } from './request-events.ts';
+import type { LabHost, LabTimeouts, ProbeOutcome, ProbeRequest, UpOptions } from './runtime.ts';
 
 /**
  * What the two agent-driven labs (netns and docker) share: each host runs the host agent, the
@@ -11,12 +14,13 @@ import type { LabHost, ProbeOutcome, ProbeRequest } from './runtime.ts';
  * bookkeeping around it is here, once.
  */
 
-/** Every event of a lab in arrival order, handed on to subscribers as it comes. */
+/**
+ * Every event of a lab in arrival order, handed on to subscribers as it comes: the agent labs
+ * record their agents' lines here, the local lab its in-process services' events.
+ */
 export class AgentEvents {
   private readonly all: LabEvent[] = [];
   private readonly sinks = new Set<EventSink>();
-  /** When the last event arrived (ms since epoch): labs wait for the agents to go quiet. */
-  lastEventAt = 0;
 
   constructor(sink?: EventSink) {
     if (sink) this.sinks.add(sink);
@@ -24,7 +28,6 @@ export class AgentEvents {
 
   record(event: LabEvent): void {
     this.all.push(event);
-    this.lastEventAt = Date.now();
     for (const sink of this.sinks) sink.emit(event);
   }
 
@@ -45,6 +48,96 @@ export class AgentEvents {
   since(mark: number): LabEvent[] {
     return this.all.slice(mark);
   }
+
+  /**
+   * Waits until nothing of this probe's chain is missing among the events since `mark`
+   * (request-events.ts) and its own events have stopped coming for `quietMs`, or `maxMs` passed.
+   * Other probes running at the same time (`run --jobs`) neither hold it up nor count for it.
+   */
+  async settle(
+    mark: number,
+    topology: ResolvedTopology,
+    outcome: ProbeOutcome,
+    timing: SettleTiming,
+  ): Promise<void> {
+    const deadline = Date.now() + timing.maxMs;
+    let seen = -1;
+    let changedAt = Date.now();
+    for (;;) {
+      const events = this.since(mark);
+      const own = requestEvents(events, outcome).length;
+      if (own !== seen) {
+        seen = own;
+        changedAt = Date.now();
+      }
+      const complete = missingRequestEvents(events, topology, outcome).length === 0;
+      const quiet = Date.now() - changedAt >= timing.quietMs;
+      if ((complete && quiet) || Date.now() > deadline) return;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+}
+
+/** How long a lab waits for a probe's events (AgentEvents.settle): its events trail the outcome. */
+export interface SettleTiming {
+  readonly maxMs: number;
+  readonly quietMs: number;
+}
+
+/** What a lab lends probeThroughAgent: its event log, probers and how a BIND peer dials. */
+export interface AgentProbeDeps {
+  readonly log: AgentEvents;
+  readonly probers: ProberPool;
+  readonly topology: ResolvedTopology;
+  readonly dial: (from: string, user: string, request: DialRequest) => Promise<unknown>;
+  /** Beyond the probe's own timeout, how long its prober may take before it is given up. */
+  readonly slackMs: number;
+  readonly settle: SettleTiming;
+}
+
+/**
+ * One probe through the origin's long-lived prober as `uid`: its lines followed (followProbe),
+ * then the lab settles on its events. Undefined when the prober printed no outcome (each lab
+ * says so in its own error).
+ */
+export async function probeThroughAgent(
+  deps: AgentProbeDeps,
+  request: ProbeRequest,
+  uid: number,
+): Promise<ProbeOutcome | undefined> {
+  const before = deps.log.length;
+  const follow = followProbe(request, (e) => deps.log.record(e), deps.dial);
+  await deps.probers.probe(
+    request.from,
+    uid,
+    request,
+    follow.onLine,
+    (request.timeoutMs ?? 5_000) + deps.slackMs,
+  );
+  await follow.finished();
+  const outcome = follow.outcome();
+  if (outcome) await deps.log.settle(before, deps.topology, outcome, deps.settle);
+  return outcome;
+}
+
+/** What an agent lab (netns, docker) takes of `up`'s options, besides its topology. */
+export interface AgentLabBasics {
+  readonly runId: string;
+  /** This process: every object of the run is labelled with it, so a reap can tell it is gone. */
+  readonly ownerPid: number;
+  readonly events?: EventSink;
+  readonly timeouts?: LabTimeouts;
+  readonly unreachable?: 'refused' | 'timeout';
+}
+
+export function agentLabBasics(up: UpOptions): AgentLabBasics {
+  return {
+    runId: up.runId ?? newId(),
+    ownerPid: process.pid,
+    ...(up.events ? { events: up.events } : {}),
+    ...(up.timeouts ? { timeouts: up.timeouts } : {}),
+    ...(up.unreachable ? { unreachable: up.unreachable } : {}),
+  };
 }
 
 /** A host of a lab whose topology addresses are the hosts' real addresses (netns, docker). */

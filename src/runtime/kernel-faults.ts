@@ -66,6 +66,7 @@ export class KernelFaults {
     return this.support;
   }
 
+  /** Tries each mechanism in the first host's namespace, noting what it found. */
   private async probe(): Promise<FaultSupport & { netem: boolean }> {
     const host = this.ns.hosts[0];
     if (host === undefined)
@@ -79,35 +80,17 @@ export class KernelFaults {
         netem: false,
       };
     const notes: string[] = [];
-    const tc = async (what: string, qdisc: string[]) => {
-      const r = await this.run(host, ['tc', 'qdisc', 'add', 'dev', 'lo', 'root', ...qdisc]);
-      if (r.exitCode === 0) await this.run(host, ['tc', 'qdisc', 'del', 'dev', 'lo', 'root']);
-      notes.push(
-        `${what}: ${
-          r.exitCode === 0
-            ? 'yes'
-            : `no (${
-                String(r.stderr || r.message)
-                  .trim()
-                  .split('\n')[0]
-              })`
-        }`,
-      );
-      return r.exitCode === 0;
-    };
-    const netem = await tc('netem', ['netem', 'delay', '1ms']);
-    await tc('tbf', ['tbf', 'rate', '1mbit', 'burst', '32k', 'latency', '50ms']);
-    const rule = async (what: string, words: string[]) => {
-      const r = await this.run(
-        host,
-        ['iptables-restore', '-w', '--noflush'],
-        `*filter\n:SOCKSLAB-PROBE - [0:0]\n-A SOCKSLAB-PROBE ${words.join(' ')}\nCOMMIT\n`,
-      );
-      notes.push(`${what}: ${r.exitCode === 0 ? 'yes' : 'no'}`);
-      return r.exitCode === 0;
-    };
-    const reject = await rule('iptables REJECT', ['-p', 'tcp', '-j', 'REJECT', '--reject-with', 'tcp-reset']);
-    const statistic = await rule('iptables statistic nth', [
+    const netem = await this.probeQdisc(host, notes, 'netem', ['netem', 'delay', '1ms']);
+    await this.probeQdisc(host, notes, 'tbf', ['tbf', 'rate', '1mbit', 'burst', '32k', 'latency', '50ms']);
+    const reject = await this.probeRule(host, notes, 'iptables REJECT', [
+      '-p',
+      'tcp',
+      '-j',
+      'REJECT',
+      '--reject-with',
+      'tcp-reset',
+    ]);
+    const statistic = await this.probeRule(host, notes, 'iptables statistic nth', [
       '-m',
       'statistic',
       '--mode',
@@ -119,23 +102,13 @@ export class KernelFaults {
       '-j',
       'RETURN',
     ]);
-    const nfqueue = await rule('NFQUEUE', ['-j', 'NFQUEUE', '--queue-num', '9']);
+    const nfqueue = await this.probeRule(host, notes, 'NFQUEUE', ['-j', 'NFQUEUE', '--queue-num', '9']);
     await this.run(
       host,
       ['iptables-restore', '-w', '--noflush'],
       '*filter\n:SOCKSLAB-PROBE - [0:0]\n-X SOCKSLAB-PROBE\nCOMMIT\n',
     );
-    let delayer = false;
-    if (nfqueue) {
-      try {
-        const d = await this.startDelayer(host, { key: 'probe', ms: 0, queue: 65_000 });
-        stopDelayer(d);
-        delayer = true;
-        notes.push('nfqueue delayer (python3): yes');
-      } catch (err) {
-        notes.push(`nfqueue delayer (python3): no (${(err as Error).message})`);
-      }
-    }
+    const delayer = nfqueue && (await this.probeDelayer(host, notes));
     return {
       netem,
       cut: reject ? 'iptables REJECT' : null,
@@ -151,6 +124,51 @@ export class KernelFaults {
           : null,
       notes,
     };
+  }
+
+  /** Whether a qdisc can be added on the namespace's lo (removed again at once). */
+  private async probeQdisc(
+    host: string,
+    notes: string[],
+    what: string,
+    qdisc: readonly string[],
+  ): Promise<boolean> {
+    const r = await this.run(host, ['tc', 'qdisc', 'add', 'dev', 'lo', 'root', ...qdisc]);
+    if (r.exitCode === 0) await this.run(host, ['tc', 'qdisc', 'del', 'dev', 'lo', 'root']);
+    const why = String(r.stderr || r.message)
+      .trim()
+      .split('\n')[0];
+    notes.push(`${what}: ${r.exitCode === 0 ? 'yes' : `no (${why})`}`);
+    return r.exitCode === 0;
+  }
+
+  /** Whether iptables takes a rule, tried in a probe chain (SOCKSLAB-PROBE, deleted after). */
+  private async probeRule(
+    host: string,
+    notes: string[],
+    what: string,
+    words: readonly string[],
+  ): Promise<boolean> {
+    const r = await this.run(
+      host,
+      ['iptables-restore', '-w', '--noflush'],
+      `*filter\n:SOCKSLAB-PROBE - [0:0]\n-A SOCKSLAB-PROBE ${words.join(' ')}\nCOMMIT\n`,
+    );
+    notes.push(`${what}: ${r.exitCode === 0 ? 'yes' : 'no'}`);
+    return r.exitCode === 0;
+  }
+
+  /** Whether the python3 NFQUEUE delayer starts here (stopped again at once). */
+  private async probeDelayer(host: string, notes: string[]): Promise<boolean> {
+    try {
+      const d = await this.startDelayer(host, { key: 'probe', ms: 0, queue: 65_000 });
+      stopDelayer(d);
+      notes.push('nfqueue delayer (python3): yes');
+      return true;
+    } catch (err) {
+      notes.push(`nfqueue delayer (python3): no (${(err as Error).message})`);
+      return false;
+    }
   }
 
   private startDelayer(host: string, spec: DelaySpec): Promise<RunningDelay> {

@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, request as httpRequest, type Server } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { z } from 'zod';
 import { SockslabError } from '../common/errors.ts';
 import type { LabEvent } from '../common/events.ts';
@@ -91,13 +97,13 @@ function parseProbeRequest(body: unknown): ProbeRequest {
   );
 }
 
+/** Serves the lab's control endpoint on an ephemeral 127.0.0.1 port until close(). */
 export async function startLabControl(
   lab: Lab,
   options: { readonly onDown?: () => void } = {},
 ): Promise<LabControl> {
   const token = randomBytes(18).toString('base64url');
-  // One probe at a time, so the events of concurrent probes do not mix.
-  let queue: Promise<unknown> = Promise.resolve();
+  const probe = oneProbeAtATime(lab);
   // Whatever a caller sends, the answer is an HTTP status: nothing here may throw out of a
   // callback, since an uncaught exception would end `sockslab up` and orphan its lab.
   const server: Server = createServer((req, res) => {
@@ -106,59 +112,13 @@ export async function startLabControl(
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
-    const refuse = (err: unknown) => {
-      if (err instanceof ControlRequestError) send(err.status, { error: err.message, code: err.code });
-      else send(500, { error: err instanceof Error ? err.message : String(err), code: 'E_LAB_CONTROL' });
-    };
     if (req.headers.authorization !== `Bearer ${token}`) return send(401, { error: 'bad token' });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('error', () => res.destroy());
-    // Past the limit the rest of the body is read and dropped (memory stays bounded) and the
-    // answer waits for its end, so the caller reads a 413 rather than a reset connection.
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size <= MaxBodyBytes) chunks.push(c);
-    });
-    req.on('end', () => {
-      try {
-        if (size > MaxBodyBytes)
-          throw new ControlRequestError(413, 'E_LAB_CONTROL_SIZE', `request body over ${MaxBodyBytes} bytes`);
-        route(parseBody(Buffer.concat(chunks)));
-      } catch (err) {
-        refuse(err);
-      }
-    });
-    const route = (body: unknown) => {
-      if (req.method === 'GET' && req.url === '/lab') {
-        return send(200, { name: lab.topology.name, runId: lab.runId, runtime: lab.runtime });
-      }
-      if (req.method === 'POST' && req.url === '/probe') {
-        const request = parseProbeRequest(body);
-        const job = queue.then(async () => {
-          const mark = lab.events().length;
-          const outcome = await lab.probe(request);
-          await new Promise((r) => setTimeout(r, SettleMs));
-          return { outcome, events: lab.events().slice(mark) } satisfies ControlProbeResult;
-        });
-        queue = job.catch(() => {});
-        job.then(
-          (result) => send(200, result),
-          (err: unknown) =>
-            send(400, {
-              error: err instanceof Error ? err.message : String(err),
-              code: (err as { code?: string }).code,
-            }),
-        );
-        return;
-      }
-      if (req.method === 'POST' && req.url === '/down') {
-        send(200, { ok: true });
-        options.onDown?.();
-        return;
-      }
-      send(404, { error: `no such endpoint ${req.method} ${req.url}` });
-    };
+    readBoundedBody(
+      req,
+      res,
+      (bytes) => route(lab, req, parseBody(bytes), send, probe, options.onDown),
+      (err) => refuse(send, err),
+    );
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -175,6 +135,90 @@ export async function startLabControl(
         server.closeAllConnections();
       }),
   };
+}
+
+type Send = (status: number, body: unknown) => void;
+
+/** A refused request's answer: its own status and code, or 500 for anything unforeseen. */
+function refuse(send: Send, err: unknown): void {
+  if (err instanceof ControlRequestError) send(err.status, { error: err.message, code: err.code });
+  else send(500, { error: err instanceof Error ? err.message : String(err), code: 'E_LAB_CONTROL' });
+}
+
+/**
+ * Reads a request's body, at most MaxBodyBytes of it, then hands it on (or what went wrong to `fail`). Past the limit the rest
+ * is read and dropped (memory stays bounded) and the answer waits for its end, so the caller
+ * reads a 413 rather than a reset connection.
+ */
+function readBoundedBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  use: (bytes: Buffer) => void,
+  fail: (err: unknown) => void,
+): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  req.on('error', () => res.destroy());
+  req.on('data', (c: Buffer) => {
+    size += c.length;
+    if (size <= MaxBodyBytes) chunks.push(c);
+  });
+  req.on('end', () => {
+    try {
+      if (size > MaxBodyBytes)
+        throw new ControlRequestError(413, 'E_LAB_CONTROL_SIZE', `request body over ${MaxBodyBytes} bytes`);
+      use(Buffer.concat(chunks));
+    } catch (err) {
+      fail(err);
+    }
+  });
+}
+
+/** One probe at a time, so the events of concurrent probes do not mix. */
+function oneProbeAtATime(lab: Lab): (request: ProbeRequest) => Promise<ControlProbeResult> {
+  let queue: Promise<unknown> = Promise.resolve();
+  return (request) => {
+    const job = queue.then(async () => {
+      const mark = lab.events().length;
+      const outcome = await lab.probe(request);
+      await new Promise((r) => setTimeout(r, SettleMs));
+      return { outcome, events: lab.events().slice(mark) } satisfies ControlProbeResult;
+    });
+    queue = job.catch(() => {});
+    return job;
+  };
+}
+
+/** The endpoints: GET /lab, POST /probe, POST /down; anything else is a 404. */
+function route(
+  lab: Lab,
+  req: IncomingMessage,
+  body: unknown,
+  send: Send,
+  probe: (request: ProbeRequest) => Promise<ControlProbeResult>,
+  onDown: (() => void) | undefined,
+): void {
+  if (req.method === 'GET' && req.url === '/lab') {
+    send(200, { name: lab.topology.name, runId: lab.runId, runtime: lab.runtime });
+    return;
+  }
+  if (req.method === 'POST' && req.url === '/probe') {
+    probe(parseProbeRequest(body)).then(
+      (result) => send(200, result),
+      (err: unknown) =>
+        send(400, {
+          error: err instanceof Error ? err.message : String(err),
+          code: (err as { code?: string }).code,
+        }),
+    );
+    return;
+  }
+  if (req.method === 'POST' && req.url === '/down') {
+    send(200, { ok: true });
+    onDown?.();
+    return;
+  }
+  send(404, { error: `no such endpoint ${req.method} ${req.url}` });
 }
 
 async function call<T>(

@@ -66,7 +66,7 @@ function quote(word: string): string {
   return /^[\w.,:!/+-]+$/.test(word) ? word : `"${word.replace(/["\\]/g, '\\$&')}"`;
 }
 
-/** The plan for one host's faults (those of other hosts are ignored). */
+/** The plan for one host's faults (those of other hosts are ignored), in chain order. */
 export function planHostFaults(
   host: string,
   faults: readonly LinkFault[],
@@ -75,101 +75,118 @@ export function planHostFaults(
   const mine = faults
     .filter((f) => f.host === host)
     .sort((a, b) => Priority[a.effect.kind] - Priority[b.effect.kind]);
-  const lines: { chain: string; words: string[] }[] = [];
-  const delays: DelaySpec[] = [];
-  const netem: NetemSpec[] = [];
-  const used = new Set(options.queues.values());
-  const queueFor = (key: string): number => {
-    const known = options.queues.get(key);
+  const plan: PlanDraft = {
+    lines: [],
+    delays: [],
+    netem: [],
+    cutOnAddress: new Set(),
+    queueFor: queueAllocator(options.queues),
+  };
+  for (const f of mine) {
+    const dirs: Direction[] = f.direction === 'both' ? ['in', 'out'] : [f.direction];
+    for (const dir of dirs) for (const port of portMatches(f)) addRules(plan, f, dir, port, options);
+  }
+  // Delays no longer planned give their queue numbers back.
+  const keys = new Set(plan.delays.map((d) => d.key));
+  for (const k of [...options.queues.keys()]) if (!keys.has(k)) options.queues.delete(k);
+  return { restore: restoreText(plan), delays: plan.delays, netem: plan.netem };
+}
+
+type Direction = 'in' | 'out';
+
+/** A plan being filled, fault by fault. */
+interface PlanDraft {
+  readonly lines: { readonly chain: string; readonly words: readonly string[] }[];
+  readonly delays: DelaySpec[];
+  readonly netem: NetemSpec[];
+  /** Host addresses with a cut: their ICMP answers must pass the outbound chain. */
+  readonly cutOnAddress: Set<string>;
+  readonly queueFor: (key: string) => number;
+}
+
+/** Queue numbers by delay key: a known key keeps its number, a new one takes the lowest free. */
+function queueAllocator(queues: Map<string, number>): (key: string) => number {
+  const used = new Set(queues.values());
+  return (key) => {
+    const known = queues.get(key);
     if (known !== undefined) return known;
     let q = 1;
     while (used.has(q)) q++;
     used.add(q);
-    options.queues.set(key, q);
+    queues.set(key, q);
     return q;
   };
-  const cutOnAddress = new Set<string>();
-  for (const f of mine) {
-    const dirs: ('in' | 'out')[] = f.direction === 'both' ? ['in', 'out'] : [f.direction];
-    for (const dir of dirs) {
-      const chain = dir === 'in' ? ChainIn : ChainOut;
-      const where =
-        dir === 'in'
-          ? ['!', '-i', 'lo', '-d', f.address, ...(f.peer ? ['-s', f.peer.address] : [])]
-          : ['!', '-o', 'lo', '-s', f.address, ...(f.peer ? ['-d', f.peer.address] : [])];
-      const e = f.effect;
-      const tcp = f.port !== undefined || e.kind === 'loss' || e.kind === 'reset';
-      // A port names the connection's service port: ours (dport in, sport out) or the peer's.
-      const ports: string[][] =
-        f.port === undefined
-          ? [[]]
-          : e.kind === 'reset'
-            ? [['--dport', String(f.port)]]
-            : [
-                ['--dport', String(f.port)],
-                ['--sport', String(f.port)],
-              ];
-      for (const port of ports) {
-        const match = [...where, ...(tcp ? ['-p', 'tcp', ...port] : [])];
-        const add = (...tail: string[]) => lines.push({ chain, words: [...match, ...tail] });
-        switch (e.kind) {
-          case 'cut':
-            cutOnAddress.add(f.address);
-            if (options.unreachable === 'timeout') add('-j', 'DROP');
-            else
-              add(
-                '-j',
-                'REJECT',
-                '--reject-with',
-                dir === 'in' ? 'icmp-host-unreachable' : 'icmp-net-unreachable',
-              );
-            break;
-          case 'drop':
-            add('-j', 'DROP');
-            break;
-          case 'reset':
-            add('-j', 'REJECT', '--reject-with', 'tcp-reset');
-            break;
-          case 'loss': {
-            const data = ['--tcp-flags', 'SYN,RST,FIN', 'NONE', '-m', 'length', '--length', '53:65535'];
-            const nth = ['-m', 'statistic', '--mode', 'nth', '--every', String(e.every), '--packet', '0'];
-            if (e.dropNth) add(...data, ...nth, '-j', 'DROP');
-            else {
-              add(...data, ...nth, '-j', 'RETURN');
-              add(...data, '-j', 'DROP');
-            }
-            break;
-          }
-          case 'delay': {
-            const key = `${f.id}|${dir}|${port.join(' ')}`;
-            const ifname = options.ifnameOf?.(f.network);
-            const plainOut = dir === 'out' && f.peer === undefined && f.port === undefined;
-            if (options.netem && plainOut && ifname && !netem.some((n) => n.ifname === ifname)) {
-              netem.push({ key, ifname, ms: e.ms });
-              break;
-            }
-            const queue = queueFor(key);
-            delays.push({ key, ms: e.ms, queue });
-            add('-j', 'NFQUEUE', '--queue-num', String(queue));
-            break;
-          }
-        }
+}
+
+/** A port names the connection's service port: ours (dport in, sport out) or the peer's. */
+function portMatches(f: LinkFault): string[][] {
+  if (f.port === undefined) return [[]];
+  if (f.effect.kind === 'reset') return [['--dport', String(f.port)]];
+  return [
+    ['--dport', String(f.port)],
+    ['--sport', String(f.port)],
+  ];
+}
+
+/** The rules of one fault in one direction for one port match (netem delays add none). */
+function addRules(plan: PlanDraft, f: LinkFault, dir: Direction, port: string[], options: PlanOptions): void {
+  const chain = dir === 'in' ? ChainIn : ChainOut;
+  const where =
+    dir === 'in'
+      ? ['!', '-i', 'lo', '-d', f.address, ...(f.peer ? ['-s', f.peer.address] : [])]
+      : ['!', '-o', 'lo', '-s', f.address, ...(f.peer ? ['-d', f.peer.address] : [])];
+  const e = f.effect;
+  const tcp = f.port !== undefined || e.kind === 'loss' || e.kind === 'reset';
+  const match = [...where, ...(tcp ? ['-p', 'tcp', ...port] : [])];
+  const add = (...tail: string[]) => plan.lines.push({ chain, words: [...match, ...tail] });
+  switch (e.kind) {
+    case 'cut':
+      plan.cutOnAddress.add(f.address);
+      if (options.unreachable === 'timeout') add('-j', 'DROP');
+      else
+        add('-j', 'REJECT', '--reject-with', dir === 'in' ? 'icmp-host-unreachable' : 'icmp-net-unreachable');
+      return;
+    case 'drop':
+      add('-j', 'DROP');
+      return;
+    case 'reset':
+      add('-j', 'REJECT', '--reject-with', 'tcp-reset');
+      return;
+    case 'loss': {
+      const data = ['--tcp-flags', 'SYN,RST,FIN', 'NONE', '-m', 'length', '--length', '53:65535'];
+      const nth = ['-m', 'statistic', '--mode', 'nth', '--every', String(e.every), '--packet', '0'];
+      if (e.dropNth) add(...data, ...nth, '-j', 'DROP');
+      else {
+        add(...data, ...nth, '-j', 'RETURN');
+        add(...data, '-j', 'DROP');
       }
+      return;
+    }
+    case 'delay': {
+      const key = `${f.id}|${dir}|${port.join(' ')}`;
+      const ifname = options.ifnameOf?.(f.network);
+      const plainOut = dir === 'out' && f.peer === undefined && f.port === undefined;
+      if (options.netem && plainOut && ifname && !plan.netem.some((n) => n.ifname === ifname)) {
+        plan.netem.push({ key, ifname, ms: e.ms });
+        return;
+      }
+      const queue = plan.queueFor(key);
+      plan.delays.push({ key, ms: e.ms, queue });
+      add('-j', 'NFQUEUE', '--queue-num', String(queue));
+      return;
     }
   }
+}
+
+/** The iptables-restore text: both chains declared (so flushed), then every rule in order. */
+function restoreText(plan: PlanDraft): string {
   // The ICMP answers of an inbound cut must leave through the outbound one.
-  const icmpFirst = [...cutOnAddress].map((address) => ({
+  const icmpFirst = [...plan.cutOnAddress].map((address) => ({
     chain: ChainOut,
     words: ['-s', address, '-p', 'icmp', '--icmp-type', 'destination-unreachable', '-j', 'RETURN'],
   }));
-  const keys = new Set(delays.map((d) => d.key));
-  for (const k of [...options.queues.keys()]) if (!keys.has(k)) options.queues.delete(k);
-  const body = [...icmpFirst, ...lines].map((l) => `-A ${l.chain} ${l.words.map(quote).join(' ')}`);
-  return {
-    restore: `*filter\n:${ChainIn} - [0:0]\n:${ChainOut} - [0:0]\n${body.join('\n')}${body.length ? '\n' : ''}COMMIT\n`,
-    delays,
-    netem,
-  };
+  const body = [...icmpFirst, ...plan.lines].map((l) => `-A ${l.chain} ${l.words.map(quote).join(' ')}`);
+  return `*filter\n:${ChainIn} - [0:0]\n:${ChainOut} - [0:0]\n${body.join('\n')}${body.length ? '\n' : ''}COMMIT\n`;
 }
 
 /** iptables-restore --noflush input that creates the chains and the jumps to them (once per host). */

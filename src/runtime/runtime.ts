@@ -1,5 +1,5 @@
-import type { HostProbeOutcome, HostProbeRequest, ProbeProtocol } from '../client/probe.ts';
 import type { Endpoint, EventSink, LabEvent } from '../common/events.ts';
+import type { HostProbeOutcome, HostProbeRequest, ProbeProtocol } from '../common/probe.ts';
 import type { ServerTotals } from '../common/server-totals.ts';
 import type { LinkFault } from '../topology/link-faults.ts';
 import type { HostModel, IdentdBehaviour, ResolvedTopology } from '../topology/model.ts';
@@ -61,7 +61,7 @@ export type { ProbeProtocol };
 
 /**
  * One client request issued from inside a host, as a user (what `sockslab probe` does): the
- * probe client's request (src/client/probe.ts, where each field is described) plus where from.
+ * probe client's request (src/common/probe.ts, where each field is described) plus where from.
  */
 export interface ProbeRequest extends HostProbeRequest {
   readonly from: string;

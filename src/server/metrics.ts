@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { EventSink, LabEvent } from '../common/events.ts';
-import type { ServerTotals } from '../common/server-totals.ts';
+import { type ServerTotals, ServerTotalsFold } from '../common/server-totals.ts';
 
 /**
  * rsockd's Prometheus metrics, counted from the events the engine already emits (events.ts): the
@@ -59,17 +59,6 @@ class Tally {
       yield { labels, value };
     }
   }
-  sum(where: (labels: Labels) => boolean = () => true): number {
-    let n = 0;
-    for (const e of this.entries()) if (where(e.labels)) n += e.value;
-    return n;
-  }
-  by(label: string): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const e of this.entries())
-      if (e.value > 0) out[e.labels[label] ?? ''] = (out[e.labels[label] ?? ''] ?? 0) + e.value;
-    return out;
-  }
 }
 
 export class ServerMetrics implements EventSink {
@@ -94,6 +83,8 @@ export class ServerMetrics implements EventSink {
   private readonly bytes = new Tally(['direction']);
   private readonly reloads = new Tally(['result']);
   private readonly handshake: Histogram;
+  /** The totals for reports, by the fold every runtime uses (common/server-totals.ts). */
+  private readonly fold = new ServerTotalsFold();
 
   /** `connections()`: connections in progress, read at scrape time (the server's own count). */
   constructor(options: { readonly connections?: () => number; readonly registry?: Registry } = {}) {
@@ -175,6 +166,7 @@ export class ServerMetrics implements EventSink {
   }
 
   emit(event: LabEvent): void {
+    this.fold.add(event);
     switch (event.type) {
       case 'request': {
         const protocol: Protocol = event.version === 5 ? 'socks5' : event.dst.name ? 'socks4a' : 'socks4';
@@ -236,17 +228,7 @@ export class ServerMetrics implements EventSink {
 
   /** Every counter summed over its labels, for reports (the lab's per-host totals). */
   async totals(): Promise<ServerTotals> {
-    return {
-      sessions: this.sessionsTotal.sum(),
-      replies: this.replies.by('code'),
-      permitted: this.decisions.sum((l) => l.action === 'permit'),
-      denied: this.decisions.sum((l) => l.action === 'deny'),
-      identd: this.identd.by('verdict'),
-      upstreamAttempts: this.upstreamAttempts.sum(),
-      upstreamFailovers: this.failovers.sum(),
-      bytesFromClient: this.bytes.sum((l) => l.direction === 'from_client'),
-      bytesFromRemote: this.bytes.sum((l) => l.direction === 'from_remote'),
-    };
+    return this.fold.totals();
   }
 
   /** The Prometheus text exposition of every metric. */

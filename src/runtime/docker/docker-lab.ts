@@ -2,20 +2,18 @@ import { existsSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { InputError } from '../../common/errors.ts';
 import type { EventSink, LabEvent } from '../../common/events.ts';
-import type { ServerTotals } from '../../common/server-totals.ts';
-import { serverTotalsFromEvents } from '../../server/host-totals.ts';
+import { type ServerTotals, serverTotalsFromEvents } from '../../common/server-totals.ts';
 import type { LinkFault } from '../../topology/link-faults.ts';
 import type { HostModel, IdentdBehaviour, ResolvedTopology } from '../../topology/model.ts';
-import { AgentEvents, fixedAddressHost, followProbe, reloadResult, uidOf } from '../agent-lab.ts';
+import { AgentEvents, fixedAddressHost, probeThroughAgent, reloadResult, uidOf } from '../agent-lab.ts';
 import { type ProberChannel, ProberPool } from '../agent-prober.ts';
+import type { AgentLine, ControlReply, ControlRequest, DialOutcome, DialRequest } from '../agent-protocol.ts';
+import { buildHostSpec, ImagePaths } from '../host-spec.ts';
 import { KernelFaults } from '../kernel-faults.ts';
-import { missingRequestEvents, requestEvents } from '../request-events.ts';
 import type { FaultSupport, Lab, LabHost, LabTimeouts, ProbeOutcome, ProbeRequest } from '../runtime.ts';
-import type { AgentLine, ControlReply, ControlRequest, DialOutcome, DialRequest } from './agent-protocol.ts';
 import type { DockerEngine } from './engine.ts';
 import { bridgeName, isolateBridges } from './firewall.ts';
 import { startHostContainer } from './host-container.ts';
-import { buildHostSpec, ImagePaths } from './host-spec.ts';
 import { containerName, labLabels } from './labels.ts';
 import { LogFollower } from './log-follower.ts';
 import { createNetworks, type NetworkPlan, planNetworks } from './networks.ts';
@@ -212,7 +210,7 @@ export class DockerLab implements Lab {
     return this.dockerNetwork(name);
   }
 
-  /** Per server host, what its metrics counted (server/host-totals.ts). */
+  /** Per server host, what its metrics counted (common/server-totals.ts). */
   serverTotals(): Promise<Readonly<Record<string, ServerTotals>>> {
     return serverTotalsFromEvents(this.log.list(), this.topology.hosts);
   }
@@ -317,24 +315,21 @@ export class DockerLab implements Lab {
     const uid = uidOf(origin.model, request.user);
     const peer = request.bindPeer;
     if (peer) uidOf(this.running(peer.from).model, peer.user ?? 'root');
-    const before = this.log.length;
     // The BIND peer is another container: it connects to the bound address from there.
-    const follow = followProbe(
+    const outcome = await probeThroughAgent(
+      {
+        log: this.log,
+        probers: this.probers,
+        topology: this.topology,
+        dial: (from, user, r) => this.dial(from, user, r),
+        slackMs: 15_000,
+        // Events travel through container logs, a little behind the probe's own answer.
+        settle: { maxMs: settleMaxMs, quietMs: settleQuietMs },
+      },
       request,
-      (e) => this.log.record(e),
-      (from, user, r) => this.dial(from, user, r),
-    );
-    await this.probers.probe(
-      request.from,
       uid,
-      request,
-      follow.onLine,
-      (request.timeoutMs ?? 5_000) + 15_000,
     );
-    await follow.finished();
-    const outcome = follow.outcome();
     if (!outcome) throw new Error(`probe from ${request.from} printed no outcome`);
-    await this.settle(before, outcome);
     return outcome;
   }
 
@@ -342,29 +337,6 @@ export class DockerLab implements Lab {
   async dial(from: string, user: string, request: DialRequest): Promise<DialOutcome> {
     const uid = uidOf(this.running(from).model, user);
     return this.probers.dial(from, uid, request, (request.timeoutMs ?? 3_000) + 15_000);
-  }
-
-  /**
-   * Events travel through container logs, a little behind the probe's own answer: wait until
-   * nothing of this probe's chain is missing (runtime/request-events.ts) and its events have
-   * stopped coming a moment. Other probes running at the same time (`run --jobs`) do not count.
-   */
-  private async settle(from: number, outcome: ProbeOutcome): Promise<void> {
-    const deadline = Date.now() + settleMaxMs;
-    let seen = -1;
-    let changedAt = Date.now();
-    for (;;) {
-      const events = this.log.since(from);
-      const own = requestEvents(events, outcome).length;
-      if (own !== seen) {
-        seen = own;
-        changedAt = Date.now();
-      }
-      const complete = missingRequestEvents(events, this.topology, outcome).length === 0;
-      const quiet = Date.now() - changedAt >= settleQuietMs;
-      if ((complete && quiet) || Date.now() > deadline) return;
-      await new Promise((r) => setTimeout(r, 5));
-    }
   }
 
   private async control(name: string, request: ControlRequest): Promise<ControlReply> {

@@ -4,8 +4,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { execa } from 'execa';
 import { RuntimeUnavailableError } from '../../common/errors.ts';
 import { withPidLock } from '../../common/pid-lock.ts';
+import { ImagePaths } from '../host-spec.ts';
 import type { DockerEngine } from './engine.ts';
-import { ImagePaths } from './host-spec.ts';
 
 /**
  * The host image, built locally and never pulled: FROM scratch + this machine's node binary and

@@ -1,5 +1,5 @@
-import { newId } from '../../common/ids.ts';
 import type { ResolvedTopology } from '../../topology/model.ts';
+import { agentLabBasics } from '../agent-lab.ts';
 import type { Lab, ProbeResult, Runtime, UpOptions } from '../runtime.ts';
 import { DockerLab } from './docker-lab.ts';
 import { type EngineConnector, engine, probeEngine } from './engine.ts';
@@ -49,11 +49,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): Runtime
         engine: e,
         image,
         topology,
-        runId: upOptions.runId ?? newId(),
-        ownerPid: process.pid,
-        ...(upOptions.events ? { events: upOptions.events } : {}),
-        ...(upOptions.timeouts ? { timeouts: upOptions.timeouts } : {}),
-        ...(upOptions.unreachable ? { unreachable: upOptions.unreachable } : {}),
+        ...agentLabBasics(upOptions),
         networkWaitMs: options.networkWaitMs ?? 120_000,
         readyTimeoutMs: options.readyTimeoutMs ?? 20_000,
       });

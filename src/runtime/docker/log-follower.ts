@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream';
-import { type AgentLine, decodeLine, LineSplitter } from './agent-protocol.ts';
+import { type AgentLine, decodeLine, LineSplitter } from '../agent-protocol.ts';
 import type { DockerEngine } from './engine.ts';
 
 /**

@@ -18,6 +18,7 @@ import {
   type ResolvedTopology,
 } from '../../topology/model.ts';
 import { hostNamesOf, hostNamesResolver } from '../../topology/names.ts';
+import { AgentEvents } from '../agent-lab.ts';
 import { startEchoService } from '../echo-service.ts';
 import type {
   FaultSupport,
@@ -63,8 +64,7 @@ export class LocalLab implements Lab {
   }
   readonly network: VirtualNetwork;
   private readonly hosts = new Map<string, HostRuntime>();
-  private readonly log: LabEvent[] = [];
-  private readonly sinks = new Set<EventSink>();
+  private readonly log: AgentEvents;
   /** Each host's own name service (split DNS, topology/names.ts). */
   private readonly resolvers = new Map<string, Resolver>();
   private closed = false;
@@ -83,7 +83,7 @@ export class LocalLab implements Lab {
     });
     for (const h of topology.hosts)
       this.resolvers.set(h.name, hostNamesResolver(topology.hosts, hostNamesOf(topology, h.name)));
-    if (options.events) this.sinks.add(options.events);
+    this.log = new AgentEvents(options.events);
     for (const model of topology.hosts) this.hosts.set(model.name, { model, echo: [], running: false });
   }
 
@@ -103,19 +103,17 @@ export class LocalLab implements Lab {
     return {
       emit: (event) => {
         const tagged = { ...event, host } as LabEvent;
-        this.log.push(tagged);
-        for (const s of this.sinks) s.emit(tagged);
+        this.log.record(tagged);
       },
     };
   }
 
   subscribe(sink: EventSink): () => void {
-    this.sinks.add(sink);
-    return () => this.sinks.delete(sink);
+    return this.log.subscribe(sink);
   }
 
   events(): readonly LabEvent[] {
-    return this.log;
+    return this.log.list();
   }
 
   private runtimeOf(name: string): HostRuntime {

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
-import { newId } from '../../common/ids.ts';
 import type { ResolvedTopology } from '../../topology/model.ts';
+import { agentLabBasics } from '../agent-lab.ts';
 import { ImagePaths } from '../host-spec.ts';
 import type { Lab, ProbeResult, Runtime, UpOptions } from '../runtime.ts';
 import { ipBatch, ipVersion } from './ip.ts';
@@ -89,13 +89,9 @@ export function createNetnsRuntime(options: NetnsRuntimeOptions = {}): Runtime {
       ensureMountpoint();
       const lab = new NetnsLab({
         topology,
-        runId: upOptions.runId ?? newId(),
-        ownerPid: process.pid,
+        ...agentLabBasics(upOptions),
         appRoot,
         node: realpathSync(process.execPath),
-        ...(upOptions.events ? { events: upOptions.events } : {}),
-        ...(upOptions.timeouts ? { timeouts: upOptions.timeouts } : {}),
-        ...(upOptions.unreachable ? { unreachable: upOptions.unreachable } : {}),
         readyTimeoutMs: options.readyTimeoutMs ?? 20_000,
         carrierTimeoutMs: options.carrierTimeoutMs ?? 10_000,
       });

@@ -1,16 +1,14 @@
 import { existsSync } from 'node:fs';
 import { InputError, SockslabError } from '../../common/errors.ts';
 import type { EventSink, LabEvent } from '../../common/events.ts';
-import type { ServerTotals } from '../../common/server-totals.ts';
-import { serverTotalsFromEvents } from '../../server/host-totals.ts';
+import { type ServerTotals, serverTotalsFromEvents } from '../../common/server-totals.ts';
 import type { LinkFault } from '../../topology/link-faults.ts';
 import type { HostModel, IdentdBehaviour, ResolvedTopology } from '../../topology/model.ts';
-import { AgentEvents, fixedAddressHost, followProbe, reloadResult, uidOf } from '../agent-lab.ts';
+import { AgentEvents, fixedAddressHost, probeThroughAgent, reloadResult, uidOf } from '../agent-lab.ts';
 import { ProberPool } from '../agent-prober.ts';
 import type { AgentLine, ControlReply, ControlRequest, DialOutcome, DialRequest } from '../agent-protocol.ts';
 import { buildHostSpec, ImagePaths } from '../host-spec.ts';
 import { KernelFaults } from '../kernel-faults.ts';
-import { missingRequestEvents, requestEvents } from '../request-events.ts';
 import type { FaultSupport, Lab, LabHost, LabTimeouts, ProbeOutcome, ProbeRequest } from '../runtime.ts';
 import { sendAgentControl } from './agent-control.ts';
 import { AgentProcess } from './agent-process.ts';
@@ -208,7 +206,7 @@ export class NetnsLab implements Lab {
     return fixedAddressHost(this.model(name), () => !this.stopped.has(name));
   }
 
-  /** Per server host, what its metrics counted (server/host-totals.ts). */
+  /** Per server host, what its metrics counted (common/server-totals.ts). */
   serverTotals(): Promise<Readonly<Record<string, ServerTotals>>> {
     return serverTotalsFromEvents(this.log.list(), this.topology.hosts);
   }
@@ -223,26 +221,22 @@ export class NetnsLab implements Lab {
     const peer = request.bindPeer;
     if (peer) uidOf(this.model(peer.from), peer.user ?? 'root');
     this.agent(request.from);
-    const before = this.log.length;
     // The BIND peer connects from its own namespace to the address the server bound.
-    const follow = followProbe(
+    const outcome = await probeThroughAgent(
+      {
+        log: this.log,
+        probers: this.probers,
+        topology: this.topology,
+        dial: (from, user, r) => this.dial(from, user, r),
+        slackMs: probeSlackMs,
+        settle: { maxMs: settleMaxMs, quietMs: settleQuietMs },
+      },
       request,
-      (e) => this.log.record(e),
-      (from, user, r) => this.dial(from, user, r),
-    );
-    await this.probers.probe(
-      request.from,
       uid,
-      request,
-      follow.onLine,
-      (request.timeoutMs ?? 5_000) + probeSlackMs,
     );
-    await follow.finished();
-    const outcome = follow.outcome();
     if (!outcome) {
       throw new SockslabError('E_NETNS_PROBE', `probe from ${request.from} printed no outcome`);
     }
-    await this.settle(before, outcome);
     return outcome;
   }
 
@@ -251,29 +245,6 @@ export class NetnsLab implements Lab {
     const uid = uidOf(this.model(from), user);
     this.agent(from);
     return this.probers.dial(from, uid, request, (request.timeoutMs ?? 3_000) + probeSlackMs);
-  }
-
-  /**
-   * Waits until this probe's own sessions have all closed and arrived (runtime/request-events.ts)
-   * and its events have stopped coming a moment: other probes running at the same time
-   * (`run --jobs`) neither hold it up nor count for it.
-   */
-  private async settle(from: number, outcome: ProbeOutcome): Promise<void> {
-    const deadline = Date.now() + settleMaxMs;
-    let seen = -1;
-    let changedAt = Date.now();
-    for (;;) {
-      const events = this.log.since(from);
-      const own = requestEvents(events, outcome).length;
-      if (own !== seen) {
-        seen = own;
-        changedAt = Date.now();
-      }
-      const complete = missingRequestEvents(events, this.topology, outcome).length === 0;
-      const quiet = Date.now() - changedAt >= settleQuietMs;
-      if ((complete && quiet) || Date.now() > deadline) return;
-      await new Promise((r) => setTimeout(r, 5));
-    }
   }
 
   private async control(name: string, request: ControlRequest): Promise<ControlReply & { ok: true }> {

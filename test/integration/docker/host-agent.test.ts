@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import test from 'ava';
 import type { LabEvent } from '../../../src/common/events.ts';
 import { nodeNet } from '../../../src/net/node-net.ts';
+import { HostAgent, sendControl } from '../../../src/runtime/agent/host-agent.ts';
 import type { AgentLine } from '../../../src/runtime/agent-protocol.ts';
-import { HostAgent, sendControl } from '../../../src/runtime/docker/agent/host-agent.ts';
 import type { HostSpec } from '../../../src/runtime/host-spec.ts';
 import { ensureBuilt, root } from './support.ts';
 

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { dial } from '../../../src/runtime/docker/agent/dial.ts';
+import { dial } from '../../../src/runtime/agent/dial.ts';
 import { LocalLab } from '../../../src/runtime/local/local-lab.ts';
 import { allCases } from '../../../src/scenario/discover.ts';
 import { parseScenarioText } from '../../../src/scenario/load.ts';

@@ -16,7 +16,7 @@ project.addSourceFilesAtPaths(path.join(root, 'src/**/*.ts'));
 const files = project.getSourceFiles();
 const current = () => project.getSourceFiles();
 
-/** The module of a src file: its first folder, and for runtime/ the driver folder. */
+/** The module of a src file: its first folder, and for runtime/ the driver (or agent/) folder. */
 function moduleOf(file: string): string {
   const rel = path.relative(path.join(root, 'src'), file).split(path.sep);
   if (rel[0] === 'runtime' && rel.length > 2) return `runtime/${rel[1]}`;
@@ -47,9 +47,7 @@ const allowed: Record<string, readonly string[]> = {
   // design.md: topology carries parsed config objects. The ports its name service and user files
   // serve are common/resolver.ts and config/user-file.ts, not policy's.
   topology: ['common', 'config'],
-  // client: the Runtime interface's ProbeRequest/ProbeOutcome are the probe client's
-  // (src/client/probe.ts): one definition of a probe for the local runtime, the agents and analysis.
-  runtime: ['common', 'topology', 'net', 'client'],
+  runtime: ['common', 'topology', 'net'],
   'runtime/local': [
     'common',
     'config',
@@ -62,10 +60,8 @@ const allowed: Record<string, readonly string[]> = {
     'topology',
     'runtime',
   ],
-  // server: the netns and docker labs count their hosts' server events with the server's own
-  // metrics code (server/host-totals.ts), so the per-host counters equal --metrics on every runtime.
-  'runtime/netns': ['common', 'config', 'topology', 'runtime', 'net', 'identd', 'client', 'server'],
-  'runtime/docker': ['common', 'config', 'topology', 'runtime', 'net', 'identd', 'client', 'server'],
+  'runtime/netns': ['common', 'config', 'topology', 'runtime', 'net', 'identd', 'client'],
+  'runtime/docker': ['common', 'config', 'topology', 'runtime', 'net', 'identd', 'client'],
   // protocol: scenarios name reply codes with protocol/'s names (scenario/replies.ts).
   scenario: ['common', 'config', 'policy', 'protocol', 'topology', 'runtime', 'analysis'],
   analysis: ['common', 'config', 'policy', 'topology', 'scenario', 'runtime'],
@@ -74,6 +70,10 @@ const allowed: Record<string, readonly string[]> = {
   // diagrams parse nothing (see configParsers).
   diagram: ['common', 'config', 'topology', 'scenario', 'runtime'],
   'runtime/registry': ['common', 'runtime'],
+  // The agent that runs inside a netns or docker host (src/cli/host-agent.ts): it starts the host's
+  // services (identd, echo, the server CLI as a child) and probes with client/; it reads its files
+  // from disk (config: see readsFiles), and no driver imports it (they exec dist/cli/host-agent.js).
+  'runtime/agent': ['common', 'config', 'topology', 'runtime', 'net', 'identd', 'client'],
   cli: ['*'],
 };
 
@@ -85,8 +85,8 @@ const allowed: Record<string, readonly string[]> = {
 const topologyBoundary = ['topology/', 'scenario/resolve.ts'];
 // cli/: test_sockd_conf, make_*fc, dump_* and rsockd/sockd parse the files named on their command line.
 // server/: the server reads its own files (load-rules.ts), as the real program does.
-// runtime/docker/agent/: agents inside a netns/docker host read their files from disk, as the real programs do.
-const readsFiles = ['cli/', 'server/', 'runtime/docker/agent/'];
+// runtime/agent/: agents inside a netns/docker host read their files from disk, as the real programs do.
+const readsFiles = ['cli/', 'server/', 'runtime/agent/'];
 const configParsers: Record<string, readonly string[]> = {
   'config/lexer.ts': [...topologyBoundary, ...readsFiles],
   'config/parse-driver.ts': [...topologyBoundary, ...readsFiles],

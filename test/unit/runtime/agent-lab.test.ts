@@ -4,11 +4,14 @@ import {
   AgentEvents,
   fixedAddressHost,
   followProbe,
+  probeThroughAgent,
   reloadResult,
   uidOf,
 } from '../../../src/runtime/agent-lab.ts';
-import type { DialRequest } from '../../../src/runtime/agent-protocol.ts';
-import type { HostModel } from '../../../src/topology/model.ts';
+import type { ProberPool } from '../../../src/runtime/agent-prober.ts';
+import type { AgentLine, DialRequest } from '../../../src/runtime/agent-protocol.ts';
+import type { ProbeOutcome, ProbeRequest } from '../../../src/runtime/runtime.ts';
+import type { HostModel, ResolvedTopology } from '../../../src/topology/model.ts';
 
 const model = {
   name: 'B',
@@ -111,4 +114,113 @@ test('a config reply says whether the server reloaded, with the refusal when it 
     error: 'sockd.conf:2: bad',
   });
   t.deepEqual(reloadResult({ ok: true }), { reloaded: false });
+});
+
+/** The probe's first hop on B: a session of B's rsockd whose client is the probe's own socket. */
+const probeLocal = { address: '10.1.0.10', port: 40000 };
+const hopRequest = {
+  t: 1,
+  host: 'B',
+  service: 'rsockd',
+  session: '1',
+  type: 'request',
+  client: probeLocal,
+  local: { address: '10.1.0.1', port: 1080 },
+  version: 4,
+  command: 'connect',
+  dst: { host: '10.2.0.1', port: 7 },
+  user: 'x',
+} as LabEvent;
+const hopClose = {
+  t: 2,
+  host: 'B',
+  service: 'rsockd',
+  session: '1',
+  type: 'close',
+  bytesFromClient: 0,
+  bytesFromRemote: 0,
+  durationMs: 1,
+  reason: 'done',
+} as LabEvent;
+const granted: ProbeOutcome = {
+  reply: 90,
+  protocol: 'socks4',
+  received: '',
+  local: probeLocal,
+  durationMs: 1,
+};
+const noHosts = { hosts: [] } as unknown as ResolvedTopology;
+
+test("settling after a probe waits until its first hop's session has closed", async (t) => {
+  const log = new AgentEvents();
+  log.record(hopRequest);
+  let settled = false;
+  const settling = log.settle(0, noHosts, granted, { maxMs: 60_000, quietMs: 10 }).then(() => {
+    settled = true;
+  });
+  await new Promise((r) => setTimeout(r, 100));
+  t.false(settled, 'the session is still open');
+  log.record(hopClose);
+  await settling;
+  t.true(settled);
+});
+
+const request: ProbeRequest = {
+  from: 'C',
+  user: 'x',
+  protocol: 'socks4',
+  command: 'connect',
+  target: { host: 'A', port: 7 },
+  timeoutMs: 2_000,
+};
+
+/** A prober that prints `lines` for a probe and says with what it was called. */
+function fakeProbers(lines: readonly AgentLine[]) {
+  const calls: { host: string; uid: number; timeoutMs: number }[] = [];
+  const probers = {
+    async probe(
+      host: string,
+      uid: number,
+      _r: ProbeRequest,
+      onLine: (l: AgentLine) => void,
+      timeoutMs: number,
+    ) {
+      calls.push({ host, uid, timeoutMs });
+      for (const l of lines) onLine(l);
+    },
+  } as unknown as ProberPool;
+  return { probers, calls };
+}
+
+test("a probe through a host's prober records its events, settles on them and returns its outcome", async (t) => {
+  const log = new AgentEvents();
+  const { probers, calls } = fakeProbers([
+    { k: 'event', e: hopRequest },
+    { k: 'event', e: hopClose },
+    { k: 'outcome', outcome: granted },
+  ]);
+  const deps = {
+    log,
+    probers,
+    topology: noHosts,
+    dial: async () => undefined,
+    slackMs: 15_000,
+    settle: { maxMs: 60_000, quietMs: 10 },
+  };
+  t.deepEqual(await probeThroughAgent(deps, request, 1001), granted);
+  t.deepEqual(calls, [{ host: 'C', uid: 1001, timeoutMs: 17_000 }]);
+  t.deepEqual(log.list(), [hopRequest, hopClose]);
+});
+
+test('a probe whose prober printed no outcome comes back without one', async (t) => {
+  const { probers } = fakeProbers([{ k: 'event', e: hopRequest }]);
+  const deps = {
+    log: new AgentEvents(),
+    probers,
+    topology: noHosts,
+    dial: async () => undefined,
+    slackMs: 15_000,
+    settle: { maxMs: 60_000, quietMs: 10 },
+  };
+  t.is(await probeThroughAgent(deps, request, 0), undefined);
 });

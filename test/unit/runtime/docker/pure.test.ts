@@ -1,8 +1,6 @@
 import test from 'ava';
 import { decodeLine, encodeLine, LineSplitter } from '../../../../src/runtime/agent-protocol.ts';
 import { gatewayFor } from '../../../../src/runtime/docker/addressing.ts';
-import { containerLookup } from '../../../../src/runtime/docker/agent/identd.ts';
-import { addressIn, directoryResolver } from '../../../../src/runtime/docker/agent/probe.ts';
 import { bridgeName } from '../../../../src/runtime/docker/firewall.ts';
 import {
   containerName,
@@ -11,7 +9,6 @@ import {
   labLabels,
   networkName,
 } from '../../../../src/runtime/docker/labels.ts';
-import type { Directory } from '../../../../src/runtime/host-spec.ts';
 
 test('the gateway is the highest address of the subnet that no host uses', (t) => {
   t.is(gatewayFor('10.1.0.0/24', ['10.1.0.1', '10.1.0.10']), '10.1.0.254');
@@ -60,60 +57,4 @@ test('a line splitter keeps the unterminated tail for the next chunk', (t) => {
   t.deepEqual(s.push('c\n\nd'), ['bc', '']);
   t.deepEqual(s.flush(), ['d']);
   t.deepEqual(s.flush(), []);
-});
-
-// /proc/net/tcp as the kernel writes it (little-endian hex), captured shape with invented values:
-// 10.1.0.10:40000 <-> 10.1.0.1:1080 owned by uid 1001; the same local port to another peer by 0.
-const procText = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
-   0: 0A00010A:9C40 0100010A:0438 01 00000000:00000000 00:00000000 00000000  1001        0 4242 1 0000000000000000 20 4 30 10 -1
-   1: 0A00010A:9C40 0200010A:0438 01 00000000:00000000 00:00000000 00000000     0        0 4243 1 0000000000000000 20 4 30 10 -1
-   2: 0A00010A:9C41 0100010A:0438 01 00000000:00000000 00:00000000 00000000  4000        0 4244 1 0000000000000000 20 4 30 10 -1
-`;
-
-test("the container's identd names the uid that owns the connection in the topology's terms", async (t) => {
-  const lookup = containerLookup(
-    [
-      { name: 'x', uid: 1001 },
-      { name: 'root', uid: 0 },
-    ],
-    async () => procText,
-  );
-  const q = (localPort: number, peer: string) => ({
-    localPort,
-    remotePort: 1080,
-    peer: { address: peer, port: 45000 },
-    local: { address: '10.1.0.10', port: 113 },
-  });
-  t.is(await lookup(q(40000, '10.1.0.1')), 'x');
-  t.is(await lookup(q(40000, '10.1.0.2')), 'root');
-  t.is(await lookup(q(40001, '10.1.0.1')), '4000', 'a uid without a name is answered as the number');
-  t.is(await lookup(q(40002, '10.1.0.1')), null);
-});
-
-const directory: Directory = [
-  { name: 'C', interfaces: [{ network: 'lan', address: '10.1.0.10' }] },
-  {
-    name: 'B',
-    interfaces: [
-      { network: 'lan', address: '10.1.0.1' },
-      { network: 'dmz', address: '10.2.0.2' },
-    ],
-    serverPort: 1080,
-  },
-  { name: 'A', interfaces: [{ network: 'dmz', address: '10.2.0.1' }] },
-];
-
-test('a probe names a host by its address on a network the origin shares, else by its first', (t) => {
-  t.is(addressIn(directory, 'A', 'B'), '10.2.0.2');
-  t.is(addressIn(directory, 'C', 'b'), '10.1.0.1');
-  t.is(addressIn(directory, 'C', 'A'), '10.2.0.1');
-  t.is(addressIn(directory, 'C', '192.0.2.7'), '192.0.2.7');
-  t.is(addressIn(directory, 'C', 'elsewhere.example'), 'elsewhere.example');
-});
-
-test("the probe's resolver is the topology's host table in both directions", async (t) => {
-  const r = directoryResolver(directory);
-  t.deepEqual(await r.forward('b'), ['10.1.0.1', '10.2.0.2']);
-  t.deepEqual(await r.reverse('10.2.0.1'), ['A']);
-  t.deepEqual(await r.forward('nowhere'), []);
 });

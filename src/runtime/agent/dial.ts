@@ -1,5 +1,5 @@
-import type { Net } from '../../../net/net.ts';
-import type { DialOutcome, DialRequest } from '../../agent-protocol.ts';
+import type { Net } from '../../net/net.ts';
+import type { DialOutcome, DialRequest } from '../agent-protocol.ts';
 
 /**
  * A plain TCP exchange from inside a host (no SOCKS): connect, send, read until the peer closes

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import type { EventSink } from '../../../common/events.ts';
-import { type FakeIdentd, type IdentdLookupQuery, startFakeIdentd } from '../../../identd/fake-identd.ts';
-import { ownerOf, parseProcNetTcp } from '../../../identd/proc-net-tcp.ts';
-import type { Net } from '../../../net/net.ts';
-import type { IdentdBehaviour, UserModel } from '../../../topology/model.ts';
+import type { EventSink } from '../../common/events.ts';
+import { type FakeIdentd, type IdentdLookupQuery, startFakeIdentd } from '../../identd/fake-identd.ts';
+import { ownerOf, parseProcNetTcp } from '../../identd/proc-net-tcp.ts';
+import type { Net } from '../../net/net.ts';
+import type { IdentdBehaviour, UserModel } from '../../topology/model.ts';
 
 /**
  * The host's fake identd (src/identd) with the container's own lookup: the socket's real owner is

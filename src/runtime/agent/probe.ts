@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { probeFromHost } from '../../../client/probe.ts';
-import type { Endpoint, LabEvent } from '../../../common/events.ts';
-import type { ClientConfig } from '../../../config/ast.ts';
-import { parseSocksConf } from '../../../config/socks-conf.ts';
-import type { Net } from '../../../net/net.ts';
-import { addressFrom, findHost, hostsResolver, userFileReader } from '../../../topology/host-table.ts';
-import { type HostNames, hostNamesResolver } from '../../../topology/names.ts';
-import type { ProbeOutcome, ProbeRequest } from '../../runtime.ts';
+import { probeFromHost } from '../../client/probe.ts';
+import type { Endpoint, LabEvent } from '../../common/events.ts';
+import type { ClientConfig } from '../../config/ast.ts';
+import { parseSocksConf } from '../../config/socks-conf.ts';
+import type { Net } from '../../net/net.ts';
+import { addressFrom, findHost, hostsResolver, userFileReader } from '../../topology/host-table.ts';
+import { type HostNames, hostNamesResolver } from '../../topology/names.ts';
 import type { Directory } from '../host-spec.ts';
+import type { ProbeOutcome, ProbeRequest } from '../runtime.ts';
 
 /**
  * One client request from inside a host (container or namespace), as the user the exec runs

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { chown, readFile, writeFile } from 'node:fs/promises';
-import type { LabEvent } from '../../../common/events.ts';
+import type { LabEvent } from '../../common/events.ts';
 import { LineSplitter } from '../agent-protocol.ts';
 import type { ServerSpec } from '../host-spec.ts';
 import { FileTail } from './file-tail.ts';
