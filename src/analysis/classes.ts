@@ -323,6 +323,25 @@ interface AddressAtomInternal {
   readonly regions: readonly AddressRegion[];
 }
 
+/** A topology address and where it is. */
+interface HostAddress {
+  readonly host: HostModel;
+  readonly network: string;
+  readonly text: string;
+}
+
+/** Topology addresses whose regions every pattern and every world answer alike: one atom. */
+interface HostAddressGroup {
+  readonly regions: AddressRegion[];
+  readonly members: string[];
+  readonly hosts: string[];
+}
+
+/**
+ * The address atoms: the address space cut by every mask the configs write, with every topology
+ * address, 0.0.0.0, loopback and each address only a name stands for set apart; topology
+ * addresses alike to every pattern in every world are then grouped as one atom.
+ */
 function buildAddressAtoms(
   world: LabWorld,
   specs: readonly AddrSpec[],
@@ -330,121 +349,183 @@ function buildAddressAtoms(
   worlds: readonly LabWorld[] = [world],
   views: NameViews = nameViews(worlds),
 ) {
-  const cuts = new Map<string, Cube>();
-  for (const s of specs) {
-    if (s.pattern.kind !== 'ip' || s.mask >>> 0 === 0) continue; // mask 0 matches every address
-    const c = cubeOf(s.pattern.addr, s.mask);
-    cuts.set(`${c.value}/${c.mask}`, c);
-  }
-  const cutList = [...cuts.values()];
-  const hostAddresses = new Map<number, { host: HostModel; network: string; text: string }>();
-  for (const host of world.topology.hosts)
-    for (const i of host.interfaces) {
-      const n = parseDottedQuad(i.address);
-      if (n !== undefined) hostAddresses.set(n, { host, network: i.network, text: i.address });
-    }
-  // Addresses a zone or hosts: entry names but no host owns: reverse names set them apart.
-  const named = new Map<number, string>();
-  for (const a of views.extraAddresses) {
-    const n = parseDottedQuad(a);
-    if (n !== undefined && !hostAddresses.has(n) && n !== 0 && n !== Loopback) named.set(n, a);
-  }
+  const cutList = addressCuts(specs);
+  const hostAddresses = topologyAddresses(world);
+  const named = nameOnlyAddresses(views, hostAddresses);
   const regions = partitionAddresses(cutList, [0, Loopback, ...hostAddresses.keys(), ...named.keys()]);
   const patterns = namePatterns(specs);
-  /** What every host answers a reverse lookup of the address with, as pattern answers. */
-  const reverseKey = (address: string) =>
-    views
-      .reverse(address)
-      .map((names) => nameSignature(patterns, names))
-      .join(',');
   const atoms: AddressAtomInternal[] = [];
-  const grouped = new Map<string, { regions: AddressRegion[]; members: string[]; hosts: string[] }>();
+  const grouped = new Map<string, HostAddressGroup>();
   for (const r of regions) {
-    const inside = r.inside.map((b) => (b ? 1 : 0)).join('');
     const alias = r.single !== undefined ? named.get(r.single) : undefined;
     if (alias !== undefined) {
-      // No host there (unreachable), but some host's names resolve to it.
-      const names = [...new Set(views.reverse(alias).flat())];
-      atoms.push({
-        regions: [r],
-        atom: {
-          id: `addr:${alias}`,
-          kind: 'address',
-          label: `${alias} (named ${names.join(', ')})`,
-          witness: alias,
-          hosts: [],
-          members: [alias],
-          live: false,
-          ports: portAtomsFor(tests, []),
-        },
-      });
+      atoms.push(namedAddressAtom(r, alias, views, tests));
       continue;
     }
     if (r.single === undefined || r.single === 0 || r.single === Loopback) {
-      const witness = dottedOf(regionWitness(r));
-      const innermost = cutList
-        .filter((_, i) => r.inside[i])
-        .sort((a, b) => Math.clz32(~a.mask >>> 0) - Math.clz32(~b.mask >>> 0))
-        .pop();
-      const label =
-        r.single === 0
-          ? '0.0.0.0 (unspecified)'
-          : r.single === Loopback
-            ? '127.0.0.1 (loopback)'
-            : innermost
-              ? `other in ${cubeText(innermost)}`
-              : 'other addresses';
-      atoms.push({
-        regions: [r],
-        atom: {
-          id: `addr:${r.single !== undefined ? witness : innermost ? `${cubeText(innermost)}~${inside}` : `*~${inside}`}`,
-          kind: 'address',
-          label,
-          witness,
-          hosts: [],
-          members: [],
-          live: false,
-          ...(r.single === undefined ? { region: r.cubes.slice(0, 8).map(cubeText) } : {}),
-          ports: portAtomsFor(tests, []),
-        },
-      });
+      atoms.push(hostlessAddressAtom(r, cutList, tests));
       continue;
     }
     const owner = hostAddresses.get(r.single)!;
-    const key = [
-      inside,
-      reverseKey(owner.text),
-      owner.network,
-      listeningKey(worlds, owner.host),
-      world.running(owner.host.name) ? 'up' : 'down',
-    ].join('|');
+    const key = hostAddressKey(world, worlds, views, patterns, r, owner);
     const g = grouped.get(key) ?? { regions: [], members: [], hosts: [] };
     g.regions.push(r);
     g.members.push(owner.text);
     if (!g.hosts.includes(owner.host.name)) g.hosts.push(owner.host.name);
     grouped.set(key, g);
   }
-  for (const g of grouped.values()) {
-    const first = hostAddresses.get(g.regions[0]!.single!)!;
-    const label =
-      g.hosts.length === 1
-        ? `${first.host.name} ${first.text}`
-        : `${g.hosts.length} like ${first.host.name} (${first.network})`;
-    atoms.push({
-      regions: g.regions,
-      atom: {
-        id: `addr:${first.text}`,
-        kind: 'address',
-        label,
-        witness: first.text,
-        hosts: g.hosts,
-        members: g.members,
-        live: true,
-        ports: portAtomsFor(tests, listeningUnion(worlds, first.host)),
-      },
-    });
-  }
+  for (const g of grouped.values()) atoms.push(hostAddressAtom(g, hostAddresses, worlds, tests));
   return { atoms, patterns };
+}
+
+/** The distinct address/mask cubes of the configs' numeric fields (mask 0 matches every address: no cut). */
+function addressCuts(specs: readonly AddrSpec[]): Cube[] {
+  const cuts = new Map<string, Cube>();
+  for (const s of specs) {
+    if (s.pattern.kind !== 'ip' || s.mask >>> 0 === 0) continue;
+    const c = cubeOf(s.pattern.addr, s.mask);
+    cuts.set(`${c.value}/${c.mask}`, c);
+  }
+  return [...cuts.values()];
+}
+
+function topologyAddresses(world: LabWorld): Map<number, HostAddress> {
+  const hostAddresses = new Map<number, HostAddress>();
+  for (const host of world.topology.hosts)
+    for (const i of host.interfaces) {
+      const n = parseDottedQuad(i.address);
+      if (n !== undefined) hostAddresses.set(n, { host, network: i.network, text: i.address });
+    }
+  return hostAddresses;
+}
+
+/** Addresses a zone or hosts: entry names but no host owns: reverse names set them apart. */
+function nameOnlyAddresses(
+  views: NameViews,
+  hostAddresses: ReadonlyMap<number, HostAddress>,
+): Map<number, string> {
+  const named = new Map<number, string>();
+  for (const a of views.extraAddresses) {
+    const n = parseDottedQuad(a);
+    if (n !== undefined && !hostAddresses.has(n) && n !== 0 && n !== Loopback) named.set(n, a);
+  }
+  return named;
+}
+
+/** Which cuts a region lies inside, as a bit string. */
+function insideBits(r: AddressRegion): string {
+  return r.inside.map((b) => (b ? 1 : 0)).join('');
+}
+
+/** No host there (unreachable), but some host's names resolve to it. */
+function namedAddressAtom(
+  r: AddressRegion,
+  alias: string,
+  views: NameViews,
+  tests: readonly PortTest[],
+): AddressAtomInternal {
+  const names = [...new Set(views.reverse(alias).flat())];
+  return {
+    regions: [r],
+    atom: {
+      id: `addr:${alias}`,
+      kind: 'address',
+      label: `${alias} (named ${names.join(', ')})`,
+      witness: alias,
+      hosts: [],
+      members: [alias],
+      live: false,
+      ports: portAtomsFor(tests, []),
+    },
+  };
+}
+
+/** 0.0.0.0, loopback, or a region of addresses no host owns, labelled by the innermost cut it lies in. */
+function hostlessAddressAtom(
+  r: AddressRegion,
+  cutList: readonly Cube[],
+  tests: readonly PortTest[],
+): AddressAtomInternal {
+  const inside = insideBits(r);
+  const witness = dottedOf(regionWitness(r));
+  const innermost = cutList
+    .filter((_, i) => r.inside[i])
+    .sort((a, b) => Math.clz32(~a.mask >>> 0) - Math.clz32(~b.mask >>> 0))
+    .pop();
+  const label =
+    r.single === 0
+      ? '0.0.0.0 (unspecified)'
+      : r.single === Loopback
+        ? '127.0.0.1 (loopback)'
+        : innermost
+          ? `other in ${cubeText(innermost)}`
+          : 'other addresses';
+  return {
+    regions: [r],
+    atom: {
+      id: `addr:${r.single !== undefined ? witness : innermost ? `${cubeText(innermost)}~${inside}` : `*~${inside}`}`,
+      kind: 'address',
+      label,
+      witness,
+      hosts: [],
+      members: [],
+      live: false,
+      ...(r.single === undefined ? { region: r.cubes.slice(0, 8).map(cubeText) } : {}),
+      ports: portAtomsFor(tests, []),
+    },
+  };
+}
+
+/**
+ * What a topology address is to every config line: the cuts it lies in, what every host answers a
+ * reverse lookup of it with (as pattern answers), its network, its host's ports and state.
+ */
+function hostAddressKey(
+  world: LabWorld,
+  worlds: readonly LabWorld[],
+  views: NameViews,
+  patterns: readonly AddrSpec[],
+  r: AddressRegion,
+  owner: HostAddress,
+): string {
+  const reverseKey = views
+    .reverse(owner.text)
+    .map((names) => nameSignature(patterns, names))
+    .join(',');
+  return [
+    insideBits(r),
+    reverseKey,
+    owner.network,
+    listeningKey(worlds, owner.host),
+    world.running(owner.host.name) ? 'up' : 'down',
+  ].join('|');
+}
+
+/** One atom for a group of alike topology addresses; its first address is the witness. */
+function hostAddressAtom(
+  g: HostAddressGroup,
+  hostAddresses: ReadonlyMap<number, HostAddress>,
+  worlds: readonly LabWorld[],
+  tests: readonly PortTest[],
+): AddressAtomInternal {
+  const first = hostAddresses.get(g.regions[0]!.single!)!;
+  const label =
+    g.hosts.length === 1
+      ? `${first.host.name} ${first.text}`
+      : `${g.hosts.length} like ${first.host.name} (${first.network})`;
+  return {
+    regions: g.regions,
+    atom: {
+      id: `addr:${first.text}`,
+      kind: 'address',
+      label,
+      witness: first.text,
+      hosts: g.hosts,
+      members: g.members,
+      live: true,
+      ports: portAtomsFor(tests, listeningUnion(worlds, first.host)),
+    },
+  };
 }
 
 interface NameAtomInternal {
@@ -480,6 +561,16 @@ function nameKey(
   return `${nameSignature(patterns, [name])}|${where.join(';')}`;
 }
 
+/** A name standing for its class, and how reports label it. */
+interface NameCandidate {
+  readonly name: string;
+  readonly label: string;
+}
+
+/**
+ * The name atoms: candidate names grouped by their class key (what every pattern answers and
+ * what every host resolves them to), one atom per group.
+ */
 function buildNameAtoms(
   world: LabWorld,
   patterns: readonly AddrSpec[],
@@ -488,6 +579,23 @@ function buildNameAtoms(
   views: NameViews,
   worlds: readonly LabWorld[] = [world],
 ): NameAtomInternal[] {
+  const groups = new Map<string, { first: NameCandidate; members: string[] }>();
+  for (const c of nameCandidates(world, patterns, views)) {
+    const key = nameKey(patterns, views, addressAtomOf, c.name);
+    const g = groups.get(key);
+    if (g) g.members.push(c.name);
+    else groups.set(key, { first: c, members: [c.name] });
+  }
+  return [...groups].map(([key, g]) => nameAtom(world, worlds, views, tests, key, g.first, g.members));
+}
+
+/**
+ * Every name some host resolves (host names, zone and hosts: names), then names no host
+ * resolves: pattern literals, a fresh name below every zone, one outside every zone. Any name
+ * is one of the first, or answers every pattern as one of the second does (the deepest zone it
+ * lies in decides) and resolves nowhere: so they cover every name.
+ */
+function nameCandidates(world: LabWorld, patterns: readonly AddrSpec[], views: NameViews): NameCandidate[] {
   const hostNames = new Set(world.topology.hosts.map((h) => h.name.toLowerCase()));
   const known = new Set([...hostNames, ...views.extraNames]);
   const patternNames = new Set(
@@ -495,11 +603,7 @@ function buildNameAtoms(
       p.pattern.kind === 'name' ? p.pattern.name : p.pattern.kind === 'zone' ? p.pattern.zone : '',
     ),
   );
-  // Every name some host resolves (host names, zone and hosts: names), then names no host
-  // resolves: pattern literals, a fresh name below every zone, one outside every zone. Any name
-  // is one of the first, or answers every pattern as one of the second does (the deepest zone it
-  // lies in decides) and resolves nowhere: so they cover every name.
-  const candidates: { name: string; label: string }[] = [
+  const candidates: NameCandidate[] = [
     // (A host with no IPv4 address has no name a SOCKS 4A/5 request could use here.)
     ...world.topology.hosts
       .filter((h) => h.interfaces.some((i) => parseDottedQuad(i.address) !== undefined))
@@ -517,53 +621,53 @@ function buildNameAtoms(
     }
   }
   candidates.push({ name: freshLabel(taken, 'invalid'), label: 'other unresolvable name' });
-  const groups = new Map<string, { first: (typeof candidates)[number]; members: string[] }>();
-  for (const c of candidates) {
-    const key = nameKey(patterns, views, addressAtomOf, c.name);
-    const g = groups.get(key);
-    if (g) g.members.push(c.name);
-    else groups.set(key, { first: c, members: [c.name] });
-  }
-  const out: NameAtomInternal[] = [];
-  for (const [key, g] of groups) {
-    const addresses = [...new Set(g.members.flatMap((m) => views.forward(m).flat()))].filter(
-      (a) => parseDottedQuad(a) !== undefined,
-    );
-    const owners = [
-      ...new Set(
-        addresses.flatMap((a) => worlds.flatMap((w) => (w.owner(a) ? [w.owner(a)!.host.name] : []))),
-      ),
-    ];
-    // The ports its hosts listen on, wherever the name leads (other hosts at other hops, too).
-    const listening = [
-      ...new Set(
-        owners.flatMap((o) => {
-          const host = world.host(o);
-          return host ? listeningUnion(worlds, host) : [];
-        }),
-      ),
-    ].sort((a, b) => a - b);
-    const label =
-      addresses.length > 0
-        ? g.members.length === 1
-          ? g.first.label
-          : `${g.members.length} names like ${g.first.label}`
-        : `${g.first.label} (unresolved)`;
-    out.push({
-      key,
-      atom: {
-        id: `name:${g.first.name}`,
-        kind: 'name',
-        label,
-        witness: g.first.name,
-        hosts: owners,
-        members: g.members,
-        live: owners.length > 0,
-        ports: portAtomsFor(tests, listening),
-      },
-    });
-  }
-  return out;
+  return candidates;
+}
+
+/** One name atom: the hosts its names lead to (in any world) and the ports they listen on. */
+function nameAtom(
+  world: LabWorld,
+  worlds: readonly LabWorld[],
+  views: NameViews,
+  tests: readonly PortTest[],
+  key: string,
+  first: NameCandidate,
+  members: readonly string[],
+): NameAtomInternal {
+  const addresses = [...new Set(members.flatMap((m) => views.forward(m).flat()))].filter(
+    (a) => parseDottedQuad(a) !== undefined,
+  );
+  const owners = [
+    ...new Set(addresses.flatMap((a) => worlds.flatMap((w) => (w.owner(a) ? [w.owner(a)!.host.name] : [])))),
+  ];
+  // The ports its hosts listen on, wherever the name leads (other hosts at other hops, too).
+  const listening = [
+    ...new Set(
+      owners.flatMap((o) => {
+        const host = world.host(o);
+        return host ? listeningUnion(worlds, host) : [];
+      }),
+    ),
+  ].sort((a, b) => a - b);
+  const label =
+    addresses.length > 0
+      ? members.length === 1
+        ? first.label
+        : `${members.length} names like ${first.label}`
+      : `${first.label} (unresolved)`;
+  return {
+    key,
+    atom: {
+      id: `name:${first.name}`,
+      kind: 'name',
+      label,
+      witness: first.name,
+      hosts: owners,
+      members,
+      live: owners.length > 0,
+      ports: portAtomsFor(tests, listening),
+    },
+  };
 }
 
 /** A user list with the reader it is matched with on its host. */
@@ -713,6 +817,10 @@ interface OriginInternal {
   readonly socks5: Map<string, UserAtom>;
 }
 
+/**
+ * An origin's user atoms: honest users (owner = claim), forged claims (an owner group claiming a
+ * claim group's name) and SOCKS 5 owners (no USERID), each grouped by what the lists answer.
+ */
 function buildOrigin(
   world: LabWorld,
   members: readonly HostModel[],
@@ -722,72 +830,19 @@ function buildOrigin(
   const origin = members[0]!;
   const servers = serverClosure(world, origin);
   const sig = jointSignatures(worlds, origin);
-  const [other, other2] = freshUsers(literals);
   const hostUsers = origin.users.map((u) => u.name);
-  // Honest: owner = claim, grouped by both signatures.
-  const honestGroups = new Map<string, string[]>();
-  for (const u of hostUsers) {
-    const k = `${sig.owner(u)}#${sig.claim(u)}`;
-    honestGroups.set(k, [...(honestGroups.get(k) ?? []), u]);
-  }
-  const honest = new Map<string, UserAtom>();
-  for (const [k, owners] of honestGroups)
-    honest.set(k, {
-      id: owners[0]!,
-      kind: 'honest',
-      owner: owners[0]!,
-      owners,
-      claims: owners,
-      label: namesLabel(owners),
-    });
-  // Forged: owner group (owner signature) × claim group (claim signature), owner ≠ claim.
-  const ownerGroups = new Map<string, string[]>();
-  for (const u of hostUsers) ownerGroups.set(sig.owner(u), [...(ownerGroups.get(sig.owner(u)) ?? []), u]);
-  const claimGroups = new Map<string, { names: string[]; fresh: string[] }>();
-  for (const n of [...literals, other, other2]) {
-    const k = sig.claim(n);
-    const g = claimGroups.get(k) ?? { names: [], fresh: [] };
-    if (n === other || n === other2) g.fresh.push(n);
-    else g.names.push(n);
-    claimGroups.set(k, g);
-  }
-  const forged = new Map<string, UserAtom>();
-  const ownerId = (owners: readonly string[]) => (owners.length === hostUsers.length ? '*' : owners[0]!);
-  const ownerText = (owners: readonly string[]) =>
-    owners.length === hostUsers.length ? 'any user' : namesLabel(owners);
-  for (const [ok, owners] of ownerGroups)
-    for (const [ck, claims] of claimGroups) {
-      const candidates = [...claims.names, ...claims.fresh];
-      // The first (owner, claim) pair of different names; none when both sides are one same name.
-      let pair: [string, string] | undefined;
-      for (const u of owners) {
-        const v = candidates.find((n) => n !== u);
-        if (v !== undefined) {
-          pair = [u, v];
-          break;
-        }
-      }
-      if (!pair) continue;
-      const claimNames = [...claims.names, ...(claims.fresh.length > 0 ? [AnyOtherUser] : [])];
-      forged.set(`${ok}#${ck}`, {
-        id: `${ownerId(owners)}>${claims.fresh.length > 0 ? AnyOtherUser : claims.names[0]!}`,
-        kind: 'forged',
-        owner: pair[0],
-        claim: pair[1],
-        owners,
-        claims: claimNames,
-        label: `${ownerText(owners)} claiming ${namesLabel(claimNames)}`,
-      });
-    }
+  const owners = ownerGroups(hostUsers, sig);
+  const honest = honestUsers(hostUsers, sig);
+  const forged = forgedUsers(owners, claimGroups(literals, sig));
   const socks5 = new Map<string, UserAtom>();
-  for (const [ok, owners] of ownerGroups)
+  for (const [ok, group] of owners.groups)
     socks5.set(ok, {
-      id: ownerId(owners),
+      id: owners.id(group),
       kind: 'socks5',
-      owner: owners[0]!,
-      owners,
+      owner: group[0]!,
+      owners: group,
       claims: [],
-      label: `${ownerText(owners)} (no USERID)`,
+      label: `${owners.text(group)} (no USERID)`,
     });
   return {
     space: {
@@ -803,6 +858,94 @@ function buildOrigin(
     forged,
     socks5,
   };
+}
+
+/** Honest: owner = claim, grouped by both signatures. */
+function honestUsers(hostUsers: readonly string[], sig: UserSignatures): Map<string, UserAtom> {
+  const groups = new Map<string, string[]>();
+  for (const u of hostUsers) {
+    const k = `${sig.owner(u)}#${sig.claim(u)}`;
+    groups.set(k, [...(groups.get(k) ?? []), u]);
+  }
+  const honest = new Map<string, UserAtom>();
+  for (const [k, owners] of groups)
+    honest.set(k, {
+      id: owners[0]!,
+      kind: 'honest',
+      owner: owners[0]!,
+      owners,
+      claims: owners,
+      label: namesLabel(owners),
+    });
+  return honest;
+}
+
+/** The origin's users grouped by owner signature, and how an owner group is named (`*`/`any user`: all of them). */
+interface OwnerGroups {
+  readonly groups: Map<string, string[]>;
+  readonly id: (owners: readonly string[]) => string;
+  readonly text: (owners: readonly string[]) => string;
+}
+
+function ownerGroups(hostUsers: readonly string[], sig: UserSignatures): OwnerGroups {
+  const groups = new Map<string, string[]>();
+  for (const u of hostUsers) groups.set(sig.owner(u), [...(groups.get(sig.owner(u)) ?? []), u]);
+  const all = (owners: readonly string[]) => owners.length === hostUsers.length;
+  return {
+    groups,
+    id: (owners) => (all(owners) ? '*' : owners[0]!),
+    text: (owners) => (all(owners) ? 'any user' : namesLabel(owners)),
+  };
+}
+
+/** Claimable names grouped by claim signature; two fresh names stand for every name written nowhere. */
+function claimGroups(
+  literals: readonly string[],
+  sig: UserSignatures,
+): Map<string, { names: string[]; fresh: string[] }> {
+  const [other, other2] = freshUsers(literals);
+  const groups = new Map<string, { names: string[]; fresh: string[] }>();
+  for (const n of [...literals, other, other2]) {
+    const k = sig.claim(n);
+    const g = groups.get(k) ?? { names: [], fresh: [] };
+    if (n === other || n === other2) g.fresh.push(n);
+    else g.names.push(n);
+    groups.set(k, g);
+  }
+  return groups;
+}
+
+/** Forged: owner group (owner signature) × claim group (claim signature), owner ≠ claim. */
+function forgedUsers(
+  owners: OwnerGroups,
+  claimGroups: ReadonlyMap<string, { names: string[]; fresh: string[] }>,
+): Map<string, UserAtom> {
+  const forged = new Map<string, UserAtom>();
+  for (const [ok, group] of owners.groups)
+    for (const [ck, claims] of claimGroups) {
+      const pair = forgedPair(group, [...claims.names, ...claims.fresh]);
+      if (!pair) continue;
+      const claimNames = [...claims.names, ...(claims.fresh.length > 0 ? [AnyOtherUser] : [])];
+      forged.set(`${ok}#${ck}`, {
+        id: `${owners.id(group)}>${claims.fresh.length > 0 ? AnyOtherUser : claims.names[0]!}`,
+        kind: 'forged',
+        owner: pair[0],
+        claim: pair[1],
+        owners: group,
+        claims: claimNames,
+        label: `${owners.text(group)} claiming ${namesLabel(claimNames)}`,
+      });
+    }
+  return forged;
+}
+
+/** The first (owner, claim) pair of different names; none when both sides are one same name. */
+function forgedPair(owners: readonly string[], candidates: readonly string[]): [string, string] | undefined {
+  for (const u of owners) {
+    const v = candidates.find((n) => n !== u);
+    if (v !== undefined) return [u, v];
+  }
+  return undefined;
 }
 
 /**

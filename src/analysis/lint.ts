@@ -1,5 +1,5 @@
 import { dottedOf as dotted } from '../common/inet-address.ts';
-import type { ClientConfig, ClientRule, ServerConfig, ServerRule } from '../config/ast.ts';
+import type { ClientConfig, ClientRule, IdentdMode, ServerConfig, ServerRule } from '../config/ast.ts';
 import { inetAton } from '../config/inet.ts';
 import { type HostIdentity, hostMatches } from '../policy/host.ts';
 import { type HostTable, hostTable } from '../topology/host-table.ts';
@@ -34,7 +34,8 @@ function identityOf(host: HostModel, address: string): HostIdentity {
   return { addresses: [inetAton(address)!], names: [host.name], display: host.name, dotted: address };
 }
 
-function shadowed<R extends ServerRule | ClientRule>(
+/** Lines an earlier line of the same file covers entirely (sockd.conf, socks.conf, sockd.route alike). */
+function shadowed<R extends { readonly line: number; readonly source: string }>(
   host: string,
   file: string,
   rules: readonly R[],
@@ -80,83 +81,121 @@ function sharesNetwork(a: HostModel, b: HostModel, address?: string): boolean {
   return a.interfaces.some((i) => nets.includes(i.network));
 }
 
+/** A server and the socks.conf lines of one host that send requests to it. */
+type UpstreamUses = Map<string, { user: HostModel; rule: ClientRule; file: string }[]>;
+
+/**
+ * Each host's files on their own (shadowed lines, socks.conf server entries), then what the
+ * servers those entries reach make of the requests that come from them (identd, g.7).
+ */
 export function lintTopology(
   topology: ResolvedTopology,
   configs: ReadonlyMap<string, ParsedHostConfigs>,
 ): LintFinding[] {
-  const findings: LintFinding[] = [];
   const table = hostTable(topology);
-  const upstreamsOf = new Map<string, { user: HostModel; rule: ClientRule; file: string }[]>();
+  const upstreamsOf: UpstreamUses = new Map();
+  const findings: LintFinding[] = [];
+  for (const host of topology.hosts)
+    findings.push(...lintHostFiles(table, host, configs.get(host.name), upstreamsOf));
+  findings.push(...lintIdentdUse(topology, configs, upstreamsOf));
+  return dedupe(findings);
+}
 
-  const checkClientConfig = (host: HostModel, config: ClientConfig) => {
-    findings.push(...shadowed(host.name, config.file, config.rules, clientCovers));
-    for (const rule of config.rules) {
-      if (rule.action !== 'sockd') continue;
-      const entries = rule.servers?.entries.length
-        ? rule.servers.entries
-        : host.server?.defaultServer
-          ? [host.server.defaultServer]
-          : [];
-      for (const entry of entries) {
-        const { host: target, address } = entryHost(table, entry);
-        const at = { host: host.name, file: config.file, line: rule.line };
-        if (!target) {
-          findings.push({
-            severity: 'error',
-            code: LintCode.UpstreamUnknown,
-            ...at,
-            message: `server ${entry} is no host of the topology`,
-          });
-          continue;
-        }
-        if (!target.server) {
-          findings.push({
-            severity: 'error',
-            code: LintCode.UpstreamNotServer,
-            ...at,
-            message: `server ${entry} (${target.name}) runs no SOCKS server (role ${target.role})`,
-          });
-          continue;
-        }
-        if (!sharesNetwork(host, target, address)) {
-          findings.push({
-            severity: 'error',
-            code: LintCode.UpstreamUnreachable,
-            ...at,
-            message: `server ${entry} (${target.name}) shares no network with ${host.name}: every connection to it fails`,
-          });
-          continue;
-        }
-        const list = upstreamsOf.get(target.name) ?? [];
-        list.push({ user: host, rule, file: config.file });
-        upstreamsOf.set(target.name, list);
-      }
-    }
-  };
+/** One host's files: shadowed lines in each, and the server entries of the socks.conf it routes by. */
+function lintHostFiles(
+  table: HostTable,
+  host: HostModel,
+  c: ParsedHostConfigs | undefined,
+  upstreamsOf: UpstreamUses,
+): LintFinding[] {
+  const findings: LintFinding[] = [];
+  if (c?.server) findings.push(...shadowed(host.name, c.server.file, c.server.rules, serverCovers));
+  if (c?.client && host.server?.kind === 'rsockd')
+    findings.push(...lintClientConfig(table, host, c.client, upstreamsOf));
+  if (c?.probeClient) findings.push(...lintClientConfig(table, host, c.probeClient, upstreamsOf));
+  if (c?.route)
+    findings.push(...shadowed(host.name, c.route.file, c.route.routes, (o, i) => addrCovers(o.dst, i.dst)));
+  return findings;
+}
 
-  for (const host of topology.hosts) {
-    const c = configs.get(host.name);
-    if (c?.server) findings.push(...shadowed(host.name, c.server.file, c.server.rules, serverCovers));
-    if (c?.client && host.server?.kind === 'rsockd') checkClientConfig(host, c.client);
-    if (c?.probeClient) checkClientConfig(host, c.probeClient);
-    if (c?.route) {
-      c.route.routes.forEach((r, j) => {
-        const by = c.route!.routes.slice(0, j).find((e) => addrCovers(e.dst, r.dst));
-        if (by) {
-          findings.push({
-            severity: 'warning',
-            code: LintCode.Shadowed,
-            host: host.name,
-            file: c.route!.file,
-            line: r.line,
-            message: `line ${r.line} can never match: line ${by.line} (\`${by.source.trim()}\`) already matches everything it would`,
-          });
-        }
+/** A socks.conf: shadowed lines, and every server entry of its sockd lines (the default server when none). */
+function lintClientConfig(
+  table: HostTable,
+  host: HostModel,
+  config: ClientConfig,
+  upstreamsOf: UpstreamUses,
+): LintFinding[] {
+  const findings = shadowed(host.name, config.file, config.rules, clientCovers);
+  for (const rule of config.rules) {
+    if (rule.action !== 'sockd') continue;
+    const entries = rule.servers?.entries.length
+      ? rule.servers.entries
+      : host.server?.defaultServer
+        ? [host.server.defaultServer]
+        : [];
+    for (const entry of entries) {
+      const checked = checkUpstream(table, host, entry, {
+        host: host.name,
+        file: config.file,
+        line: rule.line,
       });
+      if ('finding' in checked) {
+        findings.push(checked.finding);
+        continue;
+      }
+      const list = upstreamsOf.get(checked.target.name) ?? [];
+      list.push({ user: host, rule, file: config.file });
+      upstreamsOf.set(checked.target.name, list);
     }
   }
+  return findings;
+}
 
-  // Requests reaching a server: from clients (first hop) and from rsockd hosts (chained).
+/** A server entry must be a topology host that runs a SOCKS server on a network the host shares. */
+function checkUpstream(
+  table: HostTable,
+  host: HostModel,
+  entry: string,
+  at: { readonly host: string; readonly file: string; readonly line: number },
+): { readonly target: HostModel } | { readonly finding: LintFinding } {
+  const { host: target, address } = entryHost(table, entry);
+  if (!target)
+    return {
+      finding: {
+        severity: 'error',
+        code: LintCode.UpstreamUnknown,
+        ...at,
+        message: `server ${entry} is no host of the topology`,
+      },
+    };
+  if (!target.server)
+    return {
+      finding: {
+        severity: 'error',
+        code: LintCode.UpstreamNotServer,
+        ...at,
+        message: `server ${entry} (${target.name}) runs no SOCKS server (role ${target.role})`,
+      },
+    };
+  if (!sharesNetwork(host, target, address))
+    return {
+      finding: {
+        severity: 'error',
+        code: LintCode.UpstreamUnreachable,
+        ...at,
+        message: `server ${entry} (${target.name}) shares no network with ${host.name}: every connection to it fails`,
+      },
+    };
+  return { target };
+}
+
+/** Requests reaching a server: from clients (first hop) and from rsockd hosts (chained). */
+function lintIdentdUse(
+  topology: ResolvedTopology,
+  configs: ReadonlyMap<string, ParsedHostConfigs>,
+  upstreamsOf: UpstreamUses,
+): LintFinding[] {
+  const findings: LintFinding[] = [];
   for (const [serverName, users] of upstreamsOf) {
     const server = topology.hosts.find((h) => h.name === serverName)!;
     const config = configs.get(serverName)?.server;
@@ -176,7 +215,18 @@ export function lintTopology(
       }
     }
   }
-  return dedupe(findings);
+  return findings;
+}
+
+/** The permit lines that match requests from `src`, with the identd mode each applies. */
+function permitsFrom(
+  server: HostModel,
+  config: ServerConfig,
+  src: HostIdentity,
+): { readonly rule: ServerRule; readonly mode: IdentdMode }[] {
+  return config.rules
+    .filter((rule) => rule.action === 'permit' && hostMatches(src, rule.src))
+    .map((rule) => ({ rule, mode: rule.identd?.mode ?? server.server!.identdDefault }));
 }
 
 /** g.7: identd on an rsockd host answers the rsockd's owner, never the user the request names. */
@@ -187,9 +237,7 @@ function lintChained(
   rsockd: HostModel,
   src: HostIdentity,
 ) {
-  for (const rule of config.rules) {
-    if (rule.action !== 'permit' || !hostMatches(src, rule.src)) continue;
-    const mode = rule.identd?.mode ?? server.server!.identdDefault;
+  for (const { rule, mode } of permitsFrom(server, config, src)) {
     if (mode === 'off') continue;
     const owner = rsockd.server!.owner;
     findings.push({
@@ -211,9 +259,7 @@ function lintFirstHop(
   client: HostModel,
   src: HostIdentity,
 ) {
-  for (const rule of config.rules) {
-    if (rule.action !== 'permit' || !hostMatches(src, rule.src)) continue;
-    const mode = rule.identd?.mode ?? server.server!.identdDefault;
+  for (const { rule, mode } of permitsFrom(server, config, src)) {
     if (mode !== 'off') continue;
     findings.push({
       severity: 'warning',

@@ -265,6 +265,17 @@ function fileLabel(host: HostModel, slot: ConfigSlot): string {
   }
 }
 
+/** One edit of a file, before it is made a Mutant: where, by which operator, and the rules after it. */
+interface RuleChange {
+  readonly line: number;
+  readonly operator: MutationOperator;
+  readonly detail: string | undefined;
+  readonly next: readonly AnyRule[];
+  readonly diff: DiffLine[];
+  readonly lineMap?: ReadonlyMap<number, number>;
+}
+
+/** Every mutant of one config of a host: each rule's changes, rule by rule. */
 function slotMutants(
   host: HostModel,
   slot: ConfigSlot,
@@ -273,85 +284,87 @@ function slotMutants(
 ): Mutant[] {
   const file = fileLabel(host, slot);
   const rules = rulesOf(config);
-  const out: Mutant[] = [];
-  const make = (
-    line: number,
-    operator: MutationOperator,
-    detail: string | undefined,
-    next: readonly AnyRule[],
-    diff: DiffLine[],
-    lineMap: ReadonlyMap<number, number> = new Map(),
-  ) => {
-    const mutated = withRules(config, next);
-    out.push({
-      id: `${host.name} ${file}:${line} ${operator}${detail !== undefined ? ` ${detail}` : ''}`,
-      host: host.name,
-      slot,
-      file,
-      line,
-      operator,
-      ...(detail !== undefined ? { detail } : {}),
-      config: mutated,
-      configs: { ...configs, [slot]: mutated },
-      diff,
-      lineMap,
-    });
-  };
-  rules.forEach((rule, i) => {
-    const edits: Edit<AnyRule>[] =
-      config.kind === 'sockd.conf'
-        ? serverEdits(rule as ServerRule, host.server?.identdDefault ?? 'off')
-        : config.kind === 'socks.conf'
-          ? clientEdits(rule as ClientRule, config)
-          : routeEdits(rule as RouteRule);
-    const replaced = (r: AnyRule) => rules.map((x, k) => (k === i ? r : x));
-    // The `action` edits first, then drop and swap, then the field edits, as the operators read.
-    const [actions, fields] = [
-      edits.filter((e) => e.operator === 'action'),
-      edits.filter((e) => e.operator !== 'action'),
-    ];
-    for (const e of actions)
-      make(rule.line, e.operator, e.detail, replaced(e.rule), [
-        { line: rule.line, before: rule.source, after: ruleText(config.kind, e.rule) },
-      ]);
-    make(
-      rule.line,
-      'drop-line',
-      undefined,
-      rules.filter((_, k) => k !== i),
-      [{ line: rule.line, before: rule.source, after: null }],
-    );
-    const next = rules[i + 1];
-    if (next) {
-      // Each text moves to the other's line; cites of the mutated file name the new positions.
-      const swapped = rules.map((x, k) =>
-        k === i
-          ? { ...next, line: rule.line, source: next.source }
-          : k === i + 1
-            ? { ...rule, line: next.line }
-            : x,
-      );
-      make(
-        rule.line,
-        'swap-next',
-        undefined,
-        swapped,
-        [
-          { line: rule.line, before: rule.source, after: next.source },
-          { line: next.line, before: next.source, after: rule.source },
-        ],
-        new Map([
-          [rule.line, next.line],
-          [next.line, rule.line],
-        ]),
-      );
-    }
-    for (const e of fields)
-      make(rule.line, e.operator, e.detail, replaced(e.rule), [
-        { line: rule.line, before: rule.source, after: ruleText(config.kind, e.rule) },
-      ]);
+  return rules.flatMap((_, i) =>
+    ruleChanges(host, config, rules, i).map((change): Mutant => {
+      const mutated = withRules(config, change.next);
+      const { line, operator, detail } = change;
+      return {
+        id: `${host.name} ${file}:${line} ${operator}${detail !== undefined ? ` ${detail}` : ''}`,
+        host: host.name,
+        slot,
+        file,
+        line,
+        operator,
+        ...(detail !== undefined ? { detail } : {}),
+        config: mutated,
+        configs: { ...configs, [slot]: mutated },
+        diff: change.diff,
+        lineMap: change.lineMap ?? new Map(),
+      };
+    }),
+  );
+}
+
+/** The changes of rule `i`: the `action` edits first, then drop and swap, then the field edits, as the operators read. */
+function ruleChanges(host: HostModel, config: AnyConfig, rules: readonly AnyRule[], i: number): RuleChange[] {
+  const rule = rules[i]!;
+  const edits = ruleEdits(host, config, rule);
+  const edited = (e: Edit<AnyRule>): RuleChange => ({
+    line: rule.line,
+    operator: e.operator,
+    detail: e.detail,
+    next: rules.map((x, k) => (k === i ? e.rule : x)),
+    diff: [{ line: rule.line, before: rule.source, after: ruleText(config.kind, e.rule) }],
   });
-  return out;
+  const dropped: RuleChange = {
+    line: rule.line,
+    operator: 'drop-line',
+    detail: undefined,
+    next: rules.filter((_, k) => k !== i),
+    diff: [{ line: rule.line, before: rule.source, after: null }],
+  };
+  const swapped = swapWithNext(rules, i);
+  return [
+    ...edits.filter((e) => e.operator === 'action').map(edited),
+    dropped,
+    ...(swapped ? [swapped] : []),
+    ...edits.filter((e) => e.operator !== 'action').map(edited),
+  ];
+}
+
+function ruleEdits(host: HostModel, config: AnyConfig, rule: AnyRule): Edit<AnyRule>[] {
+  return config.kind === 'sockd.conf'
+    ? serverEdits(rule as ServerRule, host.server?.identdDefault ?? 'off')
+    : config.kind === 'socks.conf'
+      ? clientEdits(rule as ClientRule, config)
+      : routeEdits(rule as RouteRule);
+}
+
+/** Rule `i` and the next change places: each text moves to the other's line, and cites of the mutated file name the new positions. */
+function swapWithNext(rules: readonly AnyRule[], i: number): RuleChange | undefined {
+  const rule = rules[i]!;
+  const next = rules[i + 1];
+  if (!next) return undefined;
+  return {
+    line: rule.line,
+    operator: 'swap-next',
+    detail: undefined,
+    next: rules.map((x, k) =>
+      k === i
+        ? { ...next, line: rule.line, source: next.source }
+        : k === i + 1
+          ? { ...rule, line: next.line }
+          : x,
+    ),
+    diff: [
+      { line: rule.line, before: rule.source, after: next.source },
+      { line: next.line, before: next.source, after: rule.source },
+    ],
+    lineMap: new Map([
+      [rule.line, next.line],
+      [next.line, rule.line],
+    ]),
+  };
 }
 
 const Slots: readonly ConfigSlot[] = ['probeClient', 'server', 'client', 'route'];

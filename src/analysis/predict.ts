@@ -1,5 +1,5 @@
 import { dottedOf, isDottedQuadShape } from '../common/inet-address.ts';
-import type { ClientConfig } from '../config/ast.ts';
+import type { ClientConfig, ServerConfig } from '../config/ast.ts';
 import { decideClientRoute, planServerAttempts, type RouteDecision } from '../policy/client-route.ts';
 import { credentialsAccepted } from '../policy/credentials.ts';
 import { type Failure, Socks4Code, socks5RepFor } from '../policy/failure-reply.ts';
@@ -120,132 +120,65 @@ interface HopResult {
   readonly secondReply?: number | null;
 }
 
+/** A hop the request is handed to: the server, and both ends of the connection to it. */
+interface NextHop {
+  readonly host: HostModel;
+  /** The connecting side's address on the shared network (what the server sees as its client). */
+  readonly clientAddress: string;
+  /** The server address dialled. */
+  readonly serverAddress: string;
+}
+
+/** The request as the origin puts it on the wire, and the destination as the origin sees it. */
+interface OriginRequest {
+  readonly origin: HostModel;
+  /** The target's address from the origin (the target's own text when it is no topology host). */
+  readonly targetAddress: string;
+  /** The destination by the origin's own name service (its socks.conf decides by it). */
+  readonly dst: HostIdentity;
+  readonly wire: HopInput['wire'];
+  /** The USERID (or RFC 1929 name) the request claims. */
+  readonly claimed: string;
+}
+
+/** Where the origin's first step ends: the first hop, or the whole prediction when none is reached. */
+type FirstStep =
+  | { readonly next: NextHop; readonly clientRoute?: Prediction['clientRoute'] }
+  | { readonly stop: Prediction };
+
+/**
+ * The request from the origin's side, then hop by hop as the servers' byte path goes: the origin
+ * picks its first hop and greets it, each hop accepts, decides, dials and relays (walkHop), and
+ * the origin reads the first hop's reply.
+ */
 export async function predictRequest(world: LabWorld, request: ProbeRequest): Promise<Prediction> {
   const reasoning: string[] = [];
-  const origin = world.host(request.from);
-  if (!origin) throw new Error(`unknown origin host ${request.from}`);
-  const port = request.target.port;
-  const targetAddress = addressFor(world, origin, request.target.host);
-  const byName = request.protocol !== 'socks4' && !isDottedQuadShape(request.target.host);
-  // The origin's own view (its socks.conf decides by it): its name service, as its programs use.
-  const originResolver = world.resolverOf(origin.name);
-  const dst = byName
-    ? await hostFromName(originResolver, request.target.host)
-    : await hostFromAddress(originResolver, targetAddress);
-  const wire = byName ? { name: request.target.host } : { address: targetAddress };
-  // The USERID on the wire: a forged claim when set; the socket (and the origin's socks.conf
-  // lookup, as the client library does it) stays the process owner's.
-  const claimed =
-    request.protocol === 'socks5' ? (request.credentials?.username ?? '') : (request.claim ?? request.user);
-
-  const noReply = (path: string[], extra: Partial<Prediction> = {}): Prediction => ({
-    reply: null,
-    path,
-    hops: [],
-    reached: false,
-    reasoning,
-    ...undecidedOf(reasoning),
-    ...extra,
-  });
-  if (request.protocol === 'socks4' && !isDottedQuadShape(targetAddress)) {
+  const sent = await originRequest(world, request);
+  const { origin } = sent;
+  if (request.protocol === 'socks4' && !isDottedQuadShape(sent.targetAddress)) {
     reasoning.push(`${origin.name} cannot resolve ${request.target.host}: a SOCKS 4 client sends nothing`);
-    return noReply([origin.name]);
+    return noReply(reasoning, [origin.name]);
   }
-
-  // The first hop: named explicitly, or what the origin's own socks.conf says.
-  let first: { host: HostModel; clientAddress: string; serverAddress: string } | undefined;
-  let clientRoute: Prediction['clientRoute'];
-  if (request.via !== undefined && !request.useSocksConf) {
-    const [viaName = '', viaPort] = request.via.split(':');
-    const viaHost = world.host(viaName) ?? world.owner(viaName)?.host;
-    const address = addressFor(world, origin, viaName);
-    const p = viaPort !== undefined ? Number(viaPort) : (viaHost?.server?.port ?? 1080);
-    const c = world.canConnect(origin, address, p, request.timeoutMs);
-    noteUndecided(reasoning, c);
-    if (!c.ok || !viaHost) {
-      reasoning.push(`${origin.name} cannot reach ${request.via}: ${c.ok ? 'unknown host' : c.why}`);
-      return noReply([origin.name]);
-    }
-    first = { host: viaHost, clientAddress: c.local, serverAddress: address };
-  } else {
-    const config = world.probeConfig(origin.name);
-    const route = decideClientRoute(
-      config,
-      { dst, user: request.user, port },
-      { userFiles: world.userFiles(undefined) },
-    );
-    clientRoute = { action: route.action, line: route.rule?.line ?? null };
-    reasoning.push(`${origin.name} ${describeRoute(route, config)}`);
-    if (route.action === 'deny') return noReply([origin.name], { clientRoute });
-    if (route.action === 'direct') {
-      const c = world.canConnect(origin, dst.dotted, port, request.timeoutMs);
-      noteUndecided(reasoning, c);
-      const to = world.owner(dst.dotted)?.host.name ?? dst.display;
-      reasoning.push(
-        c.ok
-          ? `${origin.name} connects to ${to}:${port} directly`
-          : `${origin.name} cannot reach ${to}: ${c.why}`,
-      );
-      return noReply(c.ok ? [origin.name, to] : [origin.name], { clientRoute, reached: c.ok });
-    }
-    const picked = await pickServer(world, origin, route.servers, 1080, reasoning, request.timeoutMs);
-    if (!picked.next) return noReply([origin.name], { clientRoute });
-    first = picked.next;
-  }
-
-  if (request.protocol === 'socks5' && !first.host.server?.socks5) {
-    reasoning.push(`${first.host.name} does not speak SOCKS 5 (--socks5 off): closes without a reply`);
-    return noReply([origin.name, first.host.name], clientRoute ? { clientRoute } : {});
-  }
-  // RFC 1929 at the first hop: a server with a passwd file takes the credentials offered and
-  // checks them (wrong ones end the session before any request); without one it picks "no
-  // authentication", so no name reaches it.
-  const passwd = first.host.server?.passwd;
-  let wireUser = claimed;
-  if (request.protocol === 'socks5') {
-    const creds = request.credentials;
-    wireUser = creds && passwd ? creds.username : '';
-    if (creds && passwd && !credentialsAccepted(passwd.text, creds.username, creds.password)) {
-      reasoning.push(
-        `${first.host.name}: RFC 1929 credentials of ${creds.username} refused (wrong password or no such user)`,
-      );
-      return {
-        reply: socks5RepFor({ kind: 'refused' }),
-        path: [origin.name, first.host.name],
-        hops: [
-          {
-            host: first.host.name,
-            from: origin.name,
-            user: creds.username,
-            realUser: 'unknown',
-            decision: { action: 'deny', file: null, line: null, reason: 'auth-failed' },
-            reply: null,
-          },
-        ],
-        ...(clientRoute ? { clientRoute } : {}),
-        reached: false,
-        reasoning,
-      };
-    }
-  }
+  const step =
+    request.via !== undefined && !request.useSocksConf
+      ? namedFirstHop(world, request, origin, request.via, reasoning)
+      : await routedFirstHop(world, request, sent, reasoning);
+  if ('stop' in step) return step.stop;
+  const { next: first, clientRoute } = step;
+  const greeted = greetFirstHop(request, sent, first, reasoning, clientRoute);
+  if ('stop' in greeted) return greeted.stop;
   const chain = await walkHop(world, request, reasoning, {
     server: first.host,
     client: origin,
     clientAddress: first.clientAddress,
     serverAddress: first.serverAddress,
-    wire,
-    user: wireUser,
-    identdClaim: wireUser,
+    wire: sent.wire,
+    user: greeted.user,
+    identdClaim: greeted.user,
     socketOwner: request.user,
   });
-  const reply =
-    request.protocol === 'socks5'
-      ? chain.reply === Socks4Code.Granted
-        ? 0x00
-        : socks5RepFor(chain.failure ?? { kind: 'refused' })
-      : chain.reply;
   return {
-    reply,
+    reply: originReply(request, chain),
     ...(request.command === 'bind' ? { secondReply: chain.secondReply ?? null } : {}),
     path: [origin.name, ...chain.path],
     hops: chain.hops,
@@ -254,6 +187,153 @@ export async function predictRequest(world: LabWorld, request: ProbeRequest): Pr
     reasoning,
     ...undecidedOf(reasoning),
   };
+}
+
+async function originRequest(world: LabWorld, request: ProbeRequest): Promise<OriginRequest> {
+  const origin = world.host(request.from);
+  if (!origin) throw new Error(`unknown origin host ${request.from}`);
+  const targetAddress = addressFor(world, origin, request.target.host);
+  const byName = request.protocol !== 'socks4' && !isDottedQuadShape(request.target.host);
+  // The origin's own view (its socks.conf decides by it): its name service, as its programs use.
+  const originResolver = world.resolverOf(origin.name);
+  const dst = byName
+    ? await hostFromName(originResolver, request.target.host)
+    : await hostFromAddress(originResolver, targetAddress);
+  // The USERID on the wire: a forged claim when set; the socket (and the origin's socks.conf
+  // lookup, as the client library does it) stays the process owner's.
+  const claimed =
+    request.protocol === 'socks5' ? (request.credentials?.username ?? '') : (request.claim ?? request.user);
+  return {
+    origin,
+    targetAddress,
+    dst,
+    wire: byName ? { name: request.target.host } : { address: targetAddress },
+    claimed,
+  };
+}
+
+/** A prediction in which the origin gets no reply (nothing sent, or no server reached). */
+function noReply(reasoning: readonly string[], path: string[], extra: Partial<Prediction> = {}): Prediction {
+  return {
+    reply: null,
+    path,
+    hops: [],
+    reached: false,
+    reasoning,
+    ...undecidedOf(reasoning),
+    ...extra,
+  };
+}
+
+/** The first hop named by the request (`via host[:port]`), if the origin can reach it. */
+function namedFirstHop(
+  world: LabWorld,
+  request: ProbeRequest,
+  origin: HostModel,
+  via: string,
+  reasoning: string[],
+): FirstStep {
+  const [viaName = '', viaPort] = via.split(':');
+  const viaHost = world.host(viaName) ?? world.owner(viaName)?.host;
+  const address = addressFor(world, origin, viaName);
+  const p = viaPort !== undefined ? Number(viaPort) : (viaHost?.server?.port ?? 1080);
+  const c = world.canConnect(origin, address, p, request.timeoutMs);
+  noteUndecided(reasoning, c);
+  if (!c.ok || !viaHost) {
+    reasoning.push(`${origin.name} cannot reach ${via}: ${c.ok ? 'unknown host' : c.why}`);
+    return { stop: noReply(reasoning, [origin.name]) };
+  }
+  return { next: { host: viaHost, clientAddress: c.local, serverAddress: address } };
+}
+
+/** The first hop the origin's own socks.conf chooses; deny and direct end the prediction there. */
+async function routedFirstHop(
+  world: LabWorld,
+  request: ProbeRequest,
+  sent: OriginRequest,
+  reasoning: string[],
+): Promise<FirstStep> {
+  const { origin, dst } = sent;
+  const port = request.target.port;
+  const config = world.probeConfig(origin.name);
+  const route = decideClientRoute(
+    config,
+    { dst, user: request.user, port },
+    { userFiles: world.userFiles(undefined) },
+  );
+  const clientRoute = { action: route.action, line: route.rule?.line ?? null };
+  reasoning.push(`${origin.name} ${describeRoute(route, config)}`);
+  if (route.action === 'deny') return { stop: noReply(reasoning, [origin.name], { clientRoute }) };
+  if (route.action === 'direct') {
+    const c = world.canConnect(origin, dst.dotted, port, request.timeoutMs);
+    noteUndecided(reasoning, c);
+    const to = world.owner(dst.dotted)?.host.name ?? dst.display;
+    reasoning.push(
+      c.ok
+        ? `${origin.name} connects to ${to}:${port} directly`
+        : `${origin.name} cannot reach ${to}: ${c.why}`,
+    );
+    return {
+      stop: noReply(reasoning, c.ok ? [origin.name, to] : [origin.name], { clientRoute, reached: c.ok }),
+    };
+  }
+  const picked = await pickServer(world, origin, route.servers, 1080, reasoning, request.timeoutMs);
+  if (!picked.next) return { stop: noReply(reasoning, [origin.name], { clientRoute }) };
+  return { next: picked.next, clientRoute };
+}
+
+/**
+ * The greeting at the first hop: the USERID (or RFC 1929 name) it receives. A SOCKS 5 request to
+ * a server without --socks5 ends here; so do credentials its passwd file refuses. A server with a
+ * passwd file takes the credentials offered; without one it picks "no authentication", so no
+ * name reaches it.
+ */
+function greetFirstHop(
+  request: ProbeRequest,
+  sent: OriginRequest,
+  first: NextHop,
+  reasoning: string[],
+  clientRoute: Prediction['clientRoute'],
+): { readonly user: string } | { readonly stop: Prediction } {
+  const origin = sent.origin.name;
+  const routeCite = clientRoute ? { clientRoute } : {};
+  if (request.protocol !== 'socks5') return { user: sent.claimed };
+  if (!first.host.server?.socks5) {
+    reasoning.push(`${first.host.name} does not speak SOCKS 5 (--socks5 off): closes without a reply`);
+    return { stop: noReply(reasoning, [origin, first.host.name], routeCite) };
+  }
+  const passwd = first.host.server.passwd;
+  const creds = request.credentials;
+  if (!creds || !passwd) return { user: '' };
+  if (credentialsAccepted(passwd.text, creds.username, creds.password)) return { user: creds.username };
+  reasoning.push(
+    `${first.host.name}: RFC 1929 credentials of ${creds.username} refused (wrong password or no such user)`,
+  );
+  return {
+    stop: {
+      reply: socks5RepFor({ kind: 'refused' }),
+      path: [origin, first.host.name],
+      hops: [
+        {
+          host: first.host.name,
+          from: origin,
+          user: creds.username,
+          realUser: 'unknown',
+          decision: { action: 'deny', file: null, line: null, reason: 'auth-failed' },
+          reply: null,
+        },
+      ],
+      ...routeCite,
+      reached: false,
+      reasoning,
+    },
+  };
+}
+
+/** What the origin reads: the first hop's SOCKS 4 code, or its SOCKS 5 REP through the one failure table. */
+function originReply(request: ProbeRequest, chain: HopResult): number {
+  if (request.protocol !== 'socks5') return chain.reply;
+  return chain.reply === Socks4Code.Granted ? 0x00 : socks5RepFor(chain.failure ?? { kind: 'refused' });
 }
 
 function undecidedOf(reasoning: readonly string[]): { undecided?: readonly string[] } {
@@ -285,11 +365,8 @@ async function pickServer(
   port: number,
   reasoning: string[],
   timerMs: number = world.timers.upstreamConnect,
-): Promise<{
-  attempts: { server: string; host?: string; ok: boolean; why?: string }[];
-  next?: { host: HostModel; clientAddress: string; serverAddress: string };
-}> {
-  const attempts: { server: string; host?: string; ok: boolean; why?: string }[] = [];
+): Promise<{ attempts: PredictedAttempt[]; next?: NextHop }> {
+  const attempts: PredictedAttempt[] = [];
   // The server's own d.7 planner: numeric entries as they are, names looked up when reached.
   for await (const plan of planServerAttempts(entries, world.resolverOf(from.name))) {
     if (plan.kind === 'not-found') {
@@ -351,40 +428,92 @@ function identdAnswer(
   }
 }
 
+/** What a hop makes of the request it received, before any routing (HopBase + its reply is a PredictedHop). */
+type HopBase = Omit<PredictedHop, 'reply'>;
+
+/** The request as a hop received it: the client and the destination by the hop's own name service. */
+interface Received {
+  readonly src: HostIdentity;
+  readonly dst: HostIdentity;
+  readonly receipt: HopReceipt;
+}
+
+/** A socks.conf decision of an rsockd hop, and how a hop record cites it. */
+interface HopRoute {
+  readonly decision: RouteDecision;
+  readonly cite: { readonly action: RouteAction; readonly file: string | null; readonly line: number | null };
+}
+
+/**
+ * One hop, in the order the server handles the bytes: accept the request (its rules in force,
+ * the request by its own name service), decide it (sockd.conf, then identd), route it (an
+ * rsockd's socks.conf; sockd is rsockd with `direct ALL`), then dial: an upstream, whose walk
+ * this hop relays, or the destination itself.
+ */
 async function walkHop(
   world: LabWorld,
   request: ProbeRequest,
   reasoning: string[],
   input: HopInput,
 ): Promise<HopResult> {
-  const { server: host } = input;
-  const model = host.server!;
-  const name = host.name;
-  const config = world.serverConfig(name);
-  const fail = (hop: PredictedHop, failure: Failure, path: string[] = [name]): HopResult => ({
+  const config = world.serverConfig(input.server.name);
+  if (!config) return unusableConfig(request, reasoning, input);
+  const received = await receive(world, input);
+  const access = decideAccess(world, request, reasoning, input, config, received);
+  if ('failure' in access) return failedHop(request, access.hop, access.failure);
+  const route = routeAtHop(world, request, reasoning, input, received.dst);
+  if (route?.decision.action === 'deny')
+    return failedHop(
+      request,
+      { ...access.base, route: { ...route.cite, attempts: [] }, reply: Socks4Code.Rejected },
+      { kind: 'refused' },
+    );
+  if (route?.decision.action === 'sockd')
+    return relayUpstream(world, request, reasoning, input, received.dst, access.base, route);
+  const routeHop = route ? { route: { ...route.cite, attempts: [] } } : {};
+  return dialDestination(
+    world,
+    request,
+    reasoning,
+    { ...input, dst: received.dst },
+    { ...access.base, ...routeHop },
+  );
+}
+
+/** A hop that ends the request: its record alone, and the failure its reply stands for. */
+function failedHop(request: ProbeRequest, hop: PredictedHop, failure: Failure): HopResult {
+  return {
     hops: [hop],
-    path,
+    path: [hop.host],
     reached: false,
     reply: hop.reply ?? 91,
     failure,
     ...(request.command === 'bind' ? { secondReply: null } : {}),
-  });
-  if (!config) {
-    reasoning.push(`${name}: sockd.conf unusable → 91`);
-    return fail(
-      {
-        host: name,
-        from: input.client.name,
-        user: input.user,
-        decision: { action: 'deny', file: null, line: null, reason: 'config-unusable' },
-        reply: Socks4Code.Rejected,
-      },
-      { kind: 'config-unusable' },
-    );
-  }
+  };
+}
+
+/** A server whose sockd.conf does not parse refuses everything (c.12). */
+function unusableConfig(request: ProbeRequest, reasoning: string[], input: HopInput): HopResult {
+  const name = input.server.name;
+  reasoning.push(`${name}: sockd.conf unusable → 91`);
+  return failedHop(
+    request,
+    {
+      host: name,
+      from: input.client.name,
+      user: input.user,
+      decision: { action: 'deny', file: null, line: null, reason: 'config-unusable' },
+      reply: Socks4Code.Rejected,
+    },
+    { kind: 'config-unusable' },
+  );
+}
+
+/** Accept: the client and the destination by this hop's own name service (a name resolves here, or does not: split DNS). */
+async function receive(world: LabWorld, input: HopInput): Promise<Received> {
+  const name = input.server.name;
   const resolver = world.resolverOf(name);
   const src = await hostFromAddress(resolver, input.clientAddress);
-  // The destination with this hop's own name service: a name resolves here, or does not (split DNS).
   const dst =
     'name' in input.wire
       ? await hostFromName(resolver, input.wire.name)
@@ -393,9 +522,29 @@ async function walkHop(
     'name' in input.wire
       ? { host: name, name: input.wire.name, resolved: dst.addresses.map((a) => dottedOf(a)) }
       : { host: name, address: input.wire.address };
+  return { src, dst, receipt };
+}
+
+/** Decide: the hop's sockd.conf line, then identd when the line asks it; a refusal ends the walk. */
+function decideAccess(
+  world: LabWorld,
+  request: ProbeRequest,
+  reasoning: string[],
+  input: HopInput,
+  config: ServerConfig,
+  received: Received,
+): { readonly base: HopBase } | { readonly hop: PredictedHop; readonly failure: Failure } {
+  const name = input.server.name;
+  const model = input.server.server!;
   const decision = decideServerAccess(
     config,
-    { src, dst, user: input.user, port: request.target.port, command: request.command },
+    {
+      src: received.src,
+      dst: received.dst,
+      user: input.user,
+      port: request.target.port,
+      command: request.command,
+    },
     { identdDefault: model.identdDefault, userFiles: world.userFiles(model) },
   );
   const asked = decision.action === 'permit' && decision.identd !== 'off';
@@ -419,109 +568,141 @@ async function walkHop(
   reasoning.push(
     `${name}: ${decision.action} ${cite}${asked ? `; identd on ${input.client.name} ${answer?.said} (${outcome.identdVerdict})` : ''}${outcome.granted ? '' : ` → ${outcome.reply}`}`,
   );
-  const base = {
+  const base: HopBase = {
     host: name,
     from: input.client.name,
     user: input.user,
-    receipt,
+    receipt: received.receipt,
     realUser: outcome.realUser,
     decision: {
-      action: outcome.granted ? ('permit' as const) : ('deny' as const),
+      action: outcome.granted ? 'permit' : 'deny',
       file: decision.rule?.file ?? null,
       line: decision.rule?.line ?? null,
       reason,
     },
     ...(identd ? { identd } : {}),
   };
-  if (!outcome.granted)
-    return fail(
-      { ...base, reply: outcome.reply },
+  if (outcome.granted) return { base };
+  return {
+    hop: { ...base, reply: outcome.reply },
+    failure:
       reason === 'rule' || reason === 'no-match'
         ? { kind: 'refused' }
         : { kind: reason === 'identd-mismatch' ? 'identd-mismatch' : 'identd-unavailable' },
-    );
+  };
+}
 
-  // rsockd consults socks.conf; sockd is rsockd with `direct ALL`.
-  const clientConf = model.kind === 'rsockd' ? world.clientConfig(name) : null;
-  const route =
-    model.kind === 'rsockd'
-      ? decideClientRoute(
-          clientConf,
-          { dst, user: input.user, port: request.target.port },
-          {
-            userFiles: world.userFiles(model),
-            ...(model.defaultServer !== undefined ? { defaultServer: model.defaultServer } : {}),
-          },
-        )
-      : undefined;
-  const routeCite = route
-    ? { action: route.action, file: route.rule?.file ?? null, line: route.rule?.line ?? null }
-    : undefined;
-  if (route) reasoning.push(`${name} ${describeRoute(route, clientConf)}`);
-  if (route?.action === 'deny') {
-    return fail(
-      { ...base, route: { ...routeCite!, attempts: [] }, reply: Socks4Code.Rejected },
-      { kind: 'refused' },
+/** Route: an rsockd's socks.conf decision (none for sockd: it is rsockd with `direct ALL`). */
+function routeAtHop(
+  world: LabWorld,
+  request: ProbeRequest,
+  reasoning: string[],
+  input: HopInput,
+  dst: HostIdentity,
+): HopRoute | undefined {
+  const host = input.server;
+  const model = host.server!;
+  if (model.kind !== 'rsockd') return undefined;
+  const clientConf = world.clientConfig(host.name);
+  const decision = decideClientRoute(
+    clientConf,
+    { dst, user: input.user, port: request.target.port },
+    {
+      userFiles: world.userFiles(model),
+      ...(model.defaultServer !== undefined ? { defaultServer: model.defaultServer } : {}),
+    },
+  );
+  reasoning.push(`${host.name} ${describeRoute(decision, clientConf)}`);
+  return {
+    decision,
+    cite: { action: decision.action, file: decision.rule?.file ?? null, line: decision.rule?.line ?? null },
+  };
+}
+
+/**
+ * Dial an upstream (d.7) and relay its walk: the upstream gets our client's USERID (d.8), and
+ * our client gets 90 or 91, never the upstream's 92/93.
+ */
+async function relayUpstream(
+  world: LabWorld,
+  request: ProbeRequest,
+  reasoning: string[],
+  input: HopInput,
+  dst: HostIdentity,
+  base: HopBase,
+  route: HopRoute,
+): Promise<HopResult> {
+  const host = input.server;
+  const model = host.server!;
+  const picked = await pickServer(world, host, route.decision.servers, model.upstreamPort, reasoning);
+  const routeHop = { ...route.cite, attempts: picked.attempts };
+  if (!picked.next)
+    return failedHop(
+      request,
+      { ...base, route: routeHop, reply: Socks4Code.Rejected },
+      { kind: 'upstream-unreachable' },
     );
-  }
-  if (route?.action === 'sockd') {
-    const picked = await pickServer(world, host, route.servers, model.upstreamPort, reasoning);
-    const routeHop = { ...routeCite!, attempts: picked.attempts };
-    if (!picked.next)
-      return fail({ ...base, route: routeHop, reply: Socks4Code.Rejected }, { kind: 'upstream-unreachable' });
-    // d.8: the upstream gets our client's USERID; a resolved name goes on as its address, a name
-    // this hop cannot resolve goes on as a name (4A) for the next hop to resolve.
-    const nextWire = dst.addresses.length > 0 ? { address: dottedOf(dst.addresses[0]!) } : input.wire;
-    const rest = await walkHop(world, request, reasoning, {
-      server: picked.next.host,
-      client: host,
-      clientAddress: picked.next.clientAddress,
-      serverAddress: picked.next.serverAddress,
-      wire: nextWire,
-      user: input.user,
-      identdClaim: input.user,
-      socketOwner: model.owner,
-    });
-    const reply = rest.reply === Socks4Code.Granted ? Socks4Code.Granted : Socks4Code.Rejected; // d.8: never pass 92/93 through
-    const next = rest.hops[0];
-    // d.9: an upstream's wildcard bound address stands for the upstream we talk to.
-    const bound =
-      request.command === 'bind' && reply === Socks4Code.Granted && next?.bound !== undefined
-        ? { bound: next.bound === '0.0.0.0' ? picked.next.serverAddress : next.bound }
-        : {};
-    const second =
-      request.command === 'bind'
-        ? { secondReply: reply === Socks4Code.Granted ? (rest.secondReply ?? null) : null }
-        : {};
-    return {
-      hops: [{ ...base, route: routeHop, reply, ...bound, ...second }, ...rest.hops],
-      path: [name, ...rest.path],
-      reached: rest.reached,
-      reply,
-      ...(reply === Socks4Code.Granted
-        ? {}
-        : { failure: { kind: 'upstream-rejected', code: rest.reply } as const }),
-      ...(request.command === 'bind' ? { secondReply: rest.secondReply ?? null } : {}),
-    };
-  }
-  const routeHop = routeCite ? { route: { ...routeCite, attempts: [] } } : {};
+  // d.8: a resolved name goes on as its address, a name this hop cannot resolve goes on as a
+  // name (4A) for the next hop to resolve.
+  const nextWire = dst.addresses.length > 0 ? { address: dottedOf(dst.addresses[0]!) } : input.wire;
+  const rest = await walkHop(world, request, reasoning, {
+    server: picked.next.host,
+    client: host,
+    clientAddress: picked.next.clientAddress,
+    serverAddress: picked.next.serverAddress,
+    wire: nextWire,
+    user: input.user,
+    identdClaim: input.user,
+    socketOwner: model.owner,
+  });
+  const reply = rest.reply === Socks4Code.Granted ? Socks4Code.Granted : Socks4Code.Rejected; // d.8: never pass 92/93 through
+  const next = rest.hops[0];
+  // d.9: an upstream's wildcard bound address stands for the upstream we talk to.
+  const bound =
+    request.command === 'bind' && reply === Socks4Code.Granted && next?.bound !== undefined
+      ? { bound: next.bound === '0.0.0.0' ? picked.next.serverAddress : next.bound }
+      : {};
+  const second =
+    request.command === 'bind'
+      ? { secondReply: reply === Socks4Code.Granted ? (rest.secondReply ?? null) : null }
+      : {};
+  return {
+    hops: [{ ...base, route: routeHop, reply, ...bound, ...second }, ...rest.hops],
+    path: [host.name, ...rest.path],
+    reached: rest.reached,
+    reply,
+    ...(reply === Socks4Code.Granted
+      ? {}
+      : { failure: { kind: 'upstream-rejected', code: rest.reply } as const }),
+    ...(request.command === 'bind' ? { secondReply: rest.secondReply ?? null } : {}),
+  };
+}
+
+/** Dial the destination from this hop: a name must resolve here; BIND listens instead of connecting. */
+function dialDestination(
+  world: LabWorld,
+  request: ProbeRequest,
+  reasoning: string[],
+  input: HopInput & { readonly dst: HostIdentity },
+  base: HopBase,
+): HopResult {
+  const name = input.server.name;
+  const { dst } = input;
   if ('name' in input.wire && dst.addresses.length === 0) {
     reasoning.push(`${name}: ${input.wire.name} does not resolve here → 91`);
-    return fail({ ...base, ...routeHop, reply: Socks4Code.Rejected }, { kind: 'unresolved' });
+    return failedHop(request, { ...base, reply: Socks4Code.Rejected }, { kind: 'unresolved' });
   }
-  if (request.command === 'bind')
-    return bindDirect(world, request, reasoning, { ...input, dst }, { ...base, ...routeHop });
-  // Direct CONNECT from this host.
-  const c = world.canConnect(host, dst.dotted, request.target.port, world.timers.establish);
+  if (request.command === 'bind') return bindDirect(world, request, reasoning, input, base);
+  const c = world.canConnect(input.server, dst.dotted, request.target.port, world.timers.establish);
   noteUndecided(reasoning, c);
   const to = world.owner(dst.dotted)?.host.name ?? dst.display;
   if (!c.ok) {
     reasoning.push(`${name} cannot connect to ${to}:${request.target.port}: ${c.why} → 91`);
-    return fail({ ...base, ...routeHop, reply: Socks4Code.Rejected }, { kind: 'errno', code: c.code });
+    return failedHop(request, { ...base, reply: Socks4Code.Rejected }, { kind: 'errno', code: c.code });
   }
   reasoning.push(`${name} connects to ${to}:${request.target.port}`);
   return {
-    hops: [{ ...base, ...routeHop, reply: Socks4Code.Granted }],
+    hops: [{ ...base, reply: Socks4Code.Granted }],
     path: [name, to],
     reached: true,
     reply: Socks4Code.Granted,
@@ -534,54 +715,80 @@ function bindDirect(
   request: ProbeRequest,
   reasoning: string[],
   input: HopInput & { readonly dst: HostIdentity },
-  base: Omit<PredictedHop, 'reply'>,
+  base: HopBase,
 ): HopResult {
-  const host = input.server;
-  const model = host.server!;
-  const routeConfig = world.routeConfig(host.name);
-  const multihomed = model.multihomed ?? routeConfig !== undefined;
-  let listenAddress: string | undefined;
-  let iface: PredictedHop['iface'];
-  if (multihomed) {
-    const choice = routeConfig ? chooseInterface(routeConfig, input.dst) : null;
-    iface = choice
-      ? { address: choice.iface, file: choice.rule.file, line: choice.rule.line, text: choice.text }
-      : { address: null, file: null, line: null };
-    if (!choice) {
-      reasoning.push(`${host.name}: no sockd.route line for ${input.dst.dotted} → 91`);
-      return {
-        hops: [{ ...base, iface, reply: Socks4Code.Rejected, secondReply: null }],
-        path: [host.name],
-        reached: false,
-        reply: Socks4Code.Rejected,
-        failure: { kind: 'no-route' },
-        secondReply: null,
-      };
-    }
-    listenAddress = choice.iface;
-    reasoning.push(`${host.name}: BIND listens on ${choice.iface} (${choice.rule.file}:${choice.rule.line})`);
+  const listen = bindInterface(world, reasoning, input);
+  if ('failure' in listen) {
+    return {
+      hops: [{ ...base, iface: listen.iface, reply: Socks4Code.Rejected, secondReply: null }],
+      path: [input.server.name],
+      reached: false,
+      reply: Socks4Code.Rejected,
+      failure: listen.failure,
+      secondReply: null,
+    };
   }
   // The first reply's address: the chosen interface; single-homed, 0.0.0.0 (SOCKS 4, d.9) or
   // the address the client connected to (SOCKS 5 names the server's own address).
   const firstHop = input.client.name === request.from;
   const bound =
-    listenAddress ?? (request.protocol === 'socks5' && firstHop ? input.serverAddress : '0.0.0.0');
-  const last = (secondReply: number | null) => ({
+    listen.address ?? (request.protocol === 'socks5' && firstHop ? input.serverAddress : '0.0.0.0');
+  const granted = (secondReply: number | null): PredictedHop => ({
     ...base,
-    ...(iface ? { iface } : {}),
+    ...(listen.iface ? { iface: listen.iface } : {}),
     reply: Socks4Code.Granted,
     bound,
     secondReply,
   });
+  return bindPeer(world, request, reasoning, input, listen.address, granted);
+}
+
+/**
+ * The interface a BIND listens on: in multi-homed mode the sockd.route line for the destination
+ * (none: refused), single-homed none chosen (the wildcard).
+ */
+function bindInterface(
+  world: LabWorld,
+  reasoning: string[],
+  input: HopInput & { readonly dst: HostIdentity },
+):
+  | { readonly address?: string; readonly iface?: NonNullable<PredictedHop['iface']> }
+  | { readonly iface: NonNullable<PredictedHop['iface']>; readonly failure: Failure } {
+  const host = input.server;
+  const routeConfig = world.routeConfig(host.name);
+  const multihomed = host.server!.multihomed ?? routeConfig !== undefined;
+  if (!multihomed) return {};
+  const choice = routeConfig ? chooseInterface(routeConfig, input.dst) : null;
+  if (!choice) {
+    reasoning.push(`${host.name}: no sockd.route line for ${input.dst.dotted} → 91`);
+    return { iface: { address: null, file: null, line: null }, failure: { kind: 'no-route' } };
+  }
+  reasoning.push(`${host.name}: BIND listens on ${choice.iface} (${choice.rule.file}:${choice.rule.line})`);
+  return {
+    address: choice.iface,
+    iface: { address: choice.iface, file: choice.rule.file, line: choice.rule.line, text: choice.text },
+  };
+}
+
+/** The second reply: the expected peer connects back to the bound address (b.5.1), or nobody does. */
+function bindPeer(
+  world: LabWorld,
+  request: ProbeRequest,
+  reasoning: string[],
+  input: HopInput & { readonly dst: HostIdentity },
+  listenAddress: string | undefined,
+  granted: (secondReply: number | null) => PredictedHop,
+): HopResult {
+  const host = input.server;
+  const noSecondReply: HopResult = {
+    hops: [granted(null)],
+    path: [host.name],
+    reached: false,
+    reply: Socks4Code.Granted,
+    secondReply: null,
+  };
   const peer = request.bindPeer ? world.host(request.bindPeer.from) : undefined;
-  if (!peer)
-    return {
-      hops: [last(null)],
-      path: [host.name],
-      reached: false,
-      reply: Socks4Code.Granted,
-      secondReply: null,
-    };
+  if (!peer) return noSecondReply;
   // The peer dials the bound address: the chosen interface, or (single-homed, DSTIP 0.0.0.0 in
   // the reply) the address the client side substituted: the one it connected to (b.5.1, d.9).
   const candidates = [listenAddress ?? input.serverAddress];
@@ -592,13 +799,7 @@ function bindDirect(
     );
   if (!reachable) {
     reasoning.push(`${peer.name} cannot reach ${host.name}'s bound address: no second reply`);
-    return {
-      hops: [last(null)],
-      path: [host.name],
-      reached: false,
-      reply: Socks4Code.Granted,
-      secondReply: null,
-    };
+    return noSecondReply;
   }
   const peerAddress =
     peer.interfaces.find((i) => i.network === world.owner(reachable.a)?.network)?.address ?? '';
@@ -608,7 +809,7 @@ function bindDirect(
     `${peer.name} connects back from ${peerAddress}: ${expected ? 'expected peer → 90' : 'wrong host → 91'}`,
   );
   return {
-    hops: [last(expected ? Socks4Code.Granted : Socks4Code.Rejected)],
+    hops: [granted(expected ? Socks4Code.Granted : Socks4Code.Rejected)],
     path: expected ? [host.name, peer.name] : [host.name],
     reached: expected,
     reply: Socks4Code.Granted,

@@ -66,6 +66,16 @@ async function withLab<T>(
   }
 }
 
+/** A design brought up on `runtime`, the requests replayed on it against its predictions, and taken down. */
+function replayDesign(
+  runtime: Runtime,
+  design: Design,
+  requests: readonly ProbeRequest[],
+): Promise<ObservedSide[]> {
+  const world = new LabWorld(design.topology, design.configs);
+  return withLab(runtime, design.topology, (lab) => replayOn(lab, world, requests, design.label));
+}
+
 /** The diff with every change's `confirmation` filled in from live runs on `runtime`. */
 export async function confirmDiff(
   diff: DesignDiff,
@@ -74,23 +84,16 @@ export async function confirmDiff(
   runtime: Runtime,
 ): Promise<DesignDiff> {
   if (diff.changes.length === 0) return diff;
-  const worldBefore = new LabWorld(before.topology, before.configs);
-  const worldAfter = new LabWorld(after.topology, after.configs);
-  const a = await withLab(runtime, before.topology, (lab) =>
-    replayOn(
-      lab,
-      worldBefore,
-      diff.changes.map((c) => c.witness),
-      before.label,
-    ),
+  // One design after the other: never two labs up at once.
+  const a = await replayDesign(
+    runtime,
+    before,
+    diff.changes.map((c) => c.witness),
   );
-  const b = await withLab(runtime, after.topology, (lab) =>
-    replayOn(
-      lab,
-      worldAfter,
-      diff.changes.map((c) => c.witnessAfter),
-      after.label,
-    ),
+  const b = await replayDesign(
+    runtime,
+    after,
+    diff.changes.map((c) => c.witnessAfter),
   );
   const changes: ClassChange[] = diff.changes.map((c, i) => {
     const x = a[i]!;

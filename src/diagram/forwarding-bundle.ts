@@ -78,3 +78,16 @@ export function describeSource(from: Extract<ForwardingSource, { kind: 'network'
   const shown = from.hosts.length <= 4 ? from.hosts.join(', ') : `${from.hosts.slice(0, 3).join(', ')}, …`;
   return `${from.hosts.length} hosts of ${from.network} (${shown})`;
 }
+
+/** A drawn edge's label lines: a bundled edge first says which hosts it stands for. */
+export function forwardingLines(drawn: DrawnForwarding): readonly string[] {
+  const from = drawn.from;
+  return from.kind === 'host' ? drawn.lines : [`${describeSource(from)}:`, ...drawn.lines];
+}
+
+/** The servers outside the topology the drawn edges end at, sorted. */
+export function externalsOf(drawn: readonly DrawnForwarding[]): string[] {
+  const names = new Set<string>();
+  for (const d of drawn) if (d.to.kind === 'external') names.add(d.to.name);
+  return [...names].sort();
+}

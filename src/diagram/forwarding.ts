@@ -6,8 +6,14 @@
  * hosts through their interfaces; what cannot be mapped stays an external name.
  */
 import { dottedOf as dotted } from '../common/inet-address.ts';
-import type { AddrSpec, ClientConfig, ClientRule } from '../config/ast.ts';
-import type { HostModel, ParsedConfigText, ResolvedTopology } from '../topology/model.ts';
+import type {
+  AddrSpec,
+  ClientConfig,
+  ClientRule,
+  HostModel,
+  ParsedConfigText,
+  ResolvedTopology,
+} from '../topology/model.ts';
 import { HostIndex, sortedHosts } from './topology-facts.ts';
 
 /** Where a forwarding edge ends: a topology host, or a server the topology does not contain. */

@@ -5,7 +5,7 @@
  */
 import { dottedOf as dotted } from '../common/inet-address.ts';
 import type { ResolvedTopology } from '../topology/model.ts';
-import { describeDestination, type ForwardingWarning } from './forwarding.ts';
+import { describeDestination, type Forwarding, type ForwardingWarning } from './forwarding.ts';
 import { sortedHosts } from './topology-facts.ts';
 
 export interface InterfaceRoutes {
@@ -40,4 +40,17 @@ export function interfaceRoutes(topology: ResolvedTopology): InterfaceRoutes {
     byHost.set(host.name, lines);
   }
   return { byHost, warnings };
+}
+
+/** The config lines drawn under a host: its direct/deny lines, and for a single-homed host its sockd.route lines. */
+export function hostNotes(
+  routes: Forwarding,
+  bindRoutes: InterfaceRoutes,
+  host: string,
+  address?: string,
+): string[] {
+  return [
+    ...(routes.local.get(host) ?? []),
+    ...(address === undefined ? [] : (bindRoutes.byHost.get(host)?.get(address) ?? [])),
+  ];
 }

@@ -7,10 +7,10 @@
 import type { HostModel, ResolvedTopology } from '../topology/model.ts';
 import { attrs, block, clusterId, dotId, html, markup, wrap } from './dot-syntax.ts';
 import { type Forwarding, type ForwardingWarning, forwarding, type Upstream } from './forwarding.ts';
-import { bundleForwarding, describeSource } from './forwarding-bundle.ts';
-import { type InterfaceRoutes, interfaceRoutes } from './interface-routes.ts';
+import { bundleForwarding, type DrawnForwarding, externalsOf, forwardingLines } from './forwarding-bundle.ts';
+import { hostNotes, type InterfaceRoutes, interfaceRoutes } from './interface-routes.ts';
 import { edgeColours, externalFill, networkFill, networkStroke, noteFill, roleStyles } from './palette.ts';
-import { placement, serviceLines, sortedInterfaces } from './topology-facts.ts';
+import { type Placement, placement, serviceLines, sortedInterfaces } from './topology-facts.ts';
 
 export const hostId = (name: string): string => dotId('h', name);
 /** Where edges enter a network cluster (its first row) and leave it (its last row). */
@@ -74,7 +74,19 @@ function hostNode(
   })};`;
 }
 
-/** Clusters, hosts and network memberships: the part every diagram of this topology shares. */
+/** What the configs add to the picture (empty for trace overlays), and the warnings about them as notes. */
+interface ConfigDetails {
+  readonly routes: Forwarding;
+  readonly bindRoutes: InterfaceRoutes;
+  readonly notes: readonly WarningNote[];
+}
+
+/**
+ * Clusters, hosts and network memberships: the part every diagram of this topology shares. Drawn
+ * in the order a reader meets them: each network with its hosts, the hosts between networks with
+ * their membership edges, the forwarding edges (and the servers outside the topology they end
+ * at), then the warning notes.
+ */
 export function baseStatements(
   topology: ResolvedTopology,
   options: BaseOptions,
@@ -84,117 +96,140 @@ export function baseStatements(
   readonly forwarding: Forwarding;
 } {
   const place = placement(topology);
+  const details = configDetails(topology, options);
+  const nodes: string[] = [];
+  const edges: string[] = [];
+  for (const { network, members } of place.networks)
+    nodes.push(...networkCluster(topology, options, details, network, members));
+  for (const host of place.between) {
+    nodes.push(hostNode(host, undefined, options, hostNotes(details.routes, details.bindRoutes, host.name)));
+    nodes.push(...notesOf(details, host.name));
+    edges.push(...membershipEdges(place, options, details, host));
+  }
+  const drawn = bundleForwarding(details.routes.edges, place);
+  edges.push(...drawn.map(forwardingEdge));
+  nodes.push(...externalsOf(drawn).map(externalNode));
+  for (const note of details.notes) edges.push(note.edge);
+  return { nodes, edges, forwarding: details.routes };
+}
+
+function configDetails(topology: ResolvedTopology, options: BaseOptions): ConfigDetails {
   const routes: Forwarding = options.details
     ? forwarding(topology)
     : { edges: [], warnings: [], local: new Map() };
   const bindRoutes: InterfaceRoutes = options.details
     ? interfaceRoutes(topology)
     : { byHost: new Map(), warnings: [] };
-  const notes = warningNotes([...routes.warnings, ...bindRoutes.warnings]);
-  /** direct/deny lines, and for a single-homed host its sockd.route lines. */
-  const configLines = (host: string, address?: string) => [
-    ...(routes.local.get(host) ?? []),
-    ...(address === undefined ? [] : (bindRoutes.byHost.get(host)?.get(address) ?? [])),
+  return { routes, bindRoutes, notes: warningNotes([...routes.warnings, ...bindRoutes.warnings]) };
+}
+
+function notesOf(details: ConfigDetails, host: string): string[] {
+  return details.notes.filter((n) => n.host === host).map((n) => n.node);
+}
+
+/** A network as a cluster: its title, edge anchors, its hosts (with their notes) in rows. */
+function networkCluster(
+  topology: ResolvedTopology,
+  options: BaseOptions,
+  details: ConfigDetails,
+  network: Placement['networks'][number]['network'],
+  members: Placement['networks'][number]['members'],
+): string[] {
+  const faded = !touched(topology, options, network.name);
+  const title = `${markup.bold(html(network.name))}  ${html(network.subnet)}`;
+  const description = network.description === undefined ? [] : [markup.small(html(network.description))];
+  const body = [
+    `graph${attrs({
+      label: { html: markup.lines([title, ...description]) },
+      style: 'rounded,filled',
+      fillcolor: networkFill,
+      color: faded ? edgeColours.faded : networkStroke,
+      fontcolor: faded ? '#94a3b8' : '#0f172a',
+    })};`,
+    // Anchors for edges into and out of the network (drawn to the cluster border).
+    `${networkAnchorId(network.name)}${attrs({ shape: 'point', style: 'invis', width: 0.01 })};`,
+    `${networkExitId(network.name)}${attrs({ shape: 'point', style: 'invis', width: 0.01 })};`,
+    ...members.map(({ host, address }) =>
+      hostNode(host, address, options, hostNotes(details.routes, details.bindRoutes, host.name, address)),
+    ),
+    // A warning sits in its host's network, under the host.
+    ...members.flatMap(({ host }) => notesOf(details, host.name)),
+    ...networkRows(
+      network.name,
+      members.map(({ host }) => hostId(host.name)),
+    ),
   ];
-  const notesOf = (host: string) => notes.filter((n) => n.host === host).map((n) => n.node);
-  const nodes: string[] = [];
-  const edges: string[] = [];
-  const touched = (networkName: string) =>
+  return block(`subgraph ${clusterId(network.name)}`, body);
+}
+
+/** A network is drawn at full strength when no highlight is set or a highlighted host is on it. */
+function touched(topology: ResolvedTopology, options: BaseOptions, networkName: string): boolean {
+  return (
     options.highlight === undefined ||
     topology.hosts.some(
       (h) => options.highlight?.has(h.name) && h.interfaces.some((i) => i.network === networkName),
-    );
+    )
+  );
+}
 
-  for (const { network, members } of place.networks) {
-    const faded = !touched(network.name);
-    const title = `${markup.bold(html(network.name))}  ${html(network.subnet)}`;
-    const description = network.description === undefined ? [] : [markup.small(html(network.description))];
-    const body = [
-      `graph${attrs({
-        label: { html: markup.lines([title, ...description]) },
-        style: 'rounded,filled',
-        fillcolor: networkFill,
-        color: faded ? edgeColours.faded : networkStroke,
-        fontcolor: faded ? '#94a3b8' : '#0f172a',
-      })};`,
-      // Anchors for edges into and out of the network (drawn to the cluster border).
-      `${networkAnchorId(network.name)}${attrs({ shape: 'point', style: 'invis', width: 0.01 })};`,
-      `${networkExitId(network.name)}${attrs({ shape: 'point', style: 'invis', width: 0.01 })};`,
-      ...members.map(({ host, address }) =>
-        hostNode(host, address, options, configLines(host.name, address)),
-      ),
-      // A warning sits in its host's network, under the host.
-      ...members.flatMap(({ host }) => notesOf(host.name)),
-      ...networkRows(
-        network.name,
-        members.map(({ host }) => hostId(host.name)),
-      ),
-    ];
-    nodes.push(...block(`subgraph ${clusterId(network.name)}`, body));
-  }
+/** A host between networks: an edge into each of its networks, labelled with its address there. */
+function membershipEdges(
+  place: Placement,
+  options: BaseOptions,
+  details: ConfigDetails,
+  host: HostModel,
+): string[] {
+  const faded = options.highlight !== undefined && !options.highlight.has(host.name);
+  const hostDepth = Math.min(...host.interfaces.map((i) => place.depth.get(i.network) ?? 0));
+  return sortedInterfaces(host).map((iface) => {
+    // Point the (undrawn) direction the way requests flow, so ranks follow it.
+    const upstream = (place.depth.get(iface.network) ?? 0) > hostDepth;
+    const cluster = clusterId(iface.network).slice(1, -1);
+    const ends = upstream
+      ? `${hostId(host.name)} -> ${networkAnchorId(iface.network)}`
+      : `${networkExitId(iface.network)} -> ${hostId(host.name)}`;
+    return `${ends}${attrs({
+      ...(upstream ? { lhead: cluster } : { ltail: cluster }),
+      dir: 'none',
+      color: faded ? edgeColours.faded : edgeColours.membership,
+      penwidth: 1.5,
+      label: {
+        html: markup.lines([
+          markup.small(html(iface.address), faded ? '#94a3b8' : '#334155'),
+          ...(details.bindRoutes.byHost.get(host.name)?.get(iface.address) ?? []).map(
+            (line) => `<FONT POINT-SIZE="9" COLOR="#64748b">${html(line)}</FONT>`,
+          ),
+        ]),
+      },
+    })};`;
+  });
+}
 
-  for (const host of place.between) {
-    nodes.push(hostNode(host, undefined, options, configLines(host.name)), ...notesOf(host.name));
-    const faded = options.highlight !== undefined && !options.highlight.has(host.name);
-    const hostDepth = Math.min(...host.interfaces.map((i) => place.depth.get(i.network) ?? 0));
-    for (const iface of sortedInterfaces(host)) {
-      // Point the (undrawn) direction the way requests flow, so ranks follow it.
-      const upstream = (place.depth.get(iface.network) ?? 0) > hostDepth;
-      const cluster = clusterId(iface.network).slice(1, -1);
-      const ends = upstream
-        ? `${hostId(host.name)} -> ${networkAnchorId(iface.network)}`
-        : `${networkExitId(iface.network)} -> ${hostId(host.name)}`;
-      edges.push(
-        `${ends}${attrs({
-          ...(upstream ? { lhead: cluster } : { ltail: cluster }),
-          dir: 'none',
-          color: faded ? edgeColours.faded : edgeColours.membership,
-          penwidth: 1.5,
-          label: {
-            html: markup.lines([
-              markup.small(html(iface.address), faded ? '#94a3b8' : '#334155'),
-              ...(bindRoutes.byHost.get(host.name)?.get(iface.address) ?? []).map(
-                (line) => `<FONT POINT-SIZE="9" COLOR="#64748b">${html(line)}</FONT>`,
-              ),
-            ]),
-          },
-        })};`,
-      );
-    }
-  }
+/** A forwarding edge, from its host or (bundled) from its network's border. */
+function forwardingEdge(drawn: DrawnForwarding): string {
+  const from = drawn.from;
+  const tail = from.kind === 'host' ? hostId(from.host) : networkExitId(from.network);
+  return `${tail} -> ${upstreamId(drawn.to)}${attrs({
+    ...(from.kind === 'network' ? { ltail: clusterId(from.network).slice(1, -1) } : {}),
+    color: edgeColours.forwarding,
+    penwidth: from.kind === 'network' ? 3 : 2,
+    // The networks decide the layout; forwarding edges are drawn over it.
+    constraint: false,
+    arrowhead: 'vee',
+    fontcolor: edgeColours.forwarding,
+    label: { html: markup.lines(forwardingLines(drawn).map((l) => markup.small(html(l)))) },
+  })};`;
+}
 
-  const externals = new Set<string>();
-  for (const drawn of bundleForwarding(routes.edges, place)) {
-    if (drawn.to.kind === 'external') externals.add(drawn.to.name);
-    const from = drawn.from;
-    const tail = from.kind === 'host' ? hostId(from.host) : networkExitId(from.network);
-    const lines = from.kind === 'host' ? drawn.lines : [`${describeSource(from)}:`, ...drawn.lines];
-    edges.push(
-      `${tail} -> ${upstreamId(drawn.to)}${attrs({
-        ...(from.kind === 'network' ? { ltail: clusterId(from.network).slice(1, -1) } : {}),
-        color: edgeColours.forwarding,
-        penwidth: from.kind === 'network' ? 3 : 2,
-        // The networks decide the layout; forwarding edges are drawn over it.
-        constraint: false,
-        arrowhead: 'vee',
-        fontcolor: edgeColours.forwarding,
-        label: { html: markup.lines(lines.map((l) => markup.small(html(l)))) },
-      })};`,
-    );
-  }
-  for (const name of [...externals].sort()) {
-    nodes.push(
-      `${externalId(name)}${attrs({
-        shape: 'box',
-        style: 'dashed,filled',
-        fillcolor: externalFill,
-        color: edgeColours.membership,
-        label: { html: markup.lines([markup.bold(html(name)), markup.small('not in this topology')]) },
-      })};`,
-    );
-  }
-  for (const note of notes) edges.push(note.edge);
-  return { nodes, edges, forwarding: routes };
+/** A server the topology does not contain (a socks.conf entry, or a trace's step end). */
+export function externalNode(name: string): string {
+  return `${externalId(name)}${attrs({
+    shape: 'box',
+    style: 'dashed,filled',
+    fillcolor: externalFill,
+    color: edgeColours.membership,
+    label: { html: markup.lines([markup.bold(html(name)), markup.small('not in this topology')]) },
+  })};`;
 }
 
 /**
@@ -214,9 +249,13 @@ function networkRows(network: string, members: readonly string[]): string[] {
 }
 
 /** A note node per forwarding warning, and the edge that hangs it under its host. */
-function warningNotes(
-  warnings: readonly ForwardingWarning[],
-): { host: string; node: string; edge: string }[] {
+interface WarningNote {
+  readonly host: string;
+  readonly node: string;
+  readonly edge: string;
+}
+
+function warningNotes(warnings: readonly ForwardingWarning[]): WarningNote[] {
   return warnings.map((warning, i) => {
     const id = dotId('note', `${warning.host}#${i}`);
     const node = `${id}${attrs({

@@ -5,8 +5,8 @@
  */
 import type { HostModel, ResolvedTopology, Role } from '../topology/model.ts';
 import { forwarding, type Upstream } from './forwarding.ts';
-import { bundleForwarding, describeSource } from './forwarding-bundle.ts';
-import { interfaceRoutes } from './interface-routes.ts';
+import { bundleForwarding, externalsOf, forwardingLines } from './forwarding-bundle.ts';
+import { hostNotes, interfaceRoutes } from './interface-routes.ts';
 import { mermaidId, mermaidLines, mermaidText } from './mermaid-syntax.ts';
 import { edgeColours, roleStyles } from './palette.ts';
 import { placement, serviceLines, sortedInterfaces } from './topology-facts.ts';
@@ -53,11 +53,7 @@ export function topologyMermaid(topology: ResolvedTopology): string {
   const place = placement(topology);
   const routes = forwarding(topology);
   const bindRoutes = interfaceRoutes(topology);
-  /** direct/deny lines, and for a single-homed host its sockd.route lines. */
-  const notes = (host: string, address?: string) => [
-    ...(routes.local.get(host) ?? []),
-    ...(address === undefined ? [] : (bindRoutes.byHost.get(host)?.get(address) ?? [])),
-  ];
+  const notes = (host: string, address?: string) => hostNotes(routes, bindRoutes, host, address);
   const lines: string[] = ['flowchart TB'];
   for (const { network, members } of place.networks) {
     lines.push(
@@ -79,16 +75,14 @@ export function topologyMermaid(topology: ResolvedTopology): string {
       );
     }
 
-  const externals = new Set<string>();
-  for (const drawn of bundleForwarding(routes.edges, place)) {
-    if (drawn.to.kind === 'external') externals.add(drawn.to.name);
-    const from = drawn.from;
+  const drawn = bundleForwarding(routes.edges, place);
+  for (const edge of drawn) {
+    const from = edge.from;
     const tail = from.kind === 'host' ? mermaidHostId(from.host) : mermaidNetworkId(from.network);
-    const text = from.kind === 'host' ? drawn.lines : [`${describeSource(from)}:`, ...drawn.lines];
     linkStyles.push(`linkStyle ${links.length} stroke:${edgeColours.forwarding},stroke-width:2px`);
-    links.push(`${tail} ==>|"${mermaidLines(text)}"| ${upstreamMermaidId(drawn.to)}`);
+    links.push(`${tail} ==>|"${mermaidLines(forwardingLines(edge))}"| ${upstreamMermaidId(edge.to)}`);
   }
-  for (const name of [...externals].sort())
+  for (const name of externalsOf(drawn))
     lines.push(`  ${mermaidExternalId(name)}["${mermaidLines([name, 'not in this topology'])}"]`);
   [...routes.warnings, ...bindRoutes.warnings].forEach((warning, i) => {
     const id = mermaidId('note', `${warning.host}#${i}`);

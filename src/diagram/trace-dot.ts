@@ -8,8 +8,8 @@ import { Socks4Reply } from '../scenario/replies.ts';
 import type { Trace } from '../scenario/trace.ts';
 import type { ResolvedTopology } from '../topology/model.ts';
 import { attrs, block, dotId, html, markup } from './dot-syntax.ts';
-import { edgeColours, externalFill } from './palette.ts';
-import { baseStatements, externalId, graphDefaults, hostId } from './topology-dot.ts';
+import { edgeColours } from './palette.ts';
+import { baseStatements, externalId, externalNode, graphDefaults, hostId } from './topology-dot.ts';
 import { HostIndex } from './topology-facts.ts';
 import { type StepStatus, type TraceStep, traceSteps, traceSummary } from './trace-steps.ts';
 
@@ -126,16 +126,7 @@ export function traceDot(
         tooltip: step.cite === undefined ? step.label : `${step.label} (${step.cite})`,
       })};`,
   );
-  const externals = [...ends.externals].sort().map(
-    (name) =>
-      `${externalId(name)}${attrs({
-        shape: 'box',
-        style: 'dashed,filled',
-        fillcolor: externalFill,
-        color: edgeColours.membership,
-        label: { html: markup.lines([markup.bold(html(name)), markup.small('not in this topology')]) },
-      })};`,
-  );
+  const externals = [...ends.externals].sort().map(externalNode);
   const body = [
     ...graphDefaults(title(trace, steps, options)),
     ...base.nodes,

@@ -11,6 +11,12 @@ import type { IdentdBehaviour } from '../common/identd-behaviour.ts';
 import type { AnyConfig, ClientConfig, RouteConfig, ServerConfig } from '../config/ast.ts';
 import type { ConfigFileError } from '../config/config-error.ts';
 
+/**
+ * The parsed socks.conf types the model carries (in ParsedConfigText and ParsedHostConfigs), named
+ * here so a reader of the model (diagram/) names what it reads without importing config/.
+ */
+export type { AddrSpec, ClientConfig, ClientRule } from '../config/ast.ts';
+
 export const Roles = ['client', 'rsockd', 'sockd', 'identd-only', 'echo'] as const;
 export type Role = (typeof Roles)[number];
 

@@ -66,9 +66,7 @@ const allowed: Record<string, readonly string[]> = {
   scenario: ['common', 'config', 'policy', 'protocol', 'topology', 'runtime', 'analysis'],
   analysis: ['common', 'config', 'policy', 'topology', 'scenario', 'runtime'],
   report: ['common', 'scenario', 'topology', 'analysis', 'runtime'],
-  // config: the model's parsed configs are config objects (AddrSpec, ClientRule), read as types;
-  // diagrams parse nothing (see configParsers).
-  diagram: ['common', 'config', 'topology', 'scenario', 'runtime'],
+  diagram: ['common', 'topology', 'scenario', 'runtime'],
   'runtime/registry': ['common', 'runtime'],
   // The agent that runs inside a netns or docker host (src/cli/host-agent.ts): it starts the host's
   // services (identd, echo, the server CLI as a child) and probes with client/; it reads its files
@@ -373,9 +371,9 @@ test('the checker itself catches a forbidden import', (t) => {
   }
 });
 
-test('the checker itself catches a config parse in a diagram', (t) => {
+test('the checker itself catches a config parse in analysis', (t) => {
   const probe = project.createSourceFile(
-    path.join(root, 'src/diagram/__parser_probe.ts'),
+    path.join(root, 'src/analysis/__parser_probe.ts'),
     "import { parseSocksConf } from '../config/socks-conf.ts';\nexport const p = parseSocksConf;\n",
     { overwrite: true },
   );
@@ -384,12 +382,12 @@ test('the checker itself catches a config parse in a diagram', (t) => {
     t.is(violations.length, 1);
     t.regex(
       violations[0]?.what ?? '',
-      /diagram\/__parser_probe\.ts may not import the config parser config\/socks-conf\.ts/,
+      /analysis\/__parser_probe\.ts may not import the config parser config\/socks-conf\.ts/,
     );
     t.deepEqual(
       importViolations().filter((v) => v.where.includes('__parser_probe')),
       [],
-      'diagram may import config/ as such: the parser rule is what stops this',
+      'analysis may import config/ as such: the parser rule is what stops this',
     );
   } finally {
     project.removeSourceFile(probe);
