@@ -201,6 +201,8 @@ export interface AccessOutcome {
 /**
  * Step two of Appendix A: combine the decision with identd's answer (g.5, c.10 table, h.6 order).
  * `claimedUser` is the request's USERID (the decision's own, unless a caller re-checks another).
+ * Kept as one function over 80 lines: below the fast path it is the c.10 table itself, one case
+ * after another, each running its commands and logging its lines in the order h.6 gives them.
  */
 export function applyIdentd(
   decision: AccessDecision,
