@@ -1,12 +1,6 @@
 import type { ProbeOutcome, ProbeProtocol } from '../runtime/runtime.ts';
-import type {
-  CaseExpectations,
-  HopExpectation,
-  IdentdExpectation,
-  RouteExpectation,
-  RuleExpectation,
-  TextMatcher,
-} from './model.ts';
+import type * as model from './model.ts';
+import type { CaseExpectations, TextMatcher } from './model.ts';
 import { describeReply } from './replies.ts';
 import type { Trace, TraceHop } from './trace.ts';
 
@@ -122,7 +116,7 @@ function checkPath(expect: CaseExpectations, c: Checking): void {
 }
 
 /** `rules:` — the sockd.conf line (file, line, action, reason) that decided at a hop. */
-function checkRule(r: RuleExpectation, c: Checking): void {
+function checkRule(r: model.RuleExpectation, c: Checking): void {
   const hop = hopAt(c.trace, r.host);
   const want = `${r.action ?? ''}${r.action ? ' by ' : ''}${r.file ?? '*'}:${r.line ?? '*'}${r.reason ? ` (${r.reason})` : ''}`;
   if (!hop) {
@@ -144,7 +138,7 @@ function checkRule(r: RuleExpectation, c: Checking): void {
 }
 
 /** `identd:` — the user a hop was told, whether and whom it asked, the answer and its verdict. */
-function checkIdentd(i: IdentdExpectation, c: Checking): void {
+function checkIdentd(i: model.IdentdExpectation, c: Checking): void {
   const { fail } = c;
   const hop = hopAt(c.trace, i.host);
   if (!hop) {
@@ -176,7 +170,7 @@ function checkIdentd(i: IdentdExpectation, c: Checking): void {
 }
 
 /** `routes:` — an rsockd hop's socks.conf decision, the upstream it used and its attempts. */
-function checkRoute(r: RouteExpectation, c: Checking): void {
+function checkRoute(r: model.RouteExpectation, c: Checking): void {
   const { fail } = c;
   const hop = hopAt(c.trace, r.host);
   if (!hop) {
@@ -210,7 +204,7 @@ type Attempt = NonNullable<TraceHop['route']>['attempts'][number];
 /** `attempts:` — how many upstream servers were tried, or which ones in order and how each went. */
 function checkAttempts(
   host: string,
-  wanted: NonNullable<RouteExpectation['attempts']>,
+  wanted: NonNullable<model.RouteExpectation['attempts']>,
   attempts: readonly Attempt[],
   c: Checking,
 ): void {
@@ -230,7 +224,7 @@ function checkAttempts(
 }
 
 /** `hops:` — what a hop received as destination, its users, second reply, BIND address, route line. */
-function checkHop(h: HopExpectation, c: Checking): void {
+function checkHop(h: model.HopExpectation, c: Checking): void {
   const { fail } = c;
   const hop = hopAt(c.trace, h.host);
   if (!hop) {
@@ -265,7 +259,7 @@ function checkHop(h: HopExpectation, c: Checking): void {
 
 /** `hops[].sockdRoute:` — the sockd.route line a multi-homed hop chose its interface by. */
 function checkSockdRoute(
-  r: NonNullable<HopExpectation['sockdRoute']>,
+  r: NonNullable<model.HopExpectation['sockdRoute']>,
   hop: TraceHop,
   at: string,
   c: Checking,
