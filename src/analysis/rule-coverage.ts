@@ -192,7 +192,8 @@ function push(map: Map<number, string[]>, line: number, name: string): void {
   } else map.set(line, [name]);
 }
 
-function totalsOf(lines: readonly CoveredLine[]): CoverageTotals {
+/** The totals of a file's lines (also what a merged report recounts from merged lines). */
+export function totalsOf(lines: readonly CoveredLine[]): CoverageTotals {
   const rules = lines.filter((l) => l.rule);
   const reached = rules.filter((l) => l.reached.length > 0).length;
   return {
