@@ -1,7 +1,7 @@
 import type { ProbeOutcome, ProbeProtocol } from '../runtime/runtime.ts';
 import type * as model from './model.ts';
 import type { CaseExpectations, TextMatcher } from './model.ts';
-import { describeReply } from './replies.ts';
+import { describeReply, replyProtocol } from './replies.ts';
 import type { Trace, TraceHop } from './trace.ts';
 
 /**
@@ -245,7 +245,7 @@ function checkHop(h: model.HopExpectation, c: Checking): void {
     fail(`claimed user${at}`, h.claimed, hop.user === '' ? '(none)' : hop.user);
   if (h.realUser !== undefined && h.realUser !== hop.realUser)
     fail(`real user${at}`, h.realUser, hop.realUser ?? '(no decision)');
-  const hopProtocol: ProbeProtocol = hop.replyVersion === 5 ? 'socks5' : 'socks4';
+  const hopProtocol = replyProtocol(hop.replyVersion);
   if (h.secondReply !== undefined && h.secondReply !== (hop.secondReply ?? null))
     fail(
       `second reply${at}`,
