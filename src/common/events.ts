@@ -182,4 +182,3 @@ export function sinkWants(sink: EventSink | undefined, type: LabEvent['type']): 
   return sink !== undefined && (sink.types === undefined || sink.types.has(type));
 }
 
-export const nullSink: EventSink = { emit() {} };
