@@ -117,6 +117,27 @@ export function loadConfig<K extends AnyConfig['kind']>(
 }
 
 /**
+ * The configuration a tool checks against, its warnings printed: `-C` names a text file;
+ * otherwise the server's own precedence (f.3), the frozen file first, then the text.
+ */
+export function loadCheckedConfig<K extends AnyConfig['kind']>(
+  kind: K,
+  explicit: string | undefined,
+  otherwise: { readonly text: string; readonly frozen: string },
+  services: ServiceTable,
+): { readonly path: string; readonly loaded: Loaded<Extract<AnyConfig, { kind: K }>> } {
+  const path = explicit ?? otherwise.text;
+  const loaded = loadConfig(
+    kind,
+    explicit !== undefined ? { text: explicit } : otherwise,
+    services,
+    `Unable to open config file (${path})`,
+  );
+  for (const w of loaded.warnings) process.stderr.write(`${w}\n`);
+  return { path, loaded };
+}
+
+/**
  * `-x`: runs one expanded command as the server would (c.10): `/bin/sh -c`, stdio to /dev/null,
  * waits at most `timeoutMs` and then leaves the child running.
  */
@@ -185,6 +206,45 @@ export function readArgs(
 }
 
 /**
+ * The argv step both tools begin with: the options read, `--json` noted, and a wrong option or a
+ * wrong count of positional arguments ended as a usage error (its exit status returned instead).
+ */
+export function startChecker(
+  tool: 'test_sockd_conf' | 'test_socks_conf',
+  usage: string,
+  argv: readonly string[],
+  spec: {
+    readonly flags: readonly string[];
+    readonly withValue: readonly string[];
+    readonly positionals: number;
+  },
+): { readonly args: ParsedArgs; readonly json: boolean; readonly fail: CheckerFailure } | 255 {
+  const json = argv.includes('--json');
+  const fail = checkerFailure(tool, usage, json);
+  const args = readArgs(argv, spec);
+  if ('error' in args) return fail([`${tool}: ${args.error}`], true);
+  if (args.positionals.length !== spec.positionals) return fail([], true);
+  return { args, json, fail };
+}
+
+/** What a check looks names and user files up with: `--hosts FILE` or this host's resolver; `--pid` (default this process) for `%p`. */
+export function checkerLookups(values: ReadonlyMap<string, string>): {
+  readonly resolver: Resolver;
+  readonly userFiles: UserFileReader;
+  readonly pid: number;
+} {
+  const hosts = values.get('--hosts');
+  return {
+    resolver: hosts === undefined ? systemResolver() : hostsResolverFromFile(hosts),
+    userFiles: fsUserFileReader,
+    pid: Number(values.get('--pid') ?? process.pid),
+  };
+}
+
+/** Ends a run that could not be evaluated: messages, then the usage when asked; returns 255. */
+export type CheckerFailure = (messages: readonly string[], showUsage: boolean) => 255;
+
+/**
  * How a checker ends a run it could not evaluate: the messages (then the usage, when asked) on
  * stderr and, with --json, the error record on stdout. Returns the error exit code (255).
  */
@@ -192,7 +252,7 @@ export function checkerFailure(
   tool: 'test_sockd_conf' | 'test_socks_conf',
   usage: string,
   json: boolean,
-): (messages: readonly string[], showUsage: boolean) => 255 {
+): CheckerFailure {
   return (messages, showUsage) => {
     for (const m of messages) process.stderr.write(`${m}\n`);
     if (showUsage) process.stderr.write(`${usage}\n`);

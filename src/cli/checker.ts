@@ -140,46 +140,116 @@ function commandLine(c: CheckedCommand): string {
   return c.expanded.ok ? `Command: ${c.expanded.text}` : c.expanded.log;
 }
 
+/** A command of the record: its line and expansion; `-x` has not run it (yet). */
+function commandRecord(c: CheckedCommand) {
+  return {
+    line: c.rule.line,
+    text: c.expanded.text,
+    ran: false,
+    ...(c.expanded.ok ? {} : { error: c.expanded.log }),
+  };
+}
+
+/** The line both tools print for a `service|port` argument that names no port. */
+const invalidPort = (service: string) => `Invalid port number ${service}`;
+
+/**
+ * f.5: the request's header line, the access decision (sockd.conf line, identd, commands), the
+ * interface check of a multi-homed server (-R), then the verdict and what the server would reply.
+ */
 export async function checkSockdConf(input: SockdCheckInput): Promise<SockdCheckResult> {
   const port = parsePortArgument(input.service, input.services);
-  const header = `USER:${input.user},  SRC:${input.src},  DST:${input.dst}, PORT:${port ?? input.service}`;
-  const lines = [header];
-  const baseRecord = {
-    tool: 'test_sockd_conf' as const,
-    request: { user: input.user, src: input.src, dst: input.dst, ...(port === undefined ? {} : { port }) },
+  const lines = [`USER:${input.user},  SRC:${input.src},  DST:${input.dst}, PORT:${port ?? input.service}`];
+  const request = {
+    user: input.user,
+    src: input.src,
+    dst: input.dst,
+    ...(port === undefined ? {} : { port }),
   };
-  if (port === undefined) {
-    const error = `Invalid port number ${input.service}`;
-    lines.push(error);
-    return {
-      lines,
-      exitCode: SockdCheckExit.Error,
-      permitted: false,
-      commands: [],
-      record: {
-        ...baseRecord,
-        permitted: false,
-        reply: null,
-        replyReason: null,
-        rule: null,
-        source: null,
-        action: null,
-        identdMode: null,
-        identdVerdict: null,
-        realUser: null,
-        userFileErrors: [],
-        commands: [],
-        route: null,
-        errors: [error],
-        exitCode: SockdCheckExit.Error,
-      },
-    };
-  }
+  if (port === undefined) return sockdPortError(input.service, lines, request);
   const [src, dst] = await Promise.all([
     hostFromArgument(input.resolver, input.src),
     hostFromArgument(input.resolver, input.dst),
   ]);
-  const request = { src, dst, user: input.user, port, command: 'connect' as const };
+  const access = simulateAccess(input, { src, dst, user: input.user, port, command: 'connect' as const });
+  lines.push(...accessLines(input.config, access));
+  const route = access.outcome.granted && input.route ? checkRouteFile(input.route, dst) : undefined;
+  if (route) lines.push(...route.lines);
+  const permitted = access.outcome.granted && (route?.permitted ?? true);
+  const exitCode = permitted ? SockdCheckExit.Permitted : SockdCheckExit.Denied;
+  const { decision, outcome, realUser, commands } = access;
+  return {
+    lines,
+    exitCode,
+    permitted,
+    commands,
+    record: {
+      tool: 'test_sockd_conf',
+      request,
+      permitted,
+      ...serverReply(input.dst, dst, permitted, outcome.reply),
+      rule: decision.rule,
+      source: decision.source,
+      action: decision.rule ? decision.action : null,
+      identdMode: decision.rule && decision.action === 'permit' ? decision.identd : null,
+      identdVerdict: outcome.identdVerdict,
+      realUser,
+      userFileErrors: decision.userFileErrors,
+      commands: commands.map((c) => ({ origin: c.origin, ...commandRecord(c) })),
+      route: route?.record ?? null,
+      errors: [],
+      exitCode,
+    },
+  };
+}
+
+/** f.5 when the port argument is unusable: the header, the error line, exit 255. */
+function sockdPortError(
+  service: string,
+  lines: string[],
+  request: SockdCheckRecord['request'],
+): SockdCheckResult {
+  const error = invalidPort(service);
+  lines.push(error);
+  return {
+    lines,
+    exitCode: SockdCheckExit.Error,
+    permitted: false,
+    commands: [],
+    record: {
+      tool: 'test_sockd_conf',
+      request,
+      permitted: false,
+      reply: null,
+      replyReason: null,
+      rule: null,
+      source: null,
+      action: null,
+      identdMode: null,
+      identdVerdict: null,
+      realUser: null,
+      userFileErrors: [],
+      commands: [],
+      route: null,
+      errors: [error],
+      exitCode: SockdCheckExit.Error,
+    },
+  };
+}
+
+/** What the server's access step would decide for this request under the identd simulation. */
+interface SimulatedAccess {
+  readonly decision: ReturnType<typeof simulatedDecision>;
+  readonly outcome: AccessOutcome;
+  readonly realUser: string;
+  /** The commands the decision runs, in run order, expanded for this request. */
+  readonly commands: CheckedCommand[];
+}
+
+function simulateAccess(
+  input: SockdCheckInput,
+  request: Parameters<typeof decideServerAccess>[1],
+): SimulatedAccess {
   const identdDefault: IdentdMode = input.simulation.kind === 'exact' ? input.simulation.mode : 'off';
   const raw = decideServerAccess(input.config, request, {
     identdDefault,
@@ -192,88 +262,76 @@ export async function checkSockdConf(input: SockdCheckInput): Promise<SockdCheck
   const legacyBadId = input.simulation.kind === 'legacy' && outcome.identdVerdict === 'mismatch';
   const realUser = legacyBadId ? 'unknown' : outcome.realUser;
   const commands = expandAll(outcome.commands, serverCommandContext(decision, realUser, input.pid));
+  return { decision, outcome, realUser, commands };
+}
 
-  for (const text of decision.userFileErrors) lines.push(text);
+/** The printed lines of the access decision: user file errors, the rule line, its commands, why denied. */
+function accessLines(config: ServerConfig, access: SimulatedAccess): string[] {
+  const { decision, outcome, commands } = access;
+  const lines = [...decision.userFileErrors];
   if (decision.rule === null) {
     lines.push('*** No match with any line. Access denied.');
-  } else {
-    lines.push(`Line ${decision.rule.line}: ${decision.source}`);
-    const special = (origin: CommandOrigin) =>
-      origin === 'NO_IDENTD' ? input.config.noIdentd : origin === 'BAD_ID' ? input.config.badId : undefined;
-    for (const c of commands) {
-      const s = special(c.origin);
-      if (s) lines.push(`Line ${s.line}: #${c.origin}:${s.command}`);
-      lines.push(commandLine(c));
-    }
-    if (outcome.reply === Socks4Reply.NoIdentd) lines.push('Access denied: cannot verify user-id.');
-    if (outcome.reply === Socks4Reply.BadId) lines.push('Access denied: bad user-id.');
+    return lines;
   }
+  lines.push(`Line ${decision.rule.line}: ${decision.source}`);
+  const special = (origin: CommandOrigin) =>
+    origin === 'NO_IDENTD' ? config.noIdentd : origin === 'BAD_ID' ? config.badId : undefined;
+  for (const c of commands) {
+    const s = special(c.origin);
+    if (s) lines.push(`Line ${s.line}: #${c.origin}:${s.command}`);
+    lines.push(commandLine(c));
+  }
+  if (outcome.reply === Socks4Reply.NoIdentd) lines.push('Access denied: cannot verify user-id.');
+  if (outcome.reply === Socks4Reply.BadId) lines.push('Access denied: bad user-id.');
+  return lines;
+}
 
-  let permitted = outcome.granted;
-  let routeRecord: SockdCheckRecord['route'] = null;
-  if (permitted && input.route) {
-    lines.push(`==== Checking routing file (${input.route.file})...`);
-    if (input.route.config === null) {
-      lines.push(`Unable to open routing file (${input.route.file})`);
-      permitted = false;
-      routeRecord = { file: input.route.file, iface: null, line: null };
-    } else {
-      const choice = chooseInterface(input.route.config, dst);
-      if (choice === null) {
-        lines.push(noInterfaceMessage(dst));
-        permitted = false;
-        routeRecord = { file: input.route.file, iface: null, line: null };
-      } else {
-        const routeLine = input.route.config.routes.find((r) => r.line === choice.rule.line);
-        lines.push(`Line ${choice.rule.line}: ${routeLine?.source ?? ''}`);
-        routeRecord = { file: input.route.file, iface: choice.iface, line: choice.rule.line };
-      }
-    }
+/** -R: the interface a multi-homed server would use for the destination, or why it has none. */
+function checkRouteFile(
+  route: NonNullable<SockdCheckInput['route']>,
+  dst: HostIdentity,
+): { lines: string[]; permitted: boolean; record: NonNullable<SockdCheckRecord['route']> } {
+  const lines = [`==== Checking routing file (${route.file})...`];
+  const none = { file: route.file, iface: null, line: null };
+  if (route.config === null) {
+    lines.push(`Unable to open routing file (${route.file})`);
+    return { lines, permitted: false, record: none };
   }
-  const exitCode = permitted ? SockdCheckExit.Permitted : SockdCheckExit.Denied;
-  // b.3: the rules permit, but a name with no address cannot be dialled; the server answers 91
-  // (logging `failed -- … gethostbyname()`), so the record gives that answer and says why. The
-  // exit status and text lines stay the rule's verdict, as the original tool printed them.
-  const unresolved = permitted && inetAton(input.dst) === undefined && dst.addresses.length === 0;
-  const { Granted, Rejected } = Socks4Reply;
-  const reply = unresolved
-    ? Rejected
-    : permitted
-      ? Granted
-      : outcome.reply === Granted
-        ? Rejected
-        : outcome.reply;
+  const choice = chooseInterface(route.config, dst);
+  if (choice === null) {
+    lines.push(noInterfaceMessage(dst));
+    return { lines, permitted: false, record: none };
+  }
+  const routeLine = route.config.routes.find((r) => r.line === choice.rule.line);
+  lines.push(`Line ${choice.rule.line}: ${routeLine?.source ?? ''}`);
   return {
     lines,
-    exitCode,
-    permitted,
-    commands,
-    record: {
-      ...baseRecord,
-      permitted,
-      reply,
-      replyReason: unresolved
-        ? `destination name ${input.dst} cannot be resolved: the server answers 91 (gethostbyname() failed, spec b.3)`
-        : null,
-      rule: decision.rule,
-      source: decision.source,
-      action: decision.rule ? decision.action : null,
-      identdMode: decision.rule && decision.action === 'permit' ? decision.identd : null,
-      identdVerdict: outcome.identdVerdict,
-      realUser,
-      userFileErrors: decision.userFileErrors,
-      commands: commands.map((c) => ({
-        origin: c.origin,
-        line: c.rule.line,
-        text: c.expanded.text,
-        ran: false,
-        ...(c.expanded.ok ? {} : { error: c.expanded.log }),
-      })),
-      route: routeRecord,
-      errors: [],
-      exitCode,
-    },
+    permitted: true,
+    record: { file: route.file, iface: choice.iface, line: choice.rule.line },
   };
+}
+
+/**
+ * What the server would answer: 90 when permitted, else the refusal code. b.3: the rules permit,
+ * but a name with no address cannot be dialled; the server answers 91 (logging `failed -- …
+ * gethostbyname()`), so the record gives that answer and says why. The exit status and text lines
+ * stay the rule's verdict, as the original tool printed them.
+ */
+function serverReply(
+  dstArgument: string,
+  dst: HostIdentity,
+  permitted: boolean,
+  refusal: number,
+): Pick<SockdCheckRecord, 'reply' | 'replyReason'> {
+  const { Granted, Rejected } = Socks4Reply;
+  const unresolved = permitted && inetAton(dstArgument) === undefined && dst.addresses.length === 0;
+  if (unresolved) {
+    return {
+      reply: Rejected,
+      replyReason: `destination name ${dstArgument} cannot be resolved: the server answers ${Rejected} (gethostbyname() failed, spec b.3)`,
+    };
+  }
+  return { reply: permitted ? Granted : refusal === Granted ? Rejected : refusal, replyReason: null };
 }
 
 export interface SocksCheckInput {
@@ -321,34 +379,19 @@ export interface SocksCheckResult {
   readonly record: SocksCheckRecord;
 }
 
+/** Exit status of f.6 by routing decision. */
+const SocksExitOf = {
+  deny: SocksCheckExit.Deny,
+  direct: SocksCheckExit.Direct,
+  sockd: SocksCheckExit.Sockd,
+} as const satisfies Record<RouteDecision['action'], number>;
+
+/** f.6: the request's header line, the socks.conf decision and its command, then the decision and servers. */
 export async function checkSocksConf(input: SocksCheckInput): Promise<SocksCheckResult> {
   const port = parsePortArgument(input.service, input.services);
   const lines = [`USER:${input.user},  DST:${input.dst}, PORT:${port ?? input.service}`];
   const request = { user: input.user, dst: input.dst, ...(port === undefined ? {} : { port }) };
-  if (port === undefined) {
-    const error = `Invalid port number ${input.service}`;
-    lines.push(error);
-    return {
-      lines,
-      exitCode: SocksCheckExit.Error,
-      decision: null,
-      commands: [],
-      record: {
-        tool: 'test_socks_conf',
-        request,
-        decision: null,
-        rule: null,
-        source: null,
-        shortcut: null,
-        servers: [],
-        usedDefault: false,
-        userFileErrors: [],
-        commands: [],
-        errors: [error],
-        exitCode: SocksCheckExit.Error,
-      },
-    };
-  }
+  if (port === undefined) return socksPortError(input.service, lines, request);
   const [dst, src] = await Promise.all([
     hostFromArgument(input.resolver, input.dst),
     hostFromArgument(input.resolver, input.src),
@@ -361,40 +404,12 @@ export async function checkSocksConf(input: SocksCheckInput): Promise<SocksCheck
       ...(input.defaultServer === undefined ? {} : { defaultServer: input.defaultServer }),
     },
   );
-  const ctx: CommandContext = {
-    srcHost: src.display,
-    srcAddr: src.dotted,
-    command: 'connect',
-    pid: input.pid,
-    dstServ: serviceLabel(port, (p) => input.services.nameOf(p)),
-    dstPort: port,
-    realUser: 'unknown',
-    user: input.user,
-    dstHost: dst.display,
-    dstAddr: dst.dotted,
-  };
-  const commands = expandAll(decision.command ? [decision.command] : [], ctx);
-  for (const text of decision.userFileErrors) lines.push(text);
-  if (decision.shortcut === 'loopback') {
-    lines.push(`Destination ${dst.dotted} is always direct; ${input.file} is not consulted.`);
-  } else if (decision.shortcut === 'no-file') {
-    lines.push(`No routing file (${input.file}): every destination is direct.`);
-  } else if (decision.rule === null) {
-    lines.push('*** No match with any line. Access denied.');
-  } else {
-    lines.push(`Line ${decision.rule.line}: ${decision.source}`);
-  }
-  for (const c of commands) lines.push(commandLine(c));
-  lines.push(`Decision: ${decision.action}`);
-  if (decision.action === 'sockd') {
-    lines.push(`Servers: ${decision.servers.length > 0 ? decision.servers.join(', ') : '(none)'}`);
-  }
-  const exitCode =
-    decision.action === 'deny'
-      ? SocksCheckExit.Deny
-      : decision.action === 'direct'
-        ? SocksCheckExit.Direct
-        : SocksCheckExit.Sockd;
+  const commands = expandAll(
+    decision.command ? [decision.command] : [],
+    clientCommandContext(input, src, dst, port),
+  );
+  lines.push(...routeLines(input.file, decision, dst, commands));
+  const exitCode = SocksExitOf[decision.action];
   return {
     lines,
     exitCode,
@@ -410,16 +425,87 @@ export async function checkSocksConf(input: SocksCheckInput): Promise<SocksCheck
       servers: decision.servers,
       usedDefault: decision.usedDefault,
       userFileErrors: decision.userFileErrors,
-      commands: commands.map((c) => ({
-        line: c.rule.line,
-        text: c.expanded.text,
-        ran: false,
-        ...(c.expanded.ok ? {} : { error: c.expanded.log }),
-      })),
+      commands: commands.map(commandRecord),
       errors: [],
       exitCode,
     },
   };
+}
+
+/** f.6 when the port argument is unusable: the header, the error line, exit 255. */
+function socksPortError(
+  service: string,
+  lines: string[],
+  request: SocksCheckRecord['request'],
+): SocksCheckResult {
+  const error = invalidPort(service);
+  lines.push(error);
+  return {
+    lines,
+    exitCode: SocksCheckExit.Error,
+    decision: null,
+    commands: [],
+    record: {
+      tool: 'test_socks_conf',
+      request,
+      decision: null,
+      rule: null,
+      source: null,
+      shortcut: null,
+      servers: [],
+      usedDefault: false,
+      userFileErrors: [],
+      commands: [],
+      errors: [error],
+      exitCode: SocksCheckExit.Error,
+    },
+  };
+}
+
+/** The `%` context of a socks.conf command: the checker has no real client, so `--src` stands in. */
+function clientCommandContext(
+  input: SocksCheckInput,
+  src: HostIdentity,
+  dst: HostIdentity,
+  port: number,
+): CommandContext {
+  return {
+    srcHost: src.display,
+    srcAddr: src.dotted,
+    command: 'connect',
+    pid: input.pid,
+    dstServ: serviceLabel(port, (p) => input.services.nameOf(p)),
+    dstPort: port,
+    realUser: 'unknown',
+    user: input.user,
+    dstHost: dst.display,
+    dstAddr: dst.dotted,
+  };
+}
+
+/** The printed lines of a routing decision: why (line, shortcut or none), its command, the decision. */
+function routeLines(
+  file: string,
+  decision: RouteDecision,
+  dst: HostIdentity,
+  commands: readonly CheckedCommand[],
+): string[] {
+  const lines = [...decision.userFileErrors];
+  if (decision.shortcut === 'loopback') {
+    lines.push(`Destination ${dst.dotted} is always direct; ${file} is not consulted.`);
+  } else if (decision.shortcut === 'no-file') {
+    lines.push(`No routing file (${file}): every destination is direct.`);
+  } else if (decision.rule === null) {
+    lines.push('*** No match with any line. Access denied.');
+  } else {
+    lines.push(`Line ${decision.rule.line}: ${decision.source}`);
+  }
+  for (const c of commands) lines.push(commandLine(c));
+  lines.push(`Decision: ${decision.action}`);
+  if (decision.action === 'sockd') {
+    lines.push(`Servers: ${decision.servers.length > 0 ? decision.servers.join(', ') : '(none)'}`);
+  }
+  return lines;
 }
 
 /** The record for a run that stopped before evaluation (usage or configuration error). */

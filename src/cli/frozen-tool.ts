@@ -73,6 +73,23 @@ function writeAtomically(path: string, bytes: Uint8Array): void {
   }
 }
 
+/** More arguments than the tool takes: its usage line on stderr, and true (the tool exits 1). */
+function tooManyArguments(args: readonly string[], most: number, usage: string, io: ToolIo): boolean {
+  if (args.length <= most) return false;
+  io.stderr(`Usage: ${usage}\n`);
+  return true;
+}
+
+/** The input file's bytes, or undefined after `Cannot open FILE` on stderr (the tool exits 1). */
+function readInput(path: string, io: ToolIo): Buffer | undefined {
+  try {
+    return readFileSync(path);
+  } catch {
+    io.stderr(`Cannot open ${path}\n`);
+    return undefined;
+  }
+}
+
 function reason(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -84,23 +101,14 @@ export function runMake(
   io: ToolIo,
   defaults: ToolDefaults = FrozenTools[kind],
 ): number {
-  const tool = FrozenTools[kind];
-  if (args.length > 2) {
-    io.stderr(`Usage: ${tool.make} [infile [outfile]]\n`);
-    return 1;
-  }
+  if (tooManyArguments(args, 2, `${FrozenTools[kind].make} [infile [outfile]]`, io)) return 1;
   const infile = args[0] ?? defaults.text;
   const outfile = args[1] ?? defaults.frozen;
-  let text: string;
-  try {
-    text = readFileSync(infile, 'utf8');
-  } catch {
-    io.stderr(`Cannot open ${infile}\n`);
-    return 1;
-  }
+  const bytes = readInput(infile, io);
+  if (bytes === undefined) return 1;
   let config: AnyConfig;
   try {
-    config = parse(kind, text, infile);
+    config = parse(kind, bytes.toString('utf8'), infile);
   } catch (err) {
     if (!(err instanceof ConfigFileError)) throw err;
     for (const error of err.errors) io.stderr(`${error.classic}\n`);
@@ -122,19 +130,10 @@ export function runDump(
   io: ToolIo,
   defaults: ToolDefaults = FrozenTools[kind],
 ): number {
-  const tool = FrozenTools[kind];
-  if (args.length > 1) {
-    io.stderr(`Usage: ${tool.dump} [infile]\n`);
-    return 1;
-  }
+  if (tooManyArguments(args, 1, `${FrozenTools[kind].dump} [infile]`, io)) return 1;
   const infile = args[0] ?? defaults.frozen;
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(infile);
-  } catch {
-    io.stderr(`Cannot open ${infile}\n`);
-    return 1;
-  }
+  const bytes = readInput(infile, io);
+  if (bytes === undefined) return 1;
   let config: AnyConfig;
   try {
     config = thaw(bytes, { file: infile, kind });

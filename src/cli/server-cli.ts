@@ -156,12 +156,34 @@ function seconds(option: string, text: string): number {
   return Math.round(n * 1000);
 }
 
-/** h.1/h.2: every argument is processed; last of -i/-I wins; unknown single-dash args are warned. */
-export function parseServerArgs(
-  program: Program,
-  argv: readonly string[],
-  env: Readonly<Record<string, string | undefined>>,
-): ServerArgs {
+/** A whole number ≥ 1 (`--workers`, `--max-sessions`). */
+function positiveCount(option: string, text: string): number {
+  if (!/^\d+$/.test(text) || Number(text) < 1) {
+    throw new UsageError(`${option}: expected a positive number, got ${JSON.stringify(text)}`);
+  }
+  return Number(text);
+}
+
+/** One of a few words (`--log-format`, `--socks5-auth`). */
+function oneOf<const W extends string>(option: string, text: string, words: readonly W[]): W {
+  if (!(words as readonly string[]).includes(text)) {
+    throw new UsageError(`${option}: expected ${words.join(' or ')}, got ${JSON.stringify(text)}`);
+  }
+  return text as W;
+}
+
+/** The command line as read (h.1), before any value is checked. */
+interface ArgvRead {
+  readonly version: boolean;
+  /** The last of -i/-I; `off` without either. */
+  readonly identdDefault: IdentdMode;
+  readonly flags: ReadonlySet<string>;
+  readonly values: ReadonlyMap<string, string>;
+  readonly warnings: readonly string[];
+}
+
+/** h.1: every argument is processed; last of -i/-I wins; unknown single-dash args are warned. */
+function readArgv(argv: readonly string[]): ArgvRead {
   let version = false;
   let identdDefault: IdentdMode = 'off';
   const flags = new Set<string>();
@@ -193,9 +215,15 @@ export function parseServerArgs(
       warnings.push(`unexpected argument ${arg} ignored`);
     }
   }
-  if (flags.has('--help')) throw new UsageError('help');
-  const v = (name: string) => values.get(name);
-  const paths: RulePaths = {
+  return { version, identdDefault, flags, values, warnings };
+}
+
+/** h.2: each rule file from its option, else its environment variable, else the default path. */
+function rulePathsFrom(
+  v: (name: string) => string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): RulePaths {
+  return {
     conf: v('--conf') ?? env.SOCKD_CONF ?? defaultRulePaths.conf,
     fc: v('--fc') ?? env.SOCKD_FC ?? defaultRulePaths.fc,
     clientConf: v('--client-conf') ?? env.SOCKS_CONF ?? defaultRulePaths.clientConf,
@@ -203,27 +231,36 @@ export function parseServerArgs(
     route: v('--route') ?? env.SOCKD_ROUTE ?? defaultRulePaths.route,
     fr: v('--fr') ?? env.SOCKD_FR ?? defaultRulePaths.fr,
   };
+}
+
+/** The `--timeout-*` options given, in ms. */
+function timersFrom(v: (name: string) => string | undefined): Partial<Timers> {
   const timers: Partial<Record<keyof Timers, number>> = {};
   for (const [opt, key] of Object.entries(timerOptions)) {
     const text = v(opt);
     if (text !== undefined) timers[key] = seconds(opt, text);
   }
-  const logFormat = v('--log-format') ?? 'text';
-  if (logFormat !== 'text' && logFormat !== 'json') {
-    throw new UsageError(`--log-format: expected text or json, got ${JSON.stringify(logFormat)}`);
-  }
-  const auth = v('--socks5-auth') ?? 'optional';
-  if (auth !== 'optional' && auth !== 'required') {
-    throw new UsageError(`--socks5-auth: expected optional or required, got ${JSON.stringify(auth)}`);
-  }
-  const workersText = v('--workers') ?? '1';
-  if (!/^\d+$/.test(workersText) || Number(workersText) < 1) {
-    throw new UsageError(`--workers: expected a positive number, got ${JSON.stringify(workersText)}`);
-  }
-  const maxText = v('--max-sessions') ?? String(DefaultMaxSessions);
-  if (!/^\d+$/.test(maxText) || Number(maxText) < 1) {
-    throw new UsageError(`--max-sessions: expected a positive number, got ${JSON.stringify(maxText)}`);
-  }
+  return timers;
+}
+
+/**
+ * The server's command line (h.1, h.2): argv read as the original reads it, then each value
+ * checked and defaulted, the environment filling in what the options leave open.
+ */
+export function parseServerArgs(
+  program: Program,
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): ServerArgs {
+  const { version, identdDefault, flags, values, warnings } = readArgv(argv);
+  if (flags.has('--help')) throw new UsageError('help');
+  const v = (name: string) => values.get(name);
+  const paths = rulePathsFrom(v, env);
+  const timers = timersFrom(v);
+  const logFormat = oneOf('--log-format', v('--log-format') ?? 'text', ['text', 'json']);
+  const auth = oneOf('--socks5-auth', v('--socks5-auth') ?? 'optional', ['optional', 'required']);
+  const workers = positiveCount('--workers', v('--workers') ?? '1');
+  const maxSessions = positiveCount('--max-sessions', v('--max-sessions') ?? String(DefaultMaxSessions));
   const port = v('--port');
   const upstream = v('--upstream-port');
   const identdPort = v('--identd-port');
@@ -251,10 +288,10 @@ export function parseServerArgs(
     upstreamPort: upstream === undefined ? undefined : portNumber('--upstream-port', upstream),
     timers,
     hosts: v('--hosts'),
-    workers: Number(workersText),
+    workers,
     routeConnect: flags.has('--route-connect'),
     drainTimeoutMs: drain === undefined ? 30_000 : seconds('--drain-timeout', drain),
-    maxSessions: Number(maxText),
+    maxSessions,
     user: userOption(v('--user'), (m) => new UsageError(m)),
     limits: parseLimitArgs(v, (message) => {
       throw new UsageError(message);
@@ -519,28 +556,30 @@ export async function main(
   try {
     const services = loadServices();
     const resolver = await buildResolver(args);
-    if (!args.standalone)
-      return await runInetd(args, out, resolver, services, multihomed, privileges, signals);
-    return await runStandalone(args, out, resolver, services, multihomed, privileges, signals);
+    const started: StartedServer = { args, out, resolver, services, multihomed, privileges, signals };
+    return await (args.standalone ? runStandalone(started) : runInetd(started));
   } finally {
     out.flush();
   }
 }
 
+/** What both modes run with: the parsed command line, the opened outputs and the lookups. */
+interface StartedServer {
+  readonly args: ServerArgs;
+  readonly out: Outputs;
+  readonly resolver: Resolver;
+  readonly services: ServiceTable;
+  readonly multihomed: boolean;
+  readonly privileges: Privileges;
+  readonly signals: SignalBox;
+}
+
 /** inetd mode (h.3): the connected socket is fd 0; configs are read for this connection. */
-async function runInetd(
-  args: ServerArgs,
-  out: Outputs,
-  resolver: Resolver,
-  services: ServiceTable,
-  multihomed: boolean,
-  privileges: Privileges,
-  signals: SignalBox,
-): Promise<number> {
+async function runInetd(started: StartedServer): Promise<number> {
+  const { args, out, resolver, services, multihomed, privileges } = started;
   if (args.metrics) out.log?.write('warning', '--metrics is for --standalone servers; ignored in inetd mode');
   // One connection, its rules read for it: a SIGHUP has nothing to reload and stays held (ignored);
   // SIGTERM/SIGINT end the process as they would by default (early-signals.ts).
-  void signals;
   const loaded = await loadRules(args, services);
   logLoadProblems(loaded, out, args, multihomed);
   const server = new SocksServer(
@@ -565,15 +604,8 @@ async function runInetd(
 }
 
 /** Standalone mode (h.3): bind, pid file, SIGHUP reload, SIGTERM drain. `--workers N` uses node:cluster. */
-async function runStandalone(
-  args: ServerArgs,
-  out: Outputs,
-  resolver: Resolver,
-  services: ServiceTable,
-  multihomed: boolean,
-  privileges: Privileges,
-  signals: SignalBox,
-): Promise<number> {
+async function runStandalone(started: StartedServer): Promise<number> {
+  const { args, out, resolver, services, multihomed, privileges, signals } = started;
   const loaded = await loadRules(args, services);
   // Every config error also in compiler style (file:line:col, the line, a caret) for the operator.
   printDetails(args, loadErrorDetails(loaded));

@@ -8,14 +8,12 @@ import type { IdentdMode, RouteConfig } from '../config/ast.ts';
 import type { IdentdSimulation } from '../policy/identd-simulation.ts';
 import { checkSockdConf, SockdCheckUsage } from './checker.ts';
 import {
-  checkerFailure,
-  fsUserFileReader,
-  hostsResolverFromFile,
+  checkerLookups,
+  loadCheckedConfig,
   loadConfig,
-  readArgs,
   reportCheck,
   servicesFrom,
-  systemResolver,
+  startChecker,
 } from './checker-io.ts';
 
 const ModeLetters: Readonly<Record<string, IdentdMode>> = { n: 'off', i: 'lenient', I: 'strict' };
@@ -40,29 +38,24 @@ function simulationFrom(
 }
 
 async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const json = argv.includes('--json');
-  const fail = checkerFailure('test_sockd_conf', SockdCheckUsage, json);
-  const args = readArgs(argv, {
+  const started = startChecker('test_sockd_conf', SockdCheckUsage, argv, {
     flags: ['-i', '-I', '-B', '-x', '--json'],
     withValue: ['-R', '-C', '--identd', '--mode', '--hosts', '--services', '--pid'],
+    positionals: 4,
   });
-  if ('error' in args) return fail([`test_sockd_conf: ${args.error}`], true);
-  if (args.positionals.length !== 4) return fail([], true);
+  if (typeof started === 'number') return started;
+  const { args, json, fail } = started;
   const [user, src, dst, service] = args.positionals as [string, string, string, string];
   const simulation = simulationFrom(args.flags, args.values.get('--identd'), args.values.get('--mode'));
   if (typeof simulation === 'string') return fail([`test_sockd_conf: ${simulation}`], true);
 
   const services = servicesFrom(args.values.get('--services'));
-  // -C names a text file; otherwise the server's own precedence (f.3): frozen first, then text.
-  const explicit = args.values.get('-C');
-  const confPath = explicit ?? env.SOCKD_CONF ?? '/etc/sockd.conf';
-  const conf = loadConfig(
+  const { loaded: conf } = loadCheckedConfig(
     'sockd.conf',
-    explicit !== undefined ? { text: explicit } : { text: confPath, frozen: env.SOCKD_FC ?? '/etc/sockd.fc' },
+    args.values.get('-C'),
+    { text: env.SOCKD_CONF ?? '/etc/sockd.conf', frozen: env.SOCKD_FC ?? '/etc/sockd.fc' },
     services,
-    `Unable to open config file (${confPath})`,
   );
-  for (const w of conf.warnings) process.stderr.write(`${w}\n`);
   if (!conf.ok) return fail(conf.messages, false);
 
   // Multi-homed check only when a route file is named (-R, or SOCKD_ROUTE in the environment).
@@ -80,8 +73,6 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     route = { file: routePath, config: loaded.ok ? loaded.config : null };
   }
 
-  const hosts = args.values.get('--hosts');
-  const pid = Number(args.values.get('--pid') ?? process.pid);
   const result = await checkSockdConf({
     user,
     src,
@@ -90,10 +81,8 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     simulation,
     config: conf.config,
     ...(route === undefined ? {} : { route }),
-    resolver: hosts === undefined ? systemResolver() : hostsResolverFromFile(hosts),
-    userFiles: fsUserFileReader,
     services,
-    pid,
+    ...checkerLookups(args.values),
   });
   return reportCheck(result, { usage: SockdCheckUsage, execute: args.flags.includes('-x'), json });
 }

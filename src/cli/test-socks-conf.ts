@@ -5,45 +5,32 @@
  * the evaluation in src/cli/checker.ts.
  */
 import { checkSocksConf, SocksCheckUsage } from './checker.ts';
-import {
-  checkerFailure,
-  fsUserFileReader,
-  hostsResolverFromFile,
-  loadConfig,
-  readArgs,
-  reportCheck,
-  servicesFrom,
-  systemResolver,
-} from './checker-io.ts';
+import { checkerLookups, loadCheckedConfig, reportCheck, servicesFrom, startChecker } from './checker-io.ts';
 
 async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const json = argv.includes('--json');
-  const fail = checkerFailure('test_socks_conf', SocksCheckUsage, json);
-  const args = readArgs(argv, {
+  const started = startChecker('test_socks_conf', SocksCheckUsage, argv, {
     flags: ['-x', '--json'],
     withValue: ['-C', '--default-server', '--src', '--hosts', '--services', '--pid'],
+    positionals: 3,
   });
-  if ('error' in args) return fail([`test_socks_conf: ${args.error}`], true);
-  if (args.positionals.length !== 3) return fail([], true);
+  if (typeof started === 'number') return started;
+  const { args, json, fail } = started;
   const [user, dst, service] = args.positionals as [string, string, string];
   const services = servicesFrom(args.values.get('--services'));
 
   // d.1: with no routing file at all every destination is direct; a file named explicitly
   // (-C) must exist.
   const explicit = args.values.get('-C');
-  const confPath = explicit ?? env.SOCKS_CONF ?? '/etc/socks.conf';
-  const conf = loadConfig(
+  const { path: confPath, loaded: conf } = loadCheckedConfig(
     'socks.conf',
-    explicit !== undefined ? { text: explicit } : { text: confPath, frozen: env.SOCKS_FC ?? '/etc/socks.fc' },
+    explicit,
+    { text: env.SOCKS_CONF ?? '/etc/socks.conf', frozen: env.SOCKS_FC ?? '/etc/socks.fc' },
     services,
-    `Unable to open config file (${confPath})`,
   );
-  for (const w of conf.warnings) process.stderr.write(`${w}\n`);
   if (!conf.ok && (explicit !== undefined || !conf.missing)) return fail(conf.messages, false);
 
   // d.6: SOCKS_SERVER wins over --default-server (h.2).
   const defaultServer = env.SOCKS_SERVER ?? args.values.get('--default-server');
-  const hosts = args.values.get('--hosts');
   const result = await checkSocksConf({
     user,
     dst,
@@ -52,10 +39,8 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     file: confPath,
     ...(defaultServer === undefined || defaultServer === '' ? {} : { defaultServer }),
     src: args.values.get('--src') ?? '127.0.0.1',
-    resolver: hosts === undefined ? systemResolver() : hostsResolverFromFile(hosts),
-    userFiles: fsUserFileReader,
     services,
-    pid: Number(args.values.get('--pid') ?? process.pid),
+    ...checkerLookups(args.values),
   });
   return reportCheck(result, { usage: SocksCheckUsage, execute: args.flags.includes('-x'), json });
 }

@@ -181,5 +181,3 @@ export interface EventSink {
 export function sinkWants(sink: EventSink | undefined, type: LabEvent['type']): boolean {
   return sink !== undefined && (sink.types === undefined || sink.types.has(type));
 }
-
-export const nullSink: EventSink = { emit() {} };

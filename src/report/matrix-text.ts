@@ -135,41 +135,74 @@ export function renderMatrixText(m: Matrix, options: MatrixTextOptions = {}): st
   }
   for (const rows of byOrigin(m.rows)) {
     out.push('', originTitle(rows));
-    if (grouped) out.push(...groupedTable(rows));
-    else
-      out.push(
-        ...table(
-          [
-            'proto',
-            'user',
-            'destination',
-            'port',
-            'reply',
-            'verdict',
-            'path',
-            'lines',
-            'identd',
-            'route',
-            'failover',
-          ],
-          rows.map((r) => [
-            r.protocol,
-            userCell(r),
-            destinationCell(r),
-            r.port.label,
-            replyCell(r),
-            r.verdict,
-            pathCell(r),
-            linesCell(r),
-            identdCell(r),
-            routeCell(r),
-            attemptsCell(r),
-          ]),
-        ),
-      );
+    out.push(...(grouped ? groupedTable(rows) : columnTable(ClassColumns, rows)));
   }
   if (m.rows.length === 0) out.push('', 'no class matches the filter');
   return `${out.join('\n')}\n`;
+}
+
+/** A table of these columns, one row an item. */
+function columnTable<T>(columns: readonly Column<T>[], items: readonly T[]): string[] {
+  return table(
+    columns.map(([head]) => head),
+    items.map((item) => columns.map(([, cell]) => cell(item))),
+  );
+}
+
+type Column<T> = readonly [head: string, cell: (item: T) => string];
+
+/** What became of a class, after its reply, in every format: verdict, path, lines, identd, route, failover. */
+const OutcomeColumns: readonly Column<MatrixRow>[] = [
+  ['verdict', (r) => r.verdict],
+  ['path', pathCell],
+  ['lines', linesCell],
+  ['identd', identdCell],
+  ['route', routeCell],
+  ['failover', attemptsCell],
+];
+
+/** The terminal table, one row a class. */
+const ClassColumns: readonly Column<MatrixRow>[] = [
+  ['proto', (r) => r.protocol],
+  ['user', userCell],
+  ['destination', destinationCell],
+  ['port', (r) => r.port.label],
+  ['reply', replyCell],
+  ...OutcomeColumns,
+];
+
+/**
+ * The grouped terminal table, one row the classes of one outcome: the outcome columns of the
+ * group's first class, but a path to `(destination)` when the group reaches several, and the
+ * identd verdicts without the users; then what the classes have in between.
+ */
+const GroupColumns: readonly Column<readonly MatrixRow[]>[] = [
+  ['classes', (g) => String(g.length)],
+  ['reply', (g) => replyCell(g[0]!)],
+  ...OutcomeColumns.map(([head, cell]): Column<readonly MatrixRow[]> => {
+    if (head === 'path') return [head, groupPathCell];
+    if (head === 'identd') return [head, (g) => identdVerdictsCell(g[0]!)];
+    return [head, (g) => cell(g[0]!)];
+  }),
+  ['protocols', (g) => shortList(g.map((x) => x.protocol))],
+  ['users', (g) => shortList(g.map(userCell))],
+  ['destinations', (g) => shortList(g.map(destinationCell))],
+  ['ports', (g) => shortList(g.map((x) => x.port.label))],
+];
+
+function groupPathCell(g: readonly MatrixRow[]): string {
+  const r = g[0]!;
+  return r.reached && new Set(g.map((x) => x.path.at(-1))).size > 1
+    ? [...r.path.slice(0, -1), '(destination)'].join(' > ')
+    : pathCell(r);
+}
+
+/** `B asks C: confirmed` — identdCell without the users, which differ within a group. */
+function identdVerdictsCell(r: MatrixRow): string {
+  return r.hops
+    .filter((h) => h.identd)
+    .map((h) => `${h.host} asks ${h.identd!.queried}: ${h.identd!.verdict}`)
+    .join('; ');
 }
 
 function groupedTable(rows: readonly MatrixRow[]): string[] {
@@ -179,44 +212,7 @@ function groupedTable(rows: readonly MatrixRow[]): string[] {
     groups.set(k, [...(groups.get(k) ?? []), r]);
   }
   const sorted = [...groups.values()].sort((a, b) => b.length - a.length);
-  return table(
-    [
-      'classes',
-      'reply',
-      'verdict',
-      'path',
-      'lines',
-      'identd',
-      'route',
-      'failover',
-      'protocols',
-      'users',
-      'destinations',
-      'ports',
-    ],
-    sorted.map((g) => {
-      const r = g[0]!;
-      return [
-        String(g.length),
-        replyCell(r),
-        r.verdict,
-        r.reached && new Set(g.map((x) => x.path.at(-1))).size > 1
-          ? [...r.path.slice(0, -1), '(destination)'].join(' > ')
-          : pathCell(r),
-        linesCell(r),
-        r.hops
-          .filter((h) => h.identd)
-          .map((h) => `${h.host} asks ${h.identd!.queried}: ${h.identd!.verdict}`)
-          .join('; '),
-        routeCell(r),
-        attemptsCell(r),
-        shortList(g.map((x) => x.protocol)),
-        shortList(g.map(userCell)),
-        shortList(g.map(destinationCell)),
-        shortList(g.map((x) => x.port.label)),
-      ];
-    }),
-  );
+  return columnTable(GroupColumns, sorted);
 }
 
 /** RFC 4180: every field quoted, quotes doubled; one line per class. */
@@ -237,12 +233,7 @@ export function renderMatrixCsv(m: Matrix): string {
     'port_witness',
     'reply',
     'reply_name',
-    'verdict',
-    'path',
-    'lines',
-    'identd',
-    'route',
-    'failover',
+    ...OutcomeColumns.map(([head]) => head),
     'class',
   ];
   const q = (v: string | number | boolean) => `"${String(v).replaceAll('"', '""')}"`;
@@ -263,12 +254,7 @@ export function renderMatrixCsv(m: Matrix): string {
       r.port.witness,
       r.reply ?? '',
       describeReply(r.reply, r.protocol),
-      r.verdict,
-      pathCell(r),
-      linesCell(r),
-      identdCell(r),
-      routeCell(r),
-      attemptsCell(r),
+      ...OutcomeColumns.map(([, cell]) => cell(r)),
       r.id,
     ]
       .map(q)

@@ -1,5 +1,10 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { CoveredLine, FileCoverage, RuleCoverage } from '../analysis/rule-coverage.ts';
+import {
+  type CoveredLine,
+  type FileCoverage,
+  type RuleCoverage,
+  totalsOf,
+} from '../analysis/rule-coverage.ts';
 import { InputError } from '../common/errors.ts';
 import {
   assembleRunReport,
@@ -215,28 +220,6 @@ function mergeNames(lists: readonly { name: string; position: number }[][]): str
   return out;
 }
 
-function totalsOf(lines: readonly CoveredLine[]) {
-  const rules = lines.filter((l) => l.rule);
-  const reached = rules.filter((l) => l.reached.length > 0).length;
-  return {
-    rules: rules.length,
-    reached,
-    decided: rules.filter((l) => l.decided.length > 0).length,
-    never: rules.length - reached,
-  };
-}
-
-const sumTotals = (all: readonly ReturnType<typeof totalsOf>[]) =>
-  all.reduce(
-    (a, t) => ({
-      rules: a.rules + t.rules,
-      reached: a.reached + t.reached,
-      decided: a.decided + t.decided,
-      never: a.never + t.never,
-    }),
-    { rules: 0, reached: 0, decided: 0, never: 0 },
-  );
-
 /**
  * Rule coverage of the whole suite from the shards'. Each shard counted its own cases against
  * the configs in force at their place in the suite (other shards' steps were fast-forwarded), so
@@ -258,7 +241,8 @@ export function mergeCoverage(shards: readonly CoverageShard[]): RuleCoverage | 
       });
       return { ...f, lines, totals: totalsOf(lines) };
     });
-    return { ...h, files, totals: sumTotals(files.map((f) => f.totals)) };
+    // Totals add up line by line: a host's are its files' lines counted together.
+    return { ...h, files, totals: totalsOf(files.flatMap((f) => f.lines)) };
   });
   const never = hosts.flatMap((h) =>
     h.files.flatMap((f) =>
@@ -282,7 +266,7 @@ export function mergeCoverage(shards: readonly CoverageShard[]): RuleCoverage | 
     cases: withCoverage.reduce((n, s) => n + s.coverage!.cases, 0),
     hosts,
     never,
-    totals: sumTotals(hosts.map((h) => h.totals)),
+    totals: totalsOf(hosts.flatMap((h) => h.files.flatMap((f) => f.lines))),
     uncounted,
   };
 }

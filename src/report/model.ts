@@ -3,7 +3,7 @@ import type { ServerTotals } from '../common/server-totals.ts';
 import type { Failure } from '../scenario/expect.ts';
 import { serverUsed } from '../scenario/expect.ts';
 import type { CaseExpectations } from '../scenario/model.ts';
-import { describeReply } from '../scenario/replies.ts';
+import { describeReply, replyProtocol } from '../scenario/replies.ts';
 import type { CaseResult } from '../scenario/result.ts';
 import { describeStep } from '../scenario/step-text.ts';
 import type { HopDecision, HopDestination, Trace } from '../scenario/trace.ts';
@@ -205,7 +205,7 @@ export interface RunInfo {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export function hopReport(hop: Trace['hops'][number], origin?: string): HopReport {
-  const protocol = hop.replyVersion === 5 ? 'socks5' : 'socks4';
+  const protocol = replyProtocol(hop.replyVersion);
   return {
     host: hop.host,
     from: hop.from,
@@ -258,7 +258,7 @@ export function hopReport(hop: Trace['hops'][number], origin?: string): HopRepor
 
 /** What a hop line adds beyond decision, identd and route (trace-text.ts's words), one per entry. */
 function hopDetails(hop: Trace['hops'][number], origin: string | undefined): string[] {
-  const protocol = hop.replyVersion === 5 ? 'socks5' : 'socks4';
+  const protocol = replyProtocol(hop.replyVersion);
   const out: string[] = [];
   const d = hop.destination;
   if (showsDestination(d, origin)) out.push(destinationText(d));

@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { isMap, isPair, isScalar, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { InputError } from '../common/errors.ts';
+import { readTextFile } from '../common/read-text.ts';
 import { aliasProblems } from '../common/yaml-aliases.ts';
 import { type RawScenarioFile, ScenarioFile } from './schema.ts';
 
@@ -175,17 +175,12 @@ function toLineCol(pos: { line: number; col: number }): { line: number; column: 
 }
 
 export async function loadScenarioFile(path: string, displayName = path): Promise<LoadedScenario> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new InputError(
-      'E_SCENARIO_READ',
-      `${displayName}: cannot read scenario file: ${(err as Error).message}`,
-      {
+  const text = await readTextFile(
+    path,
+    (err) =>
+      new InputError('E_SCENARIO_READ', `${displayName}: cannot read scenario file: ${err.message}`, {
         cause: err,
-      },
-    );
-  }
+      }),
+  );
   return parseScenarioText(text, displayName);
 }

@@ -44,6 +44,11 @@ export function resolveReply(expected: ReplyExpectation, protocol: ProbeProtocol
   return replyNamesFor(protocol)[expected];
 }
 
+/** Whose names a hop's reply codes take: its reply's version (SOCKS 4 when it sent none). */
+export function replyProtocol(version: 4 | 5 | undefined): ProbeProtocol {
+  return version === 5 ? 'socks5' : 'socks4';
+}
+
 /** Human form of a code: `91 (rejected)`, `0x02 (not-allowed)`, `none`. */
 export function describeReply(code: number | null | undefined, protocol: ProbeProtocol | string): string {
   if (code === null || code === undefined) return NoReply;

@@ -1,4 +1,5 @@
 import type { LabEvent } from '../common/events.ts';
+import { isServer, sessionKey } from '../common/server-sessions.ts';
 import { missingRequestEvents, requestEvents } from '../runtime/request-events.ts';
 import type { Lab, LabTimeouts, ProbeOutcome } from '../runtime/runtime.ts';
 import { ConfigsInPlace } from './config-undo.ts';
@@ -8,7 +9,7 @@ import { FaultsInPlace } from './faults-in-place.ts';
 import type { ScenarioCase, ScenarioStep } from './model.ts';
 import type { CaseResult, PredictionCheck } from './result.ts';
 import { describeStep } from './step-text.ts';
-import { isServer, sessionKey, stitchTraces } from './stitch.ts';
+import { stitchTraces } from './stitch.ts';
 import type { Trace } from './trace.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { describeReply } from './replies.ts';
+import { describeReply, replyProtocol } from './replies.ts';
 import type { HopDestination, Trace, TraceHop } from './trace.ts';
 
 /** A trace as plain text lines, for terminal failures and Markdown: one line per hop. */
@@ -54,7 +54,7 @@ export function hopLine(hop: TraceHop, origin?: string): string {
     );
   }
   if (hop.outbound) parts.push(`→ ${hop.outbound.to}`);
-  const protocol = hop.replyVersion === 5 ? 'socks5' : 'socks4';
+  const protocol = replyProtocol(hop.replyVersion);
   parts.push(`reply ${describeReply(hop.reply, protocol)}`);
   if (hop.bound) parts.push(`bound ${hop.bound.address}:${hop.bound.port}`);
   if (hop.secondReply !== undefined) parts.push(`second reply ${describeReply(hop.secondReply, protocol)}`);

@@ -1,9 +1,9 @@
-import { relative, resolve } from 'node:path';
+import { relative } from 'node:path';
 import type { Command } from 'commander';
 import { checkTopology } from '../../analysis/check.ts';
 import { checkJson, renderCheck } from '../../report/check-text.ts';
-import { allCases, scenarioDirectory, selectScenarios } from '../../scenario/discover.ts';
-import { loadTopologyWithConfigs } from '../../topology/load.ts';
+import { allCases } from '../../scenario/discover.ts';
+import { loadTopologyArgument, selectScenarioArguments } from '../suite-args.ts';
 
 /**
  * `sockslab check <topology> [scenario...]`: validate the topology and its configs, lint them,
@@ -25,15 +25,14 @@ export async function checkCommand(
   options: CheckOptions,
 ): Promise<number> {
   const cwd = process.cwd();
-  const topologyFile = resolve(cwd, topologyArg);
-  const { topology, configs } = await loadTopologyWithConfigs(topologyFile);
+  const { file: topologyFile, topology, configs } = await loadTopologyArgument(topologyArg, cwd);
   let cases: ReturnType<typeof allCases> = [];
   if (options.scenarios) {
     try {
       cases = allCases(
-        await selectScenarios(topology, {
+        await selectScenarioArguments(topology, topologyFile, {
           files: scenarioArgs,
-          ...scenarioDirectory(topologyFile, options.scenarioDir, cwd),
+          scenarioDir: options.scenarioDir,
           cwd,
         }),
       );

@@ -1,9 +1,10 @@
-import { access, readdir, readFile } from 'node:fs/promises';
+import { access, readdir } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { Command } from 'commander';
 import { InputError } from '../../common/errors.ts';
 import { newId } from '../../common/ids.ts';
+import { readTextFile } from '../../common/read-text.ts';
 import { mergeReports, type ShardInput } from '../../report/merge.ts';
 import { ReportVersion, type RunReport, topologySummary } from '../../report/model.ts';
 import { loadTopologyWithConfigs } from '../../topology/load.ts';
@@ -56,15 +57,14 @@ async function readShard(dir: string, cwd: string): Promise<ShardInput> {
   const abs = resolve(cwd, dir);
   const file = await shardFile(abs);
   const shown = relative(cwd, file) || file;
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new InputError(
-      'E_MERGE_READ',
-      `${dir}: no report.json in it, in ${join(dir, 'latest')} nor in one run directory of it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
-    );
-  }
+  const text = await readTextFile(
+    file,
+    (err) =>
+      new InputError(
+        'E_MERGE_READ',
+        `${dir}: no report.json in it, in ${join(dir, 'latest')} nor in one run directory of it (${err.code ?? err.message})`,
+      ),
+  );
   let report: RunReport;
   try {
     report = JSON.parse(text) as RunReport;

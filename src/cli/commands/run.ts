@@ -15,11 +15,12 @@ import { matrixReport } from '../../report/matrix-heat.ts';
 import { buildRunReport, type RunReport, type ShardReport } from '../../report/model.ts';
 import { renderCoverage, renderFailures, renderFindings, renderResultTable } from '../../report/terminal.ts';
 import { faultSupportText } from '../../runtime/fault-support.ts';
+import type { Lab, LabTimeouts, Runtime } from '../../runtime/runtime.ts';
 import { ConfigsInPlace } from '../../scenario/config-undo.ts';
-import { allCases, scenarioDirectory, selectScenarios } from '../../scenario/discover.ts';
+import { allCases } from '../../scenario/discover.ts';
 import { SpecTimers } from '../../scenario/elapsed.ts';
 import { FaultsInPlace, usesLinkFaults } from '../../scenario/faults-in-place.ts';
-import type { ScenarioCase } from '../../scenario/model.ts';
+import type { Scenario, ScenarioCase } from '../../scenario/model.ts';
 import { describeReply } from '../../scenario/replies.ts';
 import type { CaseResult } from '../../scenario/result.ts';
 import type { CasePredictor, RunnerOptions } from '../../scenario/runner.ts';
@@ -27,9 +28,10 @@ import { runScheduled } from '../../scenario/scheduler.ts';
 import { inShard, parseShard, type Shard, shardPositions, suiteFingerprint } from '../../scenario/shard.ts';
 import { ScenarioTimeouts } from '../../scenario/timeouts.ts';
 import type { Trace } from '../../scenario/trace.ts';
-import { loadTopologyWithConfigs } from '../../topology/load.ts';
+import type { ResolvedTopology } from '../../topology/model.ts';
 import { drawDiagrams, linkLatest, writeReportFiles } from '../report-files.ts';
 import { runtimeRegistry } from '../runtimes.ts';
+import { loadTopologyArgument, selectScenarioArguments } from '../suite-args.ts';
 
 /**
  * `sockslab run <topology> [scenario...]`: bring the topology up on a runtime, replay the
@@ -161,27 +163,18 @@ const untraced = (c: ScenarioCase): Trace => ({
   reply: null,
 });
 
+/**
+ * `sockslab run`: the suite loaded, the lab up, every case replayed and checked, the lab down,
+ * then the report built, written and printed. Returns the exit status.
+ */
 export async function runCommand(
   topologyArg: string,
   scenarioArgs: readonly string[],
   options: RunOptions,
 ): Promise<number> {
   const cwd = process.cwd();
-  const topologyFile = resolve(cwd, topologyArg);
-  const { topology, configs } = await loadTopologyWithConfigs(topologyFile);
-  const scenarios = await selectScenarios(topology, {
-    files: scenarioArgs,
-    ...scenarioDirectory(topologyFile, options.scenarioDir, cwd),
-    cwd,
-    tags: parseTags(options.tags),
-  });
-  const cases = allCases(scenarios);
-  if (cases.length === 0) {
-    throw new InputError(
-      'E_SCENARIO_NONE',
-      `no scenario case${options.tags ? ` tagged ${options.tags}` : ''} to run for topology "${topology.name}"`,
-    );
-  }
+  const suite = await loadSuite(topologyArg, scenarioArgs, options, cwd);
+  const { topology, configs } = suite;
   const jobs = parseJobs(options.jobs);
   const shard = options.shard !== undefined ? parseShard(options.shard) : undefined;
   const reg = await runtimeRegistry(options.runtime);
@@ -194,8 +187,96 @@ export async function runCommand(
     : undefined;
   // The request-class matrix of the topology as written (static: before any scenario step).
   const matrix = matrixReport(await buildMatrix(new LabWorld(topology, configs)));
+  const { results, servers } = await replayOnLab(
+    runtime,
+    suite,
+    { id, timers, predictor, jobs, shard },
+    options,
+  );
+  const topologyName = relative(cwd, suite.file) || suite.file;
+  const coverage = suiteCoverage(suite, results, topologyName);
+  const art = await drawDiagrams(
+    topology,
+    results.map((r) => ({ name: r.case.name, trace: r.trace })),
+  );
+  const built = buildRunReport(
+    {
+      id,
+      runtime: runtime.name,
+      startedAt: started,
+      finishedAt: Date.now(),
+      scenarios: suite.scenarios.map((s) => s.file),
+      tags: parseTags(options.tags),
+      topologyFile: topologyName,
+      diagramFailures: art.failures,
+      ...(shard ? { shard: shardReport(suite, shard) } : {}),
+    },
+    topology,
+    results,
+    coverage,
+    servers,
+  );
+  const report: RunReport = { ...built, matrix };
+  const dir = await writeReports(resolve(cwd, options.reportDir), runDirName(started, id), report, art);
+  if (options.json) process.stdout.write(renderJson(report));
+  else printRun(report, art, relative(cwd, dir) || dir);
+  return report.run.totals.failed > 0 ? 1 : 0;
+}
+
+/** The topology with its configs, its scenarios (`--tags` applied) and their cases in suite order. */
+interface Suite {
+  readonly file: string;
+  readonly topology: ResolvedTopology;
+  readonly configs: Awaited<ReturnType<typeof loadTopologyArgument>>['configs'];
+  readonly scenarios: readonly Scenario[];
+  readonly cases: readonly ScenarioCase[];
+}
+
+async function loadSuite(
+  topologyArg: string,
+  scenarioArgs: readonly string[],
+  options: RunOptions,
+  cwd: string,
+): Promise<Suite> {
+  const { file, topology, configs } = await loadTopologyArgument(topologyArg, cwd);
+  const scenarios = await selectScenarioArguments(
+    topology,
+    file,
+    { files: scenarioArgs, scenarioDir: options.scenarioDir, cwd },
+    parseTags(options.tags),
+  );
+  const cases = allCases(scenarios);
+  if (cases.length === 0) {
+    throw new InputError(
+      'E_SCENARIO_NONE',
+      `no scenario case${options.tags ? ` tagged ${options.tags}` : ''} to run for topology "${topology.name}"`,
+    );
+  }
+  return { file, topology, configs, scenarios, cases };
+}
+
+/** How this run replays its suite: its id, its timers, the prediction to compare with, the schedule. */
+interface ReplayPlan {
+  readonly id: string;
+  readonly timers: LabTimeouts;
+  readonly predictor: CasePredictor | undefined;
+  readonly jobs: number;
+  readonly shard: Shard | undefined;
+}
+
+/**
+ * Brings the lab up, replays the cases (this shard's) and takes the lab down again, also on
+ * Ctrl-C or a TERM from CI. Returns the case results and the servers' own counters.
+ */
+async function replayOnLab(
+  runtime: Runtime,
+  suite: Suite,
+  plan: ReplayPlan,
+  options: RunOptions,
+): Promise<{ results: CaseResult[]; servers: ServerTotalsOf | undefined }> {
+  const { topology, cases } = suite;
   const lab = await runtime.up(topology, {
-    runId: id,
+    runId: plan.id,
     ...(options.specTimers ? {} : { timeouts: ScenarioTimeouts }),
   });
   const interactive = process.stdout.isTTY === true && !process.env.CI && !options.json;
@@ -210,85 +291,69 @@ export async function runCommand(
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  let results: CaseResult[];
-  let servers: Awaited<ReturnType<NonNullable<typeof lab.serverTotals>>> | undefined;
   try {
-    results = await execute(
+    const results = await execute(
       cases,
       {
         lab,
         configs: new ConfigsInPlace(topology),
         faults: new FaultsInPlace(topology.faults),
-        timers,
-        ...(predictor ? { predictor } : {}),
+        timers: plan.timers,
+        ...(plan.predictor ? { predictor: plan.predictor } : {}),
       },
-      { jobs, shard },
+      { jobs: plan.jobs, shard: plan.shard },
       options.json ? 'silent' : interactive ? 'tty' : 'plain',
     );
-    servers = await lab.serverTotals?.();
+    const servers = await lab.serverTotals?.();
+    return { results, servers };
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await lab.down();
   }
-  const topologyName = relative(cwd, topologyFile) || topologyFile;
-  // A shard counts coverage over the whole suite, its own cases traced and the others' lab steps
-  // followed (the configs in force at each case are the suite's), then only its own cases.
+}
+
+type ServerTotalsOf = Awaited<ReturnType<NonNullable<Lab['serverTotals']>>>;
+
+/**
+ * Rule coverage of the run. A shard counts coverage over the whole suite, its own cases traced and
+ * the others' lab steps followed (the configs in force at each case are the suite's), then only
+ * its own cases.
+ */
+function suiteCoverage(suite: Suite, results: readonly CaseResult[], topologyName: string) {
   const traced = new Map(results.map((r) => [r.case, r.trace]));
   const covered = ruleCoverage(
-    topology,
-    configs,
-    cases.map((c) => ({ case: c, trace: traced.get(c) ?? untraced(c) })),
+    suite.topology,
+    suite.configs,
+    suite.cases.map((c) => ({ case: c, trace: traced.get(c) ?? untraced(c) })),
     'observed',
     topologyName,
   );
-  const coverage = { ...covered, cases: results.length };
-  const shardInfo: ShardReport | undefined = shard && {
+  return { ...covered, cases: results.length };
+}
+
+/** Which part of the suite this shard ran, so `report merge` can put the shards together. */
+function shardReport(suite: Suite, shard: Shard): ShardReport {
+  return {
     index: shard.index,
     count: shard.count,
-    suite: { cases: cases.length, fingerprint: suiteFingerprint(topology.name, cases) },
-    positions: shardPositions(cases.length, shard),
+    suite: { cases: suite.cases.length, fingerprint: suiteFingerprint(suite.topology.name, suite.cases) },
+    positions: shardPositions(suite.cases.length, shard),
   };
-  const art = await drawDiagrams(
-    topology,
-    results.map((r) => ({ name: r.case.name, trace: r.trace })),
-  );
-  const built = buildRunReport(
-    {
-      id,
-      runtime: runtime.name,
-      startedAt: started,
-      finishedAt: Date.now(),
-      scenarios: scenarios.map((s) => s.file),
-      tags: parseTags(options.tags),
-      topologyFile: topologyName,
-      diagramFailures: art.failures,
-      ...(shardInfo ? { shard: shardInfo } : {}),
-    },
-    topology,
-    results,
-    coverage,
-    servers,
-  );
-  const report: RunReport = { ...built, matrix };
-  const dir = await writeReports(resolve(cwd, options.reportDir), runDirName(started, id), report, art);
-  if (options.json) {
-    process.stdout.write(renderJson(report));
-  } else {
-    const failures = renderFailures(report);
-    const findings = renderFindings(report);
-    process.stdout.write(`\n${renderResultTable(report)}`);
-    if (failures) process.stdout.write(`\n${failures}`);
-    if (findings) process.stdout.write(`\n${findings}`);
-    process.stdout.write(`\n${renderCoverage(report)}`);
-    for (const f of art.failures) {
-      process.stderr.write(`sockslab: diagram ${JSON.stringify(f.diagram)} not drawn: ${f.error}\n`);
-    }
-    process.stdout.write(
-      `reports: ${relative(cwd, dir) || dir}/ (index.html, report.json, junit.xml, summary.md)\n`,
-    );
+}
+
+/** The terminal summary: results, failures, findings, coverage, undrawn diagrams, where the reports are. */
+function printRun(report: RunReport, art: RunDiagrams, dir: string): void {
+  const failures = renderFailures(report);
+  const findings = renderFindings(report);
+  process.stdout.write(`\n${renderResultTable(report)}`);
+  if (failures) process.stdout.write(`\n${failures}`);
+  if (findings) process.stdout.write(`\n${findings}`);
+  process.stdout.write(`\n${renderCoverage(report)}`);
+  for (const f of art.failures) {
+    process.stderr.write(`sockslab: diagram ${JSON.stringify(f.diagram)} not drawn: ${f.error}\n`);
   }
-  return report.run.totals.failed > 0 ? 1 : 0;
+  process.stdout.write(`reports: ${dir}/ (index.html, report.json, junit.xml, summary.md)\n`);
 }
 
 export function register(program: Command): void {

@@ -5,6 +5,7 @@ import { faultSupportText } from '../../runtime/fault-support.ts';
 import { startLabControl } from '../../runtime/lab-control.ts';
 import type { Lab, UpOptions } from '../../runtime/runtime.ts';
 import { loadTopology } from '../../topology/load.ts';
+import type { ResolvedTopology } from '../../topology/model.ts';
 import {
   readLabState,
   removeLabState,
@@ -116,77 +117,98 @@ export function register(program: Command): void {
     .option('--state-dir <dir>', 'where to leave the control file for `sockslab probe`')
     .option('--unreachable <mode>', 'how disallowed connections fail: refused or timeout', 'refused')
     .option('--keep-ports', "local runtime: listen on the topology's own port numbers when free")
-    .action(async (file: string, flags: UpFlags) => {
-      if (flags.unreachable !== 'refused' && flags.unreachable !== 'timeout') {
-        throw new InputError(
-          'E_CLI_OPTION',
-          `--unreachable must be refused or timeout, got ${flags.unreachable}`,
-        );
-      }
-      const topology = await loadTopology(file);
-      const statePath = stateFile(stateDir(flags.stateDir), topology.name);
-      const running = await readLabState(statePath);
-      if (running) {
-        throw new InputError(
-          'E_LAB_RUNNING',
-          `lab ${topology.name} is already up (pid ${running.pid}, ${running.url}); stop it first (Ctrl-C in its terminal or kill ${running.pid})`,
-        );
-      }
-      const registry = await runtimeRegistry(flags.runtime);
-      const runtime = await registry.ready(flags.runtime);
-      const format =
-        flags.events === true || flags.events === 'text' ? 'text' : flags.events === 'json' ? 'json' : null;
-      const options: UpOptions = {
-        unreachable: flags.unreachable,
-        ...(flags.keepPorts ? { keepPorts: true } : {}),
-        ...(format
-          ? {
-              events: {
-                emit: (e: LabEvent) =>
-                  process.stdout.write(`${format === 'json' ? JSON.stringify(e) : eventLine(e)}\n`),
-              },
-            }
-          : {}),
-      };
-      const lab = await runtime.up(topology, options);
-      let stopping: Promise<void> | null = null;
-      const stop = () => {
-        stopping ??= (async () => {
-          process.stdout.write(`stopping ${topology.name}…\n`);
-          await control.close();
-          await lab.down();
-          await removeLabState(statePath);
-          process.stdout.write(`${topology.name} is down\n`);
-          process.exit(0);
-        })();
-        return stopping;
-      };
-      const control = await startLabControl(lab, { onDown: () => void stop() });
-      await writeLabState(statePath, {
-        topology: topology.file,
-        name: topology.name,
-        runtime: lab.runtime,
-        runId: lab.runId,
-        ...(lab.engine ? { engine: lab.engine } : {}),
-        pid: process.pid,
-        url: control.url,
-        token: control.token,
-        startedAt: new Date().toISOString(),
-      });
-      removeLabStateOnExit(statePath);
-      process.stdout.write(`${labTable(lab)}\n\n`);
-      // Standing link faults are in force: say how this kernel applies them.
-      if (topology.faults?.length && lab.faultSupport)
-        process.stdout.write(
-          `standing faults: ${topology.faults.map((f) => f.id).join('; ')}\n${faultSupportText(await lab.faultSupport())}\n\n`,
-        );
-      process.stdout.write(
-        `lab ${topology.name} is up (runtime ${lab.runtime}, run ${lab.runId})${lab.engine ? ` on engine ${lab.engine}` : ''}; control ${control.url}, state ${statePath}\n` +
-          `probe it: sockslab probe ${file} --from <host> --user <user> --connect <host:port> --send hello\n` +
-          `Ctrl-C to tear it down\n`,
-      );
-      process.once('SIGINT', () => void stop());
-      process.once('SIGTERM', () => void stop());
-      await new Promise(() => {});
-    });
+    .action(upCommand);
+}
+
+/**
+ * `sockslab up`: the lab started, its control endpoint and state file published, what is where
+ * printed; then it waits for Ctrl-C (or `sockslab down`) to take everything down again.
+ */
+async function upCommand(file: string, flags: UpFlags): Promise<void> {
+  if (flags.unreachable !== 'refused' && flags.unreachable !== 'timeout') {
+    throw new InputError(
+      'E_CLI_OPTION',
+      `--unreachable must be refused or timeout, got ${flags.unreachable}`,
+    );
+  }
+  const topology = await loadTopology(file);
+  const statePath = stateFile(stateDir(flags.stateDir), topology.name);
+  const running = await readLabState(statePath);
+  if (running) {
+    throw new InputError(
+      'E_LAB_RUNNING',
+      `lab ${topology.name} is already up (pid ${running.pid}, ${running.url}); stop it first (Ctrl-C in its terminal or kill ${running.pid})`,
+    );
+  }
+  const registry = await runtimeRegistry(flags.runtime);
+  const runtime = await registry.ready(flags.runtime);
+  const lab = await runtime.up(topology, upOptions(flags, flags.unreachable));
+  let stopping: Promise<void> | null = null;
+  const stop = () => {
+    stopping ??= (async () => {
+      process.stdout.write(`stopping ${topology.name}…\n`);
+      await control.close();
+      await lab.down();
+      await removeLabState(statePath);
+      process.stdout.write(`${topology.name} is down\n`);
+      process.exit(0);
+    })();
+    return stopping;
+  };
+  const control = await startLabControl(lab, { onDown: () => void stop() });
+  await writeLabState(statePath, {
+    topology: topology.file,
+    name: topology.name,
+    runtime: lab.runtime,
+    runId: lab.runId,
+    ...(lab.engine ? { engine: lab.engine } : {}),
+    pid: process.pid,
+    url: control.url,
+    token: control.token,
+    startedAt: new Date().toISOString(),
+  });
+  removeLabStateOnExit(statePath);
+  await printLab(topology, lab, file, control.url, statePath);
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+  await new Promise(() => {});
+}
+
+/** `--unreachable`, `--keep-ports` and `--events` as the runtime's options. */
+function upOptions(flags: UpFlags, unreachable: 'refused' | 'timeout'): UpOptions {
+  const format =
+    flags.events === true || flags.events === 'text' ? 'text' : flags.events === 'json' ? 'json' : null;
+  return {
+    unreachable,
+    ...(flags.keepPorts ? { keepPorts: true } : {}),
+    ...(format
+      ? {
+          events: {
+            emit: (e: LabEvent) =>
+              process.stdout.write(`${format === 'json' ? JSON.stringify(e) : eventLine(e)}\n`),
+          },
+        }
+      : {}),
+  };
+}
+
+/** What is where, the standing faults and how this kernel applies them, how to probe and stop the lab. */
+async function printLab(
+  topology: ResolvedTopology,
+  lab: Lab,
+  file: string,
+  controlUrl: string,
+  statePath: string,
+): Promise<void> {
+  process.stdout.write(`${labTable(lab)}\n\n`);
+  // Standing link faults are in force: say how this kernel applies them.
+  if (topology.faults?.length && lab.faultSupport)
+    process.stdout.write(
+      `standing faults: ${topology.faults.map((f) => f.id).join('; ')}\n${faultSupportText(await lab.faultSupport())}\n\n`,
+    );
+  process.stdout.write(
+    `lab ${topology.name} is up (runtime ${lab.runtime}, run ${lab.runId})${lab.engine ? ` on engine ${lab.engine}` : ''}; control ${controlUrl}, state ${statePath}\n` +
+      `probe it: sockslab probe ${file} --from <host> --user <user> --connect <host:port> --send hello\n` +
+      `Ctrl-C to tear it down\n`,
+  );
 }
