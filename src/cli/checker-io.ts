@@ -10,7 +10,8 @@ import { hostsFileResolver } from '../common/table-resolver.ts';
 import type { AnyConfig } from '../config/ast.ts';
 import { type ConfigPaths, loadConfigFile } from '../config/load.ts';
 import { builtinServices, loadServices, parseServices, type ServiceTable } from '../config/services.ts';
-import { parseUserFile, type UserFileReader } from '../config/user-file.ts';
+import type { UserFileReader } from '../config/user-file.ts';
+import { fsUserFileReader } from '../server/user-files.ts';
 import { type CheckedCommand, errorRecord } from './checker.ts';
 
 /** j.32: every lookup gives up after 10 s; a failure counts as "no answer". */
@@ -60,28 +61,6 @@ export function hostsResolverFromFile(path: string): Resolver {
 }
 
 /** strerror-style texts for the errors a reader meets (the classic messages quote these). */
-const ErrnoText: Readonly<Record<string, string>> = {
-  ENOENT: 'No such file or directory',
-  EACCES: 'Permission denied',
-  EISDIR: 'Is a directory',
-  ENOTDIR: 'Not a directory',
-  ELOOP: 'Too many levels of symbolic links',
-  EMFILE: 'Too many open files',
-};
-
-export function errnoText(err: unknown): string {
-  const code = err && typeof err === 'object' && 'code' in err ? String(err.code) : '';
-  return ErrnoText[code] ?? (err instanceof Error ? err.message : String(err));
-}
-
-/** Reads user files at match time, every time (c.8). */
-export const fsUserFileReader: UserFileReader = (path) => {
-  try {
-    return { ok: true, names: parseUserFile(readFileSync(path, 'utf8')) };
-  } catch (err) {
-    return { ok: false, error: errnoText(err) };
-  }
-};
 
 /** `--services FILE` (or `builtin`: the standard Debian table); default /etc/services. */
 export function servicesFrom(path: string | undefined): ServiceTable {

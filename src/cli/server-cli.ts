@@ -39,8 +39,8 @@ import type { ClassicLog, ServerOptions, ServerRules, Timers } from '../server/o
 import type { UserSpec } from '../server/privileges.ts';
 import { quietCollector, v8YoungGeneration } from '../server/quiet-gc.ts';
 import { SystemResolver, TableResolver, withCache } from '../server/resolvers.ts';
-import { DefaultMaxSessions, fsUserFileReader, SocksServer } from '../server/server.ts';
-import { fsAsyncUserFileReader } from '../server/user-files.ts';
+import { DefaultMaxSessions, SocksServer } from '../server/server.ts';
+import { fsAsyncUserFileReader, fsUserFileReader } from '../server/user-files.ts';
 import type { SignalBox } from './early-signals.ts';
 import { localAddressTest } from './local-interfaces.ts';
 import { type MetricsListen, parseMetricsAddress } from './metrics-address.ts';

@@ -4,6 +4,7 @@ import type { Resolver } from '../common/resolver.ts';
 import { systemErrorText } from '../common/system-error.ts';
 import type { Conn, Net } from '../net/net.ts';
 import { planServerAttempts } from '../policy/client-route.ts';
+import { upstreamFailedLog } from '../policy/request-desc.ts';
 
 /**
  * The d.7 fail-over loop, the only one: entries in order; a name is looked up when reached (an
@@ -65,7 +66,7 @@ export async function dialWithFailover(
         hooks.attempt({ server: plan.entry, address, port, ok: false, error });
       }
     }
-    hooks.log(`Failed to connect to sockd at ${plan.entry}: ${systemErrorText(entryCode)}`);
+    hooks.log(upstreamFailedLog(plan.entry, systemErrorText(entryCode)));
   }
   return { kind: 'exhausted', lastError: systemErrorText(lastCode) };
 }

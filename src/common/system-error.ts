@@ -23,10 +23,24 @@ const errnoText: Readonly<Record<string, string>> = {
   ENOBUFS: 'No buffer space available',
   EINVAL: 'Invalid argument',
   EAFNOSUPPORT: 'Address family not supported by protocol',
+  ENOENT: 'No such file or directory',
+  EISDIR: 'Is a directory',
+  ENOTDIR: 'Not a directory',
+  ELOOP: 'Too many levels of symbolic links',
 };
 
 /** strerror() text for an errno code; unknown codes print themselves (never empty). */
 export function systemErrorText(code: string | undefined): string {
   if (code === undefined) return 'Unknown error';
   return errnoText[code] ?? code;
+}
+
+/**
+ * Why a file could not be read, as the classic programs print it: strerror() text for a known
+ * errno code, else the error's own message.
+ */
+export function fileErrorText(err: unknown): string {
+  const code = err && typeof err === 'object' && 'code' in err ? String(err.code) : undefined;
+  const known = code === undefined ? undefined : errnoText[code];
+  return known ?? (err instanceof Error ? err.message : String(err));
 }

@@ -45,25 +45,25 @@ export function describeRoutedCall(parts: Omit<RequestDescParts, 'src'>): string
 /**
  * d.4 / h.6 routing deny: `refused -- connect() from U(R) to D (S)` (BIND: `Refused -- bind() from
  * U(R) for D (S)`, capitalised as in the original), then
- * `failed -- REQDESC.  Error code: connect() Connection refused` (BIND: `bind()`).
+ * `failed -- REQDESC.  Error code: connect() Connection refused` (BIND: `bind()`). `routed` is
+ * describeRoutedCall's text and `reqdesc` the request's REQDESC, both already made for the request.
  */
-export function routeDenyLogs(parts: RequestDescParts): [string, string] {
-  const refused = parts.command === 'bind' ? 'Refused' : 'refused';
-  const call = parts.command === 'bind' ? 'bind()' : 'connect()';
+export function routeDenyLogs(command: RequestCommand, routed: string, reqdesc: string): [string, string] {
+  const bind = command === 'bind';
   return [
-    `${refused} -- ${describeRoutedCall(parts)}`,
-    `failed -- ${describeRequest(parts)}.  Error code: ${call} Connection refused`,
+    `${bind ? 'Refused' : 'refused'} -- ${routed}`,
+    `failed -- ${reqdesc}.  Error code: ${bind ? 'bind()' : 'connect()'} Connection refused`,
   ];
 }
 
 /** h.6 rsockd direct: `connect() directly from U(R) to D (S)` / `bind() directly from U(R) for D (S)`. */
-export function routeDirectLog(parts: Omit<RequestDescParts, 'src'>): string {
-  return describeRoutedCall(parts).replace(/^(connect|bind)\(\) from /, '$1() directly from ');
+export function routeDirectLog(command: RequestCommand, routed: string): string {
+  return `${command === 'bind' ? 'bind()' : 'connect()'} directly ${routed.slice(routed.indexOf('from'))}`;
 }
 
 /** h.6 rsockd via server: `connect() from U(R) to D (S) using sockd at SERVER` (d.7). */
-export function routeViaLog(parts: Omit<RequestDescParts, 'src'>, server: string): string {
-  return `${describeRoutedCall(parts)} using sockd at ${server}`;
+export function routeViaLog(routed: string, server: string): string {
+  return `${routed} using sockd at ${server}`;
 }
 
 /** d.7 / d.6: `Failed to connect to sockd at E: TEXT`; no server at all → `… at (none)`. */

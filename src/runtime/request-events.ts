@@ -1,4 +1,5 @@
 import type { Endpoint, LabEvent } from '../common/events.ts';
+import { isServer, serverSessions } from '../common/server-sessions.ts';
 import type { ResolvedTopology } from '../topology/model.ts';
 import type { ProbeOutcome } from './runtime.ts';
 
@@ -17,19 +18,10 @@ import type { ProbeOutcome } from './runtime.ts';
 type Of<T extends LabEvent['type']> = Extract<LabEvent, { type: T }>;
 
 const at = (e: Endpoint) => `${e.address}:${e.port}`;
-const isServer = (e: LabEvent): boolean => e.service === 'rsockd' || e.service === 'sockd';
-const sessionOf = (e: LabEvent): string => `${e.host ?? ''}|${e.service}|${e.session ?? ''}`;
 
 /** Server session keys of the chain that starts at `local`, with each session's events. */
 export function requestChain(events: readonly LabEvent[], local: Endpoint): Map<string, LabEvent[]> {
-  const sessions = new Map<string, LabEvent[]>();
-  for (const e of events) {
-    if (!isServer(e)) continue;
-    const key = sessionOf(e);
-    let list = sessions.get(key);
-    if (!list) sessions.set(key, (list = []));
-    list.push(e);
-  }
+  const sessions = serverSessions(events);
   const clientOf = (list: readonly LabEvent[]): string | undefined => {
     for (const e of list) {
       if (e.type === 'request') return at(e.client);

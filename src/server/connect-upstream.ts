@@ -4,7 +4,7 @@ import { errorCode } from '../common/errors.ts';
 import { sinkWants } from '../common/events.ts';
 import type { Conn } from '../net/net.ts';
 import type { RouteDecision } from '../policy/client-route.ts';
-import { describeRoutedCall } from '../policy/request-desc.ts';
+import { describeRoutedCall, routeViaLog, upstreamFailedLog } from '../policy/request-desc.ts';
 import { systemErrorText } from './replies.ts';
 import { grantConnect, noop, type RunState, type SessionSteps } from './session-steps.ts';
 
@@ -97,7 +97,7 @@ export async function dialUpstream(
     return null;
   }
   if (route.servers.length === 0) {
-    s.log('notice', 'Failed to connect to sockd at (none)');
+    s.log('notice', upstreamFailedLog(null));
     s.fail(run, { kind: 'upstream-unreachable' }, what, systemErrorText('ECONNREFUSED'));
     return null;
   }
@@ -130,6 +130,6 @@ export async function dialUpstream(
     s.emit({ type: 'outbound', local: conn.local, remote: conn.remote, via: 'upstream' });
   }
   const routed = describeRoutedCall({ command: req.command, user: req.user, realUser, dst, dstServ });
-  s.log('notice', `${routed} using sockd at ${result.entry}`);
+  s.log('notice', routeViaLog(routed, result.entry));
   return { conn, entry: result.entry };
 }

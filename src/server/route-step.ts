@@ -1,7 +1,7 @@
 import { sinkWants } from '../common/events.ts';
 import type { ClientConfig } from '../config/ast.ts';
 import { decideClientRoute, type RouteDecision } from '../policy/client-route.ts';
-import { describeRoutedCall } from '../policy/request-desc.ts';
+import { describeRoutedCall, routeDenyLogs, routeDirectLog } from '../policy/request-desc.ts';
 import type { ServerRules } from './options.ts';
 import { runRuleCommand } from './rule-command.ts';
 import { isUnusable, type RunState, type SessionSteps } from './session-steps.ts';
@@ -21,10 +21,9 @@ export async function routeRequest(
   const { req, dst, dstServ, realUser } = run;
   const client = rules.client ?? null;
   const routed = describeRoutedCall({ command: req.command, user: req.user, realUser, dst, dstServ });
-  const bind = req.command === 'bind';
   if (isUnusable(client)) {
     for (const m of client.unusable) s.log('err', m);
-    s.log('notice', `${bind ? 'Refused' : 'refused'} -- ${routed}`);
+    s.log('notice', routeDenyLogs(req.command, routed, run.reqdesc)[0]);
     if (sinkWants(ctx.events, 'route')) s.emit({ type: 'route', action: 'deny', rule: null, servers: [] });
     s.sendFailure(req, { kind: 'config-unusable' });
     s.finish('client-config-unusable');
@@ -56,17 +55,13 @@ export async function routeRequest(
     await runRuleCommand(s, { ...decision.command, origin: 'route' }, run.decision, realUser);
   }
   if (decision.action === 'deny') {
-    s.log('notice', `${bind ? 'Refused' : 'refused'} -- ${routed}`);
-    s.log(
-      'notice',
-      `failed -- ${run.reqdesc}.  Error code: ${bind ? 'bind()' : 'connect()'} Connection refused`,
-    );
+    for (const line of routeDenyLogs(req.command, routed, run.reqdesc)) s.log('notice', line);
     s.sendFailure(req, { kind: 'refused' });
     s.finish('route-deny');
     return null;
   }
   if (decision.action === 'direct') {
-    s.log('notice', `${bind ? 'bind()' : 'connect()'} directly ${routed.slice(routed.indexOf('from'))}`);
+    s.log('notice', routeDirectLog(req.command, routed));
   }
   if (s.gone) {
     s.finish('client-gone');

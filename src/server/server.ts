@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { systemClock } from '../common/clock.ts';
 import { builtinServices } from '../config/services.ts';
-import { parseUserFile, type UserFileReader } from '../config/user-file.ts';
 import type { Conn, Listener } from '../net/net.ts';
 import { parsePasswdFile } from '../protocol/passwd-file.ts';
 import { ShellCommandRunner } from './command-runner.ts';
@@ -351,24 +349,3 @@ export function resolveLimits(o: {
     handshakesPerSource: o.maxHandshakesPerSource ?? Math.min(sessions, DefaultMaxHandshakesPerSource),
   };
 }
-
-/**
- * The production user-file reader (c.8): read at match time, every time. Synchronous because the
- * policy contract is synchronous; only rules that name a user file pay for it.
- */
-export const fsUserFileReader: UserFileReader = (path) => {
-  try {
-    return { ok: true, names: parseUserFile(readFileSync(path, 'utf8')) };
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const text =
-      code === 'ENOENT'
-        ? 'No such file or directory'
-        : code === 'EACCES'
-          ? 'Permission denied'
-          : err instanceof Error
-            ? err.message
-            : String(err);
-    return { ok: false, error: text };
-  }
-};

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { fileErrorText } from '../common/system-error.ts';
 import type { ClientConfig, ServerConfig } from '../config/ast.ts';
 import { parseUserFile, type UserFileReader } from '../config/user-file.ts';
 
@@ -41,19 +43,24 @@ export async function snapshotUserFiles(
   return (path) => byPath.get(path) ?? fallback(path);
 }
 
-function errorText(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return 'No such file or directory';
-  if (code === 'EACCES') return 'Permission denied';
-  if (code === 'EISDIR') return 'Is a directory';
-  return err instanceof Error ? err.message : String(err);
-}
+/**
+ * The production reader (c.8): read at match time, every time. Synchronous because the policy
+ * contract is synchronous; only rules that name a user file pay for it. Bytes as latin1, like the
+ * rule files and the SOCKS 4 USERID, so a name compares byte for byte.
+ */
+export const fsUserFileReader: UserFileReader = (path) => {
+  try {
+    return { ok: true, names: parseUserFile(readFileSync(path, 'latin1')) };
+  } catch (err) {
+    return { ok: false, error: fileErrorText(err) };
+  }
+};
 
 /** The production async reader: the file's names, or the strerror-style reason it could not be read. */
 export const fsAsyncUserFileReader: AsyncUserFileReader = async (path) => {
   try {
     return { ok: true, names: parseUserFile(await readFile(path, 'latin1')) };
   } catch (err) {
-    return { ok: false, error: errorText(err) };
+    return { ok: false, error: fileErrorText(err) };
   }
 };

@@ -6,12 +6,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fsUserFileReader } from '../../src/cli/checker-io.ts';
 import type { Resolver } from '../../src/common/resolver.ts';
 import { tableResolver } from '../../src/common/table-resolver.ts';
 import type { UserFileReader } from '../../src/config/user-file.ts';
 import type { IdentdResult } from '../../src/policy/server-access.ts';
 import { parseIdentAnswer } from '../../src/protocol/ident.ts';
+import { fsUserFileReader } from '../../src/server/user-files.ts';
 import { type MdTable, unquote } from './md-table.ts';
 
 export const specFixtureDir = fileURLToPath(new URL('../fixtures/spec/', import.meta.url));

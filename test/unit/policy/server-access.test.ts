@@ -9,6 +9,7 @@ import { expandCommand } from '../../../src/policy/command.ts';
 import { type HostIdentity, hostFromAddress } from '../../../src/policy/host.ts';
 import {
   describeRequest,
+  describeRoutedCall,
   routeDenyLogs,
   routeDirectLog,
   routeViaLog,
@@ -207,21 +208,26 @@ test('rsockd routing log lines: deny pair, direct, via server and unreachable se
     dst: await at('192.0.2.33'),
     dstServ: 'http',
   };
-  t.deepEqual(routeDenyLogs({ ...parts, command: 'connect' }), [
+  const connect = { ...parts, command: 'connect' as const };
+  const bind = { ...parts, command: 'bind' as const };
+  t.deepEqual(routeDenyLogs('connect', describeRoutedCall(connect), describeRequest(connect)), [
     'refused -- connect() from bob(bob) to 192.0.2.33 (http)',
     'failed -- Connect from bob(bob)@10.1.1.1 to 192.0.2.33 (http).  Error code: connect() Connection refused',
   ]);
   t.is(
-    routeDenyLogs({ ...parts, command: 'bind' })[0],
+    routeDenyLogs('bind', describeRoutedCall(bind), describeRequest(bind))[0],
     'Refused -- bind() from bob(bob) for 192.0.2.33 (http)',
   );
   t.is(
-    routeDirectLog({ ...parts, command: 'connect' }),
+    routeDirectLog('connect', describeRoutedCall(connect)),
     'connect() directly from bob(bob) to 192.0.2.33 (http)',
   );
-  t.is(routeDirectLog({ ...parts, command: 'bind' }), 'bind() directly from bob(bob) for 192.0.2.33 (http)');
   t.is(
-    routeViaLog({ ...parts, command: 'connect' }, '10.0.0.2'),
+    routeDirectLog('bind', describeRoutedCall(bind)),
+    'bind() directly from bob(bob) for 192.0.2.33 (http)',
+  );
+  t.is(
+    routeViaLog(describeRoutedCall(connect), '10.0.0.2'),
     'connect() from bob(bob) to 192.0.2.33 (http) using sockd at 10.0.0.2',
   );
   t.is(
