@@ -446,7 +446,7 @@ export class UvSocket extends EventEmitter implements ByteStream {
     // After our FIN (end()) libuv refuses to reset (uv_tcp_close_reset after a shutdown), and Node
     // would then never close the handle: a plain close, the peer has had our whole stream anyway.
     if (handle === null || this.writableEnded || typeof handle.reset !== 'function') return this.destroy();
-    this.detachHandle(handle);
+    this.release();
     handle.reset();
     process.nextTick(emitErrorAndClose, this, undefined);
     return this;
@@ -470,22 +470,11 @@ export class UvSocket extends EventEmitter implements ByteStream {
     return this;
   }
 
-  private detachHandle(handle: TcpHandle): void {
-    this.destroyed = true;
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
-    this.finalBytesRead = handle.bytesRead;
-    this.finalBytesWritten = handle.bytesWritten;
-    this.reading = false;
-    handle.onread = noop as () => undefined;
-    handle.owner = null;
-    this.handle = null;
-  }
-
-  destroy(error?: Error): this {
-    if (this.destroyed) return this;
+  /**
+   * Marks the socket destroyed and lets go of its handle (kept byte counts, no more reads or
+   * callbacks into this object); returns the handle for the caller to close or reset.
+   */
+  private release(): TcpHandle | null {
     this.destroyed = true;
     if (this.timer) {
       clearTimeout(this.timer);
@@ -499,6 +488,14 @@ export class UvSocket extends EventEmitter implements ByteStream {
       handle.onread = noop as () => undefined;
       handle.owner = null;
       this.handle = null;
+    }
+    return handle;
+  }
+
+  destroy(error?: Error): this {
+    if (this.destroyed) return this;
+    const handle = this.release();
+    if (handle) {
       // libuv closes the descriptor right here; only its callback would come later. Without one,
       // a connection's end costs no call from C++ into JavaScript per socket.
       handle.close();

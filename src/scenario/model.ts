@@ -1,3 +1,4 @@
+import type { SourcePos } from '../config/ast.ts';
 import type { ProbeProtocol, ProbeRequest } from '../runtime/runtime.ts';
 import type { LinkFault } from '../topology/link-faults.ts';
 import type { IdentdBehaviour, ParsedConfigText } from '../topology/model.ts';
@@ -8,11 +9,8 @@ import type { IdentdBehaviour, ParsedConfigText } from '../topology/model.ts';
  * this, never the raw YAML.
  */
 
-export interface SourceRef {
-  readonly file: string;
-  readonly line: number;
-  readonly column: number;
-}
+/** Where a scenario field was written: the same file:line:column as a config field's. */
+export type SourceRef = SourcePos;
 
 export type ScenarioStep =
   | { readonly kind: 'stop'; readonly host: string }
