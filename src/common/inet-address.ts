@@ -171,10 +171,3 @@ export function formatIPv6(bytes: Uint8Array, offset = 0): string {
 }
 
 export type AddressKind = 'ipv4' | 'ipv6' | 'domain';
-
-/** Which wire form an address text takes: strict dotted IPv4, IPv6 (has a colon), else a name. */
-export function addressKind(text: string): AddressKind {
-  if (parseIPv4(text)) return 'ipv4';
-  if (text.includes(':')) return 'ipv6';
-  return 'domain';
-}

@@ -31,10 +31,12 @@ function walk(input: unknown, key: string | undefined): unknown {
       value = `${pair[1]}${p(pair[2]!)}${pair[3]}${p(pair[4]!)}${value.slice(pair[0].length)}`;
     }
     // Free text (failure messages, logs) may quote endpoints like 10.1.0.5:40312.
-    return (value as string).replace(
-      /(\d{1,3}(?:\.\d{1,3}){3})[:.](\d{4,5})\b/g,
-      (m, addr: string, port: string) =>
-        Number(port) >= 1024 && Number(port) !== 1080 ? `${addr}:<port>` : m,
+    return bindPorts(
+      (value as string).replace(
+        /(\d{1,3}(?:\.\d{1,3}){3})[:.](\d{4,5})\b/g,
+        (m, addr: string, port: string) =>
+          Number(port) >= 1024 && Number(port) !== 1080 ? `${addr}:<port>` : m,
+      ),
     );
   }
   return value;
@@ -61,5 +63,19 @@ export function normaliseReportText(text: string, runIds: readonly string[]): st
       .replace(/(\d{1,3}(?:\.\d{1,3}){3})[:.](\d{4,5})\b/g, (m, addr: string, p: string) =>
         port(p) === p ? m : `${addr}:<port>`,
       )
+      .replace(bindForPort, bindPort)
   );
+}
+
+/**
+ * A BIND request's REQDESC names the port it expects the peer from, `… for HOST (40312)`, and in
+ * the lab that is the client's ephemeral port (a CONNECT's `to HOST (PORT)` is the design's own
+ * port and stays).
+ */
+const bindForPort = /( for \S+ )\((\d{4,5})\)/g;
+function bindPort(m: string, lead: string, port: string): string {
+  return Number(port) >= 1024 && Number(port) !== 1080 ? `${lead}(<port>)` : m;
+}
+function bindPorts(text: string): string {
+  return text.includes(' for ') ? text.replace(bindForPort, bindPort) : text;
 }

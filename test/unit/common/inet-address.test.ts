@@ -1,6 +1,7 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { addressKind, formatIPv6, parseIPv4, parseIPv6 } from '../../../src/common/inet-address.ts';
+import { formatIPv6, parseIPv4, parseIPv6 } from '../../../src/common/inet-address.ts';
+import { encodeSocks5Address } from '../../../src/protocol/socks5.ts';
 
 test('dotted IPv4 is strict: four decimal parts 0..255 without leading zeros', (t) => {
   t.deepEqual(parseIPv4('198.51.100.10'), Uint8Array.of(198, 51, 100, 10));
@@ -44,11 +45,12 @@ test('property: IPv6 formatting agrees with the WHATWG URL parser and parses bac
   t.pass();
 });
 
-test('address kinds: dotted is IPv4, a colon means IPv6, anything else is a name', (t) => {
-  t.is(addressKind('10.0.0.1'), 'ipv4');
-  t.is(addressKind('::1'), 'ipv6');
-  t.is(addressKind('www.example.org'), 'domain');
-  t.is(addressKind('010.0.0.1'), 'domain');
+test('address kinds on the wire: dotted is IPv4, a colon means IPv6, anything else is a name', (t) => {
+  const atyp = (address: string) => encodeSocks5Address(address, 80)[0];
+  t.is(atyp('10.0.0.1'), 0x01);
+  t.is(atyp('::1'), 0x04);
+  t.is(atyp('www.example.org'), 0x03);
+  t.is(atyp('010.0.0.1'), 0x03);
 });
 
 test('dotted IPv4 is read exactly as a part-by-part reference reads it', (t) => {

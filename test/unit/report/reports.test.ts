@@ -10,7 +10,7 @@ import { renderJson } from '../../../src/report/json.ts';
 import { renderJunit } from '../../../src/report/junit.ts';
 import { renderMarkdown } from '../../../src/report/markdown.ts';
 import { buildRunReport, type RunReport } from '../../../src/report/model.ts';
-import { normaliseReport } from '../../../src/report/normalise.ts';
+import { normaliseReport, normaliseReportText } from '../../../src/report/normalise.ts';
 import { renderCoverage, renderResultTable } from '../../../src/report/terminal.ts';
 import { loadTopologyWithConfigs } from '../../../src/topology/load.ts';
 import { validateJunit } from '../../helpers/junit-validator.ts';
@@ -381,4 +381,24 @@ test('junit.xml counts passed and failed cases apart, in <testsuites> and in eac
   t.regex(xml, /<testsuite name="[^"]+" [^>]* tests="3" failures="1" errors="0" skipped="0" /);
   t.is(xml.match(/<testcase /g)?.length, 3);
   t.is(xml.match(/<failure /g)?.length, 1);
+});
+
+test("normalising masks a BIND request's ephemeral port in log text and keeps a CONNECT's design port", (t) => {
+  const logs = (port: number) => ({
+    logs: [
+      `Bind from x(x)@10.1.0.5 for 10.3.0.7 (${port})`,
+      `bind() from x(x) for 10.3.0.7 (${port}) using sockd at 10.2.0.1`,
+      'Connect from x(x)@10.1.0.5 to 10.3.0.7 (8080)',
+      'Bind from x(x)@10.1.0.5 for 10.3.0.7 (ftp)',
+    ],
+  });
+  t.deepEqual(normaliseReport(logs(40312)), normaliseReport(logs(51234)));
+  t.deepEqual(normaliseReport(logs(40312)).logs.slice(2), [
+    'Connect from x(x)@10.1.0.5 to 10.3.0.7 (8080)',
+    'Bind from x(x)@10.1.0.5 for 10.3.0.7 (ftp)',
+  ]);
+  t.is(
+    normaliseReportText('<li>Bind from x(x)@10.1.0.5 for 10.3.0.7 (40312)</li>', []),
+    '<li>Bind from x(x)@10.1.0.5 for 10.3.0.7 (<port>)</li>',
+  );
 });
