@@ -24,6 +24,31 @@ function isGone(err: unknown): boolean {
   return status === 404 || status === 409 || /no such|not found|is already in progress/i.test(String(err));
 }
 
+/** How long a network removal waits for the engine to let go of a removed container's endpoint. */
+const EndpointReleaseMs = 10_000;
+
+/**
+ * Removes a network whose containers have been removed. The engine releases a killed container's
+ * endpoints when it handles the container's exit, which can come after the removal call has
+ * returned: a removal refused for "active endpoints" is tried again until they are gone.
+ */
+export async function removeNetworkWhenFree(
+  network: { remove(): Promise<unknown> },
+  waitMs = EndpointReleaseMs,
+): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  for (let pause = 20; ; pause = Math.min(pause * 2, 250)) {
+    try {
+      await network.remove();
+      return;
+    } catch (err) {
+      if (isGone(err)) return;
+      if (!/active endpoints/i.test(String(err)) || Date.now() + pause > deadline) throw err;
+    }
+    await new Promise((r) => setTimeout(r, pause));
+  }
+}
+
 /**
  * Removes every container and network carrying `label`. Every host gets SIGKILL at once (the lab
  * is being thrown away: a graceful stop costs a grace period per host); each network goes as soon
@@ -73,11 +98,7 @@ async function removeByFilter(
       Object.values(c.NetworkSettings?.Networks ?? {}).some((e) => e.NetworkID === n.Id),
     );
     await Promise.all(on.map((c) => removed.get(c.Id)));
-    try {
-      await d.getNetwork(n.Id).remove();
-    } catch (err) {
-      if (!isGone(err)) throw err;
-    }
+    await removeNetworkWhenFree(d.getNetwork(n.Id));
   });
   // allSettled first: nothing is left half-way in flight when one step fails.
   const outcomes = await Promise.allSettled([...removed.values(), ...networksGone, cleanup]);
