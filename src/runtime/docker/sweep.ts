@@ -26,24 +26,41 @@ function isGone(err: unknown): boolean {
 
 /** How long a network removal waits for the engine to let go of a removed container's endpoint. */
 const EndpointReleaseMs = 10_000;
+/** After this long, the endpoints left are taken for stale ones and disconnected by force. */
+const StaleEndpointMs = 1_500;
+
+export interface RemovableNetwork {
+  remove(): Promise<unknown>;
+  disconnect(options: { Container: string; Force: boolean }): Promise<unknown>;
+}
 
 /**
  * Removes a network whose containers have been removed. The engine releases a killed container's
  * endpoints when it handles the container's exit, which can come after the removal call has
- * returned: a removal refused for "active endpoints" is tried again until they are gone.
+ * returned: a removal refused for "active endpoints" is tried again. An endpoint still there after
+ * StaleEndpointMs outlived its container (dockerd 20.10 can keep one, and the network then
+ * blocks its subnet until the engine restarts), so the endpoints of `members` (the run's
+ * containers that were on it, by name) are disconnected by force, as `docker network disconnect
+ * -f` does, and the removal goes on.
  */
 export async function removeNetworkWhenFree(
-  network: { remove(): Promise<unknown> },
+  network: RemovableNetwork,
+  members: readonly string[],
   waitMs = EndpointReleaseMs,
 ): Promise<void> {
-  const deadline = Date.now() + waitMs;
+  const started = Date.now();
+  let forced = false;
   for (let pause = 20; ; pause = Math.min(pause * 2, 250)) {
     try {
       await network.remove();
       return;
     } catch (err) {
       if (isGone(err)) return;
-      if (!/active endpoints/i.test(String(err)) || Date.now() + pause > deadline) throw err;
+      if (!/active endpoints/i.test(String(err)) || Date.now() + pause > started + waitMs) throw err;
+    }
+    if (!forced && Date.now() - started >= StaleEndpointMs) {
+      forced = true;
+      await Promise.allSettled(members.map((name) => network.disconnect({ Container: name, Force: true })));
     }
     await new Promise((r) => setTimeout(r, pause));
   }
@@ -98,7 +115,10 @@ async function removeByFilter(
       Object.values(c.NetworkSettings?.Networks ?? {}).some((e) => e.NetworkID === n.Id),
     );
     await Promise.all(on.map((c) => removed.get(c.Id)));
-    await removeNetworkWhenFree(d.getNetwork(n.Id));
+    await removeNetworkWhenFree(
+      d.getNetwork(n.Id),
+      on.flatMap((c) => c.Names.map((name) => name.replace(/^\//, ''))),
+    );
   });
   // allSettled first: nothing is left half-way in flight when one step fails.
   const outcomes = await Promise.allSettled([...removed.values(), ...networksGone, cleanup]);
