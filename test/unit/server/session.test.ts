@@ -182,6 +182,19 @@ async function connectClient(
   };
 }
 
+/** An identd that answers only when the test says so: `asked` once queried, `answer` to reply. */
+function heldIdentd() {
+  let reply: ((r: Awaited<ReturnType<IdentdClient>>) => void) | undefined;
+  return {
+    identd: () =>
+      new Promise<Awaited<ReturnType<IdentdClient>>>((resolve) => {
+        reply = resolve;
+      }),
+    asked: () => reply !== undefined,
+    answer: (user: string) => reply?.({ kind: 'user', user, answer: `USERID : UNIX : ${user}` }),
+  };
+}
+
 async function harness(t: ExecutionContext, sockdConf: string, over: Over = {}) {
   return connectClient(t, world(sockdConf, over), '1');
 }
@@ -276,21 +289,13 @@ test('a permitted SOCKS 4 CONNECT whose dial never completes ends timed-out with
 });
 
 test('a client that resets while identd is asked gets no reply and the session ends client-gone', async (t) => {
-  let answer!: (r: Awaited<ReturnType<IdentdClient>>) => void;
-  let identdAsked = false;
-  const h = await harness(t, 'permit ?=I 0.0.0.0 0.0.0.0\n', {
-    identd: () => {
-      identdAsked = true;
-      return new Promise((resolve) => {
-        answer = resolve;
-      });
-    },
-  });
+  const held = heldIdentd();
+  const h = await harness(t, 'permit ?=I 0.0.0.0 0.0.0.0\n', { identd: held.identd });
   h.client.write(request);
-  await until(() => identdAsked, 'the identd query');
+  await until(held.asked, 'the identd query');
   h.client.resetAndDestroy(); // gone for good (a FIN alone is a half-close the session waits out)
   await new Promise((r) => setTimeout(r, 50));
-  answer({ kind: 'user', user: 'alice', answer: 'USERID : UNIX : alice' });
+  held.answer('alice');
   await h.session.done;
   t.deepEqual(closeReason(h.events), ['client-gone']);
   t.false(h.events.some((e) => e.type === 'reply'));
@@ -369,20 +374,14 @@ test("bytes sent in the same write as the request reach the destination first an
 
 test('bytes the client sends while its request is being decided are kept and relayed after the reply', async (t) => {
   const echo = await echoServer(t);
-  let answer!: (r: Awaited<ReturnType<IdentdClient>>) => void;
-  const h = await harness(t, 'permit ?=I 0.0.0.0 0.0.0.0\n', {
-    net: nodeNet,
-    identd: () =>
-      new Promise((resolve) => {
-        answer = resolve;
-      }),
-  });
+  const held = heldIdentd();
+  const h = await harness(t, 'permit ?=I 0.0.0.0 0.0.0.0\n', { net: nodeNet, identd: held.identd });
   h.client.write(connectTo(echo.port));
-  await until(() => answer !== undefined, 'the identd query');
+  await until(held.asked, 'the identd query');
   h.client.write('while deciding');
   await sleep(50);
   t.is(echo.received().length, 0, 'nothing reaches the destination before the decision');
-  answer({ kind: 'user', user: 'alice', answer: 'USERID : UNIX : alice' });
+  held.answer('alice');
   await until(has(h, 8 + 14), 'the echo of the waiting bytes');
   t.deepEqual([...h.received().subarray(0, 8)], socks4Reply(90));
   t.is(h.received().subarray(8).toString(), 'while deciding');
@@ -393,21 +392,15 @@ test('bytes the client sends while its request is being decided are kept and rel
 
 test('a client that sends more than 64 KiB while its request is decided stops being read until the relay, and nothing is lost', async (t) => {
   const echo = await echoServer(t);
-  let answer!: (r: Awaited<ReturnType<IdentdClient>>) => void;
-  const h = await harness(t, 'permit ?=I 0.0.0.0 0.0.0.0\n', {
-    net: nodeNet,
-    identd: () =>
-      new Promise((resolve) => {
-        answer = resolve;
-      }),
-  });
+  const held = heldIdentd();
+  const h = await harness(t, 'permit ?=I 0.0.0.0 0.0.0.0\n', { net: nodeNet, identd: held.identd });
   h.client.write(connectTo(echo.port));
-  await until(() => answer !== undefined, 'the identd query');
+  await until(held.asked, 'the identd query');
   const payload = Buffer.alloc(100 * 1024);
   for (let i = 0; i < payload.length; i++) payload[i] = i % 251;
   h.client.write(payload);
   await until(() => h.accepted.isPaused(), 'the session to stop reading the client');
-  answer({ kind: 'user', user: 'alice', answer: 'USERID : UNIX : alice' });
+  held.answer('alice');
   await until(has(h, 8 + payload.length), 'the whole payload echoed');
   t.true(h.received().subarray(8).equals(payload));
   h.client.end();
