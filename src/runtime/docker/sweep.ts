@@ -67,10 +67,10 @@ export async function removeNetworkWhenFree(
 }
 
 /**
- * Removes every container and network carrying `label`. Every host gets SIGKILL at once (the lab
- * is being thrown away: a graceful stop costs a grace period per host); each network goes as soon
- * as the containers on it are gone, so the engine's serial network teardown overlaps the rest.
- * `afterKill` runs once nothing of the run is alive any more (its isolation rules).
+ * Removes every container and network carrying `label`. Every host is removed by force at once
+ * (the lab is being thrown away: a graceful stop costs a grace period per host); each network goes
+ * as soon as the containers on it are gone, so the engine's serial network teardown overlaps the
+ * rest. `afterKill` runs once nothing of the run is alive any more (its isolation rules).
  */
 async function removeByFilter(
   engine: DockerEngine,
@@ -83,24 +83,14 @@ async function removeByFilter(
     d.listContainers({ all: true, filters }),
     d.listNetworks({ filters }),
   ]);
-  const killed = containers.map((c) =>
-    c.State === 'running'
-      ? d
-          .getContainer(c.Id)
-          .kill({ signal: 'SIGKILL' })
-          .then(
-            () => {},
-            (err: unknown) => {
-              if (!isGone(err) && !/is not running/i.test(String(err))) throw err;
-            },
-          )
-      : Promise.resolve(),
-  );
+  // No separate kill first: a SIGKILL followed at once by the removal has the engine release the
+  // container's network endpoints twice at the same time (once handling the exit, once removing),
+  // and dockerd 20.10 can then lose an endpoint count, leaving a network that cannot be removed
+  // until it restarts. A forced removal kills and waits for the exit itself.
   const removed = new Map(
-    containers.map((c, i) => [
+    containers.map((c) => [
       c.Id,
       (async () => {
-        await killed[i];
         try {
           await d.getContainer(c.Id).remove({ force: true, v: true });
         } catch (err) {
@@ -109,7 +99,7 @@ async function removeByFilter(
       })(),
     ]),
   );
-  const cleanup = Promise.all(killed).then(afterKill);
+  const cleanup = Promise.allSettled([...removed.values()]).then(afterKill);
   const networksGone = networks.map(async (n) => {
     const on = containers.filter((c) =>
       Object.values(c.NetworkSettings?.Networks ?? {}).some((e) => e.NetworkID === n.Id),
