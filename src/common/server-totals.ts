@@ -20,10 +20,11 @@ export interface ServerTotals {
 }
 
 /**
- * The fold from one server's events to its totals. rsockd's `--metrics` (server/metrics.ts) and
- * the local runtime count with it in process; the netns and docker labs replay their hosts' event
- * streams through it (serverTotalsFromEvents), so every runtime reports the same numbers by one
- * definition. Pure: events in, numbers out.
+ * The fold from one server's events to its totals. The local runtime counts with it in process;
+ * the netns and docker labs replay their hosts' event streams through it (serverTotalsFromEvents),
+ * so every runtime reports the same numbers by one definition. rsockd's `--metrics`
+ * (server/metrics.ts) counts the same events with labels and is not burdened with this fold; a
+ * test holds these totals equal to the sums of its exposition. Pure: events in, numbers out.
  */
 export class ServerTotalsFold {
   private sessions = 0;

@@ -1,7 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { EventSink, LabEvent } from '../common/events.ts';
-import { type ServerTotals, ServerTotalsFold } from '../common/server-totals.ts';
 
 /**
  * rsockd's Prometheus metrics, counted from the events the engine already emits (events.ts): the
@@ -83,8 +82,6 @@ export class ServerMetrics implements EventSink {
   private readonly bytes = new Tally(['direction']);
   private readonly reloads = new Tally(['result']);
   private readonly handshake: Histogram;
-  /** The totals for reports, by the fold every runtime uses (common/server-totals.ts). */
-  private readonly fold = new ServerTotalsFold();
 
   /** `connections()`: connections in progress, read at scrape time (the server's own count). */
   constructor(options: { readonly connections?: () => number; readonly registry?: Registry } = {}) {
@@ -166,7 +163,6 @@ export class ServerMetrics implements EventSink {
   }
 
   emit(event: LabEvent): void {
-    this.fold.add(event);
     switch (event.type) {
       case 'request': {
         const protocol: Protocol = event.version === 5 ? 'socks5' : event.dst.name ? 'socks4a' : 'socks4';
@@ -224,11 +220,6 @@ export class ServerMetrics implements EventSink {
   /** A SIGHUP reload has been applied. */
   reloaded(result: ReloadResult): void {
     this.reloads.add(result);
-  }
-
-  /** Every counter summed over its labels, for reports (the lab's per-host totals). */
-  async totals(): Promise<ServerTotals> {
-    return this.fold.totals();
   }
 
   /** The Prometheus text exposition of every metric. */

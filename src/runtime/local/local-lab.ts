@@ -2,11 +2,10 @@ import { InputError } from '../../common/errors.ts';
 import type { Endpoint, EventSink, LabEvent } from '../../common/events.ts';
 import { newId } from '../../common/ids.ts';
 import type { Resolver } from '../../common/resolver.ts';
-import type { ServerTotals } from '../../common/server-totals.ts';
+import { type ServerTotals, ServerTotalsFold } from '../../common/server-totals.ts';
 import type { ClientConfig } from '../../config/ast.ts';
 import { type FakeIdentd, startFakeIdentd } from '../../identd/fake-identd.ts';
 import type { Listener } from '../../net/net.ts';
-import { ServerMetrics } from '../../server/metrics.ts';
 import type { CommandRunner, ServerRules, Timers } from '../../server/options.ts';
 import { SocksServer } from '../../server/server.ts';
 import { topologyUserFiles } from '../../topology/host-table.ts';
@@ -42,8 +41,8 @@ interface HostRuntime {
   readonly model: HostModel;
   rules?: ServerRules;
   server?: SocksServer;
-  /** The server's metrics (what `--metrics` counts), kept across stop/start. */
-  metrics?: ServerMetrics;
+  /** What the server counted (the fold `--metrics` is checked against), kept across stop/start. */
+  totals?: ServerTotalsFold;
   identd?: FakeIdentd;
   /** Behaviour set by setIdentd, kept across stop/start. */
   identdBehaviour?: IdentdBehaviour;
@@ -189,7 +188,7 @@ export class LocalLab implements Lab {
     const server = model.server;
     if (server) {
       h.rules ??= serverRules(server);
-      const metrics = (h.metrics ??= new ServerMetrics());
+      const totals = (h.totals ??= new ServerTotalsFold());
       h.server = new SocksServer({
         mode: server.kind,
         net: this.network.netFor(name, server.owner),
@@ -204,7 +203,7 @@ export class LocalLab implements Lab {
         events: {
           emit: (e) => {
             events.emit(e);
-            metrics.emit(e);
+            totals.add(e);
           },
         },
         timers: this.timers(),
@@ -253,8 +252,8 @@ export class LocalLab implements Lab {
   async serverTotals(): Promise<Readonly<Record<string, ServerTotals>>> {
     const out: Record<string, ServerTotals> = {};
     for (const model of this.topology.hosts) {
-      const metrics = this.runtimeOf(model.name).metrics;
-      if (metrics) out[model.name] = await metrics.totals();
+      const totals = this.runtimeOf(model.name).totals;
+      if (totals) out[model.name] = totals.totals();
     }
     return out;
   }
@@ -268,7 +267,6 @@ export class LocalLab implements Lab {
     if (!h.model.server) return { reloaded: false, error: `host ${host} runs no server` };
     h.rules ??= serverRules(h.model.server);
     const next = replaceRule(h.rules, file, text);
-    h.metrics?.reloaded(next.ok ? 'ok' : 'kept-previous');
     if (!next.ok) return { reloaded: false, error: next.error };
     h.rules = next.rules;
     h.server?.reload(next.rules);

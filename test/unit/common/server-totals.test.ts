@@ -92,8 +92,12 @@ test("a server's totals count sessions, replies by code, decisions, identd verdi
 
 test('the totals for reports are the sums of what --metrics exposes for the same events', async (t) => {
   const metrics = new ServerMetrics();
-  for (const e of events) metrics.emit(e);
-  const totals = await metrics.totals();
+  const fold = new ServerTotalsFold();
+  for (const e of events) {
+    metrics.emit(e);
+    fold.add(e);
+  }
+  const totals = fold.totals();
   const families = parsePrometheusTextFormat(await metrics.text());
   const sum = (name: string, where: (labels: Record<string, string>) => boolean = () => true) =>
     (families.find((f) => f.name === name)?.metrics ?? [])
