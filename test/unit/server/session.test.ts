@@ -247,6 +247,12 @@ async function until(cond: () => boolean, what: string): Promise<void> {
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/**
+ * True once the session's end of the connection has read `n` bytes. A fixed sleep is not enough:
+ * on a loaded CI machine the bytes arrived after 50 ms, and the timer then fired on an empty header.
+ */
+const arrived = (h: { accepted: Socket }, n: number) => () => h.accepted.bytesRead >= n;
+
 /** Distinct durations, so each timer is fired by its own. */
 const timers = { ...defaultTimers, requestRead: 1_111, establish: 2_222 };
 
@@ -255,7 +261,7 @@ const request = encodeSocks4Request({ command: 'connect', port: 7, address: '127
 test('a client that sends no complete request before the request timer ends is closed without a reply', async (t) => {
   const h = await harness(t, 'permit 0.0.0.0 0.0.0.0\n');
   h.client.write(request.subarray(0, 5)); // part of the header only
-  await new Promise((r) => setTimeout(r, 50));
+  await until(arrived(h, 5), 'the partial header at the session');
   t.is(h.clock.fire(timers.requestRead), 1, 'the request timer was armed');
   await h.closed;
   await h.session.done;
@@ -294,7 +300,7 @@ test('a client that resets while identd is asked gets no reply and the session e
   h.client.write(request);
   await until(held.asked, 'the identd query');
   h.client.resetAndDestroy(); // gone for good (a FIN alone is a half-close the session waits out)
-  await new Promise((r) => setTimeout(r, 50));
+  await until(() => h.accepted.destroyed, 'the reset at the session');
   held.answer('alice');
   await h.session.done;
   t.deepEqual(closeReason(h.events), ['client-gone']);
@@ -476,7 +482,7 @@ test('a client that ends its connection before the header is complete is closed 
 test("a request timer that fires after the header but before the USERID's NUL logs the bytes received", async (t) => {
   const h = await harness(t, 'permit 0.0.0.0 0.0.0.0\n');
   h.client.write(request.subarray(0, 11)); // header + "ali"
-  await sleep(50);
+  await until(arrived(h, 11), 'the 11 bytes at the session');
   t.is(h.clock.fire(timers.requestRead), 1);
   await h.closed;
   await h.session.done;
@@ -586,7 +592,7 @@ test('a CONNECT to a loopback port where nothing listens gets reply 91 and the f
 test('a session aborted before its request is read says so and resets the client', async (t) => {
   const h = await harness(t, 'permit 0.0.0.0 0.0.0.0\n');
   h.client.write(request.subarray(0, 3));
-  await sleep(50);
+  await until(arrived(h, 3), 'the 3 bytes at the session');
   h.session.abort('server shutdown');
   await h.closed;
   t.true(h.session.finished);
