@@ -36,7 +36,8 @@ async function exchange(kind: EchoKind, port: number, send: string) {
   const closed = conn.socket.destroyed ? Promise.resolve() : once(conn.socket, 'close');
   conn.socket.end();
   await closed;
-  await new Promise((r) => setTimeout(r, 20));
+  // The service emits its event when its own side closes, which may come a little after ours.
+  for (let i = 0; i < 500 && events.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
   await listener.close();
   return { received, events, local: conn.local };
 }

@@ -141,7 +141,7 @@ test('the owner registry knows which user opened or accepted each connection', a
   const { listener, conns } = await accept(vn, 'B', 'nobody', 2003);
   t.teardown(() => listener.close());
   const conn = await vn.netFor('C', 'x').connect({ host: '10.1.0.1', port: 2003 });
-  await new Promise((r) => setTimeout(r, 20));
+  for (let i = 0; i < 500 && conns.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
   t.is(vn.owners.owner('C', conn.local.port, '10.1.0.1', 2003), 'x');
   t.is(vn.owners.owner('B', 2003, '10.1.0.10', conn.local.port), 'nobody');
   t.is(vn.owners.owner('C', conn.local.port, '10.1.0.1', 9999), null);
