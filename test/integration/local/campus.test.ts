@@ -1,6 +1,6 @@
 import test from 'ava';
 import type { Lab, ProbeProtocol } from '../../../src/runtime/runtime.ts';
-import { type Of, since, upReference } from './lab-helpers.ts';
+import { type Of, settled, upReference } from './lab-helpers.ts';
 
 /** The rsockd(8) socks.conf: lab via its gateway, the domain direct, everything else via the firewall. */
 
@@ -43,8 +43,7 @@ for (const protocol of ['socks4', 'socks4a', 'socks5'] as ProbeProtocol[]) {
           target: { host: c.target, port: 7 },
           send: `to ${c.target}`,
         });
-        await new Promise((r) => setTimeout(r, 60));
-        const events = since(lab, mark);
+        const events = await settled(lab, mark, outcome);
         t.is(outcome.reply, protocol === 'socks5' ? 0 : 90);
         t.is(outcome.received, `to ${c.target}`);
         const route = events.find(

@@ -1,6 +1,6 @@
 import test from 'ava';
 import type { Lab } from '../../../src/runtime/runtime.ts';
-import { type Of, since, upReference } from './lab-helpers.ts';
+import { type Of, settled, upReference } from './lab-helpers.ts';
 
 /** d.7: fw1 is listed first but down; R connects to fw2 instead — until fw1 comes back. */
 
@@ -27,8 +27,7 @@ test.serial('with fw1 down, R fails over to fw2 and z sees fw2', async (t) => {
   t.false(lab.host('fw1').running ?? true);
   const mark = lab.events().length;
   const outcome = await probe();
-  await new Promise((r) => setTimeout(r, 60));
-  const events = since(lab, mark);
+  const events = await settled(lab, mark, outcome);
   t.is(outcome.reply, 90);
   t.is(outcome.received, 'ping');
   const attempts = events.filter(
@@ -58,9 +57,8 @@ test.serial('once fw1 is started, R uses it first', async (t) => {
   t.teardown(() => lab.stopHost('fw1'));
   const mark = lab.events().length;
   const outcome = await probe();
-  await new Promise((r) => setTimeout(r, 60));
   t.is(outcome.reply, 90);
-  const attempts = since(lab, mark).filter(
+  const attempts = (await settled(lab, mark, outcome)).filter(
     (e): e is Of<'upstream-attempt'> => e.type === 'upstream-attempt' && e.host === 'R',
   );
   t.deepEqual(
@@ -82,7 +80,7 @@ test('events reach the UpOptions sink tagged with their host, the same as lab.ev
     send: 'tagged',
   });
   t.is(outcome.reply, 90);
-  await new Promise((r) => setTimeout(r, 80));
+  await settled(own, 0, outcome);
   t.deepEqual(
     seen,
     own.events().map((e) => `${e.host}:${e.type}`),

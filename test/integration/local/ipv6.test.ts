@@ -1,6 +1,7 @@
 import test from 'ava';
 import { localRuntime } from '../../../src/runtime/local/local-runtime.ts';
 import { parseTopologyText } from '../../../src/topology/load.ts';
+import { settled } from './lab-helpers.ts';
 
 /** IPv6 networks: canonical addresses, auto-assignment, and SOCKS 5 to an IPv6 destination. */
 
@@ -50,8 +51,7 @@ test('SOCKS 5 reaches an IPv6-only echo host through a dual-stack sockd', async 
   });
   t.is(outcome.reply, 0);
   t.is(outcome.received, 'over six');
-  await new Promise((r) => setTimeout(r, 60));
-  const echo = lab.events().find((e) => e.type === 'echo');
+  const echo = (await settled(lab, 0, outcome)).find((e) => e.type === 'echo');
   t.is(echo?.type === 'echo' ? echo.peer.address : null, '2001:db8:6::1');
 });
 

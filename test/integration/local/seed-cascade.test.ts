@@ -1,6 +1,6 @@
 import test from 'ava';
 import type { Lab, ProbeRequest } from '../../../src/runtime/runtime.ts';
-import { type Of, since, upReference } from './lab-helpers.ts';
+import { type Of, settled, upReference } from './lab-helpers.ts';
 
 /** rsockd(8) / spec g.7: x on C → rsockd on B → sockd on A → z. */
 
@@ -15,7 +15,6 @@ test.after.always(async () => {
 /** x on C sends a SOCKS 4 CONNECT; each test names only what differs (first hop, target, data). */
 const xFromC = (request: Omit<ProbeRequest, 'from' | 'user' | 'protocol' | 'command'>) =>
   lab.probe({ from: 'C', user: 'x', protocol: 'socks4', command: 'connect', ...request });
-const settle = () => new Promise((r) => setTimeout(r, 80));
 const pick = (events: readonly unknown[], type: string, host: string) =>
   (events as { type: string; host?: string }[]).filter((e) => e.type === type && e.host === host);
 
@@ -30,8 +29,7 @@ test.serial('x on C reaches z through B and A; B hears x from identd on C, A tru
     target: { host: 'z', port: 7 },
     send: 'hello',
   });
-  await settle();
-  const events = since(lab, mark);
+  const events = await settled(lab, mark, outcome);
   t.is(outcome.reply, 90);
   t.is(outcome.received, 'hello');
   t.deepEqual(outcome.clientRoute, { action: 'sockd', line: 1 });
@@ -61,8 +59,7 @@ test.serial(
       target: { host: '198.51.100.10', port: 80 },
       send: 'GET / HTTP/1.0\r\n\r\n',
     });
-    await settle();
-    const events = since(lab, mark);
+    const events = await settled(lab, mark, outcome);
     t.is(outcome.reply, 91);
     const atB = pick(events, 'identd', 'B') as Of<'identd'>[];
     t.is(atB[0]?.user, 'x');
