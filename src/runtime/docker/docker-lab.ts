@@ -11,6 +11,7 @@ import type { AgentLine, ControlReply, ControlRequest, DialOutcome, DialRequest 
 import { buildHostSpec, ImagePaths } from '../host-spec.ts';
 import { KernelFaults } from '../kernel-faults.ts';
 import type { FaultSupport, Lab, LabHost, LabTimeouts, ProbeOutcome, ProbeRequest } from '../runtime.ts';
+import { releaseSerially } from './endpoint-release.ts';
 import type { DockerEngine } from './engine.ts';
 import { bridgeName, isolateBridges } from './firewall.ts';
 import { startHostContainer } from './host-container.ts';
@@ -393,13 +394,17 @@ export class DockerLab implements Lab {
     return out;
   }
 
-  /** Pulls every host's cable on `network` (docker network disconnect). */
+  /**
+   * Pulls every host's cable on `network` (docker network disconnect), one host at a time: two
+   * releases at once can leave the engine unable to remove the network (endpoint-release.ts).
+   */
   async cutNetwork(network: string): Promise<void> {
     const net = this.options.engine.dockerode.getNetwork(this.dockerNetwork(network));
     if (this.cut.has(network)) return;
     this.cut.add(network);
-    await Promise.all(
-      this.attached(network).map(({ host }) => net.disconnect({ Container: host.id, Force: true })),
+    await releaseSerially(
+      this.attached(network).map(({ host }) => host.id),
+      (id) => net.disconnect({ Container: id, Force: true }),
     );
   }
 

@@ -1,4 +1,5 @@
 import { processAlive } from '../../common/process-alive.ts';
+import { releaseAndRemove, releaseSerially } from './endpoint-release.ts';
 import type { DockerEngine } from './engine.ts';
 import { removeIsolation } from './firewall.ts';
 import { LabLabel } from './labels.ts';
@@ -60,19 +61,21 @@ export async function removeNetworkWhenFree(
     }
     if (!forced && Date.now() - started >= StaleEndpointMs) {
       forced = true;
-      await Promise.allSettled(members.map((name) => network.disconnect({ Container: name, Force: true })));
+      await releaseSerially(members, (name) =>
+        network.disconnect({ Container: name, Force: true }).catch(() => {}),
+      );
     }
     await new Promise((r) => setTimeout(r, pause));
   }
 }
 
 /**
- * Removes every container and network carrying `label`. Every host is removed by force at once
- * (the lab is being thrown away: a graceful stop costs a grace period per host); each network goes
- * as soon as the containers on it are gone, so the engine's serial network teardown overlaps the
- * rest. `afterKill` runs once nothing of the run is alive any more (its isolation rules).
+ * Removes every container and network carrying `label`. Hosts are removed by force, not stopped
+ * (the lab is being thrown away: a graceful stop costs a grace period per host), each once its
+ * endpoints are released; each network goes as soon as the containers on it are gone, so the
+ * engine's serial network teardown overlaps the rest. `afterKill` runs once nothing of the run is alive any more (its isolation rules).
  */
-async function removeByFilter(
+export async function removeByFilter(
   engine: DockerEngine,
   label: string,
   afterKill: () => Promise<void> = async () => {},
@@ -83,22 +86,28 @@ async function removeByFilter(
     d.listContainers({ all: true, filters }),
     d.listNetworks({ filters }),
   ]);
-  // No separate kill first: a SIGKILL followed at once by the removal has the engine release the
-  // container's network endpoints twice at the same time (once handling the exit, once removing),
-  // and dockerd 20.10 can then lose an endpoint count, leaving a network that cannot be removed
-  // until it restarts. A forced removal kills and waits for the exit itself.
-  const removed = new Map(
-    containers.map((c) => [
-      c.Id,
-      (async () => {
-        try {
-          await d.getContainer(c.Id).remove({ force: true, v: true });
-        } catch (err) {
-          if (!isGone(err)) throw err;
-        }
-      })(),
-    ]),
-  );
+  // Each network's endpoints are released one at a time (endpoint-release.ts: two releases at
+  // once on a network can leave dockerd 20.10 unable to remove it), and each host is removed by
+  // force as soon as it has no endpoint left. No separate kill first either: a SIGKILL followed
+  // at once by the removal would have the engine release the endpoints again, at the same time.
+  const attached = containers.map((c) => ({
+    id: c.Id,
+    networks: Object.values(c.NetworkSettings?.Networks ?? {}).flatMap((e) =>
+      e.NetworkID ? [e.NetworkID] : [],
+    ),
+  }));
+  const removed = releaseAndRemove(attached, {
+    disconnect: async (network, container) => {
+      await d.getNetwork(network).disconnect({ Container: container, Force: true });
+    },
+    remove: async (container) => {
+      try {
+        await d.getContainer(container).remove({ force: true, v: true });
+      } catch (err) {
+        if (!isGone(err)) throw err;
+      }
+    },
+  });
   const cleanup = Promise.allSettled([...removed.values()]).then(afterKill);
   const networksGone = networks.map(async (n) => {
     const on = containers.filter((c) =>

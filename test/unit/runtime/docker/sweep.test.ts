@@ -1,5 +1,6 @@
 import test from 'ava';
-import { removeNetworkWhenFree } from '../../../../src/runtime/docker/sweep.ts';
+import type { DockerEngine } from '../../../../src/runtime/docker/engine.ts';
+import { removeByFilter, removeNetworkWhenFree } from '../../../../src/runtime/docker/sweep.ts';
 
 // The engine releases a killed container's endpoints when it handles the exit, which may come
 // after the container's removal has returned; CI once saw a lab's teardown fail on it (HTTP 403,
@@ -89,4 +90,74 @@ test('endpoints that are never released end the wait with the engine error', asy
     ),
   );
   t.regex(err?.message ?? '', /active endpoints/);
+});
+
+/**
+ * A fake engine for a whole teardown: each endpoint release (a disconnect, or the removal of a
+ * container still holding endpoints) takes a few milliseconds, and releases that overlap on one
+ * network are recorded — dockerd 20.10 can lose that network's endpoint count (moby/moby#42119).
+ */
+function fakeLabEngine(hosts: Record<string, readonly string[]>) {
+  const endpoints = new Map(Object.entries(hosts).map(([id, nets]) => [id, new Set(nets)]));
+  const networkIds = [...new Set(Object.values(hosts).flat())];
+  const busy = new Map<string, number>();
+  const overlaps = new Set<string>();
+  const removedNetworks: string[] = [];
+  const release = async (network: string) => {
+    const n = (busy.get(network) ?? 0) + 1;
+    busy.set(network, n);
+    if (n > 1) overlaps.add(network);
+    await new Promise((r) => setTimeout(r, 2 + Math.floor(Math.random() * 3)));
+    busy.set(network, (busy.get(network) ?? 1) - 1);
+  };
+  let listedNetworks = 0;
+  const dockerode = {
+    listContainers: async () =>
+      [...endpoints.keys()].map((id) => ({
+        Id: id,
+        Names: [`/lab-${id}`],
+        NetworkSettings: {
+          Networks: Object.fromEntries((hosts[id] ?? []).map((n) => [n, { NetworkID: n }])),
+        },
+      })),
+    listNetworks: async () => (listedNetworks++ === 0 ? networkIds.map((Id) => ({ Id })) : []),
+    getContainer: (id: string) => ({
+      remove: async () => {
+        const held = [...(endpoints.get(id) ?? [])];
+        endpoints.delete(id);
+        await Promise.all(held.map(release));
+      },
+    }),
+    getNetwork: (network: string) => ({
+      disconnect: async ({ Container }: { Container: string }) => {
+        if (!endpoints.get(Container)?.delete(network)) throw engineError(404, 'not connected');
+        await release(network);
+      },
+      remove: async () => {
+        if ([...endpoints.values()].some((nets) => nets.has(network)))
+          throw engineError(403, `network ${network} has active endpoints`);
+        removedNetworks.push(network);
+      },
+    }),
+  };
+  return { engine: { dockerode } as unknown as DockerEngine, overlaps, removedNetworks, endpoints };
+}
+
+test("a lab's teardown never releases two endpoints of one network at once, and removes everything", async (t) => {
+  const hosts: Record<string, string[]> = {
+    dept: ['lan', 'dmz'],
+    site: ['dmz', 'outside'],
+    ...Object.fromEntries([0, 1, 2, 3, 4].map((i) => [`c${i}`, ['lan']])),
+    ...Object.fromEntries([0, 1, 2].map((i) => [`z${i}`, ['outside']])),
+  };
+  const fake = fakeLabEngine(hosts);
+  let afterKill = 0;
+  const removed = await removeByFilter(fake.engine, 'sockslab.run=r1', async () => {
+    afterKill++;
+  });
+  t.deepEqual([...fake.overlaps], []);
+  t.deepEqual(removed, { containers: 10, networks: 3 });
+  t.is(fake.endpoints.size, 0);
+  t.deepEqual(fake.removedNetworks.sort(), ['dmz', 'lan', 'outside']);
+  t.is(afterKill, 1);
 });
