@@ -192,6 +192,16 @@ function fakeProbers(lines: readonly AgentLine[]) {
   return { probers, calls };
 }
 
+/** What probeThroughAgent gets from a lab: these probers, a lab without hosts and short settling. */
+const agentDeps = (probers: ReturnType<typeof fakeProbers>['probers'], log = new AgentEvents()) => ({
+  log,
+  probers,
+  topology: noHosts,
+  dial: async () => undefined,
+  slackMs: 15_000,
+  settle: { maxMs: 60_000, quietMs: 10 },
+});
+
 test("a probe through a host's prober records its events, settles on them and returns its outcome", async (t) => {
   const log = new AgentEvents();
   const { probers, calls } = fakeProbers([
@@ -199,28 +209,12 @@ test("a probe through a host's prober records its events, settles on them and re
     { k: 'event', e: hopClose },
     { k: 'outcome', outcome: granted },
   ]);
-  const deps = {
-    log,
-    probers,
-    topology: noHosts,
-    dial: async () => undefined,
-    slackMs: 15_000,
-    settle: { maxMs: 60_000, quietMs: 10 },
-  };
-  t.deepEqual(await probeThroughAgent(deps, request, 1001), granted);
+  t.deepEqual(await probeThroughAgent(agentDeps(probers, log), request, 1001), granted);
   t.deepEqual(calls, [{ host: 'C', uid: 1001, timeoutMs: 17_000 }]);
   t.deepEqual(log.list(), [hopRequest, hopClose]);
 });
 
 test('a probe whose prober printed no outcome comes back without one', async (t) => {
   const { probers } = fakeProbers([{ k: 'event', e: hopRequest }]);
-  const deps = {
-    log: new AgentEvents(),
-    probers,
-    topology: noHosts,
-    dial: async () => undefined,
-    slackMs: 15_000,
-    settle: { maxMs: 60_000, quietMs: 10 },
-  };
-  t.is(await probeThroughAgent(deps, request, 0), undefined);
+  t.is(await probeThroughAgent(agentDeps(probers), request, 0), undefined);
 });
