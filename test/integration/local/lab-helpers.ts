@@ -18,16 +18,6 @@ export async function upReference(name: string, options: UpOptions = {}): Promis
 
 export type Of<T extends LabEvent['type']> = Extract<LabEvent, { type: T }>;
 
-/** Events of one type (optionally from one host), after the lab has had a moment to settle. */
-export async function eventsOf<T extends LabEvent['type']>(
-  lab: Lab,
-  type: T,
-  host?: string,
-): Promise<Of<T>[]> {
-  await new Promise((r) => setTimeout(r, 60));
-  return lab.events().filter((e): e is Of<T> => e.type === type && (host === undefined || e.host === host));
-}
-
 /**
  * The events after `mark` once the probe's chain is complete (every session closed, every onward
  * connection seen by its hop or echo service), as `sockslab run` waits for them: a fixed pause

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { ByteStream } from '../../../src/net/net.ts';
 
-// Plumbing shared by the net tests (net-contract, uv-relay): deadlines, polling, checksums and a
+// Plumbing shared by the net tests (net-contract, uv-relay): deadlines, checksums and a
 // recorder of what a stream delivers.
 
 /** `p`, or a rejection naming `what` when it takes longer than `ms`. */
@@ -15,15 +14,6 @@ export async function within<T>(p: Promise<T>, what: string, ms = 3000): Promise
     return await Promise.race([p, late]);
   } finally {
     clearTimeout(timer);
-  }
-}
-
-/** Polls `cond` until it holds, or rejects naming `what`. */
-export async function eventually(cond: () => boolean, what: string, ms = 3000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await sleep(5);
   }
 }
 

@@ -7,8 +7,9 @@ import type { ByteStream, Conn, ConnectOptions, Listener, ListenOptions, Net } f
 import { nodeNet } from '../../../src/net/node-net.ts';
 import { productionNet } from '../../../src/net/production-net.ts';
 import { UvSocket } from '../../../src/net/uv-socket.ts';
+import { eventually } from '../../helpers/eventually.ts';
 import { probeIpv6, testWhen } from '../../helpers/interop-tools.ts';
-import { eventually, Received, sha256, within } from './_streams.ts';
+import { Received, sha256, within } from './_streams.ts';
 
 /**
  * One behavioural contract (net.ts: Net, Listener, Conn, ByteStream) run against both Nets: NodeNet

@@ -6,7 +6,8 @@ import type { ByteStream, Conn } from '../../../src/net/net.ts';
 import { productionNet } from '../../../src/net/production-net.ts';
 import { UvSocket } from '../../../src/net/uv-socket.ts';
 import { Relay } from '../../../src/server/relay.ts';
-import { eventually, Received, sha256, within } from './_streams.ts';
+import { eventually } from '../../helpers/eventually.ts';
+import { Received, sha256, within } from './_streams.ts';
 
 /**
  * UvSocket's relay mode (`a.relayTo(b)`: a's reads written straight to b, b's backpressure pausing

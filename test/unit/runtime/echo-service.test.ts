@@ -5,6 +5,7 @@ import { startEchoService } from '../../../src/runtime/echo-service.ts';
 import { VirtualNetwork } from '../../../src/runtime/local/virtual-network.ts';
 import { parseTopologyText } from '../../../src/topology/load.ts';
 import type { EchoKind } from '../../../src/topology/model.ts';
+import { eventually } from '../../helpers/eventually.ts';
 
 const { topology } = await parseTopologyText(
   `networks:
@@ -37,7 +38,7 @@ async function exchange(kind: EchoKind, port: number, send: string) {
   conn.socket.end();
   await closed;
   // The service emits its event when its own side closes, which may come a little after ours.
-  for (let i = 0; i < 500 && events.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  await eventually(() => events.length > 0, "the service's close event", 5_000);
   await listener.close();
   return { received, events, local: conn.local };
 }

@@ -12,6 +12,7 @@ import { encodeSocks5Greeting, encodeSocks5Request } from '../../../src/protocol
 import type { IdentdClient } from '../../../src/server/identd-query.ts';
 import { defaultTimers } from '../../../src/server/options.ts';
 import { Session, type SessionContext } from '../../../src/server/session.ts';
+import { eventually } from '../../helpers/eventually.ts';
 
 // The session's state machine on a real loopback connection, with its timers on a manual clock
 // and its dialling and identd scripted: request read → decided → dialled → replied/ended, and
@@ -239,13 +240,7 @@ const kinds = (events: LabEvent[]) => events.filter((e) => e.type !== 'log').map
 const closeReason = (events: LabEvent[]) => events.flatMap((e) => (e.type === 'close' ? [e.reason] : []));
 
 /** Polls `cond` (called once per try: it may act) until it holds. */
-async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 1500; i++) {
-    if (cond()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const until = (cond: () => boolean, what: string): Promise<void> => eventually(cond, what, 15_000);
 
 /**
  * True once the session's end of the connection has read `n` bytes. A fixed sleep is not enough:

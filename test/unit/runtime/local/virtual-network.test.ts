@@ -4,6 +4,7 @@ import type { Conn } from '../../../../src/net/net.ts';
 import { planLoopback } from '../../../../src/runtime/local/loopback-plan.ts';
 import { VirtualNetwork } from '../../../../src/runtime/local/virtual-network.ts';
 import { parseTopologyText } from '../../../../src/topology/load.ts';
+import { eventually } from '../../../helpers/eventually.ts';
 
 /** Three hosts: C on lan, B on lan+dmz, A on dmz. C and A share no network. */
 const { topology } = await parseTopologyText(
@@ -141,7 +142,7 @@ test('the owner registry knows which user opened or accepted each connection', a
   const { listener, conns } = await accept(vn, 'B', 'nobody', 2003);
   t.teardown(() => listener.close());
   const conn = await vn.netFor('C', 'x').connect({ host: '10.1.0.1', port: 2003 });
-  for (let i = 0; i < 500 && conns.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  await eventually(() => conns.length > 0, 'the accepted connection', 5_000);
   t.is(vn.owners.owner('C', conn.local.port, '10.1.0.1', 2003), 'x');
   t.is(vn.owners.owner('B', 2003, '10.1.0.10', conn.local.port), 'nobody');
   t.is(vn.owners.owner('C', conn.local.port, '10.1.0.1', 9999), null);

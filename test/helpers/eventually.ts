@@ -1,0 +1,14 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/**
+ * Polls `cond` (called once per try, so it may act, e.g. fire a manual timer) until it holds, or
+ * rejects naming `what`. For tests that wait on another party: a fixed pause is either too long
+ * or, on a loaded CI machine, too short.
+ */
+export async function eventually(cond: () => boolean, what: string, ms = 3000): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!cond()) {
+    if (performance.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+    await sleep(5);
+  }
+}
