@@ -204,7 +204,8 @@ export function totalsOf(lines: readonly CoveredLine[]): CoverageTotals {
   };
 }
 
-function sumTotals(all: readonly CoverageTotals[]): CoverageTotals {
+/** Totals of several files or hosts added together (a host's from its files, the suite's from its hosts). */
+export function sumTotals(all: readonly CoverageTotals[]): CoverageTotals {
   return all.reduce(
     (a, t) => ({
       rules: a.rules + t.rules,

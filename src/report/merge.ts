@@ -3,6 +3,7 @@ import {
   type CoveredLine,
   type FileCoverage,
   type RuleCoverage,
+  sumTotals,
   totalsOf,
 } from '../analysis/rule-coverage.ts';
 import { InputError } from '../common/errors.ts';
@@ -241,8 +242,8 @@ export function mergeCoverage(shards: readonly CoverageShard[]): RuleCoverage | 
       });
       return { ...f, lines, totals: totalsOf(lines) };
     });
-    // Totals add up line by line: a host's are its files' lines counted together.
-    return { ...h, files, totals: totalsOf(files.flatMap((f) => f.lines)) };
+    // Totals add up as ruleCoverage adds them: a host's are its files' added together.
+    return { ...h, files, totals: sumTotals(files.map((f) => f.totals)) };
   });
   const never = hosts.flatMap((h) =>
     h.files.flatMap((f) =>
@@ -266,7 +267,7 @@ export function mergeCoverage(shards: readonly CoverageShard[]): RuleCoverage | 
     cases: withCoverage.reduce((n, s) => n + s.coverage!.cases, 0),
     hosts,
     never,
-    totals: totalsOf(hosts.flatMap((h) => h.files.flatMap((f) => f.lines))),
+    totals: sumTotals(hosts.map((h) => h.totals)),
     uncounted,
   };
 }
