@@ -395,14 +395,16 @@ export class DockerLab implements Lab {
   }
 
   /**
-   * Pulls every host's cable on `network` (docker network disconnect), one host at a time: two
-   * releases at once can leave the engine unable to remove the network (endpoint-release.ts).
+   * Pulls every host's cable on `network` (docker network disconnect), one host at a time and in
+   * the network's turn: two releases at once can leave the engine unable to remove the network,
+   * and a teardown may begin while a cut is still under way (endpoint-release.ts).
    */
   async cutNetwork(network: string): Promise<void> {
     const net = this.options.engine.dockerode.getNetwork(this.dockerNetwork(network));
     if (this.cut.has(network)) return;
     this.cut.add(network);
     await releaseSerially(
+      this.dockerNetwork(network),
       this.attached(network).map(({ host }) => host.id),
       (id) => net.disconnect({ Container: id, Force: true }),
     );

@@ -6,13 +6,14 @@
  * disconnect, or a container's exit) does not, and two releases at once on one network can leave
  * the count too high (moby/moby#42119). The network then cannot be removed and holds its subnet
  * until the engine restarts: CI saw it in lab teardowns, several times a day. So every release
- * a lab asks for on a network waits for the one before it on that network; different networks
- * still release in parallel.
+ * this process asks for on a network waits for the one before it on that network (inTurn);
+ * different networks still release in parallel.
  */
 
 /** A container to be torn down, with the ids of the networks it is on. */
 export interface AttachedContainer {
   readonly id: string;
+  /** By Docker name, the key of the network's turn. */
   readonly networks: readonly string[];
 }
 
@@ -40,34 +41,61 @@ export function releaseChains(containers: readonly AttachedContainer[]): Map<str
   return chains;
 }
 
+/** The last release this process asked for on each network (by its Docker name), settled. */
+const turns = new Map<string, Promise<void>>();
+const ignore = () => {};
+
 /**
- * Disconnects every container from each of its networks, one release at a time per network, and
- * removes each container as soon as it has no endpoint left. Resolves with each container's
- * removal (by id) so callers can go on per container; a failed disconnect is not fatal (the
- * removal then releases that endpoint itself), a failed removal rejects that container's promise.
+ * Runs `release` once every release this process asked for earlier on `network` has settled,
+ * whoever asked: a lab's teardown can start while a `cut:` step is still disconnecting (a signal
+ * ends the run). The result is `release`'s own; a failure does not hold up the releases after it.
+ */
+export function inTurn<T>(network: string, release: () => Promise<T>): Promise<T> {
+  const result = (turns.get(network) ?? Promise.resolve()).then(release);
+  const settled = result.then(ignore, ignore);
+  turns.set(network, settled);
+  void settled.then(() => {
+    if (turns.get(network) === settled) turns.delete(network);
+  });
+  return result;
+}
+
+/**
+ * Disconnects every container from each of its networks, in each network's turn, and removes
+ * each container as soon as it has no endpoint left. Resolves with each container's removal (by
+ * id) so callers can go on per container; a failed removal rejects that container's promise. A
+ * disconnect the engine refuses leaves the endpoint to the removal, so the removal then runs in
+ * that network's turn instead of beside the next disconnect.
  */
 export function releaseAndRemove(
   containers: readonly AttachedContainer[],
   ops: EndpointOps,
 ): Map<string, Promise<void>> {
-  const released = new Map<string, Promise<unknown>[]>();
+  const removals = new Map<string, Promise<void>>();
+  const removeOnce = (id: string): Promise<void> => {
+    let removal = removals.get(id);
+    if (removal === undefined) removals.set(id, (removal = ops.remove(id)));
+    return removal;
+  };
+  const released = new Map<string, Promise<void>[]>();
   for (const [network, chain] of releaseChains(containers)) {
-    let previous: Promise<unknown> = Promise.resolve();
     for (const id of chain) {
-      const mine = previous.then(() => ops.disconnect(network, id)).catch(() => {});
-      previous = mine;
-      released.set(id, [...(released.get(id) ?? []), mine]);
+      const turn = inTurn(network, () =>
+        ops.disconnect(network, id).catch(() => removeOnce(id).catch(ignore)),
+      );
+      released.set(id, [...(released.get(id) ?? []), turn]);
     }
   }
   return new Map(
-    containers.map((c) => [c.id, Promise.all(released.get(c.id) ?? []).then(() => ops.remove(c.id))]),
+    containers.map((c) => [c.id, Promise.all(released.get(c.id) ?? []).then(() => removeOnce(c.id))]),
   );
 }
 
-/** Releases `containers`' endpoints on one network, one at a time (cutting a network). */
+/** Releases `containers`' endpoints on one network in its turn, one after another (cutting it). */
 export async function releaseSerially(
+  network: string,
   containers: readonly string[],
   disconnect: (container: string) => Promise<unknown>,
 ): Promise<void> {
-  for (const id of containers) await disconnect(id);
+  for (const id of containers) await inTurn(network, () => disconnect(id));
 }

@@ -31,18 +31,20 @@ const EndpointReleaseMs = 10_000;
 const StaleEndpointMs = 1_500;
 
 export interface RemovableNetwork {
+  /** Its Docker name, the key of its releases' turn (endpoint-release.ts). */
+  readonly name: string;
   remove(): Promise<unknown>;
   disconnect(options: { Container: string; Force: boolean }): Promise<unknown>;
 }
 
 /**
- * Removes a network whose containers have been removed. The engine releases a killed container's
- * endpoints when it handles the container's exit, which can come after the removal call has
- * returned: a removal refused for "active endpoints" is tried again. An endpoint still there after
- * StaleEndpointMs outlived its container (dockerd 20.10 can keep one, and the network then
- * blocks its subnet until the engine restarts), so the endpoints of `members` (the run's
- * containers that were on it, by name) are disconnected by force, as `docker network disconnect
- * -f` does, and the removal goes on.
+ * Removes a network whose containers have been removed. The engine can finish releasing a removed
+ * container's endpoint after the removal call has returned (a disconnect it refused left the
+ * endpoint to the removal): a removal refused for "active endpoints" is tried again. An endpoint
+ * still there after StaleEndpointMs may have outlived its container (dockerd 20.10 can keep one,
+ * and the network then blocks its subnet until the engine restarts), so the endpoints of
+ * `members` (the run's containers that were on it, by name) are disconnected by force, as
+ * `docker network disconnect -f` does, in the network's turn, and the removal goes on.
  */
 export async function removeNetworkWhenFree(
   network: RemovableNetwork,
@@ -61,7 +63,7 @@ export async function removeNetworkWhenFree(
     }
     if (!forced && Date.now() - started >= StaleEndpointMs) {
       forced = true;
-      await releaseSerially(members, (name) =>
+      await releaseSerially(network.name, members, (name) =>
         network.disconnect({ Container: name, Force: true }).catch(() => {}),
       );
     }
@@ -90,11 +92,11 @@ export async function removeByFilter(
   // once on a network can leave dockerd 20.10 unable to remove it), and each host is removed by
   // force as soon as it has no endpoint left. No separate kill first either: a SIGKILL followed
   // at once by the removal would have the engine release the endpoints again, at the same time.
+  // Who is on which network, by the network's Docker name (the key of its turn).
   const attached = containers.map((c) => ({
     id: c.Id,
-    networks: Object.values(c.NetworkSettings?.Networks ?? {}).flatMap((e) =>
-      e.NetworkID ? [e.NetworkID] : [],
-    ),
+    names: c.Names.map((name) => name.replace(/^\//, '')),
+    networks: Object.keys(c.NetworkSettings?.Networks ?? {}),
   }));
   const removed = releaseAndRemove(attached, {
     disconnect: async (network, container) => {
@@ -110,13 +112,12 @@ export async function removeByFilter(
   });
   const cleanup = Promise.allSettled([...removed.values()]).then(afterKill);
   const networksGone = networks.map(async (n) => {
-    const on = containers.filter((c) =>
-      Object.values(c.NetworkSettings?.Networks ?? {}).some((e) => e.NetworkID === n.Id),
-    );
-    await Promise.all(on.map((c) => removed.get(c.Id)));
+    const on = attached.filter((c) => c.networks.includes(n.Name));
+    await Promise.all(on.map((c) => removed.get(c.id)));
+    const net = d.getNetwork(n.Id);
     await removeNetworkWhenFree(
-      d.getNetwork(n.Id),
-      on.flatMap((c) => c.Names.map((name) => name.replace(/^\//, ''))),
+      { name: n.Name, remove: () => net.remove(), disconnect: (o) => net.disconnect(o) },
+      on.flatMap((c) => c.names),
     );
   });
   // allSettled first: nothing is left half-way in flight when one step fails.

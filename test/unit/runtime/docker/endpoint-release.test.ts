@@ -18,6 +18,14 @@ function fakeEngine(failDisconnect: (network: string, container: string) => bool
   let concurrentRemovals = 0;
   let maxConcurrentRemovals = 0;
   const tick = () => new Promise((r) => setTimeout(r, 1 + Math.floor(Math.random() * 4)));
+  /** One endpoint release on `network`: recorded when another is in flight there. */
+  const release = async (network: string, what: string) => {
+    const n = (busy.get(network) ?? 0) + 1;
+    busy.set(network, n);
+    if (n > 1) overlaps.push(`${network}:${what}`);
+    await tick();
+    busy.set(network, (busy.get(network) ?? 1) - 1);
+  };
   return {
     overlaps,
     endpoints,
@@ -28,22 +36,22 @@ function fakeEngine(failDisconnect: (network: string, container: string) => bool
     },
     ops: {
       async disconnect(network: string, container: string) {
-        const n = (busy.get(network) ?? 0) + 1;
-        busy.set(network, n);
-        if (n > 1) overlaps.push(`${network}:${container}`);
-        await tick();
-        busy.set(network, (busy.get(network) ?? 1) - 1);
-        if (failDisconnect(network, container)) throw new Error('engine said no');
+        if (failDisconnect(network, container)) {
+          await tick();
+          throw new Error('engine said no');
+        }
+        await release(network, container);
         endpoints.get(container)?.delete(network);
         log.push(`disconnect ${network} ${container}`);
       },
+      // A removal releases whatever endpoints the container still holds.
       async remove(container: string) {
         concurrentRemovals++;
         maxConcurrentRemovals = Math.max(maxConcurrentRemovals, concurrentRemovals);
-        log.push(
-          `remove ${container} with ${[...(endpoints.get(container) ?? [])].join(',') || 'no'} endpoints`,
-        );
-        await tick();
+        const held = [...(endpoints.get(container) ?? [])];
+        log.push(`remove ${container} with ${held.join(',') || 'no'} endpoints`);
+        await Promise.all([tick(), ...held.map((n) => release(n, `remove ${container}`))]);
+        endpoints.delete(container);
         concurrentRemovals--;
       },
     },
@@ -108,7 +116,26 @@ test('a failed removal rejects that host alone', async (t) => {
 test('cutting a network releases its hosts one after another, in order', async (t) => {
   const engine = fakeEngine();
   engine.attach(tenHosts);
-  await releaseSerially(['c0', 'c1', 'dept'], (id) => engine.ops.disconnect('lan', id));
+  await releaseSerially('lan', ['c0', 'c1', 'dept'], (id) => engine.ops.disconnect('lan', id));
   t.deepEqual(engine.overlaps, []);
   t.deepEqual(engine.log, ['disconnect lan c0', 'disconnect lan c1', 'disconnect lan dept']);
+});
+
+test('a cut still under way when the teardown begins is not overlapped by it on that network', async (t) => {
+  const engine = fakeEngine();
+  engine.attach(tenHosts);
+  const cut = releaseSerially('lan', ['c0', 'c1', 'c2', 'c3', 'c4', 'dept'], (id) =>
+    engine.ops.disconnect('lan', id).catch(() => {}),
+  );
+  const removed = releaseAndRemove(tenHosts, {
+    ...engine.ops,
+    // the cut may have taken the endpoint already: the engine then says it is not connected
+    disconnect: async (network, id) => {
+      if (!engine.endpoints.get(id)?.has(network)) throw new Error('not connected');
+      await engine.ops.disconnect(network, id);
+    },
+  });
+  await Promise.all([cut, ...removed.values()]);
+  t.deepEqual(engine.overlaps, []);
+  t.is(engine.endpoints.size, 0);
 });

@@ -18,6 +18,7 @@ test('a network still holding a removed container endpoint is removed once the e
   let calls = 0;
   await removeNetworkWhenFree(
     {
+      name: 'x',
       remove: async () => {
         calls++;
         if (calls < 3)
@@ -33,6 +34,7 @@ test('a network still holding a removed container endpoint is removed once the e
 test('an endpoint that outlives its container is disconnected by force, by the names of the run containers on it', async (t) => {
   const disconnected: string[] = [];
   const network = {
+    name: 'x',
     remove: async () => {
       if (disconnected.length < 2) throw engineError(403, 'network x id y has active endpoints');
     },
@@ -50,6 +52,7 @@ test('a network that is already gone counts as removed, and any other refusal is
   let calls = 0;
   await removeNetworkWhenFree(
     {
+      name: 'x',
       remove: async () => {
         calls++;
         throw engineError(404, 'network x not found');
@@ -63,6 +66,7 @@ test('a network that is already gone counts as removed, and any other refusal is
   const err = await t.throwsAsync(
     removeNetworkWhenFree(
       {
+        name: 'x',
         remove: async () => {
           calls++;
           throw engineError(500, 'something else');
@@ -80,6 +84,7 @@ test('endpoints that are never released end the wait with the engine error', asy
   const err = await t.throwsAsync(
     removeNetworkWhenFree(
       {
+        name: 'x',
         remove: async () => {
           throw engineError(403, 'network x has active endpoints');
         },
@@ -120,7 +125,7 @@ function fakeLabEngine(hosts: Record<string, readonly string[]>) {
           Networks: Object.fromEntries((hosts[id] ?? []).map((n) => [n, { NetworkID: n }])),
         },
       })),
-    listNetworks: async () => (listedNetworks++ === 0 ? networkIds.map((Id) => ({ Id })) : []),
+    listNetworks: async () => (listedNetworks++ === 0 ? networkIds.map((Id) => ({ Id, Name: Id })) : []),
     getContainer: (id: string) => ({
       remove: async () => {
         const held = [...(endpoints.get(id) ?? [])];
