@@ -20,22 +20,19 @@ function walk(input: unknown, key: string | undefined): unknown {
     if (TimeKeys.has(key) && (typeof value === 'string' || typeof value === 'number')) return '<time>';
     if (DurationKeys.has(key) && typeof value === 'number') return '<ms>';
     if (IdKeys.has(key) && typeof value === 'string') return '<id>';
-    // Ephemeral ports differ per run; well-known service ports are part of the design and stay.
-    if (key === 'port' && typeof value === 'number' && value >= 1024 && value !== 1080) return '<port>';
+    if (key === 'port' && typeof value === 'number' && ephemeral(value)) return '<port>';
   }
   if (typeof value === 'string') {
     // identd queries and answers start with the port pair: `40001 , 1080 : USERID : UNIX : x`.
     const pair = /^(\s*)(\d+)(\s*,\s*)(\d+)/.exec(value);
     if (pair) {
-      const p = (n: string) => (Number(n) >= 1024 && Number(n) !== 1080 ? '<port>' : n);
-      value = `${pair[1]}${p(pair[2]!)}${pair[3]}${p(pair[4]!)}${value.slice(pair[0].length)}`;
+      value = `${pair[1]}${portText(pair[2]!)}${pair[3]}${portText(pair[4]!)}${value.slice(pair[0].length)}`;
     }
     // Free text (failure messages, logs) may quote endpoints like 10.1.0.5:40312.
     return bindPorts(
       (value as string).replace(
         /(\d{1,3}(?:\.\d{1,3}){3})[:.](\d{4,5})\b/g,
-        (m, addr: string, port: string) =>
-          Number(port) >= 1024 && Number(port) !== 1080 ? `${addr}:<port>` : m,
+        (m, addr: string, port: string) => (ephemeral(port) ? `${addr}:<port>` : m),
       ),
     );
   }
@@ -49,7 +46,6 @@ function walk(input: unknown, key: string | undefined): unknown {
 export function normaliseReportText(text: string, runIds: readonly string[]): string {
   let out = text;
   for (const id of runIds) if (id !== '') out = out.split(id).join('<id>');
-  const port = (n: string) => (Number(n) >= 1024 && Number(n) !== 1080 ? '<port>' : n);
   return (
     out
       .replace(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z?/g, '<time>')
@@ -58,14 +54,22 @@ export function normaliseReportText(text: string, runIds: readonly string[]): st
       // identd queries and answers: `40001 , 1080 : USERID : UNIX : x`
       .replace(
         /\b(\d+)(\s*,\s*)(\d+)(\s*:)/g,
-        (_m, a: string, sep: string, b: string, colon: string) => `${port(a)}${sep}${port(b)}${colon}`,
+        (_m, a: string, sep: string, b: string, colon: string) =>
+          `${portText(a)}${sep}${portText(b)}${colon}`,
       )
       .replace(/(\d{1,3}(?:\.\d{1,3}){3})[:.](\d{4,5})\b/g, (m, addr: string, p: string) =>
-        port(p) === p ? m : `${addr}:<port>`,
+        ephemeral(p) ? `${addr}:<port>` : m,
       )
       .replace(bindForPort, bindPort)
   );
 }
+
+/**
+ * Ports that differ per run: the lab's ephemeral ones. Well-known service ports (below 1024) and
+ * SOCKS's 1080 are part of the design and stay.
+ */
+const ephemeral = (port: string | number): boolean => Number(port) >= 1024 && Number(port) !== 1080;
+const portText = (port: string): string => (ephemeral(port) ? '<port>' : port);
 
 /**
  * A BIND request's REQDESC names the port it expects the peer from, `… for HOST (40312)`, and in
@@ -74,7 +78,7 @@ export function normaliseReportText(text: string, runIds: readonly string[]): st
  */
 const bindForPort = /( for \S+ )\((\d{4,5})\)/g;
 function bindPort(m: string, lead: string, port: string): string {
-  return Number(port) >= 1024 && Number(port) !== 1080 ? `${lead}(<port>)` : m;
+  return ephemeral(port) ? `${lead}(<port>)` : m;
 }
 function bindPorts(text: string): string {
   return text.includes(' for ') ? text.replace(bindForPort, bindPort) : text;
