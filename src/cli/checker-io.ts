@@ -60,8 +60,6 @@ export function hostsResolverFromFile(path: string): Resolver {
   return hostsFileResolver(readFileSync(path, 'utf8'));
 }
 
-/** strerror-style texts for the errors a reader meets (the classic messages quote these). */
-
 /** `--services FILE` (or `builtin`: the standard Debian table); default /etc/services. */
 export function servicesFrom(path: string | undefined): ServiceTable {
   if (path === 'builtin') return builtinServices;

@@ -1,4 +1,5 @@
 import type { Endpoint, LabEvent } from '../common/events.ts';
+import { isDottedQuadShape } from '../common/inet-address.ts';
 import type { HostProbeOutcome, HostProbeRequest } from '../common/probe.ts';
 import type { Resolver } from '../common/resolver.ts';
 import type { ClientConfig } from '../config/ast.ts';
@@ -67,7 +68,7 @@ export async function probeFromHost(
 ): Promise<HostProbeOutcome> {
   const run = startRun(ctx, request);
   // A SOCKS 4 client that cannot resolve the name here sends nothing (gethostbyname failed).
-  if (request.protocol === 'socks4' && !/^\d{1,3}(\.\d{1,3}){3}$/.test(run.target.host)) {
+  if (request.protocol === 'socks4' && !isDottedQuadShape(run.target.host)) {
     return run.finish({
       reply: null,
       received: '',

@@ -1,3 +1,5 @@
+import { errorCode } from './errors.ts';
+
 /**
  * errno codes as the C library's strerror() prints them: the classic log lines quote these
  * (h.6 `Error code: WHAT TEXT`), and the server and the SOCKS client both report connect
@@ -40,7 +42,7 @@ export function systemErrorText(code: string | undefined): string {
  * errno code, else the error's own message.
  */
 export function fileErrorText(err: unknown): string {
-  const code = err && typeof err === 'object' && 'code' in err ? String(err.code) : undefined;
+  const code = errorCode(err);
   const known = code === undefined ? undefined : errnoText[code];
   return known ?? (err instanceof Error ? err.message : String(err));
 }

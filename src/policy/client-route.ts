@@ -6,6 +6,7 @@ import { inetAton } from '../config/inet.ts';
 import type { UserFileReader } from '../config/user-file.ts';
 import { type HostIdentity, hostMatches } from './host.ts';
 import { portMatches, usersMatch } from './match.ts';
+import { upstreamFailedLog } from './request-desc.ts';
 import type { CommandTemplate } from './server-access.ts';
 
 export interface RouteRequest {
@@ -114,7 +115,7 @@ export async function* planServerAttempts(
       addresses = [];
     }
     if (addresses.length === 0) {
-      yield { entry, kind: 'not-found', log: `Failed to connect to sockd at ${entry}: host not found` };
+      yield { entry, kind: 'not-found', log: upstreamFailedLog(entry, 'host not found') };
     } else {
       yield { entry, kind: 'addresses', addresses };
     }
