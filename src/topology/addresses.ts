@@ -37,6 +37,7 @@ interface AddressEntry {
 interface AutoRequest {
   readonly host: string;
   readonly network: string;
+  readonly subnet: Subnet;
   readonly path: YamlPath;
 }
 
@@ -58,7 +59,7 @@ export function assignAddresses(
       const subnet = entryNetwork(ctx, h.name, entry, seenNets, subnets);
       if (!subnet) continue;
       if (entry.address === 'auto') {
-        autos.push({ host: h.name, network: entry.network, path: entry.path });
+        autos.push({ host: h.name, network: entry.network, subnet, path: entry.path });
         continue;
       }
       const address = claimWritten(ctx, h.name, entry, subnet, taken);
@@ -66,7 +67,7 @@ export function assignAddresses(
     }
   }
   for (const a of autos) {
-    const address = claimAuto(ctx, a, subnets, taken);
+    const address = claimAuto(ctx, a, taken);
     if (address !== undefined) interfaces.get(a.host)?.push({ network: a.network, address });
   }
   // Keep interfaces in the order the networks are declared, so "the first address" is stable.
@@ -170,15 +171,8 @@ function claimWritten(
 }
 
 /** The first free usable address of the network, taken for the host; undefined (with an issue) when none is left. */
-function claimAuto(
-  ctx: ResolveContext,
-  a: AutoRequest,
-  subnets: ReadonlyMap<string, Subnet>,
-  taken: Map<string, string>,
-): string | undefined {
-  const subnet = subnets.get(a.network);
-  if (!subnet) return undefined;
-  for (const text of subnet.hosts()) {
+function claimAuto(ctx: ResolveContext, a: AutoRequest, taken: Map<string, string>): string | undefined {
+  for (const text of a.subnet.hosts()) {
     if (taken.has(text)) continue;
     taken.set(text, `${a.host} (on ${a.network})`);
     return text;
