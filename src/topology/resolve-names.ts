@@ -35,11 +35,7 @@ export function resolveZones(
     const zone = resolveNameEntries(
       ctx,
       net.names,
-      (target) => {
-        const list = interfaces.get(target) ?? interfaces.get(caseFold(interfaces, target));
-        if (!list) return undefined;
-        return (list.find((x) => x.network === name) ?? list[0])?.address;
-      },
+      (target) => addressOf(interfaces, target, (network) => network === name),
       (entry) => ['networks', name, 'names', entry],
     );
     const model = out[i];
@@ -96,10 +92,19 @@ function caseFold(map: ReadonlyMap<string, unknown>, name: string): string {
 
 /** The address host `from` reaches host `target` by: one on a network they share, else its first. */
 function hostAddressFrom(interfaces: InterfacesByHost, from: string, target: string): string | undefined {
+  const mine = interfaces.get(from) ?? [];
+  return addressOf(interfaces, target, (network) => mine.some((m) => m.network === network));
+}
+
+/** Host `target`'s address (its name matched without case) on the first network `wanted` takes, else its first. */
+function addressOf(
+  interfaces: InterfacesByHost,
+  target: string,
+  wanted: (network: string) => boolean,
+): string | undefined {
   const list = interfaces.get(target) ?? interfaces.get(caseFold(interfaces, target));
   if (!list) return undefined;
-  const mine = interfaces.get(from) ?? [];
-  return (list.find((x) => mine.some((m) => m.network === x.network)) ?? list[0])?.address;
+  return (list.find((x) => wanted(x.network)) ?? list[0])?.address;
 }
 
 /**
