@@ -127,6 +127,7 @@ export interface AgentLabBasics {
   readonly ownerPid: number;
   readonly events?: EventSink;
   readonly timeouts?: LabTimeouts;
+  /** UpOptions.unreachable: off-network connects fail at once (default) or hang until a timer. */
   readonly unreachable?: 'refused' | 'timeout';
 }
 

@@ -1,11 +1,18 @@
 import { existsSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { InputError } from '../../common/errors.ts';
-import type { EventSink, LabEvent } from '../../common/events.ts';
+import type { LabEvent } from '../../common/events.ts';
 import { type ServerTotals, serverTotalsFromEvents } from '../../common/server-totals.ts';
 import type { LinkFault } from '../../topology/link-faults.ts';
 import type { HostModel, IdentdBehaviour, ResolvedTopology } from '../../topology/model.ts';
-import { AgentEvents, fixedAddressHost, probeThroughAgent, reloadResult, uidOf } from '../agent-lab.ts';
+import {
+  AgentEvents,
+  type AgentLabBasics,
+  fixedAddressHost,
+  probeThroughAgent,
+  reloadResult,
+  uidOf,
+} from '../agent-lab.ts';
 import { type ProberChannel, ProberPool } from '../agent-prober.ts';
 import type { AgentLine, ControlReply, ControlRequest, DialOutcome, DialRequest } from '../agent-protocol.ts';
 import { buildHostSpec, ImagePaths } from '../host-spec.ts';
@@ -26,16 +33,11 @@ import { removeRun } from './sweep.ts';
  * host agent (probes, control requests) and their logs (events); it never dials a lab address.
  */
 
-export interface DockerLabOptions {
+/** What every agent lab takes (AgentLabBasics: run id, owner, sink, timers, unreachable), and: */
+export interface DockerLabOptions extends AgentLabBasics {
   readonly engine: DockerEngine;
   readonly image: string;
   readonly topology: ResolvedTopology;
-  readonly runId: string;
-  readonly ownerPid: number;
-  readonly events?: EventSink;
-  readonly timeouts?: LabTimeouts;
-  /** UpOptions.unreachable: off-network connects fail at once (default) or hang until a timer. */
-  readonly unreachable?: 'refused' | 'timeout';
   /** How long to wait for another lab's overlapping subnets to be released. */
   readonly networkWaitMs: number;
   /** How long a host may take from container start to its agent's `ready`. */

@@ -4,7 +4,14 @@ import type { EventSink, LabEvent } from '../../common/events.ts';
 import { type ServerTotals, serverTotalsFromEvents } from '../../common/server-totals.ts';
 import type { LinkFault } from '../../topology/link-faults.ts';
 import type { HostModel, IdentdBehaviour, ResolvedTopology } from '../../topology/model.ts';
-import { AgentEvents, fixedAddressHost, probeThroughAgent, reloadResult, uidOf } from '../agent-lab.ts';
+import {
+  AgentEvents,
+  type AgentLabBasics,
+  fixedAddressHost,
+  probeThroughAgent,
+  reloadResult,
+  uidOf,
+} from '../agent-lab.ts';
 import { ProberPool } from '../agent-prober.ts';
 import type { AgentLine, ControlReply, ControlRequest, DialOutcome, DialRequest } from '../agent-protocol.ts';
 import { buildHostSpec, ImagePaths } from '../host-spec.ts';
@@ -35,18 +42,13 @@ import { removeNamespaces } from './reap.ts';
  * over the agent's unix socket, events come from the agents' stdout.
  */
 
-export interface NetnsLabOptions {
+/** What every agent lab takes (AgentLabBasics: run id, owner, sink, timers, unreachable), and: */
+export interface NetnsLabOptions extends AgentLabBasics {
   readonly topology: ResolvedTopology;
-  readonly runId: string;
-  readonly ownerPid: number;
   readonly appRoot: string;
   readonly node: string;
-  readonly events?: EventSink;
-  readonly timeouts?: LabTimeouts;
   readonly readyTimeoutMs: number;
   readonly carrierTimeoutMs: number;
-  /** How a cut network fails connects (UpOptions.unreachable): at once (default) or by timeout. */
-  readonly unreachable?: 'refused' | 'timeout';
 }
 
 const settleQuietMs = 10;
