@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import type { ExecutionContext } from 'ava';
+import type { Clock } from '../../../src/common/clock.ts';
 import type { LabEvent } from '../../../src/common/events.ts';
 import type { Resolver } from '../../../src/common/resolver.ts';
 import type { IdentdMode } from '../../../src/config/ast.ts';
@@ -94,6 +95,7 @@ export interface ServerSpec {
   readonly stuckCheckMs?: number;
   readonly keepAliveMs?: number;
   readonly onQuiet?: (stillQuiet: () => boolean) => void;
+  readonly clock?: Clock;
 }
 
 export function rulesFrom(spec: Pick<ServerSpec, 'sockdConf' | 'socksConf' | 'route'>): ServerRules {
@@ -156,6 +158,7 @@ export async function startServer(t: ExecutionContext, spec: ServerSpec): Promis
     ...(spec.routeConnect !== undefined ? { routeConnect: spec.routeConnect } : {}),
     ...(spec.maxSessions !== undefined ? { maxSessions: spec.maxSessions } : {}),
     ...(spec.onQuiet !== undefined ? { onQuiet: spec.onQuiet } : {}),
+    ...(spec.clock !== undefined ? { clock: spec.clock } : {}),
     ...(spec.identd !== undefined ? { identd: spec.identd } : {}),
     ...(spec.maxSessionsPerSource !== undefined ? { maxSessionsPerSource: spec.maxSessionsPerSource } : {}),
     ...(spec.maxHandshakes !== undefined ? { maxHandshakes: spec.maxHandshakes } : {}),
