@@ -172,7 +172,11 @@ export async function startServer(t: ExecutionContext, spec: ServerSpec): Promis
       ...(spec.eventTypes ? { types: new Set(spec.eventTypes) } : {}),
     },
     log: { write: (_level, message) => logs.push(message) },
-    timers: { requestRead: 3000, establish: 5000, identd: 2000, upstreamConnect: 2000, ...spec.timers },
+    // Shorter than production's so a hung test ends, yet long enough for a loaded CI machine: an
+    // event loop held up for longer than a timer can run that timer before the I/O it was waiting
+    // for (timers come first in a loop turn), so 2-3 s once timed out an identd, an upstream or a
+    // request that had in fact answered. Tests of a timer set their own.
+    timers: { requestRead: 10_000, establish: 10_000, identd: 10_000, upstreamConnect: 10_000, ...spec.timers },
     commands: spec.commands ?? recordingRunner(commands),
     ...(spec.upstreamPort !== undefined ? { upstreamPort: spec.upstreamPort } : {}),
     ...(spec.defaultServer !== undefined ? { defaultServer: spec.defaultServer } : {}),
