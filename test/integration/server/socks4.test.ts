@@ -55,7 +55,7 @@ test('no matching rule refuses with 91, logs refused and runs no command', async
   const s = await startServer(t, { sockdConf: 'permit 10.0.0.0 255.0.0.0 : echo never\n' });
   const r = await socks4({ proxy: s, dst: echo.host, port: echo.port, user: 'bob' });
   t.deepEqual(r.reply, { code: 91, port: 0, address: '0.0.0.0' });
-  t.true(await closedWithin(r.socket, 2000));
+  t.true(await closedWithin(r.socket, 5000));
   await waitForLog(s, (l) => l.startsWith('refused -- Connect from bob(unknown)@'));
   t.deepEqual(s.commands, []);
 });
