@@ -233,10 +233,21 @@ for (const [label, net] of [
 ] as const) {
   test(`bytes and EOF a client sends while its request is decided reach the destination after the reply, in order (${label})`, async (t) => {
     const { host, port } = await startEofAnswerer(t);
-    // The line's shell command takes 300 ms: the client writes and half-closes meanwhile.
+    // The line's shell command takes 2 s: the client writes and half-closes meanwhile, from the
+    // moment the command starts (not after a guess a loaded machine may overrun).
+    let began!: () => void;
+    const deciding = new Promise<void>((resolve) => {
+      began = resolve;
+    });
+    const slow = slowRunner(2000);
     const s = await startServer(t, {
       sockdConf: 'permit 127.0.0.0 255.0.0.0 : true\n',
-      commands: slowRunner(300),
+      commands: {
+        run: (command, options) => {
+          began();
+          return slow.run(command, options);
+        },
+      },
       net,
     });
     const client = await connectTcp(s.host, s.port);
@@ -244,7 +255,7 @@ for (const [label, net] of [
     // Read now: Node 24 no longer reports a socket's address once it is closed.
     const from = client.localAddress;
     client.write(encodeSocks4Request({ command: 'connect', port, address: host, user: 'u' }));
-    await new Promise((r) => setTimeout(r, 50));
+    await deciding;
     client.write('early ');
     await new Promise((r) => setTimeout(r, 50));
     client.end('and last');
