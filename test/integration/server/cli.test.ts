@@ -3,6 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import test from 'ava';
+import { waitForLines } from './cli-launch.ts';
 import { closedWithin, connectTcp, echoThrough, freshAddress, socks4, startEcho } from './helpers.ts';
 import { cli, root, standalone, tempDir, waitForLogLine as waitForLogLineWithin } from './processes.ts';
 
@@ -244,8 +245,9 @@ test('--workers 2 serves through node:cluster workers sharing the listener', asy
     t.is(r.reply?.code, 90);
     t.deepEqual(await echoThrough(r.socket, Buffer.from(`n${i}`)), Buffer.from(`n${i}`));
     r.socket.destroy();
-    await new Promise((r) => setTimeout(r, 60)); // the log is written in batches
-    for (const l of await readFile(s.logFile, 'utf8').then((x) => x.split('\n'))) {
+    // The log is written in batches: wait for this session's own line, not a fixed time.
+    const lines = await waitForLines(s.logFile, (ls) => ls.some((l) => l.includes(`Connect from w${i}(`)));
+    for (const l of lines) {
       const m = /sockd\[(\d+)\]: connected/.exec(l);
       if (m) pids.add(m[1]!);
     }
