@@ -241,7 +241,9 @@ const slowIdentd =
   (ms: number, began: () => void): IdentdClient =>
   () => {
     began();
-    return new Promise((r) => setTimeout(() => r({ kind: 'user', user: 'u', answer: 'USERID : UNIX : u' }), ms));
+    return new Promise((r) =>
+      setTimeout(() => r({ kind: 'user', user: 'u', answer: 'USERID : UNIX : u' }), ms),
+    );
   };
 
 /** Every command takes `ms` and succeeds, like slowRunner, and says when it starts. */

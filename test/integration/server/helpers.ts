@@ -176,7 +176,13 @@ export async function startServer(t: ExecutionContext, spec: ServerSpec): Promis
     // event loop held up for longer than a timer can run that timer before the I/O it was waiting
     // for (timers come first in a loop turn), so 2-3 s once timed out an identd, an upstream or a
     // request that had in fact answered. Tests of a timer set their own.
-    timers: { requestRead: 10_000, establish: 10_000, identd: 10_000, upstreamConnect: 10_000, ...spec.timers },
+    timers: {
+      requestRead: 10_000,
+      establish: 10_000,
+      identd: 10_000,
+      upstreamConnect: 10_000,
+      ...spec.timers,
+    },
     commands: spec.commands ?? recordingRunner(commands),
     ...(spec.upstreamPort !== undefined ? { upstreamPort: spec.upstreamPort } : {}),
     ...(spec.defaultServer !== undefined ? { defaultServer: spec.defaultServer } : {}),
