@@ -37,7 +37,7 @@ async function readReply(socket: Socket): Promise<Socks5ReplyMessage | null> {
   for (;;) {
     const r = decodeSocks5Reply(buf);
     if ('value' in r) return r.value;
-    const more = await readBytes(socket, r.need, 3000);
+    const more = await readBytes(socket, r.need);
     if (more.length === 0) return null;
     buf = Buffer.concat([buf, more]);
   }
