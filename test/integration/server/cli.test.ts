@@ -105,7 +105,7 @@ test('SIGHUP reloads; a broken file keeps the old rules and logs its errors; SIG
   await writeFile(conf, 'permit ALL\nthis is not a rule\n');
   process.kill(s.proc.pid!, 'SIGHUP');
   await waitForLogLine(s.logFile, (l) => l === `Invalid permit/deny field at line 2 in file ${conf}`);
-  for (let i = 0; i < 50 && !stderr.includes('^'); i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 200 && !stderr.includes('^'); i++) await new Promise((r) => setTimeout(r, 100));
   t.regex(
     stderr,
     new RegExp(`rsockd: ${conf.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2:1: .+\nthis is not a rule\n\\^\n`),
@@ -118,7 +118,7 @@ test('SIGHUP reloads; a broken file keeps the old rules and logs its errors; SIG
   await writeFile(conf, 'deny ALL\n');
   process.kill(s.proc.pid!, 'SIGHUP');
   let refused: number | undefined;
-  for (let i = 0; i < 50 && refused !== 91; i++) {
+  for (let i = 0; i < 200 && refused !== 91; i++) {
     await new Promise((r) => setTimeout(r, 100));
     const r = await socks4({ proxy, dst: echo.host, port: echo.port, user: 'u3' });
     refused = r.reply?.code;
