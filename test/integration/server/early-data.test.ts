@@ -6,6 +6,7 @@ import { productionNet } from '../../../src/net/production-net.ts';
 import { encodeSocks4Request } from '../../../src/protocol/socks4.ts';
 import { encodeSocks5Greeting, encodeSocks5Request } from '../../../src/protocol/socks5.ts';
 import type { IdentdClient } from '../../../src/server/identd-query.ts';
+import type { CommandRunner } from '../../../src/server/options.ts';
 import { TableResolver } from '../../../src/server/resolvers.ts';
 import {
   connectTcp,
@@ -220,39 +221,62 @@ for (const [label, net] of nets) {
  */
 interface SlowStep {
   readonly name: string;
-  readonly setup: (t: ExecutionContext) => Promise<{
+  /** `began` is called when the slow step starts: the test sends part B then, not after a guess. */
+  readonly setup: (began: () => void) => {
     readonly conf: string;
     readonly extra: Partial<Parameters<typeof startServer>[1]>;
-    readonly from?: string;
-  }>;
+  };
 }
 
-function slowResolver(ms: number, hosts: string): Resolver {
+function slowResolver(ms: number, hosts: string, began: () => void): Resolver {
   const table = new TableResolver(hosts);
-  const later = <T>(v: Promise<T>) => new Promise<T>((r) => setTimeout(() => r(v), ms));
+  const later = <T>(v: Promise<T>) => {
+    began();
+    return new Promise<T>((r) => setTimeout(() => r(v), ms));
+  };
   return { reverse: (a) => later(table.reverse(a)), forward: (n) => later(table.forward(n)) };
 }
 
 const slowIdentd =
-  (ms: number): IdentdClient =>
-  () =>
-    new Promise((r) => setTimeout(() => r({ kind: 'user', user: 'u', answer: 'USERID : UNIX : u' }), ms));
+  (ms: number, began: () => void): IdentdClient =>
+  () => {
+    began();
+    return new Promise((r) =>
+      setTimeout(() => r({ kind: 'user', user: 'u', answer: 'USERID : UNIX : u' }), ms),
+    );
+  };
 
+/** Every command takes `ms` and succeeds, like slowRunner, and says when it starts. */
+function slowCommands(ms: number, began: () => void): CommandRunner {
+  const slow = slowRunner(ms);
+  return {
+    run: (command, options) => {
+      began();
+      return slow.run(command, options);
+    },
+  };
+}
+
+// Each step takes 2 s: part B is written as soon as the step begins, well inside it even when a
+// loaded machine is slow to run the test's side.
 const slowSteps: readonly SlowStep[] = [
   {
     name: 'a rule command',
-    setup: async () => ({
+    setup: (began) => ({
       conf: 'permit 127.0.0.0 255.0.0.0 : slow\n',
-      extra: { commands: slowRunner(400) },
+      extra: { commands: slowCommands(2000, began) },
     }),
   },
   {
     name: 'a DNS lookup',
-    setup: async () => ({ conf: permitAll, extra: { resolver: slowResolver(400, '') } }),
+    setup: (began) => ({ conf: permitAll, extra: { resolver: slowResolver(2000, '', began) } }),
   },
   {
     name: 'an identd query',
-    setup: async () => ({ conf: 'permit ?=I 127.0.0.0 255.0.0.0\n', extra: { identd: slowIdentd(400) } }),
+    setup: (began) => ({
+      conf: 'permit ?=I 127.0.0.0 255.0.0.0\n',
+      extra: { identd: slowIdentd(2000, began) },
+    }),
   },
 ];
 
@@ -260,7 +284,11 @@ for (const [label, net] of nets) {
   for (const step of slowSteps) {
     test(`bytes in the request's segment come before bytes sent while ${step.name} is slow (${label})`, async (t) => {
       const dest = await startRecorder(t);
-      const { conf, extra } = await step.setup(t);
+      let began!: () => void;
+      const slowStepBegan = new Promise<void>((resolve) => {
+        began = resolve;
+      });
+      const { conf, extra } = step.setup(() => began());
       const s = await startServer(t, { sockdConf: conf, net, ...extra });
       const a = Buffer.alloc(5000, 0x41);
       const b = Buffer.alloc(3000, 0x42);
@@ -272,7 +300,7 @@ for (const [label, net] of nets) {
           a,
         ]),
       );
-      await new Promise((r) => setTimeout(r, 150));
+      await slowStepBegan; // the request is read and being decided
       client.end(b);
       t.is((await readBytes(client, 8))[1], 90);
       const got = await dest.received;

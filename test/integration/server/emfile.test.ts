@@ -1,10 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { execa } from 'execa';
+import { eventually } from '../../helpers/eventually.ts';
 import { testWhen } from '../../helpers/interop-tools.ts';
 import { connectTcp, echoThrough, freshAddress, randomPort, socks4, startEcho } from './helpers.ts';
 
@@ -106,15 +108,31 @@ for (const netKind of ['uv', 'node'] as const) {
       if (Date.now() - started > 90_000) return t.fail(`sockd did not listen: ${(await proc).stderr}`);
       await sleep(100);
     }
-    await sleep(300);
+    // Counted once start-up is over (the pid file comes last) and the count holds still (the
+    // probe connection above is closed on the server's side too): a fixed pause was either
+    // wasted or, on a loaded machine, too short.
+    await eventually(() => existsSync(join(dir, 'pid')), 'the pid file', 30_000);
+    const fds = () => readdirSync(`/proc/${pid}/fd`).length;
+    let last = -1;
+    let steady = 0;
+    await eventually(
+      () => {
+        const now = fds();
+        steady = now === last ? steady + 1 : 0;
+        last = now;
+        return steady >= 40; // 0.2 s unchanged
+      },
+      'a steady descriptor count',
+      30_000,
+    );
     // Room for a few more descriptors than it holds now, no more.
-    const open = (await readdir(`/proc/${pid}/fd`)).length;
+    const open = fds();
     execFileSync('prlimit', ['--pid', String(pid), `--nofile=${open + 6}:${open + 6}`]);
 
     const echo = await startEcho(t);
     let held = await hold(t, host, port, 40);
     const accept = (l: string) => l.startsWith('accept() failing: ');
-    for (let i = 0; i < 100 && !(await logLines(logFile)).some(accept); i++) await sleep(50);
+    for (let i = 0; i < 300 && !(await logLines(logFile)).some(accept); i++) await sleep(50);
     // Another burst in the same minute: counted, not logged again.
     held = held.concat(await hold(t, host, port, 40));
     await sleep(500);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import type { ExecutionContext } from 'ava';
+import type { Clock } from '../../../src/common/clock.ts';
 import type { LabEvent } from '../../../src/common/events.ts';
 import type { Resolver } from '../../../src/common/resolver.ts';
 import type { IdentdMode } from '../../../src/config/ast.ts';
@@ -94,6 +95,7 @@ export interface ServerSpec {
   readonly stuckCheckMs?: number;
   readonly keepAliveMs?: number;
   readonly onQuiet?: (stillQuiet: () => boolean) => void;
+  readonly clock?: Clock;
 }
 
 export function rulesFrom(spec: Pick<ServerSpec, 'sockdConf' | 'socksConf' | 'route'>): ServerRules {
@@ -156,6 +158,7 @@ export async function startServer(t: ExecutionContext, spec: ServerSpec): Promis
     ...(spec.routeConnect !== undefined ? { routeConnect: spec.routeConnect } : {}),
     ...(spec.maxSessions !== undefined ? { maxSessions: spec.maxSessions } : {}),
     ...(spec.onQuiet !== undefined ? { onQuiet: spec.onQuiet } : {}),
+    ...(spec.clock !== undefined ? { clock: spec.clock } : {}),
     ...(spec.identd !== undefined ? { identd: spec.identd } : {}),
     ...(spec.maxSessionsPerSource !== undefined ? { maxSessionsPerSource: spec.maxSessionsPerSource } : {}),
     ...(spec.maxHandshakes !== undefined ? { maxHandshakes: spec.maxHandshakes } : {}),
@@ -169,7 +172,17 @@ export async function startServer(t: ExecutionContext, spec: ServerSpec): Promis
       ...(spec.eventTypes ? { types: new Set(spec.eventTypes) } : {}),
     },
     log: { write: (_level, message) => logs.push(message) },
-    timers: { requestRead: 3000, establish: 5000, identd: 2000, upstreamConnect: 2000, ...spec.timers },
+    // Shorter than production's so a hung test ends, yet long enough for a loaded CI machine: an
+    // event loop held up for longer than a timer can run that timer before the I/O it was waiting
+    // for (timers come first in a loop turn), so 2-3 s once timed out an identd, an upstream or a
+    // request that had in fact answered. Tests of a timer set their own.
+    timers: {
+      requestRead: 10_000,
+      establish: 10_000,
+      identd: 10_000,
+      upstreamConnect: 10_000,
+      ...spec.timers,
+    },
     commands: spec.commands ?? recordingRunner(commands),
     ...(spec.upstreamPort !== undefined ? { upstreamPort: spec.upstreamPort } : {}),
     ...(spec.defaultServer !== undefined ? { defaultServer: spec.defaultServer } : {}),
@@ -228,7 +241,7 @@ export interface ClientSpec {
   /** Bytes sent right after the request, in the same write (early payload). */
   readonly early?: Buffer;
   readonly raw?: Buffer;
-  /** How long to wait for the reply (default 5 s; process-per-connection tests need more). */
+  /** How long to wait for the reply (default 10 s; process-per-connection tests need more). */
   readonly replyTimeoutMs?: number;
 }
 
@@ -243,8 +256,12 @@ export function connectTcp(host: string, port: number, from?: string): Promise<S
   });
 }
 
-/** Read exactly n bytes (or fewer if the peer closes); resolves with what came. */
-export function readBytes(socket: Socket, n: number, timeoutMs = 5000): Promise<Buffer> {
+/**
+ * Read exactly n bytes (or fewer if the peer closes); resolves with what came. The default bound
+ * is generous: it only matters when the bytes never come, and a loaded CI machine can take
+ * seconds to deliver a reply that an idle one delivers in a millisecond.
+ */
+export function readBytes(socket: Socket, n: number, timeoutMs = 10_000): Promise<Buffer> {
   return new Promise((resolve) => {
     let buf = Buffer.alloc(0);
     const done = () => {
@@ -301,7 +318,7 @@ export async function socks4(spec: ClientSpec): Promise<Socks4Result> {
     });
   const from = socket.localAddress ?? '';
   socket.write(spec.early ? Buffer.concat([req, spec.early]) : req);
-  const bytes = await readBytes(socket, 8, spec.replyTimeoutMs ?? 5000);
+  const bytes = await readBytes(socket, 8, spec.replyTimeoutMs ?? 10_000);
   if (bytes.length < 8) return { socket, from, reply: null, rest: Buffer.alloc(0) };
   const r = decodeSocks4Reply(bytes);
   if (!('value' in r)) return { socket, from, reply: null, rest: Buffer.alloc(0) };
@@ -333,12 +350,16 @@ export async function assertServes(
   r.socket.destroy();
 }
 
-export async function waitFor<T>(fn: () => T | undefined | false, timeoutMs = 5000): Promise<T> {
+/**
+ * Polls `fn` until it gives a value. The default bound (10 s) is for a loaded CI machine: it only
+ * costs time when the condition never holds, and then the test fails.
+ */
+export async function waitFor<T>(fn: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
   const start = Date.now();
   for (;;) {
     const v = fn();
     if (v !== undefined && v !== false) return v;
-    if (Date.now() - start > timeoutMs) throw new Error('waitFor: condition not met in time');
+    if (Date.now() - start > timeoutMs) throw new Error(`waitFor: condition not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }
@@ -346,9 +367,11 @@ export async function waitFor<T>(fn: () => T | undefined | false, timeoutMs = 50
 export function waitForLog(
   s: Recorded,
   predicate: (line: string) => boolean,
-  timeoutMs = 5000,
+  timeoutMs = 10_000,
 ): Promise<string> {
-  return waitFor(() => s.logs.find(predicate), timeoutMs);
+  return waitFor(() => s.logs.find(predicate), timeoutMs).catch(() => {
+    throw new Error(`log line not found within ${timeoutMs} ms; log:\n${s.logs.join('\n')}`);
+  });
 }
 
 export function sha256(buf: Buffer): string {

@@ -139,8 +139,9 @@ testAsRoot('--user with --workers 2: every worker serves as nobody', async (t) =
     );
     t.is(outbound?.uid, target.uid);
     r.socket.destroy();
-    await new Promise((res) => setTimeout(res, 150));
-    for (const l of await rawLogLines(s.logFile)) {
+    // The log is written in batches: wait for this session's own line, not a fixed time.
+    const lines = await waitForLines(s.logFile, (ls) => ls.some((l) => l.includes(`Connect from w${i}(`)));
+    for (const l of lines) {
       const m = /rsockd\[(\d+)\]: connected/.exec(l);
       if (m) pids.add(Number(m[1]));
     }

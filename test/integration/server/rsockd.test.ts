@@ -206,7 +206,7 @@ test('an upstream dying mid-stream ends only that session, with termination logs
   t.is(r.reply?.code, 90);
   t.is((await readBytes(r.socket, 7)).toString(), 'partial');
   r.socket.write('k');
-  t.true(await closedWithin(r.socket, 3000));
+  t.true(await closedWithin(r.socket, 10_000));
   await waitForLog(b, (l) => l.startsWith('terminated -- Connect from u(unknown)@'));
   await waitForLog(b, (l) => l === `1 bytes from ${r.from}, 7 bytes from 10.1.2.3`);
   await assertServes(t, b, echo);
