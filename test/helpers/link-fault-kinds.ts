@@ -18,6 +18,18 @@ export const loadFaultTopology = (): Promise<ResolvedTopology> => loadTopology(f
 
 const z = '10.60.2.80';
 const text = 'a line that must come back whole\n';
+/**
+ * How long an echo case's dial waits for data before it stops reading. The dial's default (300 ms)
+ * could pass on a loaded machine before the echo came back; every echo case's duration includes
+ * this wait once after the last data, so the bounds below are it plus the round trips.
+ */
+const echoIdleMs = 1500;
+/**
+ * A failure "at once" is one well before the connect's timer: the timer is long and the bound
+ * half of it, so a loaded machine has seconds of slack and a failure on the timer still fails.
+ */
+const atOnceTimerMs = 10_000;
+const atOnceMaxMs = 5_000;
 
 export interface FaultKindCase {
   readonly title: string;
@@ -37,22 +49,22 @@ export const faultKindCases: readonly FaultKindCase[] = [
     title: 'no fault: the echo comes straight back',
     faults: [],
     from: 'A1',
-    request: { host: z, port: 7, send: text },
-    expect: { echo: true, maxMs: 1500 },
+    request: { host: z, port: 7, send: text, idleMs: echoIdleMs },
+    expect: { echo: true, maxMs: echoIdleMs + 1200 },
   },
   {
     title: "z's interface cut: the connect fails at once, host unreachable",
     faults: [{ host: 'z', cut: true }],
     from: 'A1',
-    request: { host: z, port: 7, timeoutMs: 3000 },
-    expect: { error: /EHOSTUNREACH/, maxMs: 1500 },
+    request: { host: z, port: 7, timeoutMs: atOnceTimerMs },
+    expect: { error: /EHOSTUNREACH/, maxMs: atOnceMaxMs },
   },
   {
     title: "the sender's own interface cut: no route, network unreachable",
     faults: [{ host: 'A1', network: 'outside', cut: true }],
     from: 'A1',
-    request: { host: z, port: 7, timeoutMs: 3000 },
-    expect: { error: /ENETUNREACH/, maxMs: 1500 },
+    request: { host: z, port: 7, timeoutMs: atOnceTimerMs },
+    expect: { error: /ENETUNREACH/, maxMs: atOnceMaxMs },
   },
   {
     title: "z's answers to A1 dropped one way: A1's connect times out on its timer",
@@ -65,7 +77,7 @@ export const faultKindCases: readonly FaultKindCase[] = [
     title: '… while A2, not named by the one-way drop, still gets its echo',
     faults: [{ from: 'z', to: 'A1', drop: true }],
     from: 'A2',
-    request: { host: z, port: 7, send: text },
+    request: { host: z, port: 7, send: text, idleMs: echoIdleMs },
     expect: { echo: true },
   },
   {
@@ -79,14 +91,14 @@ export const faultKindCases: readonly FaultKindCase[] = [
     title: 'z resets connections to port 7: refused at once',
     faults: [{ host: 'z', port: 7, reset: true }],
     from: 'A1',
-    request: { host: z, port: 7, timeoutMs: 3000 },
-    expect: { error: /ECONNREFUSED/, maxMs: 1500 },
+    request: { host: z, port: 7, timeoutMs: atOnceTimerMs },
+    expect: { error: /ECONNREFUSED/, maxMs: atOnceMaxMs },
   },
   {
     title: 'a reset on another port changes nothing',
     faults: [{ host: 'z', port: 8, reset: true }],
     from: 'A1',
-    request: { host: z, port: 7, send: text },
+    request: { host: z, port: 7, send: text, idleMs: echoIdleMs },
     expect: { echo: true },
   },
   {
@@ -94,7 +106,8 @@ export const faultKindCases: readonly FaultKindCase[] = [
     faults: [{ host: 'z', delay: 300 }],
     from: 'A1',
     request: { host: z, port: 7, send: text, timeoutMs: 5000, idleMs: 2000 },
-    expect: { echo: true, minMs: 1150 },
+    // The duration includes the 2 s of quiet after the echo: without it, 1150 held with no delay.
+    expect: { echo: true, minMs: 2000 + 1150 },
   },
   {
     title: 'a delay beyond the connect timer times the connect out',

@@ -1,6 +1,7 @@
 import type { TestFn } from 'ava';
 import type { DockerLab } from '../../../src/runtime/docker/index.ts';
 import { dockerEngine, dockerRuntime, listRuns } from '../../../src/runtime/docker/index.ts';
+import { eventually } from '../../helpers/eventually.ts';
 import { assertNothingLeft, dockerTest, echoTopology } from './support.ts';
 
 const test = (await dockerTest()) as TestFn<{ lab: DockerLab }>;
@@ -75,11 +76,21 @@ test.serial(
   'a host reaches an echo service on its own network but not a host on a network it is not on',
   async (t) => {
     const { lab } = t.context;
-    const same = await lab.dial('h1', 'alice', { host: '10.231.10.10', port: 7, send: 'ping\n' });
+    const same = await lab.dial('h1', 'alice', {
+      host: '10.231.10.10',
+      port: 7,
+      send: 'ping\n',
+      idleMs: 2000,
+    });
     t.true(same.ok, same.error);
     t.is(same.received, 'ping\n');
     t.is(same.local?.address, '10.231.10.11');
-    const viaDual = await lab.dial('h0', 'alice', { host: '10.231.11.99', port: 7, send: 'far\n' });
+    const viaDual = await lab.dial('h0', 'alice', {
+      host: '10.231.11.99',
+      port: 7,
+      send: 'far\n',
+      idleMs: 2000,
+    });
     t.is(viaDual.received, 'far\n');
     const isolated = await lab.dial('h1', 'alice', {
       host: '10.231.11.99',
@@ -98,14 +109,11 @@ test.serial(
 test.serial('echo services report each connection as an event tagged with the host', async (t) => {
   const { lab } = t.context;
   await lab.dial('h2', 'alice', { host: '10.231.10.10', port: 7, send: 'abc' });
-  const deadline = Date.now() + 3_000;
-  let found: ReturnType<DockerLab['events']>[number] | undefined;
-  while (!found && Date.now() < deadline) {
-    found = lab
-      .events()
-      .find((e) => e.type === 'echo' && e.host === 'h0' && e.peer.address === '10.231.10.12');
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  // The event comes from the container's agent, on its own time: wait for it, generously.
+  const echoOf = () =>
+    lab.events().find((e) => e.type === 'echo' && e.host === 'h0' && e.peer.address === '10.231.10.12');
+  await eventually(() => echoOf() !== undefined, "h0's echo event for h2", 10_000).catch(() => {});
+  const found = echoOf();
   t.truthy(found);
   t.like(found, { type: 'echo', service: 'echo', bytes: 3, local: { address: '10.231.10.10', port: 7 } });
 });
@@ -116,7 +124,7 @@ test.serial('a stopped host refuses connections and a started one serves again',
   const refused = await lab.dial('h1', 'alice', { host: '10.231.10.10', port: 7, send: 'x' });
   t.is(refused.error, 'ECONNREFUSED');
   await lab.startHost('h0');
-  const back = await lab.dial('h1', 'alice', { host: '10.231.10.10', port: 7, send: 'again' });
+  const back = await lab.dial('h1', 'alice', { host: '10.231.10.10', port: 7, send: 'again', idleMs: 2000 });
   t.is(back.received, 'again');
 });
 
@@ -126,7 +134,12 @@ test.serial('a cut network carries nothing until it is restored', async (t) => {
   const cut = await lab.dial('h0', 'alice', { host: '10.231.11.99', port: 7, send: 'x', timeoutMs: 1_000 });
   t.false(cut.ok);
   await lab.restoreNetwork('b');
-  const restored = await lab.dial('h0', 'alice', { host: '10.231.11.99', port: 7, send: 'back' });
+  const restored = await lab.dial('h0', 'alice', {
+    host: '10.231.11.99',
+    port: 7,
+    send: 'back',
+    idleMs: 2000,
+  });
   t.is(restored.received, 'back');
 });
 

@@ -36,10 +36,14 @@ test.serial(
     const engine = await dockerEngine();
     const first = await ensureImage(engine);
     t.regex(first, /^sockslab\/host:[0-9a-f]{16}$/);
+    const before = await engine.dockerode.getImage(first).inspect();
     const started = Date.now();
     t.is(await ensureImage(engine), first);
-    t.true(Date.now() - started < 5_000, 'a cached image took as long as a build');
+    // A lookup is a hash of dist/ and one inspect; a build is minutes. 15 s, not less: the engine
+    // is shared with other labs' builds on a loaded machine.
+    t.true(Date.now() - started < 15_000, 'a cached image took as long as a build');
     const info = await engine.dockerode.getImage(first).inspect();
+    t.is(info.Id, before.Id, 'the tag still names the same image');
     t.is(info.Config.Labels?.[ImageLabel], 'host');
     t.deepEqual(info.Config.Entrypoint, ['/usr/bin/node', '/app/dist/cli/host-agent.js']);
   },

@@ -3,6 +3,7 @@ import { execa } from 'execa';
 import type { DockerLab } from '../../../src/runtime/docker/docker-lab.ts';
 import { dockerRuntime } from '../../../src/runtime/docker/index.ts';
 import { resolveLinkFault } from '../../../src/topology/link-faults.ts';
+import { eventually } from '../../helpers/eventually.ts';
 import { loadFaultTopology, runFaultKinds } from '../../helpers/link-fault-kinds.ts';
 import { dockerTest } from './support.ts';
 
@@ -70,7 +71,9 @@ test.serial(
       const pids = lab.linkFaults.delayerPids();
       t.is(pids.length, 2);
       await lab.down();
-      await new Promise((r) => setTimeout(r, 300));
+      // They are signalled as the lab goes down and exit on their own time: a loaded machine
+      // may take longer than any fixed pause.
+      await eventually(() => !pids.some(alive), 'delayers end with the lab', 10_000).catch(() => {});
       t.deepEqual(pids.filter(alive), [], 'delayers end with the lab');
     } finally {
       await lab.down();

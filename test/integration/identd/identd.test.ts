@@ -11,8 +11,12 @@ import {
 } from '../../../src/identd/fake-identd.ts';
 import { nodeNet } from '../../../src/net/node-net.ts';
 import type { IdentdBehaviour } from '../../../src/topology/model.ts';
+import { eventually } from '../../helpers/eventually.ts';
 
-// Real sockets on loopback only. Each test starts its own identd on an ephemeral port.
+// Real sockets on loopback only. Each test starts its own identd on an ephemeral port. The
+// exchanges that must succeed get 10 s timers (identd's read timer, the client's whole exchange):
+// on a loaded machine a 2 s timer could fire before a loopback exchange was served.
+const Patient = 10_000;
 
 interface Started {
   identd: FakeIdentd;
@@ -23,7 +27,7 @@ interface Started {
 async function start(
   behaviour: IdentdBehaviour,
   owner: string | null = 'alice',
-  readTimeoutMs = 2000,
+  readTimeoutMs = Patient,
 ): Promise<Started> {
   const events: LabEvent[] = [];
   const lookups: IdentdLookupQuery[] = [];
@@ -49,7 +53,7 @@ function ask(identd: FakeIdentd, extra: { timeoutMs?: number; localAddress?: str
     remote: identd.endpoint,
     clientPort: 6191,
     serverPort: 1080,
-    timeoutMs: extra.timeoutMs ?? 2000,
+    timeoutMs: extra.timeoutMs ?? Patient,
     ...(extra.localAddress !== undefined ? { localAddress: extra.localAddress } : {}),
     ...(extra.clock !== undefined ? { clock: extra.clock } : {}),
   });
@@ -108,11 +112,16 @@ test('a down identd refuses the connection; switching it back up listens on the 
 test('a silent identd makes the query time out after timeoutMs', async (t) => {
   const { identd, events } = await start({ kind: 'silent' });
   await using _ = identd;
+  // 1 s, not less: the identd must have read the query before the asker gives up, and a loaded
+  // machine may take a few hundred ms to get the connection that far. The upper bound stays far
+  // below the client's 15 s default, so it still shows that timeoutMs is the timer in force.
   const began = Date.now();
-  const r = await ask(identd, { timeoutMs: 300 });
+  const r = await ask(identd, { timeoutMs: 1000 });
   const took = Date.now() - began;
   t.like(r, { kind: 'unavailable', reason: 'timeout', answer: null });
-  t.true(took >= 290 && took < 2000, `took ${took} ms`);
+  t.true(took >= 990 && took < 10_000, `took ${took} ms`);
+  // The identd reads the query as the connection's data, which may trail the client's timer.
+  await eventually(() => events.length > 0, 'the silent identd served the query', Patient);
   t.like(events[0], { query: '6191 , 1080', answer: null, behaviour: 'silent' });
 });
 
@@ -128,7 +137,7 @@ test('the identd timeout follows an injected clock, not wall time', async (t) =>
     },
   };
   const pending = ask(identd, { timeoutMs: 15_000, clock: manual });
-  await new Promise((r) => setTimeout(r, 100));
+  await eventually(() => fire !== undefined, 'the exchange armed its timer on the clock', Patient);
   t.truthy(fire, 'the exchange armed its timer on the clock');
   fire?.();
   t.like(await pending, { kind: 'unavailable', reason: 'timeout' });
@@ -193,7 +202,7 @@ async function askRaw(onSocket: (s: Socket) => void): Promise<{ result: IdentdRe
       remote: { address: '127.0.0.1', port },
       clientPort: 6191,
       serverPort: 1080,
-      timeoutMs: 2000,
+      timeoutMs: Patient,
     });
     return { result, query };
   } finally {
@@ -249,10 +258,13 @@ function closedWith(s: Socket): Promise<string> {
 test('the fake identd drops a connection that sends no line within its read timeout', async (t) => {
   const { identd, events } = await start({ kind: 'truthful' }, 'alice', 200);
   await using _ = identd;
-  const s = await rawClient(identd.endpoint.port);
+  // Taken before connecting: the identd's timer starts when it accepts, which a loaded machine
+  // may do well before this side hears its connect complete.
   const began = Date.now();
-  t.is(await closedWith(s), '');
-  t.true(Date.now() - began >= 150);
+  const s = await rawClient(identd.endpoint.port);
+  const closed = closedWith(s);
+  t.is(await closed, '');
+  t.true(Date.now() - began >= 190, `closed after ${Date.now() - began} ms`);
   t.is(events.length, 0);
 });
 
@@ -279,11 +291,12 @@ test('the fake identd answers INVALID-PORT for a port 0 and closes on a non-quer
 });
 
 test('closing the fake identd ends held silent connections and frees the port', async (t) => {
-  const { identd } = await start({ kind: 'silent' });
+  const { identd, events } = await start({ kind: 'silent' });
   const s = await rawClient(identd.endpoint.port);
   const closed = closedWith(s);
   s.write('1 , 2\r\n');
-  await new Promise((r) => setTimeout(r, 50));
+  // Held: the identd has read the query (and, being silent, will never answer it).
+  await eventually(() => events.length === 1, 'the silent identd read the query', Patient);
   await identd.close();
   t.is(await closed, '');
   t.false(identd.listening);

@@ -18,7 +18,7 @@ function sockslab(args: readonly string[]) {
   return execa('node', ['--import=tsx', cli, ...args], { cwd: root, reject: false, timeout: 60_000 });
 }
 
-async function waitFor(check: () => boolean, what: string, ms = 20_000): Promise<void> {
+async function waitFor(check: () => boolean, what: string, ms = 60_000): Promise<void> {
   const until = Date.now() + ms;
   while (!check()) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
@@ -101,7 +101,7 @@ test('up prints the host table, probe joins it and shows x travel C→B→A→z 
     await waitFor(
       () => out.includes('*Alert*: real user is nobody, not x'),
       'the streamed alert event',
-      5000,
+      10_000,
     );
 
     up.kill('SIGINT');
@@ -110,7 +110,8 @@ test('up prints the host table, probe joins it and shows x travel C→B→A→z 
     t.regex(out, /seed-cascade is down/);
     await t.throwsAsync(readFile(path.join(stateDir, 'seed-cascade.json')), { code: 'ENOENT' });
   } finally {
-    if (up.pid !== undefined && up.exitCode === undefined) {
+    // A running child's exitCode is null (never undefined): kill it if the test ended early.
+    if (up.pid !== undefined && up.exitCode === null) {
       try {
         process.kill(up.pid, 'SIGKILL');
       } catch {}

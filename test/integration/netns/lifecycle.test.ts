@@ -96,7 +96,7 @@ test.serial('with unreachable: timeout a cut network silently drops packets unti
     const cut = await lab.dial('s', 'root', { host: '10.233.1.10', port: 7, send: 'x', timeoutMs: 700 });
     t.is(cut.error, 'ETIMEDOUT');
     await lab.restoreNetwork('a');
-    const back = await lab.dial('s', 'root', { host: '10.233.1.10', port: 7, send: 'back' });
+    const back = await lab.dial('s', 'root', { host: '10.233.1.10', port: 7, send: 'back', idleMs: 2000 });
     t.is(back.received, 'back');
   } finally {
     await lab.down();
@@ -118,7 +118,10 @@ test.serial(
       t.is(refused.error, 'ECONNREFUSED', 'the address answers, the port does not');
       await lab.startHost('e');
       t.true(lab.host('e').running);
-      t.is((await lab.dial('s', 'root', { host: '10.233.1.10', port: 7, send: 'up' })).received, 'up');
+      t.is(
+        (await lab.dial('s', 'root', { host: '10.233.1.10', port: 7, send: 'up', idleMs: 2000 })).received,
+        'up',
+      );
     } finally {
       await lab.down();
     }
@@ -161,7 +164,13 @@ test.serial(
     const sleeper = execa('ip', ['netns', 'exec', deadNs, 'sleep', '60'], { reject: false });
     const sleeperPid = sleeper.pid ?? 0;
     try {
-      await new Promise((r) => setTimeout(r, 100));
+      // `ip netns exec` enters the namespace when it gets the CPU: wait for it there, however long.
+      for (const deadline = Date.now() + 10_000; ; ) {
+        const inside = await execa('ip', ['netns', 'pids', deadNs], { reject: false });
+        if (inside.stdout.trim() !== '') break;
+        if (Date.now() > deadline) throw new Error(`the sleeper was not in ${deadNs} within 10 s`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
       const before = await listNetnsRuns();
       t.true(before.some((r) => r.namespaces.includes(deadNs) && r.processes === 1));
       const reaped = await reapNetnsRuns();

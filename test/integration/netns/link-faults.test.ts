@@ -2,6 +2,7 @@ import { execa } from 'execa';
 import { netnsRuntime } from '../../../src/runtime/netns/index.ts';
 import type { NetnsLab } from '../../../src/runtime/netns/netns-lab.ts';
 import { resolveLinkFault } from '../../../src/topology/link-faults.ts';
+import { eventually } from '../../helpers/eventually.ts';
 import { faultKindCases, loadFaultTopology, runFaultKinds } from '../../helpers/link-fault-kinds.ts';
 import { namespacesWith, netnsTest, shortTimeouts } from './support.ts';
 
@@ -65,7 +66,9 @@ test.serial(
       t.is(pids.length, 2, 'one delayer per direction');
       t.true(pids.every(alive));
       await lab.down();
-      await new Promise((r) => setTimeout(r, 300));
+      // They are signalled as the lab goes down and exit on their own time: a loaded machine
+      // may take longer than any fixed pause.
+      await eventually(() => !pids.some(alive), 'delayers end with the lab', 10_000).catch(() => {});
       t.deepEqual(pids.filter(alive), [], 'delayers end with the lab');
       t.deepEqual(await namespacesWith(lab.plan.prefix), []);
     } finally {

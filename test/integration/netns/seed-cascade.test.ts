@@ -6,6 +6,7 @@ import { processAlive } from '../../../src/common/process-alive.ts';
 import { type NetnsLab, netnsRuntime } from '../../../src/runtime/netns/index.ts';
 import type { ProbeRequest } from '../../../src/runtime/runtime.ts';
 import { loadTopology } from '../../../src/topology/load.ts';
+import { settled } from '../../helpers/lab-events.ts';
 import {
   cmdlineOf,
   namespacesWith,
@@ -105,7 +106,7 @@ test.serial('x on C is granted through B and A to z, and B hears x from identd o
   const { lab } = t.context;
   const mark = lab.events().length;
   const outcome = await lab.probe(throughB);
-  const events = lab.events().slice(mark);
+  const events = await settled(lab, mark, outcome);
   t.is(outcome.reply, 90);
   t.is(outcome.received, 'hello');
   t.deepEqual(outcome.clientRoute, { action: 'sockd', line: 1 });
@@ -136,7 +137,7 @@ test.serial(
       target: { host: '198.51.100.10', port: 80 },
       send: 'GET / HTTP/1.0\r\n\r\n',
     });
-    const events = lab.events().slice(mark);
+    const events = await settled(lab, mark, outcome);
     t.is(outcome.reply, 91);
     t.is(pick(events, 'identd', 'B')[0]?.user, 'x');
     t.like(pick(events, 'identd', 'A')[0], {
@@ -170,7 +171,7 @@ test.serial('a stopped host refuses, a started one serves again', async (t) => {
   const refused = await lab.dial('A', 'root', { host: '198.51.100.10', port: 7, send: 'x' });
   t.is(refused.error, 'ECONNREFUSED');
   await lab.startHost('z');
-  const back = await lab.dial('A', 'root', { host: '198.51.100.10', port: 7, send: 'again' });
+  const back = await lab.dial('A', 'root', { host: '198.51.100.10', port: 7, send: 'again', idleMs: 2000 });
   t.is(back.received, 'again');
 });
 
@@ -181,7 +182,7 @@ test.serial('a lying identd on C makes B refuse x', async (t) => {
     const mark = lab.events().length;
     const outcome = await lab.probe(throughB);
     t.not(outcome.reply, 90);
-    t.like(pick(lab.events().slice(mark), 'identd', 'B')[0], { user: 'mallory' });
+    t.like(pick(await settled(lab, mark, outcome), 'identd', 'B')[0], { user: 'mallory' });
   } finally {
     await lab.setIdentd('C', { kind: 'truthful' });
   }
@@ -227,7 +228,7 @@ test.serial('a cut network fails connects at once until it is restored', async (
   t.is(cut.error, 'ENETUNREACH', 'a pulled cable fails at once');
   t.is((await lab.probe(throughB)).reply, 91, 'B cannot reach its upstream A and refuses');
   await lab.restoreNetwork('dmz');
-  const restored = await lab.dial('B', 'root', { host: '10.2.0.1', port: 1080, timeoutMs: 2000 });
+  const restored = await lab.dial('B', 'root', { host: '10.2.0.1', port: 1080, timeoutMs: 10_000 });
   t.true(restored.ok, restored.error);
   t.is((await lab.probe(throughB)).reply, 90);
 });

@@ -6,6 +6,7 @@ import { localRuntime } from '../../../src/runtime/local/local-runtime.ts';
 import { loadScenarioFile } from '../../../src/scenario/load.ts';
 import { resolveScenario } from '../../../src/scenario/resolve.ts';
 import { runCases } from '../../../src/scenario/runner.ts';
+import { ScenarioTimeouts } from '../../../src/scenario/timeouts.ts';
 import { projectRoot, seedCascade } from '../../helpers/seed-topology.ts';
 
 /** Two complete runs of the seed cascade suite on the local runtime, each on a fresh lab. */
@@ -16,9 +17,9 @@ async function reportOnce(): Promise<string> {
     topology,
   );
   const started = Date.now();
-  const lab = await localRuntime.up(topology, {
-    timeouts: { identd: 1000, upstreamConnect: 1000, establish: 5000, unreachable: 500 },
-  });
+  // The timers of `sockslab run`: a 1 s identd timer could run out on a loaded machine in one of
+  // the two runs and not the other, which is load, not a difference of the reports' making.
+  const lab = await localRuntime.up(topology, { timeouts: ScenarioTimeouts });
   try {
     const results = await runCases({ lab, cases: scenario.cases });
     const report = buildRunReport(

@@ -33,16 +33,39 @@ function session(steps) {
   });
 }
 
+// Containers start in seconds on a loaded machine: every wait below is bounded by a minute of
+// wall time, never by a count of short pauses.
+const patienceMs = 60000;
+
 async function withRetry(steps) {
   // rsockd may still be starting: a refused connection is retried for a while.
-  for (let n = 0; ; n++) {
+  const until = Date.now() + patienceMs;
+  for (;;) {
     const r = await session(steps);
-    if (r.error !== 'ECONNREFUSED' || n > 100) return r;
+    if (r.error !== 'ECONNREFUSED' || Date.now() > until) return r;
+    await new Promise((w) => setTimeout(w, 200));
+  }
+}
+
+function accepts(host, p) {
+  return new Promise((resolve) => {
+    const s = net.connect(p, host);
+    s.on('connect', () => { s.destroy(); resolve(true); });
+    s.on('error', () => resolve(false));
+  });
+}
+
+// The echo container was started first, but its node may not listen yet: rsockd's connect to it
+// would be refused and the grant become a 91. Wait for it directly (same network) first.
+async function echoListening() {
+  const until = Date.now() + patienceMs;
+  while (!(await accepts(target, Number(targetPort))) && Date.now() < until) {
     await new Promise((w) => setTimeout(w, 200));
   }
 }
 
 (async () => {
+  await echoListening();
   const p4 = Buffer.from('socks4 through the image\n');
   const socks4 = await withRetry([
     { send: Buffer.concat([Buffer.from([4, 1]), port, ip, Buffer.from('x\0')]), need: 8 },

@@ -1,10 +1,9 @@
 import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
-import { rawSocks4, waitListening } from '../../helpers/interop-net.ts';
+import { freshAddress, listenPort, rawSocks4, waitListening } from '../../helpers/interop-net.ts';
 import { programsInstalled, testWhen } from '../../helpers/interop-tools.ts';
 import { ensureBuilt, root } from '../docker/support.ts';
 import { startEcho } from '../server/helpers.ts';
@@ -22,19 +21,6 @@ const verifyTest = testWhen('systemd unit verification', programsInstalled('syst
 ensureBuilt();
 
 const isRoot = process.getuid?.() === 0;
-
-/** A port free on 127.0.0.1 now (bound by the kernel's choice, then released). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const a = server.address();
-  await new Promise((r) => server.close(r));
-  if (typeof a !== 'object' || !a) throw new Error('no port');
-  return a.port;
-}
 
 async function scratch(t: { teardown(fn: () => Promise<void>): void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'sockslab-systemd-'));
@@ -74,10 +60,13 @@ activateTest(
       'stderr',
     ];
 
-    const port = await freePort();
+    // An address of this test's own and a port below the ephemeral range: a port picked free on
+    // 127.0.0.1 could be taken by another test before the activator binds it.
+    const host = freshAddress();
+    const port = listenPort();
     const activator = execa(
       'systemd-socket-activate',
-      ['--accept', '--inetd', '-l', `127.0.0.1:${port}`, '--', ...argv],
+      ['--accept', '--inetd', '-l', `${host}:${port}`, '--', ...argv],
       {
         reject: false,
         stdin: 'ignore',
@@ -92,17 +81,11 @@ activateTest(
     void activator.then((r) => {
       exited = `systemd-socket-activate exited ${r.exitCode}: ${r.all}`;
     });
-    await waitListening('127.0.0.1', port, 30_000, () => exited);
+    await waitListening(host, port, 30_000, () => exited);
 
     // Two connections: each is served by a process of its own, started on accept.
     for (const payload of ['first session\n', 'second session\n']) {
-      const s = await rawSocks4(
-        { host: '127.0.0.1', port },
-        '127.0.0.1',
-        1,
-        { host: '127.0.0.1', port: echo.port },
-        'x',
-      );
+      const s = await rawSocks4({ host, port }, '127.0.0.1', 1, { host: '127.0.0.1', port: echo.port }, 'x');
       const reply = await s.reply(30_000);
       t.is(reply?.code, 90, `granted (${exited ?? 'activator running'})`);
       s.socket.write(payload);
@@ -111,7 +94,7 @@ activateTest(
     }
     // A request the rules refuse is answered 91 by the same command: the rules were read.
     const refused = await rawSocks4(
-      { host: '127.0.0.1', port },
+      { host, port },
       '127.0.0.1',
       1,
       { host: '127.0.0.1', port: echo.port + 1 === 65536 ? 1 : echo.port + 1 },
