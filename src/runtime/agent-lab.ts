@@ -60,21 +60,36 @@ export class AgentEvents {
     outcome: ProbeOutcome,
     timing: SettleTiming,
   ): Promise<void> {
-    const deadline = Date.now() + timing.maxMs;
-    let seen = -1;
-    let changedAt = Date.now();
-    for (;;) {
-      const events = this.since(mark);
-      const own = requestEvents(events, outcome).length;
-      if (own !== seen) {
-        seen = own;
-        changedAt = Date.now();
-      }
-      const complete = missingRequestEvents(events, topology, outcome).length === 0;
-      const quiet = Date.now() - changedAt >= timing.quietMs;
-      if ((complete && quiet) || Date.now() > deadline) return;
-      await new Promise((r) => setTimeout(r, 5));
+    await settleOn(() => this.since(mark), topology, outcome, timing);
+  }
+}
+
+/**
+ * Waits until nothing of this probe's chain is missing among `window()` (the events since the
+ * probe began; request-events.ts) and its own events have stopped coming for `quietMs`, or
+ * `maxMs` passed; gives the window as it then is. A fixed pause instead is a guess at how late
+ * events trail the outcome, and on a loaded machine they trail it by more.
+ */
+export async function settleOn(
+  window: () => readonly LabEvent[],
+  topology: ResolvedTopology,
+  outcome: ProbeOutcome,
+  timing: SettleTiming,
+): Promise<readonly LabEvent[]> {
+  const deadline = Date.now() + timing.maxMs;
+  let seen = -1;
+  let changedAt = Date.now();
+  for (;;) {
+    const events = window();
+    const own = requestEvents(events, outcome).length;
+    if (own !== seen) {
+      seen = own;
+      changedAt = Date.now();
     }
+    const complete = missingRequestEvents(events, topology, outcome).length === 0;
+    const quiet = Date.now() - changedAt >= timing.quietMs;
+    if ((complete && quiet) || Date.now() > deadline) return events;
+    await new Promise((r) => setTimeout(r, 5));
   }
 }
 

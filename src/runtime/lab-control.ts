@@ -9,6 +9,7 @@ import {
 import { z } from 'zod';
 import { SockslabError } from '../common/errors.ts';
 import type { LabEvent } from '../common/events.ts';
+import { type SettleTiming, settleOn } from './agent-lab.ts';
 import type { Lab, ProbeOutcome, ProbeRequest } from './runtime.ts';
 
 /**
@@ -41,7 +42,12 @@ export interface LabControl {
   close(): Promise<void>;
 }
 
-const SettleMs = 150;
+/**
+ * After a probe, its events until its chain is complete (every hop closed, every onward
+ * connection seen) and quiet for 150 ms, at most 10 s: they trail the outcome, by more on a
+ * loaded machine than any fixed pause allows for.
+ */
+const Settle: SettleTiming = { quietMs: 150, maxMs: 10_000 };
 /** A probe request is a few hundred bytes; anything far larger is not one. */
 const MaxBodyBytes = 64 * 1024;
 
@@ -181,8 +187,8 @@ function oneProbeAtATime(lab: Lab): (request: ProbeRequest) => Promise<ControlPr
     const job = queue.then(async () => {
       const mark = lab.events().length;
       const outcome = await lab.probe(request);
-      await new Promise((r) => setTimeout(r, SettleMs));
-      return { outcome, events: lab.events().slice(mark) } satisfies ControlProbeResult;
+      const events = await settleOn(() => lab.events().slice(mark), lab.topology, outcome, Settle);
+      return { outcome, events } satisfies ControlProbeResult;
     });
     queue = job.catch(() => {});
     return job;

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import test from 'ava';
 import { Relay, type RelayResult } from '../../../src/server/relay.ts';
+import { eventually } from '../../helpers/eventually.ts';
 
 /** Two connected TCP pairs on 127.0.0.1: [outer client, relay's client side] and [relay's remote side, outer peer]. */
 async function pair(): Promise<[net.Socket, net.Socket]> {
@@ -122,7 +123,7 @@ test('onDone reports the result once, the same one done resolves with, also when
   client.end('ping');
   peer.end('pong!');
   await new Promise<void>((resolve) => clientSide.once('close', () => resolve()));
-  while (reported.length === 0) await new Promise((r) => setTimeout(r, 5));
+  await eventually(() => reported.length > 0, 'the onDone report');
   t.deepEqual(reported, [{ fromClient: 4, fromRemote: 5, reason: 'eof' }]);
   t.is(
     await relay.done,

@@ -46,9 +46,14 @@ test('a connection on a shared network carries topology addresses at both ends',
   t.teardown(() => conn.socket.destroy());
   t.is(conn.local.address, '10.1.0.10');
   t.deepEqual(conn.remote, { address: '10.1.0.1', port: 1080 });
+  let echoed = '';
+  conn.socket.on('data', (d: Buffer) => {
+    echoed += String(d);
+  });
   conn.socket.write('ping');
-  const [echoed] = await once(conn.socket, 'data');
-  t.is(String(echoed), 'ping');
+  // Collected until all four bytes are in: one write need not arrive as one 'data' chunk.
+  await eventually(() => echoed.length >= 4, 'the echo');
+  t.is(echoed, 'ping');
   t.deepEqual(conns[0]?.remote, conn.local);
   t.deepEqual(conns[0]?.local, { address: '10.1.0.1', port: 1080 });
   // The real socket is on loopback, never on 10.x.
