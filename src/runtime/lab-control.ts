@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { SockslabError } from '../common/errors.ts';
 import type { LabEvent } from '../common/events.ts';
 import type { Lab, ProbeOutcome, ProbeRequest } from './runtime.ts';
+import { settleProbe } from './settle.ts';
 
 /**
  * The control endpoint of a running lab (`sockslab up`): HTTP on 127.0.0.1 with a random bearer
@@ -41,7 +42,8 @@ export interface LabControl {
   close(): Promise<void>;
 }
 
-const SettleMs = 150;
+/** Longest wait after a probe for its chain's events (settle.ts); it returns once they are in. */
+const SettleMaxMs = 2_000;
 /** A probe request is a few hundred bytes; anything far larger is not one. */
 const MaxBodyBytes = 64 * 1024;
 
@@ -181,8 +183,8 @@ function oneProbeAtATime(lab: Lab): (request: ProbeRequest) => Promise<ControlPr
     const job = queue.then(async () => {
       const mark = lab.events().length;
       const outcome = await lab.probe(request);
-      await new Promise((r) => setTimeout(r, SettleMs));
-      return { outcome, events: lab.events().slice(mark) } satisfies ControlProbeResult;
+      const events = await settleProbe(lab, mark, outcome, { maxMs: SettleMaxMs });
+      return { outcome, events } satisfies ControlProbeResult;
     });
     queue = job.catch(() => {});
     return job;
