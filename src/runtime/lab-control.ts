@@ -9,6 +9,7 @@ import {
 import { z } from 'zod';
 import { SockslabError } from '../common/errors.ts';
 import type { LabEvent } from '../common/events.ts';
+import { oneAtATime } from '../common/one-at-a-time.ts';
 import type { Lab, ProbeOutcome, ProbeRequest } from './runtime.ts';
 import { settleProbe } from './settle.ts';
 
@@ -178,17 +179,14 @@ function readBoundedBody(
 
 /** One probe at a time, so the events of concurrent probes do not mix. */
 function oneProbeAtATime(lab: Lab): (request: ProbeRequest) => Promise<ControlProbeResult> {
-  let queue: Promise<unknown> = Promise.resolve();
-  return (request) => {
-    const job = queue.then(async () => {
+  const inTurn = oneAtATime();
+  return (request) =>
+    inTurn(async () => {
       const mark = lab.events().length;
       const outcome = await lab.probe(request);
       const events = await settleProbe(lab, mark, outcome, { maxMs: SettleMaxMs });
       return { outcome, events } satisfies ControlProbeResult;
     });
-    queue = job.catch(() => {});
-    return job;
-  };
 }
 
 /** The endpoints: GET /lab, POST /probe, POST /down; anything else is a 404. */
