@@ -10,6 +10,7 @@
 import { type Clock, systemClock } from '../common/clock.ts';
 import type { Endpoint, EventSink, LabEvent } from '../common/events.ts';
 import type { IdentdBehaviour } from '../common/identd-behaviour.ts';
+import { oneAtATime } from '../common/one-at-a-time.ts';
 import type { ByteStream, Conn, Listener, Net } from '../net/net.ts';
 import { encodeIdentAnswer, type IdentReply, parseIdentQuery } from '../protocol/ident.ts';
 
@@ -83,7 +84,7 @@ export async function startFakeIdentd(options: FakeIdentdOptions): Promise<FakeI
   let closed = false;
   const sockets = new Set<ByteStream>();
   // Switches run one after another so a quick down/up/down sequence cannot interleave.
-  let queue: Promise<void> = Promise.resolve();
+  const enqueue = oneAtATime();
 
   const onConnection = (conn: Conn) => {
     const socket = conn.socket;
@@ -113,12 +114,6 @@ export async function startFakeIdentd(options: FakeIdentdOptions): Promise<FakeI
     for (const s of sockets) s.destroy();
     if (l) await l.close();
   };
-  const enqueue = (step: () => Promise<void>) => {
-    const run = queue.then(step);
-    queue = run.catch(() => {});
-    return run;
-  };
-
   if (behaviour.kind !== 'down') await startListening();
 
   const handle: FakeIdentd = {

@@ -4,8 +4,8 @@ import { newId } from '../common/ids.ts';
 import type { HostModel, ResolvedTopology } from '../topology/model.ts';
 import type { ProberPool } from './agent-prober.ts';
 import type { AgentLine, ControlReply, DialRequest } from './agent-protocol.ts';
-import { missingRequestEvents, requestEvents } from './request-events.ts';
 import type { LabHost, LabTimeouts, ProbeOutcome, ProbeRequest, UpOptions } from './runtime.ts';
+import { type SettleTiming, settleProbe } from './settle.ts';
 
 /**
  * What the two agent-driven labs (netns and docker) share: each host runs the host agent, the
@@ -60,43 +60,9 @@ export class AgentEvents {
     outcome: ProbeOutcome,
     timing: SettleTiming,
   ): Promise<void> {
-    await settleOn(() => this.since(mark), topology, outcome, timing);
+    // Other probes may run beside this one (`run --jobs`): only its own chain is waited for.
+    await settleProbe(() => this.since(mark), topology, outcome, { ...timing, overlapping: true });
   }
-}
-
-/**
- * Waits until nothing of this probe's chain is missing among `window()` (the events since the
- * probe began; request-events.ts) and its own events have stopped coming for `quietMs`, or
- * `maxMs` passed; gives the window as it then is. A fixed pause instead is a guess at how late
- * events trail the outcome, and on a loaded machine they trail it by more.
- */
-export async function settleOn(
-  window: () => readonly LabEvent[],
-  topology: ResolvedTopology,
-  outcome: ProbeOutcome,
-  timing: SettleTiming,
-): Promise<readonly LabEvent[]> {
-  const deadline = Date.now() + timing.maxMs;
-  let seen = -1;
-  let changedAt = Date.now();
-  for (;;) {
-    const events = window();
-    const own = requestEvents(events, outcome).length;
-    if (own !== seen) {
-      seen = own;
-      changedAt = Date.now();
-    }
-    const complete = missingRequestEvents(events, topology, outcome).length === 0;
-    const quiet = Date.now() - changedAt >= timing.quietMs;
-    if ((complete && quiet) || Date.now() > deadline) return events;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-/** How long a lab waits for a probe's events (AgentEvents.settle): its events trail the outcome. */
-export interface SettleTiming {
-  readonly maxMs: number;
-  readonly quietMs: number;
 }
 
 /** What a lab lends probeThroughAgent: its event log, probers and how a BIND peer dials. */

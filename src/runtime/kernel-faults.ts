@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { execa } from 'execa';
 import { SockslabError } from '../common/errors.ts';
+import { oneAtATime } from '../common/one-at-a-time.ts';
 import type { LinkFault } from '../topology/link-faults.ts';
 import { chainSetup, type DelaySpec, type NetemSpec, planHostFaults } from './link-fault-rules.ts';
 import { DelayerSource } from './nfqueue-delayer.ts';
@@ -37,7 +38,7 @@ export class KernelFaults {
   private readonly delays = new Map<string, Map<string, RunningDelay>>();
   private readonly netems = new Map<string, NetemSpec[]>();
   private inForce: readonly LinkFault[] = [];
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly oneChange = oneAtATime();
 
   constructor(private readonly ns: NamespaceAccess) {}
 
@@ -209,9 +210,7 @@ export class KernelFaults {
 
   /** Makes exactly `faults` be in force on every host (one change at a time). */
   apply(faults: readonly LinkFault[]): Promise<void> {
-    const job = this.queue.then(() => this.reconcile(faults));
-    this.queue = job.catch(() => {});
-    return job;
+    return this.oneChange(() => this.reconcile(faults));
   }
 
   private async reconcile(faults: readonly LinkFault[]): Promise<void> {

@@ -9,8 +9,9 @@ import {
 import { z } from 'zod';
 import { SockslabError } from '../common/errors.ts';
 import type { LabEvent } from '../common/events.ts';
-import { type SettleTiming, settleOn } from './agent-lab.ts';
+import { oneAtATime } from '../common/one-at-a-time.ts';
 import type { Lab, ProbeOutcome, ProbeRequest } from './runtime.ts';
+import { SingleProbeSettle, settleProbe } from './settle.ts';
 
 /**
  * The control endpoint of a running lab (`sockslab up`): HTTP on 127.0.0.1 with a random bearer
@@ -42,12 +43,6 @@ export interface LabControl {
   close(): Promise<void>;
 }
 
-/**
- * After a probe, its events until its chain is complete (every hop closed, every onward
- * connection seen) and quiet for 150 ms, at most 10 s: they trail the outcome, by more on a
- * loaded machine than any fixed pause allows for.
- */
-const Settle: SettleTiming = { quietMs: 150, maxMs: 10_000 };
 /** A probe request is a few hundred bytes; anything far larger is not one. */
 const MaxBodyBytes = 64 * 1024;
 
@@ -182,17 +177,19 @@ function readBoundedBody(
 
 /** One probe at a time, so the events of concurrent probes do not mix. */
 function oneProbeAtATime(lab: Lab): (request: ProbeRequest) => Promise<ControlProbeResult> {
-  let queue: Promise<unknown> = Promise.resolve();
-  return (request) => {
-    const job = queue.then(async () => {
+  const inTurn = oneAtATime();
+  return (request) =>
+    inTurn(async () => {
       const mark = lab.events().length;
       const outcome = await lab.probe(request);
-      const events = await settleOn(() => lab.events().slice(mark), lab.topology, outcome, Settle);
+      const events = await settleProbe(
+        () => lab.events().slice(mark),
+        lab.topology,
+        outcome,
+        SingleProbeSettle,
+      );
       return { outcome, events } satisfies ControlProbeResult;
     });
-    queue = job.catch(() => {});
-    return job;
-  };
 }
 
 /** The endpoints: GET /lab, POST /probe, POST /down; anything else is a 404. */

@@ -1,7 +1,6 @@
-import type { LabEvent } from '../common/events.ts';
-import { isServer, sessionKey } from '../common/server-sessions.ts';
-import { missingRequestEvents, requestEvents } from '../runtime/request-events.ts';
+import { requestEvents } from '../runtime/request-events.ts';
 import type { Lab, LabTimeouts, ProbeOutcome } from '../runtime/runtime.ts';
+import { settleProbe } from '../runtime/settle.ts';
 import { ConfigsInPlace } from './config-undo.ts';
 import { checkElapsed } from './elapsed.ts';
 import { checkExpectations, type Failure } from './expect.ts';
@@ -36,7 +35,7 @@ export interface RunnerOptions {
   readonly cases: readonly ScenarioCase[];
   readonly predictor?: CasePredictor;
   readonly hooks?: RunnerHooks;
-  /** Longest wait after the reply for every hop's close event (default 500 ms). */
+  /** Longest wait after the reply for the request's chain of events (default DefaultSettleMs). */
   readonly settleMs?: number;
   readonly now?: () => number;
   /**
@@ -54,6 +53,13 @@ export interface RunnerOptions {
    */
   readonly overlapping?: boolean;
 }
+
+/**
+ * The wait ends as soon as the request's events are complete (runtime/settle.ts), which on every
+ * reference topology is well before this; the bound only matters on a loaded machine, where 500 ms
+ * could cut a hop's close and fail a case that passed.
+ */
+const DefaultSettleMs = 2_000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -111,48 +117,6 @@ export async function applyStep(
   }
 }
 
-/**
- * Waits until the request's own events are complete — every server session of its chain closed,
- * every connection it made onward seen by the next hop or echo service (runtime/request-events.ts)
- * — or the settle time is over. Only the probe's chain counts, so cases running at the same time
- * neither wait for each other nor lend each other sessions. A probe that never connected has no
- * chain: alone on the lab, every session that opened meanwhile is still waited for (a hop may
- * answer late); next to other cases, there is nothing of its own to wait for.
- */
-async function settle(
-  lab: Lab,
-  from: number,
-  settleMs: number,
-  outcome: ProbeOutcome,
-  overlapping: boolean,
-): Promise<readonly LabEvent[]> {
-  const deadline = Date.now() + settleMs;
-  for (;;) {
-    const events = lab.events().slice(from);
-    const complete = outcome.local
-      ? missingRequestEvents(events, lab.topology, outcome).length === 0
-      : overlapping || windowClosed(events);
-    if (complete || Date.now() >= deadline) return events;
-    await sleep(10);
-  }
-}
-
-/** Every server session of the window closed and every direct connection echoed. */
-function windowClosed(events: readonly LabEvent[]): boolean {
-  const open = new Set<string>();
-  const echoed = new Set(
-    events.flatMap((e) => (e.type === 'echo' ? [`${e.peer.address}:${e.peer.port}`] : [])),
-  );
-  for (const e of events) {
-    if (e.type === 'outbound' && e.via === 'direct' && !echoed.has(`${e.local.address}:${e.local.port}`))
-      return false;
-    if (!isServer(e)) continue;
-    if (e.type === 'request') open.add(sessionKey(e));
-    else if (e.type === 'close') open.delete(sessionKey(e));
-  }
-  return open.size === 0;
-}
-
 export async function runCase(options: Omit<RunnerOptions, 'cases'>, c: ScenarioCase): Promise<CaseResult> {
   const { lab, predictor } = options;
   const now = options.now ?? Date.now;
@@ -183,7 +147,11 @@ export async function runCase(options: Omit<RunnerOptions, 'cases'>, c: Scenario
     };
   }
   const overlapping = options.overlapping === true;
-  const events = await settle(lab, from, options.settleMs ?? 500, outcome, overlapping);
+  const events = await settleProbe(() => lab.events().slice(from), lab.topology, outcome, {
+    maxMs: options.settleMs ?? DefaultSettleMs,
+    quietMs: 0,
+    overlapping,
+  });
   // The probe's own events: its chain of server sessions and every non-server event. Alone on the
   // lab and without a local endpoint, the stitcher may still guess the first hop from the window.
   const own = outcome.local || overlapping ? requestEvents(events, outcome) : events;

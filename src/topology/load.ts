@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { readTextFile } from '../common/read-text.ts';
 import type { ConfigParsers } from './config-parsers.ts';
 import { TopologyError, TopologyErrorCode, type TopologyIssue } from './errors.ts';
 import { deepFreeze } from './freeze.ts';
@@ -40,11 +40,8 @@ export async function loadTopologyWithConfigs(
   file: string,
   options: LoadOptions = {},
 ): Promise<LoadedTopology> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
+  const text = await readTextFile(file, (err) => {
+    const reason = err.code === 'ENOENT' ? 'no such file' : err.message;
     const issue: TopologyIssue = {
       code: TopologyErrorCode.File,
       file,
@@ -54,8 +51,8 @@ export async function loadTopologyWithConfigs(
       message: `cannot read the topology: ${reason}`,
       excerpt: [],
     };
-    throw new TopologyError(file, [issue]);
-  }
+    return new TopologyError(file, [issue]);
+  });
   return parseTopologyText(text, file, options);
 }
 

@@ -5,6 +5,7 @@ import { Socks4Reply } from '../../protocol/socks4.ts';
 import { Socks5Reply } from '../../protocol/socks5.ts';
 import { controlProbe } from '../../runtime/lab-control.ts';
 import type { ProbeOutcome, ProbeProtocol, ProbeRequest } from '../../runtime/runtime.ts';
+import { SingleProbeSettle, settleProbe } from '../../runtime/settle.ts';
 import { describeReply } from '../../scenario/replies.ts';
 import { stitchTraces } from '../../scenario/stitch.ts';
 import { traceLines } from '../../scenario/trace-text.ts';
@@ -117,8 +118,13 @@ async function oneShot(
   try {
     const mark = lab.events().length;
     const outcome = await lab.probe(request);
-    await new Promise((r) => setTimeout(r, 150));
-    return { outcome, events: lab.events().slice(mark) };
+    const events = await settleProbe(
+      () => lab.events().slice(mark),
+      lab.topology,
+      outcome,
+      SingleProbeSettle,
+    );
+    return { outcome, events };
   } finally {
     await lab.down();
   }

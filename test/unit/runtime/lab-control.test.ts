@@ -1,9 +1,9 @@
 import path from 'node:path';
 import test from 'ava';
-import type { LabEvent } from '../../../src/common/events.ts';
 import { controlInfo, controlProbe, startLabControl } from '../../../src/runtime/lab-control.ts';
 import { localRuntime } from '../../../src/runtime/local/local-runtime.ts';
-import type { Lab, ProbeOutcome } from '../../../src/runtime/runtime.ts';
+import { missingRequestEvents } from '../../../src/runtime/request-events.ts';
+import type { Lab } from '../../../src/runtime/runtime.ts';
 import { loadTopology } from '../../../src/topology/load.ts';
 
 const seed = path.resolve(import.meta.dirname, '../../../topologies/seed-cascade.yaml');
@@ -47,52 +47,30 @@ test('a control URL that is not on 127.0.0.1 is never called', async (t) => {
   await t.throwsAsync(controlInfo({ url: 'http://192.0.2.1:80', token: 'x' }), { code: 'E_LAB_CONTROL' });
 });
 
-test("a probe's events that trail its outcome by longer than a moment are still in the answer", async (t) => {
-  // A lab whose first hop reports its session 400 ms after the probe's outcome, as a loaded
-  // machine (or an agent forwarding over a channel) does: the endpoint waits for the probe's
-  // chain to be complete instead of a fixed 150 ms.
-  const topology = await loadTopology(seed);
-  const probeLocal = { address: '10.1.0.10', port: 40000 };
-  const hop = { t: 1, host: 'B', service: 'rsockd', session: '1' } as const;
-  const late: LabEvent[] = [
-    {
-      ...hop,
-      type: 'request',
-      client: probeLocal,
-      local: { address: '10.1.0.1', port: 1080 },
-      version: 4,
-      command: 'connect',
-      dst: { host: '10.2.0.1', port: 7 },
-      user: 'x',
-    } as LabEvent,
-    {
-      ...hop,
-      type: 'close',
-      bytesFromClient: 0,
-      bytesFromRemote: 0,
-      durationMs: 1,
-      reason: 'refused',
-    } as LabEvent,
-  ];
-  const events: LabEvent[] = [];
-  const outcome: ProbeOutcome = {
-    reply: 91,
-    protocol: 'socks4',
-    received: '',
-    local: probeLocal,
-    durationMs: 1,
+/** The lab seen through a log that shows each event only `lagMs` after it was first there. */
+function lagging(lab: Lab, lagMs: number): Lab {
+  const seenAt: number[] = [];
+  const events = () => {
+    const all = lab.events();
+    const now = Date.now();
+    for (let i = seenAt.length; i < all.length; i++) seenAt.push(now);
+    const shown = seenAt.findIndex((at) => now - at < lagMs);
+    return shown === -1 ? all : all.slice(0, shown);
   };
-  const lab = {
-    topology,
-    runId: 'r1',
-    runtime: 'local',
-    events: () => events,
-    probe: async () => {
-      setTimeout(() => events.push(...late), 400);
-      return outcome;
+  return new Proxy(lab, {
+    get(target, key) {
+      if (key === 'events') return events;
+      const value = Reflect.get(target, key, target);
+      return typeof value === 'function' ? value.bind(target) : value;
     },
-  } as unknown as Lab;
-  const control = await startLabControl(lab);
+  });
+}
+
+test('a probe through the control endpoint returns its events once its chain is complete, however late they come', async (t) => {
+  const lab = await localRuntime.up(await loadTopology(seed), { timeouts: { identd: 2000 } });
+  t.teardown(() => lab.down());
+  // Events trailing their probe by 400 ms, as on a loaded machine: a fixed settle would cut them.
+  const control = await startLabControl(lagging(lab, 400));
   t.teardown(() => control.close());
   const result = await controlProbe(control, {
     from: 'C',
@@ -100,10 +78,10 @@ test("a probe's events that trail its outcome by longer than a moment are still 
     protocol: 'socks4',
     command: 'connect',
     target: { host: 'z', port: 7 },
+    send: 'late',
   });
-  t.is(result.outcome.reply, 91);
-  t.deepEqual(
-    result.events.map((e) => e.type),
-    ['request', 'close'],
-  );
+  t.is(result.outcome.reply, 90);
+  t.truthy(result.outcome.local, 'the probe connected from a local endpoint');
+  t.deepEqual(missingRequestEvents(result.events, lab.topology, result.outcome), []);
+  t.true(result.events.some((e) => e.type === 'echo' && e.host === 'z'));
 });

@@ -112,8 +112,37 @@ test('a reply that arrives before the server’s events still gets its hops: the
   // netns and docker agents forward events over a channel: a fast refusal's reply can come first.
   const lab: FakeLab = new FakeLab(await seedCascade(), {
     probe: () => {
-      const late = badIdAtA(Date.now());
-      setTimeout(() => (lab.events() as LabEvent[]).push(...late), 100);
+      // The hops' events, then what completes the request (both identds' answers and the hops'
+      // closes), which ends the runner's wait before its limit.
+      const now = Date.now();
+      const late = badIdAtA(now);
+      const served = (host: string, peer: string, query: string, user: string) =>
+        ({
+          t: now,
+          host,
+          service: 'identd',
+          type: 'identd-served',
+          peer: { address: peer, port: 50000 },
+          query,
+          answer: `${query} : USERID : UNIX : ${user}`,
+          behaviour: 'truthful',
+        }) as LabEvent;
+      const closes = [...new Map(late.map((e) => [`${e.host}/${e.session}`, e])).values()].map(
+        (e) =>
+          ({
+            ...e,
+            type: 'close',
+            bytesFromClient: 9,
+            bytesFromRemote: 8,
+            durationMs: 1,
+            reason: 'refused',
+          }) as LabEvent,
+      );
+      const complete = [
+        served('C', '10.1.0.1', '40001 , 1080', 'x'),
+        served('B', '10.2.0.1', '40002 , 1080', 'nobody'),
+      ];
+      setTimeout(() => (lab.events() as LabEvent[]).push(...late, ...complete, ...closes), 100);
       return { outcome: outcomeOf(91), events: [] };
     },
   });
