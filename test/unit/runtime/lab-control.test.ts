@@ -8,6 +8,17 @@ import { loadTopology } from '../../../src/topology/load.ts';
 
 const seed = path.resolve(import.meta.dirname, '../../../topologies/seed-cascade.yaml');
 
+/** x on C sends `text` through the cascade to the echo service on z. */
+const xToEcho = (text: string) =>
+  ({
+    from: 'C',
+    user: 'x',
+    protocol: 'socks4',
+    command: 'connect',
+    target: { host: 'z', port: 7 },
+    send: text,
+  }) as const;
+
 test('the control endpoint runs probes for holders of the token and nobody else', async (t) => {
   const lab = await localRuntime.up(await loadTopology(seed), { timeouts: { identd: 2000 } });
   t.teardown(() => lab.down());
@@ -18,14 +29,7 @@ test('the control endpoint runs probes for holders of the token and nobody else'
   t.deepEqual(await controlInfo(control), { name: 'seed-cascade', runId: lab.runId, runtime: 'local' });
   await t.throwsAsync(controlInfo({ url: control.url, token: 'guess' }), { message: 'bad token' });
 
-  const result = await controlProbe(control, {
-    from: 'C',
-    user: 'x',
-    protocol: 'socks4',
-    command: 'connect',
-    target: { host: 'z', port: 7 },
-    send: 'via control',
-  });
+  const result = await controlProbe(control, xToEcho('via control'));
   t.is(result.outcome.reply, 90);
   t.is(result.outcome.received, 'via control');
   t.true(result.events.some((e) => e.type === 'echo' && e.host === 'z'));
@@ -72,14 +76,7 @@ test('a probe through the control endpoint returns its events once its chain is 
   // Events trailing their probe by 400 ms, as on a loaded machine: a fixed settle would cut them.
   const control = await startLabControl(lagging(lab, 400));
   t.teardown(() => control.close());
-  const result = await controlProbe(control, {
-    from: 'C',
-    user: 'x',
-    protocol: 'socks4',
-    command: 'connect',
-    target: { host: 'z', port: 7 },
-    send: 'late',
-  });
+  const result = await controlProbe(control, xToEcho('late'));
   t.is(result.outcome.reply, 90);
   t.truthy(result.outcome.local, 'the probe connected from a local endpoint');
   t.deepEqual(missingRequestEvents(result.events, lab.topology, result.outcome), []);
