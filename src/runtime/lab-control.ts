@@ -11,7 +11,7 @@ import { SockslabError } from '../common/errors.ts';
 import type { LabEvent } from '../common/events.ts';
 import { oneAtATime } from '../common/one-at-a-time.ts';
 import type { Lab, ProbeOutcome, ProbeRequest } from './runtime.ts';
-import { SingleProbeSettle, settleProbe } from './settle.ts';
+import { probeAndSettle } from './settle.ts';
 
 /**
  * The control endpoint of a running lab (`sockslab up`): HTTP on 127.0.0.1 with a random bearer
@@ -178,18 +178,7 @@ function readBoundedBody(
 /** One probe at a time, so the events of concurrent probes do not mix. */
 function oneProbeAtATime(lab: Lab): (request: ProbeRequest) => Promise<ControlProbeResult> {
   const inTurn = oneAtATime();
-  return (request) =>
-    inTurn(async () => {
-      const mark = lab.events().length;
-      const outcome = await lab.probe(request);
-      const events = await settleProbe(
-        () => lab.events().slice(mark),
-        lab.topology,
-        outcome,
-        SingleProbeSettle,
-      );
-      return { outcome, events } satisfies ControlProbeResult;
-    });
+  return (request) => inTurn(async () => (await probeAndSettle(lab, request)) satisfies ControlProbeResult);
 }
 
 /** The endpoints: GET /lab, POST /probe, POST /down; anything else is a 404. */

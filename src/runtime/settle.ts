@@ -2,7 +2,7 @@ import type { LabEvent } from '../common/events.ts';
 import { isServer, sessionKey } from '../common/server-sessions.ts';
 import type { ResolvedTopology } from '../topology/model.ts';
 import { missingRequestEvents, requestEvents } from './request-events.ts';
-import type { ProbeOutcome } from './runtime.ts';
+import type { Lab, ProbeOutcome, ProbeRequest } from './runtime.ts';
 
 /**
  * After a probe, its events trail its outcome: the hops log their closes, the echo services and
@@ -24,7 +24,18 @@ export interface SettleTiming {
  * For a probe someone waits on by hand (`sockslab probe`, POST /probe of `sockslab up`): its
  * events until its chain is complete and quiet for 150 ms, at most 10 s.
  */
-export const SingleProbeSettle: SettleTiming = { quietMs: 150, maxMs: 10_000 };
+const SingleProbeSettle: SettleTiming = { quietMs: 150, maxMs: 10_000 };
+
+/** Runs one probe, alone on `lab`, and gives its outcome with its events once they are all in. */
+export async function probeAndSettle(
+  lab: Pick<Lab, 'events' | 'topology' | 'probe'>,
+  request: ProbeRequest,
+): Promise<{ readonly outcome: ProbeOutcome; readonly events: readonly LabEvent[] }> {
+  const mark = lab.events().length;
+  const outcome = await lab.probe(request);
+  const events = await settleProbe(() => lab.events().slice(mark), lab.topology, outcome, SingleProbeSettle);
+  return { outcome, events };
+}
 
 /**
  * Waits until the request's own events among `window()` (the events since the probe began) are
@@ -39,23 +50,28 @@ export const SingleProbeSettle: SettleTiming = { quietMs: 150, maxMs: 10_000 };
 export async function settleProbe(
   window: () => readonly LabEvent[],
   topology: ResolvedTopology,
-  outcome: ProbeOutcome,
+  outcome: Pick<ProbeOutcome, 'local' | 'clientRoute'>,
   timing: SettleTiming & { readonly overlapping?: boolean },
 ): Promise<readonly LabEvent[]> {
   const deadline = Date.now() + timing.maxMs;
   let seen = -1;
   let changedAt = Date.now();
-  for (;;) {
-    const events = window();
+  // How long the probe's own events have not changed; counted only when asked for, since every
+  // count walks the window's sessions again, each poll.
+  const quietFor = (events: readonly LabEvent[]): number => {
     const own = requestEvents(events, outcome).length;
     if (own !== seen) {
       seen = own;
       changedAt = Date.now();
     }
+    return Date.now() - changedAt;
+  };
+  for (;;) {
+    const events = window();
+    const quiet = timing.quietMs === 0 || quietFor(events) >= timing.quietMs;
     const complete = outcome.local
       ? missingRequestEvents(events, topology, outcome).length === 0
       : timing.overlapping === true || windowClosed(events);
-    const quiet = Date.now() - changedAt >= timing.quietMs;
     if ((complete && quiet) || Date.now() >= deadline) return events;
     await new Promise((r) => setTimeout(r, 5));
   }

@@ -5,7 +5,7 @@ import { Socks4Reply } from '../../protocol/socks4.ts';
 import { Socks5Reply } from '../../protocol/socks5.ts';
 import { controlProbe } from '../../runtime/lab-control.ts';
 import type { ProbeOutcome, ProbeProtocol, ProbeRequest } from '../../runtime/runtime.ts';
-import { SingleProbeSettle, settleProbe } from '../../runtime/settle.ts';
+import { probeAndSettle } from '../../runtime/settle.ts';
 import { describeReply } from '../../scenario/replies.ts';
 import { stitchTraces } from '../../scenario/stitch.ts';
 import { traceLines } from '../../scenario/trace-text.ts';
@@ -116,15 +116,7 @@ async function oneShot(
   const runtime = await (await runtimeRegistry(runtimeName)).ready(runtimeName);
   const lab = await runtime.up(topology, {});
   try {
-    const mark = lab.events().length;
-    const outcome = await lab.probe(request);
-    const events = await settleProbe(
-      () => lab.events().slice(mark),
-      lab.topology,
-      outcome,
-      SingleProbeSettle,
-    );
-    return { outcome, events };
+    return await probeAndSettle(lab, request);
   } finally {
     await lab.down();
   }
